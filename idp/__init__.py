@@ -1,0 +1,115 @@
+"""idp: an OpenID Connect identity provider with hosted login pages and a real MFA step."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .config import ConfigError, Settings, load_settings
+
+__all__ = ["create_app", "ConfigError"]
+
+
+def instance_folder(path: str | os.PathLike | None = None) -> Path:
+    return Path(path or os.environ.get("IDP_INSTANCE") or "instance").resolve()
+
+
+def _instance_secrets(folder: Path) -> dict:
+    """Secrets generated once per instance folder; production sets them in config instead so
+    that every worker and machine shares them."""
+    from .security import new_encryption_key, random_token
+
+    path = folder / "secrets.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    changed = False
+    for name, make in (
+        ("secret_key", lambda: random_token(32)),
+        ("encryption_key", new_encryption_key),
+        ("token_hash_key", lambda: random_token(32)),
+    ):
+        if not data.get(name):
+            data[name] = make()
+            changed = True
+    if changed:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        os.chmod(tmp, 0o600)
+        tmp.replace(path)
+    return data
+
+
+def create_app(
+    instance_path: str | os.PathLike | None = None,
+    *,
+    settings: Settings | None = None,
+    config_path: str | os.PathLike | None = None,
+    test_config: dict | None = None,
+) -> Flask:
+    """The only wiring place: settings, extensions, blueprints, CLI."""
+    folder = instance_folder(instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    if settings is None:
+        settings = load_settings(config_path or os.environ.get("IDP_CONFIG") or None)
+
+    app = Flask(__name__, instance_path=str(folder), instance_relative_config=False)
+    secrets_file = _instance_secrets(folder)
+    public_url = settings.server.public_url
+    app.config.update(
+        SECRET_KEY=settings.server.secret_key or secrets_file["secret_key"],
+        IDP_ENCRYPTION_KEY=settings.security.encryption_key or secrets_file["encryption_key"],
+        IDP_TOKEN_HASH_KEY=settings.security.token_hash_key or secrets_file["token_hash_key"],
+        SQLALCHEMY_DATABASE_URI=settings.database.url or f"sqlite:///{folder / 'idp.sqlite3'}",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_NAME="idp_csrf",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=public_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=True,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["idp.settings"] = settings
+
+    from .extensions import csrf, db, migrate
+    from .database import configure_engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    if settings.server.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.server.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+
+    from .login.transaction import default_stages
+
+    app.extensions["idp.login_stages"] = default_stages()
+
+    from .oidc.server import init_authorization_server
+
+    init_authorization_server(app)
+
+    from . import web
+    from .demo import demo_bp
+    from .login.views import login_bp
+    from .mfa.views import mfa_bp
+    from .oidc.views import oidc_bp
+    from .themes import register_theme_routes
+
+    web.init_app(app)
+    register_theme_routes(app)
+    app.register_blueprint(oidc_bp)
+    app.register_blueprint(login_bp)
+    app.register_blueprint(mfa_bp)
+    app.register_blueprint(demo_bp)
+    return app

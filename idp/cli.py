@@ -1,0 +1,583 @@
+"""The ``idp`` command line. Every command takes ``--instance`` (or IDP_INSTANCE) and, where it
+works inside a realm, ``--realm`` (default ``default``). Bad input is one line on stderr and a
+non-zero exit."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from .config import ConfigError
+
+ON_OFF = click.Choice(["on", "off"])
+
+
+def _flag(value):
+    return None if value is None else value == "on"
+
+
+class AppState:
+    def __init__(self, instance, config):
+        self.instance = instance
+        self.config = config
+        self._app = None
+
+    @property
+    def app(self):
+        if self._app is None:
+            from . import create_app
+
+            try:
+                self._app = create_app(self.instance, config_path=self.config)
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._app
+
+
+def with_app(ready=True):
+    """Run the command inside an app context; turn service errors into one-line errors."""
+
+    def decorator(fn):
+        @click.pass_obj
+        @functools.wraps(fn)
+        def wrapper(state: AppState, *args, **kwargs):
+            from .extensions import db
+            from .services import ServiceError
+
+            app = state.app
+            with app.app_context():
+                try:
+                    if ready:
+                        _ensure_ready()
+                    result = fn(*args, **kwargs)
+                    db.session.commit()
+                    return result
+                except ServiceError as exc:
+                    db.session.rollback()
+                    raise click.ClickException(exc.message) from None
+
+        return wrapper
+
+    return decorator
+
+
+def _ensure_ready():
+    """The embedded SQLite default migrates itself; other databases must be upgraded explicitly."""
+    from .database import bootstrap, schema_is_current
+    from .extensions import db
+
+    if db.engine.dialect.name == "sqlite" and not schema_is_current():
+        bootstrap()
+        return
+    if not schema_is_current():
+        raise click.ClickException("the database schema is not current: run 'idp db upgrade' first")
+    from .services.realms import ensure_default_realm
+
+    ensure_default_realm()
+
+
+def _realm(name):
+    from .services.realms import get_realm
+
+    return get_realm(name)
+
+
+realm_option = click.option("--realm", "realm_name", default="default", show_default=True, help="Realm to work in.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--instance", envvar="IDP_INSTANCE", default="instance", show_default=True,
+              type=click.Path(file_okay=False), help="Instance folder (database, keys, outboxes).")
+@click.option("--config", envvar="IDP_CONFIG", default=None, type=click.Path(dir_okay=False),
+              help="TOML configuration file.")
+@click.pass_context
+def main(ctx, instance, config):
+    """idp: an OpenID Connect identity provider."""
+    ctx.obj = AppState(instance, config)
+
+
+# --- serve / demo ------------------------------------------------------------------------
+
+def _run_server(app, host, port):
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+def _listen_url(host, port):
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default from config, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default from config, 5000).")
+@click.pass_obj
+def serve(state, host, port):
+    """Run the development server (production: gunicorn 'idp.wsgi:app')."""
+    app = state.app
+    settings = app.extensions["idp.settings"]
+    host = host or settings.server.host
+    port = port or settings.server.port
+    url = _listen_url(host, port)
+    if not settings.server.public_url:
+        settings.server.public_url = url
+    with app.app_context():
+        _ensure_ready()
+    click.echo(f"idp listening on {url}")
+    click.echo(f"public URL: {settings.server.public_url}")
+    _run_server(app, host, port)
+
+
+@main.command()
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@click.pass_obj
+def demo(state, host, port):
+    """Set up a demo realm, client and user, and serve them with a demo relying page."""
+    from .demo import setup_demo
+
+    app = state.app
+    settings = app.extensions["idp.settings"]
+    host = host or settings.server.host
+    port = port or settings.server.port
+    url = _listen_url(host, port)
+    if not settings.server.public_url:
+        settings.server.public_url = url
+    with app.app_context():
+        _ensure_ready()
+        info = setup_demo(settings.server.public_url)
+    click.echo(f"idp listening on {url}")
+    click.echo(f"Demo relying app: {settings.server.public_url}/demo/")
+    click.echo(f"  log in as {info['email']} / {info['password']}")
+    click.echo(f"  SMS codes are written to {info['outbox']} and shown at {settings.server.public_url}/demo/outbox")
+    _run_server(app, host, port)
+
+
+# --- db ----------------------------------------------------------------------------------
+
+@main.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@with_app(ready=False)
+def db_upgrade():
+    """Apply the migrations in migrations/ to the configured database."""
+    from .database import bootstrap
+
+    bootstrap()
+    click.echo("database is up to date")
+
+
+@db.command("current")
+@with_app(ready=False)
+def db_current():
+    from .database import schema_is_current
+
+    click.echo("current" if schema_is_current() else "not current: run 'idp db upgrade'")
+
+
+# --- realms ------------------------------------------------------------------------------
+
+def _realm_dict(realm):
+    from .services.mfa_policy import active_sms_integrations
+
+    return {
+        "name": realm.name,
+        "display_name": realm.display_name,
+        "theme": realm.theme,
+        "registration": realm.registration_enabled,
+        "mfa": realm.mfa_enabled,
+        "mfa_login_form": realm.mfa_login_form,
+        "mfa_registration_form": realm.mfa_registration_form,
+        "mfa_required": realm.mfa_required,
+        "sms": realm.sms_enabled,
+        "totp": realm.totp_enabled,
+        "users_may_toggle_mfa": realm.users_may_toggle_mfa,
+        "sms_allowed_countries": realm.sms_allowed_countries or [],
+        "active_sms_integrations": [i.name for i in active_sms_integrations(realm)],
+    }
+
+
+def _print(data, as_json):
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    if isinstance(data, list):
+        for row in data:
+            click.echo("  ".join(f"{v}" for v in row.values()))
+        return
+    for key, value in data.items():
+        click.echo(f"{key}: {value}")
+
+
+@main.group()
+def realms():
+    """Realms: isolated sets of users, clients, settings and keys."""
+
+
+def realm_settings_options(fn):
+    options = [
+        click.option("--display-name", default=None),
+        click.option("--registration", type=ON_OFF, default=None, help="Allow self-registration."),
+        click.option("--mfa", type=ON_OFF, default=None, help="Two-factor authentication master switch."),
+        click.option("--mfa-login-form", type=ON_OFF, default=None),
+        click.option("--mfa-registration-form", type=ON_OFF, default=None),
+        click.option("--mfa-required", type=ON_OFF, default=None, help="Every user must enrol."),
+        click.option("--sms", type=ON_OFF, default=None, help="SMS factor (needs an active SMS integration)."),
+        click.option("--totp", type=ON_OFF, default=None, help="Authenticator-app factor."),
+        click.option("--users-may-toggle-mfa", type=ON_OFF, default=None),
+        click.option("--theme", default=None),
+        click.option("--sms-allowed-countries", default=None, help="Comma-separated ISO codes; empty for all."),
+        click.option("--access-token-lifetime", type=int, default=None),
+        click.option("--id-token-lifetime", type=int, default=None),
+        click.option("--refresh-token-lifetime", type=int, default=None),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _settings_changes(kw):
+    changes = {
+        "display_name": kw["display_name"],
+        "registration_enabled": _flag(kw["registration"]),
+        "mfa_enabled": _flag(kw["mfa"]),
+        "mfa_login_form": _flag(kw["mfa_login_form"]),
+        "mfa_registration_form": _flag(kw["mfa_registration_form"]),
+        "mfa_required": _flag(kw["mfa_required"]),
+        "sms_enabled": _flag(kw["sms"]),
+        "totp_enabled": _flag(kw["totp"]),
+        "users_may_toggle_mfa": _flag(kw["users_may_toggle_mfa"]),
+        "theme": kw["theme"],
+        "access_token_lifetime": kw["access_token_lifetime"],
+        "id_token_lifetime": kw["id_token_lifetime"],
+        "refresh_token_lifetime": kw["refresh_token_lifetime"],
+    }
+    if kw["sms_allowed_countries"] is not None:
+        changes["sms_allowed_countries"] = [c for c in kw["sms_allowed_countries"].split(",") if c.strip()]
+    return {k: v for k, v in changes.items() if v is not None}
+
+
+@realms.command("create")
+@click.argument("name")
+@realm_settings_options
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def realms_create(name, as_json, **kw):
+    """Create realm NAME."""
+    from .services.realms import create_realm
+
+    realm = create_realm(name, **_settings_changes(kw))
+    _print(_realm_dict(realm), as_json)
+
+
+@realms.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def realms_list(as_json):
+    from .services.realms import list_realms
+
+    rows = [{"name": r.name, "display_name": r.display_name} for r in list_realms()]
+    _print(rows, as_json)
+
+
+@realms.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def realms_show(name, as_json):
+    _print(_realm_dict(_realm(name)), as_json)
+
+
+@realms.command("set")
+@click.argument("name")
+@realm_settings_options
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def realms_set(name, as_json, **kw):
+    """Change settings of realm NAME."""
+    from .services.realms import update_realm
+
+    realm = _realm(name)
+    update_realm(realm, **_settings_changes(kw))
+    _print(_realm_dict(realm), as_json)
+
+
+# --- clients -----------------------------------------------------------------------------
+
+def _client_dict(client):
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "public": client.public,
+        "first_party": client.first_party,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "grant_types": client.grant_types,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+    }
+
+
+@main.group()
+def clients():
+    """Relying applications."""
+
+
+@clients.command("create")
+@realm_option
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Exact redirect URI (repeatable).")
+@click.option("--post-logout-redirect-uri", "logout_uris", multiple=True)
+@click.option("--public", is_flag=True, help="A public (PKCE-only) client with no secret.")
+@click.option("--third-party", is_flag=True, help="Ask users for consent.")
+@click.option("--client-credentials/--no-client-credentials", default=None)
+@click.option("--id-token-alg", default="RS256", type=click.Choice(["RS256", "ES256", "EdDSA"]))
+@click.option("--client-id", default=None, help="Choose the client id (default: random).")
+@click.option("--json", "as_json", is_flag=True, help="Print client_id and the one-time client_secret as JSON.")
+@with_app()
+def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_party, client_credentials,
+                   id_token_alg, client_id, as_json):
+    from .services.clients import create_client
+
+    client, secret = create_client(
+        _realm(realm_name), name=name, redirect_uris=list(redirect_uris), public=public,
+        post_logout_redirect_uris=list(logout_uris), first_party=not third_party,
+        client_credentials=client_credentials, id_token_signed_response_alg=id_token_alg, client_id=client_id,
+    )
+    data = {"client_id": client.client_id, "client_secret": secret, **_client_dict(client)}
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        _print(data, False)
+        if secret:
+            click.echo("The client secret is shown only this once.", err=True)
+
+
+@clients.command("list")
+@realm_option
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def clients_list(realm_name, as_json):
+    from .services.clients import list_clients
+
+    _print([_client_dict(c) for c in list_clients(_realm(realm_name))], as_json)
+
+
+@clients.command("show")
+@click.argument("client_id")
+@realm_option
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def clients_show(client_id, realm_name, as_json):
+    from .services.clients import get_client
+
+    _print(_client_dict(get_client(_realm(realm_name), client_id)), as_json)
+
+
+@clients.command("delete")
+@click.argument("client_id")
+@realm_option
+@with_app()
+def clients_delete(client_id, realm_name):
+    from .services.clients import delete_client, get_client
+
+    delete_client(get_client(_realm(realm_name), client_id))
+    click.echo(f"deleted client {client_id}")
+
+
+# --- users -------------------------------------------------------------------------------
+
+def _user_dict(user):
+    from .mfa.stage import user_has_mfa
+
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "email_verified": user.email_verified,
+        "mfa": user.mfa_enabled,
+        "has_mfa": user_has_mfa(user),
+        "phone": user.phone,
+        "phone_verified": user.phone_verified,
+        "created_at": user.created_at.isoformat(),
+        "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+    }
+
+
+def _read_password(password):
+    if password == "-":
+        return sys.stdin.readline().rstrip("\n")
+    return password
+
+
+@main.group()
+def users():
+    """Users of a realm."""
+
+
+@users.command("create")
+@realm_option
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="The password, or '-' to read it from standard input.")
+@click.option("--name", default=None)
+@click.option("--email-verified", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def users_create(realm_name, email, password, name, email_verified, as_json):
+    from .services.users import create_user
+
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException("give --password (or '--password -' to read it from standard input)")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = create_user(_realm(realm_name), email=email, password=_read_password(password), name=name,
+                       email_verified=email_verified)
+    _print(_user_dict(user), as_json)
+
+
+@users.command("list")
+@realm_option
+@click.option("--email", "email_contains", default=None, help="Filter by part of the email.")
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def users_list(realm_name, email_contains, as_json):
+    from .services.users import list_users
+
+    rows = [{"id": u.id, "email": u.email, "name": u.name or ""} for u in
+            list_users(_realm(realm_name), email_contains=email_contains, limit=10000)]
+    _print(rows, as_json)
+
+
+@users.command("show")
+@click.argument("email")
+@realm_option
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def users_show(email, realm_name, as_json):
+    from .services.users import get_user
+
+    _print(_user_dict(get_user(_realm(realm_name), email)), as_json)
+
+
+@users.command("set")
+@click.argument("email")
+@realm_option
+@click.option("--name", default=None)
+@click.option("--new-email", default=None)
+@click.option("--password", default=None, help="New password, or '-' to read it from standard input.")
+@click.option("--email-verified", type=ON_OFF, default=None)
+@click.option("--mfa", type=ON_OFF, default=None, help="Require a second factor from this user.")
+@click.option("--phone", default=None, help="Phone in international format, e.g. +14155550100; '' clears.")
+@click.option("--disabled", type=ON_OFF, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def users_set(email, realm_name, name, new_email, password, email_verified, mfa, phone, disabled, as_json):
+    from .services.mfa_users import admin_set_mfa, admin_set_phone
+    from .services.users import get_user, set_password, update_user
+
+    user = get_user(_realm(realm_name), email)
+    update_user(user, name=name, email=new_email, email_verified=_flag(email_verified))
+    if password is not None:
+        set_password(user, _read_password(password))
+    if phone is not None:
+        admin_set_phone(user, phone)
+    if mfa is not None:
+        admin_set_mfa(user, _flag(mfa))
+    if disabled is not None:
+        user.disabled = _flag(disabled)
+    _print(_user_dict(user), as_json)
+
+
+@users.command("delete")
+@click.argument("email")
+@realm_option
+@with_app()
+def users_delete(email, realm_name):
+    from .services.users import delete_user, get_user
+
+    delete_user(get_user(_realm(realm_name), email))
+    click.echo(f"deleted user {email}")
+
+
+# --- keys --------------------------------------------------------------------------------
+
+@main.group()
+def keys():
+    """Signing keys."""
+
+
+@keys.command("rotate")
+@realm_option
+@with_app()
+def keys_rotate(realm_name):
+    """Sign with new keys from now on; keep publishing the previous ones until their tokens expire."""
+    from .services.keys import rotate_realm_keys
+
+    rows = rotate_realm_keys(_realm(realm_name))
+    for row in rows:
+        click.echo(f"{row.alg} {row.kid}")
+
+
+# --- sms integrations ----------------------------------------------------------------------
+
+@main.group("sms-integrations")
+def sms_integrations():
+    """SMS sending backends of a realm (the first active one sends)."""
+
+
+@sms_integrations.command("add")
+@realm_option
+@click.option("--kind", type=click.Choice(["outbox", "twilio"]), required=True)
+@click.option("--name", required=True)
+@click.option("--active", is_flag=True, help="Activate it now.")
+@click.option("--account-sid", default=None, help="Twilio account SID.")
+@click.option("--auth-token", default=None, envvar="IDP_TWILIO_AUTH_TOKEN",
+              help="Twilio auth token (or IDP_TWILIO_AUTH_TOKEN); stored encrypted.")
+@click.option("--from-number", default=None, help="Twilio sender number, E.164.")
+@click.option("--messaging-service-sid", default=None, help="Twilio Messaging Service SID (instead of --from-number).")
+@with_app()
+def sms_add(realm_name, kind, name, active, account_sid, auth_token, from_number, messaging_service_sid):
+    from .services.sms_integrations import add_integration
+
+    row = add_integration(
+        _realm(realm_name), kind=kind, name=name, active=active, account_sid=account_sid,
+        auth_token=auth_token, from_number=from_number, messaging_service_sid=messaging_service_sid,
+    )
+    click.echo(f"added {row.kind} integration '{row.name}' ({'active' if row.active else 'inactive'})")
+
+
+@sms_integrations.command("list")
+@realm_option
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def sms_list(realm_name, as_json):
+    from .services.sms_integrations import describe, list_integrations
+
+    _print([describe(i) for i in list_integrations(_realm(realm_name))], as_json)
+
+
+def _sms_change(action):
+    @realm_option
+    @click.argument("name")
+    @with_app()
+    def command(realm_name, name):
+        from .services import sms_integrations as service
+
+        row = service.get_integration(_realm(realm_name), name)
+        getattr(service, f"{action}_integration")(row)
+        click.echo(f"{action}d integration '{name}'" if action != "remove" else f"removed integration '{name}'")
+
+    command.__name__ = f"sms_{action}"
+    command.__doc__ = f"{action.title()} the SMS integration NAME."
+    return command
+
+
+for _action in ("activate", "deactivate", "remove"):
+    sms_integrations.command(_action)(_sms_change(_action))

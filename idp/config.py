@@ -1,0 +1,150 @@
+"""Settings: a TOML file (``IDP_CONFIG``) over defaults, then ``IDP_<SECTION>_<KEY>`` overrides.
+
+Every key has a default here, and ``config.example.toml`` documents the same keys. A key that is
+unknown or of the wrong type stops start-up with a message naming the key and where it came from.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A setting is unknown or has a value of the wrong type."""
+
+
+@dataclass
+class ServerSettings:
+    public_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 5000
+    trusted_proxies: int = 0
+    secret_key: str = ""
+
+
+@dataclass
+class DatabaseSettings:
+    url: str = ""
+
+
+@dataclass
+class RedisSettings:
+    url: str = ""
+
+
+@dataclass
+class SecuritySettings:
+    encryption_key: str = ""
+    token_hash_key: str = ""
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    argon2_parallelism: int = 4
+
+
+@dataclass
+class TokenSettings:
+    access_token_lifetime: int = 600
+    id_token_lifetime: int = 3600
+    refresh_token_lifetime: int = 2592000
+    authorization_code_lifetime: int = 60
+
+
+@dataclass
+class LoginSettings:
+    transaction_lifetime: int = 600
+    session_lifetime: int = 1209600
+    password_min_length: int = 8
+
+
+@dataclass
+class MfaSettings:
+    otp_lifetime: int = 300
+    otp_max_attempts: int = 5
+    resend_cooldown: int = 30
+    max_failed_attempts: int = 10
+    lockout_seconds: int = 900
+    sms_per_account_per_hour: int = 5
+    sms_per_account_per_day: int = 20
+    sms_per_ip_per_hour: int = 20
+    sms_per_ip_per_day: int = 100
+    distinct_numbers_per_ip_per_day: int = 5
+    distinct_countries_per_ip_per_day: int = 2
+
+
+@dataclass
+class SmsSettings:
+    outbox_file: str = "sms-outbox.jsonl"
+    twilio_auth_token: str = ""
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    login: LoginSettings = field(default_factory=LoginSettings)
+    mfa: MfaSettings = field(default_factory=MfaSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+
+
+def _coerce(value, default, where: str):
+    expected = type(default)
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str):
+                try:
+                    return int(value)
+                except ValueError:
+                    pass
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        return value
+    if expected is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "on", "yes", "0", "false", "off", "no"):
+            return value.lower() in ("1", "true", "on", "yes")
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
+def load_settings(config_path: str | os.PathLike | None = None, environ=None) -> Settings:
+    """Build the settings from defaults, the TOML file and the environment."""
+    environ = os.environ if environ is None else environ
+    settings = Settings()
+    sections = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+
+    if config_path:
+        path = Path(config_path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        for section_name, values in data.items():
+            if section_name not in sections:
+                raise ConfigError(f"{path}: unknown section [{section_name}]")
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: [{section_name}] must be a table")
+            section = sections[section_name]
+            for key, value in values.items():
+                if not hasattr(section, key):
+                    raise ConfigError(f"{path}: unknown key '{section_name}.{key}'")
+                where = f"{path}: key '{section_name}.{key}'"
+                setattr(section, key, _coerce(value, getattr(section, key), where))
+
+    for section_name, section in sections.items():
+        for f in dataclasses.fields(section):
+            var = f"IDP_{section_name.upper()}_{f.name.upper()}"
+            if var in environ:
+                where = f"environment variable {var}"
+                setattr(section, f.name, _coerce(environ[var], getattr(section, f.name), where))
+    return settings

@@ -1,0 +1,47 @@
+"""Engine settings and schema state shared by the CLI, the server and the health check."""
+from __future__ import annotations
+
+from sqlalchemy import event
+
+
+def configure_engine(engine) -> None:
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+
+def upgrade_schema() -> None:
+    """Run the Alembic migrations to head (inside an app context)."""
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+def schema_is_current() -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    from .extensions import db
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    script = ScriptDirectory.from_config(config)
+    with db.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    return set(current) == set(script.get_heads())
+
+
+def bootstrap() -> None:
+    """Bring an instance up to date and make sure the default realm exists."""
+    from .extensions import db
+    from .services.realms import ensure_default_realm
+
+    upgrade_schema()
+    ensure_default_realm()
+    db.session.commit()

@@ -1,0 +1,140 @@
+"""The demo relying app at /demo/: a real Authlib OAuth client doing code + PKCE against the
+provider it is served beside, showing the decoded ID token and userinfo. Only mounted data is
+the demo realm's; it is meant for trying the provider out, not for production."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from authlib.integrations.flask_client import OAuth
+from flask import Blueprint, current_app, redirect, session, url_for
+
+from .extensions import db
+from .models import Client
+
+DEMO_REALM = "demo"
+DEMO_CLIENT_ID = "demo-app"
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "correct-horse-battery"
+DEMO_PHONE = "+14155550100"
+
+demo_bp = Blueprint("demo", __name__, url_prefix="/demo")
+
+
+def setup_demo(public_url: str) -> dict:
+    """Create (once) the demo realm with SMS and TOTP MFA on, an outbox SMS integration, the demo
+    client and a demo user who has MFA with an admin-set phone."""
+    from .services.clients import create_client, find_client
+    from .services.mfa_users import admin_set_mfa, admin_set_phone
+    from .services.realms import create_realm, find_realm, update_realm
+    from .services.sms_integrations import add_integration, list_integrations
+    from .services.users import create_user, find_user_by_email
+
+    realm = find_realm(DEMO_REALM) or create_realm(DEMO_REALM, display_name="Demo")
+    if not list_integrations(realm):
+        add_integration(realm, kind="outbox", name="outbox", active=True)
+    update_realm(realm, mfa_enabled=True, sms_enabled=True, totp_enabled=True, mfa_registration_form=True)
+    redirect_uri = f"{public_url}/demo/callback"
+    client = find_client(realm, DEMO_CLIENT_ID)
+    if client is None:
+        client, _ = create_client(realm, name="Demo App", redirect_uris=[redirect_uri], public=True,
+                                  post_logout_redirect_uris=[f"{public_url}/demo/"], client_id=DEMO_CLIENT_ID)
+    elif redirect_uri not in client.redirect_uris:
+        client.redirect_uris = [*client.redirect_uris, redirect_uri]
+        client.post_logout_redirect_uris = [*client.post_logout_redirect_uris, f"{public_url}/demo/"]
+    user = find_user_by_email(realm, DEMO_EMAIL)
+    if user is None:
+        user = create_user(realm, email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo User", email_verified=True)
+        admin_set_phone(user, DEMO_PHONE)
+        admin_set_mfa(user, True)
+    db.session.commit()
+    settings = current_app.extensions["idp.settings"]
+    return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD,
+            "outbox": str(Path(current_app.instance_path) / settings.sms.outbox_file)}
+
+
+def _oauth_client():
+    oauth = current_app.extensions.get("idp.demo_oauth")
+    if oauth is None:
+        oauth = OAuth(current_app)
+        current_app.extensions["idp.demo_oauth"] = oauth
+    client = oauth.create_client("demo")
+    if client is None:
+        public_url = current_app.extensions["idp.settings"].server.public_url.rstrip("/")
+        oauth.register(
+            "demo",
+            client_id=DEMO_CLIENT_ID,
+            server_metadata_url=f"{public_url}/realms/{DEMO_REALM}/.well-known/openid-configuration",
+            client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256",
+                           "token_endpoint_auth_method": "none"},
+        )
+        client = oauth.create_client("demo")
+    return client
+
+
+def _demo_ready() -> bool:
+    return db.session.scalar(db.select(Client.id).filter_by(client_id=DEMO_CLIENT_ID)) is not None
+
+
+@demo_bp.get("/")
+def home():
+    from .services.realms import find_realm
+    from .themes import render_page
+
+    if not _demo_ready():
+        return "The demo is not set up: start the provider with 'idp demo'.", 404
+    token = session.get("demo_token")
+    return render_page(
+        "demo.html",
+        realm=find_realm(DEMO_REALM),
+        page_title="Demo App",
+        logged_in=bool(token),
+        login_url=url_for("demo.login"),
+        logout_url=url_for("demo.logout"),
+        id_token_claims=session.get("demo_claims"),
+        userinfo=session.get("demo_userinfo"),
+        raw_id_token=(token or {}).get("id_token"),
+    )
+
+
+@demo_bp.get("/login")
+def login():
+    return _oauth_client().authorize_redirect(url_for("demo.callback", _external=True))
+
+
+@demo_bp.get("/callback")
+def callback():
+    client = _oauth_client()
+    token = client.authorize_access_token()
+    session["demo_token"] = {"id_token": token.get("id_token")}
+    session["demo_claims"] = dict(token.get("userinfo") or {})
+    session["demo_userinfo"] = dict(client.userinfo(token=token))
+    return redirect(url_for("demo.home"))
+
+
+@demo_bp.get("/logout")
+def logout():
+    token = session.pop("demo_token", None) or {}
+    session.pop("demo_claims", None)
+    session.pop("demo_userinfo", None)
+    public_url = current_app.extensions["idp.settings"].server.public_url.rstrip("/")
+    from urllib.parse import urlencode
+
+    query = urlencode({"id_token_hint": token.get("id_token") or "",
+                       "post_logout_redirect_uri": f"{public_url}/demo/"})
+    return redirect(f"{public_url}/realms/{DEMO_REALM}/logout?{query}")
+
+
+@demo_bp.get("/outbox")
+def outbox():
+    """The last SMS messages from the development outbox, so a newcomer can read the code."""
+    from flask import abort, request
+
+    if not _demo_ready() or request.remote_addr not in ("127.0.0.1", "::1"):
+        abort(404)
+    settings = current_app.extensions["idp.settings"]
+    path = Path(current_app.instance_path) / settings.sms.outbox_file
+    lines = path.read_text().splitlines()[-10:] if path.exists() else []
+    messages = [json.loads(line) for line in reversed(lines)]
+    body = "\n".join(f"{m['sent_at']}  {m['to']}  {m['body']}" for m in messages) or "No messages yet."
+    return body, 200, {"Content-Type": "text/plain; charset=utf-8"}

@@ -1,0 +1,96 @@
+"""Driving a login transaction: begin it, move it to its next stage, finish it with a code."""
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError, LoginRequiredError
+from flask import current_app, g, redirect, url_for
+
+from ..extensions import db
+from ..oidc.server import authorization_server
+from ..services.users import touch_last_login
+from . import transaction as txns
+from .acr import acr_for
+from .sessions import current_browser_session, start_browser_session
+
+
+def _binding_cookie_path(txn) -> str:
+    """Scoped to the transaction's own pages, so two logins in two tabs do not collide."""
+    return f"/realms/{txn.realm.name}/login/{txn.id}"
+
+
+def begin_login(realm, client, params: dict, *, browser_session, prompts: list[str], redirect_uri: str):
+    txn, binding = txns.begin_transaction(realm, client, params, browser_session=browser_session)
+    if "none" in prompts:
+        stage = txns.next_stage(txn)
+        if stage is not None:
+            txn.status = "cancelled"
+            db.session.commit()
+            if stage.key == "password":
+                error = LoginRequiredError(redirect_uri=redirect_uri)
+            elif stage.key == "consent":
+                error = ConsentRequiredError(redirect_uri=redirect_uri)
+            else:
+                error = InteractionRequiredError(redirect_uri=redirect_uri)
+            error.state = params.get("state")
+            from ..oidc.views import authorization_error
+
+            return authorization_error(error)
+        return finish(txn)
+    response = advance(txn)
+    response.set_cookie(
+        txns.BINDING_COOKIE,
+        binding,
+        max_age=current_app.extensions["idp.settings"].login.transaction_lifetime,
+        path=_binding_cookie_path(txn),
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Lax",
+    )
+    return response
+
+
+def advance(txn):
+    """Redirect to the next stage's page, or finish the login when every stage is done."""
+    stage = txns.next_stage(txn)
+    db.session.commit()
+    if stage is None:
+        return finish(txn)
+    return redirect(stage.url(txn))
+
+
+def finish(txn):
+    """Create the browser session and answer the authorization request with a code."""
+    realm, user = txn.realm, txn.user
+    if user is None or not txns.claim_completion(txn):
+        raise txns.TransactionInvalid("This login has already finished. Start again from the application.")
+    existing = current_browser_session(realm)
+    state = txn.stage_state or {}
+    amr = list(txn.amr or [])
+    if (
+        existing is not None
+        and existing.sid == state.get("sid")
+        and existing.user_id == user.id
+        and set(existing.amr or []) == set(amr)
+    ):
+        session = existing
+    else:
+        session = start_browser_session(realm, user, auth_time=txn.auth_time, amr=amr, acr=acr_for(amr))
+        touch_last_login(user)
+        from ..services.audit import record_event
+
+        record_event("login.succeeded", realm=realm, user=user, client_id=txn.client_id, amr=amr)
+    db.session.flush()
+    g.login_result = {"sid": session.sid, "auth_time": session.auth_time, "amr": list(session.amr), "acr": session.acr}
+    issuer_url = url_for("oidc.authorize", realm_name=realm.name, _external=True)
+    oauth_request = authorization_server.authorization_request_from(issuer_url, txn.authorization_request)
+    try:
+        grant = authorization_server.get_authorization_grant(oauth_request)
+    except OAuth2Error as error:
+        db.session.commit()
+        from ..oidc.views import authorization_error
+
+        return authorization_error(error)
+    response = authorization_server.create_authorization_response(request=oauth_request, grant_user=user, grant=grant)
+    db.session.commit()
+    response.delete_cookie(txns.BINDING_COOKIE, path=_binding_cookie_path(txn))
+    return response

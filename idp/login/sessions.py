@@ -1,0 +1,89 @@
+"""Browser sessions for single sign-on: server-side rows, an opaque random cookie per realm."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from flask import current_app, g, request
+
+from ..extensions import db
+from ..models import BrowserSession, utcnow
+from ..security import keyed_digest, random_token
+
+SESSION_COOKIE = "idp_session"
+
+
+def _settings():
+    return current_app.extensions["idp.settings"]
+
+
+def realm_cookie_path(realm) -> str:
+    return f"/realms/{realm.name}/"
+
+
+def current_browser_session(realm) -> BrowserSession | None:
+    cached = g.get("browser_session", False)
+    if cached is not False:
+        return cached
+    value = request.cookies.get(SESSION_COOKIE)
+    row = None
+    if value:
+        row = db.session.scalar(
+            db.select(BrowserSession).filter_by(realm_id=realm.id, cookie_digest=keyed_digest(value))
+        )
+        if row is not None and (not row.is_active() or row.user is None or row.user.disabled):
+            row = None
+    g.browser_session = row
+    return row
+
+
+def start_browser_session(realm, user, *, auth_time: int, amr: list[str], acr: str) -> BrowserSession:
+    """A new session (new id: no fixation); the previous one of this browser ends."""
+    previous = current_browser_session(realm)
+    if previous is not None:
+        previous.revoked_at = utcnow()
+    value = random_token(32)
+    row = BrowserSession(
+        cookie_digest=keyed_digest(value),
+        sid=uuid.uuid4().hex,
+        realm_id=realm.id,
+        user_id=user.id,
+        auth_time=auth_time,
+        amr=amr,
+        acr=acr,
+        expires_at=utcnow() + dt.timedelta(seconds=_settings().login.session_lifetime),
+        ip_address=request.remote_addr,
+        user_agent=(request.user_agent.string or "")[:400],
+    )
+    db.session.add(row)
+    g.browser_session = row
+    g.set_session_cookie = value
+    return row
+
+
+def end_browser_session(realm) -> None:
+    row = current_browser_session(realm)
+    if row is not None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+    g.browser_session = None
+    g.clear_session_cookie = True
+
+
+def apply_session_cookie(response, realm):
+    """Called after the request: write or clear the session cookie the request decided on."""
+    secure = current_app.config["SESSION_COOKIE_SECURE"]
+    path = realm_cookie_path(realm)
+    if g.get("set_session_cookie"):
+        response.set_cookie(
+            SESSION_COOKIE,
+            g.set_session_cookie,
+            max_age=_settings().login.session_lifetime,
+            path=path,
+            httponly=True,
+            secure=secure,
+            samesite="Lax",
+        )
+    elif g.get("clear_session_cookie"):
+        response.delete_cookie(SESSION_COOKIE, path=path, httponly=True, secure=secure, samesite="Lax")
+    return response

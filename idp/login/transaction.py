@@ -1,0 +1,163 @@
+"""The login transaction: which authorization request it serves, whose login it is, which
+stages are done. Stages are small objects in an ordered list; each says whether it applies."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+
+from flask import current_app, request, url_for
+
+from ..extensions import db
+from ..models import LoginTransaction, utcnow
+from ..security import digests_equal, keyed_digest, random_token
+from .acr import requests_mfa
+
+BINDING_COOKIE = "idp_login"
+
+
+class TransactionInvalid(Exception):
+    """The transaction does not exist, has expired, is finished, or belongs to another browser."""
+
+
+class Stage:
+    """One step of a login. ``applies`` decides whether this login needs it; ``url`` is the page
+    that runs it."""
+
+    key = ""
+
+    def applies(self, txn: LoginTransaction) -> bool:
+        raise NotImplementedError
+
+    def url(self, txn: LoginTransaction) -> str:
+        raise NotImplementedError
+
+
+class PasswordStage(Stage):
+    key = "password"
+
+    def applies(self, txn):
+        return txn.user_id is None
+
+    def url(self, txn):
+        endpoint = "login.register" if txn.form_variant == "registration" else "login.login"
+        return url_for(endpoint, realm_name=txn.realm.name, txn_id=txn.id)
+
+
+class ConsentStage(Stage):
+    """Third-party clients ask the user; first-party clients (the default) do not."""
+
+    key = "consent"
+
+    def applies(self, txn):
+        from ..services.clients import find_client
+
+        client = find_client(txn.realm, txn.client_id)
+        return client is not None and not client.first_party
+
+    def url(self, txn):
+        return url_for("login.consent", realm_name=txn.realm.name, txn_id=txn.id)
+
+
+def login_stages() -> list[Stage]:
+    """The ordered stages; the MFA stage slots in after the password."""
+    return current_app.extensions["idp.login_stages"]
+
+
+def default_stages() -> list[Stage]:
+    from ..mfa.stage import MfaStage
+
+    return [PasswordStage(), MfaStage(), ConsentStage()]
+
+
+def next_stage(txn: LoginTransaction) -> Stage | None:
+    for stage in login_stages():
+        if stage.key in (txn.completed_stages or []):
+            continue
+        if stage.applies(txn):
+            return stage
+    return None
+
+
+def begin_transaction(realm, client, params: dict, *, browser_session=None, force_login=False):
+    """Start a login for an authorization request. Returns the transaction and the secret that
+    binds it to this browser (set as a cookie by the caller)."""
+    settings = current_app.extensions["idp.settings"]
+    binding = random_token(24)
+    txn = LoginTransaction(
+        id=uuid.uuid4().hex,
+        realm_id=realm.id,
+        client_id=client.client_id,
+        authorization_request=params,
+        browser_binding=keyed_digest(binding),
+        form_variant="login",
+        completed_stages=[],
+        amr=[],
+        stage_state={"step_up_mfa": requests_mfa(params.get("acr_values"))},
+        status="pending",
+        expires_at=utcnow() + dt.timedelta(seconds=settings.login.transaction_lifetime),
+    )
+    if browser_session is not None and not force_login:
+        txn.user_id = browser_session.user_id
+        txn.amr = list(browser_session.amr or [])
+        txn.auth_time = browser_session.auth_time
+        txn.stage_state = {**txn.stage_state, "sid": browser_session.sid}
+    db.session.add(txn)
+    db.session.commit()
+    return txn, binding
+
+
+def load_transaction(realm, txn_id: str, *, for_update: bool = False) -> LoginTransaction:
+    txn = db.session.get(LoginTransaction, txn_id) if txn_id and len(txn_id) <= 64 else None
+    if txn is None or txn.realm_id != realm.id:
+        raise TransactionInvalid("This login link is not valid. Start again from the application.")
+    binding = request.cookies.get(BINDING_COOKIE)
+    if not binding or not digests_equal(keyed_digest(binding), txn.browser_binding):
+        raise TransactionInvalid("This login was started in another browser. Start again from the application.")
+    if txn.status != "pending":
+        raise TransactionInvalid("This login has already finished. Start again from the application.")
+    if txn.is_expired():
+        raise TransactionInvalid("This login took too long and has expired. Start again from the application.")
+    return txn
+
+
+def authenticate_in_transaction(txn: LoginTransaction, user, *, stage_key: str, amr: list[str]) -> None:
+    """Record that ``stage_key`` authenticated ``user`` with the given methods."""
+    if txn.user_id is not None and txn.user_id != user.id:
+        raise TransactionInvalid("This login belongs to another account. Start again from the application.")
+    if txn.user_id is None:
+        txn.user_id = user.id
+        txn.amr = []
+    txn.amr = sorted(set(txn.amr or []) | set(amr), key=_amr_order)
+    txn.auth_time = int(time.time())
+    complete_stage(txn, stage_key)
+
+
+def complete_stage(txn: LoginTransaction, stage_key: str) -> None:
+    done = list(txn.completed_stages or [])
+    if stage_key not in done:
+        done.append(stage_key)
+    txn.completed_stages = done
+
+
+def update_stage_state(txn: LoginTransaction, **values) -> None:
+    state = dict(txn.stage_state or {})
+    state.update(values)
+    txn.stage_state = state
+
+
+def claim_completion(txn: LoginTransaction) -> bool:
+    """Atomically move the transaction from pending to complete: only one request finishes it."""
+    result = db.session.execute(
+        db.update(LoginTransaction)
+        .where(LoginTransaction.id == txn.id, LoginTransaction.status == "pending")
+        .values(status="complete")
+    )
+    return result.rowcount == 1
+
+
+_AMR_ORDER = ["pwd", "fed", "mfa", "sms", "otp", "hwk", "swk"]
+
+
+def _amr_order(value: str) -> int:
+    return _AMR_ORDER.index(value) if value in _AMR_ORDER else len(_AMR_ORDER)

@@ -1,0 +1,142 @@
+"""Hosted login pages: /realms/<realm>/login/<transaction>/..."""
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, request, url_for
+
+from ..extensions import db
+from ..services import ServiceError
+from ..services.audit import record_event
+from ..services.clients import find_client
+from ..services.passwords import password_hint
+from ..services.users import authenticate_password, create_user
+from ..themes import render_page
+from ..web import add_realm_name, load_realm, render_error
+from . import flow
+from .forms import ConfirmForm, LoginForm, RegistrationForm
+from .transaction import TransactionInvalid, authenticate_in_transaction, complete_stage, load_transaction
+
+login_bp = Blueprint("login", __name__, url_prefix="/realms/<realm_name>/login/<txn_id>")
+login_bp.url_value_preprocessor(load_realm)
+login_bp.url_defaults(add_realm_name)
+
+
+@login_bp.url_value_preprocessor
+def load_login_transaction(endpoint, values):
+    g.txn_id = values.pop("txn_id", None) if values else None
+
+
+@login_bp.url_defaults
+def add_txn_id(endpoint, values):
+    if "txn_id" not in values and g.get("txn_id"):
+        values["txn_id"] = g.txn_id
+
+
+@login_bp.errorhandler(TransactionInvalid)
+def transaction_invalid(error):
+    return render_error(400, "This login cannot continue", str(error))
+
+
+def _page_context(txn):
+    return {"realm": txn.realm, "client": find_client(txn.realm, txn.client_id)}
+
+
+def _field_error(form, error: ServiceError):
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@login_bp.route("", methods=["GET", "POST"])
+def login():
+    txn = load_transaction(g.realm, g.txn_id)
+    if txn.user_id is not None and "password" not in (txn.completed_stages or []):
+        return flow.advance(txn)
+    form = LoginForm()
+    if request.method == "GET" and txn.authorization_request.get("login_hint"):
+        form.email.data = txn.authorization_request["login_hint"][:320]
+    if form.validate_on_submit():
+        user = authenticate_password(g.realm, form.email.data, form.password.data)
+        if user is None:
+            record_event("login.failed", realm=g.realm, email=form.email.data[:320], reason="bad_credentials")
+            db.session.commit()
+            form.form_errors.append("Incorrect email or password.")
+        else:
+            txn.form_variant = "login"
+            authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
+            record_event("login.password_ok", realm=g.realm, user=user, client_id=txn.client_id)
+            return flow.advance(txn)
+    register_url = url_for("login.register") if g.realm.registration_enabled else None
+    return render_page(
+        "login.html",
+        **_page_context(txn),
+        form=form,
+        action_url=url_for("login.login"),
+        register_url=register_url,
+        providers=[],
+        page_title="Log in",
+        status=400 if form.errors or form.form_errors else 200,
+    )
+
+
+@login_bp.route("/register", methods=["GET", "POST"])
+def register():
+    txn = load_transaction(g.realm, g.txn_id)
+    if not g.realm.registration_enabled:
+        return render_error(404, "Registration is closed", "This service does not accept new accounts here.")
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(g.realm, email=form.email.data, password=form.password.data, name=form.name.data)
+        except ServiceError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            txn.form_variant = "registration"
+            authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
+            return flow.advance(txn)
+    return render_page(
+        "register.html",
+        **_page_context(txn),
+        form=form,
+        action_url=url_for("login.register"),
+        login_url=url_for("login.login"),
+        password_hint=password_hint(),
+        page_title="Create account",
+        status=400 if form.errors or form.form_errors else 200,
+    )
+
+
+SCOPE_DESCRIPTIONS = {
+    "openid": "Know who you are",
+    "profile": "See your name",
+    "email": "See your email address",
+    "offline_access": "Stay signed in when you are not using it",
+}
+
+
+@login_bp.route("/consent", methods=["GET", "POST"])
+def consent():
+    txn = load_transaction(g.realm, g.txn_id)
+    if txn.user_id is None:
+        return flow.advance(txn)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        if request.form.get("decision") == "allow":
+            complete_stage(txn, "consent")
+            return flow.advance(txn)
+        from authlib.oauth2.rfc6749.errors import AccessDeniedError
+
+        from ..oidc.views import authorization_error
+
+        txn.status = "cancelled"
+        db.session.commit()
+        error = AccessDeniedError(redirect_uri=txn.authorization_request.get("redirect_uri"))
+        error.state = txn.authorization_request.get("state")
+        return authorization_error(error)
+    scopes = [(s, SCOPE_DESCRIPTIONS.get(s, s)) for s in (txn.authorization_request.get("scope") or "").split()]
+    return render_page(
+        "consent.html", **_page_context(txn), form=form, scopes=scopes,
+        action_url=url_for("login.consent"), page_title="Allow access",
+    )

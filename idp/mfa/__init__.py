@@ -1,0 +1,1 @@
+"""The second factor: one module per factor behind one interface (``base.Factor``)."""

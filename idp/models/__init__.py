@@ -1,0 +1,30 @@
+"""The persistent model, one module per aggregate."""
+from .audit import AuditEvent
+from .base import UTCDateTime, utcnow
+from .client import SUPPORTED_SCOPES, Client
+from .keys import SigningKey
+from .mfa import Authenticator, OtpChallenge, RecoveryCode, SmsIntegration, SmsMessage
+from .realm import Realm
+from .session import BrowserSession, LoginTransaction
+from .tokens import AuthorizationCode, IssuedToken
+from .user import User
+
+__all__ = [
+    "Authenticator",
+    "OtpChallenge",
+    "RecoveryCode",
+    "SmsIntegration",
+    "SmsMessage",
+    "AuditEvent",
+    "AuthorizationCode",
+    "BrowserSession",
+    "Client",
+    "IssuedToken",
+    "LoginTransaction",
+    "Realm",
+    "SUPPORTED_SCOPES",
+    "SigningKey",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

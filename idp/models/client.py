@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..security import digests_equal, keyed_digest
+from .base import UTCDateTime, utcnow
+from .realm import Realm
+
+SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
+
+
+class Client(db.Model, ClientMixin):
+    """A relying application. Confidential clients authenticate with a secret kept only as a
+    keyed digest; public clients (``public=True``) use PKCE instead."""
+
+    __tablename__ = "clients"
+    __table_args__ = (UniqueConstraint("client_id", name="uq_clients_client_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    realm_id: Mapped[int] = mapped_column(ForeignKey("realms.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    client_secret_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str] = mapped_column(String(200))
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_party: Mapped[bool] = mapped_column(Boolean, default=True)
+    redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list] = mapped_column(JSON, default=list)
+    scope: Mapped[str] = mapped_column(String(500), default="openid profile email offline_access")
+    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="RS256")
+    logo_uri: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    theme: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    realm: Mapped[Realm] = relationship()
+
+    # -- Authlib ClientMixin -------------------------------------------------------------
+    @property
+    def client_metadata(self) -> dict:
+        return {"post_logout_redirect_uris": list(self.post_logout_redirect_uris or [])}
+
+    def get_client_id(self):
+        return self.client_id
+
+    def get_default_redirect_uri(self):
+        # OIDC requires redirect_uri on every request; only a single registered one is implied.
+        uris = self.redirect_uris or []
+        return uris[0] if len(uris) == 1 else None
+
+    def get_allowed_scope(self, scope):
+        if not scope:
+            return ""
+        allowed = set(scope_to_list(self.scope))
+        return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
+
+    def check_redirect_uri(self, redirect_uri):
+        return redirect_uri in (self.redirect_uris or [])
+
+    def check_client_secret(self, client_secret):
+        if self.public or not self.client_secret_digest:
+            return False
+        return digests_equal(keyed_digest(client_secret), self.client_secret_digest)
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        if self.public:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type):
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type):
+        if grant_type == "client_credentials" and self.public:
+            return False
+        return grant_type in (self.grant_types or [])
+
+    @property
+    def token_endpoint_auth_method(self) -> str:
+        return "none" if self.public else "client_secret_basic"
+
+    def __repr__(self) -> str:
+        return f"<Client {self.client_id}>"

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+
+class Realm(db.Model):
+    """An isolated set of users, clients, settings, theme and signing keys (AuthRocket's realm)."""
+
+    __tablename__ = "realms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    theme: Mapped[str] = mapped_column(String(64), default="default")
+    registration_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    mfa_login_form: Mapped[bool] = mapped_column(Boolean, default=True)
+    mfa_registration_form: Mapped[bool] = mapped_column(Boolean, default=False)
+    mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    sms_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    users_may_toggle_mfa: Mapped[bool] = mapped_column(Boolean, default=True)
+    sms_allowed_countries: Mapped[list] = mapped_column(JSON, default=list)
+
+    access_token_lifetime: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    id_token_lifetime: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    refresh_token_lifetime: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Realm {self.name}>"

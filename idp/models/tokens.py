@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from authlib.oidc.core import AuthorizationCodeMixin
+from authlib.oauth2.rfc6749 import TokenMixin
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .user import User
+
+
+class AuthorizationCode(db.Model, AuthorizationCodeMixin):
+    """An issued code, kept (by digest) after use so that a replay can revoke what it issued."""
+
+    __tablename__ = "authorization_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    realm_id: Mapped[int] = mapped_column(ForeignKey("realms.id", ondelete="CASCADE"), index=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    nonce: Mapped[str | None] = mapped_column(Text, nullable=True)
+    code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    code_challenge_method: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    session_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    auth_time: Mapped[int] = mapped_column(Integer)
+    amr: Mapped[list] = mapped_column(JSON, default=list)
+    acr: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship()
+
+    def get_redirect_uri(self):
+        return self.redirect_uri
+
+    def get_scope(self):
+        return self.scope
+
+    def get_nonce(self):
+        return self.nonce
+
+    def get_auth_time(self):
+        return self.auth_time
+
+    def get_acr(self):
+        return self.acr
+
+    def get_amr(self):
+        return list(self.amr or [])
+
+
+class IssuedToken(db.Model, TokenMixin):
+    """One token response: a JWT access token (known by ``jti``) and, optionally, a refresh token
+    (kept as a keyed digest). Rotated refresh tokens share a ``family_id``; presenting a
+    rotated-out refresh token again revokes the whole family (RFC 9700 §4.14.2)."""
+
+    __tablename__ = "issued_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    realm_id: Mapped[int] = mapped_column(ForeignKey("realms.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    scope: Mapped[str] = mapped_column(Text, default="")
+    access_jti: Mapped[str] = mapped_column(String(64), unique=True)
+    access_expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    refresh_digest: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    refresh_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    refresh_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    family_id: Mapped[str] = mapped_column(String(64), index=True)
+    authorization_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("authorization_codes.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    session_sid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    auth_time: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    amr: Mapped[list] = mapped_column(JSON, default=list)
+    acr: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User | None] = relationship()
+
+    # -- Authlib TokenMixin ---------------------------------------------------------------
+    def check_client(self, client):
+        return self.client_id == client.get_client_id() and self.realm_id == client.realm_id
+
+    def get_scope(self):
+        return self.scope
+
+    def get_expires_in(self):
+        return int((self.access_expires_at - self.issued_at).total_seconds())
+
+    def is_expired(self):
+        return self.access_expires_at <= utcnow()
+
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def is_refresh_token_active(self) -> bool:
+        return (
+            self.refresh_digest is not None
+            and self.revoked_at is None
+            and self.refresh_used_at is None
+            and self.refresh_expires_at is not None
+            and self.refresh_expires_at > utcnow()
+        )
+
+    def get_user(self):
+        return self.user
+
+    def get_client(self):
+        from .client import Client
+
+        return db.session.scalar(
+            db.select(Client).filter_by(client_id=self.client_id, realm_id=self.realm_id)
+        )

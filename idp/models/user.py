@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .realm import Realm
+
+
+def new_subject() -> str:
+    return uuid.uuid4().hex
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("realm_id", "email", name="uq_users_realm_email"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_subject)
+    realm_id: Mapped[int] = mapped_column(ForeignKey("realms.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone_set_by_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    failed_mfa_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    mfa_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    realm: Mapped[Realm] = relationship()
+
+    def get_user_id(self) -> str:
+        return self.id
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"

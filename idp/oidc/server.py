@@ -1,0 +1,166 @@
+"""The Authlib authorization server, made realm-aware through ``g.realm``."""
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oauth2.rfc9207 import IssuerParameter
+from authlib.oidc.rpinitiated import EndSessionEndpoint
+from flask import current_app, g
+
+from ..extensions import db
+from ..models import IssuedToken, utcnow
+from ..services.clients import find_client
+from ..services.keys import jwks_document
+from . import tokens
+from .grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    IdpOpenIDCode,
+    RefreshTokenGrant,
+    S256CodeChallenge,
+)
+from .issuer import realm_issuer
+
+
+class RealmAuthorizationServer(AuthorizationServer):
+    def query_client(self, client_id):
+        return find_client(g.realm, client_id)
+
+    def save_token(self, token, request):
+        return tokens.save_token(token, request)
+
+    def authorization_request_from(self, uri: str, params: dict) -> OAuth2Request:
+        """Rebuild a stored authorization request so a login finished later (on any worker)
+        is answered exactly as the original request would have been."""
+        request = OAuth2Request("GET", uri, headers={})
+        request.payload = BasicOAuth2Payload(params)
+        return request
+
+
+def _find_token(token_string, token_type_hint):
+    realm = g.realm
+    if token_type_hint == "refresh_token":
+        return tokens.find_by_refresh_token(realm, token_string)
+    if token_type_hint == "access_token":
+        return tokens.find_by_access_token(realm, token_string)
+    if token_string.startswith("rt_"):
+        return tokens.find_by_refresh_token(realm, token_string)
+    return tokens.find_by_access_token(realm, token_string)
+
+
+class RealmRevocationEndpoint(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_token(self, token_string, token_type_hint):
+        return _find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        """Revoking either token of a grant revokes the whole rotation family."""
+        tokens.revoke_family(g.realm, token.family_id, reason="revoked by client")
+        db.session.commit()
+
+
+class RealmIntrospectionEndpoint(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def query_token(self, token_string, token_type_hint):
+        row = _find_token(token_string, token_type_hint)
+        if row is not None:
+            row._introspected_as = "refresh_token" if token_string.startswith("rt_") else "access_token"
+        return row
+
+    def check_permission(self, token, client, request):
+        return token.realm_id == client.realm_id
+
+    def create_introspection_payload(self, token):
+        if token is None or token.is_revoked():
+            return {"active": False}
+        kind = getattr(token, "_introspected_as", "access_token")
+        if kind == "refresh_token":
+            if not token.is_refresh_token_active():
+                return {"active": False}
+            exp = token.refresh_expires_at
+        else:
+            if token.is_expired():
+                return {"active": False}
+            exp = token.access_expires_at
+        payload = {
+            "active": True,
+            "client_id": token.client_id,
+            "token_type": "refresh_token" if kind == "refresh_token" else "Bearer",
+            "scope": token.scope,
+            "sub": token.user_id or token.client_id,
+            "iss": realm_issuer(g.realm),
+            "exp": int(exp.timestamp()),
+            "iat": int(token.issued_at.timestamp()),
+        }
+        if token.user is not None:
+            payload["username"] = token.user.email
+        if kind == "access_token":
+            payload["jti"] = token.access_jti
+            payload["aud"] = realm_issuer(g.realm)
+        return payload
+
+
+class RealmEndSessionEndpoint(EndSessionEndpoint):
+    def get_server_jwks(self):
+        return jwks_document(g.realm, current_app.extensions["idp.settings"])
+
+    def get_algorithms(self):
+        from ..services.keys import ID_TOKEN_ALGORITHMS
+
+        return list(ID_TOKEN_ALGORITHMS)
+
+    def _validate_id_token_hint(self, id_token_hint):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="EdDSA is deprecated")
+            claims = super()._validate_id_token_hint(id_token_hint)
+        from authlib.oauth2.rfc6749.errors import InvalidRequestError
+
+        if claims.get("iss") != realm_issuer(g.realm):
+            raise InvalidRequestError("'id_token_hint' was not issued by this realm")
+        return claims
+
+    def resolve_client_from_id_token_claims(self, id_token_claims):
+        aud = id_token_claims.get("aud")
+        if isinstance(aud, list) and len(aud) == 1:
+            aud = aud[0]
+        return self.server.query_client(aud) if isinstance(aud, str) else None
+
+    def end_session(self, end_session_request):
+        from ..login.sessions import end_browser_session
+
+        end_browser_session(g.realm)
+
+
+class RealmIssuerParameter(IssuerParameter):
+    def get_issuer(self):
+        return realm_issuer(g.realm)
+
+
+authorization_server = RealmAuthorizationServer()
+
+
+def init_authorization_server(app) -> None:
+    authorization_server.init_app(app)
+    authorization_server.register_token_generator("default", tokens.generate_token)
+    authorization_server.register_grant(
+        AuthorizationCodeGrant, [IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True)]
+    )
+    authorization_server.register_grant(RefreshTokenGrant)
+    authorization_server.register_grant(ClientCredentialsGrant)
+    authorization_server.register_endpoint(RealmRevocationEndpoint)
+    authorization_server.register_endpoint(RealmIntrospectionEndpoint)
+    authorization_server.register_endpoint(RealmEndSessionEndpoint)
+    authorization_server.register_extension(RealmIssuerParameter())
+
+
+def active_access_token(realm, access_token: str) -> IssuedToken | None:
+    row = tokens.find_by_access_token(realm, access_token)
+    if row is None or row.revoked_at is not None or row.access_expires_at <= utcnow():
+        return None
+    return row

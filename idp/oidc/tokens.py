@@ -1,0 +1,168 @@
+"""Token issuance and lookup: JWT access tokens (RFC 9068, ES256), refresh tokens kept as
+keyed digests with rotation families, and the context (auth_time, amr, acr, sid) that a grant
+hands to the token it issues."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+import uuid
+
+from flask import current_app, g
+
+from ..extensions import db
+from ..models import AuthorizationCode, IssuedToken, utcnow
+from ..security import keyed_digest, random_token
+from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt
+from .issuer import realm_issuer
+
+
+def _settings():
+    return current_app.extensions["idp.settings"]
+
+
+def access_token_lifetime(realm) -> int:
+    return realm.access_token_lifetime or _settings().tokens.access_token_lifetime
+
+
+def id_token_lifetime(realm) -> int:
+    return realm.id_token_lifetime or _settings().tokens.id_token_lifetime
+
+
+def refresh_token_lifetime(realm) -> int:
+    return realm.refresh_token_lifetime or _settings().tokens.refresh_token_lifetime
+
+
+def set_token_context(**context) -> None:
+    """What the current grant knows about the authentication behind the token it will issue."""
+    g.token_context = context
+
+
+def token_context() -> dict:
+    return getattr(g, "token_context", None) or {}
+
+
+def generate_token(grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+    """Authlib token generator: a signed JWT access token and an opaque refresh token."""
+    realm = g.realm
+    now = int(time.time())
+    lifetime = expires_in or access_token_lifetime(realm)
+    context = token_context()
+    claims = {
+        "iss": realm_issuer(realm),
+        "sub": user.get_user_id() if user else client.get_client_id(),
+        "aud": realm_issuer(realm),
+        "client_id": client.get_client_id(),
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": uuid.uuid4().hex,
+        "scope": scope or "",
+    }
+    for name in ("auth_time", "acr", "amr", "sid"):
+        if context.get(name):
+            claims[name] = context[name]
+    token = {
+        "token_type": "Bearer",
+        "access_token": sign_jwt(realm, claims, alg=ACCESS_TOKEN_ALGORITHM, typ="at+jwt"),
+        "expires_in": lifetime,
+        "scope": scope or "",
+    }
+    if include_refresh_token and user is not None:
+        token["refresh_token"] = "rt_" + random_token(32)
+    return token
+
+
+def _unverified_claims(jwt_string: str) -> dict:
+    payload = jwt_string.split(".")[1]
+    payload += "=" * (-len(payload) % 4)
+    return json.loads(base64.urlsafe_b64decode(payload))
+
+
+def save_token(token: dict, request) -> IssuedToken:
+    realm = g.realm
+    context = token_context()
+    claims = _unverified_claims(token["access_token"])
+    now = utcnow()
+    row = IssuedToken(
+        realm_id=realm.id,
+        client_id=request.client.get_client_id(),
+        user_id=request.user.get_user_id() if request.user else None,
+        scope=token.get("scope", ""),
+        access_jti=claims["jti"],
+        access_expires_at=now + dt.timedelta(seconds=token["expires_in"]),
+        family_id=context.get("family_id") or uuid.uuid4().hex,
+        authorization_code_id=context.get("authorization_code_id"),
+        session_sid=context.get("sid"),
+        auth_time=context.get("auth_time"),
+        amr=context.get("amr") or [],
+        acr=context.get("acr"),
+        issued_at=now,
+    )
+    refresh = token.get("refresh_token")
+    if refresh:
+        row.refresh_digest = keyed_digest(refresh)
+        row.refresh_expires_at = now + dt.timedelta(seconds=refresh_token_lifetime(realm))
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def find_by_refresh_token(realm, refresh_token: str) -> IssuedToken | None:
+    return db.session.scalar(
+        db.select(IssuedToken).filter_by(realm_id=realm.id, refresh_digest=keyed_digest(refresh_token))
+    )
+
+
+def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
+    """The row of a JWT access token that this realm signed (signature checked), or None."""
+    from joserfc.errors import JoseError
+
+    from ..services.keys import verify_jwt
+
+    try:
+        decoded = verify_jwt(realm, _settings(), access_token, algorithms=[ACCESS_TOKEN_ALGORITHM])
+    except (JoseError, ValueError):
+        return None
+    jti = decoded.claims.get("jti")
+    if not jti or decoded.claims.get("iss") != realm_issuer(realm):
+        return None
+    return db.session.scalar(db.select(IssuedToken).filter_by(realm_id=realm.id, access_jti=jti))
+
+
+def revoke_family(realm, family_id: str, *, reason: str) -> int:
+    result = db.session.execute(
+        db.update(IssuedToken)
+        .where(IssuedToken.realm_id == realm.id, IssuedToken.family_id == family_id)
+        .where(IssuedToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount
+
+
+def revoke_tokens_of_code(realm, code: AuthorizationCode) -> None:
+    families = db.session.scalars(
+        db.select(IssuedToken.family_id).filter_by(realm_id=realm.id, authorization_code_id=code.id)
+    ).all()
+    for family in set(families):
+        revoke_family(realm, family, reason="authorization code replayed")
+
+
+def revoke_user_tokens(user) -> None:
+    db.session.execute(
+        db.update(IssuedToken)
+        .where(IssuedToken.user_id == user.id, IssuedToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def claim_refresh_token(row: IssuedToken) -> bool:
+    """Mark a refresh token used; False when another request already did (a reuse)."""
+    result = db.session.execute(
+        db.update(IssuedToken)
+        .where(IssuedToken.id == row.id, IssuedToken.refresh_used_at.is_(None))
+        .where(IssuedToken.revoked_at.is_(None))
+        .values(refresh_used_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount == 1

@@ -1,0 +1,189 @@
+"""Protocol endpoints, one realm at a time: /realms/<realm>/..."""
+from __future__ import annotations
+
+import time
+
+from authlib.integrations.flask_oauth2 import ResourceProtector, current_token
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
+
+from ..extensions import csrf, db
+from ..login import flow
+from ..login.acr import ACR_VALUES_SUPPORTED
+from ..login.sessions import current_browser_session
+from ..models import SUPPORTED_SCOPES
+from ..services.keys import ID_TOKEN_ALGORITHMS, jwks_document
+from ..web import add_realm_name, load_realm, render_error
+from .grants import user_claims
+from .issuer import realm_issuer
+from .server import active_access_token, authorization_server
+
+oidc_bp = Blueprint("oidc", __name__, url_prefix="/realms/<realm_name>")
+oidc_bp.url_value_preprocessor(load_realm)
+oidc_bp.url_defaults(add_realm_name)
+
+
+class RealmBearerTokenValidator(BearerTokenValidator):
+    def authenticate_token(self, token_string):
+        return active_access_token(g.realm, token_string)
+
+
+require_oauth = ResourceProtector()
+require_oauth.register_token_validator(RealmBearerTokenValidator())
+
+
+def _json(data, status=200, *, cache_seconds: int | None = None):
+    response = jsonify(data)
+    response.status_code = status
+    if cache_seconds:
+        response.cache_control.public = True
+        response.cache_control.max_age = cache_seconds
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@oidc_bp.get("/.well-known/openid-configuration")
+def discovery():
+    issuer = realm_issuer(g.realm)
+    metadata = {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/jwks",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "end_session_endpoint": f"{issuer}/logout",
+        "scopes_supported": list(SUPPORTED_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+            "name", "preferred_username", "email", "email_verified",
+        ],
+        "acr_values_supported": ACR_VALUES_SUPPORTED,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+        "ui_locales_supported": ["en"],
+    }
+    return _json(metadata, cache_seconds=300)
+
+
+@oidc_bp.get("/jwks")
+def jwks():
+    return _json(jwks_document(g.realm, current_app.extensions["idp.settings"]), cache_seconds=300)
+
+
+def authorization_error(error: OAuth2Error):
+    """Errors go back to the client only once its redirect_uri is validated (RFC 6749 §4.1.2.1)."""
+    if error.redirect_uri:
+        response = authorization_server.handle_error_response(None, error)
+        response.location = _with_issuer(response.location)
+        return response
+    return render_error(
+        400,
+        "We cannot start this login",
+        error.description or error.error,
+    )
+
+
+def _with_issuer(location):
+    from authlib.common.urls import add_params_to_uri
+
+    return add_params_to_uri(location, {"iss": realm_issuer(g.realm)}) if location else location
+
+
+@oidc_bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt
+def authorize():
+    realm = g.realm
+    session = current_browser_session(realm)
+    params = request.values.to_dict(flat=True)
+    prompts = (params.get("prompt") or "").split()
+    force_login = "login" in prompts
+    max_age = params.get("max_age")
+    if max_age is not None and max_age != "":
+        if not max_age.isdigit():
+            max_age = "invalid"
+        elif session is not None and time.time() - session.auth_time > int(max_age):
+            force_login = True
+    user = None if (session is None or force_login) else session.user
+    try:
+        grant = authorization_server.get_consent_grant(end_user=user)
+        if max_age == "invalid":
+            from authlib.oauth2.rfc6749.errors import InvalidRequestError
+
+            raise InvalidRequestError("'max_age' must be a non-negative integer.", redirect_uri=grant.redirect_uri, state=params.get("state"))
+    except OAuth2Error as error:
+        return authorization_error(error)
+    return flow.begin_login(realm, grant.client, params, browser_session=None if force_login else session, prompts=prompts, redirect_uri=grant.redirect_uri)
+
+
+@oidc_bp.post("/token")
+@csrf.exempt
+def token():
+    response = authorization_server.create_token_response()
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@oidc_bp.post("/revoke")
+@csrf.exempt
+def revoke():
+    return authorization_server.create_endpoint_response("revocation")
+
+
+@oidc_bp.post("/introspect")
+@csrf.exempt
+def introspect():
+    return authorization_server.create_endpoint_response("introspection")
+
+
+@oidc_bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+@require_oauth("openid")
+def userinfo():
+    row = current_token
+    if row.user is None or row.user.disabled:
+        return _json({"error": "invalid_token"}, 401)
+    return _json(user_claims(row.user, row.scope))
+
+
+@oidc_bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt
+def logout():
+    from ..login.forms import ConfirmForm
+    from ..themes import render_page
+
+    try:
+        end_session_request = authorization_server.validate_endpoint_request("end_session")
+    except OAuth2Error as error:
+        return render_error(400, "We cannot log you out from here", error.description or error.error)
+    if end_session_request.needs_confirmation:
+        form = ConfirmForm()
+        if request.method != "POST" or not form.validate_on_submit():
+            cancel = None
+            return render_page(
+                "logout_confirm.html",
+                realm=g.realm,
+                client=end_session_request.client,
+                form=form,
+                action_url=request.full_path if request.query_string else request.path,
+                cancel_url=cancel,
+                page_title="Log out",
+            )
+    response = authorization_server.create_endpoint_response("end_session", end_session_request)
+    if response is not None:
+        return response
+    return render_page("logged_out.html", realm=g.realm, page_title="Logged out")

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from ..extensions import db
+from ..models import Client
+from ..security import keyed_digest, random_token
+from . import NotFound, ServiceError
+from .keys import ID_TOKEN_ALGORITHMS
+
+
+def validate_redirect_uri(uri: str) -> str:
+    """Absolute URIs without fragments; plain http only for loopback (RFC 8252 §7.3, RFC 9700)."""
+    uri = (uri or "").strip()
+    parts = urlsplit(uri)
+    if not parts.scheme or not parts.netloc and parts.scheme in ("http", "https"):
+        raise ServiceError(f"redirect URI '{uri}' must be an absolute URI", field="redirect_uri")
+    if parts.fragment or "#" in uri:
+        raise ServiceError(f"redirect URI '{uri}' must not contain a fragment", field="redirect_uri")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise ServiceError(
+            f"redirect URI '{uri}' must use https (http is allowed only for localhost)",
+            field="redirect_uri",
+        )
+    if parts.scheme in ("javascript", "data", "file", "vbscript"):
+        raise ServiceError(f"redirect URI scheme '{parts.scheme}' is not allowed", field="redirect_uri")
+    return uri
+
+
+def find_client(realm, client_id: str) -> Client | None:
+    if not client_id:
+        return None
+    return db.session.scalar(db.select(Client).filter_by(realm_id=realm.id, client_id=client_id))
+
+
+def get_client(realm, client_id: str) -> Client:
+    client = find_client(realm, client_id)
+    if client is None:
+        raise NotFound(f"client '{client_id}' does not exist in realm '{realm.name}'")
+    return client
+
+
+def list_clients(realm) -> list[Client]:
+    return list(db.session.scalars(db.select(Client).filter_by(realm_id=realm.id).order_by(Client.name)))
+
+
+def create_client(
+    realm,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    public: bool = False,
+    post_logout_redirect_uris: list[str] | None = None,
+    first_party: bool = True,
+    client_credentials: bool | None = None,
+    id_token_signed_response_alg: str = "RS256",
+    client_id: str | None = None,
+    logo_uri: str | None = None,
+) -> tuple[Client, str | None]:
+    """Register a client; returns it with its one-time plain secret (None for public clients)."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("client name is required", field="name")
+    uris = [validate_redirect_uri(u) for u in redirect_uris or []]
+    logout_uris = [validate_redirect_uri(u) for u in post_logout_redirect_uris or []]
+    if id_token_signed_response_alg not in ID_TOKEN_ALGORITHMS:
+        raise ServiceError(
+            f"id_token_signed_response_alg must be one of {', '.join(ID_TOKEN_ALGORITHMS)}",
+            field="id_token_signed_response_alg",
+        )
+    grant_types = []
+    if uris:
+        grant_types += ["authorization_code", "refresh_token"]
+    if client_credentials is None:
+        client_credentials = not public
+    if client_credentials:
+        if public:
+            raise ServiceError("public clients cannot use client_credentials", field="public")
+        grant_types.append("client_credentials")
+    if not grant_types:
+        raise ServiceError("give at least one --redirect-uri", field="redirect_uri")
+    client_id = client_id or secrets.token_hex(12)
+    if db.session.scalar(db.select(Client).filter_by(client_id=client_id)) is not None:
+        raise ServiceError(f"client id '{client_id}' is taken", field="client_id")
+    secret = None if public else random_token(32)
+    client = Client(
+        realm_id=realm.id,
+        client_id=client_id,
+        client_secret_digest=keyed_digest(secret) if secret else None,
+        name=name,
+        public=public,
+        first_party=first_party,
+        redirect_uris=uris,
+        post_logout_redirect_uris=logout_uris,
+        grant_types=grant_types,
+        scope="openid profile email offline_access",
+        id_token_signed_response_alg=id_token_signed_response_alg,
+        logo_uri=logo_uri,
+    )
+    db.session.add(client)
+    db.session.flush()
+    return client, secret
+
+
+def rotate_client_secret(client: Client) -> str:
+    if client.public:
+        raise ServiceError("public clients have no secret")
+    secret = random_token(32)
+    client.client_secret_digest = keyed_digest(secret)
+    return secret
+
+
+def delete_client(client: Client) -> None:
+    db.session.delete(client)

@@ -1,0 +1,119 @@
+"""Per-realm signing keys: one current key per algorithm, older ones published until the
+tokens they signed have expired."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+
+from ..extensions import db
+from ..models import SigningKey, utcnow
+from ..security import decrypt, encrypt
+
+SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+ID_TOKEN_ALGORITHMS = SIGNING_ALGORITHMS
+ACCESS_TOKEN_ALGORITHM = "ES256"
+
+
+def _generate(alg: str):
+    if alg == "RS256":
+        return RSAKey.generate_key(2048, auto_kid=True)
+    if alg == "ES256":
+        return ECKey.generate_key("P-256", auto_kid=True)
+    if alg == "EdDSA":
+        return OKPKey.generate_key("Ed25519", auto_kid=True)
+    raise ValueError(f"unsupported algorithm {alg}")
+
+
+_IMPORTERS = {"RS256": RSAKey, "ES256": ECKey, "EdDSA": OKPKey}
+
+
+def create_realm_keys(realm) -> list[SigningKey]:
+    rows = []
+    for alg in SIGNING_ALGORITHMS:
+        key = _generate(alg)
+        public = key.as_dict(private=False)
+        public.update({"alg": alg, "use": "sig", "kid": key.kid})
+        row = SigningKey(
+            realm_id=realm.id,
+            kid=key.kid,
+            alg=alg,
+            private_jwk_encrypted=encrypt(json.dumps(key.as_dict(private=True))),
+            public_jwk=public,
+        )
+        db.session.add(row)
+        rows.append(row)
+    return rows
+
+
+def rotate_realm_keys(realm) -> list[SigningKey]:
+    """New keys sign from now on; the previous ones stay in the JWKS to verify what they signed."""
+    now = utcnow()
+    for row in db.session.scalars(
+        db.select(SigningKey).filter_by(realm_id=realm.id, retired_at=None)
+    ):
+        row.retired_at = now
+    db.session.flush()
+    return create_realm_keys(realm)
+
+
+def _max_token_lifetime(realm, settings) -> int:
+    return max(
+        realm.id_token_lifetime or settings.tokens.id_token_lifetime,
+        realm.access_token_lifetime or settings.tokens.access_token_lifetime,
+        300,
+    )
+
+
+def published_keys(realm, settings) -> list[SigningKey]:
+    horizon = utcnow() - dt.timedelta(seconds=_max_token_lifetime(realm, settings))
+    rows = db.session.scalars(
+        db.select(SigningKey)
+        .filter(SigningKey.realm_id == realm.id)
+        .filter((SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > horizon))
+        .order_by(SigningKey.created_at.desc(), SigningKey.id.desc())
+    )
+    return list(rows)
+
+
+def jwks_document(realm, settings) -> dict:
+    return {"keys": [dict(row.public_jwk) for row in published_keys(realm, settings)]}
+
+
+def public_key_set(realm, settings) -> KeySet:
+    return KeySet.import_key_set(jwks_document(realm, settings))
+
+
+_private_cache: dict[str, object] = {}
+
+
+def current_signing_key(realm, alg: str):
+    """The realm's current private key for ``alg`` as a joserfc key (decrypted once per kid)."""
+    row = db.session.scalar(
+        db.select(SigningKey)
+        .filter_by(realm_id=realm.id, alg=alg, retired_at=None)
+        .order_by(SigningKey.id.desc())
+    )
+    if row is None:
+        raise LookupError(f"realm {realm.name} has no current {alg} key")
+    key = _private_cache.get(row.kid)
+    if key is None:
+        key = _IMPORTERS[alg].import_key(json.loads(decrypt(row.private_jwk_encrypted)))
+        _private_cache[row.kid] = key
+    return key, row.kid
+
+
+def sign_jwt(realm, claims: dict, *, alg: str, typ: str | None = None) -> str:
+    key, kid = current_signing_key(realm, alg)
+    header = {"alg": alg, "kid": kid}
+    if typ:
+        header["typ"] = typ
+    return jwt.encode(header, claims, key, algorithms=[alg])
+
+
+def verify_jwt(realm, settings, token: str, *, algorithms=SIGNING_ALGORITHMS):
+    """Decode and check the signature of a token signed by one of the realm's published keys.
+    Raises joserfc errors on failure; claims are validated by the caller."""
+    return jwt.decode(token, public_key_set(realm, settings), algorithms=list(algorithms))

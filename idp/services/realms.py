@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import re
+
+from ..extensions import db
+from ..models import Realm
+from . import NotFound, ServiceError
+from .keys import create_realm_keys
+
+REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def find_realm(name: str) -> Realm | None:
+    return db.session.scalar(db.select(Realm).filter_by(name=name))
+
+
+def get_realm(name: str) -> Realm:
+    realm = find_realm(name)
+    if realm is None:
+        raise NotFound(f"realm '{name}' does not exist")
+    return realm
+
+
+def list_realms() -> list[Realm]:
+    return list(db.session.scalars(db.select(Realm).order_by(Realm.name)))
+
+
+def create_realm(name: str, *, display_name: str | None = None, **settings) -> Realm:
+    if not REALM_NAME.match(name or ""):
+        raise ServiceError(
+            "realm name must be 1-63 lowercase letters, digits or hyphens, starting with a "
+            "letter or digit",
+            field="name",
+        )
+    if find_realm(name) is not None:
+        raise ServiceError(f"realm '{name}' already exists", field="name")
+    realm = Realm(
+        name=name,
+        display_name=display_name or name.replace("-", " ").title(),
+        registration_enabled=True,
+        mfa_enabled=False,
+        mfa_login_form=True,
+        mfa_registration_form=False,
+        mfa_required=False,
+        sms_enabled=False,
+        totp_enabled=False,
+        users_may_toggle_mfa=True,
+        sms_allowed_countries=[],
+        theme="default",
+    )
+    db.session.add(realm)
+    db.session.flush()
+    create_realm_keys(realm)
+    if settings:
+        update_realm(realm, **settings)
+    return realm
+
+
+def ensure_default_realm() -> Realm:
+    realm = find_realm("default")
+    if realm is None:
+        realm = create_realm("default", display_name="Default")
+    return realm
+
+
+def update_realm(realm: Realm, **changes) -> Realm:
+    """Apply settings changes; MFA rules are checked by the mfa policy service when present."""
+    from .mfa_policy import apply_realm_settings
+
+    apply_realm_settings(realm, changes)
+    return realm

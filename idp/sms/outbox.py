@@ -1,0 +1,20 @@
+"""Development sender: appends JSON lines {"to","body","sent_at"} to a file in the instance folder."""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+from pathlib import Path
+
+
+class OutboxSender:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def send(self, to: str, body: str) -> str:
+        record = {"to": to, "body": body, "sent_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.write(json.dumps(record) + "\n")
+        return "outbox"

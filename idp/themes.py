@@ -1,0 +1,120 @@
+"""Hosted-page themes: ``themes/<name>/`` with ``theme.toml``, templates and static files.
+A theme may extend another; every lookup falls back to the default theme."""
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app, g, render_template, request, url_for
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+DEFAULT_THEME = "default"
+
+
+def themes_root() -> Path:
+    configured = os.environ.get("IDP_THEMES_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "themes"
+
+
+def theme_exists(name: str) -> bool:
+    return bool(name) and "/" not in name and (themes_root() / name / "theme.toml").is_file()
+
+
+@lru_cache(maxsize=64)
+def theme_manifest(name: str) -> dict:
+    path = themes_root() / name / "theme.toml"
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def theme_chain(name: str) -> list[str]:
+    """The theme, the themes it extends, and finally the default theme."""
+    chain: list[str] = []
+    current = name if theme_exists(name) else DEFAULT_THEME
+    while current and current not in chain:
+        chain.append(current)
+        current = theme_manifest(current).get("extends") or ""
+        if current and not theme_exists(current):
+            break
+    if DEFAULT_THEME not in chain:
+        chain.append(DEFAULT_THEME)
+    return chain
+
+
+def _environment(name: str):
+    envs = current_app.extensions.setdefault("idp.theme_envs", {})
+    env = envs.get(name)
+    if env is None:
+        loaders = [FileSystemLoader(str(themes_root() / t / "templates")) for t in theme_chain(name)]
+        env = current_app.jinja_env.overlay(loader=ChoiceLoader(loaders))
+        envs[name] = env
+    return env
+
+
+def static_file_theme(name: str, filename: str) -> Path | None:
+    for theme in theme_chain(name):
+        path = (themes_root() / theme / "static" / filename).resolve()
+        root = (themes_root() / theme / "static").resolve()
+        if root in path.parents and path.is_file():
+            return path
+    return None
+
+
+def active_theme(realm=None, client=None) -> str:
+    if client is not None and getattr(client, "theme", None):
+        return client.theme
+    if realm is not None and realm.theme:
+        return realm.theme
+    return DEFAULT_THEME
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def render_page(template: str, *, realm=None, client=None, status: int = 200, **context):
+    """Render a hosted page with the realm's (or the client's) theme."""
+    theme = active_theme(realm, client)
+    g.auth_page = True
+
+    def theme_static(filename: str) -> str:
+        return url_for("themes.static", theme=theme, filename=filename)
+
+    context.setdefault("page_title", "")
+    context.setdefault("flash_messages", [])
+    context.update(
+        realm=realm,
+        client=client,
+        theme_static=theme_static,
+        csp_nonce=csp_nonce(),
+        lang=(request.accept_languages.best_match(["en"]) or "en"),
+    )
+    current_app.update_template_context(context)
+    body = _environment(theme).get_template(template).render(context)
+    return body, status
+
+
+def register_theme_routes(app) -> None:
+    from flask import Blueprint, abort, send_file
+
+    bp = Blueprint("themes", __name__)
+
+    @bp.get("/themes/<theme>/static/<path:filename>")
+    def static(theme, filename):
+        if not theme_exists(theme):
+            abort(404)
+        path = static_file_theme(theme, filename)
+        if path is None:
+            abort(404)
+        return send_file(path, max_age=3600)
+
+    app.register_blueprint(bp)
+
+
+def render_plain(template: str, **context):
+    return render_template(template, **context)

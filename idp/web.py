@@ -1,0 +1,110 @@
+"""Cross-cutting web behaviour: realm lookup, security headers, error pages."""
+from __future__ import annotations
+
+from flask import abort, g, jsonify, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .services.realms import find_realm
+
+JSON_ENDPOINT_SUFFIXES = (".token", ".userinfo", ".jwks", ".discovery", ".revoke", ".introspect")
+
+
+def load_realm(endpoint, values):
+    """url_value_preprocessor for realm blueprints: ``realm_name`` -> ``g.realm`` or 404."""
+    if values is None or "realm_name" not in values:
+        return
+    name = values.pop("realm_name")
+    realm = find_realm(name) if isinstance(name, str) and len(name) <= 64 else None
+    if realm is None:
+        g.realm = None
+        abort(404, description=f"There is no realm named '{name}'.")
+    g.realm = realm
+
+
+def add_realm_name(endpoint, values):
+    if "realm_name" not in values and g.get("realm") is not None:
+        values["realm_name"] = g.realm.name
+
+
+def wants_json() -> bool:
+    endpoint = request.endpoint or ""
+    if endpoint.endswith(JSON_ENDPOINT_SUFFIXES) or request.path.startswith("/api/"):
+        return True
+    return "/.well-known/" in request.path or request.path.endswith(("/token", "/userinfo", "/jwks", "/revoke", "/introspect"))
+
+
+def security_headers(response):
+    from .themes import csp_nonce
+
+    nonce = csp_nonce()
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self' http: https:",
+    )
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if g.get("auth_page") or request.blueprint in ("oidc", "login", "mfa"):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    realm = g.get("realm")
+    if realm is not None:
+        from .login.sessions import apply_session_cookie
+
+        apply_session_cookie(response, realm)
+    return response
+
+
+def render_error(status: int, title: str, description: str, *, retry_url: str | None = None):
+    from .themes import render_page
+
+    if wants_json():
+        error = {400: "invalid_request", 401: "invalid_token", 404: "not_found", 405: "method_not_allowed",
+                 413: "request_too_large", 429: "too_many_requests", 503: "temporarily_unavailable"}.get(
+            status, "server_error" if status >= 500 else "invalid_request")
+        response = jsonify(error=error, error_description=description)
+        response.status_code = status
+        return response
+    body, status = render_page(
+        "error.html",
+        realm=g.get("realm"),
+        status=status,
+        page_title=title,
+        error_title=title,
+        error_description=description,
+        retry_url=retry_url,
+    )
+    return body, status
+
+
+def init_app(app) -> None:
+    app.after_request(security_headers)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400,
+            "Your form expired",
+            "The page was open too long or cookies are blocked. Go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        titles = {404: "Page not found", 405: "Not allowed", 400: "Bad request", 413: "Request too large",
+                  429: "Too many requests"}
+        return render_error(error.code or 500, titles.get(error.code, error.name), error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        from .extensions import db
+
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        return render_error(500, "Something went wrong", "An unexpected error occurred. Please try again.")

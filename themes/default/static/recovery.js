@@ -1,0 +1,78 @@
+/* Shows the "Copy" button of the recovery codes page and copies the codes,
+   one per line. Without JavaScript the button stays hidden; the codes can
+   still be selected by hand or downloaded. */
+(function () {
+  "use strict";
+
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (e) {
+      ok = false;
+    }
+    document.body.removeChild(area);
+    return ok ? Promise.resolve() : Promise.reject(new Error("copy failed"));
+  }
+
+  function copy(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(function () {
+        return fallbackCopy(text);
+      });
+    }
+    return fallbackCopy(text);
+  }
+
+  function setUp(button) {
+    var list = document.getElementById(button.getAttribute("data-copy-target"));
+    var status = document.getElementById(button.getAttribute("data-copy-status"));
+    if (!list) {
+      return;
+    }
+    var label = button.textContent;
+    var timer = null;
+
+    function report(buttonText, message) {
+      button.textContent = buttonText;
+      if (status) {
+        status.textContent = message;
+      }
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        button.textContent = label;
+        if (status) {
+          status.textContent = "";
+        }
+      }, 4000);
+    }
+
+    button.addEventListener("click", function () {
+      var codes = [];
+      var items = list.querySelectorAll("li");
+      for (var i = 0; i < items.length; i++) {
+        codes.push(items[i].textContent.trim());
+      }
+      copy(codes.join("\n") + "\n").then(
+        function () {
+          report("Copied", "Recovery codes copied to the clipboard.");
+        },
+        function () {
+          report(label, "Couldn't copy. Select the codes and copy them, or download them.");
+        }
+      );
+    });
+    button.hidden = false;
+  }
+
+  var buttons = document.querySelectorAll("[data-copy-target]");
+  for (var i = 0; i < buttons.length; i++) {
+    setUp(buttons[i]);
+  }
+})();
