@@ -1,0 +1,141 @@
+"""Shared fixtures: a migrated instance folder per test (copied from one migrated once per
+session), the Flask test client, the CLI runner, factories, and a live server on loopback."""
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from werkzeug.serving import make_server
+
+from idp import create_app
+from idp.config import Settings, load_settings
+
+from .helpers import FAST_ARGON2
+
+
+def test_settings(**overrides) -> Settings:
+    settings = load_settings(None, environ={})
+    settings.security.argon2_time_cost, settings.security.argon2_memory_cost, settings.security.argon2_parallelism = FAST_ARGON2
+    for section, values in overrides.items():
+        for key, value in values.items():
+            setattr(getattr(settings, section), key, value)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def migrated_instance(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("template-instance")
+    app = create_app(folder, settings=test_settings())
+    with app.app_context():
+        from idp.database import bootstrap
+        from idp.extensions import db
+
+        bootstrap()
+        db.session.remove()
+        db.engine.dispose()
+    return folder
+
+
+@pytest.fixture
+def instance_path(tmp_path, migrated_instance) -> Path:
+    folder = tmp_path / "instance"
+    shutil.copytree(migrated_instance, folder)
+    return folder
+
+
+@pytest.fixture
+def make_app(instance_path):
+    """Build an app on the test's instance folder; keyword overrides per settings section."""
+    created = []
+
+    def factory(public_url: str = "", **overrides):
+        overrides.setdefault("server", {})
+        overrides["server"].setdefault("public_url", public_url)
+        app = create_app(instance_path, settings=test_settings(**overrides), test_config={"TESTING": True})
+        created.append(app)
+        return app
+
+    yield factory
+    for app in created:
+        with app.app_context():
+            from idp.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def runner(instance_path, monkeypatch):
+    """Runs the real `idp` CLI on the test's instance folder (fast argon2 via environment)."""
+    from idp.cli import main
+
+    monkeypatch.setenv("IDP_SECURITY_ARGON2_TIME_COST", str(FAST_ARGON2[0]))
+    monkeypatch.setenv("IDP_SECURITY_ARGON2_MEMORY_COST", str(FAST_ARGON2[1]))
+    monkeypatch.setenv("IDP_SECURITY_ARGON2_PARALLELISM", str(FAST_ARGON2[2]))
+    cli_runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return cli_runner.invoke(main, ["--instance", str(instance_path), *args], input=input,
+                                 catch_exceptions=False)
+
+    return invoke
+
+
+class LiveServer:
+    def __init__(self, app, server, thread):
+        self.app = app
+        self.server = server
+        self.thread = thread
+        self.url = app.extensions["idp.settings"].server.public_url
+
+    def realm_url(self, realm: str) -> str:
+        return f"{self.url}/realms/{realm}"
+
+
+def start_live_server(make_app, **overrides) -> LiveServer:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    app = make_app(public_url=f"http://127.0.0.1:{port}", **overrides)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return LiveServer(app, server, thread)
+
+
+@pytest.fixture
+def live_server(make_app):
+    server = start_live_server(make_app)
+    yield server
+    server.server.shutdown()
+    server.thread.join(timeout=5)
+
+
+@pytest.fixture
+def factory(app):
+    from .helpers import Factory
+
+    with app.app_context():
+        yield Factory(app)
