@@ -72,3 +72,22 @@ def query_params(url: str) -> dict:
 
 def absolute(base: str, location: str) -> str:
     return urljoin(base, location)
+
+
+def outbox_messages(instance_path) -> list[dict]:
+    import json
+    from pathlib import Path
+
+    path = Path(instance_path) / "sms-outbox.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def last_sms_code(instance_path, to: str | None = None) -> str:
+    import re
+
+    for message in reversed(outbox_messages(instance_path)):
+        if to is None or message["to"] == to:
+            return re.search(r"\b(\d{6})\b", message["body"]).group(1)
+    raise AssertionError("no SMS in the outbox")

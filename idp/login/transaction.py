@@ -128,7 +128,7 @@ def authenticate_in_transaction(txn: LoginTransaction, user, *, stage_key: str, 
     if txn.user_id is None:
         txn.user_id = user.id
         txn.amr = []
-    txn.amr = sorted(set(txn.amr or []) | set(amr), key=_amr_order)
+    txn.amr = ordered_amr(set(txn.amr or []) | set(amr))
     txn.auth_time = int(time.time())
     complete_stage(txn, stage_key)
 
@@ -159,5 +159,7 @@ def claim_completion(txn: LoginTransaction) -> bool:
 _AMR_ORDER = ["pwd", "fed", "mfa", "sms", "otp", "hwk", "swk"]
 
 
-def _amr_order(value: str) -> int:
-    return _AMR_ORDER.index(value) if value in _AMR_ORDER else len(_AMR_ORDER)
+def ordered_amr(methods) -> list[str]:
+    """RFC 8176 values in a stable order: ["pwd", "mfa", "sms"]."""
+    rank = {value: i for i, value in enumerate(_AMR_ORDER)}
+    return sorted(set(methods), key=lambda v: (rank.get(v, len(rank)), v))

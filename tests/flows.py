@@ -1,0 +1,91 @@
+"""A relying app's view of a hosted login, driven through Flask's test client: start an
+authorization request, fill the hosted forms (with their CSRF tokens), exchange the code."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from urllib.parse import urlsplit
+
+from .helpers import PASSWORD, csrf_token, query_params
+
+REDIRECT_URI = "http://127.0.0.1:9999/callback"
+
+
+def pkce_pair():
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+class HostedLogin:
+    def __init__(self, http, realm_name, client_id, client_secret=None, redirect_uri=REDIRECT_URI):
+        self.http = http
+        self.realm = realm_name
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.redirect_uri = redirect_uri
+        self.page_url = None
+        self.page = None
+        self.response = None
+
+    def authorize(self, **extra):
+        self.verifier, challenge = pkce_pair()
+        self.state = secrets.token_urlsafe(8)
+        params = {"response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
+                  "scope": "openid profile email", "state": self.state, "nonce": secrets.token_urlsafe(8),
+                  "code_challenge": challenge, "code_challenge_method": "S256", **extra}
+        return self._follow(self.http.get(f"/realms/{self.realm}/authorize", query_string=params))
+
+    def _follow(self, response):
+        """Follow redirects inside the provider; stop at a page or at the relying app."""
+        while response.status_code in (302, 303) and not response.location.startswith(self.redirect_uri):
+            location = response.location
+            path = urlsplit(location)
+            response = self.http.get(path.path, query_string=path.query)
+            self.page_url = location
+        self.response = response
+        if response.status_code not in (302, 303):
+            self.page = response.get_data(as_text=True)
+        return response
+
+    def get(self, url):
+        self.page_url = url
+        return self._follow(self.http.get(url))
+
+    def submit(self, data: dict, url: str | None = None, token_field="csrf_token"):
+        url = url or self.page_url
+        form = {token_field: csrf_token(self.page), **data}
+        return self._follow(self.http.post(url, data=form))
+
+    def log_in(self, email="alice@example.com", password=PASSWORD):
+        return self.submit({"email": email, "password": password})
+
+    @property
+    def redirected_to_app(self) -> bool:
+        return self.response.status_code in (302, 303) and self.response.location.startswith(self.redirect_uri)
+
+    def callback_params(self) -> dict:
+        assert self.redirected_to_app, f"not back at the app: {self.response.status_code} {self.page_url}"
+        return query_params(self.response.location)
+
+    def exchange_code(self):
+        params = self.callback_params()
+        data = {"grant_type": "authorization_code", "code": params["code"], "redirect_uri": self.redirect_uri,
+                "code_verifier": self.verifier}
+        kwargs = {}
+        if self.client_secret:
+            kwargs["auth"] = (self.client_id, self.client_secret)
+        else:
+            data["client_id"] = self.client_id
+        response = self.http.post(f"/realms/{self.realm}/token", data=data, **kwargs)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+
+def id_token_claims(token: dict) -> dict:
+    import json
+
+    payload = token["id_token"].split(".")[1]
+    payload += "=" * (-len(payload) % 4)
+    return json.loads(base64.urlsafe_b64decode(payload))
