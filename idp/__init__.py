@@ -100,6 +100,7 @@ def create_app(
     init_authorization_server(app)
 
     from . import web
+    from .account.views import account_bp
     from .demo import demo_bp
     from .login.views import login_bp
     from .mfa.views import mfa_bp
@@ -111,5 +112,6 @@ def create_app(
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(mfa_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(demo_bp)
     return app

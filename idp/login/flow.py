@@ -18,8 +18,10 @@ def _binding_cookie_path(txn) -> str:
     return f"/realms/{txn.realm.name}/login/{txn.id}"
 
 
-def begin_login(realm, client, params: dict, *, browser_session, prompts: list[str], redirect_uri: str):
-    txn, binding = txns.begin_transaction(realm, client, params, browser_session=browser_session)
+def begin_login(realm, client, params: dict, *, browser_session, prompts: list[str] = (),
+                redirect_uri: str | None = None, return_to: str | None = None, step_up_mfa: bool = False):
+    txn, binding = txns.begin_transaction(realm, client, params, browser_session=browser_session,
+                                          return_to=return_to, step_up_mfa=step_up_mfa)
     if "none" in prompts:
         stage = txns.next_stage(txn)
         if stage is not None:
@@ -80,6 +82,11 @@ def finish(txn):
 
         record_event("login.succeeded", realm=realm, user=user, client_id=txn.client_id, amr=amr)
     db.session.flush()
+    if not txn.client_id:
+        db.session.commit()
+        response = redirect(state.get("return_to") or url_for("account.home", realm_name=realm.name))
+        response.delete_cookie(txns.BINDING_COOKIE, path=_binding_cookie_path(txn))
+        return response
     g.login_result = {"sid": session.sid, "auth_time": session.auth_time, "amr": list(session.amr), "acr": session.acr}
     issuer_url = url_for("oidc.authorize", realm_name=realm.name, _external=True)
     oauth_request = authorization_server.authorization_request_from(issuer_url, txn.authorization_request)

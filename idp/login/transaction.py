@@ -79,21 +79,24 @@ def next_stage(txn: LoginTransaction) -> Stage | None:
     return None
 
 
-def begin_transaction(realm, client, params: dict, *, browser_session=None, force_login=False):
-    """Start a login for an authorization request. Returns the transaction and the secret that
-    binds it to this browser (set as a cookie by the caller)."""
+def begin_transaction(realm, client, params: dict, *, browser_session=None, force_login=False,
+                      return_to: str | None = None, step_up_mfa: bool = False):
+    """Start a login for an authorization request (or, with no client, for one of our own pages
+    named by ``return_to``). Returns the transaction and the secret that binds it to this
+    browser (set as a cookie by the caller)."""
     settings = current_app.extensions["idp.settings"]
     binding = random_token(24)
     txn = LoginTransaction(
         id=uuid.uuid4().hex,
         realm_id=realm.id,
-        client_id=client.client_id,
+        client_id=client.client_id if client is not None else "",
         authorization_request=params,
         browser_binding=keyed_digest(binding),
         form_variant="login",
         completed_stages=[],
         amr=[],
-        stage_state={"step_up_mfa": requests_mfa(params.get("acr_values"))},
+        stage_state={"step_up_mfa": step_up_mfa or requests_mfa(params.get("acr_values")),
+                     "return_to": return_to},
         status="pending",
         expires_at=utcnow() + dt.timedelta(seconds=settings.login.transaction_lifetime),
     )

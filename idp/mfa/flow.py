@@ -6,6 +6,7 @@ waiting to be shown once (encrypted)."""
 from __future__ import annotations
 
 import json
+import time
 
 from ..extensions import db
 from ..login.transaction import complete_stage, ordered_amr, update_stage_state
@@ -75,6 +76,7 @@ def finish_mfa(txn) -> None:
     if factor is None:
         raise ValueError("finish_mfa before a factor was verified")
     set_mfa_state(txn, recovery_codes=None)
+    txn.auth_time = int(time.time())
     txn.amr = ordered_amr(set(txn.amr or []) | {"mfa", *factor.amr})
     complete_stage(txn, "mfa")
 

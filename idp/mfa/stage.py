@@ -2,22 +2,14 @@ from __future__ import annotations
 
 from flask import url_for
 
-from ..extensions import db
 from ..login.transaction import Stage
-from ..models import Authenticator
 from ..services.mfa_policy import enabled_factor_kinds
 
 
 def user_has_mfa(user) -> bool:
-    """An administrator set the flag, or the user activated a factor themselves."""
-    if user.mfa_enabled:
-        return True
-    return (
-        db.session.scalar(
-            db.select(Authenticator.id).filter_by(user_id=user.id, kind="totp", state="active").limit(1)
-        )
-        is not None
-    )
+    """The user's MFA flag: set by an administrator, or by the user activating a factor
+    (activate_totp, confirm_phone during enrolment) or turning it on from the account page."""
+    return bool(user.mfa_enabled)
 
 
 def mfa_required_for(txn) -> bool:

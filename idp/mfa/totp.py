@@ -93,6 +93,7 @@ def activate_totp(user, device: Authenticator, code: str, *, name: str | None = 
         return False
     device.state = "active"
     device.activated_at = utcnow()
+    user.mfa_enabled = True
     if name and name.strip():
         device.name = name.strip()[:100]
     record_event("mfa.device_added", realm=user.realm, user=user, device=device.name)

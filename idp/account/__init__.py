@@ -1,0 +1,1 @@
+"""The user's own account page: profile, phone, authenticator devices, recovery codes."""

@@ -1,0 +1,310 @@
+"""/realms/<realm>/account: reached with the browser session; sensitive changes need a session
+that completed MFA (a step-up login is started otherwise)."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, g, redirect, request, session, url_for
+
+from ..extensions import db
+from ..login import flow as login_flow
+from ..login.forms import ConfirmForm
+from ..login.sessions import current_browser_session
+from ..mfa import attempts
+from ..mfa.base import Challenge, FactorError, usable_factors
+from ..mfa.forms import CodeForm, DeviceNameForm, PhoneForm, SavedCodesForm, TotpSetupForm
+from ..mfa.qr import build_totp_svg
+from ..mfa.recovery import generate_recovery_codes, has_recovery_codes, recovery_codes_remaining
+from ..mfa.sms import resend_wait_seconds, send_sms_code, verify_sms_code
+from ..mfa.totp import (
+    activate_totp,
+    active_devices,
+    begin_totp_enrolment,
+    device_secret,
+    provisioning_uri,
+    remove_device,
+    rename_device,
+    secret_for_display,
+)
+from ..models import Authenticator
+from ..security import decrypt, encrypt
+from ..services import ServiceError
+from ..services.audit import record_event
+from ..services.phones import mask_phone, parse_phone
+from ..themes import render_page
+from ..web import add_realm_name, load_realm, render_error
+
+account_bp = Blueprint("account", __name__, url_prefix="/realms/<realm_name>/account")
+account_bp.url_value_preprocessor(load_realm)
+account_bp.url_defaults(add_realm_name)
+
+
+class LoginNeeded(Exception):
+    """Raised with the response that starts the (step-up) login."""
+
+
+@account_bp.errorhandler(LoginNeeded)
+def login_needed(error):
+    return error.args[0]
+
+
+def _return_to() -> str:
+    return request.path if request.method == "GET" else url_for("account.home")
+
+
+def current_user(*, mfa=False):
+    """The session's user. ``mfa`` (a bool, or a predicate on the user) asks for a session that
+    passed a second factor, when the user has one the realm can challenge: changing a verified
+    phone, devices or recovery codes. Otherwise a step-up login is started."""
+    browser_session = current_browser_session(g.realm)
+    if browser_session is None:
+        raise LoginNeeded(login_flow.begin_login(g.realm, None, {}, browser_session=None, return_to=_return_to()))
+    user = browser_session.user
+    needs_mfa = mfa(user) if callable(mfa) else mfa
+    if needs_mfa and "mfa" not in (browser_session.amr or []) and _can_challenge(user):
+        raise LoginNeeded(login_flow.begin_login(g.realm, None, {}, browser_session=browser_session,
+                                                 return_to=_return_to(), step_up_mfa=True))
+    return browser_session, user
+
+
+def _can_challenge(user) -> bool:
+    return g.realm.mfa_enabled and bool(usable_factors(g.realm, user))
+
+
+def _phone_is_verified(user) -> bool:
+    return bool(user.phone and user.phone_verified)
+
+
+def _challenge(browser_session, user, phone=None) -> Challenge:
+    return Challenge(realm=g.realm, user=user, binding=f"account:{browser_session.sid}", phone=phone)
+
+
+def _page(template, status=200, **context):
+    return render_page(template, realm=g.realm, status=status, **context)
+
+
+@account_bp.get("")
+def home():
+    browser_session, user = current_user()
+    devices = active_devices(user)
+    for device in devices:
+        device.rename_url = url_for("account.rename_device_view", device_id=device.id)
+        device.remove_url = url_for("account.remove_device_view", device_id=device.id)
+    user.phone_masked = mask_phone(user.phone)
+    realm = g.realm
+    toggle = ConfirmForm() if realm.users_may_toggle_mfa and not realm.mfa_required else None
+    return _page(
+        "account.html", user=user, phone_verified=user.phone_verified,
+        change_phone_url=url_for("account.phone") if realm.sms_enabled and not user.phone_set_by_admin else None,
+        authenticators=devices,
+        rename_forms={d.id: DeviceNameForm(formdata=None, prefix=f"d{d.id}", name=d.name) for d in devices},
+        remove_forms={d.id: ConfirmForm(formdata=None, prefix=f"r{d.id}") for d in devices},
+        totp_setup_url=url_for("account.totp_setup") if realm.totp_enabled else None,
+        recovery_remaining=recovery_codes_remaining(user),
+        regenerate_form=ConfirmForm(formdata=None, prefix="regen"),
+        regenerate_url=url_for("account.regenerate_recovery_codes"),
+        mfa_toggle_form=toggle, mfa_toggle_url=url_for("account.toggle_mfa"),
+        logout_url=url_for("oidc.logout"),
+        flash_messages=_take_flash(),
+        page_title="Your account",
+    )
+
+
+def _flash(kind, message):
+    session["account_flash"] = [kind, message]
+
+
+def _take_flash():
+    value = session.pop("account_flash", None)
+    return [tuple(value)] if value else []
+
+
+def _first_factor_added(user):
+    """A user's first factor turns MFA on for them and, once, yields recovery codes to show."""
+    user.mfa_enabled = True
+    if not has_recovery_codes(user):
+        _show_codes(generate_recovery_codes(user))
+        return True
+    return False
+
+
+def _show_codes(codes):
+    session["account_recovery_codes"] = encrypt(json.dumps(codes))
+
+
+def _pending_codes():
+    blob = session.get("account_recovery_codes")
+    return json.loads(decrypt(blob)) if blob else None
+
+
+@account_bp.route("/phone", methods=["GET", "POST"])
+def phone():
+    browser_session, user = current_user(mfa=_phone_is_verified)
+    if not g.realm.sms_enabled or user.phone_set_by_admin:
+        return render_error(403, "The phone number cannot be changed here",
+                            "Your phone number is managed by your administrator.")
+    form = PhoneForm()
+    if form.validate_on_submit():
+        try:
+            number = parse_phone(form.phone.data, allowed_countries=g.realm.sms_allowed_countries or None)
+            send_sms_code(_challenge(browser_session, user, number), purpose="verify_phone")
+        except (ServiceError, FactorError) as error:
+            form.phone.errors = [error.message]
+        else:
+            session["account_pending_phone"] = encrypt(number)
+            return redirect(url_for("account.verify_phone"))
+    return _page("mfa_phone.html", status=400 if form.errors else 200, form=form, action_url=url_for("account.phone"),
+                 choose_url=None, page_title="Enter your phone number")
+
+
+@account_bp.route("/phone/verify", methods=["GET", "POST"])
+def verify_phone():
+    browser_session, user = current_user(mfa=_phone_is_verified)
+    blob = session.get("account_pending_phone")
+    if not blob:
+        return redirect(url_for("account.phone"))
+    number = decrypt(blob)
+    challenge = _challenge(browser_session, user, number)
+    form = CodeForm()
+    if attempts.locked_for_seconds(user):
+        return render_error(429, "Too many attempts", "There were too many wrong codes. Try again later.")
+    if form.validate_on_submit():
+        if verify_sms_code(challenge, form.code.data):
+            attempts.record_success(user, factor="sms")
+            previous = user.phone
+            user.phone, user.phone_verified, user.phone_set_by_admin = number, True, False
+            record_event("mfa.phone_changed", realm=g.realm, user=user, by="user", had_phone=bool(previous))
+            session.pop("account_pending_phone", None)
+            first = _first_factor_added(user)
+            db.session.commit()
+            if first:
+                return redirect(url_for("account.new_recovery_codes"))
+            _flash("success", "Your phone number was verified.")
+            return redirect(url_for("account.home"))
+        attempts.record_failure(user, factor="sms")
+        form.code.errors = ["That code is not right. Check it and try again."]
+    return _page("mfa_code.html", status=400 if form.errors else 200, form=form, factor="sms",
+                 action_url=url_for("account.verify_phone"), masked_phone=mask_phone(number),
+                 resend_url=None, resend_form=None, resend_wait_seconds=resend_wait_seconds(user),
+                 change_phone_url=url_for("account.phone"), other_methods_url=None, recovery_url=None,
+                 contact_admin=False, remember_device_days=None, page_title="Enter your code")
+
+
+@account_bp.route("/totp", methods=["GET", "POST"])
+def totp_setup():
+    browser_session, user = current_user(mfa=True)
+    if not g.realm.totp_enabled:
+        abort(404)
+    device_id = session.get("account_totp_device")
+    device = db.session.get(Authenticator, device_id) if device_id else None
+    if device is None or device.user_id != user.id or device.state != "pending":
+        device, _ = begin_totp_enrolment(user)
+        db.session.commit()
+        session["account_totp_device"] = device.id
+    form = TotpSetupForm()
+    if form.validate_on_submit():
+        if activate_totp(user, device, form.code.data, name=form.name.data):
+            session.pop("account_totp_device", None)
+            first = _first_factor_added(user)
+            db.session.commit()
+            if first:
+                return redirect(url_for("account.new_recovery_codes"))
+            _flash("success", f"Authenticator app '{device.name}' is set up.")
+            return redirect(url_for("account.home"))
+        attempts.record_failure(user, factor="totp")
+        form.code.errors = ["That code is not right. Check the time on your phone and try again."]
+    elif request.method == "GET":
+        form.name.data = device.name
+    secret = device_secret(device)
+    return _page("totp_setup.html", status=400 if form.errors else 200, form=form,
+                 action_url=url_for("account.totp_setup"),
+                 qr_svg=build_totp_svg(provisioning_uri(g.realm, user, secret)),
+                 secret_display=secret_for_display(secret), cancel_url=url_for("account.home"),
+                 page_title="Set up authenticator app")
+
+
+def _own_device(user, device_id):
+    device = db.session.get(Authenticator, device_id)
+    if device is None or device.user_id != user.id or device.state != "active":
+        abort(404)
+    return device
+
+
+@account_bp.post("/devices/<int:device_id>/rename")
+def rename_device_view(device_id):
+    _, user = current_user(mfa=True)
+    device = _own_device(user, device_id)
+    form = DeviceNameForm(prefix=f"d{device_id}")
+    if form.validate_on_submit():
+        try:
+            rename_device(device, form.name.data)
+        except ServiceError as error:
+            _flash("error", error.message)
+        else:
+            db.session.commit()
+            _flash("success", "Device renamed.")
+    else:
+        _flash("error", "Give the device a name of at most 100 characters.")
+    return redirect(url_for("account.home"))
+
+
+@account_bp.post("/devices/<int:device_id>/remove")
+def remove_device_view(device_id):
+    _, user = current_user(mfa=True)
+    device = _own_device(user, device_id)
+    if ConfirmForm(prefix=f"r{device_id}").validate_on_submit():
+        remove_device(user, device)
+        db.session.commit()
+        _flash("success", "Authenticator app removed.")
+    return redirect(url_for("account.home"))
+
+
+@account_bp.post("/recovery-codes")
+def regenerate_recovery_codes():
+    _, user = current_user(mfa=True)
+    if not ConfirmForm(prefix="regen").validate_on_submit():
+        abort(400)
+    _show_codes(generate_recovery_codes(user))
+    db.session.commit()
+    return redirect(url_for("account.new_recovery_codes"))
+
+
+@account_bp.route("/recovery-codes/new", methods=["GET", "POST"])
+def new_recovery_codes():
+    current_user()
+    codes = _pending_codes()
+    if not codes:
+        return redirect(url_for("account.home"))
+    form = SavedCodesForm()
+    if form.validate_on_submit():
+        session.pop("account_recovery_codes", None)
+        return redirect(url_for("account.home"))
+    return _page("recovery_codes.html", status=400 if form.errors else 200, form=form, codes=codes,
+                 download_url=url_for("account.download_recovery_codes"),
+                 action_url=url_for("account.new_recovery_codes"), page_title="Save your recovery codes")
+
+
+@account_bp.get("/recovery-codes.txt")
+def download_recovery_codes():
+    from ..mfa.views import recovery_codes_file
+
+    _, user = current_user()
+    codes = _pending_codes()
+    if not codes:
+        abort(404)
+    return recovery_codes_file(g.realm, user, codes)
+
+
+@account_bp.post("/mfa")
+def toggle_mfa():
+    _, user = current_user(mfa=lambda user: user.mfa_enabled)
+    realm = g.realm
+    if not realm.users_may_toggle_mfa or realm.mfa_required or not ConfirmForm().validate_on_submit():
+        abort(403)
+    user.mfa_enabled = not user.mfa_enabled
+    record_event("mfa.user_flag_changed", realm=realm, user=user, enabled=user.mfa_enabled, by="user")
+    db.session.commit()
+    _flash("success", "Two-factor authentication is on." if user.mfa_enabled else "Two-factor authentication is off.")
+    return redirect(url_for("account.home"))
+
+
