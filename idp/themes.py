@@ -8,7 +8,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app, g, render_template, request, url_for
+from flask import current_app, g, request, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 DEFAULT_THEME = "default"
@@ -115,6 +115,3 @@ def register_theme_routes(app) -> None:
 
     app.register_blueprint(bp)
 
-
-def render_plain(template: str, **context):
-    return render_template(template, **context)

@@ -7,7 +7,8 @@ from werkzeug.exceptions import HTTPException
 
 from .services.realms import find_realm
 
-JSON_ENDPOINT_SUFFIXES = (".token", ".userinfo", ".jwks", ".discovery", ".revoke", ".introspect")
+JSON_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.jwks", "oidc.discovery", "oidc.revoke", "oidc.introspect"}
+JSON_PATH_SUFFIXES = ("/token", "/userinfo", "/jwks", "/revoke", "/introspect", "/openid-configuration")
 
 
 def load_realm(endpoint, values):
@@ -28,10 +29,13 @@ def add_realm_name(endpoint, values):
 
 
 def wants_json() -> bool:
-    endpoint = request.endpoint or ""
-    if endpoint.endswith(JSON_ENDPOINT_SUFFIXES) or request.path.startswith("/api/"):
-        return True
-    return "/.well-known/" in request.path or request.path.endswith(("/token", "/userinfo", "/jwks", "/revoke", "/introspect"))
+    """Machine endpoints answer errors in JSON; pages answer with a themed error page. The path
+    is checked too, for requests that failed before an endpoint was matched (unknown realm)."""
+    return (
+        request.endpoint in JSON_ENDPOINTS
+        or request.path.startswith("/api/")
+        or request.path.endswith(JSON_PATH_SUFFIXES)
+    )
 
 
 def security_headers(response):

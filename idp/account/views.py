@@ -185,7 +185,7 @@ def verify_phone():
         form.code.errors = ["That code is not right. Check it and try again."]
     return _page("mfa_code.html", status=400 if form.errors else 200, form=form, factor="sms",
                  action_url=url_for("account.verify_phone"), masked_phone=mask_phone(number),
-                 resend_url=None, resend_form=None, resend_wait_seconds=resend_wait_seconds(user),
+                 resend_url=None, resend_form=None, resend_wait_seconds=resend_wait_seconds(challenge),
                  change_phone_url=url_for("account.phone"), other_methods_url=None, recovery_url=None,
                  contact_admin=False, remember_device_days=None, page_title="Enter your code")
 

@@ -44,9 +44,13 @@ def latest_challenge(challenge: Challenge) -> OtpChallenge | None:
     )
 
 
-def resend_wait_seconds(user) -> int:
+def resend_wait_seconds(challenge: Challenge) -> int:
+    """Seconds before another code may be sent for this login (or account action). Across
+    logins the per-account and per-IP caps apply instead."""
     last = db.session.scalar(
-        db.select(OtpChallenge.created_at).filter_by(user_id=user.id).order_by(OtpChallenge.id.desc())
+        db.select(OtpChallenge.created_at)
+        .filter_by(user_id=challenge.user.id, transaction_id=challenge.binding)
+        .order_by(OtpChallenge.id.desc())
     )
     if last is None:
         return 0
@@ -97,7 +101,7 @@ def send_sms_code(challenge: Challenge, *, purpose: str = "login") -> OtpChallen
     realm, user, phone = challenge.realm, challenge.user, challenge.phone
     if not phone:
         raise FactorError("There is no phone number to send a code to.")
-    wait = resend_wait_seconds(user)
+    wait = resend_wait_seconds(challenge)
     if wait:
         raise FactorError(f"Wait {wait} seconds before requesting another code.", retry_after=wait)
     check_sms_caps(realm, user, phone)
@@ -187,4 +191,4 @@ class SmsFactor(Factor):
         return verify_sms_code(challenge, code)
 
     def page_context(self, challenge):
-        return {"masked_phone": mask_phone(challenge.phone), "resend_wait_seconds": resend_wait_seconds(challenge.user)}
+        return {"masked_phone": mask_phone(challenge.phone), "resend_wait_seconds": resend_wait_seconds(challenge)}

@@ -18,11 +18,6 @@ DEFAULT_DEVICE_NAME = "Authenticator"
 VALID_WINDOW = 1
 
 
-def normalize_secret(secret: str) -> str:
-    """Base32 secrets are accepted in any case, with spaces ignored."""
-    return "".join((secret or "").split()).upper()
-
-
 def provisioning_uri(realm, user, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=realm.display_name)
 

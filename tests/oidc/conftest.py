@@ -78,6 +78,28 @@ class Browser:
         return self.submit(landing, {"email": email, "password": password})
 
 
+@pytest.fixture
+def live_server(make_app):
+    """The root ``live_server``, stopped in 10 ms instead of serve_forever's 0.5 s poll."""
+    import socket
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from ..conftest import LiveServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app(public_url=f"http://127.0.0.1:{port}")
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    yield LiveServer(app, server, thread)
+    server.shutdown()
+    thread.join(timeout=5)
+
+
 # --- the provider ----------------------------------------------------------------------------
 
 class Provider:
@@ -144,11 +166,12 @@ class RelyingApp:
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.get_json()
 
-    def log_in(self, browser: Browser, **params) -> dict:
-        """The whole round trip: relying app -> hosted login -> callback -> tokens and claims."""
+    def log_in(self, browser: Browser, *, email: str = EMAIL, password: str = PASSWORD, **params) -> dict:
+        """The whole round trip: relying app -> hosted login (skipped when the browser has a
+        session) -> callback -> tokens, verified ID token claims and userinfo."""
         landing = browser.open(self.start_login(**params))
         if landing.left_to is None:
-            landing = browser.log_in(landing)
+            landing = browser.log_in(landing, email, password)
         assert landing.left_to and landing.left_to.startswith(CALLBACK_URL), landing.page[:500]
         return self.finish_login(landing.left_to)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, jsonify, session
+from flask import Flask, jsonify, request, session
 
 CALLBACK_URL = "http://localhost/callback"
 LOGGED_OUT_URL = "http://localhost/logged-out"
@@ -34,7 +34,8 @@ def create_rp_app(issuer: str, client_id: str, client_secret: str | None, *,
 
     @app.get("/login")
     def login():
-        return oauth.idp.authorize_redirect(CALLBACK_URL)
+        """Extra query parameters (prompt, max_age, login_hint...) go to the provider."""
+        return oauth.idp.authorize_redirect(CALLBACK_URL, **request.args.to_dict())
 
     @app.get("/callback")
     def callback():

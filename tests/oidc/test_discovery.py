@@ -1,0 +1,74 @@
+"""Discovery is complete and truthful: it validates, and every endpoint it names answers."""
+from __future__ import annotations
+
+import pytest
+import requests
+from authlib.oidc import rpinitiated
+from authlib.oidc.discovery import OpenIDProviderMetadata
+
+
+@pytest.fixture
+def metadata(provider):
+    response = requests.get(provider.url(".well-known/openid-configuration"), timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    return response.json()
+
+
+def test_discovery_document_validates_as_openid_provider_metadata(provider, metadata):
+    OpenIDProviderMetadata(metadata).validate(metadata_classes=[rpinitiated.OpenIDProviderMetadata])
+    assert metadata["issuer"] == f"{provider.server.url}/realms/acme"
+
+
+def test_discovery_advertises_what_the_provider_does(metadata):
+    assert metadata["response_types_supported"] == ["code"]
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert set(metadata["id_token_signing_alg_values_supported"]) == {"RS256", "ES256", "EdDSA"}
+    assert set(metadata["grant_types_supported"]) == {"authorization_code", "refresh_token", "client_credentials"}
+    assert set(metadata["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post", "none"}
+    assert {"openid", "profile", "email"} <= set(metadata["scopes_supported"])
+    assert {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "email",
+            "email_verified", "name"} <= set(metadata["claims_supported"])
+    assert metadata["subject_types_supported"] == ["public"]
+
+
+ENDPOINT_PROBES = [
+    # (metadata key, method, expected status, expected error code or None for a page)
+    ("authorization_endpoint", "GET", 400, None),
+    ("token_endpoint", "POST", 400, "unsupported_grant_type"),
+    ("userinfo_endpoint", "GET", 401, None),
+    ("jwks_uri", "GET", 200, None),
+    ("revocation_endpoint", "POST", 401, "invalid_client"),
+    ("introspection_endpoint", "POST", 401, "invalid_client"),
+    ("end_session_endpoint", "GET", 200, None),
+]
+
+
+@pytest.mark.parametrize(("key", "method", "status", "error"), ENDPOINT_PROBES)
+def test_every_advertised_endpoint_answers_a_bare_request_without_failing(metadata, key, method, status, error):
+    response = requests.request(method, metadata[key], timeout=5, allow_redirects=False)
+    assert response.status_code == status, response.text[:500]
+    if error:
+        assert response.json()["error"] == error
+
+
+def test_jwks_publishes_one_public_signing_key_per_algorithm(metadata):
+    keys = requests.get(metadata["jwks_uri"], timeout=5).json()["keys"]
+    assert sorted(key["alg"] for key in keys) == ["ES256", "EdDSA", "RS256"]
+    by_alg = {key["alg"]: key for key in keys}
+    assert by_alg["RS256"]["kty"] == "RSA"
+    assert (by_alg["ES256"]["kty"], by_alg["ES256"]["crv"]) == ("EC", "P-256")
+    assert (by_alg["EdDSA"]["kty"], by_alg["EdDSA"]["crv"]) == ("OKP", "Ed25519")
+    for key in keys:
+        assert key["use"] == "sig" and key["kid"]
+        assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key), "private key material published"
+
+
+def test_each_realm_has_its_own_issuer_and_keys(provider, factory):
+    factory.realm("other")
+    acme = requests.get(provider.url(".well-known/openid-configuration"), timeout=5).json()
+    other = requests.get(f"{provider.server.url}/realms/other/.well-known/openid-configuration", timeout=5).json()
+    assert other["issuer"] == f"{provider.server.url}/realms/other" != acme["issuer"]
+    acme_kids = {k["kid"] for k in requests.get(acme["jwks_uri"], timeout=5).json()["keys"]}
+    other_kids = {k["kid"] for k in requests.get(other["jwks_uri"], timeout=5).json()["keys"]}
+    assert not acme_kids & other_kids
