@@ -101,17 +101,21 @@ def create_app(
 
     from . import web
     from .account.views import account_bp
+    from .api import api_bp
     from .demo import demo_bp
     from .login.views import login_bp
     from .mfa.views import mfa_bp
     from .oidc.views import oidc_bp
+    from .social.views import social_bp
     from .themes import register_theme_routes
 
     web.init_app(app)
     register_theme_routes(app)
     app.register_blueprint(oidc_bp)
+    app.register_blueprint(social_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(mfa_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(demo_bp)
+    app.register_blueprint(api_bp)
     return app

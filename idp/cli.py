@@ -68,10 +68,11 @@ def _ensure_ready():
     from .database import bootstrap, schema_is_current
     from .extensions import db
 
-    if db.engine.dialect.name == "sqlite" and not schema_is_current():
+    current = schema_is_current()
+    if not current and db.engine.dialect.name == "sqlite":
         bootstrap()
         return
-    if not schema_is_current():
+    if not current:
         raise click.ClickException("the database schema is not current: run 'idp db upgrade' first")
     from .services.realms import ensure_default_realm
 
@@ -581,3 +582,69 @@ def _sms_change(action):
 
 for _action in ("activate", "deactivate", "remove"):
     sms_integrations.command(_action)(_sms_change(_action))
+
+
+# --- api keys ------------------------------------------------------------------------------
+
+@main.group("api-keys")
+def api_keys():
+    """Realm API keys for the management API (sent as 'Authorization: Bearer <key>')."""
+
+
+def _api_key_dict(key):
+    return {
+        "name": key.name,
+        "prefix": key.prefix,
+        "created_at": key.created_at.isoformat(),
+        "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
+
+
+@api_keys.command("create")
+@realm_option
+@click.option("--name", required=True, help="What the key is for, such as the app that uses it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the key and its one-time secret as JSON.")
+@with_app()
+def api_keys_create(realm_name, name, as_json):
+    """Create a key; its secret is printed only this once."""
+    from .api.api_keys import create_api_key
+
+    key, secret = create_api_key(_realm(realm_name), name)
+    if as_json:
+        click.echo(json.dumps({"secret": secret, **_api_key_dict(key)}, indent=2))
+        return
+    click.echo(secret)
+    click.echo(f"API key '{key.name}' created in realm '{realm_name}'. The secret is shown only this once.",
+               err=True)
+
+
+@api_keys.command("list")
+@realm_option
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def api_keys_list(realm_name, as_json):
+    from .api.api_keys import list_api_keys
+
+    _print([_api_key_dict(k) for k in list_api_keys(_realm(realm_name))], as_json)
+
+
+@api_keys.command("revoke")
+@click.argument("name")
+@realm_option
+@with_app()
+def api_keys_revoke(name, realm_name):
+    """Revoke the active key NAME; requests with it are refused from now on."""
+    from .api.api_keys import revoke_api_key
+
+    revoke_api_key(_realm(realm_name), name)
+    click.echo(f"revoked API key '{name}'")
+
+
+def _register_plugin_groups():
+    from .social.cli import register as register_providers
+
+    register_providers(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print)
+
+
+_register_plugin_groups()

@@ -1,8 +1,13 @@
 """Shared fixtures: a migrated instance folder per test (copied from one migrated once per
-session), the Flask test client, the CLI runner, factories, and a live server on loopback."""
+session), the Flask test client, the CLI runner, factories, and a live server on loopback.
+
+``IDP_TEST_DATABASE=postgres`` (with ``IDP_TEST_DATABASE_URL``) runs each test on its own
+PostgreSQL database instead of the SQLite file in its instance folder: see tests/databases.py."""
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -13,6 +18,7 @@ from werkzeug.serving import make_server
 from idp import create_app
 from idp.config import Settings, load_settings
 
+from . import databases
 from .helpers import FAST_ARGON2
 
 
@@ -25,9 +31,54 @@ def test_settings(**overrides) -> Settings:
     return settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def postgres_databases():
+    """In PostgreSQL mode, the session's test databases; ``create_app`` (here, in ``idp`` and so
+    in the CLI) then builds each app on the database of its instance folder. None on SQLite."""
+    if not databases.postgres_mode():
+        yield None
+        return
+    admin_url = os.environ.get("IDP_TEST_DATABASE_URL")
+    if not admin_url:
+        pytest.exit("IDP_TEST_DATABASE=postgres needs IDP_TEST_DATABASE_URL "
+                    "(postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB, a role that may create databases)", 2)
+    import idp
+
+    pg = databases.PostgresDatabases(admin_url)
+    pg.drop_stale()
+    wrapped = databases.create_app_on_test_database(idp.create_app, pg)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(idp, "create_app", wrapped)
+        patch.setattr(sys.modules[__name__], "create_app", wrapped)
+        yield pg
+    pg.close()
+
+
+@pytest.fixture(autouse=True)
+def drop_test_databases(postgres_databases):
+    """Drop the PostgreSQL databases a test cloned, once its apps are torn down."""
+    if postgres_databases is None:
+        yield
+        return
+    before = set(postgres_databases.created)
+    yield
+    for name in [n for n in postgres_databases.created if n not in before]:
+        postgres_databases.drop(name)
+
+
+@pytest.fixture
+def database_url(instance_path, postgres_databases) -> str:
+    """The SQLAlchemy URL of this test's database, for a server started in another process."""
+    if postgres_databases is not None:
+        return postgres_databases.url_for(instance_path)
+    return f"sqlite:///{instance_path / 'idp.sqlite3'}"
+
+
 @pytest.fixture(scope="session")
-def migrated_instance(tmp_path_factory) -> Path:
+def migrated_instance(tmp_path_factory, postgres_databases) -> Path:
     folder = tmp_path_factory.mktemp("template-instance")
+    if postgres_databases is not None:
+        postgres_databases.attach_new(folder)
     app = create_app(folder, settings=test_settings())
     with app.app_context():
         from idp.database import bootstrap

@@ -31,6 +31,7 @@ from ..security import decrypt, encrypt
 from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.phones import mask_phone, parse_phone
+from ..social.linking import identities_of, unlink_identity
 from ..themes import render_page
 from ..web import add_realm_name, load_realm, render_error
 
@@ -91,6 +92,9 @@ def home():
         device.rename_url = url_for("account.rename_device_view", device_id=device.id)
         device.remove_url = url_for("account.remove_device_view", device_id=device.id)
     user.phone_masked = mask_phone(user.phone)
+    identities = identities_of(user)
+    for identity in identities:
+        identity.unlink_url = url_for("account.unlink_identity_view", identity_id=identity.id)
     realm = g.realm
     toggle = ConfirmForm() if realm.users_may_toggle_mfa and not realm.mfa_required else None
     return _page(
@@ -104,6 +108,8 @@ def home():
         regenerate_form=ConfirmForm(formdata=None, prefix="regen"),
         regenerate_url=url_for("account.regenerate_recovery_codes"),
         mfa_toggle_form=toggle, mfa_toggle_url=url_for("account.toggle_mfa"),
+        identities=identities,
+        unlink_forms={i.id: ConfirmForm(formdata=None, prefix=f"u{i.id}") for i in identities},
         logout_url=url_for("oidc.logout"),
         flash_messages=_take_flash(),
         page_title="Your account",
@@ -157,6 +163,10 @@ def phone():
                  choose_url=None, page_title="Enter your phone number")
 
 
+def _locked_page():
+    return render_error(429, "Too many attempts", "There were too many wrong codes. Try again later.")
+
+
 @account_bp.route("/phone/verify", methods=["GET", "POST"])
 def verify_phone():
     browser_session, user = current_user(mfa=_phone_is_verified)
@@ -167,8 +177,10 @@ def verify_phone():
     challenge = _challenge(browser_session, user, number)
     form = CodeForm()
     if attempts.locked_for_seconds(user):
-        return render_error(429, "Too many attempts", "There were too many wrong codes. Try again later.")
+        return _locked_page()
     if form.validate_on_submit():
+        if attempts.claim_attempt(user):
+            return _locked_page()
         if verify_sms_code(challenge, form.code.data):
             attempts.record_success(user, factor="sms")
             previous = user.phone
@@ -203,6 +215,8 @@ def totp_setup():
         session["account_totp_device"] = device.id
     form = TotpSetupForm()
     if form.validate_on_submit():
+        if attempts.claim_attempt(user):
+            return _locked_page()
         if activate_totp(user, device, form.code.data, name=form.name.data):
             session.pop("account_totp_device", None)
             first = _first_factor_added(user)
@@ -308,3 +322,20 @@ def toggle_mfa():
     return redirect(url_for("account.home"))
 
 
+
+
+@account_bp.post("/identities/<int:identity_id>/unlink")
+def unlink_identity_view(identity_id):
+    _, user = current_user(mfa=True)
+    identity = next((i for i in identities_of(user) if i.id == identity_id), None)
+    if identity is None:
+        abort(404)
+    if ConfirmForm(prefix=f"u{identity_id}").validate_on_submit():
+        try:
+            unlink_identity(user, identity)
+        except ServiceError as error:
+            _flash("error", error.message)
+        else:
+            db.session.commit()
+            _flash("success", f"{identity.provider.display_name} is no longer linked.")
+    return redirect(url_for("account.home"))

@@ -54,8 +54,11 @@ def login():
     if txn.user_id is not None and "password" not in (txn.completed_stages or []):
         return flow.advance(txn)
     form = LoginForm()
-    if request.method == "GET" and txn.authorization_request.get("login_hint"):
-        form.email.data = txn.authorization_request["login_hint"][:320]
+    state = txn.stage_state or {}
+    if request.method == "GET":
+        hint = request.args.get("email") or txn.authorization_request.get("login_hint")
+        if hint:
+            form.email.data = hint[:320]
     if form.validate_on_submit():
         user = authenticate_password(g.realm, form.email.data, form.password.data)
         if user is None:
@@ -65,19 +68,47 @@ def login():
         else:
             txn.form_variant = "login"
             authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
+            link_pending_identity(txn, user)
             record_event("login.password_ok", realm=g.realm, user=user, client_id=txn.client_id)
             return flow.advance(txn)
     register_url = url_for("login.register") if g.realm.registration_enabled else None
+    messages = [("error", state["login_message"])] if state.get("login_message") else []
     return render_page(
         "login.html",
         **_page_context(txn),
         form=form,
         action_url=url_for("login.login"),
         register_url=register_url,
-        providers=[],
+        providers=_provider_buttons(txn),
+        flash_messages=messages,
         page_title="Log in",
         status=400 if form.errors or form.form_errors else 200,
     )
+
+
+def _provider_buttons(txn):
+    from types import SimpleNamespace
+
+    from ..social.providers import list_providers
+
+    return [SimpleNamespace(name=p.name, display_name=p.display_name,
+                            start_url=url_for("social.start", txn_id=txn.id, provider_name=p.name))
+            for p in list_providers(txn.realm, enabled_only=True)]
+
+
+def link_pending_identity(txn, user) -> None:
+    """A federated login that matched this account's email links once its password is given."""
+    from ..social.linking import find_link, link_identity
+    from ..social.providers import get_provider
+    from .transaction import update_stage_state
+
+    pending = (txn.stage_state or {}).get("pending_link")
+    if not pending or pending.get("email", "").lower() != user.email.lower():
+        return
+    provider = get_provider(txn.realm, pending["provider"])
+    if find_link(provider, pending["sub"]) is None:
+        link_identity(provider, user, {"sub": pending["sub"], "email": pending["email"]})
+    update_stage_state(txn, pending_link=None, login_message=None)
 
 
 @login_bp.route("/register", methods=["GET", "POST"])

@@ -3,7 +3,10 @@
 After ``mfa.max_failed_attempts`` consecutive failures (default 10, well under the 100 NIST
 allows) the account's second factor is locked for ``mfa.lockout_seconds``. A correct password
 does not reset the count; only a successful second factor does. The counter lives in the
-database and is updated atomically, so every worker sees the same count."""
+database and is updated atomically, so every worker sees the same count.
+
+Each attempt is claimed (counted) *before* its code is checked: requests that arrive together
+cannot check more codes than the limit allows, and a successful check resets the count."""
 from __future__ import annotations
 
 import datetime as dt
@@ -26,16 +29,36 @@ def locked_for_seconds(user) -> int:
     return 0
 
 
-def record_failure(user, *, factor: str) -> None:
+def claim_attempt(user) -> int:
+    """Count one attempt before its code is checked. Returns 0 when the code may be checked, or
+    the seconds to wait when the account is locked (or its last attempt is being checked by a
+    request running at the same moment)."""
     settings = _settings()
-    db.session.execute(
-        db.update(User).where(User.id == user.id).values(failed_mfa_attempts=User.failed_mfa_attempts + 1)
-    )
+    now = utcnow()
+    claimed = db.session.execute(
+        db.update(User)
+        .where(User.id == user.id, User.failed_mfa_attempts < settings.max_failed_attempts,
+               db.or_(User.mfa_locked_until.is_(None), User.mfa_locked_until <= now))
+        .values(failed_mfa_attempts=User.failed_mfa_attempts + 1)
+    ).rowcount
+    db.session.commit()
+    if claimed == 1:
+        return 0
+    return locked_for_seconds(user) or settings.lockout_seconds
+
+
+def record_failure(user, *, factor: str) -> None:
+    """The attempt claimed with ``claim_attempt`` failed: the count stays, and reaching the
+    limit locks the account's second factor."""
+    settings = _settings()
     db.session.refresh(user, ["failed_mfa_attempts"])
     record_event("mfa.failed", realm=user.realm, user=user, factor=factor, attempts=user.failed_mfa_attempts)
-    if user.failed_mfa_attempts >= settings.max_failed_attempts:
-        user.mfa_locked_until = utcnow() + dt.timedelta(seconds=settings.lockout_seconds)
-        user.failed_mfa_attempts = 0
+    locked = db.session.execute(
+        db.update(User)
+        .where(User.id == user.id, User.failed_mfa_attempts >= settings.max_failed_attempts)
+        .values(mfa_locked_until=utcnow() + dt.timedelta(seconds=settings.lockout_seconds), failed_mfa_attempts=0)
+    ).rowcount
+    if locked:
         record_event("mfa.locked", realm=user.realm, user=user, seconds=settings.lockout_seconds)
     db.session.commit()
 

@@ -58,8 +58,13 @@ def resend_wait_seconds(challenge: Challenge) -> int:
     return max(0, int(_settings().resend_cooldown - elapsed + 0.999))
 
 
-def _count(query) -> int:
-    return db.session.scalar(query) or 0
+def _refuse_at_cap(sent, limit: int, window: dt.timedelta, now: dt.datetime, message: str) -> None:
+    """Refuse when ``sent`` (a select of SmsMessage) holds ``limit`` messages in ``window``;
+    ``retry_after`` is when enough of them have aged out (pages answer 429, not 503)."""
+    times = list(db.session.scalars(sent.filter(SmsMessage.sent_at > now - window).order_by(SmsMessage.sent_at)))
+    if len(times) >= limit:
+        frees_at = times[len(times) - limit] + window if limit > 0 else now + window
+        raise FactorError(message, retry_after=max(1, int((frees_at - now).total_seconds() + 0.999)))
 
 
 def check_sms_caps(realm, user, phone: str) -> None:
@@ -67,30 +72,34 @@ def check_sms_caps(realm, user, phone: str) -> None:
     database, so they hold across workers."""
     settings = _settings()
     now = utcnow()
-    hour, day = now - dt.timedelta(hours=1), now - dt.timedelta(days=1)
-    sent = db.select(db.func.count(SmsMessage.id)).filter(SmsMessage.realm_id == realm.id)
-    if _count(sent.filter(SmsMessage.user_id == user.id, SmsMessage.sent_at > hour)) >= settings.sms_per_account_per_hour:
-        raise FactorError("Too many codes were sent to this account in the last hour. Try again later, "
-                          "or use another method.")
-    if _count(sent.filter(SmsMessage.user_id == user.id, SmsMessage.sent_at > day)) >= settings.sms_per_account_per_day:
-        raise FactorError("Too many codes were sent to this account today. Try again tomorrow, or use another method.")
+    hour, day = dt.timedelta(hours=1), dt.timedelta(days=1)
+    sent = db.select(SmsMessage.sent_at).filter(SmsMessage.realm_id == realm.id)
+    by_account = sent.filter(SmsMessage.user_id == user.id)
+    _refuse_at_cap(by_account, settings.sms_per_account_per_hour, hour, now,
+                   "Too many codes were sent to this account in the last hour. Try again later, "
+                   "or use another method.")
+    _refuse_at_cap(by_account, settings.sms_per_account_per_day, day, now,
+                   "Too many codes were sent to this account today. Try again tomorrow, or use another method.")
     ip = _client_ip()
     if ip:
         by_ip = sent.filter(SmsMessage.ip_address == ip)
-        if _count(by_ip.filter(SmsMessage.sent_at > hour)) >= settings.sms_per_ip_per_hour:
-            raise FactorError("Too many codes were requested from your network in the last hour. Try again later.")
-        if _count(by_ip.filter(SmsMessage.sent_at > day)) >= settings.sms_per_ip_per_day:
-            raise FactorError("Too many codes were requested from your network today. Try again tomorrow.")
+        _refuse_at_cap(by_ip, settings.sms_per_ip_per_hour, hour, now,
+                       "Too many codes were requested from your network in the last hour. Try again later.")
+        _refuse_at_cap(by_ip, settings.sms_per_ip_per_day, day, now,
+                       "Too many codes were requested from your network today. Try again tomorrow.")
         recent = db.select(SmsMessage).filter(SmsMessage.realm_id == realm.id, SmsMessage.ip_address == ip,
-                                              SmsMessage.sent_at > day).subquery()
+                                              SmsMessage.sent_at > now - day).subquery()
         numbers = set(db.session.scalars(db.select(recent.c.phone).distinct()))
         countries = set(db.session.scalars(db.select(recent.c.country).distinct()))
+        oldest = db.session.scalar(db.select(db.func.min(recent.c.sent_at)))
+        retry_after = max(1, int((oldest + day - now).total_seconds() + 0.999)) if oldest else None
         if phone not in numbers and len(numbers) >= settings.distinct_numbers_per_ip_per_day:
             raise FactorError("Codes were sent to too many different numbers from your network today. "
-                              "Try again tomorrow.")
+                              "Try again tomorrow.", retry_after=retry_after)
         country = phone_country(phone)
         if country not in countries and len(countries) >= settings.distinct_countries_per_ip_per_day:
-            raise FactorError("Codes were sent to too many countries from your network today. Try again tomorrow.")
+            raise FactorError("Codes were sent to too many countries from your network today. Try again tomorrow.",
+                              retry_after=retry_after)
 
 
 def send_sms_code(challenge: Challenge, *, purpose: str = "login") -> OtpChallenge:
@@ -141,21 +150,24 @@ def send_sms_code(challenge: Challenge, *, purpose: str = "login") -> OtpChallen
 
 
 def verify_sms_code(challenge: Challenge, code: str) -> bool:
-    """Check a code against the binding's live challenge; a wrong code uses up one try."""
+    """Check a code against the binding's live challenge. Each check uses up one try, claimed
+    before comparing, so guesses sent together get no more tries than the code has."""
     row = latest_challenge(challenge)
     code = normalize_code(code)
     if row is None or row.consumed_at is not None or row.expires_at <= utcnow():
         return False
-    if row.attempts >= _settings().otp_max_attempts:
-        return False
     if challenge.phone and row.phone != challenge.phone:
         return False
-    ok = len(code) == 6 and code.isdigit() and digests_equal(_code_digest(row.salt, code), row.code_digest)
-    if not ok:
-        db.session.execute(
-            db.update(OtpChallenge).where(OtpChallenge.id == row.id).values(attempts=OtpChallenge.attempts + 1)
-        )
-        db.session.commit()
+    try_claimed = db.session.execute(
+        db.update(OtpChallenge)
+        .where(OtpChallenge.id == row.id, OtpChallenge.consumed_at.is_(None),
+               OtpChallenge.attempts < _settings().otp_max_attempts)
+        .values(attempts=OtpChallenge.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    if try_claimed != 1:
+        return False
+    if not (len(code) == 6 and code.isdigit() and digests_equal(_code_digest(row.salt, code), row.code_digest)):
         return False
     claimed = db.session.execute(
         db.update(OtpChallenge)

@@ -236,6 +236,9 @@ def code():
         return _code_page(txn, factor, form)
     if not form.validate_on_submit():
         return _code_page(txn, factor, form, status=400)
+    seconds = attempts.claim_attempt(txn.user)
+    if seconds:
+        return _locked_page(txn, seconds)
     if factor.verify(challenge, form.code.data):
         if factor.kind == "sms":
             confirm_phone(txn)
@@ -275,7 +278,7 @@ def resend():
     try:
         send_sms_code(challenge_for(txn))
     except FactorError as error:
-        return _code_page(txn, factor, CodeForm(formdata=None), status=429,
+        return _code_page(txn, factor, CodeForm(formdata=None), status=503 if error.retry_after is None else 429,
                           messages=_message("error", error.message))
     return _code_page(txn, factor, CodeForm(formdata=None),
                       messages=_message("success", f"We sent a new code to {mask_phone(challenge_for(txn).phone)}."))
@@ -290,6 +293,9 @@ def recovery():
     factor = get_factor("recovery")
     form = RecoveryCodeForm()
     if form.validate_on_submit():
+        seconds = attempts.claim_attempt(txn.user)
+        if seconds:
+            return _locked_page(txn, seconds)
         if factor.verify(challenge_for(txn), form.code.data):
             record_factor_success(txn, factor)
             finish_mfa(txn)
@@ -324,6 +330,9 @@ def totp_setup():
         db.session.commit()
     form = TotpSetupForm()
     if form.validate_on_submit():
+        seconds = attempts.claim_attempt(txn.user)
+        if seconds:
+            return _locked_page(txn, seconds)
         if activate_totp(txn.user, device, form.code.data, name=form.name.data):
             set_mfa_state(txn, factor="totp")
             record_factor_success(txn, get_factor("totp"))

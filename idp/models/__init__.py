@@ -1,4 +1,5 @@
 """The persistent model, one module per aggregate."""
+from .api_key import ApiKey
 from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
 from .client import SUPPORTED_SCOPES, Client
@@ -6,10 +7,14 @@ from .keys import SigningKey
 from .mfa import Authenticator, OtpChallenge, RecoveryCode, SmsIntegration, SmsMessage
 from .realm import Realm
 from .session import BrowserSession, LoginTransaction
+from .social import FederatedIdentity, IdentityProvider
 from .tokens import AuthorizationCode, IssuedToken
 from .user import User
 
 __all__ = [
+    "FederatedIdentity",
+    "IdentityProvider",
+    "ApiKey",
     "Authenticator",
     "OtpChallenge",
     "RecoveryCode",

@@ -159,7 +159,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    """For confidential clients only. ``none`` is accepted as an authentication method so that a
+    public client is identified and told ``unauthorized_client`` (``Client.check_grant_type``
+    refuses it) instead of a misleading ``invalid_client``; a confidential client can never
+    authenticate with ``none`` (``Client.check_endpoint_auth_method``)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
 class S256CodeChallenge(CodeChallenge):

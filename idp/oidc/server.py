@@ -8,6 +8,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from flask import current_app, g
+from werkzeug.local import LocalProxy
 
 from ..extensions import db
 from ..models import IssuedToken, utcnow
@@ -142,21 +143,28 @@ class RealmIssuerParameter(IssuerParameter):
         return realm_issuer(g.realm)
 
 
-authorization_server = RealmAuthorizationServer()
+#: The current app's server. Each app gets its own: Authlib's registries are lists, so one
+#: server shared by several apps in a process (the tests build many) would register every grant
+#: and extension again per app, e.g. adding ``iss`` to the authorization response once per app.
+authorization_server: RealmAuthorizationServer = LocalProxy(  # type: ignore[assignment]
+    lambda: current_app.extensions["idp.authorization_server"]
+)
 
 
 def init_authorization_server(app) -> None:
-    authorization_server.init_app(app)
-    authorization_server.register_token_generator("default", tokens.generate_token)
-    authorization_server.register_grant(
+    server = RealmAuthorizationServer()
+    server.init_app(app)
+    server.register_token_generator("default", tokens.generate_token)
+    server.register_grant(
         AuthorizationCodeGrant, [IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True)]
     )
-    authorization_server.register_grant(RefreshTokenGrant)
-    authorization_server.register_grant(ClientCredentialsGrant)
-    authorization_server.register_endpoint(RealmRevocationEndpoint)
-    authorization_server.register_endpoint(RealmIntrospectionEndpoint)
-    authorization_server.register_endpoint(RealmEndSessionEndpoint)
-    authorization_server.register_extension(RealmIssuerParameter())
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_endpoint(RealmRevocationEndpoint)
+    server.register_endpoint(RealmIntrospectionEndpoint)
+    server.register_endpoint(RealmEndSessionEndpoint)
+    server.register_extension(RealmIssuerParameter())
+    app.extensions["idp.authorization_server"] = server
 
 
 def active_access_token(realm, access_token: str) -> IssuedToken | None:

@@ -78,6 +78,29 @@ class Browser:
         return self.submit(landing, {"email": email, "password": password})
 
 
+@pytest.fixture(scope="session")
+def migrated_instance(migrated_instance, tmp_path_factory):
+    """The root template plus realm ``acme``, so that each test copies its signing keys instead
+    of generating an RSA key."""
+    import shutil
+
+    from idp import create_app
+
+    from ..conftest import test_settings
+    from ..helpers import Factory
+
+    folder = tmp_path_factory.mktemp("oidc-template")
+    shutil.copytree(migrated_instance, folder, dirs_exist_ok=True)
+    app = create_app(folder, settings=test_settings())
+    with app.app_context():
+        from idp.extensions import db
+
+        Factory(app).realm(REALM)
+        db.session.remove()
+        db.engine.dispose()
+    return folder
+
+
 @pytest.fixture
 def live_server(make_app):
     """The root ``live_server``, stopped in 10 ms instead of serve_forever's 0.5 s poll."""
@@ -127,10 +150,15 @@ class Provider:
 
 
 @pytest.fixture
-def provider(live_server, factory):
-    realm = factory.realm(REALM)
-    factory.user(realm, email=EMAIL, name="Alice Liddell")
-    return Provider(live_server, factory, realm)
+def provider(live_server):
+    """The live provider; ``provider.factory`` adds realms, clients and users to it."""
+    from ..helpers import Factory
+
+    with live_server.app.app_context():
+        factory = Factory(live_server.app)
+        realm = factory.realm(REALM)
+        factory.user(realm, email=EMAIL, name="Alice Liddell")
+        yield Provider(live_server, factory, realm)
 
 
 @pytest.fixture
@@ -222,7 +250,8 @@ def log_in_with_test_client(client, client_id: str, **overrides) -> tuple[dict, 
     return query_params(response.location), verifier
 
 
-def redeem_code(client, client_id, secret, code, verifier, **overrides):
+def redeem_code(client, client_id, secret, code, verifier, /, **overrides):
+    """POST the code to the token endpoint; keyword arguments change or (None) drop form fields."""
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}
     data.update(overrides)
     return client.post(f"/realms/{REALM}/token", data={k: v for k, v in data.items() if v is not None},

@@ -64,7 +64,8 @@ def test_jwks_publishes_one_public_signing_key_per_algorithm(metadata):
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key), "private key material published"
 
 
-def test_each_realm_has_its_own_issuer_and_keys(provider, factory):
+def test_each_realm_has_its_own_issuer_and_keys(provider):
+    factory = provider.factory
     factory.realm("other")
     acme = requests.get(provider.url(".well-known/openid-configuration"), timeout=5).json()
     other = requests.get(f"{provider.server.url}/realms/other/.well-known/openid-configuration", timeout=5).json()

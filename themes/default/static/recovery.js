@@ -39,10 +39,11 @@
     var label = button.textContent;
     var timer = null;
 
-    function report(buttonText, message) {
+    function report(buttonText, message, failed) {
       button.textContent = buttonText;
       if (status) {
         status.textContent = message;
+        status.classList.toggle("copy-status--error", !!failed);
       }
       window.clearTimeout(timer);
       timer = window.setTimeout(function () {
@@ -64,7 +65,7 @@
           report("Copied", "Recovery codes copied to the clipboard.");
         },
         function () {
-          report(label, "Couldn't copy. Select the codes and copy them, or download them.");
+          report(label, "Couldn't copy. Select the codes and copy them, or download them.", true);
         }
       );
     });

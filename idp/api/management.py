@@ -1,0 +1,309 @@
+"""Management routes of a realm (realm API key required): users, their credentials and
+recovery codes, SMS integrations, realm settings, audit events. Each view reads its input with
+``parameters``, calls the same services as the CLI and the hosted pages, commits, and answers
+with a ``representations`` shape."""
+from __future__ import annotations
+
+from flask import g, jsonify
+
+from ..extensions import db
+from ..mfa.recovery import generate_recovery_codes, recovery_codes_remaining
+from ..models import AuditEvent, SmsIntegration
+from ..services import NotFound
+from ..services import sms_integrations as integrations
+from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS
+from ..services.mfa_users import admin_set_mfa, admin_set_phone
+from ..services.realms import update_realm
+from ..services.users import create_user, delete_user, get_user, list_users, set_password, update_user
+from . import api_bp, credentials
+from .parameters import MAX_ID, Field, body_fields, path_text, query_int, query_text, query_time
+from .representations import (
+    audit_event_json,
+    credential_json,
+    realm_settings_json,
+    sms_integration_json,
+    user_json,
+)
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+PASSWORD = Field(max_length=1024)
+
+
+def _created(data):
+    response = jsonify(data)
+    response.status_code = 201
+    return response
+
+
+def _no_content():
+    return "", 204
+
+
+def _page(items: list, limit: int, offset: int) -> dict:
+    """``limit + 1`` rows were fetched: the extra one only tells whether another page exists."""
+    return {"limit": limit, "offset": offset, "next_offset": offset + limit if len(items) > limit else None}
+
+
+# --- realm settings -------------------------------------------------------------------------
+
+SETTINGS_FIELDS = {
+    **{key: Field("boolean", nullable=True) for key in BOOLEAN_SETTINGS},
+    **{key: Field("integer", nullable=True) for key in LIFETIME_SETTINGS},
+    "display_name": Field(nullable=True, max_length=200),
+    "theme": Field(nullable=True, max_length=64),
+    "sms_allowed_countries": Field("strings", nullable=True, max_length=8, max_items=300),
+}
+
+
+@api_bp.get("/realms/<realm_name>/settings")
+def get_settings():
+    return jsonify(realm_settings_json(g.realm))
+
+
+@api_bp.patch("/realms/<realm_name>/settings")
+def update_settings():
+    """The same rules as ``idp realms set``: SMS MFA needs an active SMS integration."""
+    changes = body_fields(SETTINGS_FIELDS)
+    update_realm(g.realm, **changes)
+    db.session.commit()
+    return jsonify(realm_settings_json(g.realm))
+
+
+# --- users ----------------------------------------------------------------------------------
+
+def _user(user_id: str):
+    if path_text(user_id) is None:
+        raise NotFound("That user does not exist.")
+    return get_user(g.realm, user_id)
+
+
+@api_bp.get("/realms/<realm_name>/users")
+def list_users_view():
+    limit = query_int("limit", default=PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+    offset = query_int("offset", default=0)
+    users = list_users(g.realm, email_contains=query_text("email", max_length=320), limit=limit + 1, offset=offset)
+    return jsonify(users=[user_json(u) for u in users[:limit]], **_page(users, limit, offset))
+
+
+@api_bp.post("/realms/<realm_name>/users")
+def create_user_view():
+    fields = body_fields({
+        "email": Field(required=True, max_length=320),
+        "password": Field(nullable=True, max_length=1024),
+        "name": Field(nullable=True, max_length=200),
+        "email_verified": Field("boolean"),
+    })
+    user = create_user(g.realm, email=fields["email"], password=fields.get("password"), name=fields.get("name"),
+                       email_verified=fields.get("email_verified", False))
+    db.session.commit()
+    return _created(user_json(user))
+
+
+@api_bp.get("/realms/<realm_name>/users/<user_id>")
+def get_user_view(user_id):
+    return jsonify(user_json(_user(user_id)))
+
+
+@api_bp.patch("/realms/<realm_name>/users/<user_id>")
+def update_user_view(user_id):
+    """Name (null clears it), email, email_verified, the MFA flag and the phone (null or ""
+    clears it) as an administrator sets them: an admin-set phone is unverified until its
+    first code."""
+    user = _user(user_id)
+    fields = body_fields({
+        "name": Field(nullable=True, max_length=200),
+        "email": Field(max_length=320),
+        "email_verified": Field("boolean"),
+        "mfa_enabled": Field("boolean"),
+        "phone": Field(nullable=True, max_length=64),
+        "disabled": Field("boolean"),
+    })
+    name = fields.get("name", ...)
+    update_user(user, name=None if name is ... else (name or ""), email=fields.get("email"),
+                email_verified=fields.get("email_verified"))
+    if "phone" in fields:
+        admin_set_phone(user, fields["phone"] or "")
+    if "mfa_enabled" in fields:
+        admin_set_mfa(user, fields["mfa_enabled"])
+    if "disabled" in fields:
+        user.disabled = fields["disabled"]
+    db.session.commit()
+    return jsonify(user_json(user))
+
+
+@api_bp.delete("/realms/<realm_name>/users/<user_id>")
+def delete_user_view(user_id):
+    delete_user(_user(user_id))
+    db.session.commit()
+    return _no_content()
+
+
+@api_bp.put("/realms/<realm_name>/users/<user_id>/password")
+def set_password_view(user_id):
+    user = _user(user_id)
+    fields = body_fields({"password": Field(required=True, max_length=1024)})
+    set_password(user, fields["password"])
+    db.session.commit()
+    return _no_content()
+
+
+# --- credentials ----------------------------------------------------------------------------
+
+def _credential(user_id: str, credential_id: str):
+    user = _user(user_id)
+    if path_text(credential_id, 64) is None:
+        raise NotFound("That credential does not exist.")
+    return credentials.find_credential(user, credential_id)
+
+
+@api_bp.get("/realms/<realm_name>/users/<user_id>/credentials")
+def list_credentials_view(user_id):
+    return jsonify(credentials=[credential_json(c) for c in credentials.list_credentials(_user(user_id))])
+
+
+@api_bp.post("/realms/<realm_name>/users/<user_id>/credentials")
+def create_credential_view(user_id):
+    """A pending credential: ``totp`` answers with ``otp_secret`` and ``provisioning_uri``;
+    ``sms`` with the phone to verify. ``auth_provider_id`` is accepted and ignored (AuthRocket
+    clients send it; a realm has one provider per type)."""
+    user = _user(user_id)
+    fields = body_fields({
+        "credential_type": Field(required=True, choices=credentials.CREDENTIAL_TYPES, max_length=16),
+        "name": Field(nullable=True, max_length=100),
+        "phone": Field(nullable=True, max_length=64),
+        "auth_provider_id": Field(nullable=True, max_length=200),
+    })
+    credential = credentials.create_credential(user, credential_type=fields["credential_type"],
+                                               name=fields.get("name"), phone=fields.get("phone"))
+    db.session.commit()
+    return _created(credential_json(credential))
+
+
+@api_bp.get("/realms/<realm_name>/users/<user_id>/credentials/<credential_id>")
+def get_credential_view(user_id, credential_id):
+    return jsonify(credential_json(_credential(user_id, credential_id)))
+
+
+@api_bp.delete("/realms/<realm_name>/users/<user_id>/credentials/<credential_id>")
+def delete_credential_view(user_id, credential_id):
+    credentials.delete_credential(_credential(user_id, credential_id))
+    db.session.commit()
+    return _no_content()
+
+
+@api_bp.post("/realms/<realm_name>/users/<user_id>/credentials/<credential_id>/verify")
+def verify_credential_view(user_id, credential_id):
+    """With ``code``: activate the pending credential. Without (SMS only): text a code to the
+    pending phone and answer 202."""
+    credential = _credential(user_id, credential_id)
+    fields = body_fields({"code": Field(nullable=True, max_length=64)})
+    if fields.get("code") is None:
+        credentials.send_verification_code(credential)
+        db.session.commit()
+        response = jsonify(code_sent=True, credential=credential_json(credential))
+        response.status_code = 202
+        return response
+    active = credentials.verify_credential(credential, fields["code"])
+    db.session.commit()
+    return jsonify(credential_json(active))
+
+
+# --- recovery codes -------------------------------------------------------------------------
+
+@api_bp.get("/realms/<realm_name>/users/<user_id>/recovery_codes")
+def recovery_codes_status(user_id):
+    return jsonify(remaining=recovery_codes_remaining(_user(user_id)))
+
+
+@api_bp.post("/realms/<realm_name>/users/<user_id>/recovery_codes")
+def generate_recovery_codes_view(user_id):
+    """A new set replacing the old one; the plain codes are in this answer only."""
+    user = _user(user_id)
+    body_fields({})
+    codes = generate_recovery_codes(user)
+    db.session.commit()
+    return _created({"codes": codes, "remaining": len(codes)})
+
+
+# --- SMS integrations -----------------------------------------------------------------------
+
+def _integration(integration_id: int) -> SmsIntegration:
+    row = db.session.get(SmsIntegration, integration_id)
+    if row is None or row.realm_id != g.realm.id:
+        raise NotFound("That SMS integration does not exist.")
+    return row
+
+
+INTEGRATION_ID = f"<int(max={MAX_ID}):integration_id>"
+
+
+@api_bp.get("/realms/<realm_name>/sms_integrations")
+def list_integrations_view():
+    return jsonify(sms_integrations=[sms_integration_json(row) for row in integrations.list_integrations(g.realm)])
+
+
+@api_bp.post("/realms/<realm_name>/sms_integrations")
+def add_integration_view():
+    fields = body_fields({
+        "kind": Field(required=True, choices=integrations.KINDS, max_length=16),
+        "name": Field(required=True, max_length=100),
+        "active": Field("boolean"),
+        "account_sid": Field(nullable=True, max_length=64),
+        "auth_token": Field(nullable=True, max_length=200),
+        "from_number": Field(nullable=True, max_length=64),
+        "messaging_service_sid": Field(nullable=True, max_length=64),
+    })
+    row = integrations.add_integration(g.realm, **fields)
+    db.session.commit()
+    return _created(sms_integration_json(row))
+
+
+@api_bp.get(f"/realms/<realm_name>/sms_integrations/{INTEGRATION_ID}")
+def get_integration_view(integration_id):
+    return jsonify(sms_integration_json(_integration(integration_id)))
+
+
+@api_bp.patch(f"/realms/<realm_name>/sms_integrations/{INTEGRATION_ID}")
+def update_integration_view(integration_id):
+    """Activate or deactivate; the last active integration cannot be deactivated while SMS
+    MFA is on (409)."""
+    row = _integration(integration_id)
+    fields = body_fields({"active": Field("boolean", required=True)})
+    if fields["active"]:
+        integrations.activate_integration(row)
+    else:
+        integrations.deactivate_integration(row)
+    db.session.commit()
+    return jsonify(sms_integration_json(row))
+
+
+@api_bp.delete(f"/realms/<realm_name>/sms_integrations/{INTEGRATION_ID}")
+def remove_integration_view(integration_id):
+    integrations.remove_integration(_integration(integration_id))
+    db.session.commit()
+    return _no_content()
+
+
+# --- audit events ---------------------------------------------------------------------------
+
+@api_bp.get("/realms/<realm_name>/audit_events")
+def list_audit_events():
+    """Newest first; filter by ``user_id``, ``type`` and a ``since``/``until`` time window."""
+    limit = query_int("limit", default=PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+    offset = query_int("offset", default=0)
+    query = db.select(AuditEvent).filter(AuditEvent.realm_id == g.realm.id)
+    user_id = query_text("user_id", max_length=64)
+    if user_id:
+        query = query.filter(AuditEvent.user_id == user_id)
+    event_type = query_text("type", max_length=64)
+    if event_type:
+        query = query.filter(AuditEvent.event_type == event_type)
+    since, until = query_time("since"), query_time("until")
+    if since:
+        query = query.filter(AuditEvent.created_at >= since)
+    if until:
+        query = query.filter(AuditEvent.created_at < until)
+    events = list(db.session.scalars(
+        query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit + 1).offset(offset)))
+    return jsonify(audit_events=[audit_event_json(e) for e in events[:limit]], **_page(events, limit, offset))

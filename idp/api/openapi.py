@@ -1,0 +1,382 @@
+"""The OpenAPI 3.1 document of ``/api/v1``, written by hand next to the routes it describes.
+``tests/api/test_openapi.py`` checks that every route is in it with its methods, and nothing
+else is."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS
+from . import api_bp
+from .access import public
+
+API_KEY = [{"realmApiKey": []}]
+PUBLIC = [{}, {"clientSecretBasic": []}]
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _string(max_length: int | None = None, **extra) -> dict:
+    schema = {"type": "string", **extra}
+    if max_length:
+        schema["maxLength"] = max_length
+    return schema
+
+
+def _nullable(schema: dict) -> dict:
+    kind = schema.get("type")
+    return {**schema, "type": [kind, "null"]} if isinstance(kind, str) else schema
+
+
+def _object(properties: dict, required: tuple = (), *, closed: bool = True) -> dict:
+    schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(name: str, *, required: bool = True) -> dict:
+    return {"required": required, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _error(description: str) -> dict:
+    return _json(_ref("Error"), description)
+
+
+ERRORS = {
+    "400": _error("A secret that does not check out, or a body that is not JSON."),
+    "401": {**_error("No API key, or an unknown or revoked one."),
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}},
+    "403": _error("The API key belongs to another realm."),
+    "404": _error("No such realm or resource."),
+    "409": _error("The resource is not in a state that allows this."),
+    "415": _error("The body is not application/json."),
+    "422": _error("Input that is not valid; `fields` names each field and what is wrong."),
+    "429": _error("Locked or cooling down; see Retry-After."),
+}
+
+
+def _responses(success: dict, *codes: str) -> dict:
+    responses = dict(success)
+    for code in codes:
+        responses[code] = ERRORS[code]
+    return responses
+
+
+def _op(summary: str, success: dict, errors: tuple, *, body: str | None = None, body_required: bool = True,
+        parameters: list | None = None, security=API_KEY, tags: tuple = ()) -> dict:
+    operation = {"summary": summary, "security": security, "responses": _responses(success, *errors)}
+    if tags:
+        operation["tags"] = list(tags)
+    if body:
+        operation["requestBody"] = _body(body, required=body_required)
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+def _param(name: str) -> dict:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+READ = ("401", "403", "404", "422")
+WRITE = ("400", "401", "403", "404", "415", "422")
+NO_CONTENT = {"204": {"description": "Done."}}
+PAGING = [_param("limit"), _param("offset")]
+
+SCHEMAS = {
+    "Error": _object({
+        "error": _string(description="A machine-readable code, such as invalid_request or invalid_code."),
+        "error_description": _string(description="What went wrong, in words for a person."),
+        "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "Per-field messages for input that is not valid."},
+        "attempts_left": {"type": "integer", "description": "With invalid_code: tries before the account locks."},
+        "retry_after": {"type": "integer", "description": "With 429: seconds to wait."},
+    }, ("error", "error_description", "fields")),
+    "User": _object({
+        "id": _string(), "email": _string(), "name": _nullable(_string()),
+        "email_verified": {"type": "boolean"}, "mfa_enabled": {"type": "boolean"},
+        "factors": {"type": "array", "items": {"enum": ["totp", "sms"]},
+                    "description": "Second factors the user can use at login now."},
+        "phone": _nullable(_string()), "phone_verified": {"type": "boolean"}, "disabled": {"type": "boolean"},
+        "created_at": _string(format="date-time"), "last_login_at": _nullable(_string(format="date-time")),
+    }),
+    "UserList": _object({"users": {"type": "array", "items": _ref("User")}, **{
+        "limit": {"type": "integer"}, "offset": {"type": "integer"}, "next_offset": {"type": ["integer", "null"]}}}),
+    "UserCreate": _object({
+        "email": _string(320), "password": _nullable(_string(1024)), "name": _nullable(_string(200)),
+        "email_verified": {"type": "boolean"},
+    }, ("email",)),
+    "UserUpdate": _object({
+        "name": _nullable(_string(200)), "email": _string(320), "email_verified": {"type": "boolean"},
+        "mfa_enabled": {"type": "boolean", "description": "The administrator's MFA flag for this user."},
+        "phone": _nullable(_string(64, description="E.164 with country code; set by an administrator, "
+                                                   "unverified until its first code. null or \"\" clears it.")),
+        "disabled": {"type": "boolean"},
+    }),
+    "PasswordSet": _object({"password": _string(1024)}, ("password",)),
+    "Credential": _object({
+        "id": _string(description="totp_<n>, sms_<n> (a phone being enrolled) or phone (the phone on record)."),
+        "credential_type": {"enum": ["totp", "sms"]},
+        "state": {"enum": ["pending", "active"]},
+        "name": _string(),
+        "created_at": _nullable(_string(format="date-time")),
+        "activated_at": _nullable(_string(format="date-time")),
+        "last_used_at": _nullable(_string(format="date-time")),
+        "phone": _string(), "phone_verified": {"type": "boolean"},
+        "otp_secret": _string(description="Base32 secret of a pending TOTP credential (case-insensitive)."),
+        "provisioning_uri": _string(description="otpauth://totp/... URI for a QR code, issuer and account set."),
+    }),
+    "CredentialList": _object({"credentials": {"type": "array", "items": _ref("Credential")}}),
+    "CredentialCreate": _object({
+        "credential_type": {"enum": ["totp", "sms"]},
+        "name": _nullable(_string(100, description="Device name; a default is used when absent.")),
+        "phone": _nullable(_string(64, description="Required for sms: E.164 with country code.")),
+        "auth_provider_id": _nullable(_string(200, description="Accepted for AuthRocket clients and ignored.")),
+    }, ("credential_type",)),
+    "CredentialVerify": _object({
+        "code": _nullable(_string(64, description="The code from the app or the SMS. Absent (sms only): send a code.")),
+    }),
+    "CodeSent": _object({"code_sent": {"const": True}, "credential": _ref("Credential")}),
+    "RecoveryCodes": _object({"codes": {"type": "array", "items": _string()}, "remaining": {"type": "integer"}}),
+    "RecoveryCodesRemaining": _object({"remaining": {"type": "integer"}}),
+    "RealmSettings": _object({
+        "name": _string(), "display_name": _string(), "theme": _string(),
+        **{key: {"type": "boolean"} for key in BOOLEAN_SETTINGS},
+        **{key: {"type": ["integer", "null"]} for key in LIFETIME_SETTINGS},
+        "sms_allowed_countries": {"type": "array", "items": _string()},
+        "active_sms_integrations": {"type": "array", "items": _string()},
+    }),
+    "RealmSettingsUpdate": _object({
+        "display_name": _nullable(_string(200)), "theme": _nullable(_string(64)),
+        **{key: {"type": ["boolean", "null"]} for key in BOOLEAN_SETTINGS},
+        **{key: {"type": ["integer", "null"], "minimum": 30, "maximum": 31536000} for key in LIFETIME_SETTINGS},
+        "sms_allowed_countries": {"type": ["array", "null"], "items": _string(8), "maxItems": 300},
+    }),
+    "SmsIntegration": _object({
+        "id": {"type": "integer"}, "name": _string(), "kind": {"enum": ["outbox", "twilio"]},
+        "active": {"type": "boolean"}, "account_sid": _nullable(_string()), "from_number": _nullable(_string()),
+        "messaging_service_sid": _nullable(_string()), "created_at": _string(format="date-time"),
+    }),
+    "SmsIntegrationList": _object({"sms_integrations": {"type": "array", "items": _ref("SmsIntegration")}}),
+    "SmsIntegrationCreate": _object({
+        "kind": {"enum": ["outbox", "twilio"]}, "name": _string(100), "active": {"type": "boolean"},
+        "account_sid": _nullable(_string(64)), "auth_token": _nullable(_string(200, writeOnly=True)),
+        "from_number": _nullable(_string(64)), "messaging_service_sid": _nullable(_string(64)),
+    }, ("kind", "name")),
+    "SmsIntegrationUpdate": _object({"active": {"type": "boolean"}}, ("active",)),
+    "AuditEvent": _object({
+        "id": {"type": "integer"}, "type": _string(), "user_id": _nullable(_string()),
+        "ip_address": _nullable(_string()), "user_agent": _nullable(_string()), "details": {"type": "object"},
+        "created_at": _string(format="date-time"),
+    }),
+    "AuditEventList": _object({"audit_events": {"type": "array", "items": _ref("AuditEvent")},
+                               "limit": {"type": "integer"}, "offset": {"type": "integer"},
+                               "next_offset": {"type": ["integer", "null"]}}),
+    "LoginRequest": _object({
+        "email": _string(320), "password": _string(1024),
+        "client_id": _string(64, description="Required unless sent in HTTP Basic credentials."),
+        "client_secret": _string(200, description="client_secret_post for a confidential client."),
+        "scope": _string(500, description="Scope of the client's OIDC tokens (default: openid profile email)."),
+        "nonce": _string(255, description="Put in the client's ID token."),
+        "acr_values": _string(500, description="urn:idp:acr:mfa asks for a second factor even without MFA."),
+    }, ("email", "password")),
+    "SendCodeRequest": _object({"token": _string(300, pattern="^kli_"), "factor": {"enum": ["sms"]}}, ("token",)),
+    "CompleteMfaRequest": _object({
+        "token": _string(300, pattern="^kli_"), "code": _string(64),
+        "factor": {"enum": ["totp", "sms", "recovery"],
+                   "description": "Which factor the code is from; guessed from the code when absent."},
+        "email": _string(320, description="Accepted for authrocket.js compatibility and ignored."),
+        "client_id": _string(64), "client_secret": _string(200),
+    }, ("token", "code")),
+    "LoginUser": _object({"id": _string(), "email": _string(), "name": _nullable(_string()),
+                          "email_verified": {"type": "boolean"}}),
+    "TokenResponse": _object({
+        "access_token": _string(), "token_type": _string(), "expires_in": {"type": "integer"},
+        "scope": _string(), "refresh_token": _string(), "id_token": _string(),
+    }, closed=False),
+    "FullLogin": _object({
+        "result": {"const": "full_login"},
+        "token": _string(description="JWT (ES256, realm JWKS): iss, aud = client_id, sub, exp (5 minutes), "
+                                     "auth_time, amr, acr, jti."),
+        "expires_in": {"type": "integer"},
+        "user": _ref("LoginUser"),
+        "oidc": {**_ref("TokenResponse"),
+                 "description": "Only when the request authenticated a confidential client with its secret."},
+    }, ("result", "token", "user")),
+    "NeedsMfa": _object({
+        "result": {"const": "needs_mfa"},
+        "token": _string(description="kli_ temporary token: single-use, 10 minutes, only for this login."),
+        "factors": {"type": "array", "items": {"enum": ["totp", "sms", "recovery"]}},
+        "expires_in": {"type": "integer"},
+        "phone": _string(description="The masked phone number, when sms is a factor."),
+    }, ("result", "token", "factors")),
+    "LoginResult": {"oneOf": [_ref("FullLogin"), _ref("NeedsMfa")]},
+    "CodeSentForLogin": _object({
+        "factor": _string(), "sent": {"type": "boolean"}, "phone": _nullable(_string()),
+        "resend_wait_seconds": {"type": "integer"},
+    }),
+}
+
+PARAMETERS = {
+    "realm": {"name": "realm_name", "in": "path", "required": True, "schema": _string(64)},
+    "user_id": {"name": "user_id", "in": "path", "required": True, "schema": _string(320),
+                "description": "The user's id (or email)."},
+    "credential_id": {"name": "credential_id", "in": "path", "required": True, "schema": _string(64)},
+    "integration_id": {"name": "integration_id", "in": "path", "required": True,
+                       "schema": {"type": "integer", "minimum": 0}},
+    "limit": _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Page size."),
+    "offset": _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Rows to skip."),
+}
+
+REALM = "/api/v1/realms/{realm_name}"
+USER = f"{REALM}/users/{{user_id}}"
+CREDENTIAL = f"{USER}/credentials/{{credential_id}}"
+INTEGRATION = f"{REALM}/sms_integrations/{{integration_id}}"
+
+
+def _paths() -> dict:
+    ok = lambda schema, text="OK.": {"200": _json(_ref(schema), text)}  # noqa: E731
+    created = lambda schema: {"201": _json(_ref(schema), "Created.")}  # noqa: E731
+    return {
+        "/api/v1/openapi.json": {"get": {
+            "summary": "This document", "security": [{}],
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}}}},
+        f"{REALM}/settings": {
+            "parameters": [_param("realm")],
+            "get": _op("Realm and MFA settings", ok("RealmSettings"), READ, tags=("settings",)),
+            "patch": _op("Change realm and MFA settings (SMS MFA needs an active SMS integration)",
+                         ok("RealmSettings"), WRITE, body="RealmSettingsUpdate", tags=("settings",)),
+        },
+        f"{REALM}/users": {
+            "parameters": [_param("realm")],
+            "get": _op("List users (paged; filter by part of the email)", ok("UserList"), READ, tags=("users",),
+                       parameters=[_query("email", _string(320), "Part of the email."), *PAGING]),
+            "post": _op("Create a user", created("User"), WRITE, body="UserCreate", tags=("users",)),
+        },
+        USER: {
+            "parameters": [_param("realm"), _param("user_id")],
+            "get": _op("Get a user", ok("User"), READ, tags=("users",)),
+            "patch": _op("Update a user (name, email, MFA flag, phone, disabled)", ok("User"), WRITE,
+                         body="UserUpdate", tags=("users",)),
+            "delete": _op("Delete a user", NO_CONTENT, READ, tags=("users",)),
+        },
+        f"{USER}/password": {
+            "parameters": [_param("realm"), _param("user_id")],
+            "put": _op("Set the user's password", NO_CONTENT, WRITE, body="PasswordSet", tags=("users",)),
+        },
+        f"{USER}/credentials": {
+            "parameters": [_param("realm"), _param("user_id")],
+            "get": _op("List credentials (second factors)", ok("CredentialList"), READ, tags=("credentials",)),
+            "post": _op("Create a pending credential (totp: otp_secret + provisioning_uri; sms: a phone)",
+                        created("Credential"), WRITE, body="CredentialCreate", tags=("credentials",)),
+        },
+        CREDENTIAL: {
+            "parameters": [_param("realm"), _param("user_id"), _param("credential_id")],
+            "get": _op("Get a credential", ok("Credential"), READ, tags=("credentials",)),
+            "delete": _op("Delete a credential", NO_CONTENT, READ, tags=("credentials",)),
+        },
+        f"{CREDENTIAL}/verify": {
+            "parameters": [_param("realm"), _param("user_id"), _param("credential_id")],
+            "post": _op("Activate a pending credential with its first code (sms without code: send one)",
+                        {**ok("Credential", "Active."), "202": _json(_ref("CodeSent"), "Code sent.")},
+                        (*WRITE, "409", "429"), body="CredentialVerify", body_required=False,
+                        tags=("credentials",)),
+        },
+        f"{USER}/recovery_codes": {
+            "parameters": [_param("realm"), _param("user_id")],
+            "get": _op("How many recovery codes remain", ok("RecoveryCodesRemaining"), READ, tags=("credentials",)),
+            "post": _op("Generate a new set (the plain codes are returned once)", created("RecoveryCodes"),
+                        WRITE, tags=("credentials",)),
+        },
+        f"{REALM}/sms_integrations": {
+            "parameters": [_param("realm")],
+            "get": _op("List SMS integrations", ok("SmsIntegrationList"), READ, tags=("settings",)),
+            "post": _op("Add an SMS integration", created("SmsIntegration"), WRITE, body="SmsIntegrationCreate",
+                        tags=("settings",)),
+        },
+        INTEGRATION: {
+            "parameters": [_param("realm"), _param("integration_id")],
+            "get": _op("Get an SMS integration", ok("SmsIntegration"), READ, tags=("settings",)),
+            "patch": _op("Activate or deactivate", ok("SmsIntegration"), (*WRITE, "409"),
+                         body="SmsIntegrationUpdate", tags=("settings",)),
+            "delete": _op("Remove an SMS integration", NO_CONTENT, (*READ, "409"), tags=("settings",)),
+        },
+        f"{REALM}/audit_events": {
+            "parameters": [_param("realm")],
+            "get": _op("List audit events, newest first", ok("AuditEventList"), READ, tags=("audit",), parameters=[
+                _query("user_id", _string(64), "Only this user's events."),
+                _query("type", _string(64), "Only events of this type, such as login.succeeded."),
+                _query("since", _string(format="date-time"), "At or after this time."),
+                _query("until", _string(format="date-time"), "Before this time."),
+                *PAGING]),
+        },
+        f"{REALM}/sessions/authenticate": {
+            "parameters": [_param("realm")],
+            "post": _op("Log in with email and password: full_login or needs_mfa", ok("LoginResult"),
+                        ("400", "401", "403", "404", "415", "422"), body="LoginRequest", security=PUBLIC,
+                        tags=("sessions",)),
+        },
+        f"{REALM}/sessions/send_code": {
+            "parameters": [_param("realm")],
+            "post": _op("Text an SMS code for a needs_mfa login", ok("CodeSentForLogin"),
+                        ("400", "404", "415", "422", "429"), body="SendCodeRequest", security=[{}],
+                        tags=("sessions",)),
+        },
+        f"{REALM}/sessions/complete_mfa": {
+            "parameters": [_param("realm")],
+            "post": _op("Complete a needs_mfa login with a TOTP, SMS or recovery code", ok("FullLogin"),
+                        ("400", "401", "403", "404", "415", "422", "429"), body="CompleteMfaRequest",
+                        security=PUBLIC, tags=("sessions",)),
+        },
+    }
+
+
+def openapi_document(server_url: str = "") -> dict:
+    document = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "idp management API and direct-to-API login",
+            "version": "1",
+            "description": (
+                "Realm routes need a realm API key (`idp api-keys create --realm R --name N`) sent as "
+                "`Authorization: Bearer <key>`. The sessions routes need none: a browser calls them through "
+                "idp.js, or an app's back end with its client credentials to also get its OIDC tokens. "
+                "Errors are `{\"error\", \"error_description\", \"fields\"}`."),
+        },
+        "paths": _paths(),
+        "components": {
+            "schemas": SCHEMAS,
+            "parameters": PARAMETERS,
+            "securitySchemes": {
+                "realmApiKey": {"type": "http", "scheme": "bearer", "description": "A realm API key (idpk_...)."},
+                "clientSecretBasic": {"type": "http", "scheme": "basic",
+                                      "description": "A confidential client's id and secret (client_secret_basic)."},
+            },
+        },
+    }
+    if server_url:
+        document["servers"] = [{"url": server_url}]
+    return document
+
+
+@api_bp.get("/openapi.json")
+@public
+def openapi():
+    from ..oidc.issuer import public_base_url
+
+    response = jsonify(openapi_document(public_base_url()))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+

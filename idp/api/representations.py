@@ -1,0 +1,72 @@
+"""The JSON shapes of the API's resources (the OpenAPI document describes the same shapes)."""
+from __future__ import annotations
+
+from ..mfa.base import usable_factors
+from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS, active_sms_integrations
+from ..services.sms_integrations import describe
+
+
+def timestamp(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def user_json(user) -> dict:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "email_verified": bool(user.email_verified),
+        "mfa_enabled": bool(user.mfa_enabled),
+        "factors": [factor.kind for factor in usable_factors(user.realm, user)],
+        "phone": user.phone,
+        "phone_verified": bool(user.phone_verified),
+        "disabled": bool(user.disabled),
+        "created_at": timestamp(user.created_at),
+        "last_login_at": timestamp(user.last_login_at),
+    }
+
+
+def credential_json(credential, *, with_secret: bool = True) -> dict:
+    row = credential.row
+    data = {
+        "id": credential.id,
+        "credential_type": credential.credential_type,
+        "state": credential.state,
+        "name": row.name if row is not None else "Phone",
+        "created_at": timestamp(row.created_at) if row is not None else None,
+        "activated_at": timestamp(row.activated_at) if row is not None else None,
+        "last_used_at": timestamp(row.last_used_at) if row is not None else None,
+    }
+    if credential.credential_type == "sms":
+        data["phone"] = credential.phone
+        if row is None:
+            data["phone_verified"] = bool(credential.user.phone_verified)
+    if with_secret and credential.otp_secret():
+        data["otp_secret"] = credential.otp_secret()
+        data["provisioning_uri"] = credential.provisioning_uri()
+    return data
+
+
+def sms_integration_json(row) -> dict:
+    return {"id": row.id, **describe(row), "created_at": timestamp(row.created_at)}
+
+
+def audit_event_json(event) -> dict:
+    return {
+        "id": event.id,
+        "type": event.event_type,
+        "user_id": event.user_id,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+        "details": event.details or {},
+        "created_at": timestamp(event.created_at),
+    }
+
+
+def realm_settings_json(realm) -> dict:
+    data = {"name": realm.name, "display_name": realm.display_name, "theme": realm.theme}
+    data.update({key: bool(getattr(realm, key)) for key in BOOLEAN_SETTINGS})
+    data.update({key: getattr(realm, key) for key in LIFETIME_SETTINGS})
+    data["sms_allowed_countries"] = list(realm.sms_allowed_countries or [])
+    data["active_sms_integrations"] = [row.name for row in active_sms_integrations(realm)]
+    return data

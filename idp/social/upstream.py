@@ -1,0 +1,116 @@
+"""The client side of a federated login, on Authlib's framework-neutral OAuth 2 / OIDC client:
+discovery, PKCE, nonce, token exchange and ID-token validation (signature, iss, aud, nonce,
+exp) all happen in Authlib."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+from authlib.integrations.base_client import BaseApp, OAuth2Mixin, OpenIDMixin
+from authlib.integrations.requests_client import OAuth2Session
+
+from ..security import decrypt
+from .providers import PRESETS
+
+_METADATA_TTL = 3600
+_metadata_cache: dict[str, dict] = {}
+_cache_lock = threading.Lock()
+
+
+class UpstreamError(Exception):
+    """Something went wrong upstream; the message is for the user."""
+
+
+class _NoFramework:
+    def update_token(self, *args, **kwargs):
+        """Upstream tokens are used once at login and not stored."""
+
+
+class UpstreamClient(OAuth2Mixin, OpenIDMixin, BaseApp):
+    client_cls = OAuth2Session
+
+    def load_server_metadata(self):
+        """Discovery documents are shared across requests (and refreshed hourly)."""
+        if not self._server_metadata_url:
+            return self.server_metadata
+        with _cache_lock:
+            cached = _metadata_cache.get(self._server_metadata_url)
+        if cached and time.time() - cached["_loaded_at"] < _METADATA_TTL:
+            self.server_metadata.update(cached)
+            return self.server_metadata
+        metadata = super().load_server_metadata()
+        with _cache_lock:
+            _metadata_cache[self._server_metadata_url] = dict(metadata)
+        return metadata
+
+
+def client_for(provider, redirect_uri: str) -> UpstreamClient:
+    preset = PRESETS[provider.kind]
+    kwargs = {
+        "client_id": provider.client_id,
+        "client_secret": decrypt(provider.client_secret_encrypted) if provider.client_secret_encrypted else None,
+        "client_kwargs": {"scope": provider.scope, "code_challenge_method": "S256",
+                          "redirect_uri": redirect_uri, "timeout": 10},
+    }
+    if provider.kind == "github":
+        kwargs.update(authorize_url=preset["authorize_url"], access_token_url=preset["token_url"],
+                      api_base_url=preset["api_base_url"])
+    else:
+        kwargs["server_metadata_url"] = f"{provider.issuer}/.well-known/openid-configuration"
+    if preset.get("authorize_params"):
+        kwargs["authorize_params"] = dict(preset["authorize_params"])
+    return UpstreamClient(_NoFramework(), name=provider.name, **kwargs)
+
+
+_MICROSOFT_ISSUER = re.compile(r"^https://login\.microsoftonline\.com/([0-9a-f-]{36})/v2\.0$")
+
+
+def _claims_options(provider, metadata):
+    issuer = metadata.get("issuer") or provider.issuer
+    if "{tenantid}" in issuer:
+
+        def valid_tenant_issuer(claims, value):
+            match = _MICROSOFT_ISSUER.match(value or "")
+            return bool(match) and match.group(1) == claims.get("tid")
+
+        return {"iss": {"essential": True, "validate": valid_tenant_issuer}}
+    if issuer.rstrip("/") != (provider.issuer or "").rstrip("/"):
+        raise UpstreamError(f"{provider.display_name} announced a different issuer than the one configured.")
+    return {"iss": {"essential": True, "values": [issuer]}}
+
+
+def upstream_identity(provider, client: UpstreamClient, token: dict, nonce: str) -> dict:
+    """Validated facts about the upstream account: sub, email, email_verified, name, amr, acr."""
+    if provider.kind == "github":
+        return _github_identity(client, token)
+    metadata = client.load_server_metadata()
+    if "id_token" not in token:
+        raise UpstreamError(f"{provider.display_name} did not return an ID token.")
+    claims = client.parse_id_token(token, nonce=nonce, claims_options=_claims_options(provider, metadata))
+    verified = claims.get("email_verified")
+    if isinstance(verified, str):
+        verified = verified.lower() == "true"
+    amr = claims.get("amr")
+    return {
+        "sub": str(claims["sub"]),
+        "email": claims.get("email"),
+        "email_verified": bool(verified),
+        "name": claims.get("name"),
+        "amr": [str(v) for v in amr] if isinstance(amr, list) else None,
+        "acr": claims.get("acr"),
+    }
+
+
+def _github_identity(client, token) -> dict:
+    user = client.get("user", token=token).json()
+    emails = client.get("user/emails", token=token).json()
+    primary = next((e for e in emails if isinstance(e, dict) and e.get("primary")), None) or {}
+    return {
+        "sub": str(user["id"]),
+        "email": primary.get("email") or user.get("email"),
+        "email_verified": bool(primary.get("verified")),
+        "name": user.get("name") or user.get("login"),
+        "amr": None,
+        "acr": None,
+    }

@@ -1,0 +1,105 @@
+"""Users through the API: create, get, list (paged, by email), update, delete, set password."""
+from __future__ import annotations
+
+import pytest
+
+from ..helpers import PASSWORD
+from .conftest import EMAIL
+
+
+def test_admin_creates_a_user_and_gets_it_back(api):
+    created = api.post("/users", {"email": EMAIL, "password": PASSWORD, "name": "Alice", "email_verified": True})
+    assert created.status_code == 201
+    user = created.get_json()
+    assert user["email"] == EMAIL and user["email_verified"] is True and user["mfa_enabled"] is False
+    assert api.get(f"/users/{user['id']}").get_json() == user
+    assert api.get(f"/users/{EMAIL}").get_json()["id"] == user["id"]
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({}, "email"),
+    ({"email": "not-an-email"}, "email"),
+    ({"email": EMAIL, "password": "short"}, "password"),
+    ({"email": EMAIL, "password": 12345678}, "password"),
+    ({"email": EMAIL, "name": "x" * 201}, "name"),
+    ({"email": EMAIL, "email_verified": "yes"}, "email_verified"),
+    ({"email": "a\u0000b@example.com"}, "email"),
+    ({"email": EMAIL, "role": "admin"}, "role"),
+])
+def test_bad_user_input_is_422_naming_the_field(api, payload, field):
+    response = api.post("/users", payload)
+    assert response.status_code == 422
+    assert field in response.get_json()["fields"]
+
+
+def test_duplicate_email_is_422_and_nothing_is_half_written(api, user):
+    response = api.post("/users", {"email": EMAIL.upper().replace("EXAMPLE.COM", "example.com")})
+    assert response.status_code == 422
+    assert response.get_json()["fields"]["email"]
+    assert len(api.get("/users").get_json()["users"]) == 1
+
+
+def test_users_are_listed_in_pages_and_filtered_by_email(api, factory, realm):
+    for i in range(5):
+        factory.user(realm, email=f"user{i}@example.com")
+    factory.user(realm, email="bob@other.org")
+    first = api.get("/users", query_string={"limit": 2}).get_json()
+    assert [u["email"] for u in first["users"]] == ["bob@other.org", "user0@example.com"]
+    assert first["next_offset"] == 2
+    last = api.get("/users", query_string={"limit": 2, "offset": 4}).get_json()
+    assert last["next_offset"] is None and len(last["users"]) == 2
+    assert [u["email"] for u in api.get("/users", query_string={"email": "other"}).get_json()["users"]] == [
+        "bob@other.org"]
+    assert api.get("/users", query_string={"limit": 0}).status_code == 422
+    assert api.get("/users", query_string={"offset": "-1"}).status_code == 422
+
+
+def test_admin_sets_name_mfa_flag_and_phone(api, user):
+    response = api.patch(f"/users/{user.id}", {"name": "Alice L.", "mfa_enabled": True, "phone": "+14155550100"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["name"] == "Alice L." and body["mfa_enabled"] is True
+    assert body["phone"] == "+14155550100" and body["phone_verified"] is False
+    cleared = api.patch(f"/users/{user.id}", {"name": None, "phone": None}).get_json()
+    assert cleared["name"] is None and cleared["phone"] is None
+
+
+def test_bad_phone_is_422_and_the_rest_of_the_update_is_not_applied(api, user):
+    response = api.patch(f"/users/{user.id}", {"name": "Changed", "phone": "4155550100"})
+    assert response.status_code == 422
+    assert "country code" in response.get_json()["fields"]["phone"]
+    assert api.get(f"/users/{user.id}").get_json()["name"] == "Alice Liddell"
+
+
+def test_admin_sets_a_password_the_user_then_logs_in_with(api, client, user, login_client):
+    assert api.put(f"/users/{user.id}/password", {"password": "a brand new secret"}).status_code == 204
+    response = client.post("/api/v1/realms/acme/sessions/authenticate",
+                           json={"email": EMAIL, "password": "a brand new secret", "client_id": login_client[0]})
+    assert response.get_json()["result"] == "full_login"
+    assert api.put(f"/users/{user.id}/password", {"password": "short"}).status_code == 422
+    assert api.put(f"/users/{user.id}/password", {}).status_code == 422
+
+
+def test_deleted_user_is_gone(api, user):
+    assert api.delete(f"/users/{user.id}").status_code == 204
+    assert api.get(f"/users/{user.id}").status_code == 404
+    assert api.delete(f"/users/{user.id}").status_code == 404
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/users/nobody"),
+    ("PATCH", "/users/nobody"),
+    ("DELETE", "/users/nobody"),
+    ("PUT", "/users/nobody/password"),
+    ("GET", "/users/nobody/credentials"),
+    ("GET", "/users/nobody/recovery_codes"),
+])
+def test_unknown_user_is_404(api, realm, method, path):
+    response = api.request(method, path, {"password": PASSWORD} if method in ("PUT", "PATCH") else None)
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "not_found"
+
+
+def test_users_of_another_realm_are_not_found(api, factory):
+    stranger = factory.user(factory.realm("other"), email="eve@example.com")
+    assert api.get(f"/users/{stranger.id}").status_code == 404

@@ -1,0 +1,138 @@
+"""Browser tests: Debian's Chromium (``/usr/bin/chromium``) driven headless by Playwright's sync
+API against a provider on loopback that is set up like ``idp demo``.
+
+Every test module here sets ``pytestmark = pytest.mark.browser`` (``-m "not browser"`` leaves them out). Pages a
+person would look at are saved with ``screenshot(page, "name")`` to
+``test-artifacts/screenshots/<test>--<name>--desktop.png`` (1280x800) and ``...--phone.png``
+(390x844), full page, so a reviewer can open them after a run."""
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session; each test gets its own context (cookies)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport=VIEWPORTS["desktop"], locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    """``screenshot(page, "login")`` saves the page at desktop and phone widths."""
+    test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> list[Path]:
+        original = page.viewport_size
+        paths = []
+        for label, size in VIEWPORTS.items():
+            page.set_viewport_size(size)
+            path = SCREENSHOTS / f"{test_name}--{name}--{label}.png"
+            page.screenshot(path=str(path), full_page=True)
+            paths.append(path)
+        page.set_viewport_size(original)
+        return paths
+
+    return take
+
+
+@dataclass
+class DemoServer:
+    """A provider on loopback with the demo realm, client and user of ``idp demo``."""
+
+    app: object
+    url: str
+    instance_path: Path
+
+    @property
+    def demo_url(self) -> str:
+        return f"{self.url}/demo/"
+
+    def realm_url(self, realm: str = "demo") -> str:
+        return f"{self.url}/realms/{realm}"
+
+    def outbox_code(self) -> str:
+        from ..helpers import last_sms_code
+
+        return last_sms_code(self.instance_path)
+
+    def change(self, fn):
+        """Run ``fn(realm, user)`` on the demo realm and user in an app context and commit."""
+        from idp.demo import DEMO_EMAIL, DEMO_REALM
+        from idp.extensions import db
+        from idp.services.realms import get_realm
+        from idp.services.users import find_user_by_email
+
+        with self.app.app_context():
+            realm = get_realm(DEMO_REALM)
+            fn(realm, find_user_by_email(realm, DEMO_EMAIL))
+            db.session.commit()
+            db.session.remove()
+
+
+@pytest.fixture
+def demo_server(make_app, instance_path):
+    """``idp demo`` in-process: setup_demo() on a live server's public URL."""
+    from idp.demo import setup_demo
+    from idp.extensions import db
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    app = make_app(public_url=url)
+    with app.app_context():
+        setup_demo(url)
+        db.session.remove()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    yield DemoServer(app, url, instance_path)
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def demo_without_mfa(demo_server):
+    """The demo with its user's second factor off, for the password-only foundation flows."""
+    from idp.services.mfa_users import admin_set_mfa
+
+    demo_server.change(lambda realm, user: admin_set_mfa(user, False))
+    return demo_server

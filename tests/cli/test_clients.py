@@ -1,0 +1,96 @@
+"""`idp clients create|list|show|delete`: ``--json`` prints the client id and the one-time
+secret; ``--public`` clients get none; ``--realm`` defaults to ``default``."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import assert_one_line_error
+
+CB = "https://app.example/callback"
+
+
+def test_confidential_client_is_created_with_a_one_time_secret(idp, acme):
+    created = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB,
+                  "--redirect-uri", "http://localhost:8000/cb", "--json")
+
+    assert created["client_id"] and len(created["client_secret"]) >= 32
+    assert created["redirect_uris"] == [CB, "http://localhost:8000/cb"]
+    assert created["public"] is False
+    shown = idp("clients", "show", created["client_id"], "--realm", acme, "--json")
+    assert "client_secret" not in shown
+    assert created["client_secret"] not in idp("clients", "list", "--realm", acme)
+
+
+def test_public_client_has_no_secret(idp, acme):
+    created = idp("clients", "create", "--realm", acme, "--name", "SPA", "--redirect-uri", "http://127.0.0.1:3000/cb",
+                  "--public", "--json")
+    assert created["client_secret"] is None
+    assert created["public"] is True
+    assert "client_credentials" not in created["grant_types"]
+
+
+def test_the_secret_is_shown_once_with_a_warning_in_plain_output(runner, acme):
+    result = runner("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB)
+    assert result.exit_code == 0
+    assert "client_secret: " in result.stdout
+    assert "shown only this once" in result.stderr
+
+
+def test_client_registers_its_id_token_algorithm_and_logout_addresses(idp, acme):
+    created = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB, "--id-token-alg", "EdDSA",
+                  "--post-logout-redirect-uri", "https://app.example/bye", "--json")
+    assert created["id_token_signed_response_alg"] == "EdDSA"
+    assert created["post_logout_redirect_uris"] == ["https://app.example/bye"]
+
+
+def test_clients_are_listed_per_realm(idp, acme):
+    in_acme = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB, "--json")["client_id"]
+    in_default = idp("clients", "create", "--name", "Blog", "--redirect-uri", CB, "--json")["client_id"]
+
+    assert [c["client_id"] for c in idp("clients", "list", "--realm", acme, "--json")] == [in_acme]
+    assert [c["client_id"] for c in idp("clients", "list", "--json")] == [in_default]
+    assert in_acme in idp("clients", "list", "--realm", acme)
+
+
+def test_deleted_client_is_gone(runner, idp, acme):
+    client_id = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB, "--json")["client_id"]
+
+    assert f"deleted client {client_id}" in idp("clients", "delete", client_id, "--realm", acme)
+
+    assert_one_line_error(runner("clients", "show", client_id, "--realm", acme), f"client '{client_id}' does not exist")
+
+
+def test_a_client_of_one_realm_is_unknown_in_another(runner, idp, acme):
+    client_id = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB, "--json")["client_id"]
+    assert_one_line_error(runner("clients", "show", client_id), f"client '{client_id}' does not exist in realm 'default'")
+
+
+BAD_CLIENTS = [
+    (("--realm", "nope", "--name", "X", "--redirect-uri", CB), "realm 'nope' does not exist"),
+    (("--name", "X", "--redirect-uri", "http://app.example/cb"), "must use https"),
+    (("--name", "X", "--redirect-uri", "https://app.example/cb#top"), "must not contain a fragment"),
+    (("--name", "X", "--redirect-uri", "/relative/cb"), "must be an absolute URI"),
+    (("--name", "X", "--redirect-uri", "javascript:alert(1)"), "scheme 'javascript' is not allowed"),
+    (("--name", "X", "--redirect-uri", CB, "--post-logout-redirect-uri", "http://app.example/bye"), "must use https"),
+    (("--name", "X", "--redirect-uri", CB, "--id-token-alg", "HS256"), "'--id-token-alg'"),
+    (("--name", "X", "--redirect-uri", CB, "--public", "--client-credentials"), "public clients cannot use client_credentials"),
+    (("--name", " ", "--redirect-uri", CB), "client name is required"),
+    (("--redirect-uri", CB), "Missing option '--name'"),
+    (("--name", "X", "--public"), "give at least one --redirect-uri"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_CLIENTS, ids=[m for _, m in BAD_CLIENTS])
+def test_bad_client_input_fails_with_one_line(runner, args, message):
+    assert_one_line_error(runner("clients", "create", *args), message)
+
+
+def test_a_taken_client_id_is_refused(runner, idp):
+    idp("clients", "create", "--name", "X", "--redirect-uri", CB, "--client-id", "shop")
+    assert_one_line_error(runner("clients", "create", "--name", "Y", "--redirect-uri", CB, "--client-id", "shop"),
+                          "client id 'shop' is taken")
+
+
+@pytest.mark.parametrize("command", ["show", "delete"])
+def test_unknown_client_fails_with_one_line(runner, command):
+    assert_one_line_error(runner("clients", command, "nope"), "client 'nope' does not exist in realm 'default'")

@@ -1,0 +1,99 @@
+"""`idp users create|list|show|set|delete` with ``--email``, ``--password``, ``--name``."""
+from __future__ import annotations
+
+import pytest
+
+from ..helpers import PASSWORD
+from .conftest import assert_one_line_error
+
+
+def test_admin_creates_a_user_in_the_default_realm(idp):
+    created = idp("users", "create", "--email", "bob@example.com", "--password", PASSWORD, "--name", "Bob", "--json")
+
+    assert (created["email"], created["name"], created["email_verified"]) == ("bob@example.com", "Bob", False)
+    assert len(created["id"]) == 32
+    assert [u["email"] for u in idp("users", "list", "--json")] == ["bob@example.com"]
+
+
+def test_password_can_come_from_standard_input(runner, idp):
+    result = runner("users", "create", "--email", "bob@example.com", "--password", "-", input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+
+
+def test_created_user_can_log_in_with_that_password(idp, alice, runner, app):
+    from idp.services.realms import get_realm
+    from idp.services.users import authenticate_password
+
+    with app.app_context():
+        assert authenticate_password(get_realm("acme"), "alice@example.com", PASSWORD).id == alice["id"]
+        assert authenticate_password(get_realm("acme"), "alice@example.com", "wrong password") is None
+
+
+def test_users_are_listed_per_realm_and_shown_by_email_or_id(idp, alice, acme):
+    idp("users", "create", "--email", "bob@example.com", "--password", PASSWORD)
+
+    assert [u["email"] for u in idp("users", "list", "--realm", acme, "--json")] == ["alice@example.com"]
+    assert [u["email"] for u in idp("users", "list", "--json")] == ["bob@example.com"]
+    assert idp("users", "show", "alice@example.com", "--realm", acme, "--json")["id"] == alice["id"]
+    assert idp("users", "show", alice["id"], "--realm", acme, "--json")["email"] == "alice@example.com"
+    assert "alice@example.com" in idp("users", "list", "--realm", acme)
+
+
+def test_admin_changes_a_users_name_email_and_verification(idp, alice, acme):
+    changed = idp("users", "set", "alice@example.com", "--realm", acme, "--name", "Alice L.",
+                  "--new-email", "alice@wonderland.example", "--email-verified", "on", "--json")
+
+    assert (changed["name"], changed["email"], changed["email_verified"]) == ("Alice L.", "alice@wonderland.example", True)
+    assert changed["id"] == alice["id"]
+
+
+def test_admin_sets_a_new_password(idp, alice, acme, app):
+    from idp.services.realms import get_realm
+    from idp.services.users import authenticate_password
+
+    idp("users", "set", "alice@example.com", "--realm", acme, "--password", "a brand new passphrase")
+
+    with app.app_context():
+        assert authenticate_password(get_realm("acme"), "alice@example.com", "a brand new passphrase") is not None
+        assert authenticate_password(get_realm("acme"), "alice@example.com", PASSWORD) is None
+
+
+def test_deleted_user_is_gone(runner, idp, alice, acme):
+    assert "deleted user alice@example.com" in idp("users", "delete", "alice@example.com", "--realm", acme)
+    assert idp("users", "list", "--realm", acme, "--json") == []
+    assert_one_line_error(runner("users", "show", "alice@example.com", "--realm", acme), "does not exist")
+
+
+BAD_USERS = [
+    (("users", "create", "--realm", "nope", "--email", "x@example.com", "--password", PASSWORD), "realm 'nope' does not exist"),
+    (("users", "create", "--realm", "acme", "--email", "alice@example.com", "--password", PASSWORD), "already exists"),
+    (("users", "create", "--realm", "acme", "--email", "ALICE@EXAMPLE.COM", "--password", PASSWORD), "already exists"),
+    (("users", "create", "--email", "x@example.com", "--password", "password"), "too common"),
+    (("users", "create", "--email", "x@example.com", "--password", "short"), "at least 8 characters"),
+    (("users", "create", "--email", "x@example.com", "--password", "x@example.com"), "must not be your email"),
+    (("users", "create", "--email", "not-an-email", "--password", PASSWORD), "valid email address"),
+    (("users", "create", "--email", "x@example.com"), "give --password"),
+    (("users", "create", "--password", PASSWORD), "Missing option '--email'"),
+    (("users", "show", "nobody@example.com"), "user 'nobody@example.com' does not exist in realm 'default'"),
+    (("users", "show", "alice@example.com"), "does not exist in realm 'default'"),
+    (("users", "set", "nobody@example.com", "--name", "X"), "does not exist"),
+    (("users", "set", "alice@example.com", "--realm", "acme", "--password", "12345678"), "too common"),
+    (("users", "set", "alice@example.com", "--realm", "acme", "--new-email", "broken"), "valid email address"),
+    (("users", "set", "alice@example.com", "--realm", "acme", "--disabled", "maybe"), "'--disabled'"),
+    (("users", "set", "alice@example.com", "--realm", "acme", "--email-verified", "yes"), "'--email-verified'"),
+    (("users", "delete", "nobody@example.com"), "does not exist"),
+    (("users", "list", "--realm", "nope"), "realm 'nope' does not exist"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_USERS, ids=[" ".join(a[:2]) + ": " + m for a, m in BAD_USERS])
+def test_bad_user_input_fails_with_one_line(runner, alice, args, message):
+    assert_one_line_error(runner(*args), message)
+
+
+def test_a_failed_change_changes_nothing(runner, idp, alice, acme):
+    idp("users", "create", "--realm", acme, "--email", "bob@example.com", "--password", PASSWORD)
+    result = runner("users", "set", "alice@example.com", "--realm", acme, "--name", "Changed", "--new-email", "bob@example.com")
+    assert_one_line_error(result, "already exists")
+    assert idp("users", "show", "alice@example.com", "--realm", acme, "--json")["name"] == "Alice"

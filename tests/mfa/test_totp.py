@@ -1,0 +1,127 @@
+"""Authenticator apps (authrocket-2fa.txt): scan the QR code or type the key, activate with the
+first code, then log in with the app's codes."""
+import re
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pyotp
+import pytest
+
+from .conftest import link, logged_in_claims
+from .test_enrolment import page_secret
+
+
+def decode_qr_svg(svg: str) -> str:
+    """What a phone camera reads from the SVG that ``qrcode`` drew: rasterise the path's
+    squares with Pillow, decode with zbar."""
+    zbar = pytest.importorskip("pyzbar.pyzbar", reason="pyzbar needs the zbar library (Debian: libzbar0)",
+                               exc_type=ImportError)
+    from PIL import Image, ImageDraw
+
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
+    scale = 10
+    size = round(width * scale)
+    image = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(image)
+    squares = re.findall(r"M([\d.]+),([\d.]+)H([\d.]+)V([\d.]+)H[\d.]+z", svg)
+    assert squares, "no QR modules in the SVG"
+    for x0, y0, x1, y1 in squares:
+        draw.rectangle([round(float(x0) * scale), round(float(y0) * scale),
+                        round(float(x1) * scale) - 1, round(float(y1) * scale) - 1], fill=0)
+    image = image.resize((size * 2, size * 2), Image.NEAREST)
+    found = zbar.decode(image)
+    assert len(found) == 1, "the QR code does not decode"
+    return found[0].data.decode()
+
+
+def test_qr_code_carries_the_provisioning_uri():
+    from idp.mfa.qr import build_totp_svg
+
+    uri = "otpauth://totp/Acme:alice%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Acme"
+    assert decode_qr_svg(str(build_totp_svg(uri))) == uri
+
+
+def test_user_enrols_by_scanning_the_qr_code_during_login(realm_factory, user_factory, browser):
+    realm = realm_factory(integration=False, mfa_required=True, totp_enabled=True, display_name="Acme Corp")
+    user_factory()
+    login = browser(realm)
+    login.authorize()
+    login.log_in()
+    assert "Set up authenticator app" in login.page
+    uri = decode_qr_svg(re.search(r"<svg.*?</svg>", login.page, re.S).group(0))
+
+    parts = urlsplit(uri)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert (parts.scheme, parts.netloc) == ("otpauth", "totp")
+    assert unquote(parts.path) == "/Acme Corp:alice@example.com"
+    assert query["issuer"] == "Acme Corp"
+    assert query["secret"] == page_secret(login.page), "the typed key and the QR code are the same secret"
+
+    login.submit({"code": pyotp.parse_uri(uri).now()})
+    login.submit({"saved": "y"})
+    assert logged_in_claims(login)["amr"] == ["pwd", "mfa", "otp"]
+
+
+def test_wrong_first_code_leaves_the_device_pending(realm_factory, user_factory, browser, in_app):
+    realm = realm_factory(integration=False, mfa_required=True, totp_enabled=True)
+    user = user_factory()
+    login = browser(realm)
+    login.authorize()
+    login.log_in()
+    secret = page_secret(login.page)
+    totp = pyotp.TOTP(secret)
+    wrong = next(c for c in ("123456", "654321") if not totp.verify(c, valid_window=1))
+    login.submit({"code": wrong})
+    assert login.response.status_code == 400
+    assert "That code is not right" in login.page
+    assert page_secret(login.page) == secret, "the same pending secret until it is activated"
+    with in_app():
+        from idp.extensions import db
+        from idp.models import Authenticator, User
+
+        assert [d.state for d in db.session.scalars(db.select(Authenticator))] == ["pending"]
+        assert not db.session.get(User, user.id).mfa_enabled
+    assert not login.redirected_to_app
+
+
+def test_user_with_an_authenticator_app_logs_in_with_its_code(realm_factory, user_factory, browser):
+    realm = realm_factory(integration=False, totp_enabled=True)
+    user = user_factory(with_totp=True, with_recovery_codes=True)
+    login = browser(realm)
+    login.authorize()
+    login.log_in()
+    assert "Enter the code from your authenticator app" in login.page
+    assert ">Code</label>" in login.page
+    assert "Use a recovery code" in login.page
+    login.submit({"code": user.totp_code()})
+    claims = logged_in_claims(login)
+    assert claims["amr"] == ["pwd", "mfa", "otp"]
+    assert claims["acr"] == "urn:idp:acr:mfa"
+
+
+@pytest.mark.parametrize("steps, accepted", [(-1, True), (0, True), (1, True), (-2, False), (2, False)])
+def test_app_clock_may_be_one_time_step_off(realm_factory, user_factory, in_app, steps, accepted):
+    from idp.extensions import db
+    from idp.mfa.totp import begin_totp_enrolment, verify_totp
+    from idp.models import User
+
+    realm_factory(integration=False, totp_enabled=True)
+    user = user_factory()
+    with in_app():
+        row = db.session.get(User, user.id)
+        device, user.totp_secret = begin_totp_enrolment(row)
+        device.state = "active"
+        db.session.commit()
+        assert (verify_totp(row, user.totp_code(steps)) is not None) is accepted
+
+
+def test_user_picks_the_app_over_sms_on_the_choice_page(realm_factory, user_factory, browser):
+    realm = realm_factory(totp_enabled=True)
+    user = user_factory(admin_phone="+14155550100", with_totp=True, with_recovery_codes=True)
+    login = browser(realm)
+    login.authorize()
+    login.log_in()
+    login.get(link(login.page, "Use another method"))
+    assert "Use a recovery code" in login.page
+    login.get(link(login.page, "Use an authenticator app"))
+    login.submit({"code": user.totp_code()})
+    assert logged_in_claims(login)["amr"] == ["pwd", "mfa", "otp"]

@@ -1,0 +1,119 @@
+"""RP-initiated logout 1.0: the app sends the browser to end_session with ``id_token_hint``; the
+provider ends the browser session and sends it back only to a registered address."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from ..helpers import query_params
+from .rp_app import LOGGED_OUT_URL
+
+
+def _still_signed_in(browser, rp) -> bool:
+    """Whether a new login from ``rp`` would be single sign-on."""
+    return browser.open(rp.start_login()).left_to is not None
+
+
+@pytest.fixture
+def signed_in(provider, browser, relying_app):
+    rp = relying_app()
+    result = rp.log_in(browser)
+    return rp, result["token"]["id_token"]
+
+
+def test_app_logs_user_out_and_gets_the_browser_back_with_its_state(provider, browser, signed_in):
+    rp, _id_token = signed_in
+    end_session_url = rp.http.get("/logout").location
+    assert end_session_url.startswith(provider.url("logout"))
+
+    landing = browser.open(end_session_url)
+
+    assert landing.left_to and landing.left_to.startswith(LOGGED_OUT_URL)
+    assert query_params(landing.left_to)["state"] == query_params(end_session_url)["state"]
+    back = urlsplit(landing.left_to)
+    assert rp.http.get(f"{back.path}?{back.query}").status_code == 200  # Authlib checks the state
+    assert not _still_signed_in(browser, rp)
+
+
+@pytest.mark.parametrize("redirect", [
+    "http://localhost/elsewhere",
+    LOGGED_OUT_URL + "/",
+    LOGGED_OUT_URL + "?next=/",
+    "https://evil.example/logged-out",
+], ids=["other-path", "trailing-slash", "added-query", "other-host"])
+def test_logout_never_redirects_to_an_unregistered_address(provider, browser, signed_in, redirect):
+    rp, id_token = signed_in
+
+    landing = browser.open(provider.url("logout"), id_token_hint=id_token, post_logout_redirect_uri=redirect, state="s")
+
+    assert landing.left_to is None
+    assert landing.response.status_code == 200
+    assert "Location" not in landing.response.headers
+    assert not _still_signed_in(browser, rp)
+
+
+def test_logout_without_id_token_hint_asks_the_user_to_confirm(provider, browser, signed_in):
+    rp, _id_token = signed_in
+
+    landing = browser.open(provider.url("logout"))
+
+    assert landing.response.status_code == 200
+    assert "Log out" in landing.page
+    assert _still_signed_in(browser, rp), "logged out before the user confirmed"
+    confirmed = browser.submit(browser.open(provider.url("logout")), {})
+    assert confirmed.response.status_code == 200 and confirmed.left_to is None
+    assert not _still_signed_in(browser, rp)
+
+
+@pytest.mark.parametrize("token", [None, "forged"], ids=["missing", "wrong"])
+def test_cross_site_logout_post_without_a_valid_csrf_token_only_asks_again(provider, browser, signed_in, token):
+    """A POST without a valid token is an unconfirmed logout request: the page asks again."""
+    rp, _id_token = signed_in
+    page = browser.open(provider.url("logout"))
+
+    forged = browser.submit(page, {} if token is None else {"csrf_token": token}, with_csrf=False)
+
+    assert forged.response.status_code == 200
+    assert "Log out" in forged.page and forged.left_to is None
+    assert _still_signed_in(browser, rp)
+
+
+def test_confirmed_logout_without_id_token_hint_does_not_redirect(provider, browser, signed_in):
+    rp, _id_token = signed_in
+    page = browser.open(provider.url("logout"), client_id=rp.client_id, post_logout_redirect_uri=LOGGED_OUT_URL)
+    confirmed = browser.submit(page, {})
+    assert confirmed.left_to is None and confirmed.response.status_code == 200
+
+
+@pytest.mark.parametrize("hint", ["not-a-jwt", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."], ids=["garbage", "unsigned"])
+def test_logout_with_a_forged_id_token_hint_is_an_error_page(provider, browser, signed_in, hint):
+    rp, _id_token = signed_in
+
+    landing = browser.open(provider.url("logout"), id_token_hint=hint, post_logout_redirect_uri=LOGGED_OUT_URL)
+
+    assert landing.response.status_code == 400
+    assert landing.left_to is None
+    assert _still_signed_in(browser, rp)
+
+
+def test_logout_with_an_id_token_of_another_realm_is_an_error_page(provider, browser, signed_in):
+    factory = provider.factory
+    rp, id_token = signed_in
+    factory.realm("other")
+
+    landing = browser.open(f"{provider.server.url}/realms/other/logout", id_token_hint=id_token)
+
+    assert landing.response.status_code == 400
+    assert _still_signed_in(browser, rp)
+
+
+def test_logout_with_client_id_that_is_not_the_id_token_audience_is_an_error_page(provider, browser, relying_app, signed_in):
+    rp, id_token = signed_in
+    other = relying_app()
+
+    landing = browser.open(provider.url("logout"), id_token_hint=id_token, client_id=other.client_id,
+                           post_logout_redirect_uri=LOGGED_OUT_URL)
+
+    assert landing.response.status_code == 400
+    assert landing.left_to is None

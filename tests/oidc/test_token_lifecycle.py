@@ -1,0 +1,220 @@
+"""What a relying app does with its tokens after the login, through Authlib's requests client:
+refresh with rotation and reuse detection, revocation (RFC 7009), introspection (RFC 7662),
+and client_credentials for back-end calls."""
+from __future__ import annotations
+
+import pytest
+import requests
+from authlib.integrations.base_client import OAuthError
+
+
+def _userinfo_status(provider, access_token: str) -> int:
+    return requests.get(provider.url("userinfo"), headers={"Authorization": f"Bearer {access_token}"}, timeout=5).status_code
+
+
+def _introspect(provider, session, token: str, hint: str | None = None) -> dict:
+    response = session.introspect_token(provider.url("introspect"), token=token, token_type_hint=hint)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def logged_in(provider, browser, relying_app):
+    """A confidential relying app right after a login: (app, its back-end session, tokens)."""
+    rp = relying_app()
+    token = rp.log_in(browser)["token"]
+    return rp, provider.oauth_session(rp.client_id, rp.client_secret), token
+
+
+# --- refresh ---------------------------------------------------------------------------------
+
+def test_each_refresh_returns_a_new_refresh_token_and_the_old_one_stops_working(provider, logged_in):
+    _rp, session, first = logged_in
+
+    second = session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"])
+    third = session.refresh_token(provider.url("token"), refresh_token=second["refresh_token"])
+
+    assert len({first["refresh_token"], second["refresh_token"], third["refresh_token"]}) == 3
+    assert len({first["access_token"], second["access_token"], third["access_token"]}) == 3
+    assert _userinfo_status(provider, third["access_token"]) == 200
+    with pytest.raises(OAuthError) as rejected:
+        session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"])
+    assert rejected.value.error == "invalid_grant"
+
+
+def test_refreshed_tokens_belong_to_the_same_user_and_scope(provider, logged_in):
+    rp, session, first = logged_in
+    refreshed = session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"])
+    assert refreshed["scope"] == first["scope"]
+    assert _introspect(provider, session, refreshed["access_token"])["sub"] == first["userinfo"]["sub"]
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(provider, logged_in):
+    _rp, session, first = logged_in
+    second = session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"])
+    assert _userinfo_status(provider, second["access_token"]) == 200
+
+    with pytest.raises(OAuthError) as reuse:
+        session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"])
+
+    assert reuse.value.error == "invalid_grant"
+    with pytest.raises(OAuthError) as newest:
+        session.refresh_token(provider.url("token"), refresh_token=second["refresh_token"])
+    assert newest.value.error == "invalid_grant"
+    for access_token in (first["access_token"], second["access_token"]):
+        assert _userinfo_status(provider, access_token) == 401
+        assert _introspect(provider, session, access_token) == {"active": False}
+    assert _introspect(provider, session, second["refresh_token"], "refresh_token") == {"active": False}
+
+
+def test_reuse_in_one_family_leaves_other_logins_alone(provider, browser, relying_app, logged_in):
+    _rp, session, first = logged_in
+    other = relying_app()
+    other_token = other.log_in(browser)["token"]
+    session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"])
+    with pytest.raises(OAuthError):
+        session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"])
+    assert _userinfo_status(provider, other_token["access_token"]) == 200
+
+
+def test_a_client_cannot_use_another_clients_refresh_token(provider, relying_app, logged_in):
+    _rp, _session, first = logged_in
+    thief = relying_app()
+    with pytest.raises(OAuthError) as rejected:
+        provider.oauth_session(thief.client_id, thief.client_secret).refresh_token(
+            provider.url("token"), refresh_token=first["refresh_token"])
+    assert rejected.value.error == "invalid_grant"
+
+
+# --- revocation ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("which", ["access_token", "refresh_token"])
+def test_revoking_either_token_ends_the_grant(provider, logged_in, which):
+    _rp, session, token = logged_in
+
+    response = session.revoke_token(provider.url("revoke"), token=token[which], token_type_hint=which)
+
+    assert response.status_code == 200
+    assert _userinfo_status(provider, token["access_token"]) == 401
+    assert _introspect(provider, session, token["access_token"]) == {"active": False}
+    with pytest.raises(OAuthError) as refresh:
+        session.refresh_token(provider.url("token"), refresh_token=token["refresh_token"])
+    assert refresh.value.error == "invalid_grant"
+
+
+def test_revoking_an_unknown_token_is_answered_with_200(provider, logged_in):
+    """RFC 7009 §2.2: invalid tokens do not cause an error response."""
+    _rp, session, _token = logged_in
+    response = session.revoke_token(provider.url("revoke"), token="not-a-token")
+    assert response.status_code == 200
+
+
+def test_public_client_revokes_its_own_refresh_token(provider, browser, relying_app):
+    rp = relying_app(public=True)
+    token = rp.log_in(browser)["token"]
+    session = provider.oauth_session(rp.client_id, None)
+    response = session.revoke_token(provider.url("revoke"), token=token["refresh_token"], token_type_hint="refresh_token")
+    assert response.status_code == 200
+    assert _userinfo_status(provider, token["access_token"]) == 401
+
+
+def test_a_client_cannot_revoke_another_clients_token(provider, relying_app, logged_in):
+    _rp, _session, token = logged_in
+    other = relying_app()
+    provider.oauth_session(other.client_id, other.client_secret).revoke_token(
+        provider.url("revoke"), token=token["access_token"])
+    assert _userinfo_status(provider, token["access_token"]) == 200
+
+
+# --- introspection ---------------------------------------------------------------------------
+
+def test_introspection_describes_an_active_access_token(provider, logged_in):
+    rp, session, token = logged_in
+    data = _introspect(provider, session, token["access_token"], "access_token")
+    assert data["active"] is True
+    assert data["client_id"] == rp.client_id
+    assert data["sub"] == token["userinfo"]["sub"]
+    assert data["iss"] == provider.issuer
+    assert set(data["scope"].split()) == {"openid", "profile", "email", "offline_access"}
+    assert data["exp"] > data["iat"]
+
+
+def test_introspection_describes_an_active_refresh_token(provider, logged_in):
+    _rp, session, token = logged_in
+    data = _introspect(provider, session, token["refresh_token"], "refresh_token")
+    assert data["active"] is True
+    assert data["token_type"] == "refresh_token"
+
+
+def test_introspection_says_inactive_for_a_token_it_never_issued(provider, logged_in):
+    _rp, session, _token = logged_in
+    assert _introspect(provider, session, "eyJhbGciOiJub25lIn0.e30.") == {"active": False}
+
+
+@pytest.mark.parametrize(("auth", "reason"), [
+    (None, "no client authentication"),
+    (("nobody", "secret"), "unknown client"),
+    ("wrong-secret", "wrong secret"),
+])
+def test_introspection_requires_client_authentication(provider, logged_in, auth, reason):
+    rp, _session, token = logged_in
+    if auth == "wrong-secret":
+        auth = (rp.client_id, "wrong")
+    response = requests.post(provider.url("introspect"), data={"token": token["access_token"]}, auth=auth, timeout=5)
+    assert response.status_code == 401, reason
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_public_client_cannot_introspect(provider, browser, relying_app):
+    rp = relying_app(public=True)
+    token = rp.log_in(browser)["token"]
+    response = requests.post(provider.url("introspect"), data={"token": token["access_token"], "client_id": rp.client_id}, timeout=5)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_a_client_of_another_realm_cannot_introspect_this_realms_tokens(provider, logged_in):
+    factory = provider.factory
+    _rp, _session, token = logged_in
+    other_realm = factory.realm("other")
+    client_id, secret = factory.client(other_realm, redirect_uri="http://localhost/callback")
+    session = provider.oauth_session(client_id, secret)
+
+    at_acme = session.introspect_token(provider.url("introspect"), token=token["access_token"])
+    at_own_realm = session.introspect_token(f"{provider.server.url}/realms/other/introspect", token=token["access_token"])
+
+    assert at_acme.status_code == 401 and at_acme.json()["error"] == "invalid_client"
+    assert at_own_realm.status_code == 200 and at_own_realm.json() == {"active": False}
+
+
+# --- client credentials ----------------------------------------------------------------------
+
+def test_confidential_client_gets_an_access_token_for_itself(provider):
+    client_id, secret = provider.client()
+    session = provider.oauth_session(client_id, secret)
+
+    token = session.fetch_token(provider.url("token"), grant_type="client_credentials")
+
+    assert "refresh_token" not in token and "id_token" not in token
+    data = _introspect(provider, session, token["access_token"])
+    assert data["active"] is True and data["sub"] == client_id and data["client_id"] == client_id
+
+
+def test_client_credentials_token_cannot_read_userinfo(provider):
+    client_id, secret = provider.client()
+    token = provider.oauth_session(client_id, secret).fetch_token(provider.url("token"), grant_type="client_credentials")
+    assert _userinfo_status(provider, token["access_token"]) in (401, 403)
+
+
+def test_public_client_is_refused_client_credentials(provider):
+    client_id, _ = provider.client(public=True)
+    response = requests.post(provider.url("token"), data={"grant_type": "client_credentials", "client_id": client_id}, timeout=5)
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] == "unauthorized_client"
+
+
+def test_confidential_client_without_the_grant_is_refused_client_credentials(provider):
+    client_id, secret = provider.client(client_credentials=False)
+    with pytest.raises(OAuthError) as refused:
+        provider.oauth_session(client_id, secret).fetch_token(provider.url("token"), grant_type="client_credentials")
+    assert refused.value.error == "unauthorized_client"

@@ -1,0 +1,59 @@
+"""A real upstream OpenID Connect provider: a second instance of this project, with its own
+instance folder, served on loopback."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from werkzeug.serving import make_server
+
+from idp import create_app
+
+from ..conftest import LiveServer, test_settings
+from ..helpers import PASSWORD
+
+DOWNSTREAM_CALLBACK = "http://localhost/realms/acme/social/callback"
+
+
+@pytest.fixture
+def upstream(tmp_path, migrated_instance):
+    import socket
+    import threading
+
+    folder = tmp_path / "upstream-instance"
+    shutil.copytree(migrated_instance, folder)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    app = create_app(folder, settings=test_settings(server={"public_url": f"http://127.0.0.1:{port}"}),
+                     test_config={"TESTING": True})
+    with app.app_context():
+        from idp.extensions import db
+        from idp.services.clients import create_client
+        from idp.services.realms import create_realm
+        from idp.services.users import create_user
+
+        realm = create_realm("corp", display_name="Corp")
+        client, secret = create_client(realm, name="Downstream", redirect_uris=[DOWNSTREAM_CALLBACK],
+                                       client_credentials=False)
+        create_user(realm, email="bob@corp.example", password=PASSWORD, name="Bob", email_verified=True)
+        create_user(realm, email="eve@corp.example", password=PASSWORD, name="Eve", email_verified=False)
+        db.session.commit()
+        client_id = client.client_id
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    live = LiveServer(app, server, thread)
+    live.client_id, live.client_secret = client_id, secret
+    live.issuer = f"{live.url}/realms/corp"
+    yield live
+    server.shutdown()
+    thread.join(timeout=5)
+    with app.app_context():
+        from idp.extensions import db
+
+        db.engine.dispose()
+    from idp.social import upstream as upstream_module
+
+    upstream_module._metadata_cache.clear()
