@@ -46,7 +46,7 @@ def security_headers(response):
         "Content-Security-Policy",
         "default-src 'self'; "
         f"script-src 'self' 'nonce-{nonce}'; "
-        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; "
         "frame-ancestors 'none'; form-action 'self' http: https:",
     )
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -60,10 +60,10 @@ def drop_test_databases(postgres_databases):
     if postgres_databases is None:
         yield
         return
-    before = set(postgres_databases.created)
+    before = len(postgres_databases.handed_out)
     yield
-    for name in [n for n in postgres_databases.created if n not in before]:
-        postgres_databases.drop(name)
+    for name in postgres_databases.handed_out[before:]:
+        postgres_databases.drop_later(name)
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
+
 from ..extensions import db
 from ..mfa import attempts
 from ..mfa.base import Challenge
@@ -152,8 +154,9 @@ def _require_pending(credential: Credential) -> None:
 
 
 def locked_error(seconds: int) -> ApiError:
-    return ApiError(429, "mfa_locked", f"Too many wrong codes for this account. Try again in {max(1, seconds // 60)} "
-                    "minutes.", headers={"Retry-After": str(seconds)}, retry_after=seconds)
+    minutes = max(1, (seconds + 59) // 60)
+    return ApiError(429, "mfa_locked", f"Too many wrong codes for this account. Try again in {minutes} minutes.",
+                    headers={"Retry-After": str(seconds)}, retry_after=seconds)
 
 
 def claim_attempt(user) -> None:
@@ -167,8 +170,6 @@ def claim_attempt(user) -> None:
 def wrong_code(user, factor: str, description: str) -> ApiError:
     """The claimed attempt failed: say how many attempts are left, or that the account is now
     locked."""
-    from flask import current_app
-
     attempts.record_failure(user, factor=factor)
     seconds = attempts.locked_for_seconds(user)
     if seconds:

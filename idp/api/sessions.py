@@ -10,7 +10,12 @@ from flask import g, jsonify, request
 from ..services.clients import find_client
 from . import api_bp, direct_login
 from .access import cors, public
-from .client_tokens import ClientCredentials, authenticate_client, authorization_request_for, check_authorization_request
+from .client_tokens import (
+    ClientCredentials,
+    authenticate_client,
+    authorization_request_for,
+    check_authorization_request,
+)
 from .errors import ApiError, invalid_fields
 from .parameters import Field, body_fields, check_text
 

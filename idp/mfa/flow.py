@@ -81,12 +81,19 @@ def finish_mfa(txn) -> None:
     complete_stage(txn, "mfa")
 
 
-def default_factor(txn) -> Factor | None:
+def may_use(txn, factor: Factor | None) -> bool:
+    """Whether this login may verify with ``factor``: one the realm allows (still, since the login
+    began) and the user holds, or the phone being enrolled in this login."""
+    if factor is None or factor.kind == "recovery" or not factor.enabled(txn.realm):
+        return False
     state = mfa_state(txn)
-    if state.get("factor"):
-        chosen = get_factor(state["factor"])
-        if chosen is not None and chosen.kind != "recovery":
-            return chosen
+    return factor.enrolled(txn.user) or (factor.kind == "sms" and bool(state.get("enrolling") and state.get("phone")))
+
+
+def default_factor(txn) -> Factor | None:
+    chosen = get_factor(mfa_state(txn).get("factor") or "")
+    if may_use(txn, chosen):
+        return chosen
     options = usable_factors(txn.realm, txn.user)
     return options[0] if options else None
 

@@ -22,6 +22,7 @@ from .flow import (
     confirm_phone,
     default_factor,
     finish_mfa,
+    may_use,
     mfa_state,
     pending_recovery_codes,
     record_factor_success,
@@ -177,12 +178,7 @@ def _selected_factor(txn):
     """The factor named in the URL, if this user may use it in this login."""
     kind = request.args.get("factor") or mfa_state(txn).get("factor")
     factor = get_factor(kind) if kind else None
-    if factor is None or factor.kind == "recovery" or not factor.enabled(txn.realm):
-        return None
-    state = mfa_state(txn)
-    if factor.enrolled(txn.user) or (factor.kind == "sms" and state.get("enrolling") and state.get("phone")):
-        return factor
-    return None
+    return factor if may_use(txn, factor) else None
 
 
 def _code_page(txn, factor, form, *, status=200, messages=None):
@@ -270,6 +266,9 @@ def resend():
     factor = _selected_factor(txn)
     if factor is None or factor.kind != "sms":
         return redirect(url_for("mfa.start"))
+    seconds = attempts.locked_for_seconds(txn.user)
+    if seconds:
+        return _locked_page(txn, seconds)
     form = CodeForm(prefix="resend")
     form.code.validators = []
     if not form.validate_on_submit():

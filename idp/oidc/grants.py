@@ -116,8 +116,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token):
+        """The token's row, or None (``invalid_grant``) when it is unknown, revoked, expired or
+        its user can no longer log in; a rotated-out token also revokes its family."""
         row = tokens.find_by_refresh_token(g.realm, refresh_token)
-        if row is None:
+        if row is None or row.user is None or row.user.disabled:
             return None
         if row.refresh_used_at is not None or row.revoked_at is not None:
             if row.refresh_used_at is not None:

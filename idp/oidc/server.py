@@ -76,7 +76,7 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
         return token.realm_id == client.realm_id
 
     def create_introspection_payload(self, token):
-        if token is None or token.is_revoked():
+        if token is None or token.is_revoked() or (token.user is not None and token.user.disabled):
             return {"active": False}
         kind = getattr(token, "_introspected_as", "access_token")
         if kind == "refresh_token":

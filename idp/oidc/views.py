@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import time
 
-from authlib.integrations.flask_oauth2 import ResourceProtector, current_token
+from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
 
 from ..extensions import csrf, db
@@ -150,13 +150,26 @@ def introspect():
     return authorization_server.create_endpoint_response("introspection")
 
 
+def _bearer_error(error: OAuth2Error):
+    """RFC 6750 §3: the error's status, JSON body and ``WWW-Authenticate`` challenge. Built here
+    rather than raised (as ``require_oauth`` does) because the app's HTTPException handler
+    re-renders raised errors and would drop the challenge and the error code."""
+    response = _json(dict(error.get_body()), error.status_code)
+    for name, value in error.get_headers():
+        response.headers[name] = value
+    response.headers.setdefault("WWW-Authenticate", f'Bearer error="{error.error}"')
+    return response
+
+
 @oidc_bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
-@require_oauth("openid")
 def userinfo():
-    row = current_token
+    try:
+        row = require_oauth.acquire_token(["openid"])
+    except OAuth2Error as error:
+        return _bearer_error(error)
     if row.user is None or row.user.disabled:
-        return _json({"error": "invalid_token"}, 401)
+        return _bearer_error(InvalidTokenError(realm=realm_issuer(g.realm)))
     return _json(user_claims(row.user, row.scope))
 
 

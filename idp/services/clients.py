@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -8,6 +9,10 @@ from ..models import Client
 from ..security import keyed_digest, random_token
 from . import NotFound, ServiceError
 from .keys import ID_TOKEN_ALGORITHMS
+
+#: What a chosen client id may contain: it travels unencoded in Basic auth (no ':') and URLs,
+#: and the column holds 64 characters.
+CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 
 
 def validate_redirect_uri(uri: str) -> str:
@@ -62,6 +67,12 @@ def create_client(
     name = (name or "").strip()
     if not name:
         raise ServiceError("client name is required", field="name")
+    if len(name) > 200:
+        raise ServiceError("client name must be at most 200 characters", field="name")
+    if client_id is not None and not CLIENT_ID.match(client_id):
+        raise ServiceError(
+            "client id must be 1-64 letters, digits or the characters . _ ~ -", field="client_id"
+        )
     uris = [validate_redirect_uri(u) for u in redirect_uris or []]
     logout_uris = [validate_redirect_uri(u) for u in post_logout_redirect_uris or []]
     if id_token_signed_response_alg not in ID_TOKEN_ALGORITHMS:

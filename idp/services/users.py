@@ -105,7 +105,10 @@ def update_user(user: User, *, name=None, email=None, email_verified=None) -> Us
             raise ServiceError("An account with this email already exists.", field="email")
         user.email = email
     if name is not None:
-        user.name = name.strip() or None
+        name = name.strip() or None
+        if name and len(name) > 200:
+            raise ServiceError("Name must be at most 200 characters.", field="name")
+        user.name = name
     if email_verified is not None:
         user.email_verified = email_verified
     return user

@@ -237,7 +237,8 @@ def test_tampered_kli_token_is_refused(client, api, mfa_realm, login_client, use
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_login_token"
 
 
-def test_kli_token_works_in_its_realm_only_and_is_not_an_api_key(client, api, factory, mfa_realm, login_client, user):
+def test_kli_token_works_in_its_realm_only_and_is_not_an_api_key(client, api, factory, mfa_realm, login_client,
+                                                                  user):
     client_id, _ = login_client
     secret = enrol_totp(api, user.id)
     factory.realm("other")
@@ -310,6 +311,10 @@ def test_browsers_on_registered_origins_may_call_the_session_routes(client, user
                                                       "Access-Control-Request-Method": "POST"})
     assert preflight.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:9999"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    refused = client.post(AUTHENTICATE, json={"email": EMAIL, "password": "wrong", "client_id": client_id},
+                          headers={"Origin": "http://127.0.0.1:9999"})
+    assert refused.status_code == 400
+    assert refused.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:9999"
     stranger = client.post(AUTHENTICATE, json={"email": EMAIL, "password": PASSWORD, "client_id": client_id},
                            headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in stranger.headers

@@ -75,12 +75,16 @@ BAD_CLIENTS = [
     (("--name", "X", "--redirect-uri", CB, "--id-token-alg", "HS256"), "'--id-token-alg'"),
     (("--name", "X", "--redirect-uri", CB, "--public", "--client-credentials"), "public clients cannot use client_credentials"),
     (("--name", " ", "--redirect-uri", CB), "client name is required"),
+    (("--name", "x" * 201, "--redirect-uri", CB), "at most 200 characters"),
+    (("--name", "X", "--redirect-uri", CB, "--client-id", "has space"), "client id must be"),
+    (("--name", "X", "--redirect-uri", CB, "--client-id", "user:pass"), "client id must be"),
+    (("--name", "X", "--redirect-uri", CB, "--client-id", "x" * 65), "client id must be"),
     (("--redirect-uri", CB), "Missing option '--name'"),
     (("--name", "X", "--public"), "give at least one --redirect-uri"),
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), BAD_CLIENTS, ids=[m for _, m in BAD_CLIENTS])
+@pytest.mark.parametrize(("args", "message"), BAD_CLIENTS, ids=[f"{i}-{m}" for i, (_, m) in enumerate(BAD_CLIENTS)])
 def test_bad_client_input_fails_with_one_line(runner, args, message):
     assert_one_line_error(runner("clients", "create", *args), message)
 

@@ -80,6 +80,8 @@ BAD_USERS = [
     (("users", "set", "nobody@example.com", "--name", "X"), "does not exist"),
     (("users", "set", "alice@example.com", "--realm", "acme", "--password", "12345678"), "too common"),
     (("users", "set", "alice@example.com", "--realm", "acme", "--new-email", "broken"), "valid email address"),
+    (("users", "set", "alice@example.com", "--realm", "acme", "--name", "x" * 201), "at most 200 characters"),
+    (("users", "create", "--email", "x@example.com", "--password", PASSWORD, "--name", "x" * 201), "at most 200 characters"),
     (("users", "set", "alice@example.com", "--realm", "acme", "--disabled", "maybe"), "'--disabled'"),
     (("users", "set", "alice@example.com", "--realm", "acme", "--email-verified", "yes"), "'--email-verified'"),
     (("users", "delete", "nobody@example.com"), "does not exist"),

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ..helpers import csrf_token
+from ..helpers import csrf_token, outbox_messages
 from .conftest import PHONE, link, logged_in_claims, login_url, mfa_url, text_of
 
 WRONG_CODES = ("000000", "111111", "222222", "333333", "444444", "555555", "666666", "777777", "888888",
@@ -71,13 +71,14 @@ def test_five_wrong_tries_kill_a_code_and_a_new_one_is_needed(realm_factory, use
 
 
 def test_ten_failures_lock_the_second_factor_across_logins_even_after_a_correct_password(
-        realm_factory, user_factory, browser, sms_code, in_app):
+        realm_factory, user_factory, browser, sms_code, in_app, instance_path):
     realm = realm_factory()
     user = user_factory(phone=PHONE, with_recovery_codes=True)
     first = _at_code_page(browser, realm)
     for _ in range(6):
         first.submit({"code": _wrong(sms_code())})
     second = _at_code_page(browser, realm)
+    token = csrf_token(second.page)
     for attempt in range(3):
         second.submit({"code": _wrong(sms_code())})
         assert second.response.status_code == 400, attempt
@@ -95,6 +96,9 @@ def test_ten_failures_lock_the_second_factor_across_logins_even_after_a_correct_
     assert third.response.status_code == 429, "recovery codes are locked too"
     third.get(mfa_url(third, "/code?factor=sms"))
     assert third.response.status_code == 429
+    sent = len(outbox_messages(instance_path))
+    assert second.http.post(mfa_url(second, "/resend"), data={"csrf_token": token}).status_code == 429
+    assert len(outbox_messages(instance_path)) == sent, "no texts to a locked account"
     assert _events(in_app, "mfa.locked")
     assert not _issued_anything(in_app)
 
@@ -129,45 +133,46 @@ def test_reused_authenticator_code_is_refused_and_logged(realm_factory, user_fac
     assert older.response.status_code == 400, "a code older than the last one used is refused too"
 
 
-def test_recovery_code_submitted_twice_at_once_succeeds_once(realm_factory, user_factory, make_app):
-    from ..conftest import start_live_server
-    from ..oidc.conftest import Browser
+def _recovery_page_on(live_server, realm):
+    """A real browser (requests) on the live server, at the "Use a recovery code" page."""
+    import requests
+
+    from ..helpers import PASSWORD, absolute, form_action
+    from .conftest import REALM
+
+    http = requests.Session()
+    page = http.get(f"{live_server.realm_url(REALM)}/authorize", params={
+        "response_type": "code", "client_id": realm.client_id, "redirect_uri": "http://127.0.0.1:9999/callback",
+        "scope": "openid", "state": "s", "nonce": "n", "code_challenge": "x" * 43,
+        "code_challenge_method": "S256"})
+    page = http.post(absolute(page.url, form_action(page.text)),
+                     data={"csrf_token": csrf_token(page.text), "email": "alice@example.com", "password": PASSWORD})
+    return http, http.get(absolute(page.url, link(page.text, "Use a recovery code")))
+
+
+def test_recovery_code_submitted_twice_at_once_succeeds_once(realm_factory, user_factory, live_server):
+    from ..helpers import absolute, form_action
 
     realm = realm_factory()
     user = user_factory(phone=PHONE, with_recovery_codes=True)
-    server = start_live_server(make_app)
-    try:
-        landings, browsers = [], []
-        for _ in range(2):
-            b = Browser(server.url)
-            browsers.append(b)
-            landing = b.open(f"{server.realm_url('acme')}/authorize", response_type="code",
-                             client_id=realm.client_id, redirect_uri="http://127.0.0.1:9999/callback",
-                             scope="openid", state="s", nonce="n", code_challenge="x" * 43,
-                             code_challenge_method="S256")
-            landing = b.log_in(landing)
-            recovery = re.search(r'href="([^"]*/mfa/recovery)"', landing.page).group(1)
-            landings.append(b.open(server.url + recovery))
-        start = threading.Barrier(2)
-        results = [None, None]
+    browsers = [_recovery_page_on(live_server, realm) for _ in range(2)]
+    together = threading.Barrier(len(browsers))
+    answers = []
 
-        def submit(i):
-            start.wait(timeout=5)
-            results[i] = browsers[i].submit(landings[i], {"code": user.recovery_codes[0]})
+    def submit(http, page):
+        data = {"csrf_token": csrf_token(page.text), "code": user.recovery_codes[0]}
+        together.wait(timeout=5)
+        answers.append(http.post(absolute(page.url, form_action(page.text)), data=data, allow_redirects=False))
 
-        threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=20)
-        outcomes = sorted(r.response.status_code for r in results)
-        assert outcomes == [200, 400], [r.page[:300] for r in results]
-        assert sum("Recovery code accepted" in r.page for r in results) == 1
-    finally:
-        for b in browsers:
-            b.http.close()
-        server.server.shutdown()
-        server.thread.join(timeout=5)
+    threads = [threading.Thread(target=submit, args=browser) for browser in browsers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    for http, _ in browsers:
+        http.close()
+    assert sorted(a.status_code for a in answers) == [200, 400]
+    assert sum("Recovery code accepted" in a.text for a in answers) == 1
 
 
 def test_recovery_code_claim_is_atomic_when_both_requests_found_it_unused(realm_factory, user_factory, app,
@@ -240,8 +245,6 @@ def test_consent_page_waits_for_the_second_factor(realm_factory, user_factory, b
 
 def test_phone_cannot_be_changed_during_login_once_verified(realm_factory, user_factory, browser, instance_path,
                                                            in_app):
-    from ..helpers import outbox_messages
-
     realm = realm_factory()
     user_factory(phone=PHONE, with_recovery_codes=True)
     login = _at_code_page(browser, realm)

@@ -108,3 +108,61 @@ def test_mfa_page_refuses_a_browser_that_did_not_start_the_login(realm_factory, 
     stranger.get(mfa_url(login, "/code?factor=sms"))
     assert stranger.response.status_code == 400
     assert "started in another browser" in stranger.page
+
+
+def test_mfa_login_leaves_an_audit_trail_with_who_where_and_what(realm_factory, user_factory, browser, sms_code,
+                                                                 in_app):
+    realm = realm_factory()
+    user = user_factory(phone=PHONE, with_recovery_codes=True)
+    login = browser(realm)
+    login.http.environ_base.update(REMOTE_ADDR="198.51.100.7", HTTP_USER_AGENT="Phone Browser/1.0")
+    login.authorize()
+    login.log_in()
+    right = sms_code()
+    login.submit({"code": "000000" if right != "000000" else "111111"})
+    login.submit({"code": right})
+    assert login.redirected_to_app
+
+    from idp.extensions import db
+    from idp.models import AuditEvent
+
+    with in_app():
+        events = list(db.session.scalars(db.select(AuditEvent).filter(AuditEvent.ip_address.is_not(None))
+                                         .order_by(AuditEvent.id)))
+        kinds = [e.event_type for e in events]
+        assert kinds == ["login.password_ok", "mfa.challenge_sent", "mfa.failed", "mfa.succeeded", "login.mfa_ok",
+                         "login.succeeded"]
+        assert {(e.user_id, e.ip_address, e.user_agent) for e in events} == {
+            (user.id, "198.51.100.7", "Phone Browser/1.0")}
+        assert events[1].details == {"factor": "sms", "phone": MASKED_PHONE}
+        assert events[-1].details["amr"] == ["pwd", "mfa", "sms"]
+
+
+def test_user_whose_factor_was_switched_off_mid_login_is_offered_the_other_one(realm_factory, user_factory, browser,
+                                                                               in_app):
+    realm = realm_factory(totp_enabled=True)
+    user = user_factory(phone=PHONE, with_totp=True, with_recovery_codes=True)
+    login = browser(realm)
+    login.authorize()
+    login.log_in()
+    login.get(link(login.page, "Use another method"))
+    login.get(link(login.page, "Text me a code"))
+    assert "Enter the code we sent to" in login.page
+    with in_app():
+        from idp.services.realms import get_realm, update_realm
+
+        update_realm(get_realm("acme"), sms_enabled=False)
+        from idp.extensions import db
+
+        db.session.commit()
+
+    response = login.http.get(mfa_url(login))
+    for _ in range(5):
+        if response.status_code not in (302, 303):
+            break
+        response = login.http.get(response.location)
+    assert response.status_code == 200, "no redirect loop"
+    login.page, login.page_url = response.get_data(as_text=True), response.request.path
+    assert "Enter the code from your authenticator app" in login.page
+    login.submit({"code": user.totp_code()}, url=mfa_url(login, "/code?factor=totp"))
+    assert logged_in_claims(login)["amr"] == ["pwd", "mfa", "otp"]

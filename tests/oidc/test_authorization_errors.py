@@ -94,6 +94,19 @@ def test_invalid_request_from_a_genuine_client_goes_back_to_it_with_the_error_an
     assert "code" not in returned
 
 
+def test_repeated_parameter_is_an_error_page(client, confidential):
+    """RFC 6749 §3.1: parameters must not be included more than once."""
+    query = "&".join(f"{k}={v}" for k, v in authorize_params(confidential[0], pkce_pair()[1]).items())
+    response = client.get(f"/realms/{REALM}/authorize?{query}&client_id={confidential[0]}")
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_authorization_request_may_be_posted_as_a_form(client, confidential):
+    """OIDC Core §3.1.2.1: the authorization endpoint supports GET and POST."""
+    response = client.post(f"/realms/{REALM}/authorize", data=authorize_params(confidential[0], pkce_pair()[1]))
+    assert response.status_code == 302 and "/login/" in response.location
+
+
 def test_confidential_client_may_skip_pkce(client, confidential):
     params = authorize_params(confidential[0], None)
     response = _authorize(client, params)

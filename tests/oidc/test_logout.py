@@ -36,6 +36,16 @@ def test_app_logs_user_out_and_gets_the_browser_back_with_its_state(provider, br
     assert not _still_signed_in(browser, rp)
 
 
+def test_app_may_post_the_logout_request(provider, browser, signed_in):
+    """RP-initiated logout §2: the end_session endpoint accepts GET and POST."""
+    rp, id_token = signed_in
+    response = browser.http.post(provider.url("logout"), allow_redirects=False, data={
+        "id_token_hint": id_token, "post_logout_redirect_uri": LOGGED_OUT_URL, "state": "bye"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{LOGGED_OUT_URL}?state=bye"
+    assert not _still_signed_in(browser, rp)
+
+
 @pytest.mark.parametrize("redirect", [
     "http://localhost/elsewhere",
     LOGGED_OUT_URL + "/",

@@ -57,6 +57,18 @@ def test_replayed_code_is_rejected_and_revokes_the_tokens_it_issued(client, conf
     _assert_error(refresh, 400, "invalid_grant")
 
 
+def test_replayed_code_also_revokes_tokens_refreshed_from_it(client, confidential, code):
+    client_id, secret = confidential
+    tokens = redeem_code(client, client_id, secret, *code).get_json()
+    refreshed = client.post(TOKEN_URL, data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+                            auth=(client_id, secret)).get_json()
+    assert _bearer(client, refreshed["access_token"]).status_code == 200
+
+    _assert_error(redeem_code(client, client_id, secret, *code), 400, "invalid_grant")
+
+    assert _bearer(client, refreshed["access_token"]).status_code == 401
+
+
 def test_expired_code_is_rejected(client, confidential, code):
     from idp.extensions import db
     from idp.models import AuthorizationCode, utcnow
