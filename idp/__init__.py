@@ -91,6 +91,10 @@ def create_app(
         n = settings.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
 
+    from .ratelimit import init_limiter
+
+    init_limiter(app, settings)
+
     from .login.transaction import default_stages
 
     app.extensions["idp.login_stages"] = default_stages()

@@ -39,9 +39,10 @@ class RedisSettings:
 class SecuritySettings:
     encryption_key: str = ""
     token_hash_key: str = ""
-    argon2_time_cost: int = 3
-    argon2_memory_cost: int = 65536
-    argon2_parallelism: int = 4
+    argon2_time_cost: int = 2
+    argon2_memory_cost: int = 19456
+    argon2_parallelism: int = 1
+    form_rate_limit: str = "30 per minute; 300 per hour"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Cross-cutting web behaviour: realm lookup, security headers, error pages."""
 from __future__ import annotations
 
-from flask import abort, g, jsonify, request
+from flask import abort, g, jsonify, make_response, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -55,7 +55,8 @@ def security_headers(response):
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if g.get("auth_page") or request.blueprint in ("oidc", "login", "mfa"):
+    if (g.get("auth_page") or request.blueprint in ("oidc", "login", "mfa", "account")) and \
+            not response.cache_control.public:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     realm = g.get("realm")
@@ -88,6 +89,28 @@ def render_error(status: int, title: str, description: str, *, retry_url: str | 
     return body, status
 
 
+class TemporarilyUnavailable(Exception):
+    def __init__(self, original: Exception):
+        super().__init__(str(original))
+        self.original = original
+
+
+def is_backend_outage(error: Exception) -> bool:
+    """Database or Redis unreachable (as opposed to a bug): answered with 503 and Retry-After."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated):
+        return True
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover
+        return False
+    from limits.errors import StorageError
+
+    return isinstance(error, (RedisConnectionError, RedisTimeoutError, StorageError))
+
+
 def init_app(app) -> None:
     app.after_request(security_headers)
 
@@ -105,10 +128,38 @@ def init_app(app) -> None:
                   429: "Too many requests"}
         return render_error(error.code or 500, titles.get(error.code, error.name), error.description or error.name)
 
+    @app.get("/healthz")
+    def healthz():
+        """For load balancers: the database answers and its schema is current."""
+        from .database import schema_is_current
+
+        try:
+            current = schema_is_current()
+        except Exception:  # noqa: BLE001 - any failure to reach the database is "unhealthy"
+            app.logger.warning("health check: database unreachable", exc_info=True)
+            return jsonify(status="unavailable", database="unreachable"), 503
+        if not current:
+            return jsonify(status="unavailable", database="migrations pending"), 503
+        return jsonify(status="ok", database="ok")
+
+    @app.errorhandler(TemporarilyUnavailable)
+    def backend_unavailable(error):
+        from .extensions import db
+
+        db.session.rollback()
+        app.logger.warning("backend unavailable: %s", type(error.original).__name__)
+        response = make_response(render_error(
+            503, "Temporarily unavailable",
+            "We could not reach our database. Nothing was changed: try again in a few seconds."))
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.errorhandler(Exception)
     def unexpected_error(error):
         from .extensions import db
 
+        if is_backend_outage(error):
+            return backend_unavailable(TemporarilyUnavailable(error))
         db.session.rollback()
         app.logger.exception("unhandled error")
         return render_error(500, "Something went wrong", "An unexpected error occurred. Please try again.")

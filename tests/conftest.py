@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import threading
 from pathlib import Path
 
@@ -21,6 +20,9 @@ from idp.config import Settings, load_settings
 from . import databases
 from .helpers import FAST_ARGON2
 
+if databases.postgres_mode():
+    create_app = databases.install_create_app()
+
 
 def test_settings(**overrides) -> Settings:
     settings = load_settings(None, environ={})
@@ -33,8 +35,8 @@ def test_settings(**overrides) -> Settings:
 
 @pytest.fixture(scope="session", autouse=True)
 def postgres_databases():
-    """In PostgreSQL mode, the session's test databases; ``create_app`` (here, in ``idp`` and so
-    in the CLI) then builds each app on the database of its instance folder. None on SQLite."""
+    """In PostgreSQL mode, the session's test databases; ``idp.create_app`` (and so the CLI)
+    then builds each app on the database of its instance folder. None on SQLite."""
     if not databases.postgres_mode():
         yield None
         return
@@ -42,16 +44,14 @@ def postgres_databases():
     if not admin_url:
         pytest.exit("IDP_TEST_DATABASE=postgres needs IDP_TEST_DATABASE_URL "
                     "(postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB, a role that may create databases)", 2)
-    import idp
-
     pg = databases.PostgresDatabases(admin_url)
     pg.drop_stale()
-    wrapped = databases.create_app_on_test_database(idp.create_app, pg)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(idp, "create_app", wrapped)
-        patch.setattr(sys.modules[__name__], "create_app", wrapped)
+    databases.active = pg
+    try:
         yield pg
-    pg.close()
+    finally:
+        databases.active = None
+        pg.close()
 
 
 @pytest.fixture(autouse=True)

@@ -178,17 +178,27 @@ class PostgresDatabases:
         (folder / MARKER).write_text(json.dumps({"owner": str(folder.resolve()), "database": name}))
 
 
-def create_app_on_test_database(original, databases: PostgresDatabases):
-    """Wrap ``idp.create_app`` so that an app built on a folder with a test database uses it,
-    whether its settings are given (tests) or loaded from config and environment (the CLI)."""
+active: PostgresDatabases | None = None
+"""The session's databases while the ``postgres_databases`` fixture runs (PostgreSQL mode)."""
+
+
+def install_create_app():
+    """Replace ``idp.create_app`` with one that builds an app on the PostgreSQL database of its
+    instance folder, whether its settings are given (tests) or loaded from config and environment
+    (the CLI). Done when tests/conftest.py is imported, before any other test module binds
+    ``from idp import create_app``. Returns the replacement."""
     import functools
 
-    from idp import instance_folder
+    import idp
     from idp.config import load_settings
+
+    original = idp.create_app
+    if getattr(original, "on_test_database", False):
+        return original
 
     @functools.wraps(original)
     def create_app(instance_path=None, *, settings=None, config_path=None, test_config=None):
-        url = databases.url_for(instance_folder(instance_path))
+        url = active.url_for(idp.instance_folder(instance_path)) if active is not None else None
         if url:
             if settings is None:
                 settings = load_settings(config_path or os.environ.get("IDP_CONFIG") or None)
@@ -196,4 +206,6 @@ def create_app_on_test_database(original, databases: PostgresDatabases):
                 settings.database.url = url
         return original(instance_path, settings=settings, config_path=config_path, test_config=test_config)
 
+    create_app.on_test_database = True
+    idp.create_app = create_app
     return create_app

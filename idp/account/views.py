@@ -33,11 +33,13 @@ from ..services.audit import record_event
 from ..services.phones import mask_phone, parse_phone
 from ..social.linking import identities_of, unlink_identity
 from ..themes import render_page
+from ..ratelimit import limit_form_posts
 from ..web import add_realm_name, load_realm, render_error
 
 account_bp = Blueprint("account", __name__, url_prefix="/realms/<realm_name>/account")
 account_bp.url_value_preprocessor(load_realm)
 account_bp.url_defaults(add_realm_name)
+limit_form_posts(account_bp)
 
 
 class LoginNeeded(Exception):

@@ -7,17 +7,26 @@ from ..extensions import db
 from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.clients import find_client
+from ..services.mfa_policy import mfa_applies_to_form
 from ..services.passwords import password_hint
 from ..services.users import authenticate_password, create_user
 from ..themes import render_page
+from ..ratelimit import limit_form_posts
 from ..web import add_realm_name, load_realm, render_error
 from . import flow
 from .forms import ConfirmForm, LoginForm, RegistrationForm
-from .transaction import TransactionInvalid, authenticate_in_transaction, complete_stage, load_transaction
+from .transaction import (
+    TransactionInvalid,
+    authenticate_in_transaction,
+    complete_stage,
+    load_transaction,
+    next_stage,
+)
 
 login_bp = Blueprint("login", __name__, url_prefix="/realms/<realm_name>/login/<txn_id>")
 login_bp.url_value_preprocessor(load_realm)
 login_bp.url_defaults(add_realm_name)
+limit_form_posts(login_bp)
 
 
 @login_bp.url_value_preprocessor
@@ -125,6 +134,10 @@ def register():
             _field_error(form, error)
         else:
             txn.form_variant = "registration"
+            if mfa_applies_to_form(g.realm, "registration"):
+                # the registration form requires a second factor: one left unfinished now is
+                # still asked for at the next login
+                user.mfa_enabled = True
             authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
             return flow.advance(txn)
     return render_page(
@@ -150,7 +163,8 @@ SCOPE_DESCRIPTIONS = {
 @login_bp.route("/consent", methods=["GET", "POST"])
 def consent():
     txn = load_transaction(g.realm, g.txn_id)
-    if txn.user_id is None:
+    stage = next_stage(txn)
+    if stage is None or stage.key != "consent":
         return flow.advance(txn)
     form = ConfirmForm()
     if form.validate_on_submit():

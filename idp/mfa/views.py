@@ -13,6 +13,7 @@ from ..services import ServiceError
 from ..services.clients import find_client
 from ..services.phones import mask_phone, parse_phone
 from ..themes import render_page
+from ..ratelimit import limit_form_posts
 from ..web import add_realm_name, load_realm, render_error
 from . import attempts
 from .base import FactorError, enrollable_factors, get_factor, usable_factors
@@ -37,6 +38,7 @@ from .totp import activate_totp, begin_totp_enrolment, device_secret, provisioni
 mfa_bp = Blueprint("mfa", __name__, url_prefix="/realms/<realm_name>/login/<txn_id>/mfa")
 mfa_bp.url_value_preprocessor(load_realm)
 mfa_bp.url_defaults(add_realm_name)
+limit_form_posts(mfa_bp)
 
 
 @mfa_bp.url_value_preprocessor

@@ -5,6 +5,7 @@ from .base import UTCDateTime, utcnow
 from .client import SUPPORTED_SCOPES, Client
 from .keys import SigningKey
 from .mfa import Authenticator, OtpChallenge, RecoveryCode, SmsIntegration, SmsMessage
+from .ratelimit import rate_limit_counters
 from .realm import Realm
 from .session import BrowserSession, LoginTransaction
 from .social import FederatedIdentity, IdentityProvider
@@ -12,6 +13,7 @@ from .tokens import AuthorizationCode, IssuedToken
 from .user import User
 
 __all__ = [
+    "rate_limit_counters",
     "FederatedIdentity",
     "IdentityProvider",
     "ApiKey",

@@ -6,9 +6,9 @@ import time
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
-from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request
 
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..login import flow
 from ..login.acr import ACR_VALUES_SUPPORTED
 from ..login.sessions import current_browser_session

@@ -17,7 +17,7 @@ import pyotp
 import pytest
 
 from ..flows import HostedLogin, id_token_claims
-from ..helpers import PASSWORD, Factory, last_sms_code
+from ..helpers import Factory, last_sms_code
 
 REALM = "acme"
 PHONE = "+14155550100"
@@ -141,6 +141,27 @@ def browser(app):
 
 
 @pytest.fixture
+def age_sms(in_app):
+    """Move every code and every sent text ``seconds`` into the past (the resend cool-down and
+    the caps count from these times)."""
+
+    def age(seconds: int):
+        import datetime as dt
+
+        from idp.extensions import db
+        from idp.models import OtpChallenge, SmsMessage
+
+        with in_app():
+            for row in db.session.scalars(db.select(OtpChallenge)):
+                row.created_at -= dt.timedelta(seconds=seconds)
+            for row in db.session.scalars(db.select(SmsMessage)):
+                row.sent_at -= dt.timedelta(seconds=seconds)
+            db.session.commit()
+
+    return age
+
+
+@pytest.fixture
 def sms_code(instance_path):
     """The code in the last text message (to ``phone``, when given) of the outbox."""
 
@@ -187,5 +208,8 @@ def text_of(page: str) -> str:
     return re.sub(r" ([.,;:!?])", r"\1", words)
 
 
-__all__ = ["PASSWORD", "PHONE", "MASKED_PHONE", "REALM", "logged_in_claims", "mfa_url", "login_url", "link",
-           "text_of"]
+def page_secret(page: str) -> str:
+    """The base32 key an authenticator setup page shows for manual entry."""
+    match = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page)
+    assert match, "no secret on the page"
+    return match.group(1).replace(" ", "")

@@ -7,8 +7,7 @@ import re
 import pyotp
 import pytest
 
-from .conftest import PHONE, link, text_of
-from .test_enrolment import page_secret
+from .conftest import PHONE, link, page_secret, text_of
 
 ACCOUNT = "/realms/acme/account"
 TOKEN_RE = re.compile(r'name="[^"]*csrf_token"[^>]*value="([^"]+)"')
@@ -257,8 +256,6 @@ def test_user_turns_mfa_off_only_where_the_realm_lets_them(realm_factory, user_f
     assert next_login.redirected_to_app
 
 
-@pytest.mark.xfail(strict=True, reason="themes/default/templates/mfa_code.html always renders 'Use a recovery code' "
-                   "with href=recovery_url; the account's phone check passes recovery_url=None: href=\"None\"")
 def test_account_phone_code_page_has_no_broken_links(realm_factory, user_factory, browser):
     realm = realm_factory()
     user_factory()

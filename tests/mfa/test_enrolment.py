@@ -5,27 +5,9 @@ import re
 
 import pytest
 
-from .conftest import PHONE, link, logged_in_claims, mfa_url, text_of
+from .conftest import PHONE, link, logged_in_claims, mfa_url, page_secret, text_of
 
 NEW_USER = {"email": "new@example.com", "password": "a long enough password", "name": "New Person"}
-
-
-@pytest.fixture
-def age_sms_codes(in_app):
-    """Move every SMS code's send time ``seconds`` into the past (the resend cool-down)."""
-
-    def age(seconds: int):
-        import datetime as dt
-
-        from idp.extensions import db
-        from idp.models import OtpChallenge
-
-        with in_app():
-            for row in db.session.scalars(db.select(OtpChallenge)):
-                row.created_at -= dt.timedelta(seconds=seconds)
-            db.session.commit()
-
-    return age
 
 
 def _user_row(in_app, email):
@@ -91,7 +73,7 @@ def test_recovery_codes_download_is_gone_once_the_user_confirmed(realm_factory, 
 
 
 def test_user_who_typed_a_wrong_number_corrects_it_with_change_phone_number(realm_factory, user_factory, browser,
-                                                                           sms_code, age_sms_codes, in_app):
+                                                                           sms_code, age_sms, in_app):
     realm = realm_factory(mfa_required=True)
     user_factory()
     login = browser(realm)
@@ -108,7 +90,7 @@ def test_user_who_typed_a_wrong_number_corrects_it_with_change_phone_number(real
     login.submit({"phone": "+14155550123"})
     assert login.response.status_code == 400
     assert re.search(r"Wait \d+ seconds? before requesting another code", login.page), "resend cool-down"
-    age_sms_codes(30)
+    age_sms(30)
     login.submit({"phone": "+14155550123"})
     assert "Enter the code we sent to +1 •••• ••0123" in text_of(login.page)
 
@@ -225,16 +207,6 @@ def test_allowed_country_list_accepts_its_countries(realm_factory, user_factory,
     assert sms_code("+447400123456")
 
 
-def page_secret(page: str) -> str:
-    """The base32 key the setup page shows for manual entry."""
-    match = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page)
-    assert match, "no secret on the page"
-    return match.group(1).replace(" ", "")
-
-
-@pytest.mark.xfail(strict=True, reason="themes/default/templates/totp_setup.html renders the Cancel link even when "
-                   "the view passes cancel_url=None (only TOTP enrollable): href=\"None\"; wrap it in "
-                   "{% if cancel_url %} as mfa_phone.html does for choose_url")
 def test_totp_only_enrolment_page_has_no_broken_links(realm_factory, user_factory, browser):
     realm = realm_factory(integration=False, mfa_required=True, totp_enabled=True)
     user_factory()

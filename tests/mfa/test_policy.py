@@ -2,14 +2,12 @@
 user's own flag, step-up by ``acr_values``, and the rule that SMS needs an active integration."""
 import pytest
 
-from .conftest import PHONE, logged_in_claims, text_of
+from .conftest import PHONE, RealmSetup, link, logged_in_claims, text_of
 
 REGISTRANT = {"email": "new@example.com", "password": "a long enough password", "name": "New Person"}
 
 
 def _register(login, details=REGISTRANT):
-    from .conftest import link
-
     login.authorize()
     login.get(link(login.page, "Create an account"))
     return login.submit(details)
@@ -181,8 +179,6 @@ def test_operator_sets_up_sms_mfa_from_the_command_line_in_the_documented_order(
 
 
 def test_admin_enrols_an_existing_user_from_the_command_line(runner, app, browser, sms_code):
-    from .conftest import RealmSetup
-
     runner("realms", "create", "acme")
     runner("sms-integrations", "add", "--realm", "acme", "--kind", "outbox", "--name", "dev", "--active")
     runner("realms", "set", "acme", "--mfa", "on", "--sms", "on")
@@ -204,9 +200,6 @@ def test_admin_enrols_an_existing_user_from_the_command_line(runner, app, browse
     assert logged_in_claims(login)["amr"] == ["pwd", "mfa", "sms"]
 
 
-@pytest.mark.xfail(strict=True, reason="idp/login/views.py register() does not record that the registration form "
-                   "required MFA (e.g. user.mfa_enabled = True when mfa_applies_to_form(realm, 'registration')), so "
-                   "a registrant who leaves at the phone page is never asked to enrol at later logins")
 def test_registrant_who_leaves_before_enrolling_must_enrol_at_the_next_login(realm_factory, browser):
     realm = realm_factory(mfa_registration_form=True)
     registration = browser(realm)

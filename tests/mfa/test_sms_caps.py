@@ -1,30 +1,11 @@
 """Text messages cost money: the resend cool-down, per-account and per-IP caps, and the
 SMS-pumping guards (distinct numbers and countries per IP) refuse in words, never silently."""
-import datetime as dt
 import re
 
 import pytest
 
 from ..helpers import outbox_messages
 from .conftest import MASKED_PHONE, PHONE, mfa_url, text_of
-
-
-@pytest.fixture
-def age_sms(in_app):
-    """Move every code and every sent message ``seconds`` into the past."""
-
-    def age(seconds: int):
-        from idp.extensions import db
-        from idp.models import OtpChallenge, SmsMessage
-
-        with in_app():
-            for row in db.session.scalars(db.select(OtpChallenge)):
-                row.created_at -= dt.timedelta(seconds=seconds)
-            for row in db.session.scalars(db.select(SmsMessage)):
-                row.sent_at -= dt.timedelta(seconds=seconds)
-            db.session.commit()
-
-    return age
 
 
 def _at_code_page(browser, realm, email="alice@example.com", ip="198.51.100.7"):

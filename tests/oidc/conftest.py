@@ -227,7 +227,7 @@ def realm(factory):
 def authorize_params(client_id: str, challenge: str | None = None, **overrides) -> dict:
     params = {
         "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
-        "scope": "openid profile email offline_access", "state": "st4te", "nonce": "n0nce",
+        "scope": "openid profile email offline_access", "state": "st4te", "nonce": secrets.token_urlsafe(8),
     }
     if challenge:
         params.update(code_challenge=challenge, code_challenge_method="S256")

@@ -107,6 +107,17 @@ def test_authorization_request_may_be_posted_as_a_form(client, confidential):
     assert response.status_code == 302 and "/login/" in response.location
 
 
+def test_a_nonce_already_used_by_the_client_is_refused(client, confidential):
+    from .conftest import log_in_with_test_client
+
+    log_in_with_test_client(client, confidential[0], nonce="used-once")
+
+    response = _authorize(client, authorize_params(confidential[0], pkce_pair()[1], nonce="used-once"))
+
+    assert response.status_code == 302 and response.location.startswith(REDIRECT)
+    assert query_params(response.location)["error"] == "invalid_request"
+
+
 def test_confidential_client_may_skip_pkce(client, confidential):
     params = authorize_params(confidential[0], None)
     response = _authorize(client, params)

@@ -75,10 +75,6 @@ def test_each_realm_has_its_own_issuer_and_keys(provider):
     assert not acme_kids & other_kids
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "idp/web.py security_headers() sets Cache-Control: no-store on every response of the oidc "
-    "blueprint, overwriting the 'public, max-age=300' that idp/oidc/views.py _json(cache_seconds=300) "
-    "sets on discovery and the JWKS"))
 @pytest.mark.parametrize("key", ["jwks_uri", "discovery"])
 def test_discovery_and_jwks_may_be_cached_by_relying_apps(provider, metadata, key):
     url = provider.url(".well-known/openid-configuration") if key == "discovery" else metadata[key]

@@ -119,7 +119,7 @@ def test_logout_with_an_id_token_of_another_realm_is_an_error_page(provider, bro
 
 
 def test_logout_with_client_id_that_is_not_the_id_token_audience_is_an_error_page(provider, browser, relying_app, signed_in):
-    rp, id_token = signed_in
+    _rp, id_token = signed_in
     other = relying_app()
 
     landing = browser.open(provider.url("logout"), id_token_hint=id_token, client_id=other.client_id,

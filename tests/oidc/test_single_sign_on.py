@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ..helpers import query_params
-from .rp_app import CALLBACK_URL
+from .conftest import Browser
+from .rp_app import CALLBACK_URL, create_rp_app
 
 
 def test_second_app_in_the_same_browser_gets_its_code_without_the_login_page(provider, browser, relying_app):
@@ -21,8 +22,6 @@ def test_second_app_in_the_same_browser_gets_its_code_without_the_login_page(pro
 
 
 def test_another_browser_gets_the_login_page(provider, browser, relying_app):
-    from .conftest import Browser
-
     rp = relying_app()
     rp.log_in(browser)
     with Browser(provider.server.url) as other_browser:
@@ -74,8 +73,6 @@ def test_silent_request_with_a_session_returns_a_code(provider, browser, relying
 
 def test_session_of_one_realm_is_no_session_in_another(provider, browser, relying_app):
     factory = provider.factory
-    from .rp_app import create_rp_app
-
     relying_app().log_in(browser)
     other = factory.realm("other")
     factory.user(other, email="alice@example.com")

@@ -84,7 +84,7 @@ def test_code_lives_for_the_configured_lifetime(make_app, factory, realm):
     from idp.extensions import db
     from idp.models import AuthorizationCode
 
-    client_id, secret = factory.client(realm, redirect_uri=REDIRECT)
+    client_id, _secret = factory.client(realm, redirect_uri=REDIRECT)
     app = make_app(tokens={"authorization_code_lifetime": 7})
     test_client = app.test_client()
     params, _verifier = log_in_with_test_client(test_client, client_id)

@@ -43,7 +43,7 @@ def test_each_refresh_returns_a_new_refresh_token_and_the_old_one_stops_working(
 
 
 def test_refreshed_tokens_belong_to_the_same_user_and_scope(provider, logged_in):
-    rp, session, first = logged_in
+    _rp, session, first = logged_in
     refreshed = session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"])
     assert refreshed["scope"] == first["scope"]
     assert _introspect(provider, session, refreshed["access_token"])["sub"] == first["userinfo"]["sub"]

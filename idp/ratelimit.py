@@ -1,0 +1,106 @@
+"""Rate limits (Flask-Limiter) whose counters every worker shares: in Redis when
+``redis.url`` is set, otherwise in the database through ``DatabaseStorage`` below.
+
+Limits here are per client IP on the forms people type into; per-account limits on second
+factors live in ``idp.mfa.attempts`` and the SMS caps in ``idp.mfa.sms``."""
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits.storage import Storage
+
+from .models.ratelimit import rate_limit_counters
+
+
+class DatabaseStorage(Storage):
+    """Fixed-window counters in a table of the provider's own database (SQLite or PostgreSQL):
+    one atomic upsert per hit, so several workers and machines count together."""
+
+    STORAGE_SCHEME = ["idp+db"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.engine = sa.create_engine(options["database_url"], pool_pre_ping=True)
+
+    @property
+    def base_exceptions(self):
+        return sa.exc.SQLAlchemyError
+
+    def _insert(self):
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(rate_limit_counters)
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        table = rate_limit_counters
+        statement = self._insert().values(key=key, count=amount, expires_at=now + expiry)
+        expired = table.c.expires_at < now
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "count": sa.case((expired, amount), else_=table.c.count + amount),
+                "expires_at": sa.case((expired, now + expiry), else_=table.c.expires_at),
+            },
+        ).returning(table.c.count)
+        with self.engine.begin() as conn:
+            return conn.execute(statement).scalar_one()
+
+    def get(self, key: str) -> int:
+        table = rate_limit_counters
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(table.c.count, table.c.expires_at).where(table.c.key == key)).first()
+        if row is None or row.expires_at < time.time():
+            return 0
+        return row.count
+
+    def get_expiry(self, key: str) -> float:
+        table = rate_limit_counters
+        with self.engine.connect() as conn:
+            expires = conn.execute(sa.select(table.c.expires_at).where(table.c.key == key)).scalar()
+        return expires if expires is not None else time.time()
+
+    def check(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    def reset(self) -> int | None:
+        with self.engine.begin() as conn:
+            return conn.execute(sa.delete(rate_limit_counters)).rowcount
+
+    def clear(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(rate_limit_counters).where(rate_limit_counters.c.key == key))
+
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="fixed-window")
+
+
+def form_limits() -> str:
+    """Per-IP limits on the hosted forms (config ``security.form_rate_limit``)."""
+    from flask import current_app
+
+    return current_app.extensions["idp.settings"].security.form_rate_limit
+
+
+def limit_form_posts(blueprint) -> None:
+    limiter.limit(form_limits, methods=["POST"])(blueprint)
+
+
+def init_limiter(app, settings) -> None:
+    if settings.redis.url:
+        app.config["RATELIMIT_STORAGE_URI"] = settings.redis.url
+    else:
+        app.config["RATELIMIT_STORAGE_URI"] = "idp+db://"
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"database_url": app.config["SQLALCHEMY_DATABASE_URI"]}
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)

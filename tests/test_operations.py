@@ -1,0 +1,48 @@
+"""What load balancers and operators see: health, outages, rate limits."""
+import sqlalchemy as sa
+
+from .flows import HostedLogin
+
+
+def test_health_check_reports_database_and_migrations(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_health_check_fails_when_migrations_are_pending(app, client):
+    with app.app_context():
+        from idp.extensions import db
+
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = 'f28c1858ff64'"))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "migrations pending"
+
+
+def test_database_outage_gives_a_503_page_with_retry_hint(make_app, tmp_path):
+    app = make_app(database={"url": f"sqlite:///{tmp_path}/missing-dir/nothing.sqlite3"})
+    response = app.test_client().get("/realms/default/.well-known/openid-configuration")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.get_json()["error"] == "temporarily_unavailable"
+    page = app.test_client().get("/realms/default/login/abc")
+    assert page.status_code == 503
+    assert "try again in a few seconds" in page.get_data(as_text=True)
+
+
+def test_login_form_posts_are_rate_limited_per_ip(make_app):
+    app = make_app(security={"form_rate_limit": "3 per minute"})
+    client = app.test_client()
+    with app.app_context():
+        from .helpers import Factory
+
+        factory = Factory(app)
+        realm = factory.realm("acme")
+        client_id, secret = factory.client(realm)
+    login = HostedLogin(client, "acme", client_id, secret)
+    login.authorize()
+    statuses = [login.log_in("nobody@example.com", "wrong password").status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    assert "Too many requests" in login.page
