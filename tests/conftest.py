@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask import has_app_context
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from idp import create_app
@@ -106,6 +108,7 @@ def make_app(instance_path):
         overrides.setdefault("server", {})
         overrides["server"].setdefault("public_url", public_url)
         app = create_app(instance_path, settings=test_settings(**overrides), test_config={"TESTING": True})
+        app.test_client_class = RequestIsolatingClient
         created.append(app)
         return app
 
@@ -116,6 +119,21 @@ def make_app(instance_path):
 
             db.session.remove()
             db.engine.dispose()
+
+
+class RequestIsolatingClient(FlaskClient):
+    """Each request runs in an app context of its own, as on a real server: a test that holds an
+    app context open (the ``factory`` fixture) must not share ``g`` or the database session with
+    the requests it makes."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            from idp.extensions import db
+
+            db.session.expire_all()  # what the test holds may have changed in the request
+        return response
 
 
 @pytest.fixture
@@ -171,7 +189,7 @@ def start_live_server(make_app, **overrides) -> LiveServer:
     sock.close()
     app = make_app(public_url=f"http://127.0.0.1:{port}", **overrides)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     return LiveServer(app, server, thread)
 

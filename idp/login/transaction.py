@@ -45,7 +45,8 @@ class PasswordStage(Stage):
 
 
 class ConsentStage(Stage):
-    """Third-party clients ask the user; first-party clients (the default) do not."""
+    """Third-party clients ask the user; first-party clients (the default) do not, unless the
+    request says ``prompt=consent``."""
 
     key = "consent"
 
@@ -53,7 +54,10 @@ class ConsentStage(Stage):
         from ..services.clients import find_client
 
         client = find_client(txn.realm, txn.client_id)
-        return client is not None and not client.first_party
+        if client is None:
+            return False
+        asked = "consent" in (txn.authorization_request.get("prompt") or "").split()
+        return asked or not client.first_party
 
     def url(self, txn):
         return url_for("login.consent", realm_name=txn.realm.name, txn_id=txn.id)

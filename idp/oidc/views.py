@@ -8,7 +8,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from flask import Blueprint, current_app, g, jsonify, request
 
-from ..extensions import csrf
+from ..extensions import csrf, db
 from ..login import flow
 from ..login.acr import ACR_VALUES_SUPPORTED
 from ..login.sessions import current_browser_session
@@ -31,6 +31,36 @@ class RealmBearerTokenValidator(BearerTokenValidator):
 
 require_oauth = ResourceProtector()
 require_oauth.register_token_validator(RealmBearerTokenValidator())
+
+
+CORS_ENDPOINTS = {"oidc.token", "oidc.revoke"}
+
+
+def _registered_origin(origin: str) -> bool:
+    """Browser apps may call the token and revocation endpoints from the origin of one of the
+    realm's registered redirect URIs (as Keycloak's "web origins" derive from them)."""
+    from urllib.parse import urlsplit
+
+    from ..models import Client
+
+    for uris in db.session.scalars(db.select(Client.redirect_uris).filter_by(realm_id=g.realm.id)):
+        for uri in uris or []:
+            parts = urlsplit(uri)
+            if f"{parts.scheme}://{parts.netloc}" == origin:
+                return True
+    return False
+
+
+@oidc_bp.after_request
+def cors_for_browser_apps(response):
+    origin = request.headers.get("Origin")
+    if request.endpoint in CORS_ENDPOINTS and origin and g.get("realm") is not None and _registered_origin(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+        response.vary.add("Origin")
+    return response
 
 
 def _json(data, status=200, *, cache_seconds: int | None = None):

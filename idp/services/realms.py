@@ -57,9 +57,32 @@ def create_realm(name: str, *, display_name: str | None = None, **settings) -> R
 
 
 def ensure_default_realm() -> Realm:
+    """The realms every instance starts with: ``default``, and ``admin`` for the console."""
     realm = find_realm("default")
     if realm is None:
         realm = create_realm("default", display_name="Default")
+    ensure_admin_realm()
+    return realm
+
+
+ADMIN_REALM = "admin"
+
+
+def ensure_admin_realm() -> Realm:
+    """The realm the admin console (``idp.admin``) logs in through: no self-registration, and
+    every member enrols an authenticator app (``idp admins create`` adds members)."""
+    realm = find_realm(ADMIN_REALM)
+    if realm is None:
+        realm = create_realm(
+            ADMIN_REALM,
+            display_name="Administration",
+            registration_enabled=False,
+            mfa_enabled=True,
+            mfa_login_form=True,
+            mfa_required=True,
+            totp_enabled=True,
+            users_may_toggle_mfa=False,
+        )
     return realm
 
 

@@ -81,9 +81,10 @@ def test_admin_sets_a_password_the_user_then_logs_in_with(api, client, user, log
 
 
 def test_deleted_user_is_gone(api, user):
-    assert api.delete(f"/users/{user.id}").status_code == 204
-    assert api.get(f"/users/{user.id}").status_code == 404
-    assert api.delete(f"/users/{user.id}").status_code == 404
+    user_id = user.id
+    assert api.delete(f"/users/{user_id}").status_code == 204
+    assert api.get(f"/users/{user_id}").status_code == 404
+    assert api.delete(f"/users/{user_id}").status_code == 404
 
 
 @pytest.mark.parametrize("method, path", [

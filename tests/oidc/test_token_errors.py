@@ -183,3 +183,18 @@ def test_token_endpoint_rejects_get(client):
 def test_tokens_are_not_cached(client, confidential, code):
     response = redeem_code(client, *confidential, *code)
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_browser_app_may_call_the_token_endpoint_from_its_registered_origin(app, client):
+    from tests.helpers import Factory
+
+    with app.app_context():
+        factory = Factory(app)
+        realm = factory.realm("acme")
+        factory.client(realm, redirect_uri="https://spa.example.com/callback", public=True)
+    preflight = client.options("/realms/acme/token", headers={
+        "Origin": "https://spa.example.com", "Access-Control-Request-Method": "POST"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://spa.example.com"
+    other = client.options("/realms/acme/token", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in other.headers

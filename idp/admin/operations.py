@@ -1,0 +1,100 @@
+"""Changes only an administrator makes, which no other surface needed yet: resetting a user's
+factors, locking an account, editing a client's redirect URIs, a test text message. Each
+records its audit event; the caller commits (or rolls back on ``ServiceError``)."""
+from __future__ import annotations
+
+from ..extensions import db
+from ..models import Authenticator, BrowserSession, OtpChallenge, RecoveryCode, SmsMessage, utcnow
+from ..services import ServiceError
+from ..services.audit import record_event
+from ..services.clients import validate_redirect_uri
+from ..services.phones import mask_phone, parse_phone, phone_country
+from ..sms import SmsSendError
+
+
+def reset_factors(user) -> None:
+    """Remove every second factor the user holds: authenticator apps (pending ones too),
+    recovery codes, the phone, and any code in flight; clear a second-factor lock. The MFA flag
+    stays, so a user with MFA on enrols again at the next login."""
+    db.session.execute(db.delete(Authenticator).where(Authenticator.user_id == user.id))
+    db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.session.execute(
+        db.update(OtpChallenge).where(OtpChallenge.user_id == user.id, OtpChallenge.consumed_at.is_(None))
+        .values(consumed_at=utcnow()))
+    user.phone, user.phone_verified, user.phone_set_by_admin = None, False, False
+    user.failed_mfa_attempts, user.mfa_locked_until = 0, None
+    record_event("mfa.factors_reset", realm=user.realm, user=user)
+
+
+def end_user_sessions(user) -> None:
+    """Log the user out everywhere: browser sessions and issued tokens."""
+    from ..oidc.tokens import revoke_user_tokens
+
+    db.session.execute(
+        db.update(BrowserSession).where(BrowserSession.user_id == user.id, BrowserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow()))
+    revoke_user_tokens(user)
+
+
+def lock_user(user) -> None:
+    """The user can no longer log in, and is logged out of every session and app."""
+    user.disabled = True
+    end_user_sessions(user)
+    record_event("user.locked", realm=user.realm, user=user)
+
+
+def unlock_user(user) -> None:
+    """The account works again, and a second-factor lockout (too many wrong codes) is lifted."""
+    user.disabled = False
+    user.failed_mfa_attempts, user.mfa_locked_until = 0, None
+    record_event("user.unlocked", realm=user.realm, user=user)
+
+
+def set_client_redirect_uris(client, redirect_uris: list[str], post_logout_redirect_uris: list[str]) -> None:
+    """Replace the client's redirect URIs (the same rules as at creation). A client with no
+    redirect URI can only use client_credentials."""
+    uris = [validate_redirect_uri(u) for u in redirect_uris]
+    logout_uris = []
+    for uri in post_logout_redirect_uris:
+        try:
+            logout_uris.append(validate_redirect_uri(uri))
+        except ServiceError as error:
+            raise ServiceError(error.message.replace("redirect URI", "post-logout redirect URI"),
+                               field="post_logout_redirect_uris") from None
+    grants = [g for g in client.grant_types or [] if g not in ("authorization_code", "refresh_token")]
+    if uris:
+        grants = ["authorization_code", "refresh_token", *grants]
+    if not grants:
+        raise ServiceError("Give at least one redirect URI: this client has no other way to log users in.",
+                           field="redirect_uris")
+    client.redirect_uris = uris
+    client.post_logout_redirect_uris = logout_uris
+    client.grant_types = grants
+    record_event("client.updated", realm=client_realm(client), client_id=client.client_id,
+                 redirect_uris=uris, post_logout_redirect_uris=logout_uris)
+
+
+def client_realm(client):
+    from ..models import Realm
+
+    return db.session.get(Realm, client.realm_id)
+
+
+TEST_MESSAGE = "Test message from {realm}: the SMS integration '{name}' works."
+
+
+def send_test_sms(integration, raw_phone: str) -> None:
+    """Text a test message through this integration (active or not) and log it like any SMS,
+    so the dashboard counts it."""
+    from ..services.sms_integrations import sender_for
+    from ..models import Realm
+
+    realm = db.session.get(Realm, integration.realm_id)
+    phone = parse_phone(raw_phone, check_type=False)
+    try:
+        sender_for(integration).send(phone, TEST_MESSAGE.format(realm=realm.display_name, name=integration.name))
+    except SmsSendError as error:
+        raise ServiceError(f"The test message was not sent: {error}", field="phone") from None
+    db.session.add(SmsMessage(realm_id=realm.id, phone=phone, country=phone_country(phone),
+                              integration_id=integration.id, status="test", sent_at=utcnow()))
+    record_event("sms_integration.test_sent", realm=realm, name=integration.name, phone=mask_phone(phone))
