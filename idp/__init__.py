@@ -18,26 +18,32 @@ def instance_folder(path: str | os.PathLike | None = None) -> Path:
 
 def _instance_secrets(folder: Path) -> dict:
     """Secrets generated once per instance folder; production sets them in config instead so
-    that every worker and machine shares them."""
+    that every worker and machine shares them. An exclusive lock makes workers that start
+    together on an empty folder agree on one set."""
+    import fcntl
+
     from .security import new_encryption_key, random_token
 
     path = folder / "secrets.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    changed = False
-    for name, make in (
-        ("secret_key", lambda: random_token(32)),
-        ("encryption_key", new_encryption_key),
-        ("token_hash_key", lambda: random_token(32)),
-    ):
-        if not data.get(name):
-            data[name] = make()
-            changed = True
-    if changed:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2))
-        os.chmod(tmp, 0o600)
-        tmp.replace(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".secrets.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(path.read_text()) if path.exists() else {}
+        changed = False
+        for name, make in (
+            ("secret_key", lambda: random_token(32)),
+            ("encryption_key", new_encryption_key),
+            ("token_hash_key", lambda: random_token(32)),
+        ):
+            if not data.get(name):
+                data[name] = make()
+                changed = True
+        if changed:
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(json.dumps(data, indent=2))
+            tmp.replace(path)
     return data
 
 
@@ -62,7 +68,10 @@ def create_app(
         IDP_ENCRYPTION_KEY=settings.security.encryption_key or secrets_file["encryption_key"],
         IDP_TOKEN_HASH_KEY=settings.security.token_hash_key or secrets_file["token_hash_key"],
         SQLALCHEMY_DATABASE_URI=settings.database.url or f"sqlite:///{folder / 'idp.sqlite3'}",
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No pre-ping: it costs a round trip on every request. After a database restart the
+        # first request on a dead pooled connection gets the 503 page (web.py), and SQLAlchemy
+        # then replaces the whole pool.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False},
         SESSION_COOKIE_NAME="idp_csrf",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -95,6 +104,10 @@ def create_app(
 
     init_limiter(app, settings)
 
+    from . import mail
+
+    mail.init_app(app, settings)
+
     from .login.transaction import default_stages
 
     app.extensions["idp.login_stages"] = default_stages()
@@ -105,21 +118,28 @@ def create_app(
 
     from . import web
     from .account.views import account_bp
+    from .admin import admin_bp, console_entry_bp
     from .api import api_bp
     from .demo import demo_bp
+    from .lifecycle.views import lifecycle_bp
     from .login.views import login_bp
     from .mfa.views import mfa_bp
+    from .oidc.metadata import metadata_bp
     from .oidc.views import oidc_bp
     from .social.views import social_bp
     from .themes import register_theme_routes
 
     web.init_app(app)
     register_theme_routes(app)
+    app.register_blueprint(metadata_bp)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(social_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(mfa_bp)
+    app.register_blueprint(lifecycle_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(demo_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(console_entry_bp)
     return app

@@ -53,6 +53,7 @@ def with_app(ready=True):
                         _ensure_ready()
                     result = fn(*args, **kwargs)
                     db.session.commit()
+                    _wait_for_mail(app)
                     return result
                 except ServiceError as exc:
                     db.session.rollback()
@@ -61,6 +62,13 @@ def with_app(ready=True):
         return wrapper
 
     return decorator
+
+
+def _wait_for_mail(app):
+    """A command returns once the mails it caused (security notifications) are sent."""
+    from .mail import wait_for_deliveries
+
+    wait_for_deliveries(app)
 
 
 def _ensure_ready():
@@ -202,6 +210,8 @@ def _realm_dict(realm):
         "totp": realm.totp_enabled,
         "users_may_toggle_mfa": realm.users_may_toggle_mfa,
         "sms_allowed_countries": realm.sms_allowed_countries or [],
+        "require_email_verification": realm.require_email_verification,
+        "remember_device_days": realm.remember_device_days,
         "active_sms_integrations": [i.name for i in active_sms_integrations(realm)],
     }
 
@@ -239,6 +249,10 @@ def realm_settings_options(fn):
         click.option("--access-token-lifetime", type=int, default=None),
         click.option("--id-token-lifetime", type=int, default=None),
         click.option("--refresh-token-lifetime", type=int, default=None),
+        click.option("--require-email-verification", type=ON_OFF, default=None,
+                     help="No token until the user verified their email address."),
+        click.option("--remember-device-days", type=int, default=None,
+                     help="Offer 'Remember this device' for N days after a second factor; 0 turns it off."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -260,6 +274,8 @@ def _settings_changes(kw):
         "access_token_lifetime": kw["access_token_lifetime"],
         "id_token_lifetime": kw["id_token_lifetime"],
         "refresh_token_lifetime": kw["refresh_token_lifetime"],
+        "require_email_verification": _flag(kw["require_email_verification"]),
+        "remember_device_days": kw["remember_device_days"],
     }
     if kw["sms_allowed_countries"] is not None:
         changes["sms_allowed_countries"] = [c for c in kw["sms_allowed_countries"].split(",") if c.strip()]
@@ -496,6 +512,19 @@ def users_set(email, realm_name, name, new_email, password, email_verified, mfa,
     _print(_user_dict(user), as_json)
 
 
+@users.command("forget-devices")
+@click.argument("email")
+@realm_option
+@with_app()
+def users_forget_devices(email, realm_name):
+    """Forget every browser EMAIL asked to remember: each asks for the second factor again."""
+    from .lifecycle.devices import forget_all_devices
+    from .services.users import get_user
+
+    count = forget_all_devices(get_user(_realm(realm_name), email), reason="admin")
+    click.echo(f"forgot {count} remembered device{'s' if count != 1 else ''} of {email}")
+
+
 @users.command("delete")
 @click.argument("email")
 @realm_option
@@ -648,3 +677,57 @@ def _register_plugin_groups():
 
 
 _register_plugin_groups()
+
+
+# --- admins --------------------------------------------------------------------------------
+
+@main.group()
+def admins():
+    """Administrators of the console at /admin: users of the 'admin' realm with a role."""
+
+
+def _admin_dict(user, role):
+    return {"email": user.email, "role": role, "created_at": user.created_at.isoformat(),
+            "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None}
+
+
+@admins.command("create")
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="The password, or '-' to read it from standard input.")
+@click.option("--role", type=click.Choice(["owner", "operator", "viewer"]), required=True,
+              help="owner: everything; operator: users and clients; viewer: read-only.")
+@click.option("--name", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def admins_create(email, password, role, name, as_json):
+    """Create an administrator; the first console login sets up an authenticator app."""
+    from .admin.accounts import create_admin
+
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException("give --password (or '--password -' to read it from standard input)")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = create_admin(email=email, password=_read_password(password), role=role, name=name)
+    _print(_admin_dict(user, role), as_json)
+
+
+@admins.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def admins_list(as_json):
+    from .admin.accounts import list_admins
+
+    _print([_admin_dict(user, role) for user, role in list_admins()], as_json)
+
+
+@admins.command("set-role")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["owner", "operator", "viewer"]), required=True)
+@with_app()
+def admins_set_role(email, role):
+    from .admin.accounts import set_admin_role
+    from .services.realms import ADMIN_REALM
+    from .services.users import get_user
+
+    set_admin_role(get_user(_realm(ADMIN_REALM), email), role)
+    click.echo(f"{email} is now {role}")

@@ -82,6 +82,20 @@ class SmsSettings:
 
 
 @dataclass
+class MailSettings:
+    backend: str = "outbox"
+    from_address: str = "no-reply@localhost"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    smtp_ssl_tls: bool = False
+    smtp_timeout: int = 10
+    outbox_file: str = "mail-outbox.jsonl"
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -91,6 +105,7 @@ class Settings:
     login: LoginSettings = field(default_factory=LoginSettings)
     mfa: MfaSettings = field(default_factory=MfaSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
 
 def _coerce(value, default, where: str):

@@ -16,6 +16,21 @@ def configure_engine(engine) -> None:
             cursor.close()
 
 
+def forget_inherited_connections(app) -> None:
+    """In a process forked from the one that built ``app`` (gunicorn's ``preload_app``): drop the
+    pooled connections the parent opened, without closing them under the parent, so the two
+    processes never talk over one socket. Redis clients notice the fork by themselves."""
+    from .extensions import db
+    from .ratelimit import limiter
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+    engine = getattr(limiter.storage, "engine", None) if limiter.enabled else None
+    if engine is not None:
+        engine.dispose(close=False)
+
+
 def upgrade_schema() -> None:
     """Run the Alembic migrations to head (inside an app context)."""
     from flask_migrate import upgrade

@@ -99,6 +99,12 @@ def render_page(template: str, *, realm=None, client=None, status: int = 200, **
     return body, status
 
 
+def render_theme_template(template: str, *, theme: str = DEFAULT_THEME, **context) -> str:
+    """Render one of the theme's templates outside a page (mail). ``.html`` templates are
+    autoescaped, ``.txt`` ones are not; needs only an app context."""
+    return _environment(theme).get_template(template).render(context)
+
+
 def register_theme_routes(app) -> None:
     from flask import Blueprint, abort, send_file
 

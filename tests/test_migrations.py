@@ -64,7 +64,7 @@ def test_db_upgrade_creates_the_default_realm_and_is_repeatable(upgraded_app, em
 
     assert again.exit_code == 0
     with upgraded_app.app_context():
-        assert [realm.name for realm in list_realms()] == ["default"]
+        assert [realm.name for realm in list_realms()] == ["admin", "default"], "admin: the console's realm"
     current = CliRunner().invoke(main, ["--instance", str(empty_instance), "db", "current"], catch_exceptions=False)
     assert current.stdout.strip() == "current"
 

@@ -7,6 +7,7 @@ import json
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 
 from ..extensions import db
+from ..lifecycle.devices import current_device, describe_browser, forget_all_devices, forget_device, remembered_devices
 from ..login import flow as login_flow
 from ..login.forms import ConfirmForm
 from ..login.sessions import current_browser_session
@@ -99,6 +100,12 @@ def home():
         identity.unlink_url = url_for("account.unlink_identity_view", identity_id=identity.id)
     realm = g.realm
     toggle = ConfirmForm() if realm.users_may_toggle_mfa and not realm.mfa_required else None
+    remembered = remembered_devices(user)
+    this_browser = current_device(realm, user)
+    for device in remembered:
+        device.browser = describe_browser(device.user_agent)
+        device.is_this_browser = this_browser is not None and this_browser.id == device.id
+        device.forget_url = url_for("account.forget_remembered_device", device_id=device.id)
     return _page(
         "account.html", user=user, phone_verified=user.phone_verified,
         change_phone_url=url_for("account.phone") if realm.sms_enabled and not user.phone_set_by_admin else None,
@@ -112,6 +119,10 @@ def home():
         mfa_toggle_form=toggle, mfa_toggle_url=url_for("account.toggle_mfa"),
         identities=identities,
         unlink_forms={i.id: ConfirmForm(formdata=None, prefix=f"u{i.id}") for i in identities},
+        remembered_devices=remembered, remember_device_days=realm.remember_device_days,
+        forget_forms={d.id: ConfirmForm(formdata=None, prefix=f"f{d.id}") for d in remembered},
+        forget_all_form=ConfirmForm(formdata=None, prefix="forget-all"),
+        forget_all_url=url_for("account.forget_all_remembered_devices"),
         logout_url=url_for("oidc.logout"),
         flash_messages=_take_flash(),
         page_title="Your account",
@@ -324,6 +335,26 @@ def toggle_mfa():
     return redirect(url_for("account.home"))
 
 
+
+
+@account_bp.post("/remembered-devices/<int:device_id>/forget")
+def forget_remembered_device(device_id):
+    """Forgetting needs no second factor: it only takes trust away."""
+    _, user = current_user()
+    if ConfirmForm(prefix=f"f{device_id}").validate_on_submit() and forget_device(user, device_id):
+        db.session.commit()
+        _flash("success", "Device forgotten. It will ask for your second factor at the next login.")
+    return redirect(url_for("account.home"))
+
+
+@account_bp.post("/remembered-devices/forget")
+def forget_all_remembered_devices():
+    _, user = current_user()
+    if ConfirmForm(prefix="forget-all").validate_on_submit():
+        forget_all_devices(user, reason="user")
+        db.session.commit()
+        _flash("success", "All devices forgotten. Each will ask for your second factor at the next login.")
+    return redirect(url_for("account.home"))
 
 
 @account_bp.post("/identities/<int:identity_id>/unlink")

@@ -53,15 +53,12 @@ class BarChart:
     plot_right: float = WIDTH - RIGHT
 
 
-def _nice_max(value: int) -> int:
-    if value <= 4:
-        return 4
-    magnitude = 10 ** int(math.floor(math.log10(value)))
-    for step in (1, 2, 2.5, 5, 10):
-        top = step * magnitude
-        if top >= value:
-            return int(math.ceil(top))
-    return value
+def _tick_step(value: int) -> int:
+    """A round step such that four steps reach ``value``: 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20 ..."""
+    raw = max(1, math.ceil(value / 4))
+    magnitude = 10 ** math.floor(math.log10(raw))
+    steps = (m * magnitude for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10))
+    return next(int(step) for step in steps if step >= raw and float(step).is_integer())
 
 
 def day_label(day: dt.date) -> str:
@@ -71,7 +68,8 @@ def day_label(day: dt.date) -> str:
 def bar_chart(chart_id: str, title: str, description: str, days: list[dt.date], series: list[Series]) -> BarChart:
     """Grouped bars, one group per day, one bar per series; a y axis with four steps."""
     chart = BarChart(chart_id, title, description, days, series)
-    top_value = _nice_max(max((max(s.values, default=0) for s in series), default=0))
+    step = _tick_step(max((max(s.values, default=0) for s in series), default=0))
+    top_value = 4 * step
     plot_height = chart.plot_bottom - TOP
     group_width = (chart.plot_right - LEFT) / max(len(days), 1)
     bar_width = group_width * 0.7 / max(len(series), 1)
@@ -84,5 +82,5 @@ def bar_chart(chart_id: str, title: str, description: str, days: list[dt.date], 
                                   round(bar_width, 1), round(height, 1), value, day_label(day), s))
         if (len(days) - 1 - i) % 2 == 0 or len(days) <= 7:
             chart.day_labels.append((round(LEFT + (i + 0.5) * group_width, 1), day_label(day)))
-    chart.ticks = [(round(chart.plot_bottom - plot_height * k / 4, 1), int(top_value * k / 4)) for k in range(5)]
+    chart.ticks = [(round(chart.plot_bottom - plot_height * k / 4, 1), step * k) for k in range(5)]
     return chart

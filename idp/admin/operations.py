@@ -4,7 +4,14 @@ records its audit event; the caller commits (or rolls back on ``ServiceError``).
 from __future__ import annotations
 
 from ..extensions import db
-from ..models import Authenticator, BrowserSession, OtpChallenge, RecoveryCode, SmsMessage, utcnow
+from ..models import (
+    Authenticator,
+    BrowserSession,
+    OtpChallenge,
+    RecoveryCode,
+    SmsMessage,
+    utcnow,
+)
 from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.clients import validate_redirect_uri
@@ -86,8 +93,8 @@ TEST_MESSAGE = "Test message from {realm}: the SMS integration '{name}' works."
 def send_test_sms(integration, raw_phone: str) -> None:
     """Text a test message through this integration (active or not) and log it like any SMS,
     so the dashboard counts it."""
-    from ..services.sms_integrations import sender_for
     from ..models import Realm
+    from ..services.sms_integrations import sender_for
 
     realm = db.session.get(Realm, integration.realm_id)
     phone = parse_phone(raw_phone, check_type=False)

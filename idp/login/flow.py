@@ -76,7 +76,9 @@ def finish(txn):
     ):
         session = existing
     else:
-        session = start_browser_session(realm, user, auth_time=txn.auth_time, amr=amr, acr=acr_for(amr))
+        # a stage may set the class itself: a remembered device (idp.lifecycle.devices)
+        acr = state.get("acr") or acr_for(amr)
+        session = start_browser_session(realm, user, auth_time=txn.auth_time, amr=amr, acr=acr)
         touch_last_login(user)
         from ..services.audit import record_event
 

@@ -73,8 +73,8 @@ def end_browser_session(realm) -> None:
 def apply_session_cookie(response, realm):
     """Called after the request: write or clear the session cookie the request decided on."""
     secure = current_app.config["SESSION_COOKIE_SECURE"]
-    path = realm_cookie_path(realm)
     if g.get("set_session_cookie"):
+        path = realm_cookie_path(realm)
         response.set_cookie(
             SESSION_COOKIE,
             g.set_session_cookie,
@@ -85,5 +85,5 @@ def apply_session_cookie(response, realm):
             samesite="Lax",
         )
     elif g.get("clear_session_cookie"):
-        response.delete_cookie(SESSION_COOKIE, path=path, httponly=True, secure=secure, samesite="Lax")
+        response.delete_cookie(SESSION_COOKIE, path=realm_cookie_path(realm), httponly=True, secure=secure, samesite="Lax")
     return response

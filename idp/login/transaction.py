@@ -64,14 +64,16 @@ class ConsentStage(Stage):
 
 
 def login_stages() -> list[Stage]:
-    """The ordered stages; the MFA stage slots in after the password."""
+    """The ordered stages; the MFA stage slots in after the password, and email verification
+    (when the realm requires it) after MFA."""
     return current_app.extensions["idp.login_stages"]
 
 
 def default_stages() -> list[Stage]:
+    from ..lifecycle.verification import EmailVerificationStage
     from ..mfa.stage import MfaStage
 
-    return [PasswordStage(), MfaStage(), ConsentStage()]
+    return [PasswordStage(), MfaStage(), EmailVerificationStage(), ConsentStage()]
 
 
 def next_stage(txn: LoginTransaction) -> Stage | None:

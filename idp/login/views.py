@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, request, url_for
 
 from ..extensions import db
+from ..lifecycle.verification import send_verification_email
 from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.clients import find_client
@@ -88,6 +89,7 @@ def login():
         form=form,
         action_url=url_for("login.login"),
         register_url=register_url,
+        forgot_password_url=url_for("lifecycle.forgot_password", txn_id=txn.id),
         providers=_provider_buttons(txn),
         flash_messages=messages,
         page_title="Log in",
@@ -138,6 +140,7 @@ def register():
                 # the registration form requires a second factor: one left unfinished now is
                 # still asked for at the next login
                 user.mfa_enabled = True
+            send_verification_email(user, transaction_id=txn.id)
             authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
             return flow.advance(txn)
     return render_page(

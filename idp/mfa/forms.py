@@ -7,6 +7,13 @@ class CodeForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired("Enter the 6-digit code."), Length(max=16)])
 
 
+class LoginCodeForm(CodeForm):
+    """The code form of a login; the checkbox shows when the realm remembers devices (its label
+    names the realm's number of days)."""
+
+    remember_device = BooleanField("Remember this device")
+
+
 class PhoneForm(FlaskForm):
     phone = TelField("Phone number", validators=[DataRequired("Enter your phone number."), Length(max=32)])
 

@@ -29,10 +29,17 @@ def mfa_required_for(txn) -> bool:
 
 
 class MfaStage(Stage):
+    """Runs when ``mfa_required_for`` says so, unless this browser is a device the user asked
+    to remember (``idp.lifecycle.devices``: never when a fresh second factor is asked for)."""
+
     key = "mfa"
 
     def applies(self, txn):
-        return mfa_required_for(txn)
+        if not mfa_required_for(txn):
+            return False
+        from ..lifecycle.devices import remembered_device_skips_mfa
+
+        return not remembered_device_skips_mfa(txn)
 
     def url(self, txn):
         return url_for("mfa.start", realm_name=txn.realm.name, txn_id=txn.id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, redirect, request, url_for
 
 from ..extensions import db
+from ..lifecycle.devices import remember_device
 from ..login import flow as login_flow
 from ..login.transaction import TransactionInvalid, load_transaction, next_stage
 from ..services import ServiceError
@@ -29,7 +30,7 @@ from .flow import (
     record_factor_success,
     set_mfa_state,
 )
-from .forms import CodeForm, PhoneForm, RecoveryCodeForm, SavedCodesForm, TotpSetupForm
+from .forms import CodeForm, LoginCodeForm, PhoneForm, RecoveryCodeForm, SavedCodesForm, TotpSetupForm
 from .qr import build_totp_svg
 from .recovery import recovery_codes_remaining
 from .sms import code_exhausted, latest_challenge, resend_wait_seconds, send_sms_code
@@ -195,6 +196,9 @@ def _code_page(txn, factor, form, *, status=200, messages=None):
         elif txn.user.phone_set_by_admin:
             contact_admin = True
     context = factor.page_context(challenge)
+    remember_days = txn.realm.remember_device_days or None
+    if remember_days and hasattr(form, "remember_device"):
+        form.remember_device.label.text = f"Remember this device for {remember_days} days"
     return _page(
         "mfa_code.html", txn, status=status, form=form, factor=factor.kind,
         action_url=url_for("mfa.code", factor=factor.kind),
@@ -204,7 +208,7 @@ def _code_page(txn, factor, form, *, status=200, messages=None):
         resend_wait_seconds=context.get("resend_wait_seconds", 0),
         change_phone_url=change_phone_url, contact_admin=contact_admin,
         other_methods_url=url_for("mfa.choose") if others else None,
-        recovery_url=url_for("mfa.recovery"), remember_device_days=None,
+        recovery_url=url_for("mfa.recovery"), remember_device_days=remember_days,
         flash_messages=messages or [],
         page_title="Enter your code",
     )
@@ -223,7 +227,7 @@ def code():
     if seconds:
         return _locked_page(txn, seconds)
     challenge = challenge_for(txn)
-    form = CodeForm()
+    form = LoginCodeForm()
     if request.method == "GET":
         if factor.kind == "sms" and latest_challenge(challenge) is None:
             try:
@@ -241,7 +245,11 @@ def code():
         if factor.kind == "sms":
             confirm_phone(txn)
         record_factor_success(txn, factor)
-        return _after_success(txn)
+        response = _after_success(txn)
+        if form.remember_device.data:
+            remember_device(txn.realm, txn.user, response)
+            db.session.commit()
+        return response
     attempts.record_failure(txn.user, factor=factor.kind)
     seconds = attempts.locked_for_seconds(txn.user)
     if seconds:
@@ -274,14 +282,14 @@ def resend():
     form = CodeForm(prefix="resend")
     form.code.validators = []
     if not form.validate_on_submit():
-        return _code_page(txn, factor, CodeForm(formdata=None), status=400,
+        return _code_page(txn, factor, LoginCodeForm(formdata=None), status=400,
                           messages=_message("error", "Your form expired. Try again."))
     try:
         send_sms_code(challenge_for(txn))
     except FactorError as error:
-        return _code_page(txn, factor, CodeForm(formdata=None), status=503 if error.retry_after is None else 429,
+        return _code_page(txn, factor, LoginCodeForm(formdata=None), status=503 if error.retry_after is None else 429,
                           messages=_message("error", error.message))
-    return _code_page(txn, factor, CodeForm(formdata=None),
+    return _code_page(txn, factor, LoginCodeForm(formdata=None),
                       messages=_message("success", f"We sent a new code to {mask_phone(challenge_for(txn).phone)}."))
 
 

@@ -3,10 +3,12 @@ from .api_key import ApiKey
 from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
 from .client import SUPPORTED_SCOPES, Client
+from .email_link import EmailLink
 from .keys import SigningKey
 from .mfa import Authenticator, OtpChallenge, RecoveryCode, SmsIntegration, SmsMessage
 from .ratelimit import rate_limit_counters
 from .realm import Realm
+from .remembered_device import RememberedDevice
 from .session import BrowserSession, LoginTransaction
 from .social import FederatedIdentity, IdentityProvider
 from .tokens import AuthorizationCode, IssuedToken
@@ -26,9 +28,11 @@ __all__ = [
     "AuthorizationCode",
     "BrowserSession",
     "Client",
+    "EmailLink",
     "IssuedToken",
     "LoginTransaction",
     "Realm",
+    "RememberedDevice",
     "SUPPORTED_SCOPES",
     "SigningKey",
     "UTCDateTime",

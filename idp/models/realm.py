@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -28,6 +28,9 @@ class Realm(db.Model):
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     users_may_toggle_mfa: Mapped[bool] = mapped_column(Boolean, default=True)
     sms_allowed_countries: Mapped[list] = mapped_column(JSON, default=list)
+    require_email_verification: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: "Remember this device" for this many days after a second factor; 0 turns it off.
+    remember_device_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     access_token_lifetime: Mapped[int | None] = mapped_column(Integer, nullable=True)
     id_token_lifetime: Mapped[int | None] = mapped_column(Integer, nullable=True)

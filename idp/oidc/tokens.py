@@ -157,12 +157,16 @@ def revoke_user_tokens(user) -> None:
 
 
 def claim_refresh_token(row: IssuedToken) -> bool:
-    """Mark a refresh token used; False when another request already did (a reuse)."""
+    """Mark a refresh token used; False when another request already did (a reuse).
+
+    Not committed here: the claim commits with the token that replaces it (``save_token``), so a
+    failure in between leaves the old token usable rather than spent with nothing in its place.
+    The row stays locked until then, and a request racing with the same token waits for that
+    commit and then finds the token used."""
     result = db.session.execute(
         db.update(IssuedToken)
         .where(IssuedToken.id == row.id, IssuedToken.refresh_used_at.is_(None))
         .where(IssuedToken.revoked_at.is_(None))
         .values(refresh_used_at=utcnow())
     )
-    db.session.commit()
     return result.rowcount == 1

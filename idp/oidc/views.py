@@ -6,14 +6,11 @@ import time
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from ..extensions import csrf, db
 from ..login import flow
-from ..login.acr import ACR_VALUES_SUPPORTED
 from ..login.sessions import current_browser_session
-from ..models import SUPPORTED_SCOPES
-from ..services.keys import ID_TOKEN_ALGORITHMS, jwks_document
 from ..web import add_realm_name, load_realm, render_error
 from .grants import user_claims
 from .issuer import realm_issuer
@@ -63,56 +60,11 @@ def cors_for_browser_apps(response):
     return response
 
 
-def _json(data, status=200, *, cache_seconds: int | None = None):
+def _json(data, status=200):
     response = jsonify(data)
     response.status_code = status
-    if cache_seconds:
-        response.cache_control.public = True
-        response.cache_control.max_age = cache_seconds
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
-
-
-@oidc_bp.get("/.well-known/openid-configuration")
-def discovery():
-    issuer = realm_issuer(g.realm)
-    metadata = {
-        "issuer": issuer,
-        "authorization_endpoint": f"{issuer}/authorize",
-        "token_endpoint": f"{issuer}/token",
-        "userinfo_endpoint": f"{issuer}/userinfo",
-        "jwks_uri": f"{issuer}/jwks",
-        "revocation_endpoint": f"{issuer}/revoke",
-        "introspection_endpoint": f"{issuer}/introspect",
-        "end_session_endpoint": f"{issuer}/logout",
-        "scopes_supported": list(SUPPORTED_SCOPES),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "code_challenge_methods_supported": ["S256"],
-        "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
-            "name", "preferred_username", "email", "email_verified",
-        ],
-        "acr_values_supported": ACR_VALUES_SUPPORTED,
-        "prompt_values_supported": ["none", "login", "consent"],
-        "claims_parameter_supported": False,
-        "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,
-        "authorization_response_iss_parameter_supported": True,
-        "ui_locales_supported": ["en"],
-    }
-    return _json(metadata, cache_seconds=300)
-
-
-@oidc_bp.get("/jwks")
-def jwks():
-    return _json(jwks_document(g.realm, current_app.extensions["idp.settings"]), cache_seconds=300)
 
 
 def authorization_error(error: OAuth2Error):

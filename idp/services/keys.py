@@ -56,6 +56,9 @@ def rotate_realm_keys(realm) -> list[SigningKey]:
     ):
         row.retired_at = now
     db.session.flush()
+    from ..oidc.metadata import forget_realm_documents
+
+    forget_realm_documents(realm.name)
     return create_realm_keys(realm)
 
 

@@ -15,8 +15,11 @@ BOOLEAN_SETTINGS = (
     "sms_enabled",
     "totp_enabled",
     "users_may_toggle_mfa",
+    "require_email_verification",
 )
 LIFETIME_SETTINGS = ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime")
+#: "Remember this device": 0 (off) up to a year.
+MAX_REMEMBER_DEVICE_DAYS = 365
 
 
 def active_sms_integrations(realm: Realm) -> list[SmsIntegration]:
@@ -45,6 +48,10 @@ def apply_realm_settings(realm: Realm, changes: dict) -> Realm:
         elif key in LIFETIME_SETTINGS:
             if isinstance(value, bool) or not isinstance(value, int) or not 30 <= value <= 31536000:
                 raise ServiceError(f"{key} must be a number of seconds between 30 and 31536000", field=key)
+        elif key == "remember_device_days":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REMEMBER_DEVICE_DAYS:
+                raise ServiceError(f"remember_device_days must be a number of days between 0 (off) and "
+                                   f"{MAX_REMEMBER_DEVICE_DAYS}", field=key)
         elif key == "display_name":
             value = (value or "").strip()
             if not value or len(value) > 200:

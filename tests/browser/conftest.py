@@ -88,13 +88,20 @@ class DemoServer:
     def realm_url(self, realm: str = "demo") -> str:
         return f"{self.url}/realms/{realm}"
 
-    def outbox_code(self) -> str:
+    def outbox_code(self, to: str | None = None) -> str:
+        """The code in the last SMS of the development outbox (sent to ``to``, if given)."""
         from ..helpers import last_sms_code
 
-        return last_sms_code(self.instance_path)
+        return last_sms_code(self.instance_path, to)
+
+    def outbox_recipients(self) -> list[str]:
+        from ..helpers import outbox_messages
+
+        return [message["to"] for message in outbox_messages(self.instance_path)]
 
     def change(self, fn):
-        """Run ``fn(realm, user)`` on the demo realm and user in an app context and commit."""
+        """Run ``fn(realm, user)`` on the demo realm and user in an app context, commit, and
+        return what ``fn`` returned."""
         from idp.demo import DEMO_EMAIL, DEMO_REALM
         from idp.extensions import db
         from idp.services.realms import get_realm
@@ -102,31 +109,58 @@ class DemoServer:
 
         with self.app.app_context():
             realm = get_realm(DEMO_REALM)
-            fn(realm, find_user_by_email(realm, DEMO_EMAIL))
+            result = fn(realm, find_user_by_email(realm, DEMO_EMAIL))
             db.session.commit()
             db.session.remove()
+        return result
+
+    def read_user(self, email: str, fn):
+        """``fn(user)`` for the demo realm's user ``email``, read in an app context."""
+        from idp.demo import DEMO_REALM
+        from idp.extensions import db
+        from idp.services.realms import get_realm
+        from idp.services.users import find_user_by_email
+
+        with self.app.app_context():
+            try:
+                return fn(find_user_by_email(get_realm(DEMO_REALM), email))
+            finally:
+                db.session.remove()
 
 
 @pytest.fixture
-def demo_server(make_app, instance_path):
-    """``idp demo`` in-process: setup_demo() on a live server's public URL."""
+def make_demo_server(make_app, instance_path):
+    """``idp demo`` in-process: setup_demo() on a live server's public URL. Keyword arguments
+    override settings sections, as for ``make_app`` (``mfa={"resend_cooldown": 2}``)."""
     from idp.demo import setup_demo
     from idp.extensions import db
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    app = make_app(public_url=url)
-    with app.app_context():
-        setup_demo(url)
-        db.session.remove()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield DemoServer(app, url, instance_path)
-    server.shutdown()
-    thread.join(timeout=5)
+    started = []
+
+    def start(**overrides) -> DemoServer:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        app = make_app(public_url=url, **overrides)
+        with app.app_context():
+            setup_demo(url)
+            db.session.remove()
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        thread.start()
+        started.append((server, thread))
+        return DemoServer(app, url, instance_path)
+
+    yield start
+    for server, thread in started:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def demo_server(make_demo_server):
+    return make_demo_server()
 
 
 @pytest.fixture

@@ -19,6 +19,6 @@ def test_two_instance_folders_are_two_independent_providers(runner, instance_pat
     assert {"idp.sqlite3", "secrets.json"} <= {p.name for p in other.iterdir()}
     there = json.loads(CliRunner().invoke(main, ["realms", "list", "--json"]).stdout)
     here = json.loads(runner("realms", "list", "--json").stdout)
-    assert [r["name"] for r in there] == ["default", "solo"]
+    assert [r["name"] for r in there] == ["admin", "default", "solo"]
     assert "solo" not in [r["name"] for r in here]
     assert json.loads((other / "secrets.json").read_text()) != json.loads((instance_path / "secrets.json").read_text())

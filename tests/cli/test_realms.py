@@ -10,7 +10,7 @@ def test_admin_creates_a_realm_and_finds_it_in_the_list(idp, acme):
     created = idp("realms", "create", "shop", "--display-name", "Shop Inc", "--registration", "off", "--json")
 
     assert (created["name"], created["display_name"], created["registration"]) == ("shop", "Shop Inc", False)
-    assert [r["name"] for r in idp("realms", "list", "--json")] == ["acme", "default", "shop"]
+    assert [r["name"] for r in idp("realms", "list", "--json")] == ["acme", "admin", "default", "shop"]
     assert "shop  Shop Inc" in idp("realms", "list")
 
 

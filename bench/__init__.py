@@ -1,0 +1,1 @@
+"""The benchmark (not a test): `python bench/run.py`; see README, "Benchmark"."""

@@ -1,0 +1,532 @@
+"""idp's benchmark (not a test): ``python bench/run.py`` (``--quick`` for a short run).
+
+One run, on this machine, one server after the other with the same load generator:
+  1. floors: argon2id verify time (m=19456 KiB, t=2, p=1), ES256 JWT signing time, and a bare
+     Flask JSON endpoint under the same gunicorn configuration;
+  2. idp under gunicorn (deploy/gunicorn.conf.py, 2 workers) on PostgreSQL (a local cluster,
+     started if needed; a fresh database each run);
+  3. the reference peer node-oidc-provider (npm, installed into bench/.peer/), configured
+     like idp's realm (JWT client_credentials tokens, refresh-token rotation);
+then one table: requests/s, p50/p99, ratios to the peer and to the floors, PASS/FAIL against
+the targets of issue 6, and the resident size of each idp worker after N logins.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import ClientCredentials, Get, RefreshChains, Result, run_load  # noqa: E402
+from bench.logins import HostedLogins, UserPool  # noqa: E402
+from bench.provision import PASSWORD, REALM, REDIRECT_URI, provision  # noqa: E402
+
+BENCH = ROOT / "bench"
+PEER_DIR = BENCH / ".peer"
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+DB_ROLE = DB_PASSWORD = DB_NAME = "idp_bench"
+WORKERS = 2
+ARGON2 = (2, 19456, 1)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{url}: the server exited:\n{log_path.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    sys.exit(f"{url} did not answer in {timeout} s:\n{log_path.read_text()[-3000:]}")
+
+
+class Server:
+    def __init__(self, name: str, command: list[str], env: dict, ready_path: str, port: int, workdir: Path,
+                 cwd: Path = ROOT):
+        self.name = name
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = workdir / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        wait_http(self.url + ready_path, self.process, self.log_path)
+
+    def worker_pids(self) -> list[int]:
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                pids.append(int(stat.parent.name))
+        return sorted(pids)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+def _run(*command: str, input: str | None = None) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True, input=input).stdout
+
+
+def ensure_postgres() -> str:
+    """The admin URL of a local PostgreSQL cluster with the benchmark's role: reuse a running
+    cluster, start a stopped one, or (as root) install and create one as .ci/run does."""
+    if os.environ.get("IDP_BENCH_DATABASE_URL"):
+        return os.environ["IDP_BENCH_DATABASE_URL"]
+    if shutil.which("pg_lsclusters") is None:
+        if os.geteuid() != 0:
+            sys.exit("PostgreSQL is not installed: apt-get install postgresql, or set IDP_BENCH_DATABASE_URL "
+                     "to a role that may create databases")
+        log("installing PostgreSQL from Debian's packages")
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    clusters = [line.split() for line in _run("pg_lsclusters", "-h").splitlines() if line.strip()]
+    if not clusters:
+        version = sorted(os.listdir("/usr/lib/postgresql"), key=lambda v: [int(p) for p in v.split(".")])[-1]
+        _run("pg_createcluster", version, "main")
+        clusters = [line.split() for line in _run("pg_lsclusters", "-h").splitlines() if line.strip()]
+    version, name, port, status = clusters[-1][:4]
+    if status != "online":
+        log(f"starting PostgreSQL {version}/{name}")
+        _run("pg_ctlcluster", version, name, "start")
+    for _ in range(30):
+        if subprocess.run(["runuser", "-u", "postgres", "--", "pg_isready", "-q", "-h", "127.0.0.1", "-p", port]).returncode == 0:
+            break
+        time.sleep(1)
+    _run("runuser", "-u", "postgres", "--", "psql", "-q", "-v", "ON_ERROR_STOP=1", "-p", port, "-d", "postgres",
+         input=f"""DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{DB_ROLE}') THEN
+        CREATE ROLE {DB_ROLE} LOGIN CREATEDB PASSWORD '{DB_PASSWORD}';
+    END IF;
+END $$;""")
+    return f"postgresql+psycopg://{DB_ROLE}:{DB_PASSWORD}@127.0.0.1:{port}/postgres"
+
+
+def fresh_database(admin_url: str) -> tuple[str, dict]:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin_url)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0]
+                    for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers")}
+    return url.set(database=DB_NAME).render_as_string(hide_password=False), settings
+
+
+# --- the peer -----------------------------------------------------------------------------------
+
+def install_peer() -> None:
+    """npm install of bench/peer/package.json into bench/.peer/ (git-ignored), once."""
+    PEER_DIR.mkdir(exist_ok=True)
+    wanted = (BENCH / "peer" / "package.json").read_text()
+    installed = PEER_DIR / "package.json"
+    if installed.exists() and installed.read_text() == wanted and (PEER_DIR / "node_modules" / "oidc-provider").exists():
+        return
+    if shutil.which("npm") is None:
+        sys.exit("npm is not installed (Debian: apt-get install nodejs npm), or run with --no-peer")
+    log("installing oidc-provider from npm into bench/.peer/")
+    installed.write_text(wanted)
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEER_DIR, check=True)
+
+
+def peer_tokens(url: str, count: int) -> list[dict]:
+    """Refresh and access tokens from the peer's code flow (its minimal login interaction)."""
+    from urllib.parse import parse_qs, urljoin, urlsplit
+
+    import requests
+
+    tokens = []
+    for n in range(count):
+        http = requests.Session()
+        response = http.get(f"{url}/auth", allow_redirects=False, params={
+            "response_type": "code", "client_id": "bench", "redirect_uri": REDIRECT_URI,
+            "scope": "openid email offline_access", "prompt": "consent", "state": str(n)})
+        response = http.post(urljoin(url, response.headers["location"]), data={"login": f"user{n}"},
+                             allow_redirects=False)
+        while not response.headers["location"].startswith(REDIRECT_URI):
+            response = http.get(urljoin(url, response.headers["location"]), allow_redirects=False)
+        code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
+        token = requests.post(f"{url}/token", auth=("bench", "bench-secret"), data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI})
+        token.raise_for_status()
+        tokens.append(token.json())
+    return tokens
+
+
+# --- floors ---------------------------------------------------------------------------------------
+
+def argon2_verify_seconds(rounds: int) -> float:
+    from argon2 import PasswordHasher
+
+    hasher = PasswordHasher(time_cost=ARGON2[0], memory_cost=ARGON2[1], parallelism=ARGON2[2])
+    hashed = hasher.hash(PASSWORD)
+    times = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        hasher.verify(hashed, PASSWORD)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def es256_sign_seconds(rounds: int) -> float:
+    from joserfc import jwt
+    from joserfc.jwk import ECKey
+
+    key = ECKey.generate_key("P-256", auto_kid=True)
+    now = int(time.time())
+    claims = {"iss": "http://127.0.0.1:8000/realms/bench", "sub": "bench", "aud": "http://127.0.0.1:8000/realms/bench",
+              "client_id": "bench", "iat": now, "exp": now + 600, "jti": secrets.token_hex(16), "scope": ""}
+    header = {"alg": "ES256", "kid": key.kid, "typ": "at+jwt"}
+    for _ in range(50):
+        jwt.encode(header, claims, key, algorithms=["ES256"])
+    began = time.perf_counter()
+    for _ in range(rounds):
+        jwt.encode(header, claims, key, algorithms=["ES256"])
+    return (time.perf_counter() - began) / rounds
+
+
+# --- profiling --------------------------------------------------------------------------------------
+
+class Profiler:
+    """py-spy on every worker while a phase runs; collapsed stacks go to bench/.profiles/."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and shutil.which("py-spy") is not None
+        if enabled and not self.enabled:
+            log("py-spy is not installed (pip install py-spy): profiling skipped")
+        self.folder = BENCH / ".profiles"
+        self.running: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(self, name: str, pids: list[int]) -> None:
+        if not self.enabled:
+            return
+        self.folder.mkdir(exist_ok=True)
+        for pid in pids:
+            path = self.folder / f"{name}-{pid}.txt"
+            process = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+                                        "--output", str(path), "--nonblocking"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.running.append((process, path))
+
+    def stop(self, name: str) -> None:
+        if not self.enabled:
+            return
+        paths = []
+        for process, path in self.running:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+            paths.append(path)
+        self.running.clear()
+        summarize_profile(name, paths)
+
+
+def summarize_profile(name: str, paths: list[Path], top: int = 12) -> None:
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for path in paths:
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            n = int(count)
+            frames = [f for f in stack.split(";") if f]
+            frames = frames[1:] if frames and frames[0].startswith(("process ", "thread ")) else frames
+            if not frames or "(threading.py" in frames[-1] and "wait" in frames[-1]:
+                continue
+            total += n
+            own[frames[-1]] = own.get(frames[-1], 0) + n
+            for frame in set(frames):
+                if "idp/" in frame or "/authlib/" in frame or "/joserfc/" in frame or "/sqlalchemy/" in frame:
+                    inclusive[frame] = inclusive.get(frame, 0) + n
+    if not total:
+        return
+    print(f"\nprofile of {name} ({total} busy samples): own time")
+    for frame, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {100 * n / total:5.1f}%  {frame}")
+    print("  inclusive (idp, Authlib, joserfc, SQLAlchemy):")
+    for frame, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {100 * n / total:5.1f}%  {frame}")
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+GUNICORN_EXTRA: list[str] = []
+
+
+def gunicorn_command(app: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), *GUNICORN_EXTRA, *extra, app]
+
+
+def phase(name, port, scenario, args, **kwargs) -> Result:
+    result = asyncio.run(run_load(name, "127.0.0.1", port, scenario, connections=args.connections,
+                                  seconds=args.seconds, warmup=args.warmup, **kwargs))
+    log(result.summary() + (f" first error: {result.first_error}" if result.first_error else ""))
+    return result
+
+
+def run_idp(args, workdir: Path, database_url: str, results: dict, profiler: Profiler) -> dict:
+    from cryptography.fernet import Fernet
+
+    from idp import create_app
+    from idp.config import load_settings
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    env.update({
+        "IDP_INSTANCE": str(workdir / "instance"),
+        "IDP_DATABASE_URL": database_url,
+        "IDP_SERVER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "IDP_SERVER_SECRET_KEY": secrets.token_urlsafe(32),
+        "IDP_SECURITY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "IDP_SECURITY_TOKEN_HASH_KEY": secrets.token_urlsafe(32),
+        # Every request comes from 127.0.0.1: the per-IP form limit stays on (its counter is
+        # still written on every post) but high enough for the run.
+        "IDP_SECURITY_FORM_RATE_LIMIT": "1000000 per minute",
+        "IDP_BIND": f"127.0.0.1:{port}",
+        "IDP_WORKERS": str(WORKERS),
+        "IDP_ACCESS_LOG": "",
+    })
+    log(f"provisioning realm '{REALM}' with {args.users} users on PostgreSQL")
+    app = create_app(workdir / "instance", settings=load_settings(None, environ=env))
+    setup = provision(app, args.users)
+    with app.app_context():
+        from idp.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+    server = Server("idp", gunicorn_command("idp.wsgi:app"), env, "/healthz", port, workdir)
+    info = {"workers": server.worker_pids()}
+    try:
+        realm = f"/realms/{REALM}"
+        pool = UserPool(setup.emails, setup.totp_secret)
+
+        def measured(name, scenario, **kwargs):
+            if args.only and name not in args.only:
+                return
+            profiler.start(f"idp-{name}", server.worker_pids())
+            try:
+                results[("idp", name)] = phase(f"idp {name}", port, scenario, args, **kwargs)
+            finally:
+                profiler.stop(f"idp {name}")
+
+        measured("discovery", Get(f"{realm}/.well-known/openid-configuration"))
+        measured("jwks", Get(f"{realm}/jwks"))
+        measured("token_cc", ClientCredentials(f"{realm}/token", setup.client_id, setup.client_secret))
+        tokens: list[dict] = []
+        seed = HostedLogins(REALM, setup.client_id, setup.client_secret, REDIRECT_URI, PASSWORD, pool, keep_tokens=tokens)
+        phase("idp seed logins", port, seed, argparse.Namespace(connections=args.connections, seconds=0, warmup=0),
+              max_operations=args.connections + 1)
+        measured("token_refresh", RefreshChains(f"{realm}/token", setup.client_id, setup.client_secret,
+                                                [t["refresh_token"] for t in tokens[1:]]))
+        measured("userinfo", Get(f"{realm}/userinfo", {"Authorization": f"Bearer {tokens[0]['access_token']}"}))
+        logins = HostedLogins(REALM, setup.client_id, setup.client_secret, REDIRECT_URI, PASSWORD, pool)
+        measured("logins", logins, max_operations=args.logins)
+        info["rss_mb"] = [rss_mb(pid) for pid in server.worker_pids()]
+        if ("idp", "logins") in results:
+            info["logins_done"] = results[("idp", "logins")].all_operations + args.connections + 1
+    finally:
+        server.stop()
+    return info
+
+
+def run_peer(args, workdir: Path, results: dict) -> None:
+    install_peer()
+    port = free_port()
+    env = {**os.environ, "PEER_MODULES": str(PEER_DIR), "NODE_ENV": "production"}
+    server = Server("peer", ["node", str(BENCH / "peer" / "server.mjs"), str(port)], env,
+                    "/.well-known/openid-configuration", port, workdir)
+    try:
+        results[("peer", "discovery")] = phase("peer discovery", port, Get("/.well-known/openid-configuration"), args)
+        results[("peer", "jwks")] = phase("peer jwks", port, Get("/jwks"), args)
+        results[("peer", "token_cc")] = phase("peer token_cc", port,
+                                              ClientCredentials("/token", "bench", "bench-secret", {"scope": "api"}), args)
+        tokens = peer_tokens(server.url, args.connections + 1)
+        results[("peer", "token_refresh")] = phase("peer token_refresh", port, RefreshChains(
+            "/token", "bench", "bench-secret", [t["refresh_token"] for t in tokens[1:]]), args)
+        results[("peer", "userinfo")] = phase("peer userinfo", port, Get(
+            "/me", {"Authorization": f"Bearer {tokens[0]['access_token']}"}), args)
+    finally:
+        server.stop()
+
+
+def run_floor_app(args, workdir: Path, results: dict) -> None:
+    port = free_port()
+    env = {**os.environ, "IDP_BIND": f"127.0.0.1:{port}", "IDP_WORKERS": str(WORKERS), "IDP_ACCESS_LOG": ""}
+    server = Server("flask", gunicorn_command("floor_app:app", "--pythonpath", str(BENCH)), env, "/document", port,
+                    workdir)
+    try:
+        results[("floor", "flask")] = phase("bare Flask JSON", port, Get("/document"), args)
+    finally:
+        server.stop()
+
+
+def fmt_rate(value) -> str:
+    return "—" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def fmt_ratio(value) -> str:
+    return "—" if value is None else f"{value:.2f}x"
+
+
+def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> bool:
+    flask = results.get(("floor", "flask"))
+    sign_per_s = WORKERS / floors["sign_s"]
+    argon2_per_s = WORKERS / floors["argon2_s"]
+    rows = []
+    verdicts = []
+
+    def row(label, key, floor_name, floor_rate, target_text, check):
+        ours = results.get(("idp", key))
+        peer = results.get(("peer", key))
+        peer_ratio = ours.rate / peer.rate if ours and peer and peer.rate else None
+        floor_ratio = ours.rate / floor_rate if ours and floor_rate else None
+        verdict = check(ours, peer_ratio, floor_ratio) if ours else None
+        verdicts.append(verdict)
+        rows.append([label, fmt_rate(ours.rate) if ours else "—",
+                     f"{ours.p50_ms:.1f}" if ours else "—", f"{ours.p99_ms:.1f}" if ours else "—",
+                     fmt_rate(peer.rate) if peer else "—", f"{peer.p50_ms:.1f}" if peer else "—",
+                     f"{peer.p99_ms:.1f}" if peer else "—", fmt_ratio(peer_ratio),
+                     f"{fmt_ratio(floor_ratio)} {floor_name}" if floor_ratio is not None else "—",
+                     target_text, {True: "PASS", False: "FAIL", None: "n/a"}[verdict]])
+
+    def need_peer(minimum):
+        return lambda ours, peer_ratio, floor_ratio: None if peer_ratio is None else peer_ratio >= minimum
+
+    flask_rate = flask.rate if flask else None
+    row("discovery", "discovery", "flask", flask_rate, ">=0.90x flask",
+        lambda o, p, f: None if f is None else f >= 0.9)
+    row("JWKS", "jwks", "flask", flask_rate, ">=0.90x flask", lambda o, p, f: None if f is None else f >= 0.9)
+    row("token client_credentials", "token_cc", "sign", sign_per_s, ">=1.5x peer, p99<50ms",
+        lambda o, p, f: (o.p99_ms < 50) if p is None else (p >= 1.5 and o.p99_ms < 50))
+    row("token refresh (rotation)", "token_refresh", "sign", sign_per_s, ">=1.0x peer", need_peer(1.0))
+    row("userinfo", "userinfo", "flask", flask_rate, "—", lambda o, p, f: None)
+    row("full logins (argon2id+TOTP)", "logins", "argon2", argon2_per_s, ">=0.80x argon2",
+        lambda o, p, f: None if f is None else f >= 0.8)
+
+    headers = ["endpoint", "idp req/s", "p50 ms", "p99 ms", "peer req/s", "p50 ms", "p99 ms", "x peer",
+               "x floor", "target", "result"]
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    line = "  ".join("{:<%d}" % widths[0] if i == 0 else "{:>%d}" % w for i, w in enumerate(widths))
+    print()
+    print(f"idp benchmark — {args.connections} connections, {args.seconds:g} s per endpoint after "
+          f"{args.warmup:g} s warm-up, gunicorn {WORKERS} workers (gthread), {os.cpu_count()} cores shared with "
+          f"the load generator")
+    print(line.format(*headers))
+    print(line.format(*["-" * w for w in widths]))
+    for r in rows:
+        print(line.format(*r))
+    rss = idp_info.get("rss_mb") or []
+    done = idp_info.get("logins_done", 0)
+    rss_ok = bool(rss) and max(rss) < 120
+    verdicts.append(rss_ok)
+    note = "" if done >= 10000 else f" (target is after 10,000 logins; run with --logins 10000)"
+    print(f"memory: RSS per idp worker after {done:,} logins: "
+          + ", ".join(f"{m:.0f} MB" for m in rss) + f" — target < 120 MB: {'PASS' if rss_ok else 'FAIL'}{note}")
+    print(f"floors: argon2id verify {floors['argon2_s'] * 1000:.1f} ms (m=19456 KiB, t=2, p=1) = "
+          f"{1 / floors['argon2_s']:.1f} logins/s per core, {argon2_per_s:.1f} on {WORKERS} workers; "
+          f"ES256 JWT sign {floors['sign_s'] * 1e6:.0f} us = {sign_per_s:,.0f}/s on {WORKERS} workers; "
+          f"bare Flask JSON {fmt_rate(flask_rate)} req/s")
+    print(f"PostgreSQL {pg.get('server_version')} (fsync={pg.get('fsync')}, "
+          f"synchronous_commit={pg.get('synchronous_commit')}); peer: oidc-provider, one Node process, "
+          f"in-memory adapter")
+    failed = [v for v in verdicts if v is False]
+    print(f"targets: {sum(1 for v in verdicts if v)} PASS, {len(failed)} FAIL, "
+          f"{sum(1 for v in verdicts if v is None)} n/a")
+    return not failed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short phases and 500 logins (about 2 minutes)")
+    parser.add_argument("--seconds", type=float, default=None, help="measured seconds per endpoint (default 10)")
+    parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds per endpoint (default 2)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--logins", type=int, default=None, help="full logins to run (default 10000)")
+    parser.add_argument("--users", type=int, default=None, help="users to provision (default: enough)")
+    parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip node-oidc-provider")
+    parser.add_argument("--only", default="", help="comma-separated phases: discovery,jwks,token_cc,"
+                        "token_refresh,userinfo,logins (default: all)")
+    parser.add_argument("--gunicorn-args", default="", help="extra gunicorn options, e.g. '--threads 8'")
+    parser.add_argument("--profile", action="store_true",
+                        help="run py-spy on the idp workers and print where time goes (slows idp down)")
+    args = parser.parse_args(argv)
+    args.only = {p.strip() for p in args.only.split(",") if p.strip()}
+    GUNICORN_EXTRA.extend(args.gunicorn_args.split())
+    args.seconds = args.seconds if args.seconds is not None else (3 if args.quick else 10)
+    args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
+    args.logins = args.logins if args.logins is not None else (500 if args.quick else 10000)
+    args.users = args.users or max(1000, min(args.logins + 2 * args.connections, 6000))
+
+    workdir = Path(tempfile.mkdtemp(prefix="idp-bench-"))
+    log(f"work folder {workdir}")
+    results: dict = {}
+    log("floors: argon2id and ES256 signing")
+    floors = {"argon2_s": argon2_verify_seconds(7 if args.quick else 21),
+              "sign_s": es256_sign_seconds(500 if args.quick else 2000)}
+    admin_url = ensure_postgres()
+    database_url, pg = fresh_database(admin_url)
+    run_floor_app(args, workdir, results)
+    profiler = Profiler(args.profile)
+    idp_info = run_idp(args, workdir, database_url, results, profiler)
+    if args.peer:
+        run_peer(args, workdir, results)
+    ok = print_table(args, results, floors, idp_info, pg)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per surface of the console; each registers its routes on ``admin_bp``."""

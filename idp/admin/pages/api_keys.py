@@ -1,0 +1,51 @@
+"""API keys of a realm for the management API: create (the secret is shown once), revoke."""
+from __future__ import annotations
+
+from ...api.api_keys import create_api_key, list_api_keys, revoke_api_key
+from ...extensions import db
+from ...models import ApiKey
+from ...services import NotFound
+from .. import admin_bp
+from ..console import apply_change, done, managed_realm, render, requires
+from ..forms import ApiKeyForm, ButtonForm
+
+
+def _page(realm, form=None, errors=(), status=200):
+    return render("api_keys.html", status=status, realm=realm, keys=list_api_keys(realm),
+                  form=form or ApiKeyForm(formdata=None), button_form=ButtonForm(formdata=None), errors=list(errors),
+                  page_title=f"{realm.display_name}: API keys")
+
+
+@admin_bp.get("/realms/<realm_name>/api-keys")
+def api_keys():
+    return _page(managed_realm())
+
+
+@admin_bp.post("/realms/<realm_name>/api-keys")
+@requires("api_keys")
+def create_api_key_view():
+    realm = managed_realm()
+    form = ApiKeyForm()
+    created = {}
+
+    def change():
+        created["key"], created["secret"] = create_api_key(realm, form.name.data)
+
+    if form.validate() and apply_change(form, change):
+        return render("api_key_secret.html", realm=realm, key=created["key"], secret=created["secret"],
+                      page_title=f"API key {created['key'].name} created")
+    return _page(realm, form, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/api-keys/<int:key_id>/revoke")
+@requires("api_keys")
+def revoke_api_key_view(key_id):
+    realm = managed_realm()
+    key = db.session.get(ApiKey, key_id)
+    if key is None or key.realm_id != realm.id:
+        raise NotFound("That API key does not exist in this realm.")
+    name = key.name
+    form = ButtonForm()
+    if apply_change(form, lambda: revoke_api_key(realm, name)):
+        return done(f"API key {name} revoked.", "admin.api_keys")
+    return _page(realm, errors=form.form_errors, status=409)

@@ -1,0 +1,131 @@
+"""Clients of a realm: create (the secret is shown once), edit redirect URIs, rotate the
+secret (shown once), delete."""
+from __future__ import annotations
+
+from ...services.audit import record_event
+from ...services.clients import (
+    create_client,
+    delete_client,
+    get_client,
+    list_clients,
+    rotate_client_secret,
+)
+from .. import admin_bp
+from ..console import apply_change, done, managed_realm, render, requires
+from ..forms import (
+    ButtonForm,
+    ClientCreateForm,
+    ConfirmDeleteForm,
+    RedirectUrisForm,
+    lines,
+)
+from ..operations import set_client_redirect_uris
+
+#: Service field names -> form field names.
+ALIASES = {"redirect_uri": "redirect_uris", "public": "public"}
+
+
+def _list_page(realm, form=None, status=200):
+    return render("clients.html", status=status, realm=realm, clients=list_clients(realm),
+                  form=form or ClientCreateForm(formdata=None), page_title=f"{realm.display_name}: clients")
+
+
+@admin_bp.get("/realms/<realm_name>/clients")
+def clients():
+    return _list_page(managed_realm())
+
+
+def _secret_page(realm, client, secret, heading):
+    """The one time a client secret is shown; the response is not cached (``no-store``)."""
+    return render("client_secret.html", realm=realm, client=client, secret=secret, heading=heading,
+                  page_title=heading)
+
+
+@admin_bp.post("/realms/<realm_name>/clients")
+@requires("clients")
+def create_client_view():
+    realm = managed_realm()
+    form = ClientCreateForm()
+    created = {}
+
+    def change():
+        client, secret = create_client(
+            realm, name=form.name.data, redirect_uris=lines(form.redirect_uris.data),
+            post_logout_redirect_uris=lines(form.post_logout_redirect_uris.data), public=bool(form.public.data),
+            first_party=not form.third_party.data)
+        record_event("client.created", realm=realm, client_id=client.client_id, name=client.name)
+        created.update(client=client, secret=secret)
+
+    if form.validate() and apply_change(form, change, aliases=ALIASES):
+        client = created["client"]
+        if created["secret"] is None:
+            return done(f"Client {client.name} created. It is public: it has no secret.", "admin.client_details",
+                        client_id=client.client_id)
+        return _secret_page(realm, client, created["secret"], f"Client {client.name} created")
+    return _list_page(realm, form, status=400)
+
+
+def _client_page(realm, client, *, uris_form=None, delete_form=None, errors=(), status=200):
+    if uris_form is None:
+        uris_form = RedirectUrisForm(formdata=None, redirect_uris="\n".join(client.redirect_uris or []),
+                                     post_logout_redirect_uris="\n".join(client.post_logout_redirect_uris or []))
+    return render("client.html", status=status, realm=realm, client=client, uris_form=uris_form,
+                  delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
+                  errors=list(errors), page_title=f"{client.name}: client")
+
+
+def _client(client_id: str):
+    realm = managed_realm()
+    return realm, get_client(realm, client_id[:64])
+
+
+@admin_bp.get("/realms/<realm_name>/clients/<client_id>")
+def client_details(client_id):
+    realm, client = _client(client_id)
+    return _client_page(realm, client)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/<client_id>/redirect-uris")
+@requires("clients")
+def update_client_redirect_uris(client_id):
+    realm, client = _client(client_id)
+    form = RedirectUrisForm()
+
+    def change():
+        set_client_redirect_uris(client, lines(form.redirect_uris.data), lines(form.post_logout_redirect_uris.data))
+
+    if form.validate() and apply_change(form, change, aliases=ALIASES):
+        return done("Redirect URIs saved.", "admin.client_details", client_id=client_id)
+    return _client_page(realm, client, uris_form=form, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/<client_id>/rotate-secret")
+@requires("clients")
+def rotate_client_secret_view(client_id):
+    realm, client = _client(client_id)
+    form = ButtonForm()
+    rotated = {}
+
+    def change():
+        rotated["secret"] = rotate_client_secret(client)
+        record_event("client.secret_rotated", realm=realm, client_id=client.client_id)
+
+    if apply_change(form, change):
+        return _secret_page(realm, client, rotated["secret"], f"New secret for {client.name}")
+    return _client_page(realm, client, errors=form.form_errors, status=409)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/<client_id>/delete")
+@requires("clients")
+def delete_client_view(client_id):
+    realm, client = _client(client_id)
+    form = ConfirmDeleteForm()
+    name = client.name
+
+    def change():
+        record_event("client.deleted", realm=realm, client_id=client.client_id, name=name)
+        delete_client(client)
+
+    if form.validate() and apply_change(form, change):
+        return done(f"Client {name} was deleted.", "admin.clients")
+    return _client_page(realm, client, delete_form=form, status=400)

@@ -1,0 +1,96 @@
+"""A realm's SMS integrations (roq-mfa.txt "Enable SMS integrations"): add (credentials
+stored encrypted), test-send, activate, deactivate, remove."""
+from __future__ import annotations
+
+from ...extensions import db
+from ...models import SmsIntegration
+from ...services import NotFound
+from ...services import sms_integrations as integrations
+from ...services.mfa_policy import active_sms_integrations
+from .. import admin_bp
+from ..console import apply_change, done, managed_realm, render, requires
+from ..forms import ButtonForm, SmsIntegrationForm, SmsTestSendForm
+from ..operations import send_test_sms
+
+
+def _integration(realm, integration_id: int) -> SmsIntegration:
+    row = db.session.get(SmsIntegration, integration_id)
+    if row is None or row.realm_id != realm.id:
+        raise NotFound("That SMS integration does not exist in this realm.")
+    return row
+
+
+def _page(realm, *, form=None, test_forms=None, errors=(), status=200):
+    rows = integrations.list_integrations(realm)
+    test_forms = test_forms or {}
+    for row in rows:
+        test_forms.setdefault(row.id, SmsTestSendForm(formdata=None, prefix=f"t{row.id}"))
+    return render("sms_integrations.html", status=status, realm=realm, integrations=rows,
+                  describe=integrations.describe, form=form or SmsIntegrationForm(formdata=None),
+                  test_forms=test_forms, button_form=ButtonForm(formdata=None),
+                  active_count=len(active_sms_integrations(realm)), errors=list(errors),
+                  page_title=f"{realm.display_name}: SMS integrations")
+
+
+@admin_bp.get("/realms/<realm_name>/sms-integrations")
+def sms_integrations():
+    return _page(managed_realm())
+
+
+@admin_bp.post("/realms/<realm_name>/sms-integrations")
+@requires("sms")
+def add_sms_integration():
+    realm = managed_realm()
+    form = SmsIntegrationForm()
+
+    def change():
+        twilio = form.kind.data == "twilio"
+        integrations.add_integration(
+            realm, kind=form.kind.data, name=form.name.data, active=form.active.data,
+            account_sid=(form.account_sid.data or "").strip() or None if twilio else None,
+            auth_token=form.auth_token.data or None if twilio else None,
+            from_number=(form.from_number.data or "").strip() or None if twilio else None,
+            messaging_service_sid=(form.messaging_service_sid.data or "").strip() or None if twilio else None)
+
+    if form.validate() and apply_change(form, change):
+        return done(f"SMS integration {form.name.data.strip()} added.", "admin.sms_integrations")
+    return _page(realm, form=form, status=400)
+
+
+def _row_action(integration_id: int, action, message: str):
+    realm = managed_realm()
+    row = _integration(realm, integration_id)
+    name = row.name
+    form = ButtonForm()
+    if apply_change(form, lambda: action(row)):
+        return done(message.format(name=name), "admin.sms_integrations")
+    return _page(realm, errors=form.form_errors, status=409)
+
+
+@admin_bp.post("/realms/<realm_name>/sms-integrations/<int:integration_id>/activate")
+@requires("sms")
+def activate_sms_integration(integration_id):
+    return _row_action(integration_id, integrations.activate_integration, "{name} is active.")
+
+
+@admin_bp.post("/realms/<realm_name>/sms-integrations/<int:integration_id>/deactivate")
+@requires("sms")
+def deactivate_sms_integration(integration_id):
+    return _row_action(integration_id, integrations.deactivate_integration, "{name} is no longer active.")
+
+
+@admin_bp.post("/realms/<realm_name>/sms-integrations/<int:integration_id>/remove")
+@requires("sms")
+def remove_sms_integration(integration_id):
+    return _row_action(integration_id, integrations.remove_integration, "{name} was removed.")
+
+
+@admin_bp.post("/realms/<realm_name>/sms-integrations/<int:integration_id>/test")
+@requires("sms")
+def test_sms_integration(integration_id):
+    realm = managed_realm()
+    row = _integration(realm, integration_id)
+    form = SmsTestSendForm(prefix=f"t{integration_id}")
+    if form.validate() and apply_change(form, lambda: send_test_sms(row, form.phone.data)):
+        return done(f"Test message sent through {row.name}.", "admin.sms_integrations")
+    return _page(realm, test_forms={integration_id: form}, status=400)

@@ -1,0 +1,138 @@
+"""Users of a realm: search, User Details (roq-mfa.txt: the "Two-factor Authentication" flag
+and the "Phone"), factors, last login, audit trail; reset factors, lock, unlock, delete."""
+from __future__ import annotations
+
+from flask import g, request
+
+from ...extensions import db
+from ...mfa.recovery import recovery_codes_remaining
+from ...mfa.totp import active_devices
+from ...models import AuditEvent, utcnow
+from ...services import ServiceError
+from ...services.mfa_users import admin_set_mfa, admin_set_phone
+from ...services.users import delete_user, get_user, list_users
+from .. import admin_bp
+from ..accounts import admin_role_of
+from ..audit_log import audit_rows
+from ..console import apply_change, done, managed_realm, render, requires
+from ..forms import ButtonForm, ConfirmDeleteForm, UserDetailsForm
+from ..operations import lock_user, reset_factors, unlock_user
+
+PAGE_SIZE = 50
+TRAIL_SIZE = 20
+
+
+@admin_bp.get("/realms/<realm_name>/users")
+def users():
+    realm = managed_realm()
+    query = (request.args.get("q") or "").strip()[:320]
+    try:
+        offset = max(int(request.args.get("offset", 0)), 0)
+    except ValueError:
+        offset = 0
+    rows = list_users(realm, email_contains=query or None, limit=PAGE_SIZE + 1, offset=offset)
+    return render("users.html", realm=realm, users=rows[:PAGE_SIZE], query=query, offset=offset,
+                  next_offset=offset + PAGE_SIZE if len(rows) > PAGE_SIZE else None,
+                  page_title=f"{realm.display_name}: users")
+
+
+def _user(user_id: str):
+    realm = managed_realm()
+    if len(user_id) > 64:
+        from ...services import NotFound
+
+        raise NotFound("That user does not exist.")
+    return realm, get_user(realm, user_id)
+
+
+def _user_page(realm, user, *, details_form=None, delete_form=None, errors=(), status=200):
+    trail = list(db.session.scalars(
+        db.select(AuditEvent).filter_by(user_id=user.id).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(TRAIL_SIZE)))
+    if details_form is None:
+        details_form = UserDetailsForm(formdata=None, mfa_enabled=user.mfa_enabled, phone=user.phone or "")
+    locked_mfa = user.mfa_locked_until is not None and user.mfa_locked_until > utcnow()
+    return render("user.html", status=status, realm=realm, user=user, details_form=details_form,
+                  delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
+                  devices=active_devices(user), recovery_remaining=recovery_codes_remaining(user),
+                  mfa_locked=locked_mfa, trail=audit_rows(trail), console_role=admin_role_of(user),
+                  is_self=user.id == g.console_admin.user.id, errors=list(errors),
+                  page_title=f"{user.email}: User Details")
+
+
+@admin_bp.get("/realms/<realm_name>/users/<user_id>")
+def user_details(user_id):
+    realm, user = _user(user_id)
+    return _user_page(realm, user)
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>")
+@requires("users")
+def update_user_details(user_id):
+    """Phone first, then the flag, as ``idp users set --phone --mfa`` does."""
+    realm, user = _user(user_id)
+    form = UserDetailsForm()
+
+    def change():
+        phone = (form.phone.data or "").strip()
+        if phone != (user.phone or ""):
+            admin_set_phone(user, phone)
+        if bool(form.mfa_enabled.data) != bool(user.mfa_enabled):
+            admin_set_mfa(user, bool(form.mfa_enabled.data))
+
+    if form.validate() and apply_change(form, change):
+        return done(f"User Details of {user.email} saved.", "admin.user_details", user_id=user.id)
+    return _user_page(realm, user, details_form=form, status=400)
+
+
+def _not_self(user, verb: str) -> None:
+    if user.id == g.console_admin.user.id:
+        raise ServiceError(f"You cannot {verb} your own console account.")
+
+
+def _user_action(user_id, action, message, verb):
+    realm, user = _user(user_id)
+    form = ButtonForm()
+    email = user.email
+
+    def change():
+        _not_self(user, verb)
+        action(user)
+
+    if apply_change(form, change):
+        return done(message.format(email=email), "admin.user_details", user_id=user_id)
+    return _user_page(realm, user, errors=form.form_errors, status=409)
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/reset-factors")
+@requires("users")
+def reset_user_factors(user_id):
+    return _user_action(user_id, reset_factors, "Every second factor of {email} was removed.", "reset the factors of")
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/lock")
+@requires("users")
+def lock_user_view(user_id):
+    return _user_action(user_id, lock_user, "{email} is locked and was logged out everywhere.", "lock")
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/unlock")
+@requires("users")
+def unlock_user_view(user_id):
+    return _user_action(user_id, unlock_user, "{email} can log in again.", "unlock")
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/delete")
+@requires("users")
+def delete_user_view(user_id):
+    realm, user = _user(user_id)
+    form = ConfirmDeleteForm()
+    email = user.email
+
+    def change():
+        _not_self(user, "delete")
+        delete_user(user)
+
+    if form.validate() and apply_change(form, change):
+        return done(f"{email} was deleted.", "admin.users")
+    return _user_page(realm, user, delete_form=form, errors=form.form_errors, status=400)

@@ -1,0 +1,93 @@
+"""Security notifications (OWASP ASVS V2.5.5) and their other consequence, forgetting remembered
+devices: both driven from the audit events, in this one place. ``services.audit.record_event``
+calls ``after_audit_event`` for every event it records.
+
+Mailed to the user (template ``mail/security_notice_*``, once the work that recorded the event
+commits): an authenticator app added or removed, the phone changed or removed, all factors
+reset by an administrator, recovery codes regenerated or used, the password changed, a TOTP
+code reused. The *first* set of recovery codes is not mailed: it is generated with the user's
+first factor, whose own mail ("added") already tells them. Regenerated sets are.
+
+Forgetting every remembered device: the password changed, a factor added, removed or reset,
+the phone changed or removed, recovery codes regenerated, the user's MFA flag changed."""
+from __future__ import annotations
+
+from flask import current_app, has_request_context
+
+from ..extensions import db
+from ..models import AuditEvent, utcnow
+
+NOTIFIED_EVENTS = frozenset({
+    "mfa.device_added",
+    "mfa.device_removed",
+    "mfa.phone_changed",
+    "mfa.phone_removed",
+    "mfa.factors_reset",
+    "mfa.recovery_codes_generated",
+    "mfa.recovery_code_used",
+    "user.password_changed",
+    "mfa.totp_replayed",
+})
+
+FORGETS_REMEMBERED_DEVICES = frozenset({
+    "user.password_changed",
+    "mfa.device_added",
+    "mfa.device_removed",
+    "mfa.phone_changed",
+    "mfa.phone_removed",
+    "mfa.factors_reset",
+    "mfa.recovery_codes_generated",
+    "mfa.user_flag_changed",
+})
+
+
+def after_audit_event(event: AuditEvent, user) -> None:
+    kind = event.event_type
+    if user is None or (kind not in NOTIFIED_EVENTS and kind not in FORGETS_REMEMBERED_DEVICES):
+        return
+    first_codes = kind == "mfa.recovery_codes_generated" and _first_recovery_codes(user)
+    if kind in FORGETS_REMEMBERED_DEVICES and not first_codes:
+        from .devices import forget_all_devices
+
+        forget_all_devices(user, reason=kind)
+    if kind in NOTIFIED_EVENTS and not first_codes:
+        notify_user(event, user)
+
+
+def _first_recovery_codes(user) -> bool:
+    with db.session.no_autoflush:
+        earlier = db.session.scalar(
+            db.select(AuditEvent.id).filter_by(user_id=user.id, event_type="mfa.recovery_codes_generated").limit(1))
+    return earlier is None
+
+
+def notify_user(event: AuditEvent, user) -> None:
+    """Compose the notice now (the user and realm are at hand) and send it after the commit.
+    A notice that cannot be composed is logged: it never blocks the change it reports."""
+    from ..mail import compose, deliver_after_commit
+    from .devices import describe_browser
+
+    if not user.email:
+        return
+    try:
+        message = compose(
+            user.realm, "security_notice", to=user.email, user=user, event=event.event_type,
+            details=dict(event.details or {}), occurred_at=utcnow(),
+            ip_address=event.ip_address, browser=describe_browser(event.user_agent) if event.user_agent else None,
+            account_url=_account_url(user.realm),
+        )
+    except Exception:  # noqa: BLE001 - a broken theme template must not undo a security change
+        current_app.logger.exception("security notice %s not composed", event.event_type)
+        return
+    deliver_after_commit(message)
+
+
+def _account_url(realm) -> str | None:
+    public_url = current_app.extensions["idp.settings"].server.public_url
+    if has_request_context():
+        from .links import absolute_url
+
+        return absolute_url("account.home", realm_name=realm.name)
+    if public_url:
+        return f"{public_url.rstrip('/')}/realms/{realm.name}/account"
+    return None

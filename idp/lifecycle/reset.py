@@ -1,0 +1,118 @@
+"""Password reset: "Forgot password?" -> an email -> a single-use link valid 30 minutes -> a new
+password under the registration policy -> every session, refresh token and remembered device of
+the account ends.
+
+No account enumeration, by page or by timing: ``request_password_reset`` does the same work
+whatever the address. In the request it only draws a token, builds the link and hands both to
+a background thread; finding the account, storing the token's digest, composing and sending
+the mail all happen there, off the response. The page the user sees is the same either way.
+Unknown addresses are recorded in the audit log (``password_reset.unknown_email``).
+
+A reset never bypasses the second factor: the link sets the password, and a login that asked
+for it continues from its password stage, so its MFA stage still runs (``views``)."""
+from __future__ import annotations
+
+from flask import request
+
+from ..extensions import db
+from ..mail import compose, deliver_now, run_in_background
+from ..models import BrowserSession, Realm, utcnow
+from ..oidc.tokens import revoke_user_tokens
+from ..services.audit import record_event
+from ..services.passwords import check_password_policy
+from ..services.users import find_user_by_email, set_password
+from .devices import describe_browser, forget_all_devices
+from .links import (
+    LIFETIMES,
+    RESET_PASSWORD,
+    LinkInvalid,
+    absolute_url,
+    claim_link,
+    issue_link,
+    new_link_token,
+    retire_links,
+    seconds_until_next_link,
+)
+
+#: At most one reset mail per account per this many seconds (a mail-bombing guard).
+RESET_MAIL_COOLDOWN = 60
+
+
+def reset_url(realm, token: str, transaction_id: str | None) -> str:
+    if transaction_id:
+        return absolute_url("lifecycle.reset_password_in_login", realm_name=realm.name, txn_id=transaction_id,
+                            token=token)
+    return absolute_url("lifecycle.reset_password", realm_name=realm.name, token=token)
+
+
+def request_password_reset(realm, email: str, *, transaction_id: str | None = None) -> None:
+    """Start a reset for ``email`` without revealing whether it has an account (see the module
+    docstring): the same constant work here, the rest in the background."""
+    token = new_link_token()
+    run_in_background(
+        send_reset_link, realm.id, (email or "")[:320], token, reset_url(realm, token, transaction_id),
+        transaction_id=transaction_id, ip_address=request.remote_addr,
+        user_agent=(request.user_agent.string or "")[:400],
+    )
+
+
+def send_reset_link(realm_id: int, email: str, token: str, link_url: str, *, transaction_id: str | None,
+                    ip_address: str | None, user_agent: str | None) -> None:
+    """The background half: store the link and mail it, if the address has an account."""
+    realm = db.session.get(Realm, realm_id)
+    user = find_user_by_email(realm, email) if realm is not None else None
+    if user is None or user.disabled:
+        record_event("password_reset.unknown_email", realm=realm, email=email, ip=ip_address)
+        db.session.commit()
+        return
+    if not _may_mail_reset_link(user):
+        record_event("password_reset.throttled", realm=realm, user=user, ip=ip_address)
+        db.session.commit()
+        return
+    retire_links(user, RESET_PASSWORD)
+    issue_link(user, RESET_PASSWORD, transaction_id=transaction_id, token=token)
+    record_event("password_reset.requested", realm=realm, user=user, ip=ip_address)
+    message = compose(realm, "reset_password", to=user.email, user=user, link_url=link_url,
+                      lifetime_minutes=int(LIFETIMES[RESET_PASSWORD].total_seconds() // 60),
+                      ip_address=ip_address, browser=describe_browser(user_agent) if user_agent else None)
+    db.session.commit()
+    deliver_now(message)
+
+
+def _may_mail_reset_link(user) -> bool:
+    """One reset mail per account per cool-down, counted atomically in the rate-limit storage
+    (the database or Redis) so that two workers asked at the same moment send one mail."""
+    from limits import RateLimitItemPerSecond
+
+    from ..ratelimit import limiter
+
+    if seconds_until_next_link(user, RESET_PASSWORD, RESET_MAIL_COOLDOWN):
+        return False
+    return limiter.limiter.hit(RateLimitItemPerSecond(1, RESET_MAIL_COOLDOWN), "idp-reset-mail", user.id)
+
+
+def reset_password(link, password: str):
+    """Set the new password through the link; the caller commits. Raises ``ServiceError`` (the
+    password breaks the policy: the link stays usable) or ``LinkInvalid`` (used meanwhile)."""
+    user = link.user
+    check_password_policy(password, email=user.email)
+    if not claim_link(link):
+        raise LinkInvalid("This link was already used. Each link works only once.")
+    set_password(user, password)
+    # the mail reached the address: it is verified too
+    user.email_verified = True
+    retire_links(user, RESET_PASSWORD)
+    end_all_sessions(user)
+    revoke_user_tokens(user)
+    forget_all_devices(user, reason="password_reset")
+    record_event("user.password_reset", realm=user.realm, user=user)
+    return user
+
+
+def end_all_sessions(user) -> None:
+    """Log the user out of every browser."""
+    db.session.execute(
+        db.update(BrowserSession)
+        .where(BrowserSession.user_id == user.id, BrowserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

@@ -1,0 +1,144 @@
+"""The realm's public documents: discovery (``/.well-known/openid-configuration``) and JWKS.
+
+Both are requested far more often than they change, so each is built once per realm and served
+from memory with an ``ETag`` (a matching ``If-None-Match`` gets a 304) and
+``Cache-Control: public, max-age=300``; a request that finds its document ready touches no
+database. A document is rebuilt when this process rotates the realm's keys
+(``forget_realm_documents``), and otherwise at most ``REBUILD_AFTER`` seconds after it was built,
+which is how a rotation by another worker or machine, a retired key passing its horizon, or a
+deleted realm reach this process. Relying parties may cache the same documents for 300 s, and
+look the JWKS up again when they meet an unknown ``kid``.
+
+Only these public documents are cached: signing always uses the current key read from the
+database, and tokens are verified against the keys the database publishes at that moment."""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, current_app, request
+
+from ..login.acr import ACR_VALUES_SUPPORTED
+from ..models import SUPPORTED_SCOPES
+from ..services.keys import ID_TOKEN_ALGORITHMS, jwks_document
+from .issuer import public_base_url
+
+REBUILD_AFTER = 5.0
+MAX_AGE = 300
+
+metadata_bp = Blueprint("oidc_metadata", __name__, url_prefix="/realms/<realm_name>")
+
+
+@dataclass(frozen=True)
+class Document:
+    body: bytes
+    etag: str
+    built_at: float
+
+
+_documents: dict[tuple, Document] = {}
+_lock = threading.Lock()
+
+
+def _key(kind: str, realm_name: str) -> tuple:
+    """Documents differ per database (tests run many instances in one process), realm and public
+    address (the issuer is the request's host when ``server.public_url`` is unset)."""
+    return current_app.config["SQLALCHEMY_DATABASE_URI"], realm_name, kind, public_base_url()
+
+
+def forget_realm_documents(realm_name: str) -> None:
+    """Drop this process's documents of ``realm_name`` (after its keys changed)."""
+    with _lock:
+        for key in [k for k in _documents if k[1] == realm_name]:
+            del _documents[key]
+
+
+def discovery_metadata(realm) -> dict:
+    from .issuer import realm_issuer
+
+    issuer = realm_issuer(realm)
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/jwks",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "end_session_endpoint": f"{issuer}/logout",
+        "scopes_supported": list(SUPPORTED_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+            "name", "preferred_username", "email", "email_verified",
+        ],
+        "acr_values_supported": ACR_VALUES_SUPPORTED,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+        "ui_locales_supported": ["en"],
+    }
+
+
+def _build(kind: str, realm_name: str) -> dict:
+    from ..extensions import db
+    from ..services.realms import find_realm
+
+    try:
+        realm = find_realm(realm_name) if len(realm_name) <= 64 else None
+        if realm is None:
+            abort(404, description=f"There is no realm named '{realm_name}'.")
+        if kind == "discovery":
+            return discovery_metadata(realm)
+        return jwks_document(realm, current_app.extensions["idp.settings"])
+    finally:
+        db.session.rollback()
+
+
+def realm_document(kind: str, realm_name: str) -> Document:
+    key = _key(kind, realm_name)
+    document = _documents.get(key)
+    if document is None or time.monotonic() - document.built_at > REBUILD_AFTER:
+        body = json.dumps(_build(kind, realm_name), separators=(",", ":")).encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        if document is not None and document.etag == etag:
+            body = document.body
+        document = Document(body, etag, time.monotonic())
+        with _lock:
+            _documents[key] = document
+    return document
+
+
+def _respond(kind: str, realm_name: str):
+    document = realm_document(kind, realm_name)
+    headers = {
+        "ETag": document.etag,
+        "Cache-Control": f"public, max-age={MAX_AGE}",
+        "Access-Control-Allow-Origin": "*",
+    }
+    if request.if_none_match.contains(document.etag.strip('"')):
+        return current_app.response_class(status=304, headers=headers)
+    return current_app.response_class(document.body, mimetype="application/json", headers=headers)
+
+
+@metadata_bp.get("/.well-known/openid-configuration")
+def discovery(realm_name):
+    return _respond("discovery", realm_name)
+
+
+@metadata_bp.get("/jwks")
+def jwks(realm_name):
+    return _respond("jwks", realm_name)

@@ -1,0 +1,181 @@
+"""Fixtures for the admin console: administrators made through the services (with an active
+authenticator app, as after their first login), and browsers (Flask test clients) that log in
+through the ``admin`` realm's hosted pages exactly as a person would: password, then the code
+from the authenticator app.
+
+Set-up and database checks run in their own short app contexts (``in_app``)."""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pyotp
+import pytest
+
+from ..helpers import PASSWORD, Factory, csrf_token
+
+TARGET_REALM = "acme"
+PHONE = "+14155550100"
+
+
+@pytest.fixture
+def in_app(app):
+    @contextlib.contextmanager
+    def context():
+        with app.app_context():
+            yield app
+
+    return context
+
+
+@dataclass
+class AdminSetup:
+    email: str
+    role: str
+    totp_secret: str
+
+    def totp_code(self, steps_ahead: int = 1) -> str:
+        """A code from a later time step than the one used at enrolment (codes are single-use)."""
+        totp = pyotp.TOTP(self.totp_secret)
+        now = dt.datetime.now(dt.timezone.utc)
+        return totp.at(int(totp.timecode(now)) * totp.interval + steps_ahead * totp.interval)
+
+
+@pytest.fixture
+def admin_factory(in_app):
+    """``admin_factory("operator")``: an administrator (``idp admins create``) who has set up an
+    authenticator app and saved recovery codes, so the next login asks for the app's code."""
+
+    def make(role="owner", email=None) -> AdminSetup:
+        from idp.admin.accounts import create_admin
+        from idp.extensions import db
+        from idp.mfa.recovery import generate_recovery_codes
+        from idp.mfa.totp import activate_totp, begin_totp_enrolment
+
+        with in_app():
+            user = create_admin(email=email or f"{role}@example.com", password=PASSWORD, role=role)
+            device, secret = begin_totp_enrolment(user)
+            assert activate_totp(user, device, pyotp.TOTP(secret).now())
+            generate_recovery_codes(user)
+            db.session.commit()
+            return AdminSetup(user.email, role, secret)
+
+    return make
+
+
+class ConsoleBrowser:
+    """A browser on the console: follows redirects inside the provider, keeps the last page,
+    and sends the session's CSRF token with every form (one token serves the whole session)."""
+
+    def __init__(self, http):
+        self.http = http
+        self.page = ""
+        self.response = None
+        self.url = None
+        self.token = None
+
+    def _follow(self, response, limit=15):
+        while response.status_code in (301, 302, 303) and limit:
+            location = urlsplit(response.location)
+            self.url = location.path + (f"?{location.query}" if location.query else "")
+            response = self.http.get(location.path, query_string=location.query)
+            limit -= 1
+        self.response = response
+        self.page = response.get_data(as_text=True)
+        if "csrf_token" in self.page:
+            self.token = csrf_token(self.page)
+        return response
+
+    def get(self, path, **kwargs):
+        self.url = path
+        return self._follow(self.http.get(path, **kwargs))
+
+    def post(self, path, data=None, *, prefix="", follow=True):
+        form = {f"{prefix}csrf_token": self.token, **(data or {})}
+        response = self.http.post(path, data=form)
+        if not follow:
+            return response
+        return self._follow(response)
+
+    def submit_page(self, data):
+        """Submit the form of the current hosted page to the page's own address."""
+        form = {"csrf_token": csrf_token(self.page), **data}
+        return self._follow(self.http.post(self.url, data=form))
+
+    @property
+    def status(self):
+        return self.response.status_code
+
+    def text(self) -> str:
+        without_tags = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", self.page, flags=re.S)
+        return " ".join(html.unescape(without_tags).split())
+
+
+def log_in(browser: ConsoleBrowser, admin: AdminSetup) -> ConsoleBrowser:
+    browser.get("/admin/")
+    assert "/realms/admin/login/" in browser.url, browser.url
+    browser.submit_page({"email": admin.email, "password": PASSWORD})
+    assert "/mfa/code" in browser.url, browser.url
+    browser.submit_page({"code": admin.totp_code()})
+    assert browser.status == 200 and browser.url.startswith("/admin"), (browser.url, browser.status)
+    return browser
+
+
+@pytest.fixture
+def console(app, admin_factory):
+    """``console("viewer")``: a browser logged in to the console as a new admin of that role."""
+
+    def make(role="owner", email=None) -> ConsoleBrowser:
+        return log_in(ConsoleBrowser(app.test_client()), admin_factory(role, email))
+
+    return make
+
+
+@dataclass
+class TargetRealm:
+    name: str
+    client_id: str
+    client_secret: str
+
+
+@pytest.fixture
+def target_realm(in_app):
+    """The realm the seed's steps are applied to: a client and a user, MFA all off, no SMS
+    integration yet (the console adds one)."""
+
+    def make(name=TARGET_REALM) -> TargetRealm:
+        with in_app() as app:
+            factory = Factory(app)
+            realm = factory.realm(name)
+            client_id, secret = factory.client(realm)
+            factory.user(realm, email="alice@example.com")
+            return TargetRealm(name, client_id, secret)
+
+    return make
+
+
+@pytest.fixture
+def audit_events(in_app):
+    """The audit events of a type, oldest first, as (details, user_id) pairs."""
+
+    def read(event_type):
+        from idp.extensions import db
+        from idp.models import AuditEvent
+
+        with in_app():
+            rows = db.session.scalars(db.select(AuditEvent).filter_by(event_type=event_type).order_by(AuditEvent.id))
+            return [(dict(r.details or {}), r.user_id) for r in rows]
+
+    return read
+
+
+def user_id(in_app, realm_name, email):
+    from idp.services.realms import get_realm
+    from idp.services.users import get_user
+
+    with in_app():
+        return get_user(get_realm(realm_name), email).id

@@ -1,0 +1,124 @@
+"""Clients (secret shown once, redirect URIs, rotation, deletion) and management API keys."""
+from __future__ import annotations
+
+import re
+
+from ..flows import HostedLogin
+
+
+def _secret(page: str, element_id: str) -> str:
+    return re.search(rf'<code id="{element_id}" class="secret">([^<]+)</code>', page).group(1)
+
+
+def _client_id(page: str) -> str:
+    return re.search(r'<code id="client-id">([^<]+)</code>', page).group(1)
+
+
+def test_new_client_shows_its_secret_once_and_the_secret_works(console, target_realm, app):
+    target_realm()
+    browser = console("operator")
+    browser.post("/admin/realms/acme/clients", {"name": "Billing", "redirect_uris": "http://127.0.0.1:9999/callback"})
+    assert browser.status == 200 and "Copy the secret now: it is shown only this once." in browser.text()
+    assert browser.response.headers["Cache-Control"] == "no-store"
+    client_id, secret = _client_id(browser.page), _secret(browser.page, "client-secret")
+
+    browser.get(f"/admin/realms/acme/clients/{client_id}")
+    assert secret not in browser.page
+
+    login = HostedLogin(app.test_client(), "acme", client_id, secret)
+    login.authorize()
+    login.log_in()
+    assert "id_token" in login.exchange_code()
+
+
+def test_public_client_has_no_secret(console, target_realm):
+    target_realm()
+    browser = console("operator")
+    browser.post("/admin/realms/acme/clients",
+                 {"name": "SPA", "redirect_uris": "https://spa.example/cb", "public": "y"})
+    assert "Client SPA created. It is public: it has no secret." in browser.text()
+    assert "Rotate secret" not in browser.text()
+
+
+def test_bad_redirect_uri_is_shown_on_its_field_and_nothing_is_created(console, target_realm, in_app):
+    target_realm()
+    browser = console("operator")
+    browser.post("/admin/realms/acme/clients", {"name": "Bad", "redirect_uris": "http://evil.example/cb"})
+    assert browser.status == 400
+    assert re.search(r'id="redirect_uris-error" role="alert">.*must use https', browser.page, re.S)
+    assert "Bad" not in re.sub(r"<form.*</form>", "", browser.page, flags=re.S), "no client named Bad is listed"
+
+
+def test_redirect_uris_can_be_edited_and_bad_ones_are_refused(console, target_realm, in_app):
+    acme = target_realm()
+    browser = console("operator")
+    url = f"/admin/realms/acme/clients/{acme.client_id}"
+    browser.post(f"{url}/redirect-uris", {"redirect_uris": "https://app.example/one\nhttps://app.example/two"})
+    assert "Redirect URIs saved." in browser.text()
+    assert "https://app.example/one\nhttps://app.example/two" in browser.page
+
+    browser.post(f"{url}/redirect-uris", {"redirect_uris": "https://app.example/one#frag"})
+    assert browser.status == 400 and "must not contain a fragment" in browser.text()
+    browser.get(url)
+    assert "https://app.example/two" in browser.page, "refused edits leave the URIs as they were"
+
+
+def test_a_public_client_keeps_at_least_one_redirect_uri(console, target_realm):
+    target_realm()
+    browser = console("operator")
+    browser.post("/admin/realms/acme/clients", {"name": "SPA", "redirect_uris": "https://spa.example/cb", "public": "y"})
+    url = browser.url
+    browser.post(f"{url}/redirect-uris", {"redirect_uris": ""})
+    assert browser.status == 400 and "Give at least one redirect URI" in browser.text()
+
+
+def test_rotating_the_secret_shows_the_new_one_once_and_the_old_one_stops(console, target_realm, app):
+    acme = target_realm()
+    browser = console("operator")
+    browser.post(f"/admin/realms/acme/clients/{acme.client_id}/rotate-secret")
+    new_secret = _secret(browser.page, "client-secret")
+    assert new_secret != acme.client_secret
+
+    old = app.test_client().post("/realms/acme/token", data={"grant_type": "client_credentials"},
+                                 auth=(acme.client_id, acme.client_secret))
+    new = app.test_client().post("/realms/acme/token", data={"grant_type": "client_credentials"},
+                                 auth=(acme.client_id, new_secret))
+    assert (old.status_code, new.status_code) == (401, 200)
+
+
+def test_deleting_a_client_needs_the_confirmation(console, target_realm, audit_events):
+    acme = target_realm()
+    browser = console("operator")
+    browser.post(f"/admin/realms/acme/clients/{acme.client_id}/delete", {})
+    assert browser.status == 400 and "Tick the box to confirm the deletion." in browser.text()
+    browser.post(f"/admin/realms/acme/clients/{acme.client_id}/delete", {"confirm": "y"})
+    assert "Client Test App was deleted." in browser.text()
+    assert audit_events("client.deleted")[0][0]["by_admin"] == "operator@example.com"
+
+
+def test_api_key_is_shown_once_works_on_the_api_and_stops_when_revoked(console, target_realm, app):
+    target_realm()
+    browser = console("owner")
+    browser.post("/admin/realms/acme/api-keys", {"name": "deploy"})
+    assert "Copy the key now: it is shown only this once." in browser.text()
+    secret = _secret(browser.page, "api-key-secret")
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert api.get("/api/v1/realms/acme/settings", headers=headers).status_code == 200
+
+    browser.get("/admin/realms/acme/api-keys")
+    assert secret not in browser.page
+    key_id = re.search(r"/api-keys/(\d+)/revoke", browser.page).group(1)
+    browser.post(f"/admin/realms/acme/api-keys/{key_id}/revoke")
+    assert "API key deploy revoked." in browser.text()
+    assert api.get("/api/v1/realms/acme/settings", headers=headers).status_code == 401
+
+
+def test_api_key_names_are_checked(console, target_realm):
+    target_realm()
+    browser = console("owner")
+    browser.post("/admin/realms/acme/api-keys", {"name": ""})
+    assert browser.status == 400 and "Give the key a name." in browser.text()
+    browser.post("/admin/realms/acme/api-keys", {"name": "ci"})
+    browser.post("/admin/realms/acme/api-keys", {"name": "ci"})
+    assert browser.status == 400 and "an active API key named 'ci' already exists" in browser.text()

@@ -1,0 +1,186 @@
+"""Roles: owner (everything), operator (users and clients), viewer (read-only). Every POST
+route of the console is listed here with the area it changes; each role is tried on each, a
+refusal changes nothing, and an allowed change is an audit event naming the administrator."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import PHONE
+
+#: Every POST route of the console and the area it changes (``requires(area)``).
+POST_ROUTES = {
+    "admin.create_realm_view": "realms",
+    "admin.update_realm_settings": "realms",
+    "admin.add_sms_integration": "sms",
+    "admin.activate_sms_integration": "sms",
+    "admin.deactivate_sms_integration": "sms",
+    "admin.remove_sms_integration": "sms",
+    "admin.test_sms_integration": "sms",
+    "admin.update_user_details": "users",
+    "admin.reset_user_factors": "users",
+    "admin.lock_user_view": "users",
+    "admin.unlock_user_view": "users",
+    "admin.delete_user_view": "users",
+    "admin.create_client_view": "clients",
+    "admin.update_client_redirect_uris": "clients",
+    "admin.rotate_client_secret_view": "clients",
+    "admin.delete_client_view": "clients",
+    "admin.create_api_key_view": "api_keys",
+    "admin.revoke_api_key_view": "api_keys",
+}
+OPERATOR_AREAS = {"users", "clients"}
+
+
+def test_every_post_route_of_the_console_is_listed_with_its_area(app):
+    found = {rule.endpoint: getattr(app.view_functions[rule.endpoint], "console_area", "none declared")
+             for rule in app.url_map.iter_rules()
+             if rule.endpoint.startswith(("admin.", "admin_entry.")) and "POST" in rule.methods}
+    assert found.pop("admin.logout") is None, "signing out is open to every role"
+    assert found == POST_ROUTES
+
+
+@pytest.fixture
+def world(in_app):
+    """A realm with an (inactive) outbox integration, a user, a client and an API key; in the
+    admin realm, another administrator and a client."""
+    from idp.admin.accounts import create_admin
+    from idp.api.api_keys import create_api_key
+    from idp.extensions import db
+    from idp.services.clients import create_client
+    from idp.services.realms import create_realm, get_realm
+    from idp.services.sms_integrations import add_integration
+    from idp.services.users import create_user
+
+    from ..helpers import PASSWORD
+
+    with in_app():
+        realms = {}
+        for name in ("acme", "admin"):
+            realm = create_realm(name) if name != "admin" else get_realm(name)
+            if name == "admin":
+                user = create_admin(email="other-admin@example.com", password=PASSWORD, role="viewer")
+            else:
+                user = create_user(realm, email="alice@example.com", password=PASSWORD)
+            client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
+            integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
+            key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)
+            realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
+                            "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0}
+        db.session.commit()
+        return realms
+
+
+def _request(app, endpoint, ids):
+    """The URL and the form a person would send to ``endpoint``."""
+    values = {k: v for k, v in ids.items() if k in _arguments(app, endpoint)}
+    with app.test_request_context():
+        from flask import url_for
+
+        url = url_for(endpoint, **values)
+    prefix = f"t{ids['integration_id']}-" if endpoint == "admin.test_sms_integration" else ""
+    data = {
+        "admin.create_realm_view": {"name": "brand-new"},
+        "admin.update_realm_settings": {"display_name": "Renamed", "mfa_enabled": "y", "mfa_login_form": "y",
+                                        "theme": "default"},
+        "admin.add_sms_integration": {"kind": "outbox", "name": "second"},
+        "admin.test_sms_integration": {f"{prefix}phone": PHONE},
+        "admin.update_user_details": {"mfa_enabled": "y", "phone": PHONE},
+        "admin.delete_user_view": {"confirm": "y"},
+        "admin.create_client_view": {"name": "New app", "redirect_uris": "https://new.example/cb"},
+        "admin.update_client_redirect_uris": {"redirect_uris": "https://app.example/other"},
+        "admin.delete_client_view": {"confirm": "y"},
+        "admin.create_api_key_view": {"name": "deploy"},
+    }.get(endpoint, {})
+    return url, data, prefix
+
+
+def _arguments(app, endpoint):
+    return next(rule.arguments for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
+
+
+def _event_count(in_app):
+    from idp.extensions import db
+    from idp.models import AuditEvent
+
+    with in_app():
+        return db.session.scalar(db.select(db.func.count(AuditEvent.id)))
+
+
+def _events_since(in_app, count):
+    from idp.extensions import db
+    from idp.models import AuditEvent
+
+    with in_app():
+        rows = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id).offset(count))
+        return [(r.event_type, dict(r.details or {})) for r in rows]
+
+
+CASES = (
+    [("viewer", endpoint, "acme", False) for endpoint in POST_ROUTES]
+    + [("operator", endpoint, "acme", POST_ROUTES[endpoint] in OPERATOR_AREAS) for endpoint in POST_ROUTES]
+    + [("operator", endpoint, "admin", False) for endpoint, area in POST_ROUTES.items() if area in OPERATOR_AREAS]
+    + [("owner", endpoint, "acme", True) for endpoint in POST_ROUTES]
+)
+
+
+@pytest.mark.parametrize("role,endpoint,realm,allowed", CASES,
+                         ids=[f"{r}-{e.split('.')[1]}-{realm}" for r, e, realm, _ in CASES])
+def test_each_role_may_post_only_to_its_areas(app, console, world, in_app, role, endpoint, realm, allowed):
+    browser = console(role)
+    url, data, prefix = _request(app, endpoint, world[realm])
+    before = _event_count(in_app)
+
+    response = browser.post(url, data, prefix=prefix, follow=False)
+    changes = _events_since(in_app, before)
+
+    if allowed:
+        assert response.status_code in (200, 303), response.get_data(as_text=True)[:2000]
+        assert changes, "every change is an audit event"
+        assert all(details.get("by_admin") == f"{role}@example.com" for _, details in changes), changes
+    else:
+        assert response.status_code == 403
+        page = response.get_data(as_text=True)
+        assert re.search(rf"Your role \({role}\) cannot change [A-Za-z ]+", page)
+        assert changes == [], "a refused request changes nothing"
+
+
+READ_PAGES = ["/admin/", "/admin/realms", "/admin/realms/acme", "/admin/realms/acme/sms-integrations",
+              "/admin/realms/acme/users", "/admin/realms/acme/users/{user_id}", "/admin/realms/acme/clients",
+              "/admin/realms/acme/clients/{client_id}", "/admin/realms/acme/api-keys", "/admin/audit"]
+
+
+def _post_forms(page: str) -> list[str]:
+    return re.findall(r'<form method="post" action="([^"]+)"', page)
+
+
+def test_a_viewer_reads_every_page_but_sees_no_control_that_changes_anything(console, world):
+    browser = console("viewer")
+    for path in READ_PAGES:
+        browser.get(path.format(**world["acme"]))
+        assert browser.status == 200, path
+        assert _post_forms(browser.page) == ["/admin/logout"], path
+        assert "Save" not in browser.text(), path
+
+
+def test_an_operator_sees_user_and_client_controls_but_not_realm_sms_or_key_controls(console, world):
+    browser = console("operator")
+    expectations = {
+        "/admin/realms": False, "/admin/realms/acme": False, "/admin/realms/acme/sms-integrations": False,
+        "/admin/realms/acme/api-keys": False, "/admin/realms/acme/users/{user_id}": True,
+        "/admin/realms/acme/clients": True, "/admin/realms/acme/clients/{client_id}": True,
+    }
+    for path, has_controls in expectations.items():
+        browser.get(path.format(**world["acme"]))
+        assert (len(_post_forms(browser.page)) > 1) is has_controls, path
+    browser.get("/admin/realms/admin/users/{user_id}".format(**world["admin"]))
+    assert _post_forms(browser.page) == ["/admin/logout"], "the admin realm is the owners' alone"
+
+
+def test_realm_settings_page_of_a_viewer_shows_the_switches_disabled(console, world):
+    browser = console("viewer")
+    browser.get("/admin/realms/acme")
+    checkboxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', browser.page)
+    assert checkboxes and all("disabled" in box for box in checkboxes)
+    assert "Your role can read these settings but not change them." in browser.text()

@@ -1,0 +1,145 @@
+"""Users in the console: search, User Details with factors, last login and audit trail; reset
+factors, lock and unlock, delete. Bad input is a 4xx page with the message on its field."""
+from __future__ import annotations
+
+import re
+
+import pyotp
+
+from ..flows import HostedLogin
+from .conftest import PHONE, user_id
+
+
+def _alice(in_app, **changes):
+    from idp.extensions import db
+    from idp.mfa.recovery import generate_recovery_codes
+    from idp.mfa.totp import activate_totp, begin_totp_enrolment
+    from idp.services.realms import get_realm
+    from idp.services.users import get_user
+
+    with in_app():
+        user = get_user(get_realm("acme"), "alice@example.com")
+        if changes.get("totp"):
+            device, secret = begin_totp_enrolment(user, "Work phone")
+            activate_totp(user, device, pyotp.TOTP(secret).now())
+        if changes.get("recovery"):
+            generate_recovery_codes(user)
+        if changes.get("phone"):
+            user.phone, user.phone_verified = changes["phone"], True
+        db.session.commit()
+        return user.id
+
+
+def _user_row(in_app, email="alice@example.com"):
+    from idp.services.realms import get_realm
+    from idp.services.users import find_user_by_email
+
+    with in_app():
+        user = find_user_by_email(get_realm("acme"), email)
+        if user is None:
+            return None
+        return {k: getattr(user, k) for k in ("mfa_enabled", "phone", "phone_verified", "disabled",
+                                              "phone_set_by_admin")}
+
+
+def test_search_finds_users_by_part_of_the_email(console, target_realm, in_app):
+    from idp.extensions import db
+    from idp.services.realms import get_realm
+    from idp.services.users import create_user
+
+    target_realm()
+    with in_app():
+        create_user(get_realm("acme"), email="bob@example.org", password=None)
+        db.session.commit()
+    browser = console("viewer")
+    browser.get("/admin/realms/acme/users?q=example.org")
+    assert "bob@example.org" in browser.text() and "alice@example.com" not in browser.text()
+    browser.get("/admin/realms/acme/users?q=nobody")
+    assert "No user matches your search." in browser.text()
+
+
+def test_user_page_shows_factors_last_login_and_audit_trail(console, target_realm, in_app, app):
+    acme = target_realm()
+    alice = _alice(in_app, totp=True, recovery=True, phone=PHONE)
+    login = HostedLogin(app.test_client(), acme.name, acme.client_id, acme.client_secret)
+    login.authorize()
+    login.log_in()
+    browser = console("viewer")
+    browser.get(f"/admin/realms/acme/users/{alice}")
+    text = browser.text()
+    assert "Authenticator apps: Work phone" in text
+    assert "Recovery codes left: 10" in text
+    assert f"Phone: {PHONE} (verified)" in text
+    assert re.search(r"Last login \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
+    assert "Audit trail" in text and "login.succeeded" in text and "mfa.device_added" in text
+
+
+def test_reset_factors_removes_phone_apps_and_codes_but_keeps_the_flag(console, target_realm, in_app, audit_events):
+    target_realm()
+    alice = _alice(in_app, totp=True, recovery=True, phone=PHONE)
+    browser = console("operator")
+    browser.get(f"/admin/realms/acme/users/{alice}")
+    browser.post(f"/admin/realms/acme/users/{alice}", {"mfa_enabled": "y", "phone": PHONE})
+    browser.post(f"/admin/realms/acme/users/{alice}/reset-factors")
+
+    assert "Every second factor of alice@example.com was removed." in browser.text()
+    assert "Authenticator apps: none" in browser.text() and "Recovery codes left: 0" in browser.text()
+    assert _user_row(in_app)["phone"] is None and _user_row(in_app)["mfa_enabled"] is True
+    assert audit_events("mfa.factors_reset") == [({"by_admin": "operator@example.com"}, alice)]
+
+
+def test_locking_a_user_stops_their_login_and_unlocking_restores_it(console, target_realm, in_app, app):
+    acme = target_realm()
+    alice = _alice(in_app)
+    browser = console("operator")
+    browser.post(f"/admin/realms/acme/users/{alice}/lock")
+    assert "alice@example.com is locked" in browser.text()
+    assert "Locked: cannot log in" in browser.text()
+
+    login = HostedLogin(app.test_client(), acme.name, acme.client_id, acme.client_secret)
+    login.authorize()
+    login.log_in()
+    assert not login.redirected_to_app
+
+    browser.post(f"/admin/realms/acme/users/{alice}/unlock")
+    assert "alice@example.com can log in again." in browser.text()
+    login = HostedLogin(app.test_client(), acme.name, acme.client_id, acme.client_secret)
+    login.authorize()
+    login.log_in()
+    assert login.redirected_to_app
+
+
+def test_delete_needs_the_confirmation_box(console, target_realm, in_app, audit_events):
+    target_realm()
+    alice = _alice(in_app)
+    browser = console("operator")
+    browser.post(f"/admin/realms/acme/users/{alice}/delete", {})
+    assert browser.status == 400
+    assert "Tick the box to confirm the deletion." in browser.text()
+    assert _user_row(in_app) is not None
+
+    browser.post(f"/admin/realms/acme/users/{alice}/delete", {"confirm": "y"})
+    assert browser.status == 200 and "alice@example.com was deleted." in browser.text()
+    assert _user_row(in_app) is None
+    details, _ = audit_events("user.deleted")[-1]
+    assert details == {"email": "alice@example.com", "by_admin": "operator@example.com"}
+
+
+def test_an_admin_cannot_lock_or_delete_their_own_console_account(console, in_app):
+    browser = console("owner")
+    me = user_id(in_app, "admin", "owner@example.com")
+    browser.get(f"/admin/realms/admin/users/{me}")
+    assert "This is your own console account" in browser.text()
+    browser.post(f"/admin/realms/admin/users/{me}/lock")
+    assert browser.status == 409
+    assert "You cannot lock your own console account." in browser.text()
+
+
+def test_unknown_users_and_realms_are_a_console_404(console):
+    browser = console("viewer")
+    browser.get("/admin/realms/acme/users")
+    assert browser.status == 404 and "There is no realm named 'acme'." in browser.text()
+    browser.get("/admin/realms/default/users/nobody")
+    assert browser.status == 404 and "does not exist" in browser.text()
+    browser.get("/admin/realms/default/users/" + "x" * 300)
+    assert browser.status == 404
