@@ -144,8 +144,8 @@ class Result:
 async def run_load(name: str, host: str, port: int, scenario, *, connections: int, seconds: float,
                    warmup: float, max_operations: int | None = None) -> Result:
     """Keep ``connections`` connections busy with ``scenario.step`` for ``warmup`` + ``seconds``
-    (or until ``max_operations`` operations after the warm-up); count what finished after
-    the warm-up. ``step`` returns True for a success."""
+    (or until ``max_operations`` operations after the warm-up, if that comes first); count what
+    finished after the warm-up. ``step`` returns True for a success."""
     conns = [Connection(host, port) for _ in range(connections)]
     for index, conn in enumerate(conns):
         await scenario.setup(conn, index)
@@ -154,7 +154,7 @@ async def run_load(name: str, host: str, port: int, scenario, *, connections: in
     first_error: list[str] = []
     start = time.perf_counter()
     measure_from = start + warmup
-    stop_at = measure_from + seconds if max_operations is None else float("inf")
+    stop_at = measure_from + seconds
     measuring_started = [None]
 
     async def worker(conn: Connection):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import secrets
 import shutil
@@ -311,8 +310,9 @@ def gunicorn_command(app: str, *extra: str) -> list[str]:
 
 
 def phase(name, port, scenario, args, **kwargs) -> Result:
+    kwargs.setdefault("seconds", args.seconds)
     result = asyncio.run(run_load(name, "127.0.0.1", port, scenario, connections=args.connections,
-                                  seconds=args.seconds, warmup=args.warmup, **kwargs))
+                                  warmup=args.warmup, **kwargs))
     log(result.summary() + (f" first error: {result.first_error}" if result.first_error else ""))
     return result
 
@@ -367,16 +367,17 @@ def run_idp(args, workdir: Path, database_url: str, results: dict, profiler: Pro
         measured("token_cc", ClientCredentials(f"{realm}/token", setup.client_id, setup.client_secret))
         tokens: list[dict] = []
         seed = HostedLogins(REALM, setup.client_id, setup.client_secret, REDIRECT_URI, PASSWORD, pool, keep_tokens=tokens)
-        phase("idp seed logins", port, seed, argparse.Namespace(connections=args.connections, seconds=0, warmup=0),
+        seeded = phase("idp seed logins", port, seed, argparse.Namespace(connections=args.connections, seconds=600, warmup=0),
               max_operations=args.connections + 1)
         measured("token_refresh", RefreshChains(f"{realm}/token", setup.client_id, setup.client_secret,
                                                 [t["refresh_token"] for t in tokens[1:]]))
         measured("userinfo", Get(f"{realm}/userinfo", {"Authorization": f"Bearer {tokens[0]['access_token']}"}))
         logins = HostedLogins(REALM, setup.client_id, setup.client_secret, REDIRECT_URI, PASSWORD, pool)
-        measured("logins", logins, max_operations=args.logins)
+        log(f"idp: full logins, up to {args.logins} or {args.login_seconds:g} s")
+        measured("logins", logins, max_operations=args.logins, seconds=args.login_seconds)
         info["rss_mb"] = [rss_mb(pid) for pid in server.worker_pids()]
         if ("idp", "logins") in results:
-            info["logins_done"] = results[("idp", "logins")].all_operations + args.connections + 1
+            info["logins_done"] = results[("idp", "logins")].all_operations + seeded.all_operations
     finally:
         server.stop()
     return info
@@ -472,7 +473,7 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
     done = idp_info.get("logins_done", 0)
     rss_ok = bool(rss) and max(rss) < 120
     verdicts.append(rss_ok)
-    note = "" if done >= 10000 else f" (target is after 10,000 logins; run with --logins 10000)"
+    note = "" if done >= 10000 else " (target is after 10,000 logins; run with --logins 10000)"
     print(f"memory: RSS per idp worker after {done:,} logins: "
           + ", ".join(f"{m:.0f} MB" for m in rss) + f" — target < 120 MB: {'PASS' if rss_ok else 'FAIL'}{note}")
     print(f"floors: argon2id verify {floors['argon2_s'] * 1000:.1f} ms (m=19456 KiB, t=2, p=1) = "
@@ -490,11 +491,13 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short phases and 500 logins (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short phases, at most 500 logins (about 3 minutes)")
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per endpoint (default 10)")
     parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds per endpoint (default 2)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--logins", type=int, default=None, help="full logins to run (default 10000)")
+    parser.add_argument("--logins", type=int, default=None, help="full logins to run at most (default 10000)")
+    parser.add_argument("--login-seconds", type=float, default=None,
+                        help="stop the logins after this many seconds (default 240)")
     parser.add_argument("--users", type=int, default=None, help="users to provision (default: enough)")
     parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip node-oidc-provider")
     parser.add_argument("--only", default="", help="comma-separated phases: discovery,jwks,token_cc,"
@@ -508,6 +511,7 @@ def main(argv=None) -> int:
     args.seconds = args.seconds if args.seconds is not None else (3 if args.quick else 10)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
     args.logins = args.logins if args.logins is not None else (500 if args.quick else 10000)
+    args.login_seconds = args.login_seconds or (60 if args.quick else 240)
     args.users = args.users or max(1000, min(args.logins + 2 * args.connections, 6000))
 
     workdir = Path(tempfile.mkdtemp(prefix="idp-bench-"))

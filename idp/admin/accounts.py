@@ -27,6 +27,7 @@ AREA_ROLES = {
     "api_keys": ("owner",),
     "users": ("owner", "operator"),
     "clients": ("owner", "operator"),
+    "admins": ("owner",),
 }
 
 #: Settings of the ``admin`` realm the console will not turn off: without them no admin could

@@ -42,6 +42,7 @@ AREA_NAMES = {
     "api_keys": "API keys",
     "users": "users",
     "clients": "clients",
+    "admins": "console roles",
 }
 
 limit_form_posts(admin_bp)
@@ -99,6 +100,9 @@ def _add_realm_name(endpoint, values):
 def require_console_admin():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    if any("\x00" in value for source in (request.args, request.form) for _, values in source.lists()
+           for value in values):
+        abort(400, description="Text must not contain NUL characters.")
     admin = console_admin_from_session()
     if admin is None:
         session.pop(SESSION_KEY, None)
@@ -271,3 +275,12 @@ def managed_realm():
     if realm is None:
         abort(404)
     return realm
+
+
+MAX_OFFSET = 1_000_000
+
+
+def page_offset() -> int:
+    """The ``offset`` query parameter of a paged list: a whole number, 0 when absent or bad."""
+    text = request.args.get("offset", "")
+    return min(int(text), MAX_OFFSET) if text.isdigit() and len(text) <= 7 else 0

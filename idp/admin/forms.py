@@ -113,6 +113,14 @@ class UserDetailsForm(FlaskForm):
                                     "here. Leave empty to remove the phone.")
 
 
+class ConsoleRoleForm(FlaskForm):
+    role = SelectField("Console role", choices=[
+        SelectChoice("owner", "Owner: everything"),
+        SelectChoice("operator", "Operator: users and clients"),
+        SelectChoice("viewer", "Viewer: read-only"),
+    ])
+
+
 class ConfirmDeleteForm(FlaskForm):
     confirm = BooleanField("Yes, delete permanently",
                            validators=[InputRequired("Tick the box to confirm the deletion.")])

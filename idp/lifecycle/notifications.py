@@ -76,7 +76,7 @@ def notify_user(event: AuditEvent, user) -> None:
             ip_address=event.ip_address, browser=describe_browser(event.user_agent) if event.user_agent else None,
             account_url=_account_url(user.realm),
         )
-    except Exception:  # noqa: BLE001 - a broken theme template must not undo a security change
+    except Exception:  # a broken theme template must not undo a security change
         current_app.logger.exception("security notice %s not composed", event.event_type)
         return
     deliver_after_commit(message)

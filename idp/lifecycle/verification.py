@@ -14,7 +14,15 @@ from ..login.transaction import Stage
 from ..mail import compose, deliver_after_commit
 from ..models import EmailLink, utcnow
 from ..services.audit import record_event
-from .links import VERIFY_EMAIL, LIFETIMES, LinkInvalid, absolute_url, claim_link, issue_link, seconds_until_next_link
+from .links import (
+    LIFETIMES,
+    VERIFY_EMAIL,
+    LinkInvalid,
+    absolute_url,
+    claim_link,
+    issue_link,
+    seconds_until_next_link,
+)
 
 #: Seconds between two verification mails for one account ("Resend verification email").
 RESEND_COOLDOWN = 60

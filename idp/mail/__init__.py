@@ -66,8 +66,14 @@ def init_app(app, settings) -> None:
     listen_for_commits()
 
 
-from .compose import compose  # noqa: E402
-from .delivery import deliver_after_commit, deliver_later, deliver_now, run_in_background, wait_for_deliveries  # noqa: E402
+from .compose import compose
+from .delivery import (
+    deliver_after_commit,
+    deliver_later,
+    deliver_now,
+    run_in_background,
+    wait_for_deliveries,
+)
 
 __all__ = [
     "MailMessage",

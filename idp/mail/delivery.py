@@ -77,7 +77,7 @@ def _submit(app, fn, *args, **kwargs) -> concurrent.futures.Future:
                 fn(*args, **kwargs)
             except MailSendError as exc:
                 app.logger.warning("mail not sent: %s", exc)
-            except Exception:  # noqa: BLE001 - a background job has nobody else to report to
+            except Exception:  # a background job has nobody else to report to
                 app.logger.exception("background job %s failed", getattr(fn, "__name__", fn))
 
     future = _executor().submit(job)

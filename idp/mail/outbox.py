@@ -18,7 +18,7 @@ class OutboxMailSender:
             "subject": message.subject,
             "text": message.text,
             "html": message.html,
-            "sent_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "sent_at": dt.datetime.now(dt.UTC).isoformat(),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as fh:

@@ -45,13 +45,13 @@ def latest_challenge(challenge: Challenge) -> OtpChallenge | None:
 
 
 def resend_wait_seconds(challenge: Challenge) -> int:
-    """Seconds before another code may be sent for this login (or account action). Across
-    logins the per-account and per-IP caps apply instead."""
-    last = db.session.scalar(
-        db.select(OtpChallenge.created_at)
-        .filter_by(user_id=challenge.user.id, transaction_id=challenge.binding)
-        .order_by(OtpChallenge.id.desc())
-    )
+    """Seconds before another code may be sent to the same number for this login (or account
+    action). A corrected number is texted at once; across numbers and logins the per-account,
+    per-IP and distinct-numbers caps apply instead."""
+    query = db.select(OtpChallenge.created_at).filter_by(user_id=challenge.user.id, transaction_id=challenge.binding)
+    if challenge.phone:
+        query = query.filter_by(phone=challenge.phone)
+    last = db.session.scalar(query.order_by(OtpChallenge.id.desc()))
     if last is None:
         return 0
     elapsed = (utcnow() - last).total_seconds()

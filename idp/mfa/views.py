@@ -208,7 +208,8 @@ def _code_page(txn, factor, form, *, status=200, messages=None):
         resend_wait_seconds=context.get("resend_wait_seconds", 0),
         change_phone_url=change_phone_url, contact_admin=contact_admin,
         other_methods_url=url_for("mfa.choose") if others else None,
-        recovery_url=url_for("mfa.recovery"), remember_device_days=remember_days,
+        recovery_url=url_for("mfa.recovery"),  # offered on every MFA page (issue 3's wording contract)
+        remember_device_days=remember_days,
         flash_messages=messages or [],
         page_title="Enter your code",
     )

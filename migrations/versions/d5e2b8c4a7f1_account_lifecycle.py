@@ -6,11 +6,10 @@ Revises: c3d9a4e1f2b6
 Create Date: 2026-11-24 10:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import idp.models.base
-
 
 revision = 'd5e2b8c4a7f1'
 down_revision = 'c3d9a4e1f2b6'

@@ -179,3 +179,32 @@ def user_id(in_app, realm_name, email):
 
     with in_app():
         return get_user(get_realm(realm_name), email).id
+
+
+@pytest.fixture
+def world(in_app):
+    """A realm with an (inactive) outbox integration, a user, a client and an API key; in the
+    admin realm, another administrator and a client."""
+    from idp.admin.accounts import create_admin
+    from idp.api.api_keys import create_api_key
+    from idp.extensions import db
+    from idp.services.clients import create_client
+    from idp.services.realms import create_realm, get_realm
+    from idp.services.sms_integrations import add_integration
+    from idp.services.users import create_user
+
+    with in_app():
+        realms = {}
+        for name in ("acme", "admin"):
+            realm = create_realm(name) if name != "admin" else get_realm(name)
+            if name == "admin":
+                user = create_admin(email="other-admin@example.com", password=PASSWORD, role="viewer")
+            else:
+                user = create_user(realm, email="alice@example.com", password=PASSWORD)
+            client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
+            integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
+            key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)
+            realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
+                            "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0}
+        db.session.commit()
+        return realms

@@ -23,6 +23,7 @@ POST_ROUTES = {
     "admin.lock_user_view": "users",
     "admin.unlock_user_view": "users",
     "admin.delete_user_view": "users",
+    "admin.set_console_role": "admins",
     "admin.create_client_view": "clients",
     "admin.update_client_redirect_uris": "clients",
     "admin.rotate_client_secret_view": "clients",
@@ -41,37 +42,6 @@ def test_every_post_route_of_the_console_is_listed_with_its_area(app):
     assert found == POST_ROUTES
 
 
-@pytest.fixture
-def world(in_app):
-    """A realm with an (inactive) outbox integration, a user, a client and an API key; in the
-    admin realm, another administrator and a client."""
-    from idp.admin.accounts import create_admin
-    from idp.api.api_keys import create_api_key
-    from idp.extensions import db
-    from idp.services.clients import create_client
-    from idp.services.realms import create_realm, get_realm
-    from idp.services.sms_integrations import add_integration
-    from idp.services.users import create_user
-
-    from ..helpers import PASSWORD
-
-    with in_app():
-        realms = {}
-        for name in ("acme", "admin"):
-            realm = create_realm(name) if name != "admin" else get_realm(name)
-            if name == "admin":
-                user = create_admin(email="other-admin@example.com", password=PASSWORD, role="viewer")
-            else:
-                user = create_user(realm, email="alice@example.com", password=PASSWORD)
-            client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
-            integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
-            key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)
-            realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
-                            "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0}
-        db.session.commit()
-        return realms
-
-
 def _request(app, endpoint, ids):
     """The URL and the form a person would send to ``endpoint``."""
     values = {k: v for k, v in ids.items() if k in _arguments(app, endpoint)}
@@ -88,6 +58,7 @@ def _request(app, endpoint, ids):
         "admin.test_sms_integration": {f"{prefix}phone": PHONE},
         "admin.update_user_details": {"mfa_enabled": "y", "phone": PHONE},
         "admin.delete_user_view": {"confirm": "y"},
+        "admin.set_console_role": {"role": "operator"},
         "admin.create_client_view": {"name": "New app", "redirect_uris": "https://new.example/cb"},
         "admin.update_client_redirect_uris": {"redirect_uris": "https://app.example/other"},
         "admin.delete_client_view": {"confirm": "y"},
@@ -117,11 +88,17 @@ def _events_since(in_app, count):
         return [(r.event_type, dict(r.details or {})) for r in rows]
 
 
+def _realm_of(endpoint):
+    """Console roles exist in the admin realm only; everything else is tried in acme."""
+    return "admin" if POST_ROUTES[endpoint] == "admins" else "acme"
+
+
 CASES = (
-    [("viewer", endpoint, "acme", False) for endpoint in POST_ROUTES]
-    + [("operator", endpoint, "acme", POST_ROUTES[endpoint] in OPERATOR_AREAS) for endpoint in POST_ROUTES]
+    [("viewer", endpoint, _realm_of(endpoint), False) for endpoint in POST_ROUTES]
+    + [("operator", endpoint, _realm_of(endpoint), POST_ROUTES[endpoint] in OPERATOR_AREAS)
+       for endpoint in POST_ROUTES]
     + [("operator", endpoint, "admin", False) for endpoint, area in POST_ROUTES.items() if area in OPERATOR_AREAS]
-    + [("owner", endpoint, "acme", True) for endpoint in POST_ROUTES]
+    + [("owner", endpoint, _realm_of(endpoint), True) for endpoint in POST_ROUTES]
 )
 
 

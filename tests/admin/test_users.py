@@ -143,3 +143,20 @@ def test_unknown_users_and_realms_are_a_console_404(console):
     assert browser.status == 404 and "does not exist" in browser.text()
     browser.get("/admin/realms/default/users/" + "x" * 300)
     assert browser.status == 404
+
+
+def test_an_owner_changes_another_administrators_role(console, admin_factory, in_app, audit_events):
+    admin_factory("viewer", "helper@example.com")
+    browser = console("owner")
+    helper = user_id(in_app, "admin", "helper@example.com")
+    browser.get(f"/admin/realms/admin/users/{helper}")
+    assert '<label for="role">Console role</label>' in browser.page
+    browser.post(f"/admin/realms/admin/users/{helper}/role", {"role": "operator"})
+    assert "helper@example.com is now operator." in browser.text()
+    assert audit_events("admin.role_changed") == [
+        ({"role": "operator", "previous": "viewer", "by_admin": "owner@example.com"}, helper)]
+    browser.post(f"/admin/realms/admin/users/{helper}/role", {"role": "emperor"})
+    assert browser.status == 400 and "Not a valid choice" in browser.text()
+    me = user_id(in_app, "admin", "owner@example.com")
+    browser.post(f"/admin/realms/admin/users/{me}/role", {"role": "viewer"})
+    assert browser.status == 400 and "You cannot change the role of your own console account." in browser.text()

@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from ..mfa.conftest import (  # noqa: F401 - fixtures shared with the MFA suite
-    age_sms,
-    app,
-    browser,
-    in_app,
-    mfa_settings,
-    realm_factory,
-    sms_code,
-    user_factory,
-)
+from ..mfa import conftest as mfa_fixtures
+
+# fixtures shared with the MFA suite
+mfa_settings = mfa_fixtures.mfa_settings
+app = mfa_fixtures.app
+in_app = mfa_fixtures.in_app
+realm_factory = mfa_fixtures.realm_factory
+user_factory = mfa_fixtures.user_factory
+browser = mfa_fixtures.browser
+age_sms = mfa_fixtures.age_sms
+sms_code = mfa_fixtures.sms_code
 
 LINK_RE = re.compile(r"https?://[^\s\"<>]+/(?:verify-email|reset-password)/[A-Za-z0-9_-]+")
 

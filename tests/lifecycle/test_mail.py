@@ -3,6 +3,7 @@ library, with STARTTLS or TLS and credentials; bad mail settings stop start-up."
 import json
 import socketserver
 import threading
+import typing
 from base64 import b64decode
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -120,7 +121,7 @@ def test_unreachable_smtp_server_is_logged_and_the_page_still_answers(make_app, 
 class _RecordingSmtp:
     """Stands in for smtplib's classes, to see which connection and upgrade the sender asks for."""
 
-    calls: list = []
+    calls: typing.ClassVar[list] = []
 
     def __init__(self, host, port, timeout=None, context=None):
         self.calls.append((type(self).__name__, host, port, timeout, context is not None))

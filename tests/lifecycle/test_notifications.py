@@ -200,3 +200,16 @@ def test_password_reset_sends_the_password_changed_notice(realm_factory, user_fa
     login.submit({"password": "a brand new passphrase"})
     assert mailbox.subjects() == ["Reset your Acme password", "Acme: Your password was changed"]
     assert "Password changed" in text_of(login.page) or login.redirected_to_app
+
+
+def test_administrator_changing_a_password_from_the_cli_mails_the_user(realm_factory, user_factory, runner,
+                                                                       instance_path):
+    import json
+
+    realm_factory()
+    user_factory()
+    result = runner("users", "set", "alice@example.com", "--realm", "acme", "--password", "another good passphrase")
+    assert result.exit_code == 0, result.output
+    outbox = instance_path / "mail-outbox.jsonl"
+    subjects = [json.loads(line)["subject"] for line in outbox.read_text().splitlines()]
+    assert subjects == ["Acme: Your password was changed"], "the command returns once its mail is sent"

@@ -7,7 +7,14 @@ import threading
 import pytest
 
 from ..helpers import PASSWORD
-from ..mfa.conftest import MASKED_PHONE, PHONE, link, logged_in_claims, login_url, text_of
+from ..mfa.conftest import (
+    MASKED_PHONE,
+    PHONE,
+    link,
+    logged_in_claims,
+    login_url,
+    text_of,
+)
 
 NEW_PASSWORD = "a brand new passphrase"
 

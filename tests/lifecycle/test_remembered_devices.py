@@ -56,8 +56,8 @@ def remembered(realm_factory, user_factory, browser, sms_code):
     return realm, user, login
 
 
-def test_remembered_browser_logs_in_without_a_code_until_forgotten_on_the_account_page(remembered, in_app):
-    realm, user, login = remembered
+def test_remembered_browser_logs_in_without_a_code_until_forgotten_on_the_account_page(remembered):
+    _, _, login = remembered
     log_in_again(login)
     assert login.redirected_to_app, "no MFA step on the remembered browser"
     claims = logged_in_claims(login)
@@ -99,6 +99,7 @@ def test_device_cookie_is_secure_behind_an_https_public_url(make_app, instance_p
     from flask import Response
 
     from idp.lifecycle.devices import remember_device
+
     from ..helpers import Factory
 
     app = make_app(public_url="https://idp.example")

@@ -88,8 +88,11 @@ def test_user_who_typed_a_wrong_number_corrects_it_with_change_phone_number(real
     assert 'value="+14155550999"' in login.page, "the number typed is there to correct"
 
     login.submit({"phone": "+14155550123"})
+    assert "Enter the code we sent to +1 •••• ••0123" in text_of(login.page), "a corrected number is texted at once"
+    login.get(link(login.page, "Change phone number"))
+    login.submit({"phone": "+14155550123"})
     assert login.response.status_code == 400
-    assert re.search(r"Wait \d+ seconds? before requesting another code", login.page), "resend cool-down"
+    assert re.search(r"Wait \d+ seconds? before requesting another code", login.page), "same number: cool-down"
     age_sms(30)
     login.submit({"phone": "+14155550123"})
     assert "Enter the code we sent to +1 •••• ••0123" in text_of(login.page)

@@ -37,7 +37,7 @@ def create_api_key_view():
     return _page(realm, form, status=400)
 
 
-@admin_bp.post("/realms/<realm_name>/api-keys/<int:key_id>/revoke")
+@admin_bp.post("/realms/<realm_name>/api-keys/<int(max=2147483647):key_id>/revoke")
 @requires("api_keys")
 def revoke_api_key_view(key_id):
     realm = managed_realm()

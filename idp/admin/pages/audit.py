@@ -15,16 +15,13 @@ from ..audit_log import (
     filtered_events,
     parse_filters,
 )
-from ..console import render
+from ..console import page_offset, render
 
 
 @admin_bp.get("/audit")
 def audit():
     filters = parse_filters(request.args)
-    try:
-        offset = max(int(request.args.get("offset", 0)), 0)
-    except ValueError:
-        offset = 0
+    offset = page_offset()
     if filters.errors:
         rows, next_offset, status = [], None, 400
     else:

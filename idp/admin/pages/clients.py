@@ -2,6 +2,7 @@
 secret (shown once), delete."""
 from __future__ import annotations
 
+from ...services import NotFound
 from ...services.audit import record_event
 from ...services.clients import (
     create_client,
@@ -76,7 +77,9 @@ def _client_page(realm, client, *, uris_form=None, delete_form=None, errors=(), 
 
 def _client(client_id: str):
     realm = managed_realm()
-    return realm, get_client(realm, client_id[:64])
+    if len(client_id) > 64:
+        raise NotFound("That client does not exist.")
+    return realm, get_client(realm, client_id)
 
 
 @admin_bp.get("/realms/<realm_name>/clients/<client_id>")

@@ -67,25 +67,25 @@ def _row_action(integration_id: int, action, message: str):
     return _page(realm, errors=form.form_errors, status=409)
 
 
-@admin_bp.post("/realms/<realm_name>/sms-integrations/<int:integration_id>/activate")
+@admin_bp.post("/realms/<realm_name>/sms-integrations/<int(max=2147483647):integration_id>/activate")
 @requires("sms")
 def activate_sms_integration(integration_id):
     return _row_action(integration_id, integrations.activate_integration, "{name} is active.")
 
 
-@admin_bp.post("/realms/<realm_name>/sms-integrations/<int:integration_id>/deactivate")
+@admin_bp.post("/realms/<realm_name>/sms-integrations/<int(max=2147483647):integration_id>/deactivate")
 @requires("sms")
 def deactivate_sms_integration(integration_id):
     return _row_action(integration_id, integrations.deactivate_integration, "{name} is no longer active.")
 
 
-@admin_bp.post("/realms/<realm_name>/sms-integrations/<int:integration_id>/remove")
+@admin_bp.post("/realms/<realm_name>/sms-integrations/<int(max=2147483647):integration_id>/remove")
 @requires("sms")
 def remove_sms_integration(integration_id):
     return _row_action(integration_id, integrations.remove_integration, "{name} was removed.")
 
 
-@admin_bp.post("/realms/<realm_name>/sms-integrations/<int:integration_id>/test")
+@admin_bp.post("/realms/<realm_name>/sms-integrations/<int(max=2147483647):integration_id>/test")
 @requires("sms")
 def test_sms_integration(integration_id):
     realm = managed_realm()

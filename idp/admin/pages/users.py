@@ -8,14 +8,15 @@ from ...extensions import db
 from ...mfa.recovery import recovery_codes_remaining
 from ...mfa.totp import active_devices
 from ...models import AuditEvent, utcnow
-from ...services import ServiceError
+from ...services import NotFound, ServiceError
+from ...services.audit import record_event
 from ...services.mfa_users import admin_set_mfa, admin_set_phone
 from ...services.users import delete_user, get_user, list_users
 from .. import admin_bp
-from ..accounts import admin_role_of
+from ..accounts import admin_role_of, set_admin_role
 from ..audit_log import audit_rows
-from ..console import apply_change, done, managed_realm, render, requires
-from ..forms import ButtonForm, ConfirmDeleteForm, UserDetailsForm
+from ..console import apply_change, done, managed_realm, page_offset, render, requires
+from ..forms import ButtonForm, ConfirmDeleteForm, ConsoleRoleForm, UserDetailsForm
 from ..operations import lock_user, reset_factors, unlock_user
 
 PAGE_SIZE = 50
@@ -26,10 +27,7 @@ TRAIL_SIZE = 20
 def users():
     realm = managed_realm()
     query = (request.args.get("q") or "").strip()[:320]
-    try:
-        offset = max(int(request.args.get("offset", 0)), 0)
-    except ValueError:
-        offset = 0
+    offset = page_offset()
     rows = list_users(realm, email_contains=query or None, limit=PAGE_SIZE + 1, offset=offset)
     return render("users.html", realm=realm, users=rows[:PAGE_SIZE], query=query, offset=offset,
                   next_offset=offset + PAGE_SIZE if len(rows) > PAGE_SIZE else None,
@@ -38,24 +36,25 @@ def users():
 
 def _user(user_id: str):
     realm = managed_realm()
-    if len(user_id) > 64:
-        from ...services import NotFound
-
+    if len(user_id) > 320:
         raise NotFound("That user does not exist.")
     return realm, get_user(realm, user_id)
 
 
-def _user_page(realm, user, *, details_form=None, delete_form=None, errors=(), status=200):
+def _user_page(realm, user, *, details_form=None, delete_form=None, role_form=None, errors=(), status=200):
     trail = list(db.session.scalars(
         db.select(AuditEvent).filter_by(user_id=user.id).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(TRAIL_SIZE)))
     if details_form is None:
         details_form = UserDetailsForm(formdata=None, mfa_enabled=user.mfa_enabled, phone=user.phone or "")
+    console_role = admin_role_of(user)
+    if role_form is None and console_role:
+        role_form = ConsoleRoleForm(formdata=None, role=console_role)
     locked_mfa = user.mfa_locked_until is not None and user.mfa_locked_until > utcnow()
     return render("user.html", status=status, realm=realm, user=user, details_form=details_form,
                   delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
                   devices=active_devices(user), recovery_remaining=recovery_codes_remaining(user),
-                  mfa_locked=locked_mfa, trail=audit_rows(trail), console_role=admin_role_of(user),
+                  mfa_locked=locked_mfa, trail=audit_rows(trail), console_role=console_role, role_form=role_form,
                   is_self=user.id == g.console_admin.user.id, errors=list(errors),
                   page_title=f"{user.email}: User Details")
 
@@ -136,3 +135,23 @@ def delete_user_view(user_id):
     if form.validate() and apply_change(form, change):
         return done(f"{email} was deleted.", "admin.users")
     return _user_page(realm, user, delete_form=form, errors=form.form_errors, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/role")
+@requires("admins")
+def set_console_role(user_id):
+    """An owner changes another administrator's role (``idp admins set-role`` does the same)."""
+    realm, user = _user(user_id)
+    form = ConsoleRoleForm()
+
+    def change():
+        _not_self(user, "change the role of")
+        if admin_role_of(user) is None:
+            raise ServiceError("Only administrators have a console role.")
+        before = admin_role_of(user)
+        set_admin_role(user, form.role.data)
+        record_event("admin.role_changed", realm=realm, user=user, role=form.role.data, previous=before)
+
+    if form.validate() and apply_change(form, change):
+        return done(f"{user.email} is now {form.role.data}.", "admin.user_details", user_id=user.id)
+    return _user_page(realm, user, role_form=form, errors=form.form_errors, status=400)
