@@ -15,12 +15,12 @@ from ..helpers import PASSWORD
 DOWNSTREAM_CALLBACK = "http://localhost/realms/acme/social/callback"
 
 
-@pytest.fixture
-def upstream(tmp_path, migrated_instance):
+def start_upstream(folder, migrated_instance, redirect_uri, users):
+    """A second instance of this project, on its own instance folder and loopback port, with a
+    realm ``corp``, a confidential client for ``redirect_uri`` and ``users`` (email, verified)."""
     import socket
     import threading
 
-    folder = tmp_path / "upstream-instance"
     shutil.copytree(migrated_instance, folder)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -35,25 +35,37 @@ def upstream(tmp_path, migrated_instance):
         from idp.services.users import create_user
 
         realm = create_realm("corp", display_name="Corp")
-        client, secret = create_client(realm, name="Downstream", redirect_uris=[DOWNSTREAM_CALLBACK],
+        client, secret = create_client(realm, name="Downstream", redirect_uris=[redirect_uri],
                                        client_credentials=False)
-        create_user(realm, email="bob@corp.example", password=PASSWORD, name="Bob", email_verified=True)
-        create_user(realm, email="eve@corp.example", password=PASSWORD, name="Eve", email_verified=False)
+        for email, verified in users:
+            create_user(realm, email=email, password=PASSWORD, name=email.split("@")[0].title(),
+                        email_verified=verified)
         db.session.commit()
         client_id = client.client_id
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     live = LiveServer(app, server, thread)
     live.client_id, live.client_secret = client_id, secret
     live.issuer = f"{live.url}/realms/corp"
-    yield live
-    server.shutdown()
-    thread.join(timeout=5)
-    with app.app_context():
+    return live
+
+
+def stop_upstream(live):
+    live.server.shutdown()
+    live.thread.join(timeout=5)
+    with live.app.app_context():
         from idp.extensions import db
 
         db.engine.dispose()
     from idp.social import upstream as upstream_module
 
     upstream_module._metadata_cache.clear()
+
+
+@pytest.fixture
+def upstream(tmp_path, migrated_instance):
+    live = start_upstream(tmp_path / "upstream-instance", migrated_instance, DOWNSTREAM_CALLBACK,
+                          [("bob@corp.example", True), ("eve@corp.example", False)])
+    yield live
+    stop_upstream(live)
