@@ -69,3 +69,17 @@ def upstream(tmp_path, migrated_instance):
                           [("bob@corp.example", True), ("eve@corp.example", False)])
     yield live
     stop_upstream(live)
+
+
+@pytest.fixture
+def acme(app, factory, upstream):
+    from idp.extensions import db
+    from idp.social.providers import add_provider
+
+    realm = factory.realm("acme")
+    factory.sms_integration(realm)
+    factory.realm("acme", mfa_enabled=True, sms_enabled=True)
+    add_provider(realm, kind="oidc", name="corp", display_name="Corp SSO", issuer=upstream.issuer,
+                 client_id=upstream.client_id, client_secret=upstream.client_secret)
+    db.session.commit()
+    return realm

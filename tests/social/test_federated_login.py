@@ -12,20 +12,6 @@ from ..flows import HostedLogin, id_token_claims
 from ..helpers import PASSWORD, csrf_token, query_params
 
 
-@pytest.fixture
-def acme(app, factory, upstream):
-    from idp.extensions import db
-    from idp.social.providers import add_provider
-
-    realm = factory.realm("acme")
-    factory.sms_integration(realm)
-    factory.realm("acme", mfa_enabled=True, sms_enabled=True)
-    add_provider(realm, kind="oidc", name="corp", display_name="Corp SSO", issuer=upstream.issuer,
-                 client_id=upstream.client_id, client_secret=upstream.client_secret)
-    db.session.commit()
-    return realm
-
-
 def start_federated_login(client, factory, realm, upstream, email="bob@corp.example"):
     """Begin a login at the app, click the provider button, log in upstream; returns the
     hosted-login driver and the upstream's redirect back to us."""

@@ -1,0 +1,63 @@
+"""Operators configure upstream providers from the CLI; the per-provider MFA mode decides
+whether our second factor runs after a federated login."""
+import pytest
+
+from .test_federated_login import return_from_upstream, start_federated_login
+
+
+def test_operator_adds_lists_disables_and_removes_a_provider(runner):
+    assert runner("realms", "create", "shop").exit_code == 0
+    added = runner("providers", "add", "--realm", "shop", "--kind", "google", "--name", "google",
+                   "--client-id", "abc", "--client-secret", "s3cret", "--mfa-mode", "upstream")
+    assert added.exit_code == 0, added.output
+    assert "/realms/shop/social/callback" in added.output
+    listed = runner("providers", "list", "--realm", "shop", "--json")
+    assert '"issuer": "https://accounts.google.com"' in listed.output
+    assert "s3cret" not in listed.output
+    assert runner("providers", "disable", "--realm", "shop", "google").exit_code == 0
+    assert '"enabled": false' in runner("providers", "list", "--realm", "shop", "--json").output
+    assert runner("providers", "remove", "--realm", "shop", "google").exit_code == 0
+    assert runner("providers", "list", "--realm", "shop", "--json").output.strip() == "[]"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--kind", "oidc", "--name", "x", "--client-id", "c"], "--issuer must be an https URL"),
+    (["--kind", "oidc", "--name", "x", "--client-id", "c", "--issuer", "http://idp.example.com"], "https"),
+    (["--kind", "oidc", "--name", "Bad Name", "--client-id", "c", "--issuer", "https://a.example"], "lowercase"),
+    (["--kind", "myspace", "--name", "x", "--client-id", "c"], "Invalid value for '--kind'"),
+])
+def test_bad_provider_settings_are_refused_in_one_line(runner, args, message):
+    result = runner("providers", "add", *args)
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_require_mode_runs_our_mfa_after_a_federated_login(client, factory, acme, upstream, instance_path):
+    from idp.extensions import db
+    from idp.services.mfa_users import admin_set_mfa, admin_set_phone
+    from idp.social.providers import get_provider
+
+    get_provider(acme, "corp").mfa_mode = "require"
+    local = factory.user(acme, email="bob@corp.example", email_verified=True)
+    admin_set_phone(local, "+14155550100")
+    admin_set_mfa(local, True)
+    db.session.commit()
+    login, location = start_federated_login(client, factory, acme, upstream)
+    return_from_upstream(login, location)
+    assert not login.redirected_to_app
+    assert "Enter the code we sent to" in login.page
+
+
+def test_upstream_mode_runs_our_mfa_when_the_upstream_did_not(client, factory, acme, upstream):
+    from idp.extensions import db
+    from idp.services.mfa_users import admin_set_mfa, admin_set_phone
+    from idp.social.providers import get_provider
+
+    get_provider(acme, "corp").mfa_mode = "upstream"
+    local = factory.user(acme, email="bob@corp.example", email_verified=True)
+    admin_set_phone(local, "+14155550100")
+    admin_set_mfa(local, True)
+    db.session.commit()
+    login, location = start_federated_login(client, factory, acme, upstream)
+    return_from_upstream(login, location)
+    assert "Enter the code we sent to" in login.page, "the upstream's amr was only ['pwd']"
