@@ -80,13 +80,9 @@ def authenticate_with_password(realm, client, *, email: str, password: str, auth
     authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
     record_event("login.password_ok", realm=realm, user=user, client_id=client.client_id, via="api")
     stage = next_stage(txn)
-    if stage is None:
+    if stage is None or stage.key != "mfa":
         db.session.commit()
         return full_login(txn, credentials)
-    if stage.key != "mfa":
-        txn.status = "cancelled"
-        db.session.commit()
-        raise ApiError(403, "interaction_required", "This login needs the hosted login pages.")
     factors = login_factors(txn)
     if not factors:
         txn.status = "cancelled"
@@ -216,8 +212,23 @@ def login_user(user) -> dict:
     return {"id": user.id, "email": user.email, "name": user.name, "email_verified": bool(user.email_verified)}
 
 
+def _refuse_unfinished_stages(txn) -> None:
+    """Every stage of the login must be done before any token: a stage the API cannot run
+    (email verification, consent) sends the user to the hosted pages."""
+    stage = next_stage(txn)
+    if stage is None:
+        return
+    txn.status = "cancelled"
+    db.session.commit()
+    if stage.key == "verify_email":
+        raise ApiError(403, "email_verification_required",
+                       "This account must verify its email address before it can log in.")
+    raise ApiError(403, "interaction_required", "This login needs the hosted login pages.")
+
+
 def full_login(txn, credentials: client_tokens.ClientCredentials | None) -> dict:
     """Finish the transaction (once) and issue the full login token."""
+    _refuse_unfinished_stages(txn)
     if not claim_completion(txn):
         db.session.rollback()
         raise _invalid_login_token()

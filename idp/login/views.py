@@ -102,7 +102,7 @@ def _provider_buttons(txn):
 
     from ..social.providers import list_providers
 
-    return [SimpleNamespace(name=p.name, display_name=p.display_name,
+    return [SimpleNamespace(name=p.name, kind=p.kind, display_name=p.display_name,
                             start_url=url_for("social.start", txn_id=txn.id, provider_name=p.name))
             for p in list_providers(txn.realm, enabled_only=True)]
 

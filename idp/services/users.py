@@ -98,11 +98,14 @@ def authenticate_password(realm, email: str, password: str) -> User | None:
 
 
 def update_user(user: User, *, name=None, email=None, email_verified=None) -> User:
+    """A new email address is unverified until verified again (unless ``email_verified`` says so)."""
     if email is not None:
         email = normalize_email(email)
         other = find_user_by_email(user.realm, email)
         if other is not None and other.id != user.id:
             raise ServiceError("An account with this email already exists.", field="email")
+        if email.lower() != user.email.lower():
+            user.email_verified = False
         user.email = email
     if name is not None:
         name = name.strip() or None

@@ -326,3 +326,18 @@ def test_api_key_of_another_realm_on_a_session_route_is_refused(client, factory,
     response = client.post(AUTHENTICATE, json={"email": EMAIL, "password": PASSWORD, "client_id": client_id},
                            headers={"Authorization": f"Bearer {other_key}"})
     assert response.status_code == 403
+
+
+def test_direct_login_cannot_skip_email_verification_the_realm_requires(client, api, mfa_realm, login_client, user):
+    """A realm that requires a verified email gets no token from the API for an unverified user,
+    with or without MFA."""
+    from idp.extensions import db
+    from idp.services.realms import update_realm
+
+    client_id, _ = login_client
+    update_realm(mfa_realm, require_email_verification=True, mfa_enabled=False)
+    user.email_verified = False
+    db.session.commit()
+    response = client.post(AUTHENTICATE, json={"email": EMAIL, "password": PASSWORD, "client_id": client_id})
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "email_verification_required"
