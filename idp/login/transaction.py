@@ -172,3 +172,33 @@ def ordered_amr(methods) -> list[str]:
     """RFC 8176 values in a stable order: ["pwd", "mfa", "sms"]."""
     rank = {value: i for i, value in enumerate(_AMR_ORDER)}
     return sorted(set(methods), key=lambda v: (rank.get(v, len(rank)), v))
+
+
+def transaction_blueprint(name: str, import_name: str, url_suffix: str = ""):
+    """A blueprint for the pages of a login transaction: ``/realms/<realm>/login/<txn>{suffix}``
+    with the realm in ``g.realm``, the transaction id in ``g.txn_id`` (and in generated URLs),
+    per-IP limits on form posts, and a clear page when the transaction cannot continue."""
+    from flask import Blueprint, g
+
+    from ..ratelimit import limit_form_posts
+    from ..web import add_realm_name, load_realm, render_error
+
+    blueprint = Blueprint(name, import_name, url_prefix=f"/realms/<realm_name>/login/<txn_id>{url_suffix}")
+    blueprint.url_value_preprocessor(load_realm)
+    blueprint.url_defaults(add_realm_name)
+    limit_form_posts(blueprint)
+
+    @blueprint.url_value_preprocessor
+    def take_txn_id(endpoint, values):
+        g.txn_id = values.pop("txn_id", None) if values else None
+
+    @blueprint.url_defaults
+    def add_txn_id(endpoint, values):
+        if "txn_id" not in values and g.get("txn_id"):
+            values["txn_id"] = g.txn_id
+
+    @blueprint.errorhandler(TransactionInvalid)
+    def transaction_invalid(error):
+        return render_error(400, "This login cannot continue", str(error))
+
+    return blueprint

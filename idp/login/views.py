@@ -1,7 +1,7 @@
 """Hosted login pages: /realms/<realm>/login/<transaction>/..."""
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, request, url_for
+from flask import g, request, url_for
 
 from ..extensions import db
 from ..lifecycle.verification import send_verification_email
@@ -12,38 +12,18 @@ from ..services.mfa_policy import mfa_applies_to_form
 from ..services.passwords import password_hint
 from ..services.users import authenticate_password, create_user
 from ..themes import render_page
-from ..ratelimit import limit_form_posts
-from ..web import add_realm_name, load_realm, render_error
+from ..web import render_error
 from . import flow
 from .forms import ConfirmForm, LoginForm, RegistrationForm
 from .transaction import (
-    TransactionInvalid,
     authenticate_in_transaction,
     complete_stage,
     load_transaction,
     next_stage,
+    transaction_blueprint,
 )
 
-login_bp = Blueprint("login", __name__, url_prefix="/realms/<realm_name>/login/<txn_id>")
-login_bp.url_value_preprocessor(load_realm)
-login_bp.url_defaults(add_realm_name)
-limit_form_posts(login_bp)
-
-
-@login_bp.url_value_preprocessor
-def load_login_transaction(endpoint, values):
-    g.txn_id = values.pop("txn_id", None) if values else None
-
-
-@login_bp.url_defaults
-def add_txn_id(endpoint, values):
-    if "txn_id" not in values and g.get("txn_id"):
-        values["txn_id"] = g.txn_id
-
-
-@login_bp.errorhandler(TransactionInvalid)
-def transaction_invalid(error):
-    return render_error(400, "This login cannot continue", str(error))
+login_bp = transaction_blueprint("login", __name__)
 
 
 def _page_context(txn):

@@ -4,18 +4,17 @@ Every page first checks that MFA is the transaction's next stage, so no page of 
 can be reached by URL and no MFA page works before the password."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, redirect, request, url_for
+from flask import Response, g, redirect, request, url_for
 
 from ..extensions import db
 from ..lifecycle.devices import remember_device
 from ..login import flow as login_flow
-from ..login.transaction import TransactionInvalid, load_transaction, next_stage
+from ..login.transaction import load_transaction, next_stage, transaction_blueprint
 from ..services import ServiceError
 from ..services.clients import find_client
 from ..services.phones import mask_phone, parse_phone
 from ..themes import render_page
-from ..ratelimit import limit_form_posts
-from ..web import add_realm_name, load_realm, render_error
+from ..web import render_error
 from . import attempts
 from .base import FactorError, enrollable_factors, get_factor, usable_factors
 from .flow import (
@@ -33,29 +32,10 @@ from .flow import (
 from .forms import CodeForm, LoginCodeForm, PhoneForm, RecoveryCodeForm, SavedCodesForm, TotpSetupForm
 from .qr import build_totp_svg
 from .recovery import recovery_codes_remaining
-from .sms import code_exhausted, latest_challenge, resend_wait_seconds, send_sms_code
+from .sms import code_exhausted, latest_challenge, send_sms_code
 from .totp import activate_totp, begin_totp_enrolment, device_secret, provisioning_uri, secret_for_display
 
-mfa_bp = Blueprint("mfa", __name__, url_prefix="/realms/<realm_name>/login/<txn_id>/mfa")
-mfa_bp.url_value_preprocessor(load_realm)
-mfa_bp.url_defaults(add_realm_name)
-limit_form_posts(mfa_bp)
-
-
-@mfa_bp.url_value_preprocessor
-def load_txn_id(endpoint, values):
-    g.txn_id = values.pop("txn_id", None) if values else None
-
-
-@mfa_bp.url_defaults
-def add_txn_id(endpoint, values):
-    if "txn_id" not in values and g.get("txn_id"):
-        values["txn_id"] = g.txn_id
-
-
-@mfa_bp.errorhandler(TransactionInvalid)
-def transaction_invalid(error):
-    return render_error(400, "This login cannot continue", str(error))
+mfa_bp = transaction_blueprint("mfa", __name__, "/mfa")
 
 
 class NotThisStage(Exception):
