@@ -29,6 +29,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 TIMEOUT_MS = 15_000
+MAILED_LINK = re.compile(r"https?://[^\s\"<>]+/(?:verify-email|reset-password)/[A-Za-z0-9_-]+")
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +99,40 @@ class DemoServer:
         from ..helpers import outbox_messages
 
         return [message["to"] for message in outbox_messages(self.instance_path)]
+
+    def mails(self, to: str | None = None) -> list[dict]:
+        """The mail outbox (``mail-outbox.jsonl``: to, subject, text, html, sent_at), oldest first."""
+        import json
+
+        path = self.instance_path / "mail-outbox.jsonl"
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+        return [row for row in rows if to is None or row["to"] == to]
+
+    def wait_for_mail(self, to: str, about: str, timeout: float = 5.0) -> dict:
+        """The newest mail to ``to`` whose subject contains ``about``, waiting for the background
+        sender to write it."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [mail for mail in self.mails(to) if about in mail["subject"]]
+            if found:
+                return found[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no mail about {about!r} to {to}; subjects: "
+                                     f"{[mail['subject'] for mail in self.mails()]}")
+            time.sleep(0.05)
+
+    def mail_link(self, to: str, about: str) -> str:
+        """The link in the newest mail ``about`` something, as the user would click it: the same
+        URL in the text and the HTML part."""
+        import html
+
+        mail = self.wait_for_mail(to, about)
+        match = MAILED_LINK.search(mail["text"])
+        assert match, f"no link in {mail['text']!r}"
+        assert f'href="{html.escape(match.group(0))}"' in mail["html"], "the HTML part links to the same URL"
+        return match.group(0)
 
     def change(self, fn):
         """Run ``fn(realm, user)`` on the demo realm and user in an app context, commit, and
