@@ -155,6 +155,7 @@ def verify_email(token, txn_id):
         txn = _login_that_asked(txn_id, link)
         if txn is not None and txn.user_id == link.user_id:
             return flow.advance(txn)
-        return _page("email_verified.html", email=link.email, page_title="Email address verified")
+        return _page("email_verified.html", email=link.email, account_url=url_for("account.home"),
+                     page_title="Email address verified")
     return _page("verify_email_confirm.html", form=form, email=link.email, action_url=request.path,
                  page_title="Verify your email address")

@@ -77,9 +77,12 @@ class NotesApp:
 
         self.demo = demo
         self.redirect_uri = f"{demo.url}/notes/callback"
-        self.client_id, self.client_secret = demo.change(lambda realm, user: (
-            lambda pair: (pair[0].client_id, pair[1]))(
-                create_client(realm, name="Notes", redirect_uris=[self.redirect_uri])))
+
+        def register_notes(realm, user):
+            client, secret = create_client(realm, name="Notes", redirect_uris=[self.redirect_uri])
+            return client.client_id, secret
+
+        self.client_id, self.client_secret = demo.change(register_notes)
         self.token_url = f"{demo.realm_url()}/token"
 
     def log_in(self, page) -> dict:
@@ -100,6 +103,14 @@ class NotesApp:
 
     def refresh(self, refresh_token: str) -> tuple[int, dict]:
         return self.post({"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+    def is_active(self, refresh_token: str) -> bool:
+        """Introspection (RFC 7662), which does not use the token up as a refresh would."""
+        status, answer = post_form(f"{self.demo.realm_url()}/introspect",
+                                   {"token": refresh_token, "token_type_hint": "refresh_token"},
+                                   (self.client_id, self.client_secret))
+        assert status == 200, answer
+        return answer["active"]
 
     def post(self, data: dict) -> tuple[int, dict]:
         return post_form(self.token_url, data, (self.client_id, self.client_secret))
@@ -155,6 +166,7 @@ def test_user_resets_a_forgotten_password_still_passes_mfa_and_old_refresh_token
     refresh_token = refreshed["refresh_token"]
     page.goto(demo.demo_url)
     log_out_of_demo(page, demo)
+    assert notes.is_active(refresh_token), "logging out of the browser leaves the app's refresh token alone"
 
     # the password is forgotten: "Forgot password?" on the login page
     page.get_by_role("link", name="Log in").click()
@@ -178,6 +190,7 @@ def test_user_resets_a_forgotten_password_still_passes_mfa_and_old_refresh_token
     claims = assert_back_at_demo(page, demo, DEMO_EMAIL, ["pwd", "mfa", "sms"])
     assert claims["email_verified"] is True
 
+    assert not notes.is_active(refresh_token)
     status, answer = notes.refresh(refresh_token)
     assert (status, answer.get("error")) == (400, "invalid_grant"), answer
 
