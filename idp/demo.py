@@ -91,6 +91,7 @@ def home():
         logged_in=bool(token),
         login_url=url_for("demo.login"),
         logout_url=url_for("demo.logout"),
+        account_url=url_for("account.home", realm_name=DEMO_REALM),
         id_token_claims=session.get("demo_claims"),
         userinfo=session.get("demo_userinfo"),
         raw_id_token=(token or {}).get("id_token"),

@@ -6,7 +6,7 @@ import time
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify, request, url_for
 
 from ..extensions import csrf, db
 from ..login import flow
@@ -181,4 +181,5 @@ def logout():
     response = authorization_server.create_endpoint_response("end_session", end_session_request)
     if response is not None:
         return response
-    return render_page("logged_out.html", realm=g.realm, page_title="Logged out")
+    return render_page("logged_out.html", realm=g.realm, page_title="Logged out",
+                       account_url=url_for("account.home"))
