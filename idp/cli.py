@@ -357,16 +357,18 @@ def clients():
 @click.option("--client-credentials/--no-client-credentials", default=None)
 @click.option("--id-token-alg", default="RS256", type=click.Choice(["RS256", "ES256", "EdDSA"]))
 @click.option("--client-id", default=None, help="Choose the client id (default: random).")
+@click.option("--theme", default=None, help="Theme for this client's pages (overrides the realm's).")
 @click.option("--json", "as_json", is_flag=True, help="Print client_id and the one-time client_secret as JSON.")
 @with_app()
 def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_party, client_credentials,
-                   id_token_alg, client_id, as_json):
+                   id_token_alg, client_id, theme, as_json):
     from .services.clients import create_client
 
     client, secret = create_client(
         _realm(realm_name), name=name, redirect_uris=list(redirect_uris), public=public,
         post_logout_redirect_uris=list(logout_uris), first_party=not third_party,
         client_credentials=client_credentials, id_token_signed_response_alg=id_token_alg, client_id=client_id,
+        theme=theme,
     )
     data = {"client_id": client.client_id, "client_secret": secret, **_client_dict(client)}
     if as_json:

@@ -62,8 +62,14 @@ def create_client(
     id_token_signed_response_alg: str = "RS256",
     client_id: str | None = None,
     logo_uri: str | None = None,
+    theme: str | None = None,
 ) -> tuple[Client, str | None]:
-    """Register a client; returns it with its one-time plain secret (None for public clients)."""
+    """Register a client; returns it with its one-time plain secret (None for public clients).
+    ``theme`` overrides the realm's theme on the pages this client's users see."""
+    from ..themes import theme_exists
+
+    if theme is not None and not theme_exists(theme):
+        raise ServiceError(f"theme '{theme}' does not exist", field="theme")
     name = (name or "").strip()
     if not name:
         raise ServiceError("client name is required", field="name")
@@ -108,6 +114,7 @@ def create_client(
         scope="openid profile email offline_access",
         id_token_signed_response_alg=id_token_signed_response_alg,
         logo_uri=logo_uri,
+        theme=theme,
     )
     db.session.add(client)
     db.session.flush()
