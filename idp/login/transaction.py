@@ -85,7 +85,7 @@ def next_stage(txn: LoginTransaction) -> Stage | None:
     return None
 
 
-def begin_transaction(realm, client, params: dict, *, browser_session=None, force_login=False,
+def begin_transaction(realm, client, params: dict, *, browser_session=None,
                       return_to: str | None = None, step_up_mfa: bool = False):
     """Start a login for an authorization request (or, with no client, for one of our own pages
     named by ``return_to``). Returns the transaction and the secret that binds it to this
@@ -106,7 +106,7 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None, forc
         status="pending",
         expires_at=utcnow() + dt.timedelta(seconds=settings.login.transaction_lifetime),
     )
-    if browser_session is not None and not force_login:
+    if browser_session is not None:
         txn.user_id = browser_session.user_id
         txn.amr = list(browser_session.amr or [])
         txn.auth_time = browser_session.auth_time
@@ -116,7 +116,7 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None, forc
     return txn, binding
 
 
-def load_transaction(realm, txn_id: str, *, for_update: bool = False) -> LoginTransaction:
+def load_transaction(realm, txn_id: str) -> LoginTransaction:
     txn = db.session.get(LoginTransaction, txn_id) if txn_id and len(txn_id) <= 64 else None
     if txn is None or txn.realm_id != realm.id:
         raise TransactionInvalid("This login link is not valid. Start again from the application.")

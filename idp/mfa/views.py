@@ -73,7 +73,7 @@ def _page(template, txn, status=200, **context):
                        status=status, **context)
 
 
-def _locked_page(txn, seconds):
+def _locked_page(seconds):
     minutes = max(1, (seconds + 59) // 60)
     return render_error(429, "Too many attempts",
                         f"There were too many wrong codes for this account. Try again in {minutes} minutes.")
@@ -90,7 +90,7 @@ def start():
         return redirect(url_for("mfa.recovery_codes"))
     seconds = attempts.locked_for_seconds(txn.user)
     if seconds:
-        return _locked_page(txn, seconds)
+        return _locked_page(seconds)
     factor = default_factor(txn)
     if factor is not None:
         return redirect(url_for("mfa.code", factor=factor.kind))
@@ -206,7 +206,7 @@ def code():
         db.session.commit()
     seconds = attempts.locked_for_seconds(txn.user)
     if seconds:
-        return _locked_page(txn, seconds)
+        return _locked_page(seconds)
     challenge = challenge_for(txn)
     form = LoginCodeForm()
     if request.method == "GET":
@@ -221,7 +221,7 @@ def code():
         return _code_page(txn, factor, form, status=400)
     seconds = attempts.claim_attempt(txn.user)
     if seconds:
-        return _locked_page(txn, seconds)
+        return _locked_page(seconds)
     if factor.verify(challenge, form.code.data):
         if factor.kind == "sms":
             confirm_phone(txn)
@@ -234,7 +234,7 @@ def code():
     attempts.record_failure(txn.user, factor=factor.kind)
     seconds = attempts.locked_for_seconds(txn.user)
     if seconds:
-        return _locked_page(txn, seconds)
+        return _locked_page(seconds)
     if factor.kind == "sms" and code_exhausted(challenge):
         form.code.errors = ["This code can no longer be used. Request a new code."]
     else:
@@ -259,7 +259,7 @@ def resend():
         return redirect(url_for("mfa.start"))
     seconds = attempts.locked_for_seconds(txn.user)
     if seconds:
-        return _locked_page(txn, seconds)
+        return _locked_page(seconds)
     form = CodeForm(prefix="resend")
     form.code.validators = []
     if not form.validate_on_submit():
@@ -279,13 +279,13 @@ def recovery():
     txn = _mfa_transaction(before_verification=True)
     seconds = attempts.locked_for_seconds(txn.user)
     if seconds:
-        return _locked_page(txn, seconds)
+        return _locked_page(seconds)
     factor = get_factor("recovery")
     form = RecoveryCodeForm()
     if form.validate_on_submit():
         seconds = attempts.claim_attempt(txn.user)
         if seconds:
-            return _locked_page(txn, seconds)
+            return _locked_page(seconds)
         if factor.verify(challenge_for(txn), form.code.data):
             record_factor_success(txn, factor)
             finish_mfa(txn)
@@ -296,7 +296,7 @@ def recovery():
         attempts.record_failure(txn.user, factor="recovery")
         seconds = attempts.locked_for_seconds(txn.user)
         if seconds:
-            return _locked_page(txn, seconds)
+            return _locked_page(seconds)
         form.code.errors = ["That recovery code is not valid or was already used."]
     return _page("mfa_recovery.html", txn, status=400 if form.errors else 200, form=form,
                  action_url=url_for("mfa.recovery"), back_url=url_for("mfa.start"), page_title="Use a recovery code")
@@ -310,7 +310,7 @@ def totp_setup():
         return redirect(url_for("mfa.start"))
     seconds = attempts.locked_for_seconds(txn.user)
     if seconds:
-        return _locked_page(txn, seconds)
+        return _locked_page(seconds)
     from ..models import Authenticator
 
     device = db.session.get(Authenticator, state["totp_device_id"]) if state.get("totp_device_id") else None
@@ -322,7 +322,7 @@ def totp_setup():
     if form.validate_on_submit():
         seconds = attempts.claim_attempt(txn.user)
         if seconds:
-            return _locked_page(txn, seconds)
+            return _locked_page(seconds)
         if activate_totp(txn.user, device, form.code.data, name=form.name.data):
             set_mfa_state(txn, factor="totp")
             record_factor_success(txn, get_factor("totp"))
@@ -330,7 +330,7 @@ def totp_setup():
         attempts.record_failure(txn.user, factor="totp")
         seconds = attempts.locked_for_seconds(txn.user)
         if seconds:
-            return _locked_page(txn, seconds)
+            return _locked_page(seconds)
         form.code.errors = ["That code is not right. Check the time on your phone and try again."]
     elif request.method == "GET":
         form.name.data = device.name

@@ -132,7 +132,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def _revoke_reused(self, row):
         from ..services.audit import record_event
 
-        tokens.revoke_family(g.realm, row.family_id, reason="refresh token reused")
+        tokens.revoke_family(g.realm, row.family_id)
         record_event("oauth.refresh_token_reused", realm=g.realm, user_id=row.user_id, client_id=row.client_id)
         db.session.commit()
 

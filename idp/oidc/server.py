@@ -59,7 +59,10 @@ class RealmRevocationEndpoint(RevocationEndpoint):
 
     def revoke_token(self, token, request):
         """Revoking either token of a grant revokes the whole rotation family."""
-        tokens.revoke_family(g.realm, token.family_id, reason="revoked by client")
+        from ..services.audit import record_event
+
+        tokens.revoke_family(g.realm, token.family_id)
+        record_event("oauth.tokens_revoked", realm=g.realm, user_id=token.user_id, client_id=token.client_id)
         db.session.commit()
 
 

@@ -130,7 +130,7 @@ def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
     return db.session.scalar(db.select(IssuedToken).filter_by(realm_id=realm.id, access_jti=jti))
 
 
-def revoke_family(realm, family_id: str, *, reason: str) -> int:
+def revoke_family(realm, family_id: str) -> int:
     result = db.session.execute(
         db.update(IssuedToken)
         .where(IssuedToken.realm_id == realm.id, IssuedToken.family_id == family_id)
@@ -145,7 +145,7 @@ def revoke_tokens_of_code(realm, code: AuthorizationCode) -> None:
         db.select(IssuedToken.family_id).filter_by(realm_id=realm.id, authorization_code_id=code.id)
     ).all()
     for family in set(families):
-        revoke_family(realm, family, reason="authorization code replayed")
+        revoke_family(realm, family)
 
 
 def revoke_user_tokens(user) -> None:
