@@ -46,3 +46,17 @@ def test_login_form_posts_are_rate_limited_per_ip(make_app):
     statuses = [login.log_in("nobody@example.com", "wrong password").status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
     assert "Too many requests" in login.page
+
+
+def test_direct_login_api_is_rate_limited_per_ip(make_app):
+    app = make_app(security={"form_rate_limit": "2 per minute"})
+    client = app.test_client()
+    with app.app_context():
+        from .helpers import Factory
+
+        factory = Factory(app)
+        realm = factory.realm("acme")
+        client_id, _ = factory.client(realm)
+    body = {"email": "nobody@example.com", "password": "wrong password", "client_id": client_id}
+    statuses = [client.post("/api/v1/realms/acme/sessions/authenticate", json=body).status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
