@@ -91,6 +91,9 @@ def create_app(
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
+    from . import i18n
+
+    i18n.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
 

@@ -212,6 +212,9 @@ def _realm_dict(realm):
         "sms_allowed_countries": realm.sms_allowed_countries or [],
         "require_email_verification": realm.require_email_verification,
         "remember_device_days": realm.remember_device_days,
+        "password_min_length": realm.password_min_length,
+        "password_block_common": realm.password_block_common,
+        "password_block_email": realm.password_block_email,
         "active_sms_integrations": [i.name for i in active_sms_integrations(realm)],
     }
 
@@ -253,10 +256,28 @@ def realm_settings_options(fn):
                      help="No token until the user verified their email address."),
         click.option("--remember-device-days", type=int, default=None,
                      help="Offer 'Remember this device' for N days after a second factor; 0 turns it off."),
+        click.option("--password-min-length", type=int, default=None,
+                     help="Shortest password accepted, 8 to 128 characters."),
+        click.option("--password-block-common", type=ON_OFF, default=None, is_flag=False, flag_value="on",
+                     help="Refuse passwords on the bundled list of common passwords."),
+        click.option("--no-password-block-common", "password_block_common_off", is_flag=True, hidden=True),
+        click.option("--password-block-email", type=ON_OFF, default=None, is_flag=False, flag_value="on",
+                     help="Refuse the email address, or a password containing its first part (4+ characters)."),
+        click.option("--no-password-block-email", "password_block_email_off", is_flag=True, hidden=True),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _switch(kw, name):
+    """``--NAME on|off``, ``--NAME`` alone (on) or ``--no-NAME`` (off); both at once is an error."""
+    if kw[f"{name}_off"]:
+        if kw[name] is not None:
+            option = "--" + name.replace("_", "-")
+            raise click.UsageError(f"give {option} or --no-{option[2:]}, not both")
+        return False
+    return _flag(kw[name])
 
 
 def _settings_changes(kw):
@@ -276,6 +297,9 @@ def _settings_changes(kw):
         "refresh_token_lifetime": kw["refresh_token_lifetime"],
         "require_email_verification": _flag(kw["require_email_verification"]),
         "remember_device_days": kw["remember_device_days"],
+        "password_min_length": kw["password_min_length"],
+        "password_block_common": _switch(kw, "password_block_common"),
+        "password_block_email": _switch(kw, "password_block_email"),
     }
     if kw["sms_allowed_countries"] is not None:
         changes["sms_allowed_countries"] = [c for c in kw["sms_allowed_countries"].split(",") if c.strip()]

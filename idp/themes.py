@@ -8,8 +8,10 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader
+
+from .i18n import current_locale
 
 DEFAULT_THEME = "default"
 
@@ -92,7 +94,7 @@ def render_page(template: str, *, realm=None, client=None, status: int = 200, **
         client=client,
         theme_static=theme_static,
         csp_nonce=csp_nonce(),
-        lang=(request.accept_languages.best_match(["en"]) or "en"),
+        lang=current_locale(),
     )
     current_app.update_template_context(context)
     body = _environment(theme).get_template(template).render(context)

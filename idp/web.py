@@ -5,6 +5,7 @@ from flask import abort, g, jsonify, make_response, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .i18n import _
 from .services.realms import find_realm
 
 JSON_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.jwks", "oidc.discovery", "oidc.revoke", "oidc.introspect"}
@@ -19,7 +20,7 @@ def load_realm(endpoint, values):
     realm = find_realm(name) if isinstance(name, str) and len(name) <= 64 else None
     if realm is None:
         g.realm = None
-        abort(404, description=f"There is no realm named '{name}'.")
+        abort(404, description=_("There is no realm named '%(name)s'.", name=name))
     g.realm = realm
 
 
@@ -118,14 +119,14 @@ def init_app(app) -> None:
     def csrf_error(error):
         return render_error(
             400,
-            "Your form expired",
-            "The page was open too long or cookies are blocked. Go back, reload the page and try again.",
+            _("Your form expired"),
+            _("The page was open too long or cookies are blocked. Go back, reload the page and try again."),
         )
 
     @app.errorhandler(HTTPException)
     def http_error(error):
-        titles = {404: "Page not found", 405: "Not allowed", 400: "Bad request", 413: "Request too large",
-                  429: "Too many requests"}
+        titles = {404: _("Page not found"), 405: _("Not allowed"), 400: _("Bad request"), 413: _("Request too large"),
+                  429: _("Too many requests")}
         return render_error(error.code or 500, titles.get(error.code, error.name), error.description or error.name)
 
     @app.get("/healthz")
@@ -149,8 +150,8 @@ def init_app(app) -> None:
         db.session.rollback()
         app.logger.warning("backend unavailable: %s", type(error.original).__name__)
         response = make_response(render_error(
-            503, "Temporarily unavailable",
-            "We could not reach our database. Nothing was changed: try again in a few seconds."))
+            503, _("Temporarily unavailable"),
+            _("We could not reach our database. Nothing was changed: try again in a few seconds.")))
         response.headers["Retry-After"] = "5"
         return response
 
@@ -162,4 +163,4 @@ def init_app(app) -> None:
             return backend_unavailable(TemporarilyUnavailable(error))
         db.session.rollback()
         app.logger.exception("unhandled error")
-        return render_error(500, "Something went wrong", "An unexpected error occurred. Please try again.")
+        return render_error(500, _("Something went wrong"), _("An unexpected error occurred. Please try again."))

@@ -133,11 +133,16 @@ def test_cli_reads_idp_config_from_the_environment(runner, config_file, monkeypa
 
 
 def test_cli_applies_file_values_and_environment_overrides(runner, config_file, monkeypatch):
+    """``login.password_min_length`` is the minimum a new realm starts with."""
     path = config_file("[login]\npassword_min_length = 24\n")
 
-    refused = runner("--config", str(path), "users", "create", "--email", "bob@example.com", "--password", PASSWORD)
+    assert runner("--config", str(path), "realms", "create", "strict").exit_code == 0
+    refused = runner("--config", str(path), "users", "create", "--realm", "strict", "--email", "bob@example.com",
+                     "--password", PASSWORD)
     monkeypatch.setenv("IDP_LOGIN_PASSWORD_MIN_LENGTH", "12")
-    accepted = runner("--config", str(path), "users", "create", "--email", "bob@example.com", "--password", PASSWORD)
+    assert runner("--config", str(path), "realms", "create", "relaxed").exit_code == 0
+    accepted = runner("--config", str(path), "users", "create", "--realm", "relaxed", "--email", "bob@example.com",
+                      "--password", PASSWORD)
 
     assert refused.exit_code != 0 and "at least 24 characters" in refused.stderr
     assert accepted.exit_code == 0, accepted.output

@@ -7,6 +7,7 @@ import json
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 
 from ..extensions import db
+from ..i18n import gettext
 from ..lifecycle.devices import current_device, describe_browser, forget_all_devices, forget_device, remembered_devices
 from ..login import flow as login_flow
 from ..login.forms import ConfirmForm
@@ -125,7 +126,7 @@ def home():
         forget_all_url=url_for("account.forget_all_remembered_devices"),
         logout_url=url_for("oidc.logout"),
         flash_messages=_take_flash(),
-        page_title="Your account",
+        page_title=gettext("Your account"),
     )
 
 
@@ -160,8 +161,8 @@ def _pending_codes():
 def phone():
     browser_session, user = current_user(mfa=_phone_is_verified)
     if not g.realm.sms_enabled or user.phone_set_by_admin:
-        return render_error(403, "The phone number cannot be changed here",
-                            "Your phone number is managed by your administrator.")
+        return render_error(403, gettext("The phone number cannot be changed here"),
+                            gettext("Your phone number is managed by your administrator."))
     form = PhoneForm()
     if form.validate_on_submit():
         try:
@@ -173,11 +174,11 @@ def phone():
             session["account_pending_phone"] = encrypt(number)
             return redirect(url_for("account.verify_phone"))
     return _page("mfa_phone.html", status=400 if form.errors else 200, form=form, action_url=url_for("account.phone"),
-                 choose_url=None, page_title="Enter your phone number")
+                 choose_url=None, page_title=gettext("Enter your phone number"))
 
 
 def _locked_page():
-    return render_error(429, "Too many attempts", "There were too many wrong codes. Try again later.")
+    return render_error(429, gettext("Too many attempts"), gettext("There were too many wrong codes. Try again later."))
 
 
 @account_bp.route("/phone/verify", methods=["GET", "POST"])
@@ -204,15 +205,15 @@ def verify_phone():
             db.session.commit()
             if first:
                 return redirect(url_for("account.new_recovery_codes"))
-            _flash("success", "Your phone number was verified.")
+            _flash("success", gettext("Your phone number was verified."))
             return redirect(url_for("account.home"))
         attempts.record_failure(user, factor="sms")
-        form.code.errors = ["That code is not right. Check it and try again."]
+        form.code.errors = [gettext("That code is not right. Check it and try again.")]
     return _page("mfa_code.html", status=400 if form.errors else 200, form=form, factor="sms",
                  action_url=url_for("account.verify_phone"), masked_phone=mask_phone(number),
                  resend_url=None, resend_form=None, resend_wait_seconds=resend_wait_seconds(challenge),
                  change_phone_url=url_for("account.phone"), other_methods_url=None, recovery_url=None,
-                 contact_admin=False, remember_device_days=None, page_title="Enter your code")
+                 contact_admin=False, remember_device_days=None, page_title=gettext("Enter your code"))
 
 
 @account_bp.route("/totp", methods=["GET", "POST"])
@@ -236,10 +237,10 @@ def totp_setup():
             db.session.commit()
             if first:
                 return redirect(url_for("account.new_recovery_codes"))
-            _flash("success", f"Authenticator app '{device.name}' is set up.")
+            _flash("success", gettext("Authenticator app '%(name)s' is set up.", name=device.name))
             return redirect(url_for("account.home"))
         attempts.record_failure(user, factor="totp")
-        form.code.errors = ["That code is not right. Check the time on your phone and try again."]
+        form.code.errors = [gettext("That code is not right. Check the time on your phone and try again.")]
     elif request.method == "GET":
         form.name.data = device.name
     secret = device_secret(device)
@@ -247,7 +248,7 @@ def totp_setup():
                  action_url=url_for("account.totp_setup"),
                  qr_svg=build_totp_svg(provisioning_uri(g.realm, user, secret)),
                  secret_display=secret_for_display(secret), cancel_url=url_for("account.home"),
-                 page_title="Set up authenticator app")
+                 page_title=gettext("Set up authenticator app"))
 
 
 def _own_device(user, device_id):
@@ -269,9 +270,9 @@ def rename_device_view(device_id):
             _flash("error", error.message)
         else:
             db.session.commit()
-            _flash("success", "Device renamed.")
+            _flash("success", gettext("Device renamed."))
     else:
-        _flash("error", "Give the device a name of at most 100 characters.")
+        _flash("error", gettext("Give the device a name of at most 100 characters."))
     return redirect(url_for("account.home"))
 
 
@@ -282,7 +283,7 @@ def remove_device_view(device_id):
     if ConfirmForm(prefix=f"r{device_id}").validate_on_submit():
         remove_device(user, device)
         db.session.commit()
-        _flash("success", "Authenticator app removed.")
+        _flash("success", gettext("Authenticator app removed."))
     return redirect(url_for("account.home"))
 
 
@@ -308,7 +309,7 @@ def new_recovery_codes():
         return redirect(url_for("account.home"))
     return _page("recovery_codes.html", status=400 if form.errors else 200, form=form, codes=codes,
                  download_url=url_for("account.download_recovery_codes"),
-                 action_url=url_for("account.new_recovery_codes"), page_title="Save your recovery codes")
+                 action_url=url_for("account.new_recovery_codes"), page_title=gettext("Save your recovery codes"))
 
 
 @account_bp.get("/recovery-codes.txt")
@@ -331,7 +332,8 @@ def toggle_mfa():
     user.mfa_enabled = not user.mfa_enabled
     record_event("mfa.user_flag_changed", realm=realm, user=user, enabled=user.mfa_enabled, by="user")
     db.session.commit()
-    _flash("success", "Two-factor authentication is on." if user.mfa_enabled else "Two-factor authentication is off.")
+    _flash("success", gettext("Two-factor authentication is on.") if user.mfa_enabled
+           else gettext("Two-factor authentication is off."))
     return redirect(url_for("account.home"))
 
 
@@ -343,7 +345,7 @@ def forget_remembered_device(device_id):
     _, user = current_user()
     if ConfirmForm(prefix=f"f{device_id}").validate_on_submit() and forget_device(user, device_id):
         db.session.commit()
-        _flash("success", "Device forgotten. It will ask for your second factor at the next login.")
+        _flash("success", gettext("Device forgotten. It will ask for your second factor at the next login."))
     return redirect(url_for("account.home"))
 
 
@@ -353,7 +355,7 @@ def forget_all_remembered_devices():
     if ConfirmForm(prefix="forget-all").validate_on_submit():
         forget_all_devices(user, reason="user")
         db.session.commit()
-        _flash("success", "All devices forgotten. Each will ask for your second factor at the next login.")
+        _flash("success", gettext("All devices forgotten. Each will ask for your second factor at the next login."))
     return redirect(url_for("account.home"))
 
 
@@ -370,5 +372,5 @@ def unlink_identity_view(identity_id):
             _flash("error", error.message)
         else:
             db.session.commit()
-            _flash("success", f"{identity.provider.display_name} is no longer linked.")
+            _flash("success", gettext("%(provider)s is no longer linked.", provider=identity.provider.display_name))
     return redirect(url_for("account.home"))

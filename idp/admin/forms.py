@@ -20,6 +20,9 @@ from wtforms.validators import (
     Optional,
 )
 
+from ..services.mfa_policy import MAX_REMEMBER_DEVICE_DAYS
+from ..services.passwords import MIN_LENGTH_RANGE
+
 
 class ButtonForm(FlaskForm):
     """Nothing but the CSRF token: one-button actions (activate, rotate, lock)."""
@@ -34,6 +37,12 @@ class RealmCreateForm(FlaskForm):
 
 
 LIFETIME = [Optional(), NumberRange(min=30, max=31536000, message="Give a number of seconds between 30 and 31536000.")]
+PASSWORD_MIN_LENGTH = [Optional(), NumberRange(min=MIN_LENGTH_RANGE[0], max=MIN_LENGTH_RANGE[1],
+                                               message="Give a number of characters between %d and %d."
+                                                       % MIN_LENGTH_RANGE)]
+REMEMBER_DEVICE_DAYS = [Optional(), NumberRange(min=0, max=MAX_REMEMBER_DEVICE_DAYS,
+                                                message="Give a number of days between 0 (off) and %d."
+                                                        % MAX_REMEMBER_DEVICE_DAYS)]
 
 
 class RealmSettingsForm(FlaskForm):
@@ -66,10 +75,33 @@ class RealmSettingsForm(FlaskForm):
     access_token_lifetime = IntegerField("Access token lifetime (seconds)", validators=LIFETIME)
     id_token_lifetime = IntegerField("ID token lifetime (seconds)", validators=LIFETIME)
     refresh_token_lifetime = IntegerField("Refresh token lifetime (seconds)", validators=LIFETIME)
+    password_min_length = IntegerField("Minimum password length (characters)", validators=PASSWORD_MIN_LENGTH,
+                                       description="Between 8 and 128. Length is what makes a password hard to "
+                                                   "guess (NIST SP 800-63B), so there are no rules about digits "
+                                                   "or symbols. Existing passwords keep working; the minimum "
+                                                   "applies when a password is chosen.")
+    password_block_common = BooleanField("Refuse common passwords",
+                                         description="Passwords on the bundled list of the most common ones, "
+                                                     "such as 123456 or password, are refused.")
+    password_block_email = BooleanField("Refuse passwords that contain the email address",
+                                        description="The password may not be the email address, nor contain the "
+                                                    "part before the @ when that part has 4 characters or more.")
+    require_email_verification = BooleanField(
+        "Require a verified email address",
+        description='After registering, people get a link by mail. Until they open it, their login stops at '
+                    '"Check your inbox" and apps get no token for them. When this is off the link still '
+                    'verifies the address, but nobody has to wait for it.')
+    remember_device_days = IntegerField(
+        "Remember devices for (days)", validators=REMEMBER_DEVICE_DAYS,
+        description='After a second factor, the code page offers "Remember this device" for this many days; that '
+                    'browser then skips the code at login. 0 turns it off. A new password or factor forgets every '
+                    'device, and so does "Forget remembered devices" on a user\'s page.')
 
     SWITCHES = ("registration_enabled", "mfa_enabled", "mfa_login_form", "mfa_registration_form", "mfa_required",
-                "users_may_toggle_mfa", "sms_enabled", "totp_enabled")
+                "users_may_toggle_mfa", "sms_enabled", "totp_enabled", "password_block_common",
+                "password_block_email", "require_email_verification")
     LIFETIMES = ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime")
+    NUMBERS = ("password_min_length", "remember_device_days")
 
     def changes(self) -> dict:
         """The realm settings this form sets, as ``update_realm`` takes them."""
@@ -77,7 +109,7 @@ class RealmSettingsForm(FlaskForm):
         changes["display_name"] = self.display_name.data
         changes["theme"] = self.theme.data
         changes["sms_allowed_countries"] = [c for c in (self.sms_allowed_countries.data or "").split(",") if c.strip()]
-        for name in self.LIFETIMES:
+        for name in (*self.LIFETIMES, *self.NUMBERS):
             if self[name].data is not None:
                 changes[name] = self[name].data
         return changes

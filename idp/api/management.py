@@ -50,6 +50,8 @@ def _page(items: list, limit: int, offset: int) -> dict:
 SETTINGS_FIELDS = {
     **{key: Field("boolean", nullable=True) for key in BOOLEAN_SETTINGS},
     **{key: Field("integer", nullable=True) for key in LIFETIME_SETTINGS},
+    "remember_device_days": Field("integer", nullable=True),
+    "password_min_length": Field("integer", nullable=True),
     "display_name": Field(nullable=True, max_length=200),
     "theme": Field(nullable=True, max_length=64),
     "sms_allowed_countries": Field("strings", nullable=True, max_length=8, max_items=300),
@@ -63,7 +65,8 @@ def get_settings():
 
 @api_bp.patch("/realms/<realm_name>/settings")
 def update_settings():
-    """The same rules as ``idp realms set``: SMS MFA needs an active SMS integration."""
+    """The same rules as ``idp realms set``: SMS MFA needs an active SMS integration, the
+    password policy's minimum length is 8 to 128."""
     changes = body_fields(SETTINGS_FIELDS)
     update_realm(g.realm, **changes)
     db.session.commit()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS
+from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS, MAX_REMEMBER_DEVICE_DAYS
+from ..services.passwords import MIN_LENGTH_RANGE
 from . import api_bp
 from .access import public
 
@@ -155,6 +156,8 @@ SCHEMAS = {
         "name": _string(), "display_name": _string(), "theme": _string(),
         **{key: {"type": "boolean"} for key in BOOLEAN_SETTINGS},
         **{key: {"type": ["integer", "null"]} for key in LIFETIME_SETTINGS},
+        "remember_device_days": {"type": "integer", "description": "0: 'Remember this device' is off."},
+        "password_min_length": {"type": "integer"},
         "sms_allowed_countries": {"type": "array", "items": _string()},
         "active_sms_integrations": {"type": "array", "items": _string()},
     }),
@@ -162,6 +165,10 @@ SCHEMAS = {
         "display_name": _nullable(_string(200)), "theme": _nullable(_string(64)),
         **{key: {"type": ["boolean", "null"]} for key in BOOLEAN_SETTINGS},
         **{key: {"type": ["integer", "null"], "minimum": 30, "maximum": 31536000} for key in LIFETIME_SETTINGS},
+        "remember_device_days": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_REMEMBER_DEVICE_DAYS,
+                                 "description": "Offer 'Remember this device' for this many days; 0 turns it off."},
+        "password_min_length": {"type": ["integer", "null"], "minimum": MIN_LENGTH_RANGE[0],
+                                "maximum": MIN_LENGTH_RANGE[1], "description": "Shortest password accepted."},
         "sms_allowed_countries": {"type": ["array", "null"], "items": _string(8), "maxItems": 300},
     }),
     "SmsIntegration": _object({

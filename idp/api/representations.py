@@ -67,6 +67,8 @@ def realm_settings_json(realm) -> dict:
     data = {"name": realm.name, "display_name": realm.display_name, "theme": realm.theme}
     data.update({key: bool(getattr(realm, key)) for key in BOOLEAN_SETTINGS})
     data.update({key: getattr(realm, key) for key in LIFETIME_SETTINGS})
+    data["remember_device_days"] = realm.remember_device_days
+    data["password_min_length"] = realm.password_min_length
     data["sms_allowed_countries"] = list(realm.sms_allowed_countries or [])
     data["active_sms_integrations"] = [row.name for row in active_sms_integrations(realm)]
     return data

@@ -2,10 +2,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from ..i18n import _l
+
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=320)])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=320)])
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired("Choose a new password."), Length(max=256)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(_l("Choose a new password.")), Length(max=256)])

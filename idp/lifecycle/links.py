@@ -10,6 +10,7 @@ import math
 from flask import current_app, request, url_for
 
 from ..extensions import db
+from ..i18n import _
 from ..models import EmailLink, utcnow
 from ..security import keyed_digest, random_token
 
@@ -57,14 +58,14 @@ def find_link(realm, token: str, purpose: str) -> EmailLink:
     if token and len(token) <= MAX_TOKEN_LENGTH:
         row = db.session.scalar(db.select(EmailLink).filter_by(token_digest=keyed_digest(token)))
     if row is None or row.realm_id != realm.id or row.purpose != purpose:
-        raise LinkInvalid("This link is not valid. Check that you copied the whole link from the email.")
+        raise LinkInvalid(_("This link is not valid. Check that you copied the whole link from the email."))
     if row.used_at is not None:
-        raise LinkInvalid("This link was already used. Each link works only once.")
+        raise LinkInvalid(_("This link was already used. Each link works only once."))
     if row.expires_at <= utcnow():
-        raise LinkInvalid("This link has expired. Ask for a new one.")
+        raise LinkInvalid(_("This link has expired. Ask for a new one."))
     user = row.user
     if user is None or user.disabled or user.email.lower() != row.email.lower():
-        raise LinkInvalid("This link is no longer valid for this account. Ask for a new one.")
+        raise LinkInvalid(_("This link is no longer valid for this account. Ask for a new one."))
     return row
 
 

@@ -13,8 +13,10 @@ for it continues from its password stage, so its MFA stage still runs (``views``
 from __future__ import annotations
 
 from flask import request
+from flask_babel import force_locale
 
 from ..extensions import db
+from ..i18n import DEFAULT_LOCALE, _, current_locale
 from ..mail import compose, deliver_now, run_in_background
 from ..models import BrowserSession, Realm, utcnow
 from ..oidc.tokens import revoke_user_tokens
@@ -52,13 +54,14 @@ def request_password_reset(realm, email: str, *, transaction_id: str | None = No
     run_in_background(
         send_reset_link, realm.id, (email or "")[:320], token, reset_url(realm, token, transaction_id),
         transaction_id=transaction_id, ip_address=request.remote_addr,
-        user_agent=(request.user_agent.string or "")[:400],
+        user_agent=(request.user_agent.string or "")[:400], locale=current_locale(),
     )
 
 
 def send_reset_link(realm_id: int, email: str, token: str, link_url: str, *, transaction_id: str | None,
-                    ip_address: str | None, user_agent: str | None) -> None:
-    """The background half: store the link and mail it, if the address has an account."""
+                    ip_address: str | None, user_agent: str | None, locale: str = DEFAULT_LOCALE) -> None:
+    """The background half: store the link and mail it, if the address has an account, in the
+    language of the page that asked for it."""
     realm = db.session.get(Realm, realm_id)
     user = find_user_by_email(realm, email) if realm is not None else None
     if user is None or user.disabled:
@@ -73,9 +76,10 @@ def send_reset_link(realm_id: int, email: str, token: str, link_url: str, *, tra
     retire_links(user, RESET_PASSWORD)
     issue_link(user, RESET_PASSWORD, transaction_id=transaction_id, token=token)
     record_event("password_reset.requested", realm=realm, user=user, ip=ip_address)
-    message = compose(realm, "reset_password", to=user.email, user=user, link_url=link_url,
-                      lifetime_minutes=int(LIFETIMES[RESET_PASSWORD].total_seconds() // 60),
-                      ip_address=ip_address, browser=describe_browser(user_agent) if user_agent else None)
+    with force_locale(locale):
+        message = compose(realm, "reset_password", to=user.email, user=user, link_url=link_url,
+                          lifetime_minutes=int(LIFETIMES[RESET_PASSWORD].total_seconds() // 60),
+                          ip_address=ip_address, browser=describe_browser(user_agent) if user_agent else None)
     db.session.commit()
     deliver_now(message)
 
@@ -98,9 +102,9 @@ def reset_password(link, password: str):
     """Set the new password through the link; the caller commits. Raises ``ServiceError`` (the
     password breaks the policy: the link stays usable) or ``LinkInvalid`` (used meanwhile)."""
     user = link.user
-    check_password_policy(password, email=user.email)
+    check_password_policy(user.realm, password, email=user.email)
     if not claim_link(link):
-        raise LinkInvalid("This link was already used. Each link works only once.")
+        raise LinkInvalid(_("This link was already used. Each link works only once."))
     set_password(user, password)
     # the mail reached the address: it is verified too
     user.email_verified = True

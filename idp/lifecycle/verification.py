@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import url_for
 
 from ..extensions import db
+from ..i18n import _
 from ..login.transaction import Stage
 from ..mail import compose, deliver_after_commit
 from ..models import EmailLink, utcnow
@@ -61,7 +62,7 @@ def has_pending_verification(user) -> bool:
 def verify_email_address(link: EmailLink):
     """Use the link: its user's address is verified. The caller commits."""
     if not claim_link(link):
-        raise LinkInvalid("This link was already used. Each link works only once.")
+        raise LinkInvalid(_("This link was already used. Each link works only once."))
     user = link.user
     user.email_verified = True
     record_event("user.email_verified", realm=user.realm, user=user)

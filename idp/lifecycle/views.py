@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, g, request, url_for
 
 from ..extensions import db
+from ..i18n import _
 from ..login import flow
 from ..login.forms import ConfirmForm
 from ..login.transaction import (
@@ -35,12 +36,12 @@ limit_form_posts(lifecycle_bp)
 
 @lifecycle_bp.errorhandler(TransactionInvalid)
 def transaction_invalid(error):
-    return render_error(400, "This login cannot continue", str(error))
+    return render_error(400, _("This login cannot continue"), str(error))
 
 
 @lifecycle_bp.errorhandler(links.LinkInvalid)
 def link_invalid(error):
-    return render_error(400, "This link cannot be used", error.message)
+    return render_error(400, _("This link cannot be used"), error.message)
 
 
 def _page(template, *, txn=None, status=200, **context):
@@ -79,10 +80,10 @@ def forgot_password(txn_id):
         reset.request_password_reset(g.realm, form.email.data, transaction_id=txn.id)
         return _page("forgot_password_sent.html", txn=txn, email=form.email.data, login_url=login_url,
                      lifetime_minutes=int(links.LIFETIMES[links.RESET_PASSWORD].total_seconds() // 60),
-                     page_title="Check your email")
+                     page_title=_("Check your email"))
     return _page("forgot_password.html", txn=txn, status=400 if form.errors else 200, form=form,
                  action_url=url_for("lifecycle.forgot_password", txn_id=txn.id), login_url=login_url,
-                 page_title="Reset your password")
+                 page_title=_("Reset your password"))
 
 
 @lifecycle_bp.route("/reset-password/<token>", methods=["GET", "POST"], defaults={"txn_id": None})
@@ -104,9 +105,9 @@ def reset_password(token, txn_id):
                 authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
                 return flow.advance(txn)
             return _page("reset_password_done.html", login_url=url_for("account.home", realm_name=g.realm.name),
-                         page_title="Password changed")
+                         page_title=_("Password changed"))
     return _page("reset_password.html", status=400 if form.errors else 200, form=form, email=link.user.email,
-                 action_url=request.path, password_hint=password_hint(), page_title="Choose a new password")
+                 action_url=request.path, password_hint=password_hint(g.realm), page_title=_("Choose a new password"))
 
 
 # --- email verification ----------------------------------------------------------------------
@@ -124,13 +125,13 @@ def verify_email_stage(txn_id):
     if request.method == "POST":
         wait = verification.resend_wait_seconds(user)
         if not form.validate_on_submit():
-            messages, status = [("error", "Your form expired. Try again.")], 400
+            messages, status = [("error", _("Your form expired. Try again."))], 400
         elif wait:
-            messages, status = [("error", f"Wait {wait} seconds before asking for another email.")], 429
+            messages, status = [("error", _("Wait %(seconds)s seconds before asking for another email.", seconds=wait))], 429
         else:
             verification.send_verification_email(user, transaction_id=txn.id)
             db.session.commit()
-            messages = [("success", f"We sent a new link to {links.mask_email(user.email)}.")]
+            messages = [("success", _("We sent a new link to %(email)s.", email=links.mask_email(user.email)))]
     elif not verification.has_pending_verification(user):
         verification.send_verification_email(user, transaction_id=txn.id)
         db.session.commit()
@@ -140,7 +141,7 @@ def verify_email_stage(txn_id):
                  continue_url=url_for("lifecycle.verify_email_stage", txn_id=txn.id),
                  resend_wait_seconds=verification.resend_wait_seconds(user),
                  lifetime_hours=int(links.LIFETIMES[links.VERIFY_EMAIL].total_seconds() // 3600),
-                 flash_messages=messages, page_title="Check your inbox")
+                 flash_messages=messages, page_title=_("Check your inbox"))
 
 
 @lifecycle_bp.route("/verify-email/<token>", methods=["GET", "POST"], defaults={"txn_id": None})
@@ -156,6 +157,6 @@ def verify_email(token, txn_id):
         if txn is not None and txn.user_id == link.user_id:
             return flow.advance(txn)
         return _page("email_verified.html", email=link.email, account_url=url_for("account.home"),
-                     page_title="Email address verified")
+                     page_title=_("Email address verified"))
     return _page("verify_email_confirm.html", form=form, email=link.email, action_url=request.path,
-                 page_title="Verify your email address")
+                 page_title=_("Verify your email address"))

@@ -6,6 +6,7 @@ from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredEr
 from flask import current_app, g, redirect, url_for
 
 from ..extensions import db
+from ..i18n import _
 from ..oidc.server import authorization_server
 from ..services.users import touch_last_login
 from . import transaction as txns
@@ -64,7 +65,7 @@ def finish(txn):
     """Create the browser session and answer the authorization request with a code."""
     realm, user = txn.realm, txn.user
     if user is None or not txns.claim_completion(txn):
-        raise txns.TransactionInvalid("This login has already finished. Start again from the application.")
+        raise txns.TransactionInvalid(_("This login has already finished. Start again from the application."))
     existing = current_browser_session(realm)
     state = txn.stage_state or {}
     amr = list(txn.amr or [])

@@ -9,6 +9,7 @@ import uuid
 from flask import current_app, request, url_for
 
 from ..extensions import db
+from ..i18n import _
 from ..models import LoginTransaction, utcnow
 from ..security import digests_equal, keyed_digest, random_token
 from .acr import requests_mfa
@@ -119,21 +120,21 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
 def load_transaction(realm, txn_id: str) -> LoginTransaction:
     txn = db.session.get(LoginTransaction, txn_id) if txn_id and len(txn_id) <= 64 else None
     if txn is None or txn.realm_id != realm.id:
-        raise TransactionInvalid("This login link is not valid. Start again from the application.")
+        raise TransactionInvalid(_("This login link is not valid. Start again from the application."))
     binding = request.cookies.get(BINDING_COOKIE)
     if not binding or not digests_equal(keyed_digest(binding), txn.browser_binding):
-        raise TransactionInvalid("This login was started in another browser. Start again from the application.")
+        raise TransactionInvalid(_("This login was started in another browser. Start again from the application."))
     if txn.status != "pending":
-        raise TransactionInvalid("This login has already finished. Start again from the application.")
+        raise TransactionInvalid(_("This login has already finished. Start again from the application."))
     if txn.is_expired():
-        raise TransactionInvalid("This login took too long and has expired. Start again from the application.")
+        raise TransactionInvalid(_("This login took too long and has expired. Start again from the application."))
     return txn
 
 
 def authenticate_in_transaction(txn: LoginTransaction, user, *, stage_key: str, amr: list[str]) -> None:
     """Record that ``stage_key`` authenticated ``user`` with the given methods."""
     if txn.user_id is not None and txn.user_id != user.id:
-        raise TransactionInvalid("This login belongs to another account. Start again from the application.")
+        raise TransactionInvalid(_("This login belongs to another account. Start again from the application."))
     if txn.user_id is None:
         txn.user_id = user.id
         txn.amr = []
@@ -199,6 +200,6 @@ def transaction_blueprint(name: str, import_name: str, url_suffix: str = ""):
 
     @blueprint.errorhandler(TransactionInvalid)
     def transaction_invalid(error):
-        return render_error(400, "This login cannot continue", str(error))
+        return render_error(400, _("This login cannot continue"), str(error))
 
     return blueprint

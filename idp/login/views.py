@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import g, request, url_for
 
 from ..extensions import db
+from ..i18n import _, _l
 from ..lifecycle.verification import send_verification_email
 from ..services import ServiceError
 from ..services.audit import record_event
@@ -54,7 +55,7 @@ def login():
         if user is None:
             record_event("login.failed", realm=g.realm, email=form.email.data[:320], reason="bad_credentials")
             db.session.commit()
-            form.form_errors.append("Incorrect email or password.")
+            form.form_errors.append(_("Incorrect email or password."))
         else:
             txn.form_variant = "login"
             authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
@@ -72,7 +73,7 @@ def login():
         forgot_password_url=url_for("lifecycle.forgot_password", txn_id=txn.id),
         providers=_provider_buttons(txn),
         flash_messages=messages,
-        page_title="Log in",
+        page_title=_("Log in"),
         status=400 if form.errors or form.form_errors else 200,
     )
 
@@ -106,7 +107,7 @@ def link_pending_identity(txn, user) -> None:
 def register():
     txn = load_transaction(g.realm, g.txn_id)
     if not g.realm.registration_enabled:
-        return render_error(404, "Registration is closed", "This service does not accept new accounts here.")
+        return render_error(404, _("Registration is closed"), _("This service does not accept new accounts here."))
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
@@ -129,17 +130,17 @@ def register():
         form=form,
         action_url=url_for("login.register"),
         login_url=url_for("login.login"),
-        password_hint=password_hint(),
-        page_title="Create account",
+        password_hint=password_hint(g.realm),
+        page_title=_("Create account"),
         status=400 if form.errors or form.form_errors else 200,
     )
 
 
 SCOPE_DESCRIPTIONS = {
-    "openid": "Know who you are",
-    "profile": "See your name",
-    "email": "See your email address",
-    "offline_access": "Stay signed in when you are not using it",
+    "openid": _l("Know who you are"),
+    "profile": _l("See your name"),
+    "email": _l("See your email address"),
+    "offline_access": _l("Stay signed in when you are not using it"),
 }
 
 
@@ -166,5 +167,5 @@ def consent():
     scopes = [(s, SCOPE_DESCRIPTIONS.get(s, s)) for s in (txn.authorization_request.get("scope") or "").split()]
     return render_page(
         "consent.html", **_page_context(txn), form=form, scopes=scopes,
-        action_url=url_for("login.consent"), page_title="Allow access",
+        action_url=url_for("login.consent"), page_title=_("Allow access"),
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..i18n import _l
+
 
 class FactorError(Exception):
     """A factor could not do what was asked (SMS not sent, cap reached); the message is for the user."""
@@ -34,7 +36,7 @@ class Factor:
     amr: tuple[str, ...] = ()
     choice_label = ""
     choice_description = ""
-    code_label = "Code"
+    code_label = _l("Code")
 
     def enabled(self, realm) -> bool:
         raise NotImplementedError

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from ..extensions import db
+from ..i18n import _l
 from ..models import RecoveryCode, utcnow
 from ..security import digests_equal, keyed_digest
 from ..services.audit import record_event
@@ -65,7 +66,7 @@ def use_recovery_code(user, code: str) -> bool:
 class RecoveryCodeFactor(Factor):
     kind = "recovery"
     amr = ()
-    code_label = "Recovery code"
+    code_label = _l("Recovery code")
 
     def enabled(self, realm):
         return True

@@ -12,6 +12,7 @@ import secrets
 from flask import current_app, has_request_context, request
 
 from ..extensions import db
+from ..i18n import _, _l
 from ..models import OtpChallenge, SmsMessage, utcnow
 from ..security import digests_equal
 from ..services.audit import record_event
@@ -76,17 +77,17 @@ def check_sms_caps(realm, user, phone: str) -> None:
     sent = db.select(SmsMessage.sent_at).filter(SmsMessage.realm_id == realm.id)
     by_account = sent.filter(SmsMessage.user_id == user.id)
     _refuse_at_cap(by_account, settings.sms_per_account_per_hour, hour, now,
-                   "Too many codes were sent to this account in the last hour. Try again later, "
-                   "or use another method.")
+                   _("Too many codes were sent to this account in the last hour. Try again later, "
+                     "or use another method."))
     _refuse_at_cap(by_account, settings.sms_per_account_per_day, day, now,
-                   "Too many codes were sent to this account today. Try again tomorrow, or use another method.")
+                   _("Too many codes were sent to this account today. Try again tomorrow, or use another method."))
     ip = _client_ip()
     if ip:
         by_ip = sent.filter(SmsMessage.ip_address == ip)
         _refuse_at_cap(by_ip, settings.sms_per_ip_per_hour, hour, now,
-                       "Too many codes were requested from your network in the last hour. Try again later.")
+                       _("Too many codes were requested from your network in the last hour. Try again later."))
         _refuse_at_cap(by_ip, settings.sms_per_ip_per_day, day, now,
-                       "Too many codes were requested from your network today. Try again tomorrow.")
+                       _("Too many codes were requested from your network today. Try again tomorrow."))
         recent = db.select(SmsMessage).filter(SmsMessage.realm_id == realm.id, SmsMessage.ip_address == ip,
                                               SmsMessage.sent_at > now - day).subquery()
         numbers = set(db.session.scalars(db.select(recent.c.phone).distinct()))
@@ -94,11 +95,11 @@ def check_sms_caps(realm, user, phone: str) -> None:
         oldest = db.session.scalar(db.select(db.func.min(recent.c.sent_at)))
         retry_after = max(1, int((oldest + day - now).total_seconds() + 0.999)) if oldest else None
         if phone not in numbers and len(numbers) >= settings.distinct_numbers_per_ip_per_day:
-            raise FactorError("Codes were sent to too many different numbers from your network today. "
-                              "Try again tomorrow.", retry_after=retry_after)
+            raise FactorError(_("Codes were sent to too many different numbers from your network today. "
+                                "Try again tomorrow."), retry_after=retry_after)
         country = phone_country(phone)
         if country not in countries and len(countries) >= settings.distinct_countries_per_ip_per_day:
-            raise FactorError("Codes were sent to too many countries from your network today. Try again tomorrow.",
+            raise FactorError(_("Codes were sent to too many countries from your network today. Try again tomorrow."),
                               retry_after=retry_after)
 
 
@@ -109,14 +110,14 @@ def send_sms_code(challenge: Challenge, *, purpose: str = "login") -> OtpChallen
 
     realm, user, phone = challenge.realm, challenge.user, challenge.phone
     if not phone:
-        raise FactorError("There is no phone number to send a code to.")
+        raise FactorError(_("There is no phone number to send a code to."))
     wait = resend_wait_seconds(challenge)
     if wait:
-        raise FactorError(f"Wait {wait} seconds before requesting another code.", retry_after=wait)
+        raise FactorError(_("Wait %(seconds)s seconds before requesting another code.", seconds=wait), retry_after=wait)
     check_sms_caps(realm, user, phone)
     integrations = active_sms_integrations(realm)
     if not integrations:
-        raise FactorError("We could not send the code: text messages are not set up for this service.")
+        raise FactorError(_("We could not send the code: text messages are not set up for this service."))
     settings = _settings()
     code = f"{secrets.randbelow(1_000_000):06d}"
     salt = secrets.token_hex(8)
@@ -132,7 +133,8 @@ def send_sms_code(challenge: Challenge, *, purpose: str = "login") -> OtpChallen
                        expires_at=now + dt.timedelta(seconds=settings.otp_lifetime))
     db.session.add(row)
     integration = integrations[0]
-    body = f"{code} is your {realm.display_name} verification code. It expires in {settings.otp_lifetime // 60} minutes."
+    body = _("%(code)s is your %(realm)s verification code. It expires in %(minutes)s minutes.",
+             code=code, realm=realm.display_name, minutes=settings.otp_lifetime // 60)
     message = SmsMessage(realm_id=realm.id, user_id=user.id, ip_address=_client_ip(), phone=phone,
                          country=phone_country(phone), integration_id=integration.id, sent_at=now)
     try:
@@ -142,7 +144,7 @@ def send_sms_code(challenge: Challenge, *, purpose: str = "login") -> OtpChallen
         db.session.rollback()
         record_event("mfa.sms_failed", realm=realm, user=user, integration=integration.name, reason=str(exc))
         db.session.commit()
-        raise FactorError("We could not send the code. Try again in a moment, or use another method.") from None
+        raise FactorError(_("We could not send the code. Try again in a moment, or use another method.")) from None
     db.session.add(message)
     record_event("mfa.challenge_sent", realm=realm, user=user, factor="sms", phone=mask_phone(phone))
     db.session.commit()
@@ -186,8 +188,8 @@ def code_exhausted(challenge: Challenge) -> bool:
 class SmsFactor(Factor):
     kind = "sms"
     amr = ("sms",)
-    choice_label = "Text me a code"
-    choice_description = "We'll send a 6-digit code to your phone."
+    choice_label = _l("Text me a code")
+    choice_description = _l("We'll send a 6-digit code to your phone.")
 
     def enabled(self, realm):
         return realm.sms_enabled

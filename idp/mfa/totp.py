@@ -8,6 +8,7 @@ import time
 import pyotp
 
 from ..extensions import db
+from ..i18n import _, _l
 from ..models import Authenticator, utcnow
 from ..security import decrypt, encrypt
 from ..services import ServiceError
@@ -32,7 +33,7 @@ def begin_totp_enrolment(user, name: str | None = None) -> tuple[Authenticator, 
     """A new pending device and its secret; any older pending device of the user is dropped."""
     name = (name or "").strip() or DEFAULT_DEVICE_NAME
     if len(name) > 100:
-        raise ServiceError("Device name must be at most 100 characters.", field="name")
+        raise ServiceError(_("Device name must be at most 100 characters."), field="name")
     db.session.execute(db.delete(Authenticator).where(Authenticator.user_id == user.id,
                                                       Authenticator.kind == "totp",
                                                       Authenticator.state == "pending"))
@@ -113,13 +114,13 @@ def verify_totp(user, code: str) -> Authenticator | None:
 def rename_device(device: Authenticator, name: str) -> None:
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ServiceError("Device name must be 1-100 characters.", field="name")
+        raise ServiceError(_("Device name must be 1-100 characters."), field="name")
     device.name = name
 
 
 def remove_device(user, device: Authenticator) -> None:
     if device.user_id != user.id:
-        raise ServiceError("That device does not belong to this account.")
+        raise ServiceError(_("That device does not belong to this account."))
     record_event("mfa.device_removed", realm=user.realm, user=user, device=device.name)
     db.session.delete(device)
 
@@ -131,8 +132,8 @@ def secret_for_display(secret: str) -> str:
 class TotpFactor(Factor):
     kind = "totp"
     amr = ("otp",)
-    choice_label = "Use an authenticator app"
-    choice_description = "Get codes from an app such as Google Authenticator or Microsoft Authenticator."
+    choice_label = _l("Use an authenticator app")
+    choice_description = _l("Get codes from an app such as Google Authenticator or Microsoft Authenticator.")
 
     def enabled(self, realm):
         return realm.totp_enabled

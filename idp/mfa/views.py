@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Response, g, redirect, request, url_for
 
 from ..extensions import db
+from ..i18n import _
 from ..lifecycle.devices import remember_device
 from ..login import flow as login_flow
 from ..login.transaction import load_transaction, next_stage, transaction_blueprint
@@ -75,8 +76,8 @@ def _page(template, txn, status=200, **context):
 
 def _locked_page(seconds):
     minutes = max(1, (seconds + 59) // 60)
-    return render_error(429, "Too many attempts",
-                        f"There were too many wrong codes for this account. Try again in {minutes} minutes.")
+    return render_error(429, _("Too many attempts"),
+                        _("There were too many wrong codes for this account. Try again in %(minutes)s minutes.", minutes=minutes))
 
 
 def _message(kind, text):
@@ -113,7 +114,7 @@ def choose():
         choices = [(url_for("mfa.code", factor=f.kind), f.choice_label, f.choice_description)
                    for f in usable_factors(txn.realm, txn.user)]
     recovery_url = url_for("mfa.recovery") if get_factor("recovery").enrolled(txn.user) else None
-    return _page("mfa_choose.html", txn, choices=choices, recovery_url=recovery_url, page_title="Choose how to verify")
+    return _page("mfa_choose.html", txn, choices=choices, recovery_url=recovery_url, page_title=_("Choose how to verify"))
 
 
 def _may_type_phone(txn) -> tuple[bool, str | None]:
@@ -121,11 +122,11 @@ def _may_type_phone(txn) -> tuple[bool, str | None]:
     phone set by an administrator, or a verified phone, cannot be swapped during login."""
     user, state = txn.user, mfa_state(txn)
     if user.phone and user.phone_set_by_admin:
-        return False, "This number was set by your administrator. Contact them to change it."
+        return False, _("This number was set by your administrator. Contact them to change it.")
     if user.phone and user.phone_verified:
-        return False, "To change a verified phone number, log in and change it from your account page."
+        return False, _("To change a verified phone number, log in and change it from your account page.")
     if not state.get("enrolling") or not txn.realm.sms_enabled:
-        return False, "A phone number cannot be added here."
+        return False, _("A phone number cannot be added here.")
     return True, None
 
 
@@ -134,7 +135,7 @@ def phone():
     txn = _mfa_transaction(before_verification=True)
     allowed, reason = _may_type_phone(txn)
     if not allowed:
-        return render_error(403, "The phone number cannot be changed here", reason)
+        return render_error(403, _("The phone number cannot be changed here"), reason)
     form = PhoneForm()
     if request.method == "GET" and mfa_state(txn).get("phone"):
         form.phone.data = mfa_state(txn)["phone"]
@@ -154,7 +155,7 @@ def phone():
                 return redirect(url_for("mfa.code", factor="sms"))
     choose_url = url_for("mfa.totp_setup") if txn.realm.totp_enabled else None
     return _page("mfa_phone.html", txn, status=400 if form.errors else 200, form=form,
-                 action_url=url_for("mfa.phone"), choose_url=choose_url, page_title="Enter your phone number")
+                 action_url=url_for("mfa.phone"), choose_url=choose_url, page_title=_("Enter your phone number"))
 
 
 def _selected_factor(txn):
@@ -178,7 +179,7 @@ def _code_page(txn, factor, form, *, status=200, messages=None):
     context = factor.page_context(challenge)
     remember_days = txn.realm.remember_device_days or None
     if remember_days and hasattr(form, "remember_device"):
-        form.remember_device.label.text = f"Remember this device for {remember_days} days"
+        form.remember_device.label.text = _("Remember this device for %(days)s days", days=remember_days)
     return _page(
         "mfa_code.html", txn, status=status, form=form, factor=factor.kind,
         action_url=url_for("mfa.code", factor=factor.kind),
@@ -191,7 +192,7 @@ def _code_page(txn, factor, form, *, status=200, messages=None):
         recovery_url=url_for("mfa.recovery"),  # offered on every MFA page (issue 3's wording contract)
         remember_device_days=remember_days,
         flash_messages=messages or [],
-        page_title="Enter your code",
+        page_title=_("Enter your code"),
     )
 
 
@@ -236,9 +237,9 @@ def code():
     if seconds:
         return _locked_page(seconds)
     if factor.kind == "sms" and code_exhausted(challenge):
-        form.code.errors = ["This code can no longer be used. Request a new code."]
+        form.code.errors = [_("This code can no longer be used. Request a new code.")]
     else:
-        form.code.errors = ["That code is not right. Check it and try again."]
+        form.code.errors = [_("That code is not right. Check it and try again.")]
     return _code_page(txn, factor, form, status=400)
 
 
@@ -264,14 +265,14 @@ def resend():
     form.code.validators = []
     if not form.validate_on_submit():
         return _code_page(txn, factor, LoginCodeForm(formdata=None), status=400,
-                          messages=_message("error", "Your form expired. Try again."))
+                          messages=_message("error", _("Your form expired. Try again.")))
     try:
         send_sms_code(challenge_for(txn))
     except FactorError as error:
         return _code_page(txn, factor, LoginCodeForm(formdata=None), status=503 if error.retry_after is None else 429,
                           messages=_message("error", error.message))
     return _code_page(txn, factor, LoginCodeForm(formdata=None),
-                      messages=_message("success", f"We sent a new code to {mask_phone(challenge_for(txn).phone)}."))
+                      messages=_message("success", _("We sent a new code to %(phone)s.", phone=mask_phone(challenge_for(txn).phone))))
 
 
 @mfa_bp.route("/recovery", methods=["GET", "POST"])
@@ -292,14 +293,14 @@ def recovery():
             db.session.commit()
             remaining = recovery_codes_remaining(txn.user)
             return _page("mfa_recovery_used.html", txn, remaining=remaining,
-                         continue_url=url_for("mfa.continue_login"), page_title="Recovery code accepted")
+                         continue_url=url_for("mfa.continue_login"), page_title=_("Recovery code accepted"))
         attempts.record_failure(txn.user, factor="recovery")
         seconds = attempts.locked_for_seconds(txn.user)
         if seconds:
             return _locked_page(seconds)
-        form.code.errors = ["That recovery code is not valid or was already used."]
+        form.code.errors = [_("That recovery code is not valid or was already used.")]
     return _page("mfa_recovery.html", txn, status=400 if form.errors else 200, form=form,
-                 action_url=url_for("mfa.recovery"), back_url=url_for("mfa.start"), page_title="Use a recovery code")
+                 action_url=url_for("mfa.recovery"), back_url=url_for("mfa.start"), page_title=_("Use a recovery code"))
 
 
 @mfa_bp.route("/totp", methods=["GET", "POST"])
@@ -331,7 +332,7 @@ def totp_setup():
         seconds = attempts.locked_for_seconds(txn.user)
         if seconds:
             return _locked_page(seconds)
-        form.code.errors = ["That code is not right. Check the time on your phone and try again."]
+        form.code.errors = [_("That code is not right. Check the time on your phone and try again.")]
     elif request.method == "GET":
         form.name.data = device.name
     secret = device_secret(device)
@@ -340,7 +341,7 @@ def totp_setup():
                  action_url=url_for("mfa.totp_setup"),
                  qr_svg=build_totp_svg(provisioning_uri(txn.realm, txn.user, secret)),
                  secret_display=secret_for_display(secret), cancel_url=choose_url,
-                 page_title="Set up authenticator app")
+                 page_title=_("Set up authenticator app"))
 
 
 @mfa_bp.route("/recovery-codes", methods=["GET", "POST"])
@@ -355,7 +356,7 @@ def recovery_codes():
         return login_flow.advance(txn)
     return _page("recovery_codes.html", txn, status=400 if form.errors else 200, form=form, codes=codes,
                  download_url=url_for("mfa.recovery_codes_download"), action_url=url_for("mfa.recovery_codes"),
-                 page_title="Save your recovery codes")
+                 page_title=_("Save your recovery codes"))
 
 
 @mfa_bp.get("/recovery-codes.txt")
@@ -368,8 +369,8 @@ def recovery_codes_download():
 
 
 def recovery_codes_file(realm, user, codes) -> Response:
-    text = (f"Recovery codes for {user.email} at {realm.display_name}\n"
-            "Each code can be used once, when you cannot use your phone or authenticator app.\n\n"
+    text = (_("Recovery codes for %(email)s at %(realm)s", email=user.email, realm=realm.display_name) + "\n"
+            + _("Each code can be used once, when you cannot use your phone or authenticator app.") + "\n\n"
             + "\n".join(codes) + "\n")
     response = Response(text, mimetype="text/plain")
     response.headers["Content-Disposition"] = f'attachment; filename="{realm.name}-recovery-codes.txt"'

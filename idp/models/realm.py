@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Integer, String, false
+from sqlalchemy import JSON, Boolean, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -31,6 +31,12 @@ class Realm(db.Model):
     require_email_verification: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: "Remember this device" for this many days after a second factor; 0 turns it off.
     remember_device_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    #: Password policy (NIST SP 800-63B): a minimum length, the bundled list of common passwords,
+    #: and the email address (or its local part) inside the password; no composition rules.
+    password_min_length: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
+    password_block_common: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    password_block_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     access_token_lifetime: Mapped[int | None] = mapped_column(Integer, nullable=True)
     id_token_lifetime: Mapped[int | None] = mapped_column(Integer, nullable=True)

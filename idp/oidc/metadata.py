@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, request
 
+from ..i18n import SUPPORTED_LOCALES
 from ..login.acr import ACR_VALUES_SUPPORTED
 from ..models import SUPPORTED_SCOPES
 from ..services.keys import ID_TOKEN_ALGORITHMS, jwks_document
@@ -89,7 +90,7 @@ def discovery_metadata(realm) -> dict:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
-        "ui_locales_supported": ["en"],
+        "ui_locales_supported": list(SUPPORTED_LOCALES),
     }
 
 

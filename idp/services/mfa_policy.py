@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..extensions import db
 from ..models import Realm, SmsIntegration
 from . import ServiceError
+from .passwords import check_min_length_setting
 
 BOOLEAN_SETTINGS = (
     "registration_enabled",
@@ -16,6 +17,8 @@ BOOLEAN_SETTINGS = (
     "totp_enabled",
     "users_may_toggle_mfa",
     "require_email_verification",
+    "password_block_common",
+    "password_block_email",
 )
 LIFETIME_SETTINGS = ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime")
 #: "Remember this device": 0 (off) up to a year.
@@ -52,6 +55,8 @@ def apply_realm_settings(realm: Realm, changes: dict) -> Realm:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REMEMBER_DEVICE_DAYS:
                 raise ServiceError(f"remember_device_days must be a number of days between 0 (off) and "
                                    f"{MAX_REMEMBER_DEVICE_DAYS}", field=key)
+        elif key == "password_min_length":
+            check_min_length_setting(value)
         elif key == "display_name":
             value = (value or "").strip()
             if not value or len(value) > 200:

@@ -1,5 +1,5 @@
-"""Password policy per NIST SP 800-63B §5.1.1.2: a minimum length, a check against commonly
-used passwords, and no composition rules."""
+"""Password policy per NIST SP 800-63B §5.1.1.2, set per realm: a minimum length, a check against
+commonly used passwords, a check against the account's email address, and no composition rules."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -7,9 +7,14 @@ from importlib import resources
 
 from flask import current_app
 
+from ..i18n import _
 from . import ServiceError
 
+#: What a realm may ask as its minimum length (NIST: at least 8; 128 keeps passphrases usable).
+MIN_LENGTH_RANGE = (8, 128)
 MAX_PASSWORD_LENGTH = 256
+#: A shorter local part ("al@...") would refuse too many good passwords for too little gain.
+MIN_EMAIL_PART_LENGTH = 4
 
 
 @lru_cache(maxsize=1)
@@ -18,25 +23,44 @@ def _common_passwords() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def password_hint() -> str:
-    return f"At least {min_length()} characters. Avoid common passwords."
+def default_min_length() -> int:
+    """The minimum length a new realm starts with: the instance's ``login.password_min_length``,
+    kept within what a realm may set."""
+    configured = current_app.extensions["idp.settings"].login.password_min_length
+    low, high = MIN_LENGTH_RANGE
+    return max(low, min(high, configured))
 
 
-def min_length() -> int:
-    return current_app.extensions["idp.settings"].login.password_min_length
+def check_min_length_setting(value) -> int:
+    low, high = MIN_LENGTH_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ServiceError(f"password_min_length must be a number of characters between {low} and {high}",
+                           field="password_min_length")
+    return value
 
 
-def check_password_policy(password: str, *, email: str | None = None) -> None:
-    if password is None or len(password) < min_length():
-        raise ServiceError(f"Password must be at least {min_length()} characters.", field="password")
+def password_hint(realm) -> str:
+    if realm.password_block_common:
+        return _("At least %(count)d characters. Avoid common passwords.", count=realm.password_min_length)
+    return _("At least %(count)d characters.", count=realm.password_min_length)
+
+
+def check_password_policy(realm, password: str, *, email: str | None = None) -> None:
+    """Raise ``ServiceError`` (on the ``password`` field) when ``password`` breaks the realm's policy."""
+    if password is None or len(password) < realm.password_min_length:
+        raise ServiceError(_("Password must be at least %(count)d characters.", count=realm.password_min_length),
+                           field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ServiceError(
-            f"Password must be at most {MAX_PASSWORD_LENGTH} characters.", field="password"
-        )
+        raise ServiceError(_("Password must be at most %(count)d characters.", count=MAX_PASSWORD_LENGTH),
+                           field="password")
     lowered = password.lower()
-    if lowered in _common_passwords():
-        raise ServiceError(
-            "This password is too common. Choose one that is harder to guess.", field="password"
-        )
-    if email and lowered == email.lower():
-        raise ServiceError("Password must not be your email address.", field="password")
+    if realm.password_block_common and lowered in _common_passwords():
+        raise ServiceError(_("This password is too common. Choose one that is harder to guess."), field="password")
+    if realm.password_block_email and email:
+        address = email.lower()
+        local_part = address.rpartition("@")[0]
+        if lowered == address:
+            raise ServiceError(_("Password must not be your email address."), field="password")
+        if len(local_part) >= MIN_EMAIL_PART_LENGTH and local_part in lowered:
+            raise ServiceError(_("Password must not contain the first part of your email address."),
+                               field="password")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
+from ..i18n import _
 from . import ServiceError
 
 ACCEPTED_TYPES = {
@@ -16,26 +17,26 @@ def parse_phone(raw: str, *, check_type: bool = True, allowed_countries: list[st
     """E.164 for a valid number written with its international code, or a ServiceError in words."""
     text = (raw or "").strip()
     if not text:
-        raise ServiceError("Enter your phone number.", field="phone")
+        raise ServiceError(_("Enter your phone number."), field="phone")
     if len(text) > 32:
-        raise ServiceError("That phone number is too long.", field="phone")
+        raise ServiceError(_("That phone number is too long."), field="phone")
     if not text.startswith("+") and not text.startswith("00"):
         raise ServiceError(
-            "Include your country code, starting with +, for example +1 415 555 0100.", field="phone"
+            _("Include your country code, starting with +, for example +1 415 555 0100."), field="phone"
         )
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, None)
     except NumberParseException:
-        raise ServiceError("That does not look like a phone number. Check it and try again.", field="phone") from None
+        raise ServiceError(_("That does not look like a phone number. Check it and try again."), field="phone") from None
     if not phonenumbers.is_valid_number(number):
-        raise ServiceError("That phone number is not valid. Check the country code and the number.", field="phone")
+        raise ServiceError(_("That phone number is not valid. Check the country code and the number."), field="phone")
     if check_type and phonenumbers.number_type(number) not in ACCEPTED_TYPES:
-        raise ServiceError("We can only send codes to mobile phone numbers.", field="phone")
+        raise ServiceError(_("We can only send codes to mobile phone numbers."), field="phone")
     region = phonenumbers.region_code_for_number(number)
     if allowed_countries and region not in allowed_countries:
-        raise ServiceError("We cannot send codes to phone numbers in that country.", field="phone")
+        raise ServiceError(_("We cannot send codes to phone numbers in that country."), field="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

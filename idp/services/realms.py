@@ -6,6 +6,7 @@ from ..extensions import db
 from ..models import Realm
 from . import NotFound, ServiceError
 from .keys import create_realm_keys
+from .passwords import default_min_length
 
 REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -47,6 +48,7 @@ def create_realm(name: str, *, display_name: str | None = None, **settings) -> R
         users_may_toggle_mfa=True,
         sms_allowed_countries=[],
         theme="default",
+        password_min_length=default_min_length(),
     )
     db.session.add(realm)
     db.session.flush()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 from ..extensions import db
+from ..i18n import _
 from ..models import User, utcnow
 from ..security import hash_password, password_needs_rehash, verify_password
 from . import NotFound, ServiceError
@@ -15,8 +16,8 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 def normalize_email(email: str) -> str:
     email = (email or "").strip()
     if len(email) > 320 or not EMAIL.match(email):
-        raise ServiceError("Enter a valid email address.", field="email")
-    local, _, domain = email.rpartition("@")
+        raise ServiceError(_("Enter a valid email address."), field="email")
+    local, domain = email.rsplit("@", 1)
     return f"{local}@{domain.lower()}"
 
 
@@ -56,12 +57,12 @@ def create_user(
 ) -> User:
     email = normalize_email(email)
     if find_user_by_email(realm, email) is not None:
-        raise ServiceError("An account with this email already exists.", field="email")
+        raise ServiceError(_("An account with this email already exists."), field="email")
     if password is not None:
-        check_password_policy(password, email=email)
+        check_password_policy(realm, password, email=email)
     name = (name or "").strip() or None
     if name and len(name) > 200:
-        raise ServiceError("Name must be at most 200 characters.", field="name")
+        raise ServiceError(_("Name must be at most 200 characters."), field="name")
     user = User(
         realm_id=realm.id,
         email=email,
@@ -81,7 +82,7 @@ def create_user(
 
 
 def set_password(user: User, password: str) -> None:
-    check_password_policy(password, email=user.email)
+    check_password_policy(user.realm, password, email=user.email)
     user.password_hash = hash_password(password)
     record_event("user.password_changed", realm=user.realm, user=user)
 
@@ -103,14 +104,14 @@ def update_user(user: User, *, name=None, email=None, email_verified=None) -> Us
         email = normalize_email(email)
         other = find_user_by_email(user.realm, email)
         if other is not None and other.id != user.id:
-            raise ServiceError("An account with this email already exists.", field="email")
+            raise ServiceError(_("An account with this email already exists."), field="email")
         if email.lower() != user.email.lower():
             user.email_verified = False
         user.email = email
     if name is not None:
         name = name.strip() or None
         if name and len(name) > 200:
-            raise ServiceError("Name must be at most 200 characters.", field="name")
+            raise ServiceError(_("Name must be at most 200 characters."), field="name")
         user.name = name
     if email_verified is not None:
         user.email_verified = email_verified

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from ..extensions import db
+from ..i18n import _
 from ..models import utcnow
 from ..models.social import FederatedIdentity
 from ..services import ServiceError
@@ -48,9 +49,9 @@ def user_for_identity(realm, provider, identity: dict):
             return local
         raise PasswordNeededToLink(local.email)
     if not realm.registration_enabled:
-        raise ServiceError("There is no account for you here, and new accounts cannot be created.")
+        raise ServiceError(_("There is no account for you here, and new accounts cannot be created."))
     if not email:
-        raise ServiceError(f"{provider.display_name} did not share an email address, which an account needs.")
+        raise ServiceError(_("%(provider)s did not share an email address, which an account needs.", provider=provider.display_name))
     user = create_user(realm, email=email, password=None, name=identity.get("name"),
                        email_verified=bool(identity.get("email_verified")))
     link_identity(provider, user, identity)
@@ -65,9 +66,9 @@ def identities_of(user) -> list[FederatedIdentity]:
 def unlink_identity(user, identity: FederatedIdentity) -> None:
     """Refused when it is the user's last way to log in (no password, no other link)."""
     if identity.user_id != user.id:
-        raise ServiceError("That login method does not belong to this account.")
+        raise ServiceError(_("That login method does not belong to this account."))
     others = [i for i in identities_of(user) if i.id != identity.id]
     if not user.password_hash and not others:
-        raise ServiceError("This is the only way you can log in. Set a password or link another account first.")
+        raise ServiceError(_("This is the only way you can log in. Set a password or link another account first."))
     record_event("federation.unlinked", realm=user.realm, user=user, provider=identity.provider.name)
     db.session.delete(identity)

@@ -10,6 +10,7 @@ import time
 from authlib.integrations.base_client import BaseApp, OAuth2Mixin, OpenIDMixin
 from authlib.integrations.requests_client import OAuth2Session
 
+from ..i18n import _
 from ..security import decrypt
 from .providers import PRESETS
 
@@ -76,7 +77,7 @@ def _claims_options(provider, metadata):
 
         return {"iss": {"essential": True, "validate": valid_tenant_issuer}}
     if issuer.rstrip("/") != (provider.issuer or "").rstrip("/"):
-        raise UpstreamError(f"{provider.display_name} announced a different issuer than the one configured.")
+        raise UpstreamError(_("%(provider)s announced a different issuer than the one configured.", provider=provider.display_name))
     return {"iss": {"essential": True, "values": [issuer]}}
 
 
@@ -86,7 +87,7 @@ def upstream_identity(provider, client: UpstreamClient, token: dict, nonce: str)
         return _github_identity(client, token)
     metadata = client.load_server_metadata()
     if "id_token" not in token:
-        raise UpstreamError(f"{provider.display_name} did not return an ID token.")
+        raise UpstreamError(_("%(provider)s did not return an ID token.", provider=provider.display_name))
     claims = client.parse_id_token(token, nonce=nonce, claims_options=_claims_options(provider, metadata))
     verified = claims.get("email_verified")
     if isinstance(verified, str):

@@ -10,6 +10,7 @@ from flask import Blueprint, g, redirect, request, url_for
 from joserfc.errors import JoseError
 
 from ..extensions import csrf, db
+from ..i18n import _
 from ..login import flow as login_flow
 from ..login.transaction import (
     TransactionInvalid,
@@ -36,7 +37,7 @@ MFA_MARKERS = ("mfa", "multi-factor", "multifactor")
 
 @social_bp.errorhandler(TransactionInvalid)
 def transaction_invalid(error):
-    return render_error(400, "This login cannot continue", str(error))
+    return render_error(400, _("This login cannot continue"), str(error))
 
 
 def callback_uri(realm) -> str:
@@ -56,15 +57,16 @@ def start(txn_id, provider_name):
     try:
         provider = get_provider(g.realm, provider_name)
     except NotFound:
-        return render_error(404, "Unknown login method", f"'{provider_name}' is not a login method here.")
+        return render_error(404, _("Unknown login method"), _("'%(name)s' is not a login method here.", name=provider_name))
     if not provider.enabled:
-        return render_error(404, "Unknown login method", f"{provider.display_name} logins are turned off.")
+        return render_error(404, _("Unknown login method"), _("%(provider)s logins are turned off.", provider=provider.display_name))
     client = client_for(provider, callback_uri(g.realm))
     state = f"{txn.id}.{secrets.token_urlsafe(24)}"
     try:
         authorization = client.create_authorization_url(state=state)
     except (requests.RequestException, AuthlibBaseError, RuntimeError, ValueError):
-        return _back_to_login(txn, f"{provider.display_name} is not reachable right now. Try again, or log in another way.")
+        return _back_to_login(txn, _("%(provider)s is not reachable right now. Try again, or log in another way.",
+                                   provider=provider.display_name))
     update_stage_state(txn, social={"provider": provider.name, "state": state,
                                     "nonce": authorization.get("nonce"),
                                     "code_verifier": authorization.get("code_verifier")})
@@ -80,7 +82,7 @@ def callback():
     params = request.values.to_dict(flat=True)
     txn_id = (params.get("state") or "").split(".", 1)[0]
     if not txn_id or len(txn_id) > 64 or not txn_id.isalnum():
-        return render_error(400, "This login cannot continue", "The response from the login provider is not valid.")
+        return render_error(400, _("This login cannot continue"), _("The response from the login provider is not valid."))
     return redirect(url_for("social.finish", txn_id=txn_id, **params), code=303)
 
 
@@ -92,11 +94,15 @@ def finish(txn_id):
     if not pending or not digests_equal(state, pending.get("state") or ""):
         record_event("federation.state_mismatch", realm=g.realm)
         db.session.commit()
-        return _back_to_login(txn, "The login provider's answer did not match this login. Try again.")
+        return _back_to_login(txn, _("The login provider's answer did not match this login. Try again."))
     provider = get_provider(g.realm, pending["provider"])
     if request.args.get("error"):
-        reason = "You cancelled" if request.args.get("error") == "access_denied" else "There was a problem"
-        return _back_to_login(txn, f"{reason} at {provider.display_name}. Try again, or log in another way.")
+        if request.args.get("error") == "access_denied":
+            message = _("You cancelled at %(provider)s. Try again, or log in another way.", provider=provider.display_name)
+        else:
+            message = _("There was a problem at %(provider)s. Try again, or log in another way.",
+                        provider=provider.display_name)
+        return _back_to_login(txn, message)
     client = client_for(provider, callback_uri(g.realm))
     try:
         token = client.fetch_access_token(code=request.args.get("code"), code_verifier=pending.get("code_verifier"))
@@ -105,22 +111,22 @@ def finish(txn_id):
         return _back_to_login(txn, str(error))
     except (JoseError, AuthlibBaseError, requests.RequestException, KeyError, ValueError) as error:
         record_event("federation.failed", realm=g.realm, provider=provider.name, reason=type(error).__name__)
-        return _back_to_login(txn, f"We could not verify your {provider.display_name} login. Try again, "
-                                   "or log in another way.")
+        return _back_to_login(txn, _("We could not verify your %(provider)s login. Try again, or log in another way.",
+                                     provider=provider.display_name))
     try:
         user = user_for_identity(g.realm, provider, identity)
     except PasswordNeededToLink as needed:
         update_stage_state(txn, social=None, pending_link={"provider": provider.name, "sub": identity["sub"],
                                                            "email": needed.email},
-                           login_message=f"An account with this email already exists. Log in with its password "
-                                         f"once to link your {provider.display_name} account.")
+                           login_message=_("An account with this email already exists. Log in with its password "
+                                           "once to link your %(provider)s account.", provider=provider.display_name))
         db.session.commit()
         return redirect(url_for("login.login", txn_id=txn.id, email=needed.email))
     except ServiceError as error:
         db.session.rollback()
         return _back_to_login(txn, error.message)
     if user.disabled:
-        return _back_to_login(txn, "This account is disabled.")
+        return _back_to_login(txn, _("This account is disabled."))
     amr = identity["amr"] or FEDERATED_AMR
     upstream_did_mfa = "mfa" in amr or any(m in str(identity.get("acr") or "").lower() for m in MFA_MARKERS)
     skip_mfa = provider.mfa_mode == "skip" or (provider.mfa_mode == "upstream" and upstream_did_mfa)

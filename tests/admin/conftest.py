@@ -181,10 +181,24 @@ def user_id(in_app, realm_name, email):
         return get_user(get_realm(realm_name), email).id
 
 
+def remember_a_device(user, days=30):
+    """A browser ``user`` ticked "Remember this device" in, as ``remember_device`` stores it."""
+    from idp.extensions import db
+    from idp.models import RememberedDevice, utcnow
+    from idp.security import keyed_digest, random_token
+
+    now = utcnow()
+    device = RememberedDevice(realm_id=user.realm_id, user_id=user.id, cookie_digest=keyed_digest(random_token(32)),
+                              created_at=now, expires_at=now + dt.timedelta(days=days), ip_address="192.0.2.7",
+                              user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36")
+    db.session.add(device)
+    return device
+
+
 @pytest.fixture
 def world(in_app):
-    """A realm with an (inactive) outbox integration, a user, a client and an API key; in the
-    admin realm, another administrator and a client."""
+    """A realm with an (inactive) outbox integration, a user with a remembered device, a client
+    and an API key; in the admin realm, another administrator and a client."""
     from idp.admin.accounts import create_admin
     from idp.api.api_keys import create_api_key
     from idp.extensions import db
@@ -201,6 +215,7 @@ def world(in_app):
                 user = create_admin(email="other-admin@example.com", password=PASSWORD, role="viewer")
             else:
                 user = create_user(realm, email="alice@example.com", password=PASSWORD)
+                remember_a_device(user)
             client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
             integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
             key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)

@@ -23,6 +23,7 @@ POST_ROUTES = {
     "admin.lock_user_view": "users",
     "admin.unlock_user_view": "users",
     "admin.delete_user_view": "users",
+    "admin.forget_user_devices": "users",
     "admin.set_console_role": "admins",
     "admin.create_client_view": "clients",
     "admin.update_client_redirect_uris": "clients",

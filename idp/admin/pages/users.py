@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, request
 
 from ...extensions import db
+from ...lifecycle.devices import describe_browser, forget_all_devices, remembered_devices
 from ...mfa.recovery import recovery_codes_remaining
 from ...mfa.totp import active_devices
 from ...models import AuditEvent, utcnow
@@ -54,6 +55,7 @@ def _user_page(realm, user, *, details_form=None, delete_form=None, role_form=No
     return render("user.html", status=status, realm=realm, user=user, details_form=details_form,
                   delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
                   devices=active_devices(user), recovery_remaining=recovery_codes_remaining(user),
+                  remembered=[(device, describe_browser(device.user_agent)) for device in remembered_devices(user)],
                   mfa_locked=locked_mfa, trail=audit_rows(trail), console_role=console_role, role_form=role_form,
                   is_self=user.id == g.console_admin.user.id, errors=list(errors),
                   page_title=f"{user.email}: User Details")
@@ -119,6 +121,28 @@ def lock_user_view(user_id):
 @requires("users")
 def unlock_user_view(user_id):
     return _user_action(user_id, unlock_user, "{email} can log in again.", "unlock")
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/forget-devices")
+@requires("users")
+def forget_user_devices(user_id):
+    """Every browser the user asked to remember asks for the second factor again (``idp users
+    forget-devices`` does the same); the audit event names the administrator."""
+    realm, user = _user(user_id)
+    form = ButtonForm()
+    forgotten = {}
+
+    def change():
+        _not_self(user, "forget the devices of")
+        forgotten["count"] = forget_all_devices(user, reason="admin")
+
+    if apply_change(form, change):
+        count = forgotten["count"]
+        message = (f"Forgot {count} remembered device{'s' if count != 1 else ''} of {user.email}: the next login "
+                   f"on {'them' if count != 1 else 'it'} asks for a second factor." if count
+                   else f"{user.email} had no remembered devices.")
+        return done(message, "admin.user_details", user_id=user.id)
+    return _user_page(realm, user, errors=form.form_errors, status=409)
 
 
 @admin_bp.post("/realms/<realm_name>/users/<user_id>/delete")
