@@ -4,11 +4,20 @@ API against a provider on loopback that is set up like ``idp demo``.
 Every test module here sets ``pytestmark = pytest.mark.browser`` (``-m "not browser"`` leaves them out). Pages a
 person would look at are saved with ``screenshot(page, "name")`` to
 ``test-artifacts/screenshots/<test>--<name>--desktop.png`` (1280x800) and ``...--phone.png``
-(390x844), full page, so a reviewer can open them after a run."""
+(390x844), full page, so a reviewer can open them after a run.
+
+``assert_accessible(page)`` runs axe-core (from npm, installed once per machine into the git-ignored
+``test-artifacts/npm/``) with the WCAG 2.1 A and AA rules and fails on any serious or critical
+violation. It injects axe with a script tag, so the page's context needs ``bypass_csp=True``
+(``new_page(bypass_csp=True)``)."""
 from __future__ import annotations
 
+import fcntl
+import json
 import re
+import shutil
 import socket
+import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +38,9 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 TIMEOUT_MS = 15_000
+AXE_CORE_VERSION = "4.10.3"
+AXE_PREFIX = SCREENSHOTS.parent / "npm"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 MAILED_LINK = re.compile(r"https?://[^\s\"<>]+/(?:verify-email|reset-password)/[A-Za-z0-9_-]+")
 
 
@@ -46,25 +58,103 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium):
-    context = chromium.new_context(viewport=VIEWPORTS["desktop"], locale="en-US")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
+def new_page(chromium):
+    """``new_page(**context_options)``: a page in a browser context of its own (its own cookies,
+    as another browser would have), closed after the test."""
+    contexts = []
+
+    def open_page(**options):
+        context = chromium.new_context(**{"viewport": VIEWPORTS["desktop"], "locale": "en-US", **options})
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+def _installed_axe_version(script: Path) -> str | None:
+    manifest = script.parent / "package.json"
+    if not (script.is_file() and manifest.is_file()):
+        return None
+    return json.loads(manifest.read_text()).get("version")
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """The path of axe-core's ``axe.min.js``, installed from npm on first use (a lock keeps two
+    test runs on one machine from installing at once)."""
+    script = AXE_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
+    if _installed_axe_version(script) == AXE_CORE_VERSION:
+        return script
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail(f"npm is missing: the accessibility checks install axe-core@{AXE_CORE_VERSION} with it "
+                    "(Debian: apt-get install -y npm)")
+    AXE_PREFIX.mkdir(parents=True, exist_ok=True)
+    with open(AXE_PREFIX / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _installed_axe_version(script) != AXE_CORE_VERSION:
+            done = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error",
+                 "--prefix", str(AXE_PREFIX), f"axe-core@{AXE_CORE_VERSION}"],
+                capture_output=True, text=True, timeout=300)
+            if done.returncode != 0 or _installed_axe_version(script) != AXE_CORE_VERSION:
+                pytest.fail(f"npm could not install axe-core@{AXE_CORE_VERSION} into {AXE_PREFIX} "
+                            f"(exit {done.returncode}):\n{done.stderr.strip()}")
+    return script
+
+
+def describe_axe_violations(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['impact']} {violation['id']}: {violation['help']} ({violation['helpUrl']})")
+        for node in violation["nodes"]:
+            target = " ".join(" > ".join(part) if isinstance(part, list) else part for part in node["target"])
+            summary = " ".join((node.get("failureSummary") or "").split())
+            lines.append(f"    {target}: {summary}")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def assert_accessible(axe_script):
+    """``assert_accessible(page)``: axe-core's WCAG 2.0/2.1 level A and AA rules find no serious or
+    critical violation on the page as it is now (errors shown, panels open)."""
+
+    def check(page) -> list[dict]:
+        if not page.evaluate("typeof window.axe === 'object'"):
+            page.add_script_tag(path=str(axe_script))
+        results = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+        serious = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+        assert not serious, f"axe-core on {page.url}:\n{describe_axe_violations(serious)}"
+        return results["violations"]
+
+    return check
 
 
 @pytest.fixture
 def screenshot(request):
-    """``screenshot(page, "login")`` saves the page at desktop and phone widths."""
+    """``screenshot(page, "login")`` saves the page at desktop and phone widths;
+    ``fits_width=True`` also asserts that neither width scrolls sideways."""
     test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page, name: str) -> list[Path]:
+    def take(page, name: str, fits_width: bool = False) -> list[Path]:
         original = page.viewport_size
         paths = []
         for label, size in VIEWPORTS.items():
             page.set_viewport_size(size)
+            if fits_width:
+                overflow = page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                assert overflow <= 0, f"{name} is {overflow}px wider than the {label} screen"
             path = SCREENSHOTS / f"{test_name}--{name}--{label}.png"
             page.screenshot(path=str(path), full_page=True)
             paths.append(path)

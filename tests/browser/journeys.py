@@ -56,6 +56,17 @@ def log_out_of_demo(page, demo):
     page.get_by_role("heading", name="You are not logged in").wait_for()
 
 
+def enter_code(page, code, button="Verify"):
+    """On a page that asks for a code (texted, from an authenticator app, or a recovery code)."""
+    page.get_by_label(re.compile(r"^(Code|Recovery code)$")).fill(code)
+    page.get_by_role("button", name=button).click()
+
+
+def enter_phone(page, number):
+    page.get_by_label("Phone number").fill(number)
+    page.get_by_role("button", name="Send code").click()
+
+
 def save_recovery_codes_and_continue(page) -> list[str]:
     """On "Save your recovery codes": read the ten codes, tick the box, continue."""
     page.get_by_role("heading", name="Save your recovery codes").wait_for()
