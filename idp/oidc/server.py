@@ -61,7 +61,10 @@ class RealmRevocationEndpoint(RevocationEndpoint):
         """Revoking either token of a grant revokes the whole rotation family."""
         from ..services.audit import record_event
 
-        tokens.revoke_family(g.realm, token.family_id)
+        if token.id is None:
+            tokens.revoke_client_credentials_token(token)
+        else:
+            tokens.revoke_family(g.realm, token.family_id)
         record_event("oauth.tokens_revoked", realm=g.realm, user_id=token.user_id, client_id=token.client_id)
         db.session.commit()
 
