@@ -11,6 +11,7 @@ import uuid
 
 from flask import current_app, g
 
+from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..models import AuthorizationCode, IssuedToken, utcnow
 from ..security import keyed_digest, random_token
@@ -110,7 +111,7 @@ def save_token(token: dict, request) -> IssuedToken | None:
         row.refresh_digest = keyed_digest(refresh)
         row.refresh_expires_at = now + dt.timedelta(seconds=refresh_token_lifetime(realm))
     db.session.add(row)
-    db.session.commit()
+    commit_keeping_loaded_state()
     return row
 
 
