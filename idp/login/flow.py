@@ -53,14 +53,16 @@ def begin_login(realm, client, params: dict, *, browser_session, prompts: list[s
 
 
 def advance(txn):
-    """Redirect to the next stage's page, or finish the login when every stage is done."""
+    """Redirect to the next stage's page, or finish the login when every stage is done.
+
+    The commits keep what the request loaded: the transaction, realm and user are this login's
+    own rows, and the redirect and cookies that follow only read them."""
     stage = txns.next_stage(txn)
     if stage is None:
         commit_keeping_loaded_state()
         return finish(txn)
-    next_page = stage.url(txn)
-    db.session.commit()
-    return redirect(next_page)
+    commit_keeping_loaded_state()
+    return redirect(stage.url(txn))
 
 
 def finish(txn):

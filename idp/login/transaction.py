@@ -8,6 +8,7 @@ import uuid
 
 from flask import current_app, request, url_for
 
+from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..models import LoginTransaction, utcnow
 from ..security import digests_equal, keyed_digest, random_token
@@ -112,7 +113,7 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
         txn.auth_time = browser_session.auth_time
         txn.stage_state = {**txn.stage_state, "sid": browser_session.sid}
     db.session.add(txn)
-    db.session.commit()
+    commit_keeping_loaded_state()
     return txn, binding
 
 
