@@ -4,7 +4,8 @@ One run, on this machine, one server after the other with the same load generato
   1. floors: argon2id verify time (m=19456 KiB, t=2, p=1), ES256 JWT signing time, and a bare
      Flask JSON endpoint under the same gunicorn configuration;
   2. idp under gunicorn (deploy/gunicorn.conf.py, 2 workers) on PostgreSQL (a local cluster,
-     started if needed; a fresh database each run);
+     started if needed; a fresh database each run), with its rate-limit and OTP counters in a
+     private Redis as deployed (when redis-server is installed);
   3. the reference peer node-oidc-provider (npm, installed into bench/.peer/), configured
      like idp's realm (JWT client_credentials tokens, refresh-token rotation);
 then one table: requests/s, p50/p99, ratios to the peer and to the floors, PASS/FAIL against
@@ -162,6 +163,32 @@ def fresh_database(admin_url: str) -> tuple[str, dict]:
     return url.set(database=DB_NAME).render_as_string(hide_password=False), settings
 
 
+# --- Redis ------------------------------------------------------------------------------------
+
+def start_redis(workdir: Path):
+    """A private Redis for rate-limit and OTP counters, as a deployment of several workers has
+    (deploy/): without one the counters are rows in PostgreSQL. None when redis-server is not
+    installed (Debian: apt-get install redis-server); the run then says so."""
+    if shutil.which("redis-server") is None:
+        log("redis-server is not installed: counters stay in PostgreSQL")
+        return None, None
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                                "--appendonly", "no"], cwd=workdir, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            return process, f"redis://127.0.0.1:{port}/0"
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    sys.exit("redis-server did not start")
+
+
 # --- the peer -----------------------------------------------------------------------------------
 
 def install_peer() -> None:
@@ -317,7 +344,8 @@ def phase(name, port, scenario, args, **kwargs) -> Result:
     return result
 
 
-def run_idp(args, workdir: Path, database_url: str, results: dict, profiler: Profiler) -> dict:
+def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, results: dict,
+            profiler: Profiler) -> dict:
     from cryptography.fernet import Fernet
 
     from idp import create_app
@@ -339,6 +367,8 @@ def run_idp(args, workdir: Path, database_url: str, results: dict, profiler: Pro
         "IDP_WORKERS": str(WORKERS),
         "IDP_ACCESS_LOG": "",
     })
+    if redis_url:
+        env["IDP_REDIS_URL"] = redis_url
     log(f"provisioning realm '{REALM}' with {args.users} users on PostgreSQL")
     app = create_app(workdir / "instance", settings=load_settings(None, environ=env))
     setup = provision(app, args.users)
@@ -483,7 +513,8 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
           f"ES256 JWT sign {floors['sign_s'] * 1e6:.0f} us = {sign_per_s:,.0f}/s on {WORKERS} workers; "
           f"bare Flask JSON {fmt_rate(flask_rate)} req/s")
     print(f"PostgreSQL {pg.get('server_version')} (fsync={pg.get('fsync')}, "
-          f"synchronous_commit={pg.get('synchronous_commit')}); peer: oidc-provider, one Node process, "
+          f"synchronous_commit={pg.get('synchronous_commit')}); counters in "
+          f"{'Redis' if idp_info.get('redis') else 'PostgreSQL'}; peer: oidc-provider, one Node process, "
           f"in-memory adapter")
     failed = [v for v in verdicts if v is False]
     print(f"targets: {sum(1 for v in verdicts if v)} PASS, {len(failed)} FAIL, "
@@ -526,7 +557,14 @@ def main(argv=None) -> int:
     database_url, pg = fresh_database(admin_url)
     run_floor_app(args, workdir, results)
     profiler = Profiler(args.profile)
-    idp_info = run_idp(args, workdir, database_url, results, profiler)
+    redis_process, redis_url = start_redis(workdir)
+    try:
+        idp_info = run_idp(args, workdir, database_url, redis_url, results, profiler)
+    finally:
+        if redis_process is not None:
+            redis_process.terminate()
+            redis_process.wait(timeout=10)
+    idp_info["redis"] = bool(redis_url)
     if args.peer:
         run_peer(args, workdir, results)
     ok = print_table(args, results, floors, idp_info, pg)

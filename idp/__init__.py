@@ -97,6 +97,9 @@ def create_app(
     with app.app_context():
         configure_engine(db.engine)
 
+    from .oidc.metadata import serve_cached_documents
+
+    serve_cached_documents(app)
     if settings.server.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -60,3 +60,20 @@ def bootstrap() -> None:
     upgrade_schema()
     ensure_default_realm()
     db.session.commit()
+
+
+def commit_keeping_loaded_state() -> None:
+    """Commit without expiring the objects the session has loaded.
+
+    A commit normally expires everything loaded, so the rest of the request reloads the realm,
+    client, user and rows it already holds, one SELECT each. Use this only where nothing loaded
+    was changed behind the session's back (by a bulk ``UPDATE``) and is read again afterwards:
+    then what the request holds is what it committed."""
+    from .extensions import db
+
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import sqlalchemy as sa
+from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
@@ -83,6 +84,17 @@ class DatabaseStorage(Storage):
 
 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="fixed-window")
+
+UNLIMITED_BLUEPRINTS = frozenset({"oidc", "oidc_metadata"})
+
+
+@limiter.request_filter
+def _protocol_endpoint() -> bool:
+    """The protocol endpoints carry no per-IP limit (clients authenticate with long random
+    secrets, and one limit per IP would throttle every app behind a shared NAT). Saying so up
+    front spares them Flask-Limiter's per-request resolution of limits, a fifth of the cost of
+    a discovery request."""
+    return request.blueprint in UNLIMITED_BLUEPRINTS
 
 
 def form_limits() -> str:

@@ -5,6 +5,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError, LoginRequiredError
 from flask import current_app, g, redirect, url_for
 
+from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..i18n import _
 from ..oidc.server import authorization_server
@@ -53,11 +54,15 @@ def begin_login(realm, client, params: dict, *, browser_session, prompts: list[s
 
 
 def advance(txn):
-    """Redirect to the next stage's page, or finish the login when every stage is done."""
+    """Redirect to the next stage's page, or finish the login when every stage is done.
+
+    The commits keep what the request loaded: the transaction, realm and user are this login's
+    own rows, and the redirect and cookies that follow only read them."""
     stage = txns.next_stage(txn)
-    db.session.commit()
     if stage is None:
+        commit_keeping_loaded_state()
         return finish(txn)
+    commit_keeping_loaded_state()
     return redirect(stage.url(txn))
 
 
@@ -86,7 +91,7 @@ def finish(txn):
         record_event("login.succeeded", realm=realm, user=user, client_id=txn.client_id, amr=amr)
     db.session.flush()
     if not txn.client_id:
-        db.session.commit()
+        commit_keeping_loaded_state()
         response = redirect(state.get("return_to") or url_for("account.home", realm_name=realm.name))
         response.delete_cookie(txns.BINDING_COOKIE, path=_binding_cookie_path(txn))
         return response
@@ -101,6 +106,6 @@ def finish(txn):
 
         return authorization_error(error)
     response = authorization_server.create_authorization_response(request=oauth_request, grant_user=user, grant=grant)
-    db.session.commit()
+    commit_keeping_loaded_state()
     response.delete_cookie(txns.BINDING_COOKIE, path=_binding_cookie_path(txn))
     return response

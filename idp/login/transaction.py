@@ -8,6 +8,7 @@ import uuid
 
 from flask import current_app, request, url_for
 
+from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..i18n import _
 from ..models import LoginTransaction, utcnow
@@ -113,7 +114,7 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
         txn.auth_time = browser_session.auth_time
         txn.stage_state = {**txn.stage_state, "sid": browser_session.sid}
     db.session.add(txn)
-    db.session.commit()
+    commit_keeping_loaded_state()
     return txn, binding
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Response, g, redirect, request, url_for
 
+from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..i18n import _
 from ..lifecycle.devices import remember_device
@@ -204,7 +205,7 @@ def code():
         return redirect(url_for("mfa.start"))
     if mfa_state(txn).get("factor") != factor.kind:
         set_mfa_state(txn, factor=factor.kind)
-        db.session.commit()
+        commit_keeping_loaded_state()
     seconds = attempts.locked_for_seconds(txn.user)
     if seconds:
         return _locked_page(seconds)
@@ -245,7 +246,7 @@ def code():
 
 def _after_success(txn):
     codes = after_first_verification(txn)
-    db.session.commit()
+    commit_keeping_loaded_state()
     if codes:
         return redirect(url_for("mfa.recovery_codes"))
     finish_mfa(txn)

@@ -12,6 +12,7 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from flask import g
 
+from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..models import AuthorizationCode, utcnow
 from ..security import keyed_digest
@@ -64,7 +65,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             expires_at=utcnow() + dt.timedelta(seconds=lifetime),
         )
         db.session.add(row)
-        db.session.commit()
+        commit_keeping_loaded_state()
 
     def query_authorization_code(self, code, client):
         """Claim the code atomically. A code presented twice revokes what it issued (RFC 6749
@@ -86,7 +87,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             record_event("oauth.code_replayed", realm=g.realm, user_id=row.user_id, client_id=row.client_id)
             db.session.commit()
             return None
-        db.session.commit()
+        commit_keeping_loaded_state()
         if row.expires_at <= utcnow():
             return None
         return row

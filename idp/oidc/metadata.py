@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, request
+from werkzeug.http import parse_etags
 
 from ..i18n import SUPPORTED_LOCALES
 from ..login.acr import ACR_VALUES_SUPPORTED
@@ -143,3 +144,72 @@ def discovery(realm_name):
 @metadata_bp.get("/jwks")
 def jwks(realm_name):
     return _respond("jwks", realm_name)
+
+
+DOCUMENT_PATHS = {".well-known/openid-configuration": "discovery", "jwks": "jwks"}
+DOCUMENT_SECURITY_HEADERS = (
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
+class CachedDocumentsMiddleware:
+    """Answers ``GET``/``HEAD`` of a realm's discovery and JWKS documents from this process's
+    cache before Flask sees the request: those two are what relying parties and resource
+    servers poll, and Flask's routing and hooks cost more than the answer itself.
+
+    Only documents that the Flask view built and that are still fresh (``REBUILD_AFTER``) are
+    served here; anything else (a first request, a stale document, an unknown realm, a query
+    string) goes on to the view, which rebuilds or answers 404. Active only when
+    ``server.public_url`` is set, so the issuer in the cache does not depend on the request."""
+
+    def __init__(self, wsgi_app, *, database_uri: str, public_url: str):
+        self.wsgi_app = wsgi_app
+        self.database_uri = database_uri
+        self.base_url = public_url.rstrip("/")
+
+    def __call__(self, environ, start_response):
+        document = self._fresh_document(environ)
+        if document is None:
+            return self.wsgi_app(environ, start_response)
+        headers = [
+            ("ETag", document.etag),
+            ("Cache-Control", f"public, max-age={MAX_AGE}"),
+            ("Access-Control-Allow-Origin", "*"),
+            *DOCUMENT_SECURITY_HEADERS,
+        ]
+        if environ.get("wsgi.url_scheme") == "https":
+            headers.append(("Strict-Transport-Security", "max-age=31536000"))
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match and parse_etags(if_none_match).contains(document.etag.strip('"')):
+            start_response("304 NOT MODIFIED", headers)
+            return []
+        headers += [("Content-Type", "application/json"), ("Content-Length", str(len(document.body)))]
+        start_response("200 OK", headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [document.body]
+
+    def _fresh_document(self, environ) -> Document | None:
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
+            return None
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/realms/"):
+            return None
+        realm_name, _, rest = path[len("/realms/"):].partition("/")
+        kind = DOCUMENT_PATHS.get(rest)
+        if kind is None:
+            return None
+        document = _documents.get((self.database_uri, realm_name, kind, self.base_url))
+        if document is None or time.monotonic() - document.built_at > REBUILD_AFTER:
+            return None
+        return document
+
+
+def serve_cached_documents(app) -> None:
+    public_url = app.extensions["idp.settings"].server.public_url
+    if public_url:
+        app.wsgi_app = CachedDocumentsMiddleware(
+            app.wsgi_app, database_uri=app.config["SQLALCHEMY_DATABASE_URI"], public_url=public_url
+        )

@@ -1,6 +1,8 @@
 """The Authlib authorization server, made realm-aware through ``g.realm``."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -40,15 +42,26 @@ class RealmAuthorizationServer(AuthorizationServer):
         return request
 
 
+def _token_kind(token_string, token_type_hint) -> str:
+    """Refresh tokens are opaque ``rt_...`` strings and access tokens JWTs, so the string itself
+    says what it is; the hint (RFC 7009 §2.1) is only a hint."""
+    if token_type_hint in ("refresh_token", "access_token"):
+        return token_type_hint
+    return "refresh_token" if token_string.startswith("rt_") else "access_token"
+
+
 def _find_token(token_string, token_type_hint):
-    realm = g.realm
-    if token_type_hint == "refresh_token":
-        return tokens.find_by_refresh_token(realm, token_string)
-    if token_type_hint == "access_token":
-        return tokens.find_by_access_token(realm, token_string)
-    if token_string.startswith("rt_"):
-        return tokens.find_by_refresh_token(realm, token_string)
-    return tokens.find_by_access_token(realm, token_string)
+    if _token_kind(token_string, token_type_hint) == "refresh_token":
+        return tokens.find_by_refresh_token(g.realm, token_string)
+    return tokens.find_by_access_token(g.realm, token_string)
+
+
+@dataclass(frozen=True)
+class IntrospectedToken:
+    """A token row and which of its two tokens (access or refresh) was presented."""
+
+    row: IssuedToken
+    kind: str
 
 
 class RealmRevocationEndpoint(RevocationEndpoint):
@@ -61,7 +74,10 @@ class RealmRevocationEndpoint(RevocationEndpoint):
         """Revoking either token of a grant revokes the whole rotation family."""
         from ..services.audit import record_event
 
-        tokens.revoke_family(g.realm, token.family_id)
+        if token.id is None:
+            tokens.revoke_client_credentials_token(token)
+        else:
+            tokens.revoke_family(g.realm, token.family_id)
         record_event("oauth.tokens_revoked", realm=g.realm, user_id=token.user_id, client_id=token.client_id)
         db.session.commit()
 
@@ -71,17 +87,20 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
 
     def query_token(self, token_string, token_type_hint):
         row = _find_token(token_string, token_type_hint)
-        if row is not None:
-            row._introspected_as = "refresh_token" if token_string.startswith("rt_") else "access_token"
-        return row
+        if row is None:
+            return None
+        kind = "refresh_token" if token_string.startswith("rt_") else "access_token"
+        return IntrospectedToken(row, kind)
 
     def check_permission(self, token, client, request):
-        return token.realm_id == client.realm_id
+        return token.row.realm_id == client.realm_id
 
-    def create_introspection_payload(self, token):
-        if token is None or token.is_revoked() or (token.user is not None and token.user.disabled):
+    def create_introspection_payload(self, introspected):
+        if introspected is None:
             return {"active": False}
-        kind = getattr(token, "_introspected_as", "access_token")
+        token, kind = introspected.row, introspected.kind
+        if token.is_revoked() or (token.user is not None and token.user.disabled):
+            return {"active": False}
         if kind == "refresh_token":
             if not token.is_refresh_token_active():
                 return {"active": False}

@@ -11,6 +11,7 @@ import uuid
 
 from flask import current_app, g
 
+from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..models import AuthorizationCode, IssuedToken, utcnow
 from ..security import keyed_digest, random_token
@@ -79,7 +80,13 @@ def _unverified_claims(jwt_string: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(payload))
 
 
-def save_token(token: dict, request) -> IssuedToken:
+def save_token(token: dict, request) -> IssuedToken | None:
+    """Keep a row for a token issued to a user: it carries the refresh token, the rotation
+    family and what revocation and introspection need. A client_credentials token gets no row:
+    it is self-contained (``find_by_access_token`` rebuilds it from its verified claims), and a
+    row appears only if the token is revoked, so the token endpoint writes nothing for it."""
+    if request.user is None:
+        return None
     realm = g.realm
     context = token_context()
     claims = _unverified_claims(token["access_token"])
@@ -104,7 +111,7 @@ def save_token(token: dict, request) -> IssuedToken:
         row.refresh_digest = keyed_digest(refresh)
         row.refresh_expires_at = now + dt.timedelta(seconds=refresh_token_lifetime(realm))
     db.session.add(row)
-    db.session.commit()
+    commit_keeping_loaded_state()
     return row
 
 
@@ -124,10 +131,41 @@ def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
         decoded = verify_jwt(realm, _settings(), access_token, algorithms=[ACCESS_TOKEN_ALGORITHM])
     except (JoseError, ValueError):
         return None
-    jti = decoded.claims.get("jti")
-    if not jti or decoded.claims.get("iss") != realm_issuer(realm):
+    claims = decoded.claims
+    jti = claims.get("jti")
+    if not jti or claims.get("iss") != realm_issuer(realm):
         return None
-    return db.session.scalar(db.select(IssuedToken).filter_by(realm_id=realm.id, access_jti=jti))
+    row = db.session.scalar(db.select(IssuedToken).filter_by(realm_id=realm.id, access_jti=jti))
+    if row is None and _issued_to_the_client_itself(claims):
+        return _client_credentials_token(realm, claims)
+    return row
+
+
+def _issued_to_the_client_itself(claims: dict) -> bool:
+    return bool(claims.get("client_id")) and claims.get("sub") == claims["client_id"] and "auth_time" not in claims
+
+
+def _client_credentials_token(realm, claims: dict) -> IssuedToken | None:
+    """A client_credentials token, from its verified claims: a transient row, never added to
+    the session (``revoke_client_credentials_token`` persists it). The token lives only as long
+    as its client may still use the grant: deleting the client or taking the grant away ends it."""
+    from ..services.clients import find_client
+
+    client = find_client(realm, claims["client_id"])
+    if client is None or not client.check_grant_type("client_credentials"):
+        return None
+    issued_at = dt.datetime.fromtimestamp(int(claims.get("iat", 0)), dt.timezone.utc)
+    return IssuedToken(
+        realm_id=realm.id, client_id=client.client_id, user_id=None, scope=claims.get("scope") or "",
+        access_jti=claims["jti"], access_expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.timezone.utc),
+        family_id=claims["jti"], amr=[], issued_at=issued_at,
+    )
+
+
+def revoke_client_credentials_token(token: IssuedToken) -> None:
+    """Persist a transient client_credentials token as revoked: its row is the deny-list entry."""
+    token.revoked_at = utcnow()
+    db.session.add(token)
 
 
 def revoke_family(realm, family_id: str) -> int:

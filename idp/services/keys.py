@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from flask import g, has_app_context
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
@@ -31,6 +32,8 @@ _IMPORTERS = {"RS256": RSAKey, "ES256": ECKey, "EdDSA": OKPKey}
 
 
 def create_realm_keys(realm) -> list[SigningKey]:
+    if has_app_context():
+        g.pop("signing_keys", None)
     rows = []
     for alg in SIGNING_ALGORITHMS:
         key = _generate(alg)
@@ -93,7 +96,18 @@ _private_cache: dict[str, object] = {}
 
 
 def current_signing_key(realm, alg: str):
-    """The realm's current private key for ``alg`` as a joserfc key (decrypted once per kid)."""
+    """The realm's current private key for ``alg`` as a joserfc key (decrypted once per kid).
+
+    Read from the database once per request (a token response signs up to three JWTs), so a
+    rotation reaches the next request on every worker."""
+    memo = g.setdefault("signing_keys", {}) if has_app_context() else {}
+    found = memo.get((realm.id, alg))
+    if found is None:
+        found = memo[(realm.id, alg)] = _current_signing_key(realm, alg)
+    return found
+
+
+def _current_signing_key(realm, alg: str):
     row = db.session.scalar(
         db.select(SigningKey)
         .filter_by(realm_id=realm.id, alg=alg, retired_at=None)

@@ -80,3 +80,40 @@ def test_discovery_and_jwks_may_be_cached_by_relying_apps(provider, metadata, ke
     url = provider.url(".well-known/openid-configuration") if key == "discovery" else metadata[key]
     cache_control = requests.get(url, timeout=5).headers["Cache-Control"]
     assert "public" in cache_control and "max-age=300" in cache_control
+
+
+@pytest.mark.parametrize("path", [".well-known/openid-configuration", "jwks"])
+def test_repeated_document_requests_get_the_same_answer_and_a_304_for_a_known_etag(provider, path):
+    first = requests.get(provider.url(path), timeout=5)
+    again = requests.get(provider.url(path), timeout=5)
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["ETag"] == first.headers["ETag"]
+    for header in ("Cache-Control", "Access-Control-Allow-Origin", "X-Content-Type-Options", "X-Frame-Options"):
+        assert again.headers[header] == first.headers[header]
+    assert "frame-ancestors 'none'" in again.headers["Content-Security-Policy"]
+
+    unchanged = requests.get(provider.url(path), headers={"If-None-Match": first.headers["ETag"]}, timeout=5)
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.headers["ETag"] == first.headers["ETag"]
+    changed = requests.get(provider.url(path), headers={"If-None-Match": '"something-else"'}, timeout=5)
+    assert changed.status_code == 200 and changed.content == first.content
+    head = requests.head(provider.url(path), timeout=5)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) == len(first.content)
+
+
+def test_a_key_rotation_reaches_the_jwks_at_once(provider):
+    from idp.extensions import db
+    from idp.services.keys import rotate_realm_keys
+
+    before = {key["kid"] for key in requests.get(provider.url("jwks"), timeout=5).json()["keys"]}
+    rotate_realm_keys(provider.realm)
+    db.session.commit()
+    after = {key["kid"] for key in requests.get(provider.url("jwks"), timeout=5).json()["keys"]}
+    assert after - before, "the new keys are published"
+
+
+def test_an_unknown_realm_is_a_404_even_after_other_documents_were_cached(provider):
+    assert requests.get(provider.url("jwks"), timeout=5).status_code == 200
+    response = requests.get(f"{provider.server.url}/realms/nope/jwks", timeout=5)
+    assert response.status_code == 404 and response.json()["error"] == "not_found"

@@ -258,6 +258,62 @@ def test_confidential_client_gets_an_access_token_for_itself(provider):
     assert data["active"] is True and data["sub"] == client_id and data["client_id"] == client_id
 
 
+def test_a_revoked_client_credentials_token_stops_introspecting_as_active(provider):
+    client_id, secret = provider.client()
+    session = provider.oauth_session(client_id, secret)
+    access_token = session.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
+    other = session.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
+
+    revoked = session.revoke_token(provider.url("revoke"), token=access_token, token_type_hint="access_token")
+
+    assert revoked.status_code == 200
+    assert _introspect(provider, session, access_token) == {"active": False}
+    assert _introspect(provider, session, other)["active"] is True, "only the revoked token ends"
+
+
+def test_another_client_cannot_revoke_a_clients_own_token(provider):
+    client_id, secret = provider.client()
+    owner = provider.oauth_session(client_id, secret)
+    access_token = owner.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
+    intruder = provider.oauth_session(*provider.client())
+
+    intruder.revoke_token(provider.url("revoke"), token=access_token, token_type_hint="access_token")
+
+    assert _introspect(provider, owner, access_token)["active"] is True
+
+
+def test_deleting_a_client_ends_its_tokens(provider, browser, relying_app):
+    from idp.extensions import db
+    from idp.services.clients import delete_client, get_client
+
+    rp = relying_app()
+    user_token = rp.log_in(browser)["token"]
+    service = provider.oauth_session(rp.client_id, rp.client_secret)
+    service_token = service.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
+    auditor = provider.oauth_session(*provider.client())
+
+    delete_client(get_client(provider.realm, rp.client_id))
+    db.session.commit()
+
+    assert _introspect(provider, auditor, service_token) == {"active": False}
+    assert _introspect(provider, auditor, user_token["access_token"]) == {"active": False}
+    assert _userinfo_status(provider, user_token["access_token"]) == 401
+
+
+def test_a_client_credentials_token_ends_when_the_client_loses_the_grant(provider):
+    from idp.extensions import db
+    from idp.services.clients import get_client
+
+    client_id, secret = provider.client()
+    session = provider.oauth_session(client_id, secret)
+    access_token = session.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
+    client = get_client(provider.realm, client_id)
+    client.grant_types = [grant for grant in client.grant_types if grant != "client_credentials"]
+    db.session.commit()
+
+    assert _introspect(provider, session, access_token) == {"active": False}
+
+
 def test_public_client_is_refused_client_credentials(provider):
     client_id, _ = provider.client(public=True)
     response = requests.post(provider.url("token"), data={"grant_type": "client_credentials", "client_id": client_id}, timeout=5)
