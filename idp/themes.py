@@ -92,6 +92,7 @@ def render_page(template: str, *, realm=None, client=None, status: int = 200, **
     context.update(
         realm=realm,
         client=client,
+        status=status,
         theme_static=theme_static,
         csp_nonce=csp_nonce(),
         lang=current_locale(),

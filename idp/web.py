@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, g, jsonify, make_response, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -90,6 +91,31 @@ def render_error(status: int, title: str, description: str, *, retry_url: str | 
     return body, status
 
 
+def has_stock_description(error: HTTPException) -> bool:
+    """Whether the error still says what its library wrote: Werkzeug's class description (an
+    ``abort(404)`` without one of ours) or Flask-Limiter's statement of the limit it enforced
+    ("3 per 1 minute"). Those are English and meant for developers; the descriptions our views
+    pass to ``abort`` are already in the page's language."""
+    return isinstance(error, RateLimitExceeded) or error.description == type(error).description
+
+
+def page_error_description(status: int) -> str:
+    """What the themed error page says for an HTTP error that has no description of ours."""
+    descriptions = {
+        400: _("Your browser sent a request that this page could not understand."),
+        403: _("You do not have access to this page."),
+        404: _("The address may be mistyped, or the page no longer exists. If you typed it, check the spelling."),
+        405: _("This page does not accept that kind of request."),
+        413: _("The form or file you sent is too large."),
+        429: _("You sent too many requests in a short time. Wait a moment, then try again."),
+    }
+    if status in descriptions:
+        return descriptions[status]
+    if status >= 500:
+        return _("An unexpected error occurred. Please try again.")
+    return _("This page could not answer your request.")
+
+
 class TemporarilyUnavailable(Exception):
     def __init__(self, original: Exception):
         super().__init__(str(original))
@@ -125,9 +151,13 @@ def init_app(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        status = error.code or 500
         titles = {404: _("Page not found"), 405: _("Not allowed"), 400: _("Bad request"), 413: _("Request too large"),
-                  429: _("Too many requests")}
-        return render_error(error.code or 500, titles.get(error.code, error.name), error.description or error.name)
+                  429: _("Too many requests"), 403: _("Forbidden")}
+        description = error.description or error.name
+        if not wants_json() and has_stock_description(error):
+            description = page_error_description(status)
+        return render_error(status, titles.get(error.code, error.name), description)
 
     @app.get("/healthz")
     def healthz():

@@ -3,7 +3,9 @@ a ``ui_locales`` query parameter, then Accept-Language, else English; every page
 keeps it, mails follow the request that sends them, and no string ships untranslated."""
 from __future__ import annotations
 
+import html
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from babel.messages.pofile import read_po
 
 from idp.i18n import SUPPORTED_LOCALES, TRANSLATIONS_DIR, first_supported_locale
 
+from .flows import HostedLogin
+from .helpers import Factory
 from .lifecycle.conftest import Mailbox
 from .mfa import conftest as mfa_fixtures
 from .mfa.conftest import PHONE, link
@@ -25,6 +29,7 @@ in_app = mfa_fixtures.in_app
 realm_factory = mfa_fixtures.realm_factory
 user_factory = mfa_fixtures.user_factory
 browser = mfa_fixtures.browser
+sms_code = mfa_fixtures.sms_code
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRACTION_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
@@ -38,6 +43,11 @@ def mailbox(app, instance_path) -> Mailbox:
 def html_lang(page: str) -> str:
     start = page.index('<html lang="') + len('<html lang="')
     return page[start:page.index('"', start)]
+
+
+def attributes_of(page: str, element_id: str) -> dict:
+    tag = re.search(rf'<[a-z]+\s[^>]*\bid="{element_id}"[^>]*>', page).group(0)
+    return {name: html.unescape(value) for name, value in re.findall(r'([a-z-]+)="([^"]*)"', tag)}
 
 
 def test_a_login_asked_for_in_french_is_french_from_the_login_page_to_the_code_page(
@@ -132,6 +142,75 @@ def test_machine_endpoints_answer_in_english_while_pages_follow_the_browser(app)
     assert page.status_code == 404
     assert "Aucun domaine ne s’appelle «\u00a0nowhere\u00a0»." in page.get_data(as_text=True)
     assert page.headers["Content-Language"] == "fr"
+
+
+@pytest.mark.parametrize("ui_locales, countdown_forms, copy_words", [
+    ("fr", ("{n} seconde", "{n} secondes"),
+     ("Copié", "Codes de secours copiés dans le presse-papiers.",
+      "Impossible de copier. Sélectionnez les codes et copiez-les, ou téléchargez-les.")),
+    ("en", ("{n} second", "{n} seconds"),
+     ("Copied", "Recovery codes copied to the clipboard.",
+      "Couldn't copy. Select the codes and copy them, or download them.")),
+])
+def test_the_scripts_of_the_code_and_recovery_pages_get_their_words_in_the_page_language(
+        realm_factory, user_factory, browser, sms_code, ui_locales, countdown_forms, copy_words):
+    realm = realm_factory()
+    user_factory(admin_phone=PHONE)
+    login = browser(realm)
+    login.authorize(ui_locales=ui_locales)
+    login.log_in()
+    hint = attributes_of(login.page, "resend-hint")
+    assert (hint["data-countdown-one"], hint["data-countdown-other"]) == countdown_forms, \
+        "countdown.js counts down with the page's singular and plural"
+    assert countdown_forms[1].replace("{n}", hint["data-countdown"]) + "</span>" in login.page
+
+    login.submit({"code": sms_code()})
+    copy_button = attributes_of(login.page, "copy-codes")
+    assert (copy_button["data-copied-label"], copy_button["data-copied-message"],
+            copy_button["data-copy-failed-message"]) == copy_words
+
+
+@pytest.mark.parametrize("accept_language, title, description", [
+    ("fr-FR,fr;q=0.9", "Page introuvable",
+     ("L’adresse comporte peut-être une erreur, ou la page n’existe plus. Si vous l’avez saisie vous-même, "
+      "vérifiez son orthographe.")),
+    ("en", "Page not found",
+     "The address may be mistyped, or the page no longer exists. If you typed it, check the spelling."),
+])
+def test_an_unknown_page_explains_itself_in_the_browser_language(app, accept_language, title, description):
+    http = app.test_client()
+    http.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept_language
+    page = http.get("/no-such-page")
+    assert page.status_code == 404
+    text = page.get_data(as_text=True)
+    assert title in text
+    assert html.escape(description, quote=False) in text
+    assert "The requested URL was not found" not in text, "Werkzeug's developer wording stays off the page"
+
+
+def test_machine_endpoints_keep_werkzeug_error_descriptions_in_english(app, realm_factory):
+    realm = realm_factory()
+    http = app.test_client()
+    http.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    response = http.get(f"/realms/{realm.name}/token")
+    assert response.status_code == 405
+    assert response.get_json() == {"error": "method_not_allowed",
+                                   "error_description": "The method is not allowed for the requested URL."}
+
+
+def test_a_french_visitor_who_posts_too_often_is_told_to_wait_in_french(make_app):
+    app = make_app(security={"form_rate_limit": "2 per minute"})
+    with app.app_context():
+        factory = Factory(app)
+        realm = factory.realm("acme")
+        client_id, secret = factory.client(realm)
+    login = HostedLogin(app.test_client(), "acme", client_id, secret)
+    login.authorize(ui_locales="fr")
+    statuses = [login.log_in("nobody@example.com", "wrong password").status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+    assert "Trop de requêtes" in login.page
+    assert "Vous avez envoyé trop de requêtes en peu de temps. Patientez un instant, puis réessayez." in login.page
+    assert "per 1 minute" not in login.page, "Flask-Limiter's statement of the limit is not for visitors"
 
 
 def test_a_password_reset_asked_for_in_french_is_mailed_in_french(realm_factory, user_factory, browser,

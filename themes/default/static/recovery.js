@@ -1,6 +1,10 @@
 /* Shows the "Copy" button of the recovery codes page and copies the codes,
    one per line. Without JavaScript the button stays hidden; the codes can
-   still be selected by hand or downloaded. */
+   still be selected by hand or downloaded. The words come from the button,
+   in the page's language:
+   <button data-copy-target="recovery-codes" data-copy-status="copy-status"
+     data-copied-label="Copied" data-copied-message="Recovery codes copied to the clipboard."
+     data-copy-failed-message="Couldn't copy. ..." hidden>Copy</button> */
 (function () {
   "use strict";
 
@@ -37,6 +41,10 @@
       return;
     }
     var label = button.textContent;
+    var copiedLabel = button.getAttribute("data-copied-label") || "Copied";
+    var copiedMessage = button.getAttribute("data-copied-message") || "Recovery codes copied to the clipboard.";
+    var failedMessage = button.getAttribute("data-copy-failed-message") ||
+      "Couldn't copy. Select the codes and copy them, or download them.";
     var timer = null;
 
     function report(buttonText, message, failed) {
@@ -62,10 +70,10 @@
       }
       copy(codes.join("\n") + "\n").then(
         function () {
-          report("Copied", "Recovery codes copied to the clipboard.");
+          report(copiedLabel, copiedMessage);
         },
         function () {
-          report(label, "Couldn't copy. Select the codes and copy them, or download them.", true);
+          report(label, failedMessage, true);
         }
       );
     });
