@@ -2,7 +2,9 @@
 that completed MFA (a step-up login is started otherwise)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 
@@ -12,6 +14,7 @@ from ..lifecycle.devices import current_device, describe_browser, forget_all_dev
 from ..login import flow as login_flow
 from ..login.forms import ConfirmForm
 from ..login.sessions import current_browser_session
+from ..login.views import SCOPE_DESCRIPTIONS
 from ..mfa import attempts
 from ..mfa.base import Challenge, FactorError, usable_factors
 from ..mfa.forms import CodeForm, DeviceNameForm, PhoneForm, SavedCodesForm, TotpSetupForm
@@ -32,6 +35,7 @@ from ..models import Authenticator
 from ..security import decrypt, encrypt
 from ..services import ServiceError
 from ..services.audit import record_event
+from ..services.consents import list_consents, revoke_consent
 from ..services.phones import mask_phone, parse_phone
 from ..social.linking import identities_of, unlink_identity
 from ..themes import render_page
@@ -107,6 +111,7 @@ def home():
         device.browser = describe_browser(device.user_agent)
         device.is_this_browser = this_browser is not None and this_browser.id == device.id
         device.forget_url = url_for("account.forget_remembered_device", device_id=device.id)
+    allowed_apps = [_allowed_app(consent, client) for consent, client in list_consents(user)]
     return _page(
         "account.html", user=user, phone_verified=user.phone_verified,
         change_phone_url=url_for("account.phone") if realm.sms_enabled and not user.phone_set_by_admin else None,
@@ -124,9 +129,32 @@ def home():
         forget_forms={d.id: ConfirmForm(formdata=None, prefix=f"f{d.id}") for d in remembered},
         forget_all_form=ConfirmForm(formdata=None, prefix="forget-all"),
         forget_all_url=url_for("account.forget_all_remembered_devices"),
+        allowed_apps=allowed_apps,
+        remove_access_forms={app.consent_id: ConfirmForm(formdata=None, prefix=f"c{app.consent_id}")
+                             for app in allowed_apps},
         logout_url=url_for("oidc.logout"),
         flash_messages=_take_flash(),
         page_title=gettext("Your account"),
+    )
+
+
+@dataclass(frozen=True)
+class AllowedApp:
+    consent_id: int
+    name: str
+    scopes: list[str]
+    granted_at: dt.datetime
+    remove_url: str
+
+
+def _allowed_app(consent, client) -> AllowedApp:
+    known = list(SCOPE_DESCRIPTIONS)
+    scopes = sorted(consent.scopes or [], key=lambda s: (known.index(s) if s in known else len(known), s))
+    return AllowedApp(
+        consent_id=consent.id, name=client.name,
+        scopes=[str(SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in scopes],
+        granted_at=consent.granted_at,
+        remove_url=url_for("account.remove_app_access", consent_id=consent.id),
     )
 
 
@@ -356,6 +384,23 @@ def forget_all_remembered_devices():
         forget_all_devices(user, reason="user")
         db.session.commit()
         _flash("success", gettext("All devices forgotten. Each will ask for your second factor at the next login."))
+    return redirect(url_for("account.home"))
+
+
+@account_bp.post("/apps/<int:consent_id>/remove")
+def remove_app_access(consent_id):
+    """Like forgetting a device, removing an app's access needs no second factor: it only
+    takes access away."""
+    _, user = current_user()
+    app = next(((consent, client) for consent, client in list_consents(user) if consent.id == consent_id), None)
+    if app is None:
+        abort(404)
+    consent, client = app
+    if ConfirmForm(prefix=f"c{consent_id}").validate_on_submit():
+        revoke_consent(user, consent.client_id)
+        db.session.commit()
+        _flash("success", gettext("%(name)s can no longer access your account. It will ask again the next time you use it.",
+                                  name=client.name))
     return redirect(url_for("account.home"))
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import time
 import uuid
 
+from authlib.oauth2.rfc6749 import scope_to_list
 from flask import current_app, request, url_for
 
 from ..database import commit_keeping_loaded_state
@@ -47,22 +48,32 @@ class PasswordStage(Stage):
 
 
 class ConsentStage(Stage):
-    """Third-party clients ask the user; first-party clients (the default) do not, unless the
-    request says ``prompt=consent``."""
+    """First-party clients (the default) do not ask unless the request says ``prompt=consent``.
+    Third-party clients ask then too, and whenever the user has not yet allowed every scope
+    this login would grant (``idp.services.consents``)."""
 
     key = "consent"
 
     def applies(self, txn):
         from ..services.clients import find_client
+        from ..services.consents import has_consent
 
         client = find_client(txn.realm, txn.client_id)
         if client is None:
             return False
-        asked = "consent" in (txn.authorization_request.get("prompt") or "").split()
-        return asked or not client.first_party
+        if "consent" in (txn.authorization_request.get("prompt") or "").split():
+            return True
+        if client.first_party:
+            return False
+        return txn.user is None or not has_consent(txn.user, client, requested_scopes(txn, client))
 
     def url(self, txn):
         return url_for("login.consent", realm_name=txn.realm.name, txn_id=txn.id)
+
+
+def requested_scopes(txn: LoginTransaction, client) -> list[str]:
+    """The scopes this login would grant: those requested that the client may have."""
+    return scope_to_list(client.get_allowed_scope(txn.authorization_request.get("scope") or "")) or []
 
 
 def login_stages() -> list[Stage]:

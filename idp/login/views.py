@@ -9,6 +9,7 @@ from ..lifecycle.verification import send_verification_email
 from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.clients import find_client
+from ..services.consents import record_consent
 from ..services.mfa_policy import mfa_applies_to_form
 from ..services.passwords import password_hint
 from ..services.users import authenticate_password, create_user
@@ -21,6 +22,7 @@ from .transaction import (
     complete_stage,
     load_transaction,
     next_stage,
+    requested_scopes,
     transaction_blueprint,
 )
 
@@ -153,6 +155,9 @@ def consent():
     form = ConfirmForm()
     if form.validate_on_submit():
         if request.form.get("decision") == "allow":
+            client = find_client(txn.realm, txn.client_id)
+            if client is not None and not client.first_party:
+                record_consent(txn.user, client, requested_scopes(txn, client))
             complete_stage(txn, "consent")
             return flow.advance(txn)
         from authlib.oauth2.rfc6749.errors import AccessDeniedError

@@ -3,6 +3,7 @@ from .api_key import ApiKey
 from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
 from .client import SUPPORTED_SCOPES, Client
+from .consent import Consent
 from .email_link import EmailLink
 from .keys import SigningKey
 from .mfa import Authenticator, OtpChallenge, RecoveryCode, SmsIntegration, SmsMessage
@@ -28,6 +29,7 @@ __all__ = [
     "AuthorizationCode",
     "BrowserSession",
     "Client",
+    "Consent",
     "EmailLink",
     "IssuedToken",
     "LoginTransaction",

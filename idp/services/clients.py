@@ -5,7 +5,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from ..extensions import db
-from ..models import Client, IssuedToken, utcnow
+from ..models import Client, Consent, IssuedToken, utcnow
 from ..security import keyed_digest, random_token
 from . import NotFound, ServiceError
 from .keys import ID_TOKEN_ALGORITHMS
@@ -138,4 +138,6 @@ def delete_client(client: Client) -> None:
         .where(IssuedToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    db.session.execute(
+        db.delete(Consent).where(Consent.realm_id == client.realm_id, Consent.client_id == client.client_id))
     db.session.delete(client)
