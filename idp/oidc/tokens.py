@@ -10,6 +10,7 @@ import time
 import uuid
 
 from flask import current_app, g
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..database import commit_keeping_loaded_state
@@ -154,13 +155,16 @@ def _issued_to_the_client_itself(claims: dict) -> bool:
 def _client_credentials_token(realm, claims: dict) -> IssuedToken | None:
     """A client_credentials token, from its verified claims: a transient row, never added to
     the session (``revoke_client_credentials_token`` persists it). The token lives only as long
-    as its client may still use the grant: deleting the client or taking the grant away ends it."""
+    as its client may still use the grant: deleting the client or taking the grant away ends it,
+    and a client registered later under the same id does not inherit it."""
     from ..services.clients import find_client
 
     client = find_client(realm, claims["client_id"])
     if client is None or not client.check_grant_type("client_credentials"):
         return None
     issued_at = dt.datetime.fromtimestamp(int(claims.get("iat", 0)), dt.timezone.utc)
+    if issued_at < client.created_at.replace(microsecond=0):
+        return None  # issued to an earlier client of the same id, since deleted
     return IssuedToken(
         realm_id=realm.id, client_id=client.client_id, user_id=None, scope=claims.get("scope") or "",
         access_jti=claims["jti"], access_expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.timezone.utc),
@@ -169,9 +173,17 @@ def _client_credentials_token(realm, claims: dict) -> IssuedToken | None:
 
 
 def revoke_client_credentials_token(token: IssuedToken) -> None:
-    """Persist a transient client_credentials token as revoked: its row is the deny-list entry."""
+    """Persist a transient client_credentials token as revoked: its row is the deny-list entry.
+
+    Two requests revoking the same token at once both try to insert its row; the loser's insert
+    breaks the unique ``access_jti`` and it starts over on a clean session, the token being
+    revoked either way (RFC 7009 answers 200 whatever the token's state)."""
     token.revoked_at = utcnow()
     db.session.add(token)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
 
 
 def revoke_family(realm, family_id: str) -> int:

@@ -8,6 +8,8 @@ import json
 from flask import g, has_app_context
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import SigningKey, utcnow
@@ -61,7 +63,10 @@ def rotate_realm_keys(realm) -> list[SigningKey]:
     db.session.flush()
     from ..oidc.metadata import forget_realm_documents
 
-    forget_realm_documents(realm.name)
+    # Now, and again once committed: a document rebuilt in between would still hold the old keys.
+    name = realm.name
+    forget_realm_documents(name)
+    event.listen(db.session(), "after_commit", lambda _session: forget_realm_documents(name), once=True)
     return create_realm_keys(realm)
 
 
@@ -93,6 +98,13 @@ def public_key_set(realm, settings) -> KeySet:
 
 
 _private_cache: dict[str, object] = {}
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_memoised_signing_keys(_session) -> None:
+    """A key read in a transaction that rolled back (a rotation undone) must not sign later."""
+    if has_app_context():
+        g.pop("signing_keys", None)
 
 
 def current_signing_key(realm, alg: str):

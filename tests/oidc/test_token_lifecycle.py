@@ -333,3 +333,41 @@ def test_confidential_client_without_the_grant_is_refused_client_credentials(pro
     with pytest.raises(OAuthError) as refused:
         provider.oauth_session(client_id, secret).fetch_token(provider.url("token"), grant_type="client_credentials")
     assert refused.value.error == "unauthorized_client"
+
+
+def test_a_client_registered_again_under_a_deleted_clients_id_does_not_inherit_its_tokens(provider):
+    import time as clock
+
+    from idp.extensions import db
+    from idp.services.clients import delete_client, get_client
+
+    client_id, secret = provider.client(client_id="billing-service")
+    old_token = provider.oauth_session(client_id, secret).fetch_token(
+        provider.url("token"), grant_type="client_credentials")["access_token"]
+    delete_client(get_client(provider.realm, client_id))
+    db.session.commit()
+    clock.sleep(1.1)  # tokens carry whole seconds
+    _, new_secret = provider.client(client_id="billing-service")
+    successor = provider.oauth_session(client_id, new_secret)
+
+    assert _introspect(provider, successor, old_token) == {"active": False}
+    new_token = successor.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
+    assert _introspect(provider, successor, new_token)["active"] is True
+
+
+def test_revoking_one_client_credentials_token_from_many_requests_at_once_answers_200_to_all(provider):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client_id, secret = provider.client()
+    session = provider.oauth_session(client_id, secret)
+    access_token = session.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
+
+    def revoke(_):
+        return requests.post(provider.url("revoke"), data={"token": access_token}, auth=(client_id, secret),
+                             timeout=10).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(revoke, range(8)))
+
+    assert statuses == [200] * 8
+    assert _introspect(provider, session, access_token) == {"active": False}
