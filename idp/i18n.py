@@ -103,10 +103,18 @@ def _login_transaction_ui_locales() -> str | None:
     txn_id = g.get("txn_id") or (request.view_args or {}).get("txn_id")
     if realm is None or not isinstance(txn_id, str) or not txn_id or len(txn_id) > 64:
         return None
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .extensions import db
     from .models import LoginTransaction
 
-    txn = db.session.get(LoginTransaction, txn_id)
+    try:
+        txn = db.session.get(LoginTransaction, txn_id)
+    except SQLAlchemyError:
+        # The database is down: the 503 page that follows must still render, in the browser's
+        # language rather than the login's.
+        db.session.rollback()
+        return None
     if txn is None or txn.realm_id != realm.id:
         return None
     return (txn.authorization_request or {}).get("ui_locales")

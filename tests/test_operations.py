@@ -32,6 +32,22 @@ def test_database_outage_gives_a_503_page_with_retry_hint(make_app, tmp_path):
     assert "try again in a few seconds" in page.get_data(as_text=True)
 
 
+def test_a_database_failure_after_the_realm_is_found_still_gives_the_503_page(client, monkeypatch):
+    """The page's language is looked up in the login transaction; with the database gone, the
+    503 page falls back to the browser's language instead of failing a second time."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(Session, "get", unreachable)
+    page = client.get("/realms/default/login/" + "a" * 32, headers={"Accept-Language": "fr"})
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "5"
+    assert 'lang="fr"' in page.get_data(as_text=True)
+
+
 def test_login_form_posts_are_rate_limited_per_ip(make_app):
     app = make_app(security={"form_rate_limit": "3 per minute"})
     client = app.test_client()

@@ -153,9 +153,9 @@ def consent():
     if stage is None or stage.key != "consent":
         return flow.advance(txn)
     form = ConfirmForm()
+    client = find_client(txn.realm, txn.client_id)
     if form.validate_on_submit():
         if request.form.get("decision") == "allow":
-            client = find_client(txn.realm, txn.client_id)
             if client is not None and not client.first_party:
                 record_consent(txn.user, client, requested_scopes(txn, client))
             complete_stage(txn, "consent")
@@ -169,7 +169,8 @@ def consent():
         error = AccessDeniedError(redirect_uri=txn.authorization_request.get("redirect_uri"))
         error.state = txn.authorization_request.get("state")
         return authorization_error(error)
-    scopes = [(s, SCOPE_DESCRIPTIONS.get(s, s)) for s in (txn.authorization_request.get("scope") or "").split()]
+    granted = requested_scopes(txn, client) if client is not None else []
+    scopes = [(s, SCOPE_DESCRIPTIONS.get(s, s)) for s in granted]
     return render_page(
         "consent.html", **_page_context(txn), form=form, scopes=scopes,
         action_url=url_for("login.consent"), page_title=_("Allow access"),

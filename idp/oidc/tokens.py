@@ -205,11 +205,25 @@ def revoke_tokens_of_code(realm, code: AuthorizationCode) -> None:
 
 
 def revoke_user_tokens(user) -> None:
-    db.session.execute(
-        db.update(IssuedToken)
-        .where(IssuedToken.user_id == user.id, IssuedToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    revoke_tokens_where(IssuedToken.user_id == user.id)
+
+
+def revoke_tokens_where(*criteria, max_passes: int = 10) -> int:
+    """Revoke every token row matching ``criteria``, including those a refresh in flight adds.
+
+    A refresh that has claimed its old row holds that row's lock until it commits its
+    successor; the ``UPDATE`` waits for it, but (under READ COMMITTED) cannot see the
+    successor inserted meanwhile. Each later pass starts after those commits and sees them, so
+    the passes stop when one finds nothing left to revoke."""
+    revoked = 0
+    for _ in range(max_passes):
+        count = db.session.execute(
+            db.update(IssuedToken).where(*criteria, IssuedToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+        ).rowcount
+        revoked += count
+        if not count:
+            break
+    return revoked
 
 
 def claim_refresh_token(row: IssuedToken) -> bool:

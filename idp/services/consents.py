@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from ..extensions import db
 from ..models import AuthorizationCode, Client, Consent, IssuedToken, utcnow
+from ..oidc.tokens import revoke_tokens_where
 from .audit import record_event
 
 
@@ -69,12 +70,8 @@ def revoke_consent(user, client_id: str) -> bool:
     deleted = db.session.execute(
         db.delete(Consent).where(Consent.user_id == user.id, Consent.client_id == client_id)
     ).rowcount
-    revoked = db.session.execute(
-        db.update(IssuedToken)
-        .where(IssuedToken.realm_id == user.realm_id, IssuedToken.user_id == user.id,
-               IssuedToken.client_id == client_id, IssuedToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    ).rowcount
+    revoked = revoke_tokens_where(IssuedToken.realm_id == user.realm_id, IssuedToken.user_id == user.id,
+                                  IssuedToken.client_id == client_id)
     db.session.execute(
         db.update(AuthorizationCode)
         .where(AuthorizationCode.realm_id == user.realm_id, AuthorizationCode.user_id == user.id,

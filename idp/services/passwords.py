@@ -59,8 +59,9 @@ def check_password_policy(realm, password: str, *, email: str | None = None) -> 
     if realm.password_block_email and email:
         address = email.lower()
         local_part = address.rpartition("@")[0]
+        mailbox = local_part.partition("+")[0]  # alice+idp@ is alice's mailbox
         if lowered == address:
             raise ServiceError(_("Password must not be your email address."), field="password")
-        if len(local_part) >= MIN_EMAIL_PART_LENGTH and local_part in lowered:
+        if any(len(part) >= MIN_EMAIL_PART_LENGTH and part in lowered for part in {local_part, mailbox}):
             raise ServiceError(_("Password must not contain the first part of your email address."),
                                field="password")

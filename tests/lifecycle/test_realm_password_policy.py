@@ -56,6 +56,7 @@ def test_another_realm_keeps_the_default_minimum_of_8(realm_factory, browser):
     ("QWERTYUIOP", "new.person@example.com", "This password is too common. Choose one that is harder to guess."),
     ("new.person@example.com", "new.person@example.com", "Password must not be your email address."),
     ("my Rosalind password", "rosalind@example.com", "Password must not contain the first part of your email address."),
+    ("alice2024 at the lake", "alice+idp@example.com", "Password must not contain the first part of your email address."),
 ])
 def test_registration_refuses_common_passwords_and_the_email_address(realm_factory, browser, password, email, message):
     realm = realm_factory(mfa_enabled=False)

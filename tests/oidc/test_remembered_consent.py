@@ -271,3 +271,22 @@ def test_account_page_lists_allowed_apps_in_french(provider, browser, printer):
     assert "Applications que vous avez autorisées" in words
     assert "Savoir qui vous êtes · Voir votre adresse e-mail" in words
     assert "Retirer l’accès" in words
+
+
+def test_the_consent_page_lists_only_the_scopes_the_app_may_receive(provider, browser):
+    from idp.extensions import db
+    from idp.services.clients import get_client
+
+    client_id, secret = provider.client(first_party=False, name="Photo Printer")
+    client = get_client(provider.realm, client_id)
+    client.scope = "openid profile"
+    db.session.commit()
+    rp = RelyingApp(create_rp_app(provider.issuer, client_id, secret, scope="openid email offline_access"),
+                    client_id, secret)
+
+    landing = sign_in(browser, rp)
+
+    page = text_of(landing.page)
+    assert asks_for_consent(landing)
+    assert "Know who you are" in page
+    assert "See your email address" not in page and "Stay signed in" not in page
