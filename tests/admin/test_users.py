@@ -58,6 +58,27 @@ def test_search_finds_users_by_part_of_the_email(console, target_realm, in_app):
     assert "No user matches your search." in browser.text()
 
 
+def test_a_long_user_list_pages_by_fifty(console, target_realm, in_app):
+    from idp.extensions import db
+    from idp.services.realms import get_realm
+    from idp.services.users import create_user
+
+    target_realm()
+    with in_app():
+        realm = get_realm("acme")
+        for n in range(55):
+            create_user(realm, email=f"user{n:02d}@example.org", password=None)
+        db.session.commit()
+    browser = console("viewer")
+
+    browser.get("/admin/realms/acme/users?q=example.org")
+    assert "Next page" in browser.text() and "Previous page" not in browser.text()
+    next_page = re.search(r'<nav class="pager"[^>]*>.*?href="([^"]+)"', browser.page, re.S).group(1)
+    browser.get(next_page.replace("&amp;", "&"))
+    assert "Previous page" in browser.text() and "Next page" not in browser.text()
+    assert browser.text().count("@example.org") == 5
+
+
 def test_user_page_shows_factors_last_login_and_audit_trail(console, target_realm, in_app, app):
     acme = target_realm()
     alice = _alice(in_app, totp=True, recovery=True, phone=PHONE)
