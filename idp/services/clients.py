@@ -5,7 +5,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from ..extensions import db
-from ..models import Client, Consent, IssuedToken, utcnow
+from ..models import Client, Consent, IssuedToken
 from ..security import keyed_digest, random_token
 from . import NotFound, ServiceError
 from .keys import ID_TOKEN_ALGORITHMS
@@ -132,12 +132,9 @@ def rotate_client_secret(client: Client) -> str:
 def delete_client(client: Client) -> None:
     """The client's tokens end with it: its users' tokens are revoked here, and its
     client_credentials tokens stop introspecting as active once it is gone."""
-    db.session.execute(
-        db.update(IssuedToken)
-        .where(IssuedToken.realm_id == client.realm_id, IssuedToken.client_id == client.client_id)
-        .where(IssuedToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    from ..oidc.tokens import revoke_tokens_where
+
+    revoke_tokens_where(IssuedToken.realm_id == client.realm_id, IssuedToken.client_id == client.client_id)
     db.session.execute(
         db.delete(Consent).where(Consent.realm_id == client.realm_id, Consent.client_id == client.client_id))
     db.session.delete(client)
