@@ -117,6 +117,9 @@ def create_app(
     from .login.transaction import default_stages
 
     app.extensions["idp.login_stages"] = default_stages()
+    from . import social
+
+    social.init_app(app)
 
     from .oidc.server import init_authorization_server
 

@@ -73,6 +73,9 @@ class MfaSettings:
     sms_per_ip_per_day: int = 100
     distinct_numbers_per_ip_per_day: int = 5
     distinct_countries_per_ip_per_day: int = 2
+    #: Seconds within which our second factor must have been verified in a session for the
+    #: account page to change factors, recovery codes or linked accounts.
+    step_up_window: int = 600
 
 
 @dataclass

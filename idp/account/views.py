@@ -1,12 +1,20 @@
-"""/realms/<realm>/account: reached with the browser session; sensitive changes need a session
-that completed MFA (a step-up login is started otherwise)."""
+"""/realms/<realm>/account: reached with the browser session.
+
+Changes to how the account logs in (factors, phone, recovery codes, the MFA switch, linked
+accounts) need a *recent* proof (``mfa.step_up_window``, default 10 minutes): our own second
+factor verified in this session that recently when the user holds one the realm can challenge,
+else a password (or upstream) login that recent. Otherwise a step-up login starts and comes back
+here. Work in progress (a phone being verified, a pending authenticator, recovery codes to show
+once) is kept server-side with the browser session (``BrowserSession.pending``), so it is bound
+to this user, session and realm and ends at logout."""
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, g, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 
 from ..extensions import db
 from ..i18n import gettext
@@ -61,27 +69,38 @@ def _return_to() -> str:
     return request.path if request.method == "GET" else url_for("account.home")
 
 
-def current_user(*, mfa=False):
-    """The session's user. ``mfa`` (a bool, or a predicate on the user) asks for a session that
-    passed a second factor, when the user has one the realm can challenge: changing a verified
-    phone, devices or recovery codes. Otherwise a step-up login is started."""
+def current_user(*, recent_proof=False):
+    """The session and its user. ``recent_proof`` (a bool, or a predicate on the user) asks for
+    the recent proof of the module docstring; without it a step-up login is started."""
     browser_session = current_browser_session(g.realm)
     if browser_session is None:
         raise LoginNeeded(login_flow.begin_login(g.realm, None, {}, browser_session=None, return_to=_return_to()))
     user = browser_session.user
-    needs_mfa = mfa(user) if callable(mfa) else mfa
-    if needs_mfa and "mfa" not in (browser_session.amr or []) and _can_challenge(user):
-        raise LoginNeeded(login_flow.begin_login(g.realm, None, {}, browser_session=browser_session,
-                                                 return_to=_return_to(), step_up_mfa=True))
+    needed = recent_proof(user) if callable(recent_proof) else recent_proof
+    if needed and not recently_proven(browser_session, user):
+        if _can_challenge(user):
+            raise LoginNeeded(login_flow.begin_login(g.realm, None, {}, browser_session=browser_session,
+                                                     return_to=_return_to(), step_up_mfa=True))
+        raise LoginNeeded(login_flow.begin_login(g.realm, None, {"login_hint": user.email}, browser_session=None,
+                                                 return_to=_return_to()))
     return browser_session, user
+
+
+def step_up_window() -> int:
+    return current_app.extensions["idp.settings"].mfa.step_up_window
+
+
+def recently_proven(browser_session, user) -> bool:
+    """Our second factor within the window when the user has one we can challenge; else a
+    login within the window."""
+    now = time.time()
+    if _can_challenge(user):
+        return bool(browser_session.mfa_at) and now - browser_session.mfa_at <= step_up_window()
+    return now - (browser_session.auth_time or 0) <= step_up_window()
 
 
 def _can_challenge(user) -> bool:
     return g.realm.mfa_enabled and bool(usable_factors(g.realm, user))
-
-
-def _phone_is_verified(user) -> bool:
-    return bool(user.phone and user.phone_verified)
 
 
 def _challenge(browser_session, user, phone=None) -> Challenge:
@@ -133,7 +152,7 @@ def home():
         remove_access_forms={app.consent_id: ConfirmForm(formdata=None, prefix=f"c{app.consent_id}")
                              for app in allowed_apps},
         logout_url=url_for("oidc.logout"),
-        flash_messages=_take_flash(),
+        flash_messages=_take_flash(browser_session),
         page_title=gettext("Your account"),
     )
 
@@ -158,36 +177,54 @@ def _allowed_app(consent, client) -> AllowedApp:
     )
 
 
-def _flash(kind, message):
-    session["account_flash"] = [kind, message]
+def _flash(browser_session, kind, message):
+    _set_pending(browser_session, flash=[kind, message])
 
 
-def _take_flash():
-    value = session.pop("account_flash", None)
-    return [tuple(value)] if value else []
+def _take_flash(browser_session):
+    value = _pending(browser_session).get("flash")
+    if not value:
+        return []
+    _set_pending(browser_session, flash=None)
+    db.session.commit()
+    return [tuple(value)]
 
 
-def _first_factor_added(user):
+def _pending(browser_session) -> dict:
+    return dict(browser_session.pending or {})
+
+
+def _set_pending(browser_session, **values) -> None:
+    pending = _pending(browser_session)
+    for key, value in values.items():
+        if value is None:
+            pending.pop(key, None)
+        else:
+            pending[key] = value
+    browser_session.pending = pending or None
+
+
+def _first_factor_added(browser_session, user):
     """A user's first factor turns MFA on for them and, once, yields recovery codes to show."""
     user.mfa_enabled = True
     if not has_recovery_codes(user):
-        _show_codes(generate_recovery_codes(user))
+        _show_codes(browser_session, generate_recovery_codes(user))
         return True
     return False
 
 
-def _show_codes(codes):
-    session["account_recovery_codes"] = encrypt(json.dumps(codes))
+def _show_codes(browser_session, codes):
+    _set_pending(browser_session, recovery_codes=encrypt(json.dumps(codes)))
 
 
-def _pending_codes():
-    blob = session.get("account_recovery_codes")
+def _pending_codes(browser_session):
+    blob = _pending(browser_session).get("recovery_codes")
     return json.loads(decrypt(blob)) if blob else None
 
 
 @account_bp.route("/phone", methods=["GET", "POST"])
 def phone():
-    browser_session, user = current_user(mfa=_phone_is_verified)
+    browser_session, user = current_user(recent_proof=True)
     if not g.realm.sms_enabled or user.phone_set_by_admin:
         return render_error(403, gettext("The phone number cannot be changed here"),
                             gettext("Your phone number is managed by your administrator."))
@@ -199,7 +236,8 @@ def phone():
         except (ServiceError, FactorError) as error:
             form.phone.errors = [error.message]
         else:
-            session["account_pending_phone"] = encrypt(number)
+            _set_pending(browser_session, phone=encrypt(number))
+            db.session.commit()
             return redirect(url_for("account.verify_phone"))
     return _page("mfa_phone.html", status=400 if form.errors else 200, form=form, action_url=url_for("account.phone"),
                  choose_url=None, page_title=gettext("Enter your phone number"))
@@ -211,8 +249,8 @@ def _locked_page():
 
 @account_bp.route("/phone/verify", methods=["GET", "POST"])
 def verify_phone():
-    browser_session, user = current_user(mfa=_phone_is_verified)
-    blob = session.get("account_pending_phone")
+    browser_session, user = current_user(recent_proof=True)
+    blob = _pending(browser_session).get("phone")
     if not blob:
         return redirect(url_for("account.phone"))
     number = decrypt(blob)
@@ -228,12 +266,13 @@ def verify_phone():
             previous = user.phone
             user.phone, user.phone_verified, user.phone_set_by_admin = number, True, False
             record_event("mfa.phone_changed", realm=g.realm, user=user, by="user", had_phone=bool(previous))
-            session.pop("account_pending_phone", None)
-            first = _first_factor_added(user)
+            _set_pending(browser_session, phone=None)
+            first = _first_factor_added(browser_session, user)
+            if not first:
+                _flash(browser_session, "success", gettext("Your phone number was verified."))
             db.session.commit()
             if first:
                 return redirect(url_for("account.new_recovery_codes"))
-            _flash("success", gettext("Your phone number was verified."))
             return redirect(url_for("account.home"))
         attempts.record_failure(user, factor="sms")
         form.code.errors = [gettext("That code is not right. Check it and try again.")]
@@ -246,26 +285,27 @@ def verify_phone():
 
 @account_bp.route("/totp", methods=["GET", "POST"])
 def totp_setup():
-    browser_session, user = current_user(mfa=True)
+    browser_session, user = current_user(recent_proof=True)
     if not g.realm.totp_enabled:
         abort(404)
-    device_id = session.get("account_totp_device")
-    device = db.session.get(Authenticator, device_id) if device_id else None
+    device_id = _pending(browser_session).get("totp_device")
+    device = db.session.get(Authenticator, device_id) if isinstance(device_id, int) else None
     if device is None or device.user_id != user.id or device.state != "pending":
         device, _ = begin_totp_enrolment(user)
+        _set_pending(browser_session, totp_device=device.id)
         db.session.commit()
-        session["account_totp_device"] = device.id
     form = TotpSetupForm()
     if form.validate_on_submit():
         if attempts.claim_attempt(user):
             return _locked_page()
         if activate_totp(user, device, form.code.data, name=form.name.data):
-            session.pop("account_totp_device", None)
-            first = _first_factor_added(user)
+            _set_pending(browser_session, totp_device=None)
+            first = _first_factor_added(browser_session, user)
+            if not first:
+                _flash(browser_session, "success", gettext("Authenticator app '%(name)s' is set up.", name=device.name))
             db.session.commit()
             if first:
                 return redirect(url_for("account.new_recovery_codes"))
-            _flash("success", gettext("Authenticator app '%(name)s' is set up.", name=device.name))
             return redirect(url_for("account.home"))
         attempts.record_failure(user, factor="totp")
         form.code.errors = [gettext("That code is not right. Check the time on your phone and try again.")]
@@ -288,52 +328,54 @@ def _own_device(user, device_id):
 
 @account_bp.post("/devices/<int:device_id>/rename")
 def rename_device_view(device_id):
-    _, user = current_user(mfa=True)
+    browser_session, user = current_user(recent_proof=True)
     device = _own_device(user, device_id)
     form = DeviceNameForm(prefix=f"d{device_id}")
     if form.validate_on_submit():
         try:
             rename_device(device, form.name.data)
         except ServiceError as error:
-            _flash("error", error.message)
+            db.session.rollback()
+            _flash(browser_session, "error", error.message)
         else:
-            db.session.commit()
-            _flash("success", gettext("Device renamed."))
+            _flash(browser_session, "success", gettext("Device renamed."))
     else:
-        _flash("error", gettext("Give the device a name of at most 100 characters."))
+        _flash(browser_session, "error", gettext("Give the device a name of at most 100 characters."))
+    db.session.commit()
     return redirect(url_for("account.home"))
 
 
 @account_bp.post("/devices/<int:device_id>/remove")
 def remove_device_view(device_id):
-    _, user = current_user(mfa=True)
+    browser_session, user = current_user(recent_proof=True)
     device = _own_device(user, device_id)
     if ConfirmForm(prefix=f"r{device_id}").validate_on_submit():
         remove_device(user, device)
+        _flash(browser_session, "success", gettext("Authenticator app removed."))
         db.session.commit()
-        _flash("success", gettext("Authenticator app removed."))
     return redirect(url_for("account.home"))
 
 
 @account_bp.post("/recovery-codes")
 def regenerate_recovery_codes():
-    _, user = current_user(mfa=True)
+    browser_session, user = current_user(recent_proof=True)
     if not ConfirmForm(prefix="regen").validate_on_submit():
         abort(400)
-    _show_codes(generate_recovery_codes(user))
+    _show_codes(browser_session, generate_recovery_codes(user))
     db.session.commit()
     return redirect(url_for("account.new_recovery_codes"))
 
 
 @account_bp.route("/recovery-codes/new", methods=["GET", "POST"])
 def new_recovery_codes():
-    current_user()
-    codes = _pending_codes()
+    browser_session, _ = current_user()
+    codes = _pending_codes(browser_session)
     if not codes:
         return redirect(url_for("account.home"))
     form = SavedCodesForm()
     if form.validate_on_submit():
-        session.pop("account_recovery_codes", None)
+        _set_pending(browser_session, recovery_codes=None)
+        db.session.commit()
         return redirect(url_for("account.home"))
     return _page("recovery_codes.html", status=400 if form.errors else 200, form=form, codes=codes,
                  download_url=url_for("account.download_recovery_codes"),
@@ -344,8 +386,8 @@ def new_recovery_codes():
 def download_recovery_codes():
     from ..mfa.views import recovery_codes_file
 
-    _, user = current_user()
-    codes = _pending_codes()
+    browser_session, user = current_user()
+    codes = _pending_codes(browser_session)
     if not codes:
         abort(404)
     return recovery_codes_file(g.realm, user, codes)
@@ -353,37 +395,36 @@ def download_recovery_codes():
 
 @account_bp.post("/mfa")
 def toggle_mfa():
-    _, user = current_user(mfa=lambda user: user.mfa_enabled)
+    browser_session, user = current_user(recent_proof=lambda user: user.mfa_enabled)
     realm = g.realm
     if not realm.users_may_toggle_mfa or realm.mfa_required or not ConfirmForm().validate_on_submit():
         abort(403)
     user.mfa_enabled = not user.mfa_enabled
     record_event("mfa.user_flag_changed", realm=realm, user=user, enabled=user.mfa_enabled, by="user")
-    db.session.commit()
-    _flash("success", gettext("Two-factor authentication is on.") if user.mfa_enabled
+    _flash(browser_session, "success", gettext("Two-factor authentication is on.") if user.mfa_enabled
            else gettext("Two-factor authentication is off."))
+    db.session.commit()
     return redirect(url_for("account.home"))
-
-
 
 
 @account_bp.post("/remembered-devices/<int:device_id>/forget")
 def forget_remembered_device(device_id):
     """Forgetting needs no second factor: it only takes trust away."""
-    _, user = current_user()
+    browser_session, user = current_user()
     if ConfirmForm(prefix=f"f{device_id}").validate_on_submit() and forget_device(user, device_id):
+        _flash(browser_session, "success", gettext("Device forgotten. It will ask for your second factor at the next login."))
         db.session.commit()
-        _flash("success", gettext("Device forgotten. It will ask for your second factor at the next login."))
     return redirect(url_for("account.home"))
 
 
 @account_bp.post("/remembered-devices/forget")
 def forget_all_remembered_devices():
-    _, user = current_user()
+    browser_session, user = current_user()
     if ConfirmForm(prefix="forget-all").validate_on_submit():
         forget_all_devices(user, reason="user")
+        _flash(browser_session, "success",
+               gettext("All devices forgotten. Each will ask for your second factor at the next login."))
         db.session.commit()
-        _flash("success", gettext("All devices forgotten. Each will ask for your second factor at the next login."))
     return redirect(url_for("account.home"))
 
 
@@ -391,22 +432,23 @@ def forget_all_remembered_devices():
 def remove_app_access(consent_id):
     """Like forgetting a device, removing an app's access needs no second factor: it only
     takes access away."""
-    _, user = current_user()
+    browser_session, user = current_user()
     app = next(((consent, client) for consent, client in list_consents(user) if consent.id == consent_id), None)
     if app is None:
         abort(404)
     consent, client = app
     if ConfirmForm(prefix=f"c{consent_id}").validate_on_submit():
         revoke_consent(user, consent.client_id)
+        _flash(browser_session, "success",
+               gettext("%(name)s can no longer access your account. It will ask again the next time you use it.",
+                       name=client.name))
         db.session.commit()
-        _flash("success", gettext("%(name)s can no longer access your account. It will ask again the next time you use it.",
-                                  name=client.name))
     return redirect(url_for("account.home"))
 
 
 @account_bp.post("/identities/<int:identity_id>/unlink")
 def unlink_identity_view(identity_id):
-    _, user = current_user(mfa=True)
+    browser_session, user = current_user(recent_proof=True)
     identity = next((i for i in identities_of(user) if i.id == identity_id), None)
     if identity is None:
         abort(404)
@@ -414,8 +456,10 @@ def unlink_identity_view(identity_id):
         try:
             unlink_identity(user, identity)
         except ServiceError as error:
-            _flash("error", error.message)
+            db.session.rollback()
+            _flash(browser_session, "error", error.message)
         else:
-            db.session.commit()
-            _flash("success", gettext("%(provider)s is no longer linked.", provider=identity.provider.display_name))
+            _flash(browser_session, "success",
+                   gettext("%(provider)s is no longer linked.", provider=identity.provider.display_name))
+        db.session.commit()
     return redirect(url_for("account.home"))

@@ -23,6 +23,7 @@ import uuid
 
 from ..extensions import db
 from ..login.acr import acr_for
+from ..login.completion import apply_deferred_changes
 from ..login.transaction import (
     authenticate_in_transaction,
     begin_transaction,
@@ -232,6 +233,7 @@ def full_login(txn, credentials: client_tokens.ClientCredentials | None) -> dict
     if not claim_completion(txn):
         db.session.rollback()
         raise _invalid_login_token()
+    apply_deferred_changes(txn)
     user = txn.user
     touch_last_login(user)
     record_event("login.succeeded", realm=txn.realm, user=user, client_id=txn.client_id, amr=list(txn.amr or []),

@@ -86,15 +86,18 @@ def current_device(realm, user) -> RememberedDevice | None:
 
 
 def fresh_mfa_requested(txn) -> bool:
-    """The login must run the MFA step even on a remembered device: ``prompt=login``,
-    ``acr_values`` asking for MFA together with ``max_age``, or a step-up started by our own
-    account page (it protects factor changes, so it always wants a code)."""
+    """The login must run the MFA step even on a remembered device or within a session that
+    passed it before: ``prompt=login``, ``acr_values`` asking for MFA together with ``max_age``,
+    a step-up started by our own account page (it protects factor changes, so it always wants
+    a code), or a login that links an upstream identity to an account with a second factor."""
+    from ..mfa.stage import code_needed_now
+
     params = txn.authorization_request or {}
     if "login" in (params.get("prompt") or "").split():
         return True
     if requests_mfa(params.get("acr_values")) and str(params.get("max_age") or "").strip() != "":
         return True
-    return not txn.client_id and bool((txn.stage_state or {}).get("step_up_mfa"))
+    return code_needed_now(txn)
 
 
 def remembered_device_skips_mfa(txn) -> bool:

@@ -23,6 +23,7 @@ from ..oidc.tokens import revoke_user_tokens
 from ..services.audit import record_event
 from ..services.passwords import check_password_policy
 from ..services.users import find_user_by_email, set_password
+from ..social.linking import remove_unproven_links
 from .devices import describe_browser, forget_all_devices
 from .links import (
     LIFETIMES,
@@ -112,6 +113,7 @@ def reset_password(link, password: str):
     end_all_sessions(user)
     revoke_user_tokens(user)
     forget_all_devices(user, reason="password_reset")
+    remove_unproven_links(user, reason="password_reset")
     record_event("user.password_reset", realm=user.realm, user=user)
     return user
 

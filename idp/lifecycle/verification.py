@@ -66,6 +66,9 @@ def verify_email_address(link: EmailLink):
     user = link.user
     user.email_verified = True
     record_event("user.email_verified", realm=user.realm, user=user)
+    from ..social.linking import remove_unproven_links
+
+    remove_unproven_links(user, reason="email_verified")
     return user
 
 

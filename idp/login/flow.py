@@ -12,6 +12,7 @@ from ..oidc.server import authorization_server
 from ..services.users import touch_last_login
 from . import transaction as txns
 from .acr import acr_for
+from .completion import apply_deferred_changes
 from .sessions import current_browser_session, start_browser_session
 
 
@@ -67,13 +68,16 @@ def advance(txn):
 
 
 def finish(txn):
-    """Create the browser session and answer the authorization request with a code."""
+    """Create the browser session and answer the authorization request with a code. Nothing
+    about the account changed before this point (``idp.login.completion``)."""
     realm, user = txn.realm, txn.user
     if user is None or not txns.claim_completion(txn):
         raise txns.TransactionInvalid(_("This login has already finished. Start again from the application."))
+    apply_deferred_changes(txn)
     existing = current_browser_session(realm)
     state = txn.stage_state or {}
     amr = list(txn.amr or [])
+    mfa_at = state.get("mfa_at")
     if (
         existing is not None
         and existing.sid == state.get("sid")
@@ -81,10 +85,12 @@ def finish(txn):
         and set(existing.amr or []) == set(amr)
     ):
         session = existing
+        if mfa_at:
+            session.mfa_at, session.auth_time = mfa_at, txn.auth_time
     else:
         # a stage may set the class itself: a remembered device (idp.lifecycle.devices)
         acr = state.get("acr") or acr_for(amr)
-        session = start_browser_session(realm, user, auth_time=txn.auth_time, amr=amr, acr=acr)
+        session = start_browser_session(realm, user, auth_time=txn.auth_time, amr=amr, acr=acr, mfa_at=mfa_at)
         touch_last_login(user)
         from ..services.audit import record_event
 

@@ -37,7 +37,8 @@ def current_browser_session(realm) -> BrowserSession | None:
     return row
 
 
-def start_browser_session(realm, user, *, auth_time: int, amr: list[str], acr: str) -> BrowserSession:
+def start_browser_session(realm, user, *, auth_time: int, amr: list[str], acr: str,
+                          mfa_at: int | None = None) -> BrowserSession:
     """A new session (new id: no fixation); the previous one of this browser ends."""
     previous = current_browser_session(realm)
     if previous is not None:
@@ -51,6 +52,7 @@ def start_browser_session(realm, user, *, auth_time: int, amr: list[str], acr: s
         auth_time=auth_time,
         amr=amr,
         acr=acr,
+        mfa_at=mfa_at,
         expires_at=utcnow() + dt.timedelta(seconds=_settings().login.session_lifetime),
         ip_address=request.remote_addr,
         user_agent=(request.user_agent.string or "")[:400],
@@ -65,6 +67,7 @@ def end_browser_session(realm) -> None:
     row = current_browser_session(realm)
     if row is not None:
         row.revoked_at = utcnow()
+        row.pending = None
         db.session.commit()
     g.browser_session = None
     g.clear_session_cookie = True

@@ -13,6 +13,7 @@ from ..services.consents import record_consent
 from ..services.mfa_policy import mfa_applies_to_form
 from ..services.passwords import password_hint
 from ..services.users import authenticate_password, create_user
+from ..social.linking import link_after_password
 from ..themes import render_page
 from ..web import render_error
 from . import flow
@@ -61,7 +62,7 @@ def login():
         else:
             txn.form_variant = "login"
             authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
-            link_pending_identity(txn, user)
+            link_after_password(txn, user)
             record_event("login.password_ok", realm=g.realm, user=user, client_id=txn.client_id)
             return flow.advance(txn)
     register_url = url_for("login.register") if g.realm.registration_enabled else None
@@ -88,21 +89,6 @@ def _provider_buttons(txn):
     return [SimpleNamespace(name=p.name, kind=p.kind, display_name=p.display_name,
                             start_url=url_for("social.start", txn_id=txn.id, provider_name=p.name))
             for p in list_providers(txn.realm, enabled_only=True)]
-
-
-def link_pending_identity(txn, user) -> None:
-    """A federated login that matched this account's email links once its password is given."""
-    from ..social.linking import find_link, link_identity
-    from ..social.providers import get_provider
-    from .transaction import update_stage_state
-
-    pending = (txn.stage_state or {}).get("pending_link")
-    if not pending or pending.get("email", "").lower() != user.email.lower():
-        return
-    provider = get_provider(txn.realm, pending["provider"])
-    if find_link(provider, pending["sub"]) is None:
-        link_identity(provider, user, {"sub": pending["sub"], "email": pending["email"]})
-    update_stage_state(txn, pending_link=None, login_message=None)
 
 
 @login_bp.route("/register", methods=["GET", "POST"])

@@ -77,6 +77,7 @@ def finish_mfa(txn) -> None:
         raise ValueError("finish_mfa before a factor was verified")
     set_mfa_state(txn, recovery_codes=None)
     txn.auth_time = int(time.time())
+    update_stage_state(txn, mfa_at=txn.auth_time)
     txn.amr = ordered_amr(set(txn.amr or []) | {"mfa", *factor.amr})
     complete_stage(txn, "mfa")
 

@@ -13,19 +13,43 @@ def user_has_mfa(user) -> bool:
 
 
 def mfa_required_for(txn) -> bool:
+    """Whether this login must pass our second factor, first rule that decides wins:
+
+    - no user yet, MFA off in the realm, or no factor the realm offers: no;
+    - a browser session this login continues already passed our factor, or an upstream
+      provider in ``upstream`` mode asserted one of the ``amr``/``acr`` values its operator
+      allowed (``idp.social``): no, unless this login needs our code entered now
+      (``code_needed_now``);
+    - the relying app asked for MFA (``acr_values``), our account page asks for a step-up, the
+      upstream provider is in ``require`` mode, or this login links an upstream identity to an
+      account that has a second factor: yes;
+    - an upstream provider in ``skip`` mode (the seed's default for social logins): no;
+    - otherwise the realm's form rules (roq-mfa.txt): registration form, or login form for a
+      user with MFA (or every user when the realm requires it).
+
+    Only what *we* verified counts: ``txn.amr`` never holds an upstream's methods."""
     realm, user = txn.realm, txn.user
     if user is None or not realm.mfa_enabled or not enabled_factor_kinds(realm):
         return False
-    if "mfa" in (txn.amr or []):
-        return False
     state = txn.stage_state or {}
+    now = code_needed_now(txn)
+    if ("mfa" in (txn.amr or []) or state.get("upstream_mfa")) and not now:
+        return False
+    if now or state.get("step_up_mfa") or state.get("require_mfa"):
+        return True
     if state.get("skip_mfa"):
         return False
-    if state.get("step_up_mfa"):
-        return True
     if txn.form_variant == "registration":
         return realm.mfa_registration_form
     return realm.mfa_login_form and (realm.mfa_required or user_has_mfa(user))
+
+
+def code_needed_now(txn) -> bool:
+    """Our own factor must be verified in this very login, whatever came before: a step-up
+    started by our account page or console (it guards changes to factors), or a login that
+    links an upstream identity to an account with a second factor."""
+    state = txn.stage_state or {}
+    return bool(state.get("require_fresh_mfa")) or (not txn.client_id and bool(state.get("step_up_mfa")))
 
 
 class MfaStage(Stage):

@@ -25,6 +25,12 @@ class BrowserSession(db.Model):
     auth_time: Mapped[int] = mapped_column(Integer)
     amr: Mapped[list] = mapped_column(JSON, default=list)
     acr: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: When our own second factor was last verified in this session (epoch seconds): the
+    #: account page's changes to factors need it recent (``mfa.step_up_window``).
+    mfa_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Account-page work in progress (a phone being verified, a pending authenticator, recovery
+    #: codes to show once, encrypted): bound to this session, so it ends with it.
+    pending: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import UTCDateTime, utcnow
+from .realm import Realm
 from .user import User
 
 
@@ -26,12 +27,23 @@ class IdentityProvider(db.Model):
     client_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     scope: Mapped[str] = mapped_column(String(500))
     mfa_mode: Mapped[str] = mapped_column(String(16), default="skip")
+    #: In ``upstream`` mode, the upstream's ``amr`` / ``acr`` values (exact strings) that this
+    #: realm accepts as a second factor done upstream. Any other value, or none, runs ours.
+    upstream_mfa_amr: Mapped[list] = mapped_column(JSON, default=list)
+    upstream_mfa_acr: Mapped[list] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    realm: Mapped[Realm] = relationship()
+
 
 class FederatedIdentity(db.Model):
-    """A link between an upstream account (provider, subject) and a local user."""
+    """A link between an upstream account (provider, subject) and a local user.
+
+    ``email_verified`` says whether the address was proven when the link was made (the
+    upstream asserted ``email_verified``, or the person opened a link we mailed to it). Links
+    made before that was recorded hold NULL. A password reset or an email verification removes
+    every link that is not True (``idp.social.linking.remove_unproven_links``)."""
 
     __tablename__ = "federated_identities"
     __table_args__ = (UniqueConstraint("provider_id", "subject", name="uq_federated_identities_provider_subject"),)
@@ -41,6 +53,7 @@ class FederatedIdentity(db.Model):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     subject: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    email_verified: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

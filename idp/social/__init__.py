@@ -2,4 +2,15 @@
 
 Federated logins skip our MFA by default ("2FA is triggered only for password logins",
 authrocket-2fa.txt); per provider, ``mfa_mode`` can be ``upstream`` (skip only when the
-upstream says it did MFA) or ``require`` (always run ours)."""
+upstream's ``amr``/``acr`` holds a value the operator allowed for that provider) or ``require``
+(always run ours). What the upstream says never counts as *our* second factor: a federated
+login's ``amr`` is ``["fed"]`` plus what we verified ourselves."""
+
+
+def init_app(app) -> None:
+    """Federated logins change accounts only once the whole login has succeeded."""
+    from ..login.completion import register_deferred_change
+    from .linking import LINK_IDENTITY, LINK_USED, make_deferred_link, note_link_used
+
+    register_deferred_change(app, LINK_IDENTITY, make_deferred_link)
+    register_deferred_change(app, LINK_USED, note_link_used)

@@ -21,17 +21,45 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
                   help="Client secret (or IDP_PROVIDER_CLIENT_SECRET); stored encrypted.")
     @click.option("--scope", default=None)
     @click.option("--display-name", default=None)
-    @click.option("--mfa-mode", type=click.Choice(MFA_MODES), default="skip", show_default=True)
+    @click.option("--mfa-mode", type=click.Choice(MFA_MODES), default="skip", show_default=True,
+                  help="skip: no second factor of ours after this provider; upstream: ours unless the upstream "
+                       "sent an allowed amr/acr value; require: always ours.")
+    @upstream_mfa_options
     @click.option("--disabled", is_flag=True, help="Add it turned off.")
     @with_app()
-    def add(realm_name, kind, name, issuer, client_id, client_secret, scope, display_name, mfa_mode, disabled):
+    def add(realm_name, kind, name, issuer, client_id, client_secret, scope, display_name, mfa_mode,
+            upstream_mfa_amr, upstream_mfa_acr, disabled):
         from .providers import add_provider
 
         row = add_provider(realm_lookup(realm_name), kind=kind, name=name, issuer=issuer, client_id=client_id,
                            client_secret=client_secret, scope=scope, mfa_mode=mfa_mode,
-                           display_name=display_name, enabled=not disabled)
+                           display_name=display_name, enabled=not disabled,
+                           upstream_mfa_amr=list(upstream_mfa_amr) or None,
+                           upstream_mfa_acr=list(upstream_mfa_acr) or None)
         click.echo(f"added {row.kind} provider '{row.name}' ({'enabled' if row.enabled else 'disabled'})")
         click.echo(f"register this redirect URI upstream: {_public_url()}/realms/{realm_name}/social/callback")
+
+    @providers.command("set")
+    @realm_option
+    @click.argument("name")
+    @click.option("--mfa-mode", type=click.Choice(MFA_MODES), default=None)
+    @upstream_mfa_options
+    @click.option("--clear-upstream-mfa", is_flag=True,
+                  help="Forget every allowed amr/acr value (then give new ones, or leave upstream mode).")
+    @with_app()
+    def set_(realm_name, name, mfa_mode, upstream_mfa_amr, upstream_mfa_acr, clear_upstream_mfa):
+        """Change what a login through provider NAME must do about our second factor."""
+        from ..extensions import db
+        from .providers import describe, get_provider, set_provider_mfa
+
+        row = get_provider(realm_lookup(realm_name), name)
+        amr = list(upstream_mfa_amr) if upstream_mfa_amr or clear_upstream_mfa else None
+        acr = list(upstream_mfa_acr) if upstream_mfa_acr or clear_upstream_mfa else None
+        set_provider_mfa(row, mfa_mode=mfa_mode, upstream_mfa_amr=amr, upstream_mfa_acr=acr)
+        info = describe(row)
+        db.session.commit()
+        click.echo(f"provider '{name}': mfa mode {info['mfa_mode']}; allowed upstream amr "
+                   f"{info['upstream_mfa_amr'] or '-'}; allowed upstream acr {info['upstream_mfa_acr'] or '-'}")
 
     @providers.command("list")
     @realm_option
@@ -63,6 +91,18 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
     for action in ("enable", "disable", "remove"):
         providers.command(action)(change(action))
     return providers
+
+
+def upstream_mfa_options(command):
+    command = click.option(
+        "--upstream-mfa-acr", multiple=True, metavar="VALUE",
+        help="In upstream mode, an acr value (exact) that counts as a second factor done upstream; repeatable.",
+    )(command)
+    return click.option(
+        "--upstream-mfa-amr", multiple=True, metavar="VALUE",
+        help="In upstream mode, an amr value (exact) that counts as a second factor done upstream; repeatable. "
+             "Default for upstream mode: mfa.",
+    )(command)
 
 
 def _public_url() -> str:

@@ -12,6 +12,12 @@ from ..services.audit import record_event
 
 MFA_MODES = ("skip", "upstream", "require")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+#: An ``amr``/``acr`` value an operator may allow: printable ASCII, no spaces (RFC 8176 values,
+#: URNs and URLs all fit).
+MFA_VALUE = re.compile(r"^[\x21-\x7e]{1,200}$")
+MAX_MFA_VALUES = 20
+#: What ``upstream`` mode accepts when the operator names nothing: RFC 8176's "mfa" in ``amr``.
+DEFAULT_UPSTREAM_MFA_AMR = ("mfa",)
 
 PRESETS = {
     "oidc": {"display_name": "OpenID Connect", "scope": "openid email profile"},
@@ -43,24 +49,52 @@ def list_providers(realm, *, enabled_only: bool = False) -> list[IdentityProvide
     return list(db.session.scalars(query.order_by(IdentityProvider.id)))
 
 
+def find_provider(realm, name: str) -> IdentityProvider | None:
+    if not isinstance(name, str) or not NAME.match(name):
+        return None
+    return db.session.scalar(db.select(IdentityProvider).filter_by(realm_id=realm.id, name=name))
+
+
 def get_provider(realm, name: str) -> IdentityProvider:
-    row = db.session.scalar(db.select(IdentityProvider).filter_by(realm_id=realm.id, name=name))
+    row = find_provider(realm, name)
     if row is None:
         raise NotFound(f"provider '{name}' does not exist in realm '{realm.name}'")
     return row
 
 
+def _mfa_values(values, field: str) -> list[str]:
+    values = [str(v).strip() for v in values or [] if str(v).strip()]
+    if len(values) > MAX_MFA_VALUES:
+        raise ServiceError(f"at most {MAX_MFA_VALUES} values may be allowed", field=field)
+    for value in values:
+        if not MFA_VALUE.match(value):
+            raise ServiceError(f"'{value[:40]}' is not a valid amr/acr value (printable ASCII, no spaces)", field=field)
+    return sorted(set(values), key=values.index)
+
+
+def _check_mfa_settings(mfa_mode: str, amr: list[str], acr: list[str]) -> None:
+    if mfa_mode not in MFA_MODES:
+        raise ServiceError(f"mfa mode must be one of {', '.join(MFA_MODES)}", field="mfa_mode")
+    if mfa_mode == "upstream" and not amr and not acr:
+        raise ServiceError("upstream mode needs at least one allowed amr or acr value", field="upstream_mfa_amr")
+
+
 def add_provider(realm, *, kind: str, name: str, client_id: str, client_secret: str | None,
                  issuer: str | None = None, scope: str | None = None, mfa_mode: str = "skip",
-                 display_name: str | None = None, enabled: bool = True) -> IdentityProvider:
+                 display_name: str | None = None, enabled: bool = True,
+                 upstream_mfa_amr: list[str] | None = None, upstream_mfa_acr: list[str] | None = None
+                 ) -> IdentityProvider:
     if kind not in PRESETS:
         raise ServiceError(f"kind must be one of {', '.join(KINDS)}", field="kind")
     if not NAME.match(name or ""):
         raise ServiceError("provider name must be lowercase letters, digits, '-' or '_'", field="name")
     if db.session.scalar(db.select(IdentityProvider.id).filter_by(realm_id=realm.id, name=name)) is not None:
         raise ServiceError(f"a provider named '{name}' already exists", field="name")
-    if mfa_mode not in MFA_MODES:
-        raise ServiceError(f"mfa mode must be one of {', '.join(MFA_MODES)}", field="mfa_mode")
+    amr = _mfa_values(upstream_mfa_amr, "upstream_mfa_amr")
+    acr = _mfa_values(upstream_mfa_acr, "upstream_mfa_acr")
+    if mfa_mode == "upstream" and upstream_mfa_amr is None and upstream_mfa_acr is None:
+        amr = list(DEFAULT_UPSTREAM_MFA_AMR)
+    _check_mfa_settings(mfa_mode, amr, acr)
     if not client_id:
         raise ServiceError("--client-id is required", field="client_id")
     preset = PRESETS[kind]
@@ -74,6 +108,7 @@ def add_provider(realm, *, kind: str, name: str, client_id: str, client_secret: 
         issuer=issuer, client_id=client_id,
         client_secret_encrypted=encrypt(client_secret) if client_secret else None,
         scope=scope or preset["scope"], mfa_mode=mfa_mode, enabled=enabled,
+        upstream_mfa_amr=amr, upstream_mfa_acr=acr,
     )
     db.session.add(row)
     db.session.flush()
@@ -85,6 +120,36 @@ def set_provider_enabled(row: IdentityProvider, enabled: bool) -> None:
     row.enabled = enabled
 
 
+def set_provider_mfa(row: IdentityProvider, *, mfa_mode: str | None = None, upstream_mfa_amr: list[str] | None = None,
+                     upstream_mfa_acr: list[str] | None = None) -> IdentityProvider:
+    """Change what a federated login through ``row`` must do about our second factor. ``None``
+    keeps a setting; an empty list clears an allow-list."""
+    mode = mfa_mode if mfa_mode is not None else row.mfa_mode
+    amr = _mfa_values(upstream_mfa_amr, "upstream_mfa_amr") if upstream_mfa_amr is not None \
+        else list(row.upstream_mfa_amr or [])
+    acr = _mfa_values(upstream_mfa_acr, "upstream_mfa_acr") if upstream_mfa_acr is not None \
+        else list(row.upstream_mfa_acr or [])
+    if mode == "upstream" and row.mfa_mode != "upstream" and upstream_mfa_amr is None and \
+            upstream_mfa_acr is None and not amr and not acr:
+        amr = list(DEFAULT_UPSTREAM_MFA_AMR)
+    _check_mfa_settings(mode, amr, acr)
+    row.mfa_mode, row.upstream_mfa_amr, row.upstream_mfa_acr = mode, amr, acr
+    record_event("provider.mfa_changed", realm=row.realm, name=row.name, mfa_mode=mode,
+                 upstream_mfa_amr=amr, upstream_mfa_acr=acr)
+    return row
+
+
+def upstream_did_allowed_mfa(provider: IdentityProvider, upstream_amr, upstream_acr) -> bool:
+    """``upstream`` mode only: the upstream's ``amr`` holds one of the allowed values, or its
+    ``acr`` is one of them -- exact strings, nothing inferred from their wording."""
+    if provider.mfa_mode != "upstream":
+        return False
+    allowed_amr = set(provider.upstream_mfa_amr or [])
+    allowed_acr = set(provider.upstream_mfa_acr or [])
+    amr = {v for v in upstream_amr or [] if isinstance(v, str)}
+    return bool(amr & allowed_amr) or (isinstance(upstream_acr, str) and upstream_acr in allowed_acr)
+
+
 def remove_provider(row: IdentityProvider) -> None:
     db.session.execute(db.delete(FederatedIdentity).where(FederatedIdentity.provider_id == row.id))
     db.session.delete(row)
@@ -92,4 +157,6 @@ def remove_provider(row: IdentityProvider) -> None:
 
 def describe(row: IdentityProvider) -> dict:
     return {"name": row.name, "kind": row.kind, "display_name": row.display_name, "issuer": row.issuer,
-            "client_id": row.client_id, "scope": row.scope, "mfa_mode": row.mfa_mode, "enabled": row.enabled}
+            "client_id": row.client_id, "scope": row.scope, "mfa_mode": row.mfa_mode,
+            "upstream_mfa_amr": list(row.upstream_mfa_amr or []), "upstream_mfa_acr": list(row.upstream_mfa_acr or []),
+            "enabled": row.enabled}

@@ -83,3 +83,24 @@ def acme(app, factory, upstream):
                  client_id=upstream.client_id, client_secret=upstream.client_secret)
     db.session.commit()
     return realm
+
+
+def upstream_subject(live, email: str) -> str:
+    """The ``sub`` the upstream instance gives ``email``'s user."""
+    with live.app.app_context():
+        from idp.services.realms import get_realm
+        from idp.services.users import find_user_by_email
+
+        return find_user_by_email(get_realm("corp"), email).id
+
+
+def link_as_before(realm, local, live, email: str):
+    """``local`` linked ``email``'s upstream account in an earlier login (password, second
+    factor and all), so this login is an ordinary federated one."""
+    from idp.extensions import db
+    from idp.models import FederatedIdentity
+    from idp.social.providers import get_provider
+
+    db.session.add(FederatedIdentity(provider_id=get_provider(realm, "corp").id, user_id=local.id,
+                                     subject=upstream_subject(live, email), email=email, email_verified=True))
+    db.session.commit()

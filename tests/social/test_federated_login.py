@@ -10,6 +10,7 @@ import requests
 
 from ..flows import HostedLogin, id_token_claims
 from ..helpers import PASSWORD, csrf_token, query_params
+from .conftest import link_as_before
 
 
 def start_federated_login(client, factory, realm, upstream, email="bob@corp.example"):
@@ -38,7 +39,9 @@ def return_from_upstream(login, location):
     return login._follow(login.http.get(parts.path, query_string=parts.query))
 
 
-def test_user_with_mfa_logs_in_through_upstream_without_mfa_prompt(client, factory, acme, upstream):
+def test_user_with_mfa_logs_in_through_a_linked_upstream_without_mfa_prompt(client, factory, acme, upstream):
+    """Skip mode, the default ("2FA is triggered only for password logins"); the upstream's own
+    ``amr ["pwd"]`` is not ours: a federated login says ``["fed"]``."""
     from idp.extensions import db
     from idp.services.mfa_users import admin_set_mfa, admin_set_phone
 
@@ -46,12 +49,13 @@ def test_user_with_mfa_logs_in_through_upstream_without_mfa_prompt(client, facto
     admin_set_phone(local, "+14155550100")
     admin_set_mfa(local, True)
     db.session.commit()
+    link_as_before(acme, local, upstream, "bob@corp.example")
     login, location = start_federated_login(client, factory, acme, upstream)
     return_from_upstream(login, location)
     assert login.redirected_to_app, login.page
     claims = id_token_claims(login.exchange_code())
     assert claims["sub"] == local.id
-    assert claims["amr"] == ["pwd"]
+    assert claims["amr"] == ["fed"]
     assert claims["acr"] == "urn:idp:acr:sfa"
 
 
@@ -67,18 +71,29 @@ def test_first_federated_login_creates_a_linked_account(client, factory, acme, u
     assert [i.provider.name for i in identities_of(user)] == ["corp"]
 
 
-def test_unverified_upstream_email_must_link_with_password(client, factory, acme, upstream):
+def test_unverified_local_email_must_link_with_password(client, factory, acme, upstream):
+    from idp.social.linking import identities_of
+
+    local = factory.user(acme, email="bob@corp.example", email_verified=False)
+    login, location = start_federated_login(client, factory, acme, upstream)
+    return_from_upstream(login, location)
+    assert not login.redirected_to_app
+    assert "Log in with its password once to link" in login.page
+    assert identities_of(local) == []
+    login.log_in("bob@corp.example", PASSWORD)
+    assert login.redirected_to_app
+    assert [i.provider.name for i in identities_of(local)] == ["corp"]
+
+
+def test_unverified_upstream_email_is_proven_by_mail_first(client, factory, acme, upstream):
     from idp.social.linking import identities_of
 
     local = factory.user(acme, email="eve@corp.example", email_verified=True)
     login, location = start_federated_login(client, factory, acme, upstream, email="eve@corp.example")
     return_from_upstream(login, location)
     assert not login.redirected_to_app
-    assert "Log in with its password once to link" in login.page
+    assert "Check your inbox" in login.page
     assert identities_of(local) == []
-    login.log_in("eve@corp.example", PASSWORD)
-    assert login.redirected_to_app
-    assert [i.provider.name for i in identities_of(local)] == ["corp"]
 
 
 def test_tampered_state_is_refused_and_the_login_can_be_retried(client, factory, acme, upstream):

@@ -2,6 +2,7 @@
 whether our second factor runs after a federated login."""
 import pytest
 
+from .conftest import link_as_before
 from .test_federated_login import return_from_upstream, start_federated_login
 
 
@@ -42,6 +43,7 @@ def test_require_mode_runs_our_mfa_after_a_federated_login(client, factory, acme
     admin_set_phone(local, "+14155550100")
     admin_set_mfa(local, True)
     db.session.commit()
+    link_as_before(acme, local, upstream, "bob@corp.example")
     login, location = start_federated_login(client, factory, acme, upstream)
     return_from_upstream(login, location)
     assert not login.redirected_to_app
@@ -51,13 +53,36 @@ def test_require_mode_runs_our_mfa_after_a_federated_login(client, factory, acme
 def test_upstream_mode_runs_our_mfa_when_the_upstream_did_not(client, factory, acme, upstream):
     from idp.extensions import db
     from idp.services.mfa_users import admin_set_mfa, admin_set_phone
-    from idp.social.providers import get_provider
+    from idp.social.providers import get_provider, set_provider_mfa
 
-    get_provider(acme, "corp").mfa_mode = "upstream"
+    set_provider_mfa(get_provider(acme, "corp"), mfa_mode="upstream")
     local = factory.user(acme, email="bob@corp.example", email_verified=True)
     admin_set_phone(local, "+14155550100")
     admin_set_mfa(local, True)
     db.session.commit()
+    link_as_before(acme, local, upstream, "bob@corp.example")
     login, location = start_federated_login(client, factory, acme, upstream)
     return_from_upstream(login, location)
     assert "Enter the code we sent to" in login.page, "the upstream's amr was only ['pwd']"
+
+
+def test_operator_sets_the_exact_upstream_values_that_count_as_mfa(runner):
+    assert runner("realms", "create", "shop").exit_code == 0
+    added = runner("providers", "add", "--realm", "shop", "--kind", "oidc", "--name", "corp", "--client-id", "c",
+                   "--issuer", "https://sso.corp.example", "--mfa-mode", "upstream")
+    assert added.exit_code == 0, added.output
+    listed = runner("providers", "list", "--realm", "shop", "--json").output
+    assert '"upstream_mfa_amr": [\n      "mfa"\n    ]' in listed, "upstream mode starts with RFC 8176's 'mfa'"
+
+    changed = runner("providers", "set", "corp", "--realm", "shop", "--clear-upstream-mfa",
+                     "--upstream-mfa-acr", "http://schemas.openid.net/pape/policies/2007/06/multi-factor")
+    assert changed.exit_code == 0, changed.output
+    assert "allowed upstream amr -" in changed.output
+    assert "multi-factor" in changed.output
+
+    emptied = runner("providers", "set", "corp", "--realm", "shop", "--clear-upstream-mfa")
+    assert emptied.exit_code != 0
+    assert "upstream mode needs at least one allowed amr or acr value" in emptied.output
+    bad = runner("providers", "set", "corp", "--realm", "shop", "--upstream-mfa-amr", "two words")
+    assert bad.exit_code != 0 and "not a valid amr/acr value" in bad.output
+    assert runner("providers", "set", "corp", "--realm", "shop", "--mfa-mode", "require").exit_code == 0
