@@ -66,6 +66,8 @@ def send(txn) -> bool:
     email = check["identity"]["email"]
     if limiter.enabled and not limiter.limiter.hit(RateLimitItemPerSecond(1, COOLDOWN_SECONDS),
                                                    "idp-federated-email", str(txn.realm_id), email.casefold()):
+        check.update(sent_at=time.time())
+        update_stage_state(txn, **{STATE_KEY: check})
         return False
     token = random_token(32)
     check.update(token_digest=_digest(token), sent_at=time.time(), sends=check.get("sends", 0) + 1)

@@ -231,10 +231,10 @@ def check_email(txn_id):
         return _check_email_page(txn)
     if not ConfirmForm().validate_on_submit():
         return _check_email_page(txn, status=400, messages=[("error", _("Your form expired. Try again."))])
-    if email_check.send(txn):
-        db.session.commit()
+    sent = email_check.send(txn)
+    db.session.commit()
+    if sent:
         return _check_email_page(txn, messages=[("success", _("We sent a new link."))])
-    db.session.rollback()
     wait = email_check.seconds_until_resend(txn)
     message = (_("Wait %(seconds)s seconds before asking for another email.", seconds=wait) if wait
                else _("We cannot send more emails for this login. Start again from the application."))

@@ -168,3 +168,13 @@ def test_passwordless_account_made_by_an_unverified_upstream_is_not_kept_by_it(r
     owner.log_in(victim.email, PASSWORD)
     assert owner.redirected_to_app
     assert links_of(in_app, victim.id) == []
+
+
+def test_an_upstream_account_cannot_flood_an_inbox_through_many_logins(realm, hostile, browser, mailbox):
+    hostile.claims.update(sub="attacker-14", email="victim@example.com", email_verified=False)
+    for _ in range(3):
+        login = browser(realm)
+        through_upstream(login, "hostile", hostile_answer)
+        assert "Check your inbox" in text_of(login.page)
+
+    assert len(mailbox.messages("victim@example.com")) == 1, "one mail a minute per address"
