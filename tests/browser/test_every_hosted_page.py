@@ -3,10 +3,11 @@ axe-core's WCAG 2.1 A/AA rules find nothing serious or critical, and the page is
 and phone widths to ``test-artifacts/screenshots/`` for a reviewer to look at. Error states are
 visited too (a wrong password, a wrong code), since error text is where contrast slips.
 
-Two stories per theme cover the pages: a returning user (reset password, step-up on the
-account page, authenticator app, log out, log in with every factor) and a new user (register,
-enrol a phone, verify the address from another browser, consent to a third-party app). A third
-story logs in with the keyboard alone."""
+Three stories per theme cover the pages: a returning user (reset password, step-up on the
+account page, authenticator app, log out, log in with every factor), a new user (register,
+enrol a phone, verify the address from another browser, consent to a third-party app) and a
+newcomer through an upstream provider that does not vouch for their address (check your inbox,
+confirm). A fourth story logs in with the keyboard alone."""
 from __future__ import annotations
 
 import re
@@ -224,6 +225,33 @@ def test_new_user_registers_enrols_a_phone_verifies_the_address_and_allows_a_thi
     tour.look(page, "consent", "Allow Photo Printer to access your account?")
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(re.compile(re.escape(printer_callback) + r"\?code="))
+
+
+def test_newcomer_through_an_upstream_that_does_not_verify_addresses_proves_theirs_by_mail(
+        browser_page, themed_demo, tour):
+    from idp.social.providers import add_provider
+
+    from ..social.scripted_upstream import ScriptedUpstream
+
+    page, demo = browser_page, themed_demo
+    upstream = ScriptedUpstream()
+    try:
+        upstream.claims.update(sub="newcomer-1", email="newcomer@example.com", email_verified=False)
+        demo.change(lambda realm, user: add_provider(
+            realm, kind="oidc", name="partner", display_name="Partner ID", issuer=upstream.issuer,
+            client_id=upstream.client_id, client_secret=upstream.client_secret))
+        open_demo_and_click_log_in(page, demo)
+        page.get_by_role("link", name="Continue with Partner ID").click()
+        tour.look(page, "social-check-email", "Check your inbox")
+        page.goto(demo.mail_link("newcomer@example.com", "Confirm your email address"))
+        tour.look(page, "social-check-email-confirm", "Verify your email address")
+        page.get_by_role("button", name="Verify email address").click()
+        assert_back_at_demo(page, demo, "newcomer@example.com", ["fed"])
+    finally:
+        upstream.stop()
+        from idp.social import upstream as upstream_module
+
+        upstream_module._metadata_cache.clear()
 
 
 def test_the_accessibility_check_reports_what_a_person_would_trip_over(browser_page, assert_accessible):
