@@ -31,6 +31,9 @@ class IdentityProvider(db.Model):
     #: realm accepts as a second factor done upstream. Any other value, or none, runs ours.
     upstream_mfa_amr: Mapped[list] = mapped_column(JSON, default=list)
     upstream_mfa_acr: Mapped[list] = mapped_column(JSON, default=list)
+    #: Whether this upstream's ``email_verified: true`` proves the address (Keycloak's "Trust
+    #: Email"). Off, every new upstream identity proves its address by a link we mail.
+    trust_email: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -25,17 +25,19 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
                   help="skip: no second factor of ours after this provider; upstream: ours unless the upstream "
                        "sent an allowed amr/acr value; require: always ours.")
     @upstream_mfa_options
+    @trust_email_option
     @click.option("--disabled", is_flag=True, help="Add it turned off.")
     @with_app()
     def add(realm_name, kind, name, issuer, client_id, client_secret, scope, display_name, mfa_mode,
-            upstream_mfa_amr, upstream_mfa_acr, disabled):
+            upstream_mfa_amr, upstream_mfa_acr, trust_email, disabled):
         from .providers import add_provider
 
         row = add_provider(realm_lookup(realm_name), kind=kind, name=name, issuer=issuer, client_id=client_id,
                            client_secret=client_secret, scope=scope, mfa_mode=mfa_mode,
                            display_name=display_name, enabled=not disabled,
                            upstream_mfa_amr=list(upstream_mfa_amr) or None,
-                           upstream_mfa_acr=list(upstream_mfa_acr) or None)
+                           upstream_mfa_acr=list(upstream_mfa_acr) or None,
+                           trust_email=None if trust_email is None else trust_email == "on")
         click.echo(f"added {row.kind} provider '{row.name}' ({'enabled' if row.enabled else 'disabled'})")
         click.echo(f"register this redirect URI upstream: {_public_url()}/realms/{realm_name}/social/callback")
 
@@ -46,20 +48,25 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
     @upstream_mfa_options
     @click.option("--clear-upstream-mfa", is_flag=True,
                   help="Forget every allowed amr/acr value (then give new ones, or leave upstream mode).")
+    @trust_email_option
     @with_app()
-    def set_(realm_name, name, mfa_mode, upstream_mfa_amr, upstream_mfa_acr, clear_upstream_mfa):
-        """Change what a login through provider NAME must do about our second factor."""
+    def set_(realm_name, name, mfa_mode, upstream_mfa_amr, upstream_mfa_acr, clear_upstream_mfa, trust_email):
+        """Change what a login through provider NAME may skip: our second factor, or proving the
+        address by mail."""
         from ..extensions import db
-        from .providers import describe, get_provider, set_provider_mfa
+        from .providers import describe, get_provider, set_provider_mfa, set_provider_trust_email
 
         row = get_provider(realm_lookup(realm_name), name)
+        if trust_email is not None:
+            set_provider_trust_email(row, trust_email == "on")
         amr = list(upstream_mfa_amr) if upstream_mfa_amr or clear_upstream_mfa else None
         acr = list(upstream_mfa_acr) if upstream_mfa_acr or clear_upstream_mfa else None
         set_provider_mfa(row, mfa_mode=mfa_mode, upstream_mfa_amr=amr, upstream_mfa_acr=acr)
         info = describe(row)
         db.session.commit()
         click.echo(f"provider '{name}': mfa mode {info['mfa_mode']}; allowed upstream amr "
-                   f"{info['upstream_mfa_amr'] or '-'}; allowed upstream acr {info['upstream_mfa_acr'] or '-'}")
+                   f"{info['upstream_mfa_amr'] or '-'}; allowed upstream acr {info['upstream_mfa_acr'] or '-'}; "
+                   f"trust email {'on' if info['trust_email'] else 'off'}")
 
     @providers.command("list")
     @realm_option
@@ -91,6 +98,14 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
     for action in ("enable", "disable", "remove"):
         providers.command(action)(change(action))
     return providers
+
+
+def trust_email_option(command):
+    return click.option(
+        "--trust-email", type=click.Choice(["on", "off"]), default=None,
+        help="on: the upstream's email_verified proves an address; off: a link we mail proves it "
+             "(default: on for google, apple, github; off for oidc, microsoft).",
+    )(command)
 
 
 def upstream_mfa_options(command):

@@ -90,4 +90,4 @@ def confirm(txn, token: str) -> tuple[str, dict] | None:
     if not digests_equal(_digest(token), check["token_digest"]):
         return None
     update_stage_state(txn, **{STATE_KEY: None})
-    return check["provider"], {**check["identity"], "email_verified": True}
+    return check["provider"], {**check["identity"], "email_proven": True}

@@ -2,8 +2,10 @@
 linked to one.
 
 1. A known link (provider, upstream subject) decides.
-2. An address the upstream does not assert as verified is never trusted to create or link an
-   account: the person first opens a link we mail to it (``idp.social.email_check``).
+2. An address is trusted to create or link an account only when the upstream asserts
+   ``email_verified`` *and* the operator trusts this provider's assertion (``trust_email``,
+   Keycloak's "Trust Email"); otherwise the person first opens a link we mail to it
+   (``idp.social.email_check``).
 3. A local account with the same (verified) address is linked without its password only when
    its own address is verified too and it has no second factor. Otherwise the person logs in
    to that account once, in the same login, with its password and, when it has MFA, its
@@ -69,10 +71,16 @@ def has_second_factor(user) -> bool:
     return bool(user.mfa_enabled) or bool(usable_factors(user.realm, user))
 
 
+def address_proven(provider, identity: dict) -> bool:
+    """The address is proven: we mailed it a link that was opened (``email_proven``), or the
+    upstream says it verified it and this provider's word is trusted for that."""
+    return bool(identity.get("email_proven")) or (bool(identity.get("email_verified")) and provider.trust_email)
+
+
 def link_identity(provider, user, identity: dict, *, new_account: bool = False) -> FederatedIdentity:
     """Link; the owner of an existing account is told by mail (``federation.linked``)."""
     row = FederatedIdentity(provider_id=provider.id, user_id=user.id, subject=identity["sub"],
-                            email=identity.get("email"), email_verified=bool(identity.get("email_verified")),
+                            email=identity.get("email"), email_verified=address_proven(provider, identity),
                             last_login_at=utcnow())
     db.session.add(row)
     record_event("federation.signed_up" if new_account else "federation.linked", realm=user.realm, user=user,
@@ -83,7 +91,7 @@ def link_identity(provider, user, identity: dict, *, new_account: bool = False) 
 def link_request(provider, identity: dict) -> dict:
     """What ``defer_until_login_succeeds`` keeps to make the link later (JSON)."""
     return {"provider": provider.name, "sub": identity["sub"], "email": identity.get("email"),
-            "email_verified": bool(identity.get("email_verified"))}
+            "email_verified": address_proven(provider, identity)}
 
 
 def resolve_account(realm, provider, identity: dict) -> Resolution:
@@ -98,7 +106,7 @@ def resolve_account(realm, provider, identity: dict) -> Resolution:
             raise ServiceError(_("There is no account for you here, and new accounts cannot be created."))
         raise ServiceError(_("%(provider)s did not share an email address, which an account needs.",
                              provider=provider.display_name))
-    if not identity.get("email_verified"):
+    if not address_proven(provider, identity):
         raise EmailCheckNeeded()
     local = find_user_by_email(realm, email)
     if local is not None:
@@ -145,7 +153,7 @@ def make_deferred_link(txn, *, provider: str, sub: str, email: str | None, email
         return
     existing = find_link(row, sub)
     if existing is None:
-        link_identity(row, txn.user, {"sub": sub, "email": email, "email_verified": email_verified})
+        link_identity(row, txn.user, {"sub": sub, "email": email, "email_proven": email_verified})
     elif existing.user_id == txn.user.id:
         existing.last_login_at = utcnow()
 

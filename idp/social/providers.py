@@ -19,14 +19,19 @@ MAX_MFA_VALUES = 20
 #: What ``upstream`` mode accepts when the operator names nothing: RFC 8176's "mfa" in ``amr``.
 DEFAULT_UPSTREAM_MFA_AMR = ("mfa",)
 
+#: ``trust_email``: whether a new provider of the kind starts out trusting the upstream's
+#: ``email_verified``. Google, Apple and GitHub verify the addresses they assert; Microsoft's
+#: ``email`` claim is whatever the tenant typed (the "nOAuth" attacks), and a generic OpenID
+#: Connect upstream is unknown, so those start off and prove addresses by mail.
 PRESETS = {
-    "oidc": {"display_name": "OpenID Connect", "scope": "openid email profile"},
-    "google": {"display_name": "Google", "issuer": "https://accounts.google.com", "scope": "openid email profile"},
+    "oidc": {"display_name": "OpenID Connect", "scope": "openid email profile", "trust_email": False},
+    "google": {"display_name": "Google", "issuer": "https://accounts.google.com", "scope": "openid email profile",
+               "trust_email": True},
     "microsoft": {"display_name": "Microsoft", "issuer": "https://login.microsoftonline.com/common/v2.0",
-                  "scope": "openid email profile"},
+                  "scope": "openid email profile", "trust_email": False},
     "apple": {"display_name": "Apple", "issuer": "https://appleid.apple.com", "scope": "openid email name",
-              "authorize_params": {"response_mode": "form_post"}},
-    "github": {"display_name": "GitHub", "scope": "read:user user:email",
+              "authorize_params": {"response_mode": "form_post"}, "trust_email": True},
+    "github": {"display_name": "GitHub", "scope": "read:user user:email", "trust_email": True,
                "authorize_url": "https://github.com/login/oauth/authorize",
                "token_url": "https://github.com/login/oauth/access_token",
                "api_base_url": "https://api.github.com/"},
@@ -82,8 +87,8 @@ def _check_mfa_settings(mfa_mode: str, amr: list[str], acr: list[str]) -> None:
 def add_provider(realm, *, kind: str, name: str, client_id: str, client_secret: str | None,
                  issuer: str | None = None, scope: str | None = None, mfa_mode: str = "skip",
                  display_name: str | None = None, enabled: bool = True,
-                 upstream_mfa_amr: list[str] | None = None, upstream_mfa_acr: list[str] | None = None
-                 ) -> IdentityProvider:
+                 upstream_mfa_amr: list[str] | None = None, upstream_mfa_acr: list[str] | None = None,
+                 trust_email: bool | None = None) -> IdentityProvider:
     if kind not in PRESETS:
         raise ServiceError(f"kind must be one of {', '.join(KINDS)}", field="kind")
     if not NAME.match(name or ""):
@@ -109,6 +114,7 @@ def add_provider(realm, *, kind: str, name: str, client_id: str, client_secret: 
         client_secret_encrypted=encrypt(client_secret) if client_secret else None,
         scope=scope or preset["scope"], mfa_mode=mfa_mode, enabled=enabled,
         upstream_mfa_amr=amr, upstream_mfa_acr=acr,
+        trust_email=preset["trust_email"] if trust_email is None else bool(trust_email),
     )
     db.session.add(row)
     db.session.flush()
@@ -118,6 +124,11 @@ def add_provider(realm, *, kind: str, name: str, client_id: str, client_secret: 
 
 def set_provider_enabled(row: IdentityProvider, enabled: bool) -> None:
     row.enabled = enabled
+
+
+def set_provider_trust_email(row: IdentityProvider, trust: bool) -> None:
+    row.trust_email = bool(trust)
+    record_event("provider.trust_email_changed", realm=row.realm, name=row.name, trust_email=bool(trust))
 
 
 def set_provider_mfa(row: IdentityProvider, *, mfa_mode: str | None = None, upstream_mfa_amr: list[str] | None = None,
@@ -159,4 +170,4 @@ def describe(row: IdentityProvider) -> dict:
     return {"name": row.name, "kind": row.kind, "display_name": row.display_name, "issuer": row.issuer,
             "client_id": row.client_id, "scope": row.scope, "mfa_mode": row.mfa_mode,
             "upstream_mfa_amr": list(row.upstream_mfa_amr or []), "upstream_mfa_acr": list(row.upstream_mfa_acr or []),
-            "enabled": row.enabled}
+            "trust_email": bool(row.trust_email), "enabled": row.enabled}

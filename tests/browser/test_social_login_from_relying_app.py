@@ -24,7 +24,7 @@ def demo_with_upstream(demo_server, tmp_path, migrated_instance):
     upstream = start_upstream(tmp_path / "upstream", migrated_instance, callback, [(DEMO_EMAIL, True)])
     demo_server.change(lambda realm, user: add_provider(
         realm, kind="oidc", name="corp", display_name="Corp SSO", issuer=upstream.issuer,
-        client_id=upstream.client_id, client_secret=upstream.client_secret))
+        client_id=upstream.client_id, client_secret=upstream.client_secret, trust_email=True))
     yield demo_server, upstream
     stop_upstream(upstream)
 

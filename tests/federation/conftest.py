@@ -59,12 +59,14 @@ def realm(realm_factory, in_app, hostile):
 
 
 def add_provider(name, *, in_app, realm="acme", **settings):
+    """An OpenID Connect provider whose ``email_verified`` the operator trusts, unless the test
+    says ``trust_email=False``."""
     from idp.extensions import db
     from idp.services.realms import get_realm
     from idp.social.providers import add_provider as add
 
     with in_app():
-        add(get_realm(realm), kind="oidc", name=name, display_name=name.title(), **settings)
+        add(get_realm(realm), kind="oidc", name=name, display_name=name.title(), **{"trust_email": True, **settings})
         db.session.commit()
 
 

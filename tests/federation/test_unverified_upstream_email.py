@@ -178,3 +178,39 @@ def test_an_upstream_account_cannot_flood_an_inbox_through_many_logins(realm, ho
         assert "Check your inbox" in text_of(login.page)
 
     assert len(mailbox.messages("victim@example.com")) == 1, "one mail a minute per address"
+
+
+def test_email_verified_of_an_untrusted_provider_proves_nothing(realm, hostile, browser, in_app, user_factory):
+    """Keycloak's "Trust Email" off (the default for a generic OpenID Connect provider): the
+    upstream saying ``email_verified: true`` does not create, or link, anything by itself."""
+    from idp.extensions import db
+    from idp.services.realms import get_realm
+    from idp.social.providers import get_provider, set_provider_trust_email
+
+    with in_app():
+        set_provider_trust_email(get_provider(get_realm("acme"), "hostile"), False)
+        db.session.commit()
+    owner = user_factory("owner@example.com")
+    hostile.claims.update(sub="attacker-15", email=owner.email, email_verified=True)
+    login = browser(realm)
+
+    through_upstream(login, "hostile", hostile_answer)
+
+    assert "Check your inbox" in text_of(login.page)
+    assert links_of(in_app, owner.id) == []
+
+
+def test_new_providers_trust_email_only_where_the_kind_verifies_addresses(runner):
+    import json
+
+    assert runner("realms", "create", "shop").exit_code == 0
+    for kind, extra in [("google", []), ("microsoft", []), ("github", []),
+                        ("oidc", ["--issuer", "https://sso.example.com"])]:
+        result = runner("providers", "add", "--realm", "shop", "--kind", kind, "--name", kind, "--client-id", "c",
+                        *extra)
+        assert result.exit_code == 0, result.output
+    listed = {p["name"]: p["trust_email"] for p in json.loads(runner("providers", "list", "--realm", "shop",
+                                                                      "--json").output)}
+    assert listed == {"google": True, "microsoft": False, "github": True, "oidc": False}
+    changed = runner("providers", "set", "oidc", "--realm", "shop", "--trust-email", "on")
+    assert changed.exit_code == 0 and "trust email on" in changed.output

@@ -80,7 +80,7 @@ def acme(app, factory, upstream):
     factory.sms_integration(realm)
     factory.realm("acme", mfa_enabled=True, sms_enabled=True)
     add_provider(realm, kind="oidc", name="corp", display_name="Corp SSO", issuer=upstream.issuer,
-                 client_id=upstream.client_id, client_secret=upstream.client_secret)
+                 client_id=upstream.client_id, client_secret=upstream.client_secret, trust_email=True)
     db.session.commit()
     return realm
 
