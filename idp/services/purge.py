@@ -65,10 +65,11 @@ GRACE = dt.timedelta(minutes=5)
 MINIMUM_RETENTION_DAYS = 14
 
 
-def delete_in_batches(key, condition, oldest_first, *, batch_size: int = BATCH_SIZE) -> int:
-    """Delete the rows of ``key``'s table that meet ``condition``, ``batch_size`` at a time in
+def delete_in_batches(key, condition, oldest_first) -> int:
+    """Delete the rows of ``key``'s table that meet ``condition``, ``BATCH_SIZE`` at a time in
     the order of the indexed column ``oldest_first``, committing each batch. Returns the count."""
     table = key.table
+    batch_size = BATCH_SIZE
     total = 0
     while True:
         batch = sa.select(key).where(condition).order_by(oldest_first).limit(batch_size)
