@@ -18,7 +18,6 @@ import time
 
 from flask import current_app
 
-PURGE_SLOT = ("idp-maintenance", "purge")
 
 
 class PeriodicPurge:
@@ -64,13 +63,19 @@ class PeriodicPurge:
                 db.session.remove()
 
     def claim_interval(self) -> bool:
+        """Take this interval's slot for the database being purged (keyed by its URL without the
+        password: two deployments sharing one Redis each purge their own database)."""
+        import hashlib
+
         from limits import RateLimitItemPerSecond
 
+        from .extensions import db
         from .ratelimit import limiter
 
         if not limiter.enabled:
             return True
-        return limiter.limiter.hit(RateLimitItemPerSecond(1, self.interval), *PURGE_SLOT)
+        database = hashlib.sha256(db.engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+        return limiter.limiter.hit(RateLimitItemPerSecond(1, self.interval), "idp-purge", database)
 
 
 def init_app(app, settings) -> None:
