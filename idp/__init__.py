@@ -110,6 +110,10 @@ def create_app(
 
     init_limiter(app, settings)
 
+    from . import maintenance
+
+    maintenance.init_app(app, settings)
+
     from . import mail
 
     mail.init_app(app, settings)

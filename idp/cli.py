@@ -192,6 +192,27 @@ def db_current():
     click.echo("current" if schema_is_current() else "not current: run 'idp db upgrade'")
 
 
+# --- purge -------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as a JSON object.")
+@with_app()
+def purge(as_json):
+    """Delete expired rows now, printing how many per table (the server also does it every
+    maintenance.purge_interval seconds)."""
+    from flask import current_app
+
+    from .services.purge import purge_expired
+
+    deleted = purge_expired(current_app.extensions["idp.settings"])
+    if as_json:
+        click.echo(json.dumps(deleted, indent=2))
+        return
+    width = max(len(table) for table in deleted)
+    for table, count in deleted.items():
+        click.echo(f"{table.ljust(width)}  {count}")
+
+
 # --- realms ------------------------------------------------------------------------------
 
 def _realm_dict(realm):

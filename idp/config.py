@@ -43,6 +43,7 @@ class SecuritySettings:
     argon2_memory_cost: int = 19456
     argon2_parallelism: int = 1
     form_rate_limit: str = "30 per minute; 300 per hour"
+    login_transaction_rate_limit: str = "60 per minute; 600 per hour"
 
 
 @dataclass
@@ -99,6 +100,13 @@ class MailSettings:
 
 
 @dataclass
+class MaintenanceSettings:
+    purge_interval: int = 300
+    sms_message_retention_days: int = 90
+    audit_event_retention_days: int = 365
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -109,6 +117,7 @@ class Settings:
     mfa: MfaSettings = field(default_factory=MfaSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
 
 
 def _coerce(value, default, where: str):

@@ -1,10 +1,14 @@
 """Rate limits (Flask-Limiter) whose counters every worker shares: in Redis when
 ``redis.url`` is set, otherwise in the database through ``DatabaseStorage`` below.
 
-Limits here are per client IP on the forms people type into; per-account limits on second
-factors live in ``idp.mfa.attempts`` and the SMS caps in ``idp.mfa.sms``."""
+Limits here are per client IP: on the forms people type into, and on starting a login
+(``count_login_transaction``: every login stores a transaction, and anyone may start one).
+Per-account limits on second factors live in ``idp.mfa.attempts`` and the SMS caps in
+``idp.mfa.sms``."""
 from __future__ import annotations
 
+import ipaddress
+import math
 import time
 
 import sqlalchemy as sa
@@ -108,7 +112,66 @@ def limit_form_posts(blueprint) -> None:
     limiter.limit(form_limits, methods=["POST"])(blueprint)
 
 
+class LoginTransactionLimitExceeded(Exception):
+    """Too many logins were started from the caller's network; try again in ``retry_after`` s."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many login transactions; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+def client_network() -> str:
+    """Whom a per-IP counter counts: the client's IPv4 address, or the /64 of an IPv6 one (a
+    single subscriber usually holds a whole /64, so counting addresses would give one caller
+    2^64 budgets)."""
+    address = get_remote_address()
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def parse_login_transaction_limits(settings) -> list:
+    """``security.login_transaction_rate_limit`` in Flask-Limiter's syntax ("" for none); a value
+    that does not parse stops start-up."""
+    from limits import parse_many
+
+    from .config import ConfigError
+
+    value = settings.security.login_transaction_rate_limit.strip()
+    if not value:
+        return []
+    try:
+        return parse_many(value)
+    except ValueError:
+        raise ConfigError(f"security.login_transaction_rate_limit: not a rate limit: {value!r} "
+                          '(write it like "60 per minute; 600 per hour")') from None
+
+
+def count_login_transaction() -> None:
+    """Count a login about to be started against the caller's network, wherever logins start
+    (``/authorize``, the account page, the console, the direct-login API); raise
+    ``LoginTransactionLimitExceeded`` before anything is stored when over the limit."""
+    from flask import current_app
+
+    items = current_app.extensions.get("idp.login_transaction_limits") or []
+    if not items or not limiter.enabled:
+        return
+    network = client_network()
+    strategy = limiter.limiter
+    for item in items:
+        if not strategy.hit(item, "login-transactions", network):
+            reset_at, _remaining = strategy.get_window_stats(item, "login-transactions", network)
+            raise LoginTransactionLimitExceeded(max(1, math.ceil(reset_at - time.time())))
+
+
 def init_limiter(app, settings) -> None:
+    app.extensions["idp.login_transaction_limits"] = parse_login_transaction_limits(settings)
     if settings.redis.url:
         app.config["RATELIMIT_STORAGE_URI"] = settings.redis.url
     else:

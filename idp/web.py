@@ -1,12 +1,15 @@
 """Cross-cutting web behaviour: realm lookup, security headers, error pages."""
 from __future__ import annotations
 
+import math
+
 from flask import abort, g, jsonify, make_response, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .i18n import _
+from .i18n import _, ngettext
+from .ratelimit import LoginTransactionLimitExceeded
 from .services.realms import find_realm
 
 JSON_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.jwks", "oidc.discovery", "oidc.revoke", "oidc.introspect"}
@@ -158,6 +161,17 @@ def init_app(app) -> None:
         if not wants_json() and has_stock_description(error):
             description = page_error_description(status)
         return render_error(status, titles.get(error.code, error.name), description)
+
+    @app.errorhandler(LoginTransactionLimitExceeded)
+    def too_many_logins(error):
+        minutes = max(1, math.ceil(error.retry_after / 60))
+        response = make_response(render_error(
+            429, _("Too many requests"),
+            ngettext("Too many logins were started from your network. Wait %(num)d minute, then try again.",
+                     "Too many logins were started from your network. Wait %(num)d minutes, then try again.",
+                     minutes)))
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.get("/healthz")
     def healthz():

@@ -29,6 +29,9 @@ if databases.postgres_mode():
 def test_settings(**overrides) -> Settings:
     settings = load_settings(None, environ={})
     settings.security.argon2_time_cost, settings.security.argon2_memory_cost, settings.security.argon2_parallelism = FAST_ARGON2
+    # No background purge racing what a test arranges (an expired link it is about to open);
+    # tests/test_purge.py turns it on.
+    settings.maintenance.purge_interval = 0
     for section, values in overrides.items():
         for key, value in values.items():
             setattr(getattr(settings, section), key, value)

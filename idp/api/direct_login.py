@@ -36,6 +36,7 @@ from ..mfa.base import FactorError, get_factor, normalize_code, usable_factors
 from ..mfa.flow import challenge_for, confirm_phone, finish_mfa, mfa_state, record_factor_success, set_mfa_state
 from ..models import LoginTransaction, utcnow
 from ..oidc.issuer import realm_issuer
+from ..ratelimit import LoginTransactionLimitExceeded
 from ..security import digests_equal, keyed_digest, random_token
 from ..services.audit import record_event
 from ..services.keys import sign_jwt
@@ -77,7 +78,11 @@ def authenticate_with_password(realm, client, *, email: str, password: str, auth
         record_event("login.failed", realm=realm, email=email[:320], reason="bad_credentials", via="api")
         db.session.commit()
         raise ApiError(400, "invalid_credentials", "Incorrect email or password.")
-    txn, _unused_browser_binding = begin_transaction(realm, client, authorization_request)
+    try:
+        txn, _unused_browser_binding = begin_transaction(realm, client, authorization_request)
+    except LoginTransactionLimitExceeded as error:
+        raise ApiError(429, "too_many_requests", "Too many logins were started from this network. Try again later.",
+                       headers={"Retry-After": str(error.retry_after)}, retry_after=error.retry_after) from None
     authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
     record_event("login.password_ok", realm=realm, user=user, client_id=client.client_id, via="api")
     stage = next_stage(txn)

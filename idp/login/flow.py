@@ -9,6 +9,7 @@ from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..i18n import _
 from ..oidc.server import authorization_server
+from ..ratelimit import LoginTransactionLimitExceeded
 from ..services.users import touch_last_login
 from . import transaction as txns
 from .acr import acr_for
@@ -21,10 +22,29 @@ def _binding_cookie_path(txn) -> str:
     return f"/realms/{txn.realm.name}/login/{txn.id}"
 
 
+class TemporarilyUnavailableError(OAuth2Error):
+    """RFC 6749 §4.1.2.1: the server cannot handle the request now (here: too many logins were
+    started from the caller's network)."""
+
+    error = "temporarily_unavailable"
+
+
 def begin_login(realm, client, params: dict, *, browser_session, prompts: list[str] = (),
                 redirect_uri: str | None = None, return_to: str | None = None, step_up_mfa: bool = False):
-    txn, binding = txns.begin_transaction(realm, client, params, browser_session=browser_session,
-                                          return_to=return_to, step_up_mfa=step_up_mfa)
+    """Start a login and send the browser to its first page. Over the per-IP limit on new
+    logins, the app-wide handler shows a 429 page; a ``prompt=none`` request, which no person
+    is watching, gets ``temporarily_unavailable`` at its redirect_uri instead."""
+    try:
+        txn, binding = txns.begin_transaction(realm, client, params, browser_session=browser_session,
+                                              return_to=return_to, step_up_mfa=step_up_mfa)
+    except LoginTransactionLimitExceeded:
+        if "none" not in prompts or not redirect_uri:
+            raise
+        from ..oidc.views import authorization_error
+
+        return authorization_error(TemporarilyUnavailableError(
+            "Too many logins were started from this network; try again later.",
+            redirect_uri=redirect_uri, state=params.get("state")))
     if "none" in prompts:
         stage = txns.next_stage(txn)
         if stage is not None:

@@ -13,6 +13,8 @@ from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..i18n import _
 from ..models import LoginTransaction, utcnow
+from ..oidc.authorization_parameters import parameters_to_store
+from ..ratelimit import count_login_transaction
 from ..security import digests_equal, keyed_digest, random_token
 from .acr import requests_mfa
 
@@ -102,14 +104,20 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
                       return_to: str | None = None, step_up_mfa: bool = False):
     """Start a login for an authorization request (or, with no client, for one of our own pages
     named by ``return_to``). Returns the transaction and the secret that binds it to this
-    browser (set as a cookie by the caller)."""
+    browser (set as a cookie by the caller).
+
+    Anyone may start a login, so this is where what they can store is bounded: a per-IP limit
+    on new transactions (``LoginTransactionLimitExceeded``, raised before anything is written)
+    and only the known authorization parameters kept (``parameters_to_store``; their lengths
+    were checked by ``/authorize``)."""
+    count_login_transaction()
     settings = current_app.extensions["idp.settings"]
     binding = random_token(24)
     txn = LoginTransaction(
         id=uuid.uuid4().hex,
         realm_id=realm.id,
         client_id=client.client_id if client is not None else "",
-        authorization_request=params,
+        authorization_request=parameters_to_store(params),
         browser_binding=keyed_digest(binding),
         form_variant="login",
         completed_stages=[],

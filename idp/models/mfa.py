@@ -57,7 +57,7 @@ class OtpChallenge(db.Model):
     code_digest: Mapped[str] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     consumed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

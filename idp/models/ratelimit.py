@@ -8,5 +8,5 @@ rate_limit_counters = sa.Table(
     db.metadata,
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("count", sa.Integer, nullable=False),
-    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
 )

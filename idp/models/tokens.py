@@ -32,7 +32,7 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     amr: Mapped[list] = mapped_column(JSON, default=list)
     acr: Mapped[str | None] = mapped_column(String(100), nullable=True)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship()
@@ -73,7 +73,7 @@ class IssuedToken(db.Model, TokenMixin):
     access_jti: Mapped[str] = mapped_column(String(64), unique=True)
     access_expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     refresh_digest: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    refresh_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    refresh_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     refresh_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     family_id: Mapped[str] = mapped_column(String(64), index=True)
     authorization_code_id: Mapped[int | None] = mapped_column(

@@ -17,6 +17,7 @@ from ..models import IssuedToken, utcnow
 from ..services.clients import find_client
 from ..services.keys import jwks_document
 from . import tokens
+from .authorization_parameters import ParameterCaps
 from .grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -178,7 +179,8 @@ def init_authorization_server(app) -> None:
     server.init_app(app)
     server.register_token_generator("default", tokens.generate_token)
     server.register_grant(
-        AuthorizationCodeGrant, [IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True)]
+        AuthorizationCodeGrant,
+        [ParameterCaps(), IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True)],
     )
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)

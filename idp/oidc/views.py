@@ -9,9 +9,11 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from flask import Blueprint, g, jsonify, request, url_for
 
 from ..extensions import csrf, db
+from ..i18n import _
 from ..login import flow
 from ..login.sessions import current_browser_session
 from ..web import add_realm_name, load_realm, render_error
+from . import authorization_parameters as parameters
 from .grants import user_claims
 from .issuer import realm_issuer
 from .server import active_access_token, authorization_server
@@ -68,7 +70,10 @@ def _json(data, status=200):
 
 
 def authorization_error(error: OAuth2Error):
-    """Errors go back to the client only once its redirect_uri is validated (RFC 6749 §4.1.2.1)."""
+    """Errors go back to the client only once its redirect_uri is validated (RFC 6749 §4.1.2.1),
+    with its ``state`` unless that is what was refused for its length."""
+    if not parameters.within_cap("state", error.state):
+        error.state = None
     if error.redirect_uri:
         response = authorization_server.handle_error_response(None, error)
         response.location = _with_issuer(response.location)
@@ -90,13 +95,20 @@ def _with_issuer(location):
 @csrf.exempt
 def authorize():
     realm = g.realm
+    if parameters.request_too_large():
+        return render_error(413, _("This login request is too large"),
+                            _("The application sent more than a login request may hold. Go back to the "
+                              "application and try again."))
     session = current_browser_session(realm)
     params = request.values.to_dict(flat=True)
+    oversized = parameters.oversized_parameter(params, parameters.ROUTING_PARAMETERS)
+    if oversized is not None:
+        return authorization_error(parameters.too_long_error(oversized))
     prompts = (params.get("prompt") or "").split()
     force_login = "login" in prompts
     max_age = params.get("max_age")
     if max_age is not None and max_age != "":
-        if not max_age.isdigit():
+        if not max_age.isdigit() or not parameters.within_cap("max_age", max_age):
             max_age = "invalid"
         elif session is not None and time.time() - session.auth_time > int(max_age):
             force_login = True
