@@ -84,7 +84,7 @@ def _claims_options(provider, metadata):
 def upstream_identity(provider, client: UpstreamClient, token: dict, nonce: str) -> dict:
     """Validated facts about the upstream account: sub, email, email_verified, name, amr, acr."""
     if provider.kind == "github":
-        return _github_identity(client, token)
+        return _github_identity(provider, client, token)
     metadata = client.load_server_metadata()
     if "id_token" not in token:
         raise UpstreamError(_("%(provider)s did not return an ID token.", provider=provider.display_name))
@@ -92,26 +92,73 @@ def upstream_identity(provider, client: UpstreamClient, token: dict, nonce: str)
     verified = claims.get("email_verified")
     if isinstance(verified, str):
         verified = verified.lower() == "true"
-    amr = claims.get("amr")
-    return {
-        "sub": str(claims["sub"]),
+    return bounded_identity(provider, {
+        "sub": claims.get("sub"),
         "email": claims.get("email"),
-        "email_verified": bool(verified),
+        "email_verified": verified is True,
         "name": claims.get("name"),
-        "amr": [str(v) for v in amr] if isinstance(amr, list) else None,
+        "amr": claims.get("amr"),
         "acr": claims.get("acr"),
+    })
+
+
+MAX_SUBJECT = 255
+MAX_EMAIL = 320
+MAX_NAME = 200
+MAX_AMR_VALUES = 10
+MAX_CLAIM_VALUE = 200
+
+
+def _text(value, limit: int, *, numbers: bool = False) -> str | None:
+    """A claim as printable text within ``limit`` characters, or None. ``numbers``: a number
+    counts as its digits (GitHub's user ids are numbers)."""
+    if numbers and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value or len(value) > limit or not value.isprintable():
+        return None
+    return value
+
+
+def bounded_identity(provider, claims: dict) -> dict:
+    """The upstream's claims as we keep them: ``sub`` must be printable text of at most 255
+    characters (else the login is refused); an email, name, ``acr`` or ``amr`` value that is
+    not printable text within its length is dropped, and ``amr`` keeps at most 10 values. An
+    upstream controls these bytes; they end up in our tables and audit log."""
+    subject = _text(claims.get("sub"), MAX_SUBJECT, numbers=True)
+    if subject is None:
+        raise UpstreamError(_("%(provider)s sent an account identifier we cannot use.", provider=provider.display_name))
+    amr = claims.get("amr")
+    if isinstance(amr, list):
+        amr = [value for value in (_text(v, MAX_CLAIM_VALUE) for v in amr[:MAX_AMR_VALUES]) if value]
+    else:
+        amr = None
+    name = claims.get("name")
+    if isinstance(name, str) and name.isprintable():
+        name = name.strip()[:MAX_NAME] or None
+    else:
+        name = None
+    return {
+        "sub": subject,
+        "email": _text(claims.get("email"), MAX_EMAIL),
+        "email_verified": claims.get("email_verified") is True,
+        "name": name,
+        "amr": amr,
+        "acr": _text(claims.get("acr"), MAX_CLAIM_VALUE),
     }
 
 
-def _github_identity(client, token) -> dict:
+def _github_identity(provider, client, token) -> dict:
     user = client.get("user", token=token).json()
     emails = client.get("user/emails", token=token).json()
+    if not isinstance(user, dict) or not isinstance(emails, list):
+        raise UpstreamError(_("We could not verify your %(provider)s login. Try again, or log in another way.",
+                              provider=provider.display_name))
     primary = next((e for e in emails if isinstance(e, dict) and e.get("primary")), None) or {}
-    return {
-        "sub": str(user["id"]),
+    return bounded_identity(provider, {
+        "sub": user.get("id"),
         "email": primary.get("email") or user.get("email"),
-        "email_verified": bool(primary.get("verified")),
+        "email_verified": primary.get("verified") is True,
         "name": user.get("name") or user.get("login"),
         "amr": None,
         "acr": None,
-    }
+    })

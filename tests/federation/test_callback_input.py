@@ -61,3 +61,36 @@ def test_callback_naming_another_issuer_is_refused(realm, browser, hostile):
 
     assert not login.redirected_to_app
     assert "announced a different issuer" in text_of(login.page)
+
+
+@pytest.mark.parametrize("claims, outcome", [
+    ({"sub": "s" * 256}, "identifier we cannot use"),
+    ({"sub": "bad\x00sub"}, "identifier we cannot use"),
+    ({"sub": ["not", "text"]}, "We could not verify"),
+    ({"email": "mallory\x00@example.com"}, "did not share an email address"),
+    ({"email": "m" * 400 + "@example.com"}, "did not share an email address"),
+    ({"email": 42}, "did not share an email address"),
+])
+def test_hostile_id_token_claims_get_a_message_not_a_500(realm, browser, hostile, in_app, claims, outcome):
+    hostile.claims.update(claims)
+    login = browser(realm)
+
+    through_upstream(login, "hostile", hostile_answer)
+
+    assert login.response.status_code == 200, login.response.status_code
+    assert outcome in text_of(login.page)
+
+
+def test_oversized_claims_are_trimmed_before_they_are_stored(realm, browser, hostile, in_app, audit_events):
+    hostile.claims.update(sub="odd-1", email="odd@example.com", name="N" * 10_000,
+                          amr=["mfa"] * 500 + ["x" * 1000], acr="a" * 5000)
+    login = browser(realm)
+
+    through_upstream(login, "hostile", hostile_answer)
+
+    assert login.redirected_to_app
+    [event] = audit_events("login.federated")
+    assert event["upstream_amr"] == ["mfa"] * 10 and "upstream_acr" not in event
+    from .conftest import user_row
+
+    assert len(user_row(in_app, "odd@example.com").name) == 200
