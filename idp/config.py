@@ -58,6 +58,9 @@ class LoginSettings:
     transaction_lifetime: int = 600
     session_lifetime: int = 1209600
     password_min_length: int = 8
+    max_failed_passwords: int = 10
+    failed_passwords_window: int = 900
+    password_lockout_seconds: int = 900
 
 
 @dataclass

@@ -1,0 +1,26 @@
+"""pending registrations: users.registration_pending_since (a hosted registration not yet verified)
+
+Revision ID: 4fe7657eb736
+Revises: f7a3c5e9d1b4
+Create Date: 2026-12-10 10:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+import idp.models.base
+
+revision = '4fe7657eb736'
+down_revision = 'f7a3c5e9d1b4'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('registration_pending_since', idp.models.base.UTCDateTime(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('registration_pending_since')
