@@ -134,7 +134,13 @@ def _last_lines(path: Path, count: int) -> list[dict]:
     if not _demo_ready() or request.remote_addr not in ("127.0.0.1", "::1"):
         abort(404)
     lines = path.read_text().splitlines()[-count:] if path.exists() else []
-    return [json.loads(line) for line in reversed(lines) if line.strip()]
+    messages = []
+    for line in reversed(lines):
+        try:
+            messages.append(json.loads(line))
+        except ValueError:  # a line the sender is still writing
+            continue
+    return messages
 
 
 @demo_bp.get("/outbox")

@@ -129,7 +129,10 @@ def _counts_every_post() -> bool:
 
 
 def _attempt_failed(response) -> bool:
-    return not g.get("idp_form_succeeded")
+    """Counted after the response: a post its view did not mark as a success. An answer of 500
+    or more (the database or Redis unreachable) checked nothing, and counting it would need the
+    storage that just failed."""
+    return not g.get("idp_form_succeeded") and response.status_code < 500
 
 
 def limit_form_posts(blueprint) -> None:

@@ -83,12 +83,15 @@ def test_demo_shows_its_mail_outbox_to_loopback_visitors_only(app, client, insta
     import json
 
     from idp.demo import setup_demo
+    from idp.mail import wait_for_deliveries
 
     with app.app_context():
         setup_demo("http://localhost")
+        wait_for_deliveries()  # the demo user's "phone changed" notice
     mail = {"to": "new@example.com", "subject": "Verify your email address for Demo",
             "text": "http://localhost/realms/demo/verify-email/abc\n", "html": "", "sent_at": "2026-12-01T10:00:00"}
-    (instance_path / "mail-outbox.jsonl").write_text(json.dumps(mail) + "\n")
+    with (instance_path / "mail-outbox.jsonl").open("a") as outbox:
+        outbox.write(json.dumps(mail) + "\n")
 
     page = client.get("/demo/mail")
     assert page.status_code == 200
