@@ -31,7 +31,8 @@ either), and the owner of the address decides:
 - a password reset sets the owner's own password and verifies the address (``reset``).
 
 Registrations never verified are deleted after ``ABANDONED_AFTER`` by
-``delete_abandoned_registrations``: an anonymous visitor made them."""
+``delete_abandoned_registrations`` (each new registration clears a few): an anonymous visitor
+made them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -68,6 +69,8 @@ from .verification import verification_url, verify_email_address
 REGISTRATION_MAIL_COOLDOWN = 60
 #: A registration whose address was never verified is deleted after this long.
 ABANDONED_AFTER = dt.timedelta(days=7)
+#: How many abandoned registrations each new registration deletes, at most.
+ABANDONED_PER_REGISTRATION = 20
 MAX_NAME_LENGTH = 200
 
 
@@ -103,6 +106,9 @@ def complete_registration(realm_id: int, email: str, password_hash: str, name: s
     realm = db.session.get(Realm, realm_id)
     if realm is None:
         return
+    # registrations are what makes pending accounts, so they also clear the abandoned ones
+    if delete_abandoned_registrations(limit=ABANDONED_PER_REGISTRATION):
+        db.session.commit()
     if not _may_mail(realm, email):
         record_event("registration.throttled", realm=realm, email=email, ip=ip_address)
         db.session.commit()
@@ -189,12 +195,15 @@ def confirm_registration_with_password(link, password: str) -> User:
     return confirm_registration(link)
 
 
-def delete_abandoned_registrations(now: dt.datetime | None = None) -> int:
-    """Delete registrations whose address was not verified within ``ABANDONED_AFTER``; returns
-    how many. For the periodic clean-up; the caller commits."""
+def delete_abandoned_registrations(now: dt.datetime | None = None, *, limit: int | None = None) -> int:
+    """Delete registrations whose address was not verified within ``ABANDONED_AFTER`` (at most
+    ``limit``, oldest first); returns how many. Each new registration runs it with a small
+    limit, so abandoned ones cannot pile up faster than they go; a periodic clean-up may run it
+    without one. The caller commits."""
     cutoff = (now or utcnow()) - ABANDONED_AFTER
-    abandoned = list(db.session.scalars(
-        db.select(User).where(User.registration_pending_since < cutoff, User.email_verified.is_(False))))
+    query = (db.select(User).where(User.registration_pending_since < cutoff, User.email_verified.is_(False))
+             .order_by(User.registration_pending_since))
+    abandoned = list(db.session.scalars(query.limit(limit) if limit else query))
     for user in abandoned:
         delete_user(user)
     return len(abandoned)

@@ -39,7 +39,7 @@ class User(db.Model):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: Set when a visitor registered this address, until its owner verifies it
     #: (``idp.lifecycle.registration``).
-    registration_pending_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    registration_pending_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
     realm: Mapped[Realm] = relationship()
 

@@ -19,8 +19,11 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registration_pending_since', idp.models.base.UTCDateTime(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_users_registration_pending_since'), ['registration_pending_since'],
+                              unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_users_registration_pending_since'))
         batch_op.drop_column('registration_pending_since')
