@@ -5,8 +5,9 @@ calls ``after_audit_event`` for every event it records.
 Mailed to the user (template ``mail/security_notice_*``, once the work that recorded the event
 commits): an authenticator app added or removed, the phone changed or removed, all factors
 reset by an administrator, recovery codes regenerated or used, the password changed, a TOTP
-code reused, password logins locked after too many wrong passwords (once per lock). The *first* set of recovery codes is not mailed: it is generated with the user's
-first factor, whose own mail ("added") already tells them. Regenerated sets are.
+code reused, password logins locked after too many wrong passwords (once per lock). The *first*
+set of recovery codes is not mailed: it is generated with the user's first factor, whose own
+mail ("added") already tells them. Regenerated sets are.
 
 Forgetting every remembered device: the password changed, a factor added, removed or reset,
 the phone changed or removed, recovery codes regenerated, the user's MFA flag changed."""
