@@ -164,6 +164,9 @@ def demo(state, host, port):
     click.echo(f"Demo relying app: {settings.server.public_url}/demo/")
     click.echo(f"  log in as {info['email']} / {info['password']}")
     click.echo(f"  SMS codes are written to {info['outbox']} and shown at {settings.server.public_url}/demo/outbox")
+    if settings.mail.backend == "outbox":
+        click.echo(f"  mail (links to verify an address or reset a password) is written to {info['mail_outbox']} "
+                   f"and shown at {settings.server.public_url}/demo/mail")
     _run_server(app, host, port)
 
 

@@ -43,7 +43,7 @@ class SecuritySettings:
     argon2_memory_cost: int = 19456
     argon2_parallelism: int = 1
     form_rate_limit: str = "30 per minute; 300 per hour"
-    login_transaction_rate_limit: str = "60 per minute; 600 per hour"
+    login_transaction_rate_limit: str = "120 per minute; 1200 per hour"
 
 
 @dataclass
@@ -59,6 +59,9 @@ class LoginSettings:
     transaction_lifetime: int = 600
     session_lifetime: int = 1209600
     password_min_length: int = 8
+    max_failed_passwords: int = 10
+    failed_passwords_window: int = 900
+    password_lockout_seconds: int = 900
 
 
 @dataclass

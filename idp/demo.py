@@ -50,7 +50,8 @@ def setup_demo(public_url: str) -> dict:
     db.session.commit()
     settings = current_app.extensions["idp.settings"]
     return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD,
-            "outbox": str(Path(current_app.instance_path) / settings.sms.outbox_file)}
+            "outbox": str(Path(current_app.instance_path) / settings.sms.outbox_file),
+            "mail_outbox": str(Path(current_app.instance_path) / settings.mail.outbox_file)}
 
 
 def _oauth_client():
@@ -126,16 +127,36 @@ def logout():
     return redirect(f"{public_url}/realms/{DEMO_REALM}/logout?{query}")
 
 
-@demo_bp.get("/outbox")
-def outbox():
-    """The last SMS messages from the development outbox, so a newcomer can read the code."""
+def _last_lines(path: Path, count: int) -> list[dict]:
+    """The newest ``count`` JSON lines of a development outbox, newest first."""
     from flask import abort, request
 
     if not _demo_ready() or request.remote_addr not in ("127.0.0.1", "::1"):
         abort(404)
+    lines = path.read_text().splitlines()[-count:] if path.exists() else []
+    messages = []
+    for line in reversed(lines):
+        try:
+            messages.append(json.loads(line))
+        except ValueError:  # a line the sender is still writing
+            continue
+    return messages
+
+
+@demo_bp.get("/outbox")
+def outbox():
+    """The last SMS messages from the development outbox, so a newcomer can read the code."""
     settings = current_app.extensions["idp.settings"]
-    path = Path(current_app.instance_path) / settings.sms.outbox_file
-    lines = path.read_text().splitlines()[-10:] if path.exists() else []
-    messages = [json.loads(line) for line in reversed(lines)]
+    messages = _last_lines(Path(current_app.instance_path) / settings.sms.outbox_file, 10)
     body = "\n".join(f"{m['sent_at']}  {m['to']}  {m['body']}" for m in messages) or "No messages yet."
     return body, 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@demo_bp.get("/mail")
+def mail():
+    """The last mails of the development mail outbox (``[mail] backend = "outbox"``), so a
+    newcomer who registers can open the verification link."""
+    settings = current_app.extensions["idp.settings"]
+    mails = _last_lines(Path(current_app.instance_path) / settings.mail.outbox_file, 5)
+    body = "\n\n".join(f"{m['sent_at']}  To: {m['to']}\nSubject: {m['subject']}\n\n{m['text']}" for m in mails)
+    return body or "No mail yet.", 200, {"Content-Type": "text/plain; charset=utf-8"}

@@ -12,7 +12,7 @@ import math
 import time
 
 import sqlalchemy as sa
-from flask import request
+from flask import g, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
@@ -108,8 +108,48 @@ def form_limits() -> str:
     return current_app.extensions["idp.settings"].security.form_rate_limit
 
 
+#: Forms whose posts count against ``form_limits`` only when they fail: where people type a
+#: password or a second-factor code. Counting their successes would lock a whole office behind
+#: one NAT out after 30 logins a minute; guessing is still limited (and limited per account:
+#: ``idp.services.password_attempts``, ``idp.mfa.attempts``). Every other form (those that send
+#: mail, texts or create rows) counts every post, before it runs.
+FAILURES_COUNTED_ENDPOINTS = frozenset({"login.login", "mfa.code", "mfa.recovery", "mfa.totp_setup"})
+
+
+def mark_form_success() -> None:
+    """The view accepted what was typed (a password, a code): this post does not count against
+    the per-IP limit of a form in ``FAILURES_COUNTED_ENDPOINTS`` (or a ``limit_failed_attempts``
+    view)."""
+    if has_request_context():
+        g.idp_form_succeeded = True
+
+
+def _counts_failures_only() -> bool:
+    return request.endpoint in FAILURES_COUNTED_ENDPOINTS
+
+
+def _counts_every_post() -> bool:
+    return request.endpoint not in FAILURES_COUNTED_ENDPOINTS
+
+
+def _attempt_failed(response) -> bool:
+    """Counted after the response: a post its view did not mark as a success. An answer of 500
+    or more (the database or Redis unreachable) checked nothing, and counting it would need the
+    storage that just failed."""
+    return not g.get("idp_form_succeeded") and response.status_code < 500
+
+
 def limit_form_posts(blueprint) -> None:
-    limiter.limit(form_limits, methods=["POST"])(blueprint)
+    """Per-IP limits on the blueprint's form posts, one count per form. A form that counts only
+    failures is checked before it runs and counted after, when its view did not mark success."""
+    limiter.limit(form_limits, methods=["POST"], exempt_when=_counts_failures_only)(blueprint)
+    limiter.limit(form_limits, methods=["POST"], exempt_when=_counts_every_post, deduct_when=_attempt_failed)(blueprint)
+
+
+def limit_failed_attempts(view):
+    """The same per-IP limits on one view that takes a password or a code (the direct-login
+    API), counting only the calls that did not mark success."""
+    return limiter.limit(form_limits, deduct_when=_attempt_failed)(view)
 
 
 class LoginTransactionLimitExceeded(Exception):
@@ -150,7 +190,7 @@ def parse_login_transaction_limits(settings) -> list:
         return parse_many(value)
     except ValueError:
         raise ConfigError(f"security.login_transaction_rate_limit: not a rate limit: {value!r} "
-                          '(write it like "60 per minute; 600 per hour")') from None
+                          '(write it like "120 per minute; 1200 per hour")') from None
 
 
 def count_login_transaction() -> None:

@@ -211,3 +211,12 @@ def factory(app):
 
     with app.app_context():
         yield Factory(app)
+
+
+@pytest.fixture
+def mailbox(app, instance_path):
+    """The mail outbox the provider writes to (``tests.lifecycle.conftest.Mailbox``), for any
+    suite whose stories read a mail (registrations confirm their address by mail)."""
+    from .lifecycle.conftest import Mailbox
+
+    return Mailbox(app, Path(instance_path) / "mail-outbox.jsonl")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -60,6 +62,26 @@ class HostedLogin:
 
     def log_in(self, email="alice@example.com", password=PASSWORD):
         return self.submit({"email": email, "password": password})
+
+    def register(self, email, password=PASSWORD, name=""):
+        """From the login page: "Create an account", fill the form, submit. A registration ends
+        on "Check your inbox" whether or not the address had an account."""
+        match = re.search(r'<a href="([^"]*/register)"', self.page or "")
+        assert match, f"no registration link on {self.page_url}"
+        self.get(html.unescape(match.group(1)))
+        return self.submit({"email": email, "password": password, "name": name})
+
+    def open_mailed_link(self, url, **form):
+        """Open a link from a mail in this browser and press the button of the page it shows
+        (a verification link asks first, so that mail scanners do not use it up)."""
+        self.get(url)
+        return self.submit(form)
+
+    def register_and_confirm(self, mailbox, email, password=PASSWORD, name=""):
+        """Register, then open the verification link in this same browser: the login goes on."""
+        self.register(email, password, name)
+        assert "Check your inbox" in self.page, self.page
+        return self.open_mailed_link(mailbox.link(email, about="Verify"))
 
     @property
     def redirected_to_app(self) -> bool:

@@ -76,3 +76,24 @@ def test_direct_login_api_is_rate_limited_per_ip(make_app):
     body = {"email": "nobody@example.com", "password": "wrong password", "client_id": client_id}
     statuses = [client.post("/api/v1/realms/acme/sessions/authenticate", json=body).status_code for _ in range(3)]
     assert statuses == [400, 400, 429]
+
+
+def test_demo_shows_its_mail_outbox_to_loopback_visitors_only(app, client, instance_path):
+    """A newcomer trying "Create an account" in `idp demo` reads the verification link there."""
+    import json
+
+    from idp.demo import setup_demo
+    from idp.mail import wait_for_deliveries
+
+    with app.app_context():
+        setup_demo("http://localhost")
+        wait_for_deliveries()  # the demo user's "phone changed" notice
+    mail = {"to": "new@example.com", "subject": "Verify your email address for Demo",
+            "text": "http://localhost/realms/demo/verify-email/abc\n", "html": "", "sent_at": "2026-12-01T10:00:00"}
+    with (instance_path / "mail-outbox.jsonl").open("a") as outbox:
+        outbox.write(json.dumps(mail) + "\n")
+
+    page = client.get("/demo/mail")
+    assert page.status_code == 200
+    assert "To: new@example.com" in page.text and "/realms/demo/verify-email/abc" in page.text
+    assert client.get("/demo/mail", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 404

@@ -36,10 +36,11 @@ from ..mfa.base import FactorError, get_factor, normalize_code, usable_factors
 from ..mfa.flow import challenge_for, confirm_phone, finish_mfa, mfa_state, record_factor_success, set_mfa_state
 from ..models import LoginTransaction, utcnow
 from ..oidc.issuer import realm_issuer
-from ..ratelimit import LoginTransactionLimitExceeded
+from ..ratelimit import LoginTransactionLimitExceeded, mark_form_success
 from ..security import digests_equal, keyed_digest, random_token
 from ..services.audit import record_event
 from ..services.keys import sign_jwt
+from ..services.password_attempts import PasswordLoginLocked
 from ..services.phones import mask_phone
 from ..services.users import authenticate_password, touch_last_login
 from . import client_tokens
@@ -73,11 +74,19 @@ def login_factors(txn) -> list[str]:
 def authenticate_with_password(realm, client, *, email: str, password: str, authorization_request: dict,
                                credentials: client_tokens.ClientCredentials | None) -> dict:
     """Check the password in a new login transaction and say what comes next."""
-    user = authenticate_password(realm, email, password)
+    try:
+        user = authenticate_password(realm, email, password)
+    except PasswordLoginLocked as locked:
+        record_event("login.failed", realm=realm, email=email[:320], reason="locked", via="api")
+        db.session.commit()
+        raise ApiError(429, "login_locked", f"Too many wrong passwords for this email address. Try again in "
+                       f"{locked.minutes} minutes or reset the password.",
+                       headers={"Retry-After": str(locked.seconds)}, retry_after=locked.seconds) from None
     if user is None:
         record_event("login.failed", realm=realm, email=email[:320], reason="bad_credentials", via="api")
         db.session.commit()
         raise ApiError(400, "invalid_credentials", "Incorrect email or password.")
+    mark_form_success()
     try:
         txn, _unused_browser_binding = begin_transaction(realm, client, authorization_request)
     except LoginTransactionLimitExceeded as error:

@@ -332,7 +332,7 @@ def _paths() -> dict:
         f"{REALM}/sessions/authenticate": {
             "parameters": [_param("realm")],
             "post": _op("Log in with email and password: full_login or needs_mfa", ok("LoginResult"),
-                        ("400", "401", "403", "404", "415", "422"), body="LoginRequest", security=PUBLIC,
+                        ("400", "401", "403", "404", "415", "422", "429"), body="LoginRequest", security=PUBLIC,
                         tags=("sessions",)),
         },
         f"{REALM}/sessions/send_code": {

@@ -7,7 +7,7 @@ import binascii
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import g, jsonify, request
 
-from ..ratelimit import form_limits, limiter
+from ..ratelimit import form_limits, limit_failed_attempts, limiter
 from ..services.clients import find_client
 from . import api_bp, direct_login
 from .access import cors, public
@@ -65,7 +65,7 @@ def _login_client(fields: dict, credentials: ClientCredentials | None):
 
 
 @api_bp.post("/realms/<realm_name>/sessions/authenticate")
-@limiter.limit(form_limits)
+@limit_failed_attempts
 @public
 @cors
 def authenticate():
@@ -99,7 +99,7 @@ def send_code():
 
 
 @api_bp.post("/realms/<realm_name>/sessions/complete_mfa")
-@limiter.limit(form_limits)
+@limit_failed_attempts
 @public
 @cors
 def complete_mfa():

@@ -11,3 +11,8 @@ class ForgotPasswordForm(FlaskForm):
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(_l("Choose a new password.")), Length(max=256)])
+
+
+class ConfirmRegistrationForm(FlaskForm):
+    """A registration's link opened in another browser: the password chosen at registration."""
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=256)])

@@ -6,8 +6,9 @@ Mailed to the user (template ``mail/security_notice_*``, once the work that reco
 commits): an authenticator app added or removed, the phone changed or removed, all factors
 reset by an administrator, recovery codes regenerated or used, the password changed, a TOTP
 code reused, an upstream account linked or unlinked (also when a reset or verification removed
-a link made without a proven address). The *first* set of recovery codes is not mailed: it is generated with the user's
-first factor, whose own mail ("added") already tells them. Regenerated sets are.
+a link made without a proven address), password logins locked after too many wrong passwords
+(once per lock). The *first* set of recovery codes is not mailed: it is generated with the
+user's first factor, whose own mail ("added") already tells them. Regenerated sets are.
 
 Forgetting every remembered device: the password changed, a factor added, removed or reset,
 the phone changed or removed, recovery codes regenerated, the user's MFA flag changed."""
@@ -30,6 +31,7 @@ NOTIFIED_EVENTS = frozenset({
     "mfa.totp_replayed",
     "federation.linked",
     "federation.unlinked",
+    "login.locked",
 })
 
 FORGETS_REMEMBERED_DEVICES = frozenset({

@@ -21,6 +21,7 @@ from ..mail import compose, deliver_now, run_in_background
 from ..models import BrowserSession, Realm, utcnow
 from ..oidc.tokens import revoke_user_tokens
 from ..services.audit import record_event
+from ..services.password_attempts import unlock_address
 from ..services.passwords import check_password_policy
 from ..services.users import find_user_by_email, set_password
 from ..social.linking import remove_unproven_links
@@ -104,11 +105,17 @@ def reset_password(link, password: str):
     password breaks the policy: the link stays usable) or ``LinkInvalid`` (used meanwhile)."""
     user = link.user
     check_password_policy(user.realm, password, email=user.email)
+    # The owner proved the mailbox: wrong passwords someone else typed no longer lock them out.
+    # (Before this request writes anything: on SQLite the rate-limit storage's own connection
+    # would otherwise wait for this one's write lock.)
+    unlock_address(user.realm, user.email)
     if not claim_link(link):
         raise LinkInvalid(_("This link was already used. Each link works only once."))
     set_password(user, password)
-    # the mail reached the address: it is verified too
+    # the mail reached the address: it is verified too, and a pending registration is now the
+    # owner's, with the owner's password (idp.lifecycle.registration)
     user.email_verified = True
+    user.registration_pending_since = None
     retire_links(user, RESET_PASSWORD)
     end_all_sessions(user)
     revoke_user_tokens(user)

@@ -22,11 +22,12 @@ from ..login.transaction import (
 from ..ratelimit import limit_form_posts
 from ..services import ServiceError
 from ..services.clients import find_client
+from ..services.password_attempts import PasswordLoginLocked
 from ..services.passwords import password_hint
 from ..themes import render_page
 from ..web import add_realm_name, load_realm, render_error
-from . import links, reset, verification
-from .forms import ForgotPasswordForm, NewPasswordForm
+from . import links, registration, reset, verification
+from .forms import ConfirmRegistrationForm, ForgotPasswordForm, NewPasswordForm
 
 lifecycle_bp = Blueprint("lifecycle", __name__, url_prefix="/realms/<realm_name>")
 lifecycle_bp.url_value_preprocessor(load_realm)
@@ -149,14 +150,48 @@ def verify_email_stage(txn_id):
                     endpoint="verify_email_in_login")
 def verify_email(token, txn_id):
     link = links.find_link(g.realm, token, links.VERIFY_EMAIL)
+    txn = _login_that_asked(txn_id, link)
+    registering = link.user.registration_pending
+    if registering and txn is None:
+        return _confirm_registration_elsewhere(link)
     form = ConfirmForm()
     if form.validate_on_submit():
+        if registering:
+            user = registration.confirm_registration(link)
+            # the browser that registered, with the link from the mailbox: its login continues
+            txn.form_variant = "registration"
+            authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
+            return flow.advance(txn)
         verification.verify_email_address(link)
         db.session.commit()
-        txn = _login_that_asked(txn_id, link)
         if txn is not None and txn.user_id == link.user_id:
             return flow.advance(txn)
-        return _page("email_verified.html", email=link.email, account_url=url_for("account.home"),
-                     page_title=_("Email address verified"))
+        return _email_verified_page(link)
     return _page("verify_email_confirm.html", form=form, email=link.email, action_url=request.path,
                  page_title=_("Verify your email address"))
+
+
+def _confirm_registration_elsewhere(link):
+    """A registration's link opened away from the browser that registered (or after its login
+    ended): the password chosen at registration confirms it is the same person."""
+    form = ConfirmRegistrationForm()
+    status = 400 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            registration.confirm_registration_with_password(link, form.password.data)
+        except PasswordLoginLocked as locked:
+            form.password.errors = [locked.message]
+            status = 429
+        except ServiceError as error:
+            form.password.errors = [error.message]
+        else:
+            db.session.commit()
+            return _email_verified_page(link)
+        db.session.rollback()
+    return _page("verify_email_confirm.html", status=status, form=form, email=link.email, action_url=request.path,
+                 page_title=_("Verify your email address"))
+
+
+def _email_verified_page(link):
+    return _page("email_verified.html", email=link.email, account_url=url_for("account.home"),
+                 page_title=_("Email address verified"))

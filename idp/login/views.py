@@ -5,14 +5,16 @@ from flask import g, request, url_for
 
 from ..extensions import db
 from ..i18n import _, _l
-from ..lifecycle.verification import send_verification_email
+from ..lifecycle import registration
+from ..lifecycle.links import LIFETIMES, VERIFY_EMAIL, mask_email
+from ..ratelimit import mark_form_success
 from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.clients import find_client
 from ..services.consents import record_consent
-from ..services.mfa_policy import mfa_applies_to_form
+from ..services.password_attempts import PasswordLoginLocked
 from ..services.passwords import password_hint
-from ..services.users import authenticate_password, create_user
+from ..services.users import authenticate_password
 from ..social.linking import link_after_password
 from ..themes import render_page
 from ..web import render_error
@@ -53,13 +55,19 @@ def login():
         hint = request.args.get("email") or txn.authorization_request.get("login_hint")
         if hint:
             form.email.data = hint[:320]
+    locked = None
     if form.validate_on_submit():
-        user = authenticate_password(g.realm, form.email.data, form.password.data)
+        try:
+            user = authenticate_password(g.realm, form.email.data, form.password.data)
+        except PasswordLoginLocked as error:
+            user, locked = None, error
         if user is None:
-            record_event("login.failed", realm=g.realm, email=form.email.data[:320], reason="bad_credentials")
+            record_event("login.failed", realm=g.realm, email=form.email.data[:320],
+                         reason="locked" if locked else "bad_credentials")
             db.session.commit()
-            form.form_errors.append(_("Incorrect email or password."))
+            form.form_errors.append(locked.message if locked else _("Incorrect email or password."))
         else:
+            mark_form_success()
             txn.form_variant = "login"
             authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
             link_after_password(txn, user)
@@ -77,7 +85,7 @@ def login():
         providers=_provider_buttons(txn),
         flash_messages=messages,
         page_title=_("Log in"),
-        status=400 if form.errors or form.form_errors else 200,
+        status=429 if locked else 400 if form.errors or form.form_errors else 200,
     )
 
 
@@ -99,19 +107,19 @@ def register():
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
-            user = create_user(g.realm, email=form.email.data, password=form.password.data, name=form.name.data)
+            # the same answer whether or not the address has an account (lifecycle.registration)
+            email = registration.register(g.realm, email=form.email.data, password=form.password.data,
+                                          name=form.name.data, transaction_id=txn.id)
         except ServiceError as error:
-            db.session.rollback()
             _field_error(form, error)
         else:
             txn.form_variant = "registration"
-            if mfa_applies_to_form(g.realm, "registration"):
-                # the registration form requires a second factor: one left unfinished now is
-                # still asked for at the next login
-                user.mfa_enabled = True
-            send_verification_email(user, transaction_id=txn.id)
-            authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
-            return flow.advance(txn)
+            db.session.commit()
+            return render_page(
+                "register_sent.html", **_page_context(txn), masked_email=mask_email(email),
+                login_url=url_for("login.login"), page_title=_("Check your inbox"),
+                lifetime_hours=int(LIFETIMES[VERIFY_EMAIL].total_seconds() // 3600),
+            )
     return render_page(
         "register.html",
         **_page_context(txn),

@@ -15,6 +15,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import User, utcnow
+from ..ratelimit import mark_form_success
 from ..services.audit import record_event
 
 
@@ -64,6 +65,7 @@ def record_failure(user, *, factor: str) -> None:
 
 
 def record_success(user, *, factor: str) -> None:
+    mark_form_success()  # a right code does not count against the per-IP form limit
     user.failed_mfa_attempts = 0
     user.mfa_locked_until = None
     record_event("mfa.succeeded", realm=user.realm, user=user, factor=factor)

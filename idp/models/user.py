@@ -37,8 +37,17 @@ class User(db.Model):
 
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Set when a visitor registered this address, until its owner verifies it
+    #: (``idp.lifecycle.registration``).
+    registration_pending_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
     realm: Mapped[Realm] = relationship()
+
+    @property
+    def registration_pending(self) -> bool:
+        """Registered on the hosted page and the address not verified yet: the account cannot
+        log in, and whoever verifies the address decides its password."""
+        return self.registration_pending_since is not None and not self.email_verified
 
     def get_user_id(self) -> str:
         return self.id

@@ -149,6 +149,20 @@ def purge_audit_events(settings, expired_before: dt.datetime) -> int:
                              AuditEvent.created_at)
 
 
+def purge_abandoned_registrations(settings, expired_before: dt.datetime) -> int:
+    """Accounts registered but never verified within a week (``idp.lifecycle.registration``):
+    anonymous callers create them, so they go too."""
+    from ..lifecycle.registration import delete_abandoned_registrations
+
+    total = 0
+    while True:
+        deleted = delete_abandoned_registrations(limit=BATCH_SIZE)
+        db.session.commit()
+        total += deleted
+        if deleted < BATCH_SIZE:
+            return total
+
+
 class Purge(NamedTuple):
     table: str
     run: Callable[..., int]
@@ -166,6 +180,7 @@ PURGES: list[Purge] = [
     Purge("rate_limit_counters", purge_rate_limit_counters),
     Purge("sms_messages", purge_sms_messages),
     Purge("audit_events", purge_audit_events),
+    Purge("users", purge_abandoned_registrations),
 ]
 
 

@@ -8,6 +8,7 @@ from ..models import User, utcnow
 from ..security import hash_password, password_needs_rehash, verify_password
 from . import NotFound, ServiceError
 from .audit import record_event
+from .password_attempts import claim_password_attempt
 from .passwords import check_password_policy
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -88,11 +89,20 @@ def set_password(user: User, password: str) -> None:
 
 
 def authenticate_password(realm, email: str, password: str) -> User | None:
-    """The user whose email and password match, or None. Takes the same time either way."""
+    """The user whose email and password match, or None. Takes the same time either way.
+
+    Every call counts against the address's failed-password limit before the password is
+    checked (``password_attempts``); raises ``PasswordLoginLocked`` while the address is locked.
+    A registration whose address is not yet verified cannot log in: its password was typed by
+    whoever registered, not necessarily the owner of the address (``lifecycle.registration``)."""
+    attempt = claim_password_attempt(realm, email)
     user = find_user_by_email(realm, email)
     ok = verify_password(user.password_hash if user else None, password or "")
-    if not ok or user is None or user.disabled:
+    active = user is not None and not user.disabled and not user.registration_pending
+    if not ok or not active:
+        attempt.failed(user if active else None)  # a lock mails only an owner who can log in
         return None
+    attempt.succeeded()
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -115,6 +125,8 @@ def update_user(user: User, *, name=None, email=None, email_verified=None) -> Us
         user.name = name
     if email_verified is not None:
         user.email_verified = email_verified
+        if email_verified:
+            user.registration_pending_since = None
     return user
 
 

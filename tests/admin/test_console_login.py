@@ -103,6 +103,25 @@ def test_a_user_logged_in_to_another_realm_is_asked_to_log_in_to_the_admin_realm
     assert "Incorrect email or password." in browser.text(), "an account of another realm is not an admin"
 
 
+def test_guessing_an_administrators_password_locks_the_console_login_even_with_the_right_password(
+        app, admin_factory, audit_events):
+    """Administrators log in through the admin realm's hosted page: the per-address lock holds."""
+    admin = admin_factory("owner")
+    for n in range(10):
+        guesser = ConsoleBrowser(app.test_client())
+        guesser.http.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
+        guesser.get("/admin/")
+        guesser.submit_page({"email": admin.email, "password": f"guess {n}"})
+        assert guesser.status == 400
+
+    browser = ConsoleBrowser(app.test_client())
+    browser.get("/admin/")
+    browser.submit_page({"email": admin.email, "password": PASSWORD})
+    assert browser.status == 429 and "/mfa/" not in browser.url
+    assert "Too many wrong passwords for this email address. Try again in 15 minutes" in browser.text()
+    assert [details["failures"] for details, _user in audit_events("login.locked")] == [10]
+
+
 def test_signing_out_ends_the_console_session(console):
     browser = console("viewer")
     response = browser.post("/admin/logout", follow=False)

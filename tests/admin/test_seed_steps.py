@@ -85,7 +85,7 @@ def test_without_the_users_flag_the_login_asks_for_no_code(console, target_realm
     assert logged_in_claims(login)["amr"] == ["pwd"]
 
 
-def test_registration_form_flag_set_in_the_console_asks_new_users_for_a_phone(console, target_realm, app):
+def test_registration_form_flag_set_in_the_console_asks_new_users_for_a_phone(console, target_realm, app, mailbox):
     acme = target_realm()
     browser = console("owner")
     enable_sms_integration(browser)
@@ -93,8 +93,7 @@ def test_registration_form_flag_set_in_the_console_asks_new_users_for_a_phone(co
 
     login = HostedLogin(app.test_client(), acme.name, acme.client_id, acme.client_secret)
     login.authorize()
-    login.get(link(login.page, "Create an account"))
-    login.submit({"email": "new@example.com", "password": "a long enough password", "name": "New Person"})
+    login.register_and_confirm(mailbox, "new@example.com", "a long enough password", "New Person")
     assert "Enter your phone number" in login.page
 
 

@@ -33,6 +33,20 @@ def register(page, email, password="a long and unusual passphrase", name="New Pe
     page.get_by_role("button", name="Create account").click()
 
 
+def open_verification_link(page, demo, email):
+    """On "Check your inbox" after registering: open the mailed link in this same browser and
+    press its button; the login goes on (to the second-factor step, or back to the app)."""
+    page.get_by_role("heading", name="Check your inbox").wait_for()
+    page.goto(demo.mail_link(email, "Verify your email address"))
+    page.get_by_role("heading", name="Verify your email address").wait_for()
+    page.get_by_role("button", name="Verify email address").click()
+
+
+def register_and_confirm(page, demo, email, password="a long and unusual passphrase", name="New Person"):
+    register(page, email, password, name)
+    open_verification_link(page, demo, email)
+
+
 def id_token_claims(page) -> dict:
     """The claims the demo app shows after a login, as the app decoded them."""
     return json.loads(page.locator("pre").nth(0).inner_text())

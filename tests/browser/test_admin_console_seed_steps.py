@@ -24,7 +24,7 @@ from .journeys import (
     log_in_with_password,
     log_out_of_demo,
     open_demo_and_click_log_in,
-    register,
+    register_and_confirm,
     save_recovery_codes_and_continue,
 )
 
@@ -114,7 +114,7 @@ def test_owner_runs_the_roq_mfa_seed_steps_in_the_console_and_relying_app_logins
 
     # "This configuration will impact new users who register": a newcomer is asked for a phone ...
     open_demo_and_click_log_in(app, demo)
-    register(app, "newcomer@example.com")
+    register_and_confirm(app, demo, "newcomer@example.com")
     app.get_by_role("heading", name="Enter your phone number").wait_for()
     screenshot(app, "relying-app-registration-asks-for-a-phone")
     # ... while the existing user, whose flag is still off, is not asked for a code

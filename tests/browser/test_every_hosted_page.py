@@ -3,11 +3,12 @@ axe-core's WCAG 2.1 A/AA rules find nothing serious or critical, and the page is
 and phone widths to ``test-artifacts/screenshots/`` for a reviewer to look at. Error states are
 visited too (a wrong password, a wrong code), since error text is where contrast slips.
 
-Three stories per theme cover the pages: a returning user (reset password, step-up on the
-account page, authenticator app, log out, log in with every factor), a new user (register,
-enrol a phone, verify the address from another browser, consent to a third-party app) and a
-newcomer through an upstream provider that does not vouch for their address (check your inbox,
-confirm). A fourth story logs in with the keyboard alone."""
+Four stories per theme cover the pages: a returning user (reset password, step-up on the
+account page, authenticator app, log out, log in with every factor), a new user (register, the
+mailed link opened in another browser then in this one, enrol a phone, consent to a third-party
+app), a user whose address is not verified yet (check your inbox, the link opened on another
+device) and a newcomer through an upstream provider that does not vouch for their address (check
+your inbox, confirm). A fifth story logs in with the keyboard alone."""
 from __future__ import annotations
 
 import re
@@ -175,15 +176,13 @@ def test_returning_user_resets_a_password_steps_up_on_the_account_page_and_logs_
     tour.look(page, "demo-logged-in", "You are logged in")
 
 
-def test_new_user_registers_enrols_a_phone_verifies_the_address_and_allows_a_third_party_app(
+def test_new_user_registers_opens_the_mailed_link_enrols_a_phone_and_allows_a_third_party_app(
         browser_page, new_page, themed_demo, tour):
     from idp.services.clients import create_client
-    from idp.services.realms import update_realm
 
     page, demo = browser_page, themed_demo
     email = "new.person@example.com"
     printer_callback = f"{demo.url}/printer/callback"
-    demo.change(lambda realm, user: update_realm(realm, require_email_verification=True))
     printer_id = demo.change(lambda realm, user: create_client(
         realm, name="Photo Printer", redirect_uris=[printer_callback], first_party=False)[0].client_id)
 
@@ -197,7 +196,22 @@ def test_new_user_registers_enrols_a_phone_verifies_the_address_and_allows_a_thi
     tour.look(page, "register-invalid", "Create your account")
     page.get_by_role("link", name="Already have an account? Log in").click()
     register(page, email)
+    tour.look(page, "register-check-your-inbox", "Check your inbox")
 
+    # opened in another browser, the link asks for the password chosen when registering
+    link = demo.mail_link(email, "Verify your email address")
+    other_device = new_page(bypass_csp=True)
+    other_device.goto(link)
+    tour.look(other_device, "verify-registration-elsewhere", "Verify your email address")
+    other_device.get_by_label("Password").fill("not the password")
+    other_device.get_by_role("button", name="Verify email address").click()
+    other_device.get_by_role("alert").first.wait_for()
+    tour.look(other_device, "verify-registration-wrong-password", "Verify your email address")
+
+    # opened in the browser that registered, it continues the login
+    page.goto(link)
+    tour.look(page, "verify-email-confirm", "Verify your email address")
+    page.get_by_role("button", name="Verify email address").click()
     tour.look(page, "mfa-choose-enrolment", "Choose how to verify")
     page.get_by_role("link", name=re.compile("Text me a code")).click()
     tour.look(page, "mfa-phone", "Enter your phone number")
@@ -208,6 +222,28 @@ def test_new_user_registers_enrols_a_phone_verifies_the_address_and_allows_a_thi
     tour.look(page, "mfa-code-enrolment", CODE_HEADING)
     enter_code(page, demo.outbox_code(to="+14155550123"))
     save_recovery_codes_and_continue(page)
+    assert_back_at_demo(page, demo, email, ["pwd", "mfa", "sms"])
+
+    page.route(f"{printer_callback}*", lambda route: route.fulfill(body="Photo Printer", content_type="text/plain"))
+    page.goto(f"{demo.realm_url()}/authorize?client_id={printer_id}&response_type=code"
+              f"&scope=openid%20profile%20email&state=printer&redirect_uri={printer_callback}")
+    tour.look(page, "consent", "Allow Photo Printer to access your account?")
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(re.compile(re.escape(printer_callback) + r"\?code="))
+
+
+def test_user_with_an_unverified_address_waits_at_check_your_inbox_until_another_device_opens_the_link(
+        browser_page, new_page, themed_demo, tour):
+    from idp.services.realms import update_realm
+    from idp.services.users import create_user
+
+    page, demo = browser_page, themed_demo
+    email = "unverified@example.com"
+    demo.change(lambda realm, user: update_realm(realm, require_email_verification=True))
+    demo.change(lambda realm, user: create_user(realm, email=email, password=NEW_PASSWORD))
+
+    open_demo_and_click_log_in(page, demo)
+    log_in_with_password(page, email, NEW_PASSWORD)
     tour.look(page, "verify-email", "Check your inbox")
 
     # the mail is opened on another device: the link verifies there, the login goes on here
@@ -217,14 +253,7 @@ def test_new_user_registers_enrols_a_phone_verifies_the_address_and_allows_a_thi
     other_device.get_by_role("button", name="Verify email address").click()
     tour.look(other_device, "email-verified", "Email address verified")
     page.get_by_role("link", name="Continue").click()
-    assert_back_at_demo(page, demo, email, ["pwd", "mfa", "sms"])
-
-    page.route(f"{printer_callback}*", lambda route: route.fulfill(body="Photo Printer", content_type="text/plain"))
-    page.goto(f"{demo.realm_url()}/authorize?client_id={printer_id}&response_type=code"
-              f"&scope=openid%20profile%20email&state=printer&redirect_uri={printer_callback}")
-    tour.look(page, "consent", "Allow Photo Printer to access your account?")
-    page.get_by_role("button", name="Allow").click()
-    page.wait_for_url(re.compile(re.escape(printer_callback) + r"\?code="))
+    assert_back_at_demo(page, demo, email, ["pwd"])
 
 
 def test_newcomer_through_an_upstream_that_does_not_verify_addresses_proves_theirs_by_mail(

@@ -5,7 +5,7 @@ import pytest
 
 from idp.demo import DEMO_EMAIL
 
-from .journeys import assert_back_at_demo, log_in_with_password, open_demo_and_click_log_in
+from .journeys import assert_back_at_demo, log_in_with_password, open_demo_and_click_log_in, open_verification_link
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +63,9 @@ def test_new_user_registers_and_lands_back_in_the_relying_app_logged_in(page, de
     page.get_by_label("Password").fill("a long and unusual passphrase")
     page.get_by_label("Name").fill("New Person")
     page.get_by_role("button", name="Create account").click()
+    page.get_by_role("heading", name="Check your inbox").wait_for()
+    screenshot(page, "register-check-your-inbox")
+    open_verification_link(page, demo, "new.person@example.com")
 
     assert_back_at_demo(page, demo, "new.person@example.com", ["pwd"])
     assert "New Person" in page.locator("pre").nth(1).inner_text()

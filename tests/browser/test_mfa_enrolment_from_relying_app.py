@@ -22,7 +22,7 @@ from .journeys import (
     log_in_with_password,
     log_out_of_demo,
     open_demo_and_click_log_in,
-    register,
+    register_and_confirm,
     save_recovery_codes_and_continue,
 )
 
@@ -48,7 +48,7 @@ def test_new_user_corrects_a_mistyped_phone_number_with_change_phone_number(page
     demo = make_demo_server(mfa={"resend_cooldown": RESEND_COOLDOWN})
     demo.change(lambda realm, user: update_realm(realm, totp_enabled=False))  # SMS is the only factor
     open_demo_and_click_log_in(page, demo)
-    register(page, "typo@example.com")
+    register_and_confirm(page, demo, "typo@example.com")
 
     page.get_by_role("heading", name="Enter your phone number").wait_for()
     screenshot(page, "mfa-phone")
@@ -82,7 +82,7 @@ def test_new_user_corrects_a_mistyped_phone_number_with_change_phone_number(page
 def test_new_user_registers_gives_a_phone_and_downloads_recovery_codes(page, demo_server, screenshot):
     demo = demo_server
     open_demo_and_click_log_in(page, demo)
-    register(page, "new.person@example.com")
+    register_and_confirm(page, demo, "new.person@example.com")
 
     page.get_by_role("heading", name="Choose how to verify").wait_for()
     screenshot(page, "mfa-choose-enrolment")

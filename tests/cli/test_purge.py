@@ -157,10 +157,16 @@ def test_purge_deletes_exactly_the_expired_rows_of_each_kind(seeded, idp):
 
 
 def test_every_expiring_table_has_a_purge():
+    from idp.extensions import db
+
     assert [purge.table for purge in PURGES] == [
         "login_transactions", "issued_tokens", "authorization_codes", "otp_challenges", "email_links",
         "browser_sessions", "remembered_devices", "rate_limit_counters", "sms_messages", "audit_events",
+        "users",
     ]
+    expiring = {table.name for table in db.metadata.sorted_tables
+                if any(column.name.endswith("expires_at") for column in table.columns)}
+    assert expiring <= {purge.table for purge in PURGES}, "a table with an expiry column and no purge"
 
 
 def test_purge_prints_a_line_per_table_and_a_second_run_finds_nothing(seeded, idp):

@@ -21,12 +21,11 @@ def _user_row(in_app, email):
 
 
 def test_new_user_registers_enrols_a_phone_saves_recovery_codes_and_reaches_the_app(realm_factory, browser, sms_code,
-                                                                                   in_app):
+                                                                                   in_app, mailbox):
     realm = realm_factory(mfa_registration_form=True)
     login = browser(realm)
     login.authorize()
-    login.get(link(login.page, "Create an account"))
-    login.submit(NEW_USER)
+    login.register_and_confirm(mailbox, NEW_USER["email"], NEW_USER["password"], NEW_USER["name"])
 
     assert "Enter your phone number" in login.page
     assert re.search(r'<label for="phone">Phone number</label>', login.page)
@@ -54,12 +53,11 @@ def test_new_user_registers_enrols_a_phone_saves_recovery_codes_and_reaches_the_
     assert (user.phone, user.phone_verified, user.mfa_enabled) == ("+14155550123", True, True)
 
 
-def test_recovery_codes_download_is_gone_once_the_user_confirmed(realm_factory, browser, sms_code):
+def test_recovery_codes_download_is_gone_once_the_user_confirmed(realm_factory, browser, sms_code, mailbox):
     realm = realm_factory(mfa_registration_form=True)
     login = browser(realm)
     login.authorize()
-    login.get(link(login.page, "Create an account"))
-    login.submit(NEW_USER)
+    login.register_and_confirm(mailbox, NEW_USER["email"], NEW_USER["password"], NEW_USER["name"])
     login.submit({"phone": "+14155550123"})
     login.submit({"code": sms_code()})
     download_url = link(login.page, "Download")

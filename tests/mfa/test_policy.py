@@ -2,15 +2,15 @@
 user's own flag, step-up by ``acr_values``, and the rule that SMS needs an active integration."""
 import pytest
 
-from .conftest import PHONE, RealmSetup, link, logged_in_claims, text_of
+from .conftest import PHONE, RealmSetup, logged_in_claims, text_of
 
 REGISTRANT = {"email": "new@example.com", "password": "a long enough password", "name": "New Person"}
 
 
-def _register(login, details=REGISTRANT):
+def _register(login, mailbox, details=REGISTRANT):
+    """Register, and open the mailed link in the same browser: the login goes on."""
     login.authorize()
-    login.get(link(login.page, "Create an account"))
-    return login.submit(details)
+    return login.register_and_confirm(mailbox, details["email"], details["password"], details["name"])
 
 
 def test_realm_switch_off_lets_a_user_with_mfa_log_in_with_the_password_alone(realm_factory, user_factory, browser):
@@ -53,18 +53,18 @@ def test_switching_the_realm_on_is_enough_to_challenge_users_who_have_mfa(realm_
     assert "Enter the code we sent to" in login.page
 
 
-def test_registration_without_the_form_flag_issues_a_code_straight_away(realm_factory, browser):
+def test_registration_without_the_form_flag_issues_a_code_straight_away(realm_factory, browser, mailbox):
     realm = realm_factory()
     login = browser(realm)
-    _register(login)
+    _register(login, mailbox)
     assert logged_in_claims(login)["amr"] == ["pwd"]
 
 
 def test_registration_form_flag_makes_a_new_registrant_enrol_before_the_app_gets_a_code(realm_factory, browser,
-                                                                                       sms_code):
+                                                                                       sms_code, mailbox):
     realm = realm_factory(mfa_registration_form=True)
     login = browser(realm)
-    _register(login)
+    _register(login, mailbox)
     assert not login.redirected_to_app
     assert "Enter your phone number" in login.page
     login.submit({"phone": "+1 415 555 0123"})
@@ -200,10 +200,10 @@ def test_admin_enrols_an_existing_user_from_the_command_line(runner, app, browse
     assert logged_in_claims(login)["amr"] == ["pwd", "mfa", "sms"]
 
 
-def test_registrant_who_leaves_before_enrolling_must_enrol_at_the_next_login(realm_factory, browser):
+def test_registrant_who_leaves_before_enrolling_must_enrol_at_the_next_login(realm_factory, browser, mailbox):
     realm = realm_factory(mfa_registration_form=True)
     registration = browser(realm)
-    _register(registration)
+    _register(registration, mailbox)
     assert "Enter your phone number" in registration.page
 
     login = browser(realm)
