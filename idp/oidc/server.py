@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedResponseTypeError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -17,6 +18,7 @@ from ..models import IssuedToken, utcnow
 from ..services.clients import find_client
 from ..services.keys import jwks_document
 from . import tokens
+from .authorization_parameters import AuthorizationParameterSyntax, AuthorizationRequestRules
 from .grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -33,6 +35,18 @@ class RealmAuthorizationServer(AuthorizationServer):
 
     def save_token(self, token, request):
         return tokens.save_token(token, request)
+
+    def get_authorization_grant(self, request):
+        """Authlib answers a request without ``response_type`` as an unsupported one; it is a
+        missing required parameter, ``invalid_request`` (RFC 6749 §4.1.2.1), sent to the same
+        place: the client's redirect URI once that is validated, else the error page."""
+        try:
+            return super().get_authorization_grant(request)
+        except UnsupportedResponseTypeError as error:
+            if request.payload.response_type:
+                raise
+            raise InvalidRequestError("Missing 'response_type' parameter.", redirect_uri=error.redirect_uri,
+                                      state=request.payload.state) from None
 
     def authorization_request_from(self, uri: str, params: dict) -> OAuth2Request:
         """Rebuild a stored authorization request so a login finished later (on any worker)
@@ -178,7 +192,8 @@ def init_authorization_server(app) -> None:
     server.init_app(app)
     server.register_token_generator("default", tokens.generate_token)
     server.register_grant(
-        AuthorizationCodeGrant, [IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True)]
+        AuthorizationCodeGrant,
+        [IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True), AuthorizationRequestRules()],
     )
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
@@ -186,6 +201,7 @@ def init_authorization_server(app) -> None:
     server.register_endpoint(RealmIntrospectionEndpoint)
     server.register_endpoint(RealmEndSessionEndpoint)
     server.register_extension(RealmIssuerParameter())
+    server.register_extension(AuthorizationParameterSyntax())
     app.extensions["idp.authorization_server"] = server
 
 

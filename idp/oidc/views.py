@@ -12,6 +12,7 @@ from ..extensions import csrf, db
 from ..login import flow
 from ..login.sessions import current_browser_session
 from ..web import add_realm_name, load_realm, render_error
+from .authorization_parameters import parse_max_age
 from .grants import user_claims
 from .issuer import realm_issuer
 from .server import active_access_token, authorization_server
@@ -94,19 +95,12 @@ def authorize():
     params = request.values.to_dict(flat=True)
     prompts = (params.get("prompt") or "").split()
     force_login = "login" in prompts
-    max_age = params.get("max_age")
-    if max_age is not None and max_age != "":
-        if not max_age.isdigit():
-            max_age = "invalid"
-        elif session is not None and time.time() - session.auth_time > int(max_age):
-            force_login = True
+    max_age = parse_max_age(params.get("max_age"))
+    if max_age is not None and session is not None and time.time() - session.auth_time > max_age:
+        force_login = True
     user = None if (session is None or force_login) else session.user
     try:
         grant = authorization_server.get_consent_grant(end_user=user)
-        if max_age == "invalid":
-            from authlib.oauth2.rfc6749.errors import InvalidRequestError
-
-            raise InvalidRequestError("'max_age' must be a non-negative integer.", redirect_uri=grant.redirect_uri, state=params.get("state"))
     except OAuth2Error as error:
         return authorization_error(error)
     return flow.begin_login(realm, grant.client, params, browser_session=None if force_login else session, prompts=prompts, redirect_uri=grant.redirect_uri)
