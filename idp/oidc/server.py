@@ -1,7 +1,7 @@
 """The Authlib authorization server, made realm-aware through ``g.realm``."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedResponseTypeError
@@ -10,6 +10,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.rpinitiated import EndSessionEndpoint
+from authlib.oidc.rpinitiated.end_session import EndSessionRequest
 from flask import current_app, g
 from werkzeug.local import LocalProxy
 
@@ -141,7 +142,41 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
         return payload
 
 
+@dataclass
+class RealmEndSessionRequest(EndSessionRequest):
+    """An end-session request that also knows whether its ``id_token_hint`` names the session
+    this browser is in."""
+
+    hint_matches_session: bool = True
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Authlib asks only when there is no valid hint. A valid hint of another user or of
+        an earlier session says nothing about who is at this browser now, so logging out on
+        it alone would let any app (or a link carrying an old ID token) end the current user's
+        session: ask then too."""
+        return super().needs_confirmation or not self.hint_matches_session
+
+
 class RealmEndSessionEndpoint(EndSessionEndpoint):
+    def validate_request(self, request) -> RealmEndSessionRequest:
+        validated = super().validate_request(request)
+        return RealmEndSessionRequest(
+            **{field.name: getattr(validated, field.name) for field in fields(validated)},
+            hint_matches_session=self.hint_matches_session(validated.id_token_claims),
+        )
+
+    @staticmethod
+    def hint_matches_session(id_token_claims) -> bool:
+        """Whether the hint was issued in this browser's current session: same ``sub`` and
+        ``sid``. With no session there is nothing to end, and nothing to ask."""
+        from ..login.sessions import current_browser_session
+
+        session = current_browser_session(g.realm)
+        if session is None or id_token_claims is None:
+            return True
+        return id_token_claims.get("sub") == session.user_id and id_token_claims.get("sid") == session.sid
+
     def get_server_jwks(self):
         return jwks_document(g.realm, current_app.extensions["idp.settings"])
 
