@@ -52,7 +52,7 @@ def with_app(ready=True):
                     if ready:
                         _ensure_ready()
                     result = fn(*args, **kwargs)
-                    db.session.commit()
+                    commit()
                     _wait_for_mail(app)
                     return result
                 except ServiceError as exc:
@@ -62,6 +62,22 @@ def with_app(ready=True):
         return wrapper
 
     return decorator
+
+
+def commit():
+    """Save the command's changes; a database that refuses them is a one-line error and a
+    non-zero exit. A command that reports what it did commits with this first, so it never
+    says "added" or prints a secret for something that was not saved."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .extensions import db
+
+    try:
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(f"nothing was saved: the database refused the change ({reason})") from None
 
 
 def _wait_for_mail(app):
@@ -699,7 +715,8 @@ def api_keys_revoke(name, realm_name):
 def _register_plugin_groups():
     from .social.cli import register as register_providers
 
-    register_providers(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print)
+    register_providers(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print,
+                       commit=commit)
 
 
 _register_plugin_groups()

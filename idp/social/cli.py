@@ -6,7 +6,10 @@ import click
 from .providers import KINDS, MFA_MODES
 
 
-def register(main, *, with_app, realm_option, realm_lookup, printer):
+def register(main, *, with_app, realm_option, realm_lookup, printer, commit):
+    """``commit`` saves a command's changes or fails with a one-line error: each command commits
+    before it says what it did."""
+
     @main.group()
     def providers():
         """Upstream identity providers (social and enterprise OpenID Connect)."""
@@ -30,6 +33,7 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
         row = add_provider(realm_lookup(realm_name), kind=kind, name=name, issuer=issuer, client_id=client_id,
                            client_secret=client_secret, scope=scope, mfa_mode=mfa_mode,
                            display_name=display_name, enabled=not disabled)
+        commit()
         click.echo(f"added {row.kind} provider '{row.name}' ({'enabled' if row.enabled else 'disabled'})")
         click.echo(f"register this redirect URI upstream: {_public_url()}/realms/{realm_name}/social/callback")
 
@@ -54,6 +58,7 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
                 remove_provider(row)
             else:
                 set_provider_enabled(row, action == "enable")
+            commit()
             click.echo(f"{action}d provider '{name}'" if action != "remove" else f"removed provider '{name}'")
 
         command.__name__ = f"provider_{action}"
