@@ -50,6 +50,11 @@ def _text(value: str) -> bool:
     return not any(unicodedata.category(ch) == "Cc" for ch in value)
 
 
+def is_uri_reference(value: str) -> bool:
+    """Whether ``value`` holds only the characters of an RFC 3986 URI reference."""
+    return _URI.fullmatch(value) is not None
+
+
 def _matches(pattern: re.Pattern):
     return lambda value: pattern.fullmatch(value) is not None
 

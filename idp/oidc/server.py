@@ -108,7 +108,10 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
         return IntrospectedToken(row, kind)
 
     def check_permission(self, token, client, request):
-        return token.row.realm_id == client.realm_id
+        """The token's own client and the clients marked as its resource servers; any other
+        client learns nothing, not even that the token exists: ``{"active": false}``
+        (RFC 7662 §2.2, §4)."""
+        return token.row.realm_id == client.realm_id and client.may_introspect_tokens_of(token.row.client_id)
 
     def create_introspection_payload(self, introspected):
         if introspected is None:
@@ -134,8 +137,8 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
             "exp": int(exp.timestamp()),
             "iat": int(token.issued_at.timestamp()),
         }
-        if token.user is not None:
-            payload["username"] = token.user.email
+        if token.user is not None and "email" in (token.scope or "").split():
+            payload["username"] = token.user.email  # the email only where the user let the app have it
         if kind == "access_token":
             payload["jti"] = token.access_jti
             payload["aud"] = realm_issuer(g.realm)

@@ -183,6 +183,49 @@ def test_introspection_describes_an_active_access_token(provider, logged_in):
     assert data["iss"] == provider.issuer
     assert set(data["scope"].split()) == {"openid", "profile", "email", "offline_access"}
     assert data["exp"] > data["iat"]
+    assert data["username"] == "alice@example.com"
+
+
+def test_introspection_does_not_give_the_email_of_a_user_who_did_not_grant_the_email_scope(
+        provider, browser, relying_app):
+    rp = relying_app(scope="openid profile offline_access")
+    token = rp.log_in(browser)["token"]
+    session = provider.oauth_session(rp.client_id, rp.client_secret)
+
+    for kind in ("access_token", "refresh_token"):
+        data = _introspect(provider, session, token[kind], kind)
+        assert data["active"] is True and "username" not in data
+        assert "alice@example.com" not in str(data)
+
+
+def test_another_client_of_the_realm_cannot_introspect_an_apps_tokens(provider, logged_in):
+    """RFC 7662 §4: a client that is not the token's own, nor one of its resource servers,
+    learns nothing, not even that the token exists."""
+    _rp, _session, token = logged_in
+    other = provider.oauth_session(*provider.client())
+
+    assert _introspect(provider, other, token["access_token"]) == {"active": False}
+    assert _introspect(provider, other, token["refresh_token"], "refresh_token") == {"active": False}
+
+
+def test_another_client_cannot_introspect_a_client_credentials_token(provider):
+    service = provider.oauth_session(*provider.client())
+    access_token = service.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
+    other = provider.oauth_session(*provider.client())
+
+    assert _introspect(provider, other, access_token) == {"active": False}
+
+
+def test_a_resource_server_of_the_app_may_introspect_its_tokens(provider, logged_in):
+    rp, _session, token = logged_in
+    api = provider.oauth_session(*provider.client(resource_server_for=[rp.client_id]))
+    unrelated_app = provider.oauth_session(*provider.client())
+    unrelated_token = unrelated_app.fetch_token(provider.url("token"), grant_type="client_credentials")
+
+    data = _introspect(provider, api, token["access_token"])
+
+    assert data["active"] is True and data["client_id"] == rp.client_id
+    assert _introspect(provider, api, unrelated_token["access_token"]) == {"active": False}
 
 
 def test_introspection_describes_an_active_refresh_token(provider, logged_in):
@@ -290,7 +333,8 @@ def test_deleting_a_client_ends_its_tokens(provider, browser, relying_app):
     user_token = rp.log_in(browser)["token"]
     service = provider.oauth_session(rp.client_id, rp.client_secret)
     service_token = service.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
-    auditor = provider.oauth_session(*provider.client())
+    auditor = provider.oauth_session(*provider.client(resource_server_for=[rp.client_id]))
+    assert _introspect(provider, auditor, service_token)["active"] is True
 
     delete_client(get_client(provider.realm, rp.client_id))
     db.session.commit()
