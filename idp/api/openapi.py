@@ -212,7 +212,8 @@ SCHEMAS = {
         "email": _string(320), "password": _string(1024),
         "client_id": _string(64, description="Required unless sent in HTTP Basic credentials."),
         "client_secret": _string(200, description="client_secret_post for a confidential client."),
-        "scope": _string(500, description="Scope of the client's OIDC tokens (default: openid profile email)."),
+        "scope": _string(500, description="Scope of the client's OIDC tokens (default: openid profile email); "
+                                          "add offline_access for a refresh token."),
         "nonce": _string(255, description="Put in the client's ID token."),
         "acr_values": _string(500, description="urn:idp:acr:mfa asks for a second factor even without MFA."),
     }, ("email", "password")),

@@ -92,12 +92,36 @@ def test_refresh_can_narrow_the_scope_but_not_widen_it(provider, browser, relyin
     first = rp.log_in(browser)["token"]
     session = provider.oauth_session(rp.client_id, rp.client_secret)
 
-    narrower = session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"], scope="openid")
+    narrower = session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"],
+                                     scope="openid offline_access")
     with pytest.raises(OAuthError) as wider:
-        session.refresh_token(provider.url("token"), refresh_token=narrower["refresh_token"], scope="openid email profile")
+        session.refresh_token(provider.url("token"), refresh_token=narrower["refresh_token"],
+                              scope="openid email profile offline_access")
 
-    assert narrower["scope"] == "openid"
+    assert narrower["scope"] == "openid offline_access"
     assert wider.value.error == "invalid_scope"
+
+
+def test_an_app_that_did_not_ask_for_offline_access_gets_no_refresh_token(provider, browser, relying_app):
+    """OpenID Connect Core §11: a refresh token keeps the app in the account after the user
+    leaves, which is what the user grants with offline_access; without it there is none."""
+    rp = relying_app(scope="openid profile email")
+
+    token = rp.log_in(browser)["token"]
+
+    assert "refresh_token" not in token
+    assert "access_token" in token and "id_token" in token
+
+
+def test_a_refresh_that_drops_offline_access_gets_no_new_refresh_token(provider, browser, relying_app):
+    rp = relying_app(scope="openid email offline_access")
+    first = rp.log_in(browser)["token"]
+
+    # Authlib's client puts the old refresh token back into a response that has none: ask directly.
+    last = requests.post(provider.url("token"), auth=(rp.client_id, rp.client_secret), timeout=5, data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "scope": "openid email"}).json()
+
+    assert last["scope"] == "openid email" and "access_token" in last and "refresh_token" not in last
 
 
 def test_refresh_stops_working_when_the_user_is_disabled(provider, logged_in):
