@@ -23,8 +23,11 @@ import re
 import unicodedata
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc9101.errors import (
+    RequestNotSupportedError,
+    RequestUriNotSupportedError,
+)
 from authlib.oidc.core.errors import RegistrationNotSupportedError
-from authlib.oauth2.rfc9101.errors import RequestNotSupportedError, RequestUriNotSupportedError
 
 #: ``response_mode`` values answered (OAuth 2.0 Multiple Response Type Encoding Practices).
 RESPONSE_MODES_SUPPORTED = ("query",)

@@ -5,8 +5,8 @@ import secrets
 from urllib.parse import urlsplit
 
 from ..extensions import db
-from ..oidc.authorization_parameters import is_uri_reference
 from ..models import Client, Consent, IssuedToken
+from ..oidc.authorization_parameters import is_uri_reference
 from ..security import keyed_digest, random_token
 from . import NotFound, ServiceError
 from .keys import ID_TOKEN_ALGORITHMS

@@ -139,8 +139,9 @@ def test_a_deleted_app_leaves_the_resource_server_lists(idp, acme):
     (("{api}", "--resource-server-for", "{other_realm_client}"), "does not exist in realm"),
 ])
 def test_bad_clients_set_input_fails_with_one_line(runner, idp, acme, args, message):
-    ids = {"api": idp("clients", "create", "--realm", acme, "--name", "API", "--redirect-uri", CB, "--json")["client_id"],
-           "other_realm_client": idp("clients", "create", "--name", "X", "--redirect-uri", CB, "--json")["client_id"]}
+    api = idp("clients", "create", "--realm", acme, "--name", "API", "--redirect-uri", CB, "--json")["client_id"]
+    elsewhere = idp("clients", "create", "--name", "X", "--redirect-uri", CB, "--json")["client_id"]
+    ids = {"api": api, "other_realm_client": elsewhere}
     before = idp("clients", "show", ids["api"], "--realm", acme, "--json")
 
     assert_one_line_error(runner("clients", "set", *[a.format(**ids) for a in args], "--realm", acme), message)
