@@ -103,7 +103,7 @@ class HostedLogins(Scenario):
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         query = urlencode({"response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-                           "scope": "openid email profile", "state": secrets.token_urlsafe(8),
+                           "scope": "openid email profile offline_access", "state": secrets.token_urlsafe(8),
                            "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
                            "code_challenge_method": "S256"})
         page = await self._follow(browser, await browser.request("GET", f"/realms/{self.realm}/authorize?{query}"))

@@ -52,7 +52,7 @@ def with_app(ready=True):
                     if ready:
                         _ensure_ready()
                     result = fn(*args, **kwargs)
-                    db.session.commit()
+                    commit()
                     _wait_for_mail(app)
                     return result
                 except ServiceError as exc:
@@ -62,6 +62,22 @@ def with_app(ready=True):
         return wrapper
 
     return decorator
+
+
+def commit():
+    """Save the command's changes; a database that refuses them is a one-line error and a
+    non-zero exit. A command that reports what it did commits with this first, so it never
+    says "added" or prints a secret for something that was not saved."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .extensions import db
+
+    try:
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(f"nothing was saved: the database refused the change ({reason})") from None
 
 
 def _wait_for_mail(app):
@@ -387,7 +403,12 @@ def _client_dict(client):
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "grant_types": client.grant_types,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "resource_server_for": [c.client_id for c in client.resource_server_for],
     }
+
+
+RESOURCE_SERVER_FOR_HELP = ("This client is a resource server (an API) of CLIENT_ID and may introspect its tokens "
+                            "(repeatable). A client may always introspect its own.")
 
 
 @main.group()
@@ -406,18 +427,21 @@ def clients():
 @click.option("--id-token-alg", default="RS256", type=click.Choice(["RS256", "ES256", "EdDSA"]))
 @click.option("--client-id", default=None, help="Choose the client id (default: random).")
 @click.option("--theme", default=None, help="Theme for this client's pages (overrides the realm's).")
+@click.option("--resource-server-for", "resource_server_for", multiple=True, metavar="CLIENT_ID",
+              help=RESOURCE_SERVER_FOR_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print client_id and the one-time client_secret as JSON.")
 @with_app()
 def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_party, client_credentials,
-                   id_token_alg, client_id, theme, as_json):
+                   id_token_alg, client_id, theme, resource_server_for, as_json):
     from .services.clients import create_client
 
     client, secret = create_client(
         _realm(realm_name), name=name, redirect_uris=list(redirect_uris), public=public,
         post_logout_redirect_uris=list(logout_uris), first_party=not third_party,
         client_credentials=client_credentials, id_token_signed_response_alg=id_token_alg, client_id=client_id,
-        theme=theme,
+        theme=theme, resource_server_for=list(resource_server_for),
     )
+    commit()
     data = {"client_id": client.client_id, "client_secret": secret, **_client_dict(client)}
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -425,6 +449,24 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
         _print(data, False)
         if secret:
             click.echo("The client secret is shown only this once.", err=True)
+
+
+@clients.command("set")
+@click.argument("client_id")
+@realm_option
+@click.option("--resource-server-for", "resource_server_for", multiple=True, metavar="CLIENT_ID",
+              help=RESOURCE_SERVER_FOR_HELP + " Replaces the list; --resource-server-for '' clears it.")
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def clients_set(client_id, realm_name, resource_server_for, as_json):
+    """Change settings of client CLIENT_ID."""
+    from .services.clients import get_client, set_resource_server_for
+
+    client = get_client(_realm(realm_name), client_id)
+    if resource_server_for:
+        set_resource_server_for(client, list(resource_server_for))
+    commit()
+    _print(_client_dict(client), as_json)
 
 
 @clients.command("list")
@@ -723,7 +765,8 @@ def api_keys_revoke(name, realm_name):
 def _register_plugin_groups():
     from .social.cli import register as register_providers
 
-    register_providers(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print)
+    register_providers(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print,
+                       commit=commit)
 
 
 _register_plugin_groups()

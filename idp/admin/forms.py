@@ -178,6 +178,13 @@ class RedirectUrisForm(FlaskForm):
                                                           "(post_logout_redirect_uri); one per line, optional.")
 
 
+class ResourceServerForm(FlaskForm):
+    resource_server_for = TextAreaField(
+        "Resource server for", validators=[Length(max=10000)],
+        description="Client ids of the apps whose tokens this client may introspect, because it is their API; "
+                    "one per line. Every client may introspect its own tokens, and no other client may.")
+
+
 class ApiKeyForm(FlaskForm):
     name = StringField("Key name", validators=[DataRequired("Give the key a name."), Length(max=100)],
                        description="What the key is for, such as the app that uses it.")

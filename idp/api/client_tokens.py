@@ -124,7 +124,8 @@ def check_authorization_request(params: dict) -> None:
 
 
 def issue_client_tokens(txn, user, credentials: ClientCredentials) -> dict:
-    """The client's token response (access, refresh and ID token) for a completed login."""
+    """The client's token response (access and ID token, and a refresh token when the scope
+    has ``offline_access``) for a completed login."""
     params = dict(txn.authorization_request)
     amr = list(txn.amr or [])
     g.login_result = {"sid": None, "auth_time": txn.auth_time, "amr": amr, "acr": acr_for(amr)}

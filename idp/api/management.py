@@ -1,5 +1,6 @@
 """Management routes of a realm (realm API key required): users, their credentials and
-recovery codes, SMS integrations, realm settings, audit events. Each view reads its input with
+recovery codes, clients (read, and which tokens they may introspect), SMS integrations, realm
+settings, audit events. Each view reads its input with
 ``parameters``, calls the same services as the CLI and the hosted pages, commits, and answers
 with a ``representations`` shape."""
 from __future__ import annotations
@@ -11,6 +12,7 @@ from ..mfa.recovery import generate_recovery_codes, recovery_codes_remaining
 from ..models import AuditEvent, SmsIntegration
 from ..services import NotFound
 from ..services import sms_integrations as integrations
+from ..services.clients import get_client, list_clients, set_resource_server_for
 from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS
 from ..services.mfa_users import admin_set_mfa, admin_set_phone
 from ..services.realms import update_realm
@@ -19,6 +21,7 @@ from . import api_bp, credentials
 from .parameters import MAX_ID, Field, body_fields, path_text, query_int, query_text, query_time
 from .representations import (
     audit_event_json,
+    client_json,
     credential_json,
     realm_settings_json,
     sms_integration_json,
@@ -227,6 +230,36 @@ def generate_recovery_codes_view(user_id):
     codes = generate_recovery_codes(user)
     db.session.commit()
     return _created({"codes": codes, "remaining": len(codes)})
+
+
+# --- clients --------------------------------------------------------------------------------
+
+def _client(client_id: str):
+    if path_text(client_id, 64) is None:
+        raise NotFound("That client does not exist.")
+    return get_client(g.realm, client_id)
+
+
+@api_bp.get("/realms/<realm_name>/clients")
+def list_clients_view():
+    return jsonify(clients=[client_json(c) for c in list_clients(g.realm)])
+
+
+@api_bp.get("/realms/<realm_name>/clients/<client_id>")
+def get_client_view(client_id):
+    return jsonify(client_json(_client(client_id)))
+
+
+@api_bp.patch("/realms/<realm_name>/clients/<client_id>")
+def update_client_view(client_id):
+    """``resource_server_for``: the clients whose tokens this one may introspect, as an API that
+    receives them (replaces the list; ``[]`` clears it). The same rules as ``idp clients set``."""
+    client = _client(client_id)
+    fields = body_fields({"resource_server_for": Field("strings", max_length=64, max_items=100)})
+    if "resource_server_for" in fields:
+        set_resource_server_for(client, fields["resource_server_for"])
+    db.session.commit()
+    return jsonify(client_json(client))
 
 
 # --- SMS integrations -----------------------------------------------------------------------

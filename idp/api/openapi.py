@@ -11,6 +11,8 @@ from . import api_bp
 from .access import public
 
 API_KEY = [{"realmApiKey": []}]
+RESOURCE_SERVER_FOR = ("Client ids whose tokens this client may introspect, as their resource server (API); "
+                       "every client may introspect its own. Only confidential clients.")
 PUBLIC = [{}, {"clientSecretBasic": []}]
 
 
@@ -171,6 +173,21 @@ SCHEMAS = {
                                 "maximum": MIN_LENGTH_RANGE[1], "description": "Shortest password accepted."},
         "sms_allowed_countries": {"type": ["array", "null"], "items": _string(8), "maxItems": 300},
     }),
+    "Client": _object({
+        "client_id": _string(), "name": _string(), "public": {"type": "boolean"},
+        "first_party": {"type": "boolean", "description": "false: users are asked for consent."},
+        "redirect_uris": {"type": "array", "items": _string()},
+        "post_logout_redirect_uris": {"type": "array", "items": _string()},
+        "grant_types": {"type": "array", "items": _string()},
+        "id_token_signed_response_alg": _string(),
+        "resource_server_for": {"type": "array", "items": _string(), "description": RESOURCE_SERVER_FOR},
+        "created_at": _string(format="date-time"),
+    }),
+    "ClientList": _object({"clients": {"type": "array", "items": _ref("Client")}}),
+    "ClientUpdate": _object({
+        "resource_server_for": {"type": "array", "items": _string(64), "maxItems": 100,
+                                "description": RESOURCE_SERVER_FOR + " Replaces the list; [] clears it."},
+    }),
     "SmsIntegration": _object({
         "id": {"type": "integer"}, "name": _string(), "kind": {"enum": ["outbox", "twilio"]},
         "active": {"type": "boolean"}, "account_sid": _nullable(_string()), "from_number": _nullable(_string()),
@@ -195,7 +212,8 @@ SCHEMAS = {
         "email": _string(320), "password": _string(1024),
         "client_id": _string(64, description="Required unless sent in HTTP Basic credentials."),
         "client_secret": _string(200, description="client_secret_post for a confidential client."),
-        "scope": _string(500, description="Scope of the client's OIDC tokens (default: openid profile email)."),
+        "scope": _string(500, description="Scope of the client's OIDC tokens (default: openid profile email); "
+                                          "add offline_access for a refresh token."),
         "nonce": _string(255, description="Put in the client's ID token."),
         "acr_values": _string(500, description="urn:idp:acr:mfa asks for a second factor even without MFA."),
     }, ("email", "password")),
@@ -241,6 +259,7 @@ PARAMETERS = {
     "user_id": {"name": "user_id", "in": "path", "required": True, "schema": _string(320),
                 "description": "The user's id (or email)."},
     "credential_id": {"name": "credential_id", "in": "path", "required": True, "schema": _string(64)},
+    "client_id": {"name": "client_id", "in": "path", "required": True, "schema": _string(64)},
     "integration_id": {"name": "integration_id", "in": "path", "required": True,
                        "schema": {"type": "integer", "minimum": 0}},
     "limit": _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Page size."),
@@ -251,6 +270,7 @@ REALM = "/api/v1/realms/{realm_name}"
 USER = f"{REALM}/users/{{user_id}}"
 CREDENTIAL = f"{USER}/credentials/{{credential_id}}"
 INTEGRATION = f"{REALM}/sms_integrations/{{integration_id}}"
+CLIENT = f"{REALM}/clients/{{client_id}}"
 
 
 def _paths() -> dict:
@@ -306,6 +326,16 @@ def _paths() -> dict:
             "get": _op("How many recovery codes remain", ok("RecoveryCodesRemaining"), READ, tags=("credentials",)),
             "post": _op("Generate a new set (the plain codes are returned once)", created("RecoveryCodes"),
                         WRITE, tags=("credentials",)),
+        },
+        f"{REALM}/clients": {
+            "parameters": [_param("realm")],
+            "get": _op("List clients (relying apps)", ok("ClientList"), READ, tags=("clients",)),
+        },
+        CLIENT: {
+            "parameters": [_param("realm"), _param("client_id")],
+            "get": _op("Get a client", ok("Client"), READ, tags=("clients",)),
+            "patch": _op("Change which clients' tokens this client may introspect", ok("Client"), WRITE,
+                         body="ClientUpdate", tags=("clients",)),
         },
         f"{REALM}/sms_integrations": {
             "parameters": [_param("realm")],

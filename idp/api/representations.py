@@ -26,6 +26,22 @@ def user_json(user) -> dict:
     }
 
 
+def client_json(client) -> dict:
+    """A relying client, without its secret (shown once, at creation or rotation)."""
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "public": bool(client.public),
+        "first_party": bool(client.first_party),
+        "redirect_uris": list(client.redirect_uris or []),
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
+        "grant_types": list(client.grant_types or []),
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "resource_server_for": [c.client_id for c in client.resource_server_for],
+        "created_at": timestamp(client.created_at),
+    }
+
+
 def credential_json(credential, *, with_secret: bool = True) -> dict:
     row = credential.row
     data = {

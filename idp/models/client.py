@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -12,6 +12,17 @@ from .base import UTCDateTime, utcnow
 from .realm import Realm
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
+
+#: Which clients are resource servers of which: a row lets the client ``resource_server_id``
+#: introspect the tokens issued to ``served_client_id`` (RFC 7662 §2.1, §4). Both are
+#: ``clients.id``, so deleting either client deletes the row, and a client registered later
+#: under a deleted one's id inherits nothing.
+client_resource_servers = Table(
+    "client_resource_servers",
+    db.metadata,
+    Column("resource_server_id", ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("served_client_id", ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
 
 class Client(db.Model, ClientMixin):
@@ -38,6 +49,28 @@ class Client(db.Model, ClientMixin):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     realm: Mapped[Realm] = relationship()
+    #: The clients whose tokens this one may introspect, besides its own.
+    resource_server_for: Mapped[list[Client]] = relationship(
+        secondary=client_resource_servers,
+        primaryjoin=lambda: Client.id == client_resource_servers.c.resource_server_id,
+        secondaryjoin=lambda: Client.id == client_resource_servers.c.served_client_id,
+        order_by=lambda: Client.client_id,
+        passive_deletes=True,
+        back_populates="resource_servers",
+    )
+    #: The clients that may introspect this one's tokens.
+    resource_servers: Mapped[list[Client]] = relationship(
+        secondary=client_resource_servers,
+        primaryjoin=lambda: Client.id == client_resource_servers.c.served_client_id,
+        secondaryjoin=lambda: Client.id == client_resource_servers.c.resource_server_id,
+        order_by=lambda: Client.client_id,
+        passive_deletes=True,
+        back_populates="resource_server_for",
+    )
+
+    def may_introspect_tokens_of(self, client_id: str) -> bool:
+        """Its own tokens, and those of the clients it is a resource server of."""
+        return client_id == self.client_id or any(c.client_id == client_id for c in self.resource_server_for)
 
     # -- Authlib ClientMixin -------------------------------------------------------------
     @property

@@ -26,6 +26,7 @@ from ..i18n import SUPPORTED_LOCALES
 from ..login.acr import ACR_VALUES_SUPPORTED
 from ..models import SUPPORTED_SCOPES
 from ..services.keys import ID_TOKEN_ALGORITHMS, jwks_document
+from .authorization_parameters import RESPONSE_MODES_SUPPORTED
 from .issuer import public_base_url
 
 REBUILD_AFTER = 5.0
@@ -73,7 +74,7 @@ def discovery_metadata(realm) -> dict:
         "end_session_endpoint": f"{issuer}/logout",
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES_SUPPORTED),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),

@@ -1,14 +1,16 @@
 """The Authlib authorization server, made realm-aware through ``g.realm``."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedResponseTypeError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.rpinitiated import EndSessionEndpoint
+from authlib.oidc.rpinitiated.end_session import EndSessionRequest
 from flask import current_app, g
 from werkzeug.local import LocalProxy
 
@@ -17,7 +19,7 @@ from ..models import IssuedToken, utcnow
 from ..services.clients import find_client
 from ..services.keys import jwks_document
 from . import tokens
-from .authorization_parameters import ParameterCaps
+from .authorization_parameters import AuthorizationParameterSyntax, AuthorizationRequestRules, ParameterCaps
 from .grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -34,6 +36,18 @@ class RealmAuthorizationServer(AuthorizationServer):
 
     def save_token(self, token, request):
         return tokens.save_token(token, request)
+
+    def get_authorization_grant(self, request):
+        """Authlib answers a request without ``response_type`` as an unsupported one; it is a
+        missing required parameter, ``invalid_request`` (RFC 6749 §4.1.2.1), sent to the same
+        place: the client's redirect URI once that is validated, else the error page."""
+        try:
+            return super().get_authorization_grant(request)
+        except UnsupportedResponseTypeError as error:
+            if request.payload.response_type:
+                raise
+            raise InvalidRequestError("Missing 'response_type' parameter.", redirect_uri=error.redirect_uri,
+                                      state=request.payload.state) from None
 
     def authorization_request_from(self, uri: str, params: dict) -> OAuth2Request:
         """Rebuild a stored authorization request so a login finished later (on any worker)
@@ -94,7 +108,10 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
         return IntrospectedToken(row, kind)
 
     def check_permission(self, token, client, request):
-        return token.row.realm_id == client.realm_id
+        """The token's own client and the clients marked as its resource servers; any other
+        client learns nothing, not even that the token exists: ``{"active": false}``
+        (RFC 7662 §2.2, §4)."""
+        return token.row.realm_id == client.realm_id and client.may_introspect_tokens_of(token.row.client_id)
 
     def create_introspection_payload(self, introspected):
         if introspected is None:
@@ -120,15 +137,49 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
             "exp": int(exp.timestamp()),
             "iat": int(token.issued_at.timestamp()),
         }
-        if token.user is not None:
-            payload["username"] = token.user.email
+        if token.user is not None and "email" in (token.scope or "").split():
+            payload["username"] = token.user.email  # the email only where the user let the app have it
         if kind == "access_token":
             payload["jti"] = token.access_jti
             payload["aud"] = realm_issuer(g.realm)
         return payload
 
 
+@dataclass
+class RealmEndSessionRequest(EndSessionRequest):
+    """An end-session request that also knows whether its ``id_token_hint`` names the session
+    this browser is in."""
+
+    hint_matches_session: bool = True
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Authlib asks only when there is no valid hint. A valid hint of another user or of
+        an earlier session says nothing about who is at this browser now, so logging out on
+        it alone would let any app (or a link carrying an old ID token) end the current user's
+        session: ask then too."""
+        return super().needs_confirmation or not self.hint_matches_session
+
+
 class RealmEndSessionEndpoint(EndSessionEndpoint):
+    def validate_request(self, request) -> RealmEndSessionRequest:
+        validated = super().validate_request(request)
+        return RealmEndSessionRequest(
+            **{field.name: getattr(validated, field.name) for field in fields(validated)},
+            hint_matches_session=self.hint_matches_session(validated.id_token_claims),
+        )
+
+    @staticmethod
+    def hint_matches_session(id_token_claims) -> bool:
+        """Whether the hint was issued in this browser's current session: same ``sub`` and
+        ``sid``. With no session there is nothing to end, and nothing to ask."""
+        from ..login.sessions import current_browser_session
+
+        session = current_browser_session(g.realm)
+        if session is None or id_token_claims is None:
+            return True
+        return id_token_claims.get("sub") == session.user_id and id_token_claims.get("sid") == session.sid
+
     def get_server_jwks(self):
         return jwks_document(g.realm, current_app.extensions["idp.settings"])
 
@@ -180,7 +231,8 @@ def init_authorization_server(app) -> None:
     server.register_token_generator("default", tokens.generate_token)
     server.register_grant(
         AuthorizationCodeGrant,
-        [ParameterCaps(), IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True)],
+        [ParameterCaps(), IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True),
+         AuthorizationRequestRules()],
     )
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
@@ -188,6 +240,7 @@ def init_authorization_server(app) -> None:
     server.register_endpoint(RealmIntrospectionEndpoint)
     server.register_endpoint(RealmEndSessionEndpoint)
     server.register_extension(RealmIssuerParameter())
+    server.register_extension(AuthorizationParameterSyntax())
     app.extensions["idp.authorization_server"] = server
 
 

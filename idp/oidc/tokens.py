@@ -47,7 +47,13 @@ def token_context() -> dict:
 
 
 def generate_token(grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
-    """Authlib token generator: a signed JWT access token and an opaque refresh token."""
+    """Authlib token generator: a signed JWT access token and, for a user who granted
+    ``offline_access``, an opaque refresh token.
+
+    A refresh token keeps an app in the user's account after the browser session ends, which is
+    what ``offline_access`` asks the user for (OpenID Connect Core §11); an app that did not ask
+    gets none. A refresh whose narrowed scope drops ``offline_access`` ends the rotation
+    family."""
     realm = g.realm
     now = int(time.time())
     lifetime = expires_in or access_token_lifetime(realm)
@@ -71,7 +77,7 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
         "expires_in": lifetime,
         "scope": scope or "",
     }
-    if include_refresh_token and user is not None:
+    if include_refresh_token and user is not None and "offline_access" in (scope or "").split():
         token["refresh_token"] = "rt_" + random_token(32)
     return token
 

@@ -106,19 +106,12 @@ def authorize():
         return authorization_error(parameters.too_long_error(oversized))
     prompts = (params.get("prompt") or "").split()
     force_login = "login" in prompts
-    max_age = params.get("max_age")
-    if max_age is not None and max_age != "":
-        if not max_age.isdigit() or not parameters.within_cap("max_age", max_age):
-            max_age = "invalid"
-        elif session is not None and time.time() - session.auth_time > int(max_age):
-            force_login = True
+    max_age = parameters.parse_max_age(params.get("max_age"))
+    if max_age is not None and session is not None and time.time() - session.auth_time > max_age:
+        force_login = True
     user = None if (session is None or force_login) else session.user
     try:
         grant = authorization_server.get_consent_grant(end_user=user)
-        if max_age == "invalid":
-            from authlib.oauth2.rfc6749.errors import InvalidRequestError
-
-            raise InvalidRequestError("'max_age' must be a non-negative integer.", redirect_uri=grant.redirect_uri, state=params.get("state"))
     except OAuth2Error as error:
         return authorization_error(error)
     return flow.begin_login(realm, grant.client, params, browser_session=None if force_login else session, prompts=prompts, redirect_uri=grant.redirect_uri)

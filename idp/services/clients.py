@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from ..extensions import db
 from ..models import Client, Consent, IssuedToken
+from ..oidc.authorization_parameters import is_uri_reference
 from ..security import keyed_digest, random_token
 from . import NotFound, ServiceError
 from .keys import ID_TOKEN_ALGORITHMS
@@ -16,8 +17,13 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 
 
 def validate_redirect_uri(uri: str) -> str:
-    """Absolute URIs without fragments; plain http only for loopback (RFC 8252 §7.3, RFC 9700)."""
+    """Absolute URIs without fragments; plain http only for loopback (RFC 8252 §7.3, RFC 9700).
+    Only characters an authorization request may carry in ``redirect_uri``, or no request could
+    ever name it (``idp.oidc.authorization_parameters``)."""
     uri = (uri or "").strip()
+    if not is_uri_reference(uri):
+        raise ServiceError(f"redirect URI '{uri}' must be a URI of ASCII characters: percent-encode spaces, "
+                           "quotes and other characters (RFC 3986)", field="redirect_uri")
     parts = urlsplit(uri)
     if not parts.scheme or not parts.netloc and parts.scheme in ("http", "https"):
         raise ServiceError(f"redirect URI '{uri}' must be an absolute URI", field="redirect_uri")
@@ -63,9 +69,11 @@ def create_client(
     client_id: str | None = None,
     logo_uri: str | None = None,
     theme: str | None = None,
+    resource_server_for: list[str] | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it with its one-time plain secret (None for public clients).
-    ``theme`` overrides the realm's theme on the pages this client's users see."""
+    ``theme`` overrides the realm's theme on the pages this client's users see;
+    ``resource_server_for`` names the clients whose tokens it may introspect."""
     from ..themes import theme_exists
 
     if theme is not None and not theme_exists(theme):
@@ -118,7 +126,36 @@ def create_client(
     )
     db.session.add(client)
     db.session.flush()
+    if resource_server_for:
+        set_resource_server_for(client, resource_server_for)
     return client, secret
+
+
+def set_resource_server_for(client: Client, client_ids: list[str]) -> None:
+    """Make ``client`` a resource server (an API) of the clients named ``client_ids``, replacing
+    the earlier list: it may then introspect their tokens. Every client may introspect its own;
+    no other may (RFC 7662 §2.1, §4), so an API that receives an app's tokens is named here.
+    Only a confidential client can, since introspection requires client authentication."""
+    from .audit import record_event
+
+    wanted = sorted({(client_id or "").strip() for client_id in client_ids} - {""})
+    if wanted and client.public:
+        raise ServiceError("a public client cannot introspect tokens (it has no secret to authenticate with)",
+                           field="resource_server_for")
+    served = []
+    for client_id in wanted:
+        if client_id == client.client_id:
+            raise ServiceError("a client may always introspect its own tokens: name other clients",
+                               field="resource_server_for")
+        other = find_client(client.realm, client_id)
+        if other is None:
+            raise ServiceError(f"client '{client_id}' does not exist in realm '{client.realm.name}'",
+                               field="resource_server_for")
+        served.append(other)
+    if [c.client_id for c in client.resource_server_for] == wanted:
+        return
+    client.resource_server_for = served
+    record_event("client.updated", realm=client.realm, client_id=client.client_id, resource_server_for=wanted)
 
 
 def rotate_client_secret(client: Client) -> str:

@@ -6,6 +6,7 @@ from ..extensions import db
 from ..models import Realm, SmsIntegration
 from . import ServiceError
 from .passwords import check_min_length_setting
+from .phones import is_phone_country
 
 BOOLEAN_SETTINGS = (
     "registration_enabled",
@@ -68,8 +69,11 @@ def apply_realm_settings(realm: Realm, changes: dict) -> Realm:
                 raise ServiceError(f"theme '{value}' does not exist", field=key)
         elif key == "sms_allowed_countries":
             value = sorted({str(c).strip().upper() for c in value if str(c).strip()})
-            if any(len(c) != 2 or not c.isalpha() for c in value):
-                raise ServiceError("countries are two-letter ISO 3166 codes, such as US or GB", field=key)
+            unknown = [c for c in value if not is_phone_country(c)]
+            if unknown:
+                named = ", ".join(c[:8] for c in unknown[:5])
+                raise ServiceError(f"{named}: not a country with phone numbers; countries are two-letter "
+                                   "ISO 3166 codes, such as US or GB", field=key)
         else:
             raise ServiceError(f"unknown realm setting '{key}'", field=key)
         setattr(realm, key, value)

@@ -40,6 +40,13 @@ def parse_phone(raw: str, *, check_type: bool = True, allowed_countries: list[st
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def is_phone_country(code: str) -> bool:
+    """Whether ``code`` is a region that has phone numbers (``phonenumbers``' regions: ISO 3166
+    codes, plus a few territories with their own numbering such as AC and XK). A code outside
+    them (ZZ) would match no number, so an allow-list made of it would silently block every SMS."""
+    return code in phonenumbers.SUPPORTED_REGIONS
+
+
 def phone_country(e164: str) -> str | None:
     try:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))

@@ -6,7 +6,10 @@ import click
 from .providers import KINDS, MFA_MODES
 
 
-def register(main, *, with_app, realm_option, realm_lookup, printer):
+def register(main, *, with_app, realm_option, realm_lookup, printer, commit):
+    """``commit`` saves a command's changes or fails with a one-line error: each command commits
+    before it says what it did."""
+
     @main.group()
     def providers():
         """Upstream identity providers (social and enterprise OpenID Connect)."""
@@ -38,6 +41,7 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
                            upstream_mfa_amr=list(upstream_mfa_amr) or None,
                            upstream_mfa_acr=list(upstream_mfa_acr) or None,
                            trust_email=None if trust_email is None else trust_email == "on")
+        commit()
         click.echo(f"added {row.kind} provider '{row.name}' ({'enabled' if row.enabled else 'disabled'})")
         click.echo(f"register this redirect URI upstream: {_public_url()}/realms/{realm_name}/social/callback")
 
@@ -53,7 +57,6 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
     def set_(realm_name, name, mfa_mode, upstream_mfa_amr, upstream_mfa_acr, clear_upstream_mfa, trust_email):
         """Change what a login through provider NAME may skip: our second factor, or proving the
         address by mail."""
-        from ..extensions import db
         from .providers import describe, get_provider, set_provider_mfa, set_provider_trust_email
 
         row = get_provider(realm_lookup(realm_name), name)
@@ -63,7 +66,7 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
         acr = list(upstream_mfa_acr) if upstream_mfa_acr or clear_upstream_mfa else None
         set_provider_mfa(row, mfa_mode=mfa_mode, upstream_mfa_amr=amr, upstream_mfa_acr=acr)
         info = describe(row)
-        db.session.commit()
+        commit()
         click.echo(f"provider '{name}': mfa mode {info['mfa_mode']}; allowed upstream amr "
                    f"{info['upstream_mfa_amr'] or '-'}; allowed upstream acr {info['upstream_mfa_acr'] or '-'}; "
                    f"trust email {'on' if info['trust_email'] else 'off'}")
@@ -89,6 +92,7 @@ def register(main, *, with_app, realm_option, realm_lookup, printer):
                 remove_provider(row)
             else:
                 set_provider_enabled(row, action == "enable")
+            commit()
             click.echo(f"{action}d provider '{name}'" if action != "remove" else f"removed provider '{name}'")
 
         command.__name__ = f"provider_{action}"

@@ -197,8 +197,8 @@ def remember_a_device(user, days=30):
 
 @pytest.fixture
 def world(in_app):
-    """A realm with an (inactive) outbox integration, a user with a remembered device, a client
-    and an API key; in the admin realm, another administrator and a client."""
+    """A realm with an (inactive) outbox integration, a user with a remembered device, two
+    clients and an API key; in the admin realm, another administrator and two clients."""
     from idp.admin.accounts import create_admin
     from idp.api.api_keys import create_api_key
     from idp.extensions import db
@@ -217,9 +217,11 @@ def world(in_app):
                 user = create_user(realm, email="alice@example.com", password=PASSWORD)
                 remember_a_device(user)
             client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
+            other_client, _ = create_client(realm, name="Other app", redirect_uris=["https://other.example/cb"])
             integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
             key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)
             realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
+                            "other_client_id": other_client.client_id,
                             "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0}
         db.session.commit()
         return realms

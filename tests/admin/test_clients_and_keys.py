@@ -96,6 +96,34 @@ def test_deleting_a_client_needs_the_confirmation(console, target_realm, audit_e
     assert audit_events("client.deleted")[0][0]["by_admin"] == "operator@example.com"
 
 
+def test_operator_lets_an_api_introspect_an_apps_tokens_and_no_other_client_can(console, target_realm, app,
+                                                                                audit_events):
+    acme = target_realm()
+    browser = console("operator")
+    browser.post("/admin/realms/acme/clients", {"name": "Orders API", "redirect_uris": "https://api.example/cb"})
+    api_id, api_secret = _client_id(browser.page), _secret(browser.page, "client-secret")
+    http = app.test_client()
+    token = http.post("/realms/acme/token", data={"grant_type": "client_credentials"},
+                      auth=(acme.client_id, acme.client_secret)).get_json()["access_token"]
+
+    def introspected_by_api():
+        return http.post("/realms/acme/introspect", data={"token": token}, auth=(api_id, api_secret)).get_json()
+
+    assert introspected_by_api() == {"active": False}
+    browser.post(f"/admin/realms/acme/clients/{api_id}/resource-servers", {"resource_server_for": acme.client_id})
+    assert "Introspection rights saved." in browser.text()
+    assert introspected_by_api()["active"] is True
+    assert audit_events("client.updated")[-1][0]["resource_server_for"] == [acme.client_id]
+    browser.get(f"/admin/realms/acme/clients/{acme.client_id}")
+    assert f"<code>{api_id}</code>" in browser.page, "the app's page names its resource servers"
+
+    browser.post(f"/admin/realms/acme/clients/{api_id}/resource-servers", {"resource_server_for": "no-such-app"})
+    assert browser.status == 400
+    assert re.search(r'id="resource_server_for-error" role="alert">.*client &#39;no-such-app&#39; does not exist',
+                     browser.page, re.S)
+    assert introspected_by_api()["active"] is True, "a refused change leaves the rights as they were"
+
+
 def test_api_key_is_shown_once_works_on_the_api_and_stops_when_revoked(console, target_realm, app):
     target_realm()
     browser = console("owner")

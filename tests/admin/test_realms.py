@@ -34,6 +34,21 @@ def test_settings_changes_are_saved_and_audited_with_what_changed(console, targe
     assert 'value="GB, US"' in browser.page
 
 
+def test_sms_countries_that_are_no_country_are_refused_instead_of_silently_blocking_every_text(
+        console, target_realm, in_app):
+    target_realm()
+    browser = console("owner")
+
+    browser.post("/admin/realms/acme", {**SETTINGS, "sms_allowed_countries": "us, zz"})
+
+    assert browser.status == 400
+    assert "ZZ: not a country with phone numbers" in browser.text()
+    with in_app():
+        from idp.services.realms import find_realm
+
+        assert find_realm("acme").sms_allowed_countries == []
+
+
 def test_lifetimes_out_of_range_are_a_field_error(console, target_realm):
     target_realm()
     browser = console("owner")

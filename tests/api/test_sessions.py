@@ -64,7 +64,7 @@ def test_user_without_mfa_gets_a_full_login_token_the_app_verifies_with_the_real
 @pytest.mark.parametrize("how", ["client_secret_basic", "client_secret_post"])
 def test_confidential_client_also_receives_its_oidc_tokens(client, user, login_client, how):
     client_id, secret = login_client
-    payload = {"email": EMAIL, "password": PASSWORD, "nonce": "n-123"}
+    payload = {"email": EMAIL, "password": PASSWORD, "nonce": "n-123", "scope": "openid profile email offline_access"}
     headers = {}
     if how == "client_secret_basic":
         headers = basic(client_id, secret)
@@ -84,6 +84,13 @@ def test_confidential_client_also_receives_its_oidc_tokens(client, user, login_c
                                                         "refresh_token": tokens["refresh_token"]},
                             auth=(client_id, secret))
     assert refreshed.status_code == 200, refreshed.get_json()
+
+
+def test_confidential_client_that_does_not_ask_for_offline_access_gets_no_refresh_token(client, user, login_client):
+    response = client.post(AUTHENTICATE, json={"email": EMAIL, "password": PASSWORD}, headers=basic(*login_client))
+
+    tokens = response.get_json()["oidc"]
+    assert "access_token" in tokens and "refresh_token" not in tokens
 
 
 def test_wrong_client_secret_is_refused_before_the_password_is_checked(client, user, login_client):

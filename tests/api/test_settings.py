@@ -31,6 +31,8 @@ def test_sms_mfa_without_an_active_integration_is_refused_with_nothing_changed(a
     ({"access_token_lifetime": True}, "access_token_lifetime"),
     ({"sms_allowed_countries": "US"}, "sms_allowed_countries"),
     ({"sms_allowed_countries": ["USA"]}, "sms_allowed_countries"),
+    ({"sms_allowed_countries": ["ZZ"]}, "sms_allowed_countries"),
+    ({"sms_allowed_countries": ["US", "XX"]}, "sms_allowed_countries"),
     ({"theme": "no-such-theme"}, "theme"),
     ({"display_name": ""}, "display_name"),
     ({"name": "renamed"}, "name"),
@@ -39,6 +41,16 @@ def test_bad_settings_are_422_naming_the_field(api, realm, payload, field):
     response = api.patch("/settings", payload)
     assert response.status_code == 422
     assert field in response.get_json()["fields"]
+
+
+def test_sms_countries_that_are_no_country_are_refused_instead_of_silently_blocking_every_text(api, realm):
+    api.patch("/settings", {"sms_allowed_countries": ["US"]})
+
+    response = api.patch("/settings", {"sms_allowed_countries": ["US", "ZZ"]})
+
+    assert response.status_code == 422
+    assert "ZZ: not a country with phone numbers" in response.get_json()["fields"]["sms_allowed_countries"]
+    assert api.get("/settings").get_json()["sms_allowed_countries"] == ["US"]
 
 
 def test_sms_integrations_are_added_listed_and_switched(api, realm):

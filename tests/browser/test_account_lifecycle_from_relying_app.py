@@ -92,7 +92,7 @@ class NotesApp:
         page.route(f"{self.redirect_uri}*", lambda route: route.fulfill(body="Notes", content_type="text/plain"))
         page.goto(f"{self.demo.realm_url()}/authorize?" + urllib.parse.urlencode({
             "response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-            "scope": "openid email", "state": "notes", "code_challenge": challenge,
+            "scope": "openid email offline_access", "state": "notes", "code_challenge": challenge,
             "code_challenge_method": "S256"}))
         page.wait_for_url(f"{self.redirect_uri}*")
         code = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["code"][0]

@@ -79,6 +79,12 @@ BAD_CLIENTS = [
     (("--name", "X", "--redirect-uri", CB, "--client-id", "has space"), "client id must be"),
     (("--name", "X", "--redirect-uri", CB, "--client-id", "user:pass"), "client id must be"),
     (("--name", "X", "--redirect-uri", CB, "--client-id", "x" * 65), "client id must be"),
+    (("--name", "X", "--redirect-uri", CB + '"'), "must be a URI of ASCII characters"),
+    (("--name", "X", "--redirect-uri", "https://app.example/c b"), "must be a URI of ASCII characters"),
+    (("--name", "X", "--redirect-uri", "https://exämple.example/cb"), "must be a URI of ASCII characters"),
+    (("--name", "X", "--redirect-uri", CB, "--resource-server-for", "nope"), "client 'nope' does not exist"),
+    (("--name", "X", "--redirect-uri", CB, "--public", "--resource-server-for", "nope"),
+     "a public client cannot introspect tokens"),
     (("--redirect-uri", CB), "Missing option '--name'"),
     (("--name", "X", "--public"), "give at least one --redirect-uri"),
 ]
@@ -98,3 +104,45 @@ def test_a_taken_client_id_is_refused(runner, idp):
 @pytest.mark.parametrize("command", ["show", "delete"])
 def test_unknown_client_fails_with_one_line(runner, command):
     assert_one_line_error(runner("clients", command, "nope"), "client 'nope' does not exist in realm 'default'")
+
+
+def test_an_api_is_made_a_resource_server_of_apps_whose_tokens_it_may_introspect(idp, acme):
+    shop = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB, "--json")["client_id"]
+    blog = idp("clients", "create", "--realm", acme, "--name", "Blog", "--redirect-uri", CB, "--json")["client_id"]
+
+    api = idp("clients", "create", "--realm", acme, "--name", "Orders API", "--no-client-credentials",
+              "--redirect-uri", CB, "--resource-server-for", shop, "--json")
+
+    assert api["resource_server_for"] == [shop]
+    changed = idp("clients", "set", api["client_id"], "--realm", acme, "--resource-server-for", shop,
+                  "--resource-server-for", blog, "--json")
+    assert changed["resource_server_for"] == sorted([shop, blog])
+    assert idp("clients", "show", api["client_id"], "--realm", acme, "--json")["resource_server_for"] == sorted(
+        [shop, blog])
+    cleared = idp("clients", "set", api["client_id"], "--realm", acme, "--resource-server-for", "", "--json")
+    assert cleared["resource_server_for"] == []
+
+
+def test_a_deleted_app_leaves_the_resource_server_lists(idp, acme):
+    shop = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB, "--json")["client_id"]
+    api = idp("clients", "create", "--realm", acme, "--name", "API", "--redirect-uri", CB,
+              "--resource-server-for", shop, "--json")["client_id"]
+
+    idp("clients", "delete", shop, "--realm", acme)
+
+    assert idp("clients", "show", api, "--realm", acme, "--json")["resource_server_for"] == []
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("nope",), "client 'nope' does not exist"),
+    (("{api}", "--resource-server-for", "{api}"), "may always introspect its own tokens"),
+    (("{api}", "--resource-server-for", "{other_realm_client}"), "does not exist in realm"),
+])
+def test_bad_clients_set_input_fails_with_one_line(runner, idp, acme, args, message):
+    api = idp("clients", "create", "--realm", acme, "--name", "API", "--redirect-uri", CB, "--json")["client_id"]
+    elsewhere = idp("clients", "create", "--name", "X", "--redirect-uri", CB, "--json")["client_id"]
+    ids = {"api": api, "other_realm_client": elsewhere}
+    before = idp("clients", "show", ids["api"], "--realm", acme, "--json")
+
+    assert_one_line_error(runner("clients", "set", *[a.format(**ids) for a in args], "--realm", acme), message)
+    assert idp("clients", "show", ids["api"], "--realm", acme, "--json") == before

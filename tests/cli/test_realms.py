@@ -31,6 +31,17 @@ def test_admin_changes_settings_and_leaves_the_others_alone(idp, acme):
     assert (shown["registration"], shown["display_name"]) == (False, "Acme")
 
 
+@pytest.mark.parametrize("countries", ["ZZ", "US,ZZ", "XX", "U1"])
+def test_sms_countries_that_are_no_country_are_refused_instead_of_silently_blocking_every_text(
+        runner, idp, acme, countries):
+    """ZZ passed the old two-letter check and matched no phone number: SMS stopped everywhere."""
+    idp("realms", "set", acme, "--sms-allowed-countries", "US,GB")
+
+    assert_one_line_error(runner("realms", "set", acme, "--sms-allowed-countries", countries),
+                          "not a country with phone numbers")
+    assert idp("realms", "show", acme, "--json")["sms_allowed_countries"] == ["GB", "US"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("realms", "create", "acme"), "realm 'acme' already exists"),
     (("realms", "create", "Not Valid"), "realm name must be"),

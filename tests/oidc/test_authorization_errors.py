@@ -67,7 +67,8 @@ REDIRECTED_ERRORS = [
     ("public", {"code_challenge": "too-short"}, "invalid_request"),
     ("confidential", {"response_type": "token"}, "unsupported_response_type"),
     ("confidential", {"response_type": "code id_token"}, "unsupported_response_type"),
-    ("confidential", {"response_type": None}, "unsupported_response_type"),
+    ("confidential", {"response_type": None}, "invalid_request"),
+    ("confidential", {"response_type": ""}, "invalid_request"),
     ("confidential", {"max_age": "abc"}, "invalid_request"),
     ("confidential", {"max_age": "-1"}, "invalid_request"),
     ("confidential", {"prompt": "none login"}, "invalid_request"),
@@ -92,6 +93,47 @@ def test_invalid_request_from_a_genuine_client_goes_back_to_it_with_the_error_an
     assert returned["state"] == "st4te"
     assert parse_qs(urlsplit(response.location).query)["iss"] == [f"http://localhost/realms/{REALM}"]
     assert "code" not in returned
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    ({"request": "eyJhbGciOiJub25lIn0.eyJyZWRpcmVjdF91cmkiOiJodHRwczovL2V2aWwuZXhhbXBsZSJ9."}, "request_not_supported"),
+    ({"request_uri": "https://app.example/request.jwt"}, "request_uri_not_supported"),
+    ({"registration": '{"client_name": "x"}'}, "registration_not_supported"),
+], ids=["request", "request_uri", "registration"])
+def test_request_objects_are_refused_instead_of_silently_ignored(client, confidential, change, error):
+    """Discovery says request objects are unsupported; a client that signed its parameters
+    must not believe they were honoured while the unsigned ones were used (OIDC Core §6)."""
+    response = _authorize(client, authorize_params(confidential[0], pkce_pair()[1], **change))
+
+    assert response.status_code == 302 and response.location.startswith(REDIRECT + "?")
+    answer = query_params(response.location)
+    assert answer["error"] == error and answer["state"] == "st4te" and "code" not in answer
+
+
+@pytest.mark.parametrize("mode", ["fragment", "form_post", "query.jwt", "web_message"])
+def test_unsupported_response_mode_is_refused_instead_of_answered_as_query(client, confidential, mode):
+    """A client that asked for fragment or form_post must not get its code in a query string it
+    did not expect (discovery: response_modes_supported is ["query"])."""
+    response = _authorize(client, authorize_params(confidential[0], pkce_pair()[1], response_mode=mode))
+
+    assert response.status_code == 302 and response.location.startswith(REDIRECT + "?")
+    answer = query_params(response.location)
+    assert answer["error"] == "invalid_request" and "response_mode" in answer["error_description"]
+
+
+def test_response_mode_query_is_accepted(client, confidential):
+    response = _authorize(client, authorize_params(confidential[0], pkce_pair()[1], response_mode="query"))
+    assert response.status_code == 302 and "/login/" in response.location
+
+
+def test_missing_response_type_is_invalid_request_not_unsupported_response_type(client, confidential):
+    """RFC 6749 §4.1.2.1: a missing required parameter is invalid_request."""
+    params = authorize_params(confidential[0], pkce_pair()[1])
+    del params["response_type"]
+
+    answer = query_params(_authorize(client, params).location)
+
+    assert answer["error"] == "invalid_request" and "response_type" in answer["error_description"]
 
 
 def test_repeated_parameter_is_an_error_page(client, confidential):

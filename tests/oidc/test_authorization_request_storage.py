@@ -165,3 +165,12 @@ def test_a_max_age_of_thousands_of_digits_is_refused_not_a_500(client, realm, fa
 
     assert response.status_code == 302 and response.location.startswith(REDIRECT)
     assert parse_qs(urlsplit(response.location).query)["error"] == ["invalid_request"]
+
+
+def test_every_parameter_we_read_has_a_syntax_and_a_cap():
+    """One table each; a parameter added to one and not the other would be stored unchecked or
+    checked and never stored."""
+    from idp.oidc.authorization_parameters import PARAMETER_SYNTAX
+
+    checked_by_pkce = {"code_challenge", "code_challenge_method"}
+    assert set(PARAMETER_SYNTAX) | checked_by_pkce == set(PARAMETER_CAPS)

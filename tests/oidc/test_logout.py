@@ -127,3 +127,44 @@ def test_logout_with_client_id_that_is_not_the_id_token_audience_is_an_error_pag
 
     assert landing.response.status_code == 400
     assert landing.left_to is None
+
+
+def test_logout_with_another_users_id_token_hint_asks_before_ending_this_session(provider, browser, signed_in):
+    """An app (or a link) holding Bob's ID token must not log Alice out of her browser unasked."""
+    from .conftest import Browser
+
+    rp, _alice_id_token = signed_in
+    provider.factory.user(provider.realm, email="bob@example.com")
+    with Browser(provider.server.url) as bobs_browser:
+        bobs_id_token = rp.log_in(bobs_browser, email="bob@example.com")["token"]["id_token"]
+
+    page = browser.open(provider.url("logout"), id_token_hint=bobs_id_token,
+                        post_logout_redirect_uri=LOGGED_OUT_URL, state="s")
+
+    assert page.response.status_code == 200 and page.left_to is None
+    assert "Log out" in page.page
+    assert _still_signed_in(browser, rp), "logged out on another user's ID token without asking"
+    confirmed = browser.submit(page, {})
+    assert confirmed.left_to == f"{LOGGED_OUT_URL}?state=s"
+    assert not _still_signed_in(browser, rp)
+
+
+def test_logout_with_an_id_token_of_an_earlier_session_asks_before_ending_this_one(provider, browser, relying_app):
+    rp = relying_app()
+    old_id_token = rp.log_in(browser)["token"]["id_token"]
+    browser.open(provider.url("logout"), id_token_hint=old_id_token)
+    rp.log_in(browser)
+
+    page = browser.open(provider.url("logout"), id_token_hint=old_id_token, post_logout_redirect_uri=LOGGED_OUT_URL)
+
+    assert page.response.status_code == 200 and page.left_to is None and "Log out" in page.page
+    assert _still_signed_in(browser, rp), "an ID token of an ended session logged the new one out"
+
+
+def test_logout_with_the_sessions_own_id_token_hint_needs_no_confirmation(provider, browser, signed_in):
+    rp, id_token = signed_in
+
+    landing = browser.open(provider.url("logout"), id_token_hint=id_token, post_logout_redirect_uri=LOGGED_OUT_URL)
+
+    assert landing.left_to == LOGGED_OUT_URL
+    assert not _still_signed_in(browser, rp)

@@ -20,7 +20,7 @@ def test_user_logs_in_with_password_and_app_gets_tokens(app, client, factory):
     verifier, challenge = pkce_pair()
     response = client.get("/realms/acme/authorize", query_string={
         "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
-        "scope": "openid profile email", "state": "st4te", "nonce": "n0nce",
+        "scope": "openid profile email offline_access", "state": "st4te", "nonce": "n0nce",
         "code_challenge": challenge, "code_challenge_method": "S256"})
     assert response.status_code == 302, response.get_data(as_text=True)
     login_url = response.location

@@ -92,12 +92,36 @@ def test_refresh_can_narrow_the_scope_but_not_widen_it(provider, browser, relyin
     first = rp.log_in(browser)["token"]
     session = provider.oauth_session(rp.client_id, rp.client_secret)
 
-    narrower = session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"], scope="openid")
+    narrower = session.refresh_token(provider.url("token"), refresh_token=first["refresh_token"],
+                                     scope="openid offline_access")
     with pytest.raises(OAuthError) as wider:
-        session.refresh_token(provider.url("token"), refresh_token=narrower["refresh_token"], scope="openid email profile")
+        session.refresh_token(provider.url("token"), refresh_token=narrower["refresh_token"],
+                              scope="openid email profile offline_access")
 
-    assert narrower["scope"] == "openid"
+    assert narrower["scope"] == "openid offline_access"
     assert wider.value.error == "invalid_scope"
+
+
+def test_an_app_that_did_not_ask_for_offline_access_gets_no_refresh_token(provider, browser, relying_app):
+    """OpenID Connect Core §11: a refresh token keeps the app in the account after the user
+    leaves, which is what the user grants with offline_access; without it there is none."""
+    rp = relying_app(scope="openid profile email")
+
+    token = rp.log_in(browser)["token"]
+
+    assert "refresh_token" not in token
+    assert "access_token" in token and "id_token" in token
+
+
+def test_a_refresh_that_drops_offline_access_gets_no_new_refresh_token(provider, browser, relying_app):
+    rp = relying_app(scope="openid email offline_access")
+    first = rp.log_in(browser)["token"]
+
+    # Authlib's client puts the old refresh token back into a response that has none: ask directly.
+    last = requests.post(provider.url("token"), auth=(rp.client_id, rp.client_secret), timeout=5, data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "scope": "openid email"}).json()
+
+    assert last["scope"] == "openid email" and "access_token" in last and "refresh_token" not in last
 
 
 def test_refresh_stops_working_when_the_user_is_disabled(provider, logged_in):
@@ -183,6 +207,49 @@ def test_introspection_describes_an_active_access_token(provider, logged_in):
     assert data["iss"] == provider.issuer
     assert set(data["scope"].split()) == {"openid", "profile", "email", "offline_access"}
     assert data["exp"] > data["iat"]
+    assert data["username"] == "alice@example.com"
+
+
+def test_introspection_does_not_give_the_email_of_a_user_who_did_not_grant_the_email_scope(
+        provider, browser, relying_app):
+    rp = relying_app(scope="openid profile offline_access")
+    token = rp.log_in(browser)["token"]
+    session = provider.oauth_session(rp.client_id, rp.client_secret)
+
+    for kind in ("access_token", "refresh_token"):
+        data = _introspect(provider, session, token[kind], kind)
+        assert data["active"] is True and "username" not in data
+        assert "alice@example.com" not in str(data)
+
+
+def test_another_client_of_the_realm_cannot_introspect_an_apps_tokens(provider, logged_in):
+    """RFC 7662 §4: a client that is not the token's own, nor one of its resource servers,
+    learns nothing, not even that the token exists."""
+    _rp, _session, token = logged_in
+    other = provider.oauth_session(*provider.client())
+
+    assert _introspect(provider, other, token["access_token"]) == {"active": False}
+    assert _introspect(provider, other, token["refresh_token"], "refresh_token") == {"active": False}
+
+
+def test_another_client_cannot_introspect_a_client_credentials_token(provider):
+    service = provider.oauth_session(*provider.client())
+    access_token = service.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
+    other = provider.oauth_session(*provider.client())
+
+    assert _introspect(provider, other, access_token) == {"active": False}
+
+
+def test_a_resource_server_of_the_app_may_introspect_its_tokens(provider, logged_in):
+    rp, _session, token = logged_in
+    api = provider.oauth_session(*provider.client(resource_server_for=[rp.client_id]))
+    unrelated_app = provider.oauth_session(*provider.client())
+    unrelated_token = unrelated_app.fetch_token(provider.url("token"), grant_type="client_credentials")
+
+    data = _introspect(provider, api, token["access_token"])
+
+    assert data["active"] is True and data["client_id"] == rp.client_id
+    assert _introspect(provider, api, unrelated_token["access_token"]) == {"active": False}
 
 
 def test_introspection_describes_an_active_refresh_token(provider, logged_in):
@@ -290,7 +357,8 @@ def test_deleting_a_client_ends_its_tokens(provider, browser, relying_app):
     user_token = rp.log_in(browser)["token"]
     service = provider.oauth_session(rp.client_id, rp.client_secret)
     service_token = service.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
-    auditor = provider.oauth_session(*provider.client())
+    auditor = provider.oauth_session(*provider.client(resource_server_for=[rp.client_id]))
+    assert _introspect(provider, auditor, service_token)["active"] is True
 
     delete_client(get_client(provider.realm, rp.client_id))
     db.session.commit()

@@ -96,7 +96,7 @@ def test_login_begun_on_one_server_finishes_on_the_other(acme, start_server):
     # On the first server: the authorization request and the password.
     page = follow(browser, first, browser.get(first, f"/realms/{REALM}/authorize", params={
         "response_type": "code", "client_id": acme["client_id"], "redirect_uri": REDIRECT_URI,
-        "scope": "openid email profile", "state": "s1", "nonce": nonce,
+        "scope": "openid email profile offline_access", "state": "s1", "nonce": nonce,
         "code_challenge": challenge, "code_challenge_method": "S256"}))
     assert page.status_code == 200 and 'name="password"' in page.text
     login_path = urlsplit(page.url).path

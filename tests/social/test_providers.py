@@ -21,6 +21,36 @@ def test_operator_adds_lists_disables_and_removes_a_provider(runner):
     assert runner("providers", "list", "--realm", "shop", "--json").output.strip() == "[]"
 
 
+@pytest.mark.parametrize("command", [
+    ["add", "--kind", "google", "--name", "google2", "--client-id", "abc"],
+    ["disable", "google"],
+    ["remove", "google"],
+], ids=["add", "disable", "remove"])
+def test_providers_cli_does_not_report_success_when_the_database_refuses_the_change(runner, monkeypatch, command):
+    """The command used to print "added ..." and only then commit: a refused commit left the
+    operator believing in a provider that did not exist."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    assert runner("realms", "create", "shop").exit_code == 0
+    assert runner("providers", "add", "--realm", "shop", "--kind", "google", "--name", "google",
+                  "--client-id", "abc").exit_code == 0
+    before = runner("providers", "list", "--realm", "shop", "--json").output
+
+    def refused(self):
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(Session, "commit", refused)
+    result = runner("providers", command[0], "--realm", "shop", *command[1:])
+    monkeypatch.undo()
+
+    assert result.exit_code != 0
+    assert result.stdout == ""
+    assert "Error: nothing was saved" in result.stderr and "disk I/O error" in result.stderr
+    assert "Traceback" not in result.output
+    assert runner("providers", "list", "--realm", "shop", "--json").output == before
+
+
 @pytest.mark.parametrize("args, message", [
     (["--kind", "oidc", "--name", "x", "--client-id", "c"], "--issuer must be an https URL"),
     (["--kind", "oidc", "--name", "x", "--client-id", "c", "--issuer", "http://idp.example.com"], "https"),

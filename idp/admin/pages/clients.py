@@ -1,5 +1,6 @@
-"""Clients of a realm: create (the secret is shown once), edit redirect URIs, rotate the
-secret (shown once), delete."""
+"""Clients of a realm: create (the secret is shown once), edit redirect URIs and the apps a
+client is a resource server of (whose tokens it may introspect), rotate the secret (shown once),
+delete."""
 from __future__ import annotations
 
 from ...services import NotFound
@@ -10,6 +11,7 @@ from ...services.clients import (
     get_client,
     list_clients,
     rotate_client_secret,
+    set_resource_server_for,
 )
 from .. import admin_bp
 from ..console import apply_change, done, managed_realm, render, requires
@@ -18,6 +20,7 @@ from ..forms import (
     ClientCreateForm,
     ConfirmDeleteForm,
     RedirectUrisForm,
+    ResourceServerForm,
     lines,
 )
 from ..operations import set_client_redirect_uris
@@ -66,11 +69,15 @@ def create_client_view():
     return _list_page(realm, form, status=400)
 
 
-def _client_page(realm, client, *, uris_form=None, delete_form=None, errors=(), status=200):
+def _client_page(realm, client, *, uris_form=None, resource_form=None, delete_form=None, errors=(), status=200):
     if uris_form is None:
         uris_form = RedirectUrisForm(formdata=None, redirect_uris="\n".join(client.redirect_uris or []),
                                      post_logout_redirect_uris="\n".join(client.post_logout_redirect_uris or []))
+    if resource_form is None:
+        resource_form = ResourceServerForm(
+            formdata=None, resource_server_for="\n".join(c.client_id for c in client.resource_server_for))
     return render("client.html", status=status, realm=realm, client=client, uris_form=uris_form,
+                  resource_form=resource_form,
                   delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
                   errors=list(errors), page_title=f"{client.name}: client")
 
@@ -100,6 +107,20 @@ def update_client_redirect_uris(client_id):
     if form.validate() and apply_change(form, change, aliases=ALIASES):
         return done("Redirect URIs saved.", "admin.client_details", client_id=client_id)
     return _client_page(realm, client, uris_form=form, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/<client_id>/resource-servers")
+@requires("clients")
+def update_client_resource_servers(client_id):
+    realm, client = _client(client_id)
+    form = ResourceServerForm()
+
+    def change():
+        set_resource_server_for(client, lines(form.resource_server_for.data))
+
+    if form.validate() and apply_change(form, change):
+        return done("Introspection rights saved.", "admin.client_details", client_id=client_id)
+    return _client_page(realm, client, resource_form=form, status=400)
 
 
 @admin_bp.post("/realms/<realm_name>/clients/<client_id>/rotate-secret")
