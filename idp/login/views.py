@@ -92,12 +92,13 @@ def _provider_buttons(txn):
 
 def link_pending_identity(txn, user) -> None:
     """A federated login that matched this account's email links once its password is given."""
+    from ..services.users import email_key
     from ..social.linking import find_link, link_identity
     from ..social.providers import get_provider
     from .transaction import update_stage_state
 
     pending = (txn.stage_state or {}).get("pending_link")
-    if not pending or pending.get("email", "").lower() != user.email.lower():
+    if not pending or email_key(pending.get("email", "")) != email_key(user.email):
         return
     provider = get_provider(txn.realm, pending["provider"])
     if find_link(provider, pending["sub"]) is None:

@@ -181,3 +181,19 @@ def test_an_owner_changes_another_administrators_role(console, admin_factory, in
     me = user_id(in_app, "admin", "owner@example.com")
     browser.post(f"/admin/realms/admin/users/{me}/role", {"role": "viewer"})
     assert browser.status == 400 and "You cannot change the role of your own console account." in browser.text()
+
+
+def test_search_and_audit_filter_find_a_non_ascii_address_typed_in_another_case(console, target_realm, in_app):
+    from idp.extensions import db
+    from idp.services.realms import get_realm
+    from idp.services.users import create_user
+
+    target_realm()
+    with in_app():
+        create_user(get_realm("acme"), email="Émile@example.org", password=None)
+        db.session.commit()
+    browser = console("viewer")
+    browser.get("/admin/realms/acme/users?q=ÉMILE")
+    assert "Émile@example.org" in browser.text()
+    browser.get("/admin/audit?user=émile@EXAMPLE.org")
+    assert "user.created" in browser.text() and "Émile@example.org" in browser.text()

@@ -99,3 +99,33 @@ def test_a_failed_change_changes_nothing(runner, idp, alice, acme):
     result = runner("users", "set", "alice@example.com", "--realm", acme, "--name", "Changed", "--new-email", "bob@example.com")
     assert_one_line_error(result, "already exists")
     assert idp("users", "show", "alice@example.com", "--realm", acme, "--json")["name"] == "Alice"
+
+
+def test_non_ascii_address_is_found_whatever_case_width_or_domain_spelling_it_is_typed_in(idp, runner, acme):
+    """On SQLite ``lower()`` folds ASCII only: ``Émile@`` was created but never found again."""
+    created = idp("users", "create", "--realm", acme, "--email", "Émile@Example.com", "--password", PASSWORD, "--json")
+    assert created["email"] == "Émile@example.com", "kept as typed, the domain lower-cased"
+    for typed in ("Émile@example.com", "émile@example.com", "ÉMILE@EXAMPLE.COM", "Éｍｉｌｅ@ｅｘａｍｐｌｅ.ｃｏｍ"):
+        assert idp("users", "show", typed, "--realm", acme, "--json")["id"] == created["id"], typed
+    assert [u["id"] for u in idp("users", "list", "--realm", acme, "--email", "ÉMILE", "--json")] == [created["id"]]
+
+    anna = idp("users", "create", "--realm", acme, "--email", "anna@xn--bcher-kva.example", "--password", PASSWORD,
+               "--json")
+    assert idp("users", "show", "Anna@BÜCHER.example", "--realm", acme, "--json")["id"] == anna["id"]
+
+
+@pytest.mark.parametrize("typed", ["émile@example.com", "ÉMILE@EXAMPLE.COM", "Éｍｉｌｅ@ｅｘａｍｐｌｅ.ｃｏｍ"])
+def test_second_account_for_one_non_ascii_mailbox_is_refused(idp, runner, acme, typed):
+    idp("users", "create", "--realm", acme, "--email", "Émile@Example.com", "--password", PASSWORD)
+    assert_one_line_error(runner("users", "create", "--realm", acme, "--email", typed, "--password", PASSWORD),
+                          "already exists")
+    assert_one_line_error(runner("users", "set", "alice@example.com", "--realm", acme, "--new-email", typed),
+                          "already exists")
+    assert [u["email"] for u in idp("users", "list", "--realm", acme, "--json")] == [
+        "alice@example.com", "Émile@example.com"]
+
+
+def test_changing_only_the_case_of_an_address_keeps_it_verified(idp, acme):
+    idp("users", "create", "--realm", acme, "--email", "émile@example.com", "--password", PASSWORD, "--email-verified")
+    changed = idp("users", "set", "émile@example.com", "--realm", acme, "--new-email", "Émile@example.com", "--json")
+    assert (changed["email"], changed["email_verified"]) == ("Émile@example.com", True), "the same mailbox"
