@@ -514,21 +514,27 @@ def users_show(email, realm_name, as_json):
 @realm_option
 @click.option("--name", default=None)
 @click.option("--new-email", default=None)
-@click.option("--password", default=None, help="New password, or '-' to read it from standard input.")
+@click.option("--password", default=None, help="New password, or '-' to read it from standard input. Ends the "
+                                                "user's sessions, app tokens and remembered devices.")
+@click.option("--keep-sessions", is_flag=True, help="With --password: keep the user's sessions and app tokens.")
 @click.option("--email-verified", type=ON_OFF, default=None)
 @click.option("--mfa", type=ON_OFF, default=None, help="Require a second factor from this user.")
 @click.option("--phone", default=None, help="Phone in international format, e.g. +14155550100; '' clears.")
 @click.option("--disabled", type=ON_OFF, default=None)
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def users_set(email, realm_name, name, new_email, password, email_verified, mfa, phone, disabled, as_json):
+def users_set(email, realm_name, name, new_email, password, keep_sessions, email_verified, mfa, phone, disabled,
+              as_json):
     from .services.mfa_users import admin_set_mfa, admin_set_phone
-    from .services.users import get_user, set_password, update_user
+    from .services.sign_out import change_password
+    from .services.users import get_user, update_user
 
+    if keep_sessions and password is None:
+        raise click.UsageError("--keep-sessions goes with --password")
     user = get_user(_realm(realm_name), email)
     update_user(user, name=name, email=new_email, email_verified=_flag(email_verified))
     if password is not None:
-        set_password(user, _read_password(password))
+        change_password(user, _read_password(password), reason="admin", keep_sessions=keep_sessions)
     if phone is not None:
         admin_set_phone(user, phone)
     if mfa is not None:

@@ -171,10 +171,12 @@ def _flush_unique_email() -> None:
         raise ServiceError(_("An account with this email already exists."), field="email") from None
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(user: User, password: str, **details) -> None:
+    """Only the password. Someone else setting it for the user also signs them out:
+    ``sign_out.change_password``. ``details`` go into the audit event."""
     check_password_policy(user.realm, password, email=user.email)
     user.password_hash = hash_password(password)
-    record_event("user.password_changed", realm=user.realm, user=user)
+    record_event("user.password_changed", realm=user.realm, user=user, **details)
 
 
 def authenticate_password(realm, email: str, password: str) -> User | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from ..flows import what_still_works
 from ..helpers import PASSWORD
 from .conftest import EMAIL
 
@@ -140,3 +141,30 @@ def test_renaming_to_another_spelling_of_a_taken_non_ascii_address_is_refused(ap
     response = api.patch(f"/users/{user.id}", {"email": "émile@example.com"})
     assert response.status_code == 422 and response.get_json()["fields"]["email"]
     assert api.get(f"/users/{user.id}").get_json()["email"] == EMAIL
+
+
+@pytest.fixture
+def alice_signed_in(client, user, login_client):
+    from ..flows import signed_in_with_tokens
+
+    return signed_in_with_tokens(client.application.test_client(), "acme", *login_client)
+
+
+def test_password_set_through_the_api_logs_the_user_out_of_every_browser_and_app(api, user, alice_signed_in):
+    """Someone who knew the old password keeps no session or token after the API changes it."""
+    assert api.put(f"/users/{user.id}/password", {"password": "a brand new secret"}).status_code == 204
+    assert what_still_works(*alice_signed_in) == {"session": False, "access_token": False, "refresh_token": False}
+
+
+def test_api_may_keep_the_sessions_when_setting_a_password(api, user, alice_signed_in):
+    response = api.put(f"/users/{user.id}/password", {"password": "a brand new secret", "keep_sessions": True})
+    assert response.status_code == 204
+    assert what_still_works(*alice_signed_in) == {"session": True, "access_token": True, "refresh_token": True}
+    changed = api.get("/audit_events", query_string={"type": "user.password_changed"}).get_json()
+    assert changed["audit_events"][0]["details"] == {"reason": "admin", "kept_sessions": True}
+
+
+def test_keep_sessions_must_be_a_boolean(api, user, alice_signed_in):
+    response = api.put(f"/users/{user.id}/password", {"password": "a brand new secret", "keep_sessions": "yes"})
+    assert response.status_code == 422 and "keep_sessions" in response.get_json()["fields"]
+    assert what_still_works(*alice_signed_in)["session"] is True, "nothing was changed"
