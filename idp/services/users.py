@@ -43,7 +43,7 @@ def email_key(email: str) -> str:
     Total: any string has a key, so stored rows and typed input compare alike; a domain that
     IDNA refuses keeps its NFKC-casefolded form (``normalize_email`` refuses such new addresses
     unless they are ASCII). Idempotent: ``email_key(email_key(x)) == email_key(x)``."""
-    text = unicodedata.normalize("NFKC", (email or "").strip())
+    text = unicodedata.normalize("NFKC", email or "").strip()
     local, at, domain = text.rpartition("@")
     if not at:
         return _fold(text)
