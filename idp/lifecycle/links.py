@@ -111,7 +111,8 @@ def seconds_until_next_link(user, purpose: str, cooldown: int) -> int:
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """A URL for a mail: on ``[server] public_url`` when it is set, else on this request's host."""
+    """A URL for a mail: on ``[server] public_url`` when it is set, else on this request's host,
+    which is then a loopback name (the only hosts served without a public URL: ``public_address``)."""
     public_url = current_app.extensions["idp.settings"].server.public_url
     path = url_for(endpoint, **values)
     if not public_url:
