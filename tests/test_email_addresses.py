@@ -47,3 +47,19 @@ def test_every_string_has_a_key_and_the_key_is_its_own_key(text):
 def test_addresses_idna_refuses_still_have_a_stable_key_for_accounts_made_before_the_rule():
     assert email_key("Bob@Ex_Ample.com") == "bob@ex_ample.com"
     assert email_key("bob@\u2603.example") == email_key("BOB@\u2603.EXAMPLE")
+
+
+def test_two_registrations_of_one_mailbox_at_the_same_moment_make_one_account(factory, monkeypatch):
+    """The second request looked the address up before the first committed: the unique key
+    stops it with the same answer as a lookup would have, not a server error."""
+    from idp.extensions import db
+    from idp.models import User
+    from idp.services import ServiceError, users
+
+    realm = factory.realm("acme")
+    factory.user(realm, email="Émile@example.com")
+    monkeypatch.setattr(users, "find_user_by_email", lambda realm, email: None)
+
+    with pytest.raises(ServiceError, match="already exists"):
+        users.create_user(realm, email="émile@example.com", password=None)
+    assert db.session.scalar(db.select(db.func.count(User.id)).filter_by(realm_id=realm.id)) == 1
