@@ -60,9 +60,11 @@ def create_app(
     if settings is None:
         settings = load_settings(config_path or os.environ.get("IDP_CONFIG") or None)
 
+    from .public_address import check_public_url, trusted_hosts
+
+    settings.server.public_url = public_url = check_public_url(settings.server.public_url)
     app = Flask(__name__, instance_path=str(folder), instance_relative_config=False)
     secrets_file = _instance_secrets(folder)
-    public_url = settings.server.public_url
     app.config.update(
         SECRET_KEY=settings.server.secret_key or secrets_file["secret_key"],
         IDP_ENCRYPTION_KEY=settings.security.encryption_key or secrets_file["encryption_key"],
@@ -76,6 +78,8 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=public_url.startswith("https://"),
+        # a request naming another host is a 400: links and the issuer never follow a Host header
+        TRUSTED_HOSTS=trusted_hosts(public_url),
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=True,
         MAX_CONTENT_LENGTH=1024 * 1024,

@@ -27,12 +27,25 @@ class AppState:
     @property
     def app(self):
         if self._app is None:
-            from . import create_app
+            self.build_app()
+        return self._app
 
-            try:
-                self._app = create_app(self.instance, config_path=self.config)
-            except ConfigError as exc:
-                raise click.ClickException(str(exc)) from None
+    def load_settings(self):
+        from .config import load_settings
+
+        try:
+            return load_settings(self.config)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def build_app(self, settings=None):
+        """The app, on ``settings`` when given (a server derives its public URL first)."""
+        from . import create_app
+
+        try:
+            self._app = create_app(self.instance, settings=settings, config_path=self.config)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
         return self._app
 
 
@@ -132,10 +145,28 @@ def _run_server(app, host, port):
 
 
 def _listen_url(host, port):
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    if ":" in shown:
-        shown = f"[{shown}]"
+    shown = f"[{host}]" if ":" in host else host or "0.0.0.0"
     return f"http://{shown}:{port}"
+
+
+def _development_app(state, host, port):
+    """The app of a development server, where it listens, and a note on a derived public URL
+    that is not simply that address. The public URL is the configured one, else derived from
+    where it listens (``public_address``), before the app is built so that its trusted host and
+    cookies follow it."""
+    from .public_address import development_public_url
+
+    settings = state.load_settings()
+    host = host or settings.server.host
+    port = port or settings.server.port
+    note = None
+    if not settings.server.public_url:
+        settings.server.public_url, note = development_public_url(host, port)
+    return state.build_app(settings), host, port, note
+
+
+def _public_url_line(app, note) -> str:
+    return f"public URL: {app.extensions['idp.settings'].server.public_url}" + (f" ({note})" if note else "")
 
 
 @main.command()
@@ -144,17 +175,11 @@ def _listen_url(host, port):
 @click.pass_obj
 def serve(state, host, port):
     """Run the development server (production: gunicorn 'idp.wsgi:app')."""
-    app = state.app
-    settings = app.extensions["idp.settings"]
-    host = host or settings.server.host
-    port = port or settings.server.port
-    url = _listen_url(host, port)
-    if not settings.server.public_url:
-        settings.server.public_url = url
+    app, host, port, note = _development_app(state, host, port)
     with app.app_context():
         _ensure_ready()
-    click.echo(f"idp listening on {url}")
-    click.echo(f"public URL: {settings.server.public_url}")
+    click.echo(f"idp listening on {_listen_url(host, port)}")
+    click.echo(_public_url_line(app, note))
     _run_server(app, host, port)
 
 
@@ -166,23 +191,20 @@ def demo(state, host, port):
     """Set up a demo realm, client and user, and serve them with a demo relying page."""
     from .demo import setup_demo
 
-    app = state.app
-    settings = app.extensions["idp.settings"]
-    host = host or settings.server.host
-    port = port or settings.server.port
-    url = _listen_url(host, port)
-    if not settings.server.public_url:
-        settings.server.public_url = url
+    app, host, port, note = _development_app(state, host, port)
+    public_url = app.extensions["idp.settings"].server.public_url
     with app.app_context():
         _ensure_ready()
-        info = setup_demo(settings.server.public_url)
-    click.echo(f"idp listening on {url}")
-    click.echo(f"Demo relying app: {settings.server.public_url}/demo/")
+        info = setup_demo(public_url)
+    click.echo(f"idp listening on {_listen_url(host, port)}")
+    if note:
+        click.echo(_public_url_line(app, note))
+    click.echo(f"Demo relying app: {public_url}/demo/")
     click.echo(f"  log in as {info['email']} / {info['password']}")
-    click.echo(f"  SMS codes are written to {info['outbox']} and shown at {settings.server.public_url}/demo/outbox")
-    if settings.mail.backend == "outbox":
+    click.echo(f"  SMS codes are written to {info['outbox']} and shown at {public_url}/demo/outbox")
+    if app.extensions["idp.settings"].mail.backend == "outbox":
         click.echo(f"  mail (links to verify an address or reset a password) is written to {info['mail_outbox']} "
-                   f"and shown at {settings.server.public_url}/demo/mail")
+                   f"and shown at {public_url}/demo/mail")
     _run_server(app, host, port)
 
 
@@ -580,21 +602,27 @@ def users_show(email, realm_name, as_json):
 @realm_option
 @click.option("--name", default=None)
 @click.option("--new-email", default=None)
-@click.option("--password", default=None, help="New password, or '-' to read it from standard input.")
+@click.option("--password", default=None, help="New password, or '-' to read it from standard input. Ends the "
+                                                "user's sessions, app tokens and remembered devices.")
+@click.option("--keep-sessions", is_flag=True, help="With --password: keep the user's sessions and app tokens.")
 @click.option("--email-verified", type=ON_OFF, default=None)
 @click.option("--mfa", type=ON_OFF, default=None, help="Require a second factor from this user.")
 @click.option("--phone", default=None, help="Phone in international format, e.g. +14155550100; '' clears.")
 @click.option("--disabled", type=ON_OFF, default=None)
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def users_set(email, realm_name, name, new_email, password, email_verified, mfa, phone, disabled, as_json):
+def users_set(email, realm_name, name, new_email, password, keep_sessions, email_verified, mfa, phone, disabled,
+              as_json):
     from .services.mfa_users import admin_set_mfa, admin_set_phone
-    from .services.users import get_user, set_password, update_user
+    from .services.sign_out import change_password
+    from .services.users import get_user, update_user
 
+    if keep_sessions and password is None:
+        raise click.UsageError("--keep-sessions goes with --password")
     user = get_user(_realm(realm_name), email)
     update_user(user, name=name, email=new_email, email_verified=_flag(email_verified))
     if password is not None:
-        set_password(user, _read_password(password))
+        change_password(user, _read_password(password), reason="admin", keep_sessions=keep_sessions)
     if phone is not None:
         admin_set_phone(user, phone)
     if mfa is not None:

@@ -101,7 +101,8 @@ def home():
 
 @demo_bp.get("/login")
 def login():
-    return _oauth_client().authorize_redirect(url_for("demo.callback", _external=True))
+    public_url = current_app.extensions["idp.settings"].server.public_url.rstrip("/")
+    return _oauth_client().authorize_redirect(f"{public_url}/demo/callback")
 
 
 @demo_bp.get("/callback")

@@ -6,7 +6,7 @@ import math
 from flask import abort, g, jsonify, make_response, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from .i18n import _, ngettext
 from .ratelimit import LoginTransactionLimitExceeded
@@ -151,6 +151,19 @@ def init_app(app) -> None:
             _("Your form expired"),
             _("The page was open too long or cookies are blocked. Go back, reload the page and try again."),
         )
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        """A request naming a host that is not the public URL's (``idp.public_address``). No
+        page of ours is drawn for it: every link on it would be built on that host (and cannot
+        be, Flask refused it), and nothing about the host is echoed. The health check still
+        answers: load balancers and container probes name the server by its own address."""
+        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
+            return healthz()
+        description = "This server does not answer to the host name the request named."
+        if wants_json():
+            return jsonify(error="invalid_request", error_description=description), 400
+        return app.response_class(f"400 Bad Request: {description}\n", status=400, mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def http_error(error):

@@ -111,3 +111,26 @@ def id_token_claims(token: dict) -> dict:
     payload = token["id_token"].split(".")[1]
     payload += "=" * (-len(payload) % 4)
     return json.loads(base64.urlsafe_b64decode(payload))
+
+
+def signed_in_with_tokens(http, realm_name, client_id, client_secret, email="alice@example.com", password=PASSWORD):
+    """A browser that logged in to an app of ``realm_name``: its single-sign-on cookie is set,
+    and the app holds an access token and a refresh token."""
+    login = HostedLogin(http, realm_name, client_id, client_secret)
+    login.authorize(scope="openid email offline_access")
+    login.log_in(email, password)
+    return login, login.exchange_code()
+
+
+def what_still_works(login: HostedLogin, tokens: dict) -> dict:
+    """Whether the browser's session opens the account page without a login, and whether the
+    app's refresh token and access token are still accepted (the refresh rotates the token, so
+    ask once per login)."""
+    account = login.http.get(f"/realms/{login.realm}/account")
+    userinfo = login.http.get(f"/realms/{login.realm}/userinfo",
+                              headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    refreshed = login.http.post(f"/realms/{login.realm}/token",
+                                data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+                                auth=(login.client_id, login.client_secret))
+    return {"session": account.status_code == 200, "access_token": userinfo.status_code == 200,
+            "refresh_token": refreshed.status_code == 200}

@@ -80,3 +80,92 @@ def test_migrations_run_down_to_empty_and_up_again(upgraded_app):
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
     assert _differences(upgraded_app) == []
+
+
+EMAIL_KEYS_REVISION = "b414b0e14b7d"
+
+
+def _previous_revision(revision: str) -> str:
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    return ScriptDirectory.from_config(config).get_revision(revision).down_revision
+
+
+def _add_user_as_before_email_keys(connection, like_user_id: str, *, email: str, realm_id: int | None = None,
+                                   seconds_later: int) -> str:
+    """A copy of an existing row with another id and address, written at the schema before
+    email keys (so whatever columns that schema has are filled like the original's)."""
+    import datetime as dt
+    import uuid
+
+    import sqlalchemy as sa
+
+    users = sa.Table("users", sa.MetaData(), autoload_with=connection)
+    row = dict(connection.execute(sa.select(users).where(users.c.id == like_user_id)).mappings().one())
+    row.update(id=uuid.uuid4().hex, email=email, created_at=row["created_at"] + dt.timedelta(seconds=seconds_later))
+    if realm_id is not None:
+        row["realm_id"] = realm_id
+    connection.execute(users.insert().values(**row))
+    return row["id"]
+
+
+def test_email_key_migration_keeps_the_oldest_of_accounts_that_collide_and_names_the_others(app, capsys):
+    """Before email keys, SQLite let ``Émile@`` and ``émile@`` be two accounts of one realm. The
+    upgrade must not fail on them: the oldest keeps the address's key, the others get none (no
+    login or lookup by email reaches them) and a warning names each."""
+    from flask_migrate import downgrade, upgrade
+
+    from idp.extensions import db
+    from idp.models import User
+    from idp.services.realms import create_realm, get_realm
+    from idp.services.users import authenticate_password, create_user, find_user_by_email
+
+    from .helpers import PASSWORD
+
+    with app.app_context():
+        oldest = create_user(get_realm("default"), email="Émile@example.com", password=PASSWORD)
+        other_realm = create_realm("other")
+        db.session.commit()
+        oldest_id, other_realm_id = oldest.id, other_realm.id
+        db.session.remove()
+
+        downgrade(revision=_previous_revision(EMAIL_KEYS_REVISION))
+        with db.engine.begin() as connection:
+            younger = _add_user_as_before_email_keys(connection, oldest_id, email="émile@example.com", seconds_later=60)
+            youngest = _add_user_as_before_email_keys(connection, oldest_id, email="ÉMILE@example.com",
+                                                      seconds_later=120)
+            elsewhere = _add_user_as_before_email_keys(connection, oldest_id, email="émile@example.com",
+                                                       realm_id=other_realm_id, seconds_later=180)
+        upgrade()
+
+        keys = dict(db.session.execute(db.select(User.id, User.email_normalized)).all())
+        assert keys[oldest_id] == keys[elsewhere] == "émile@example.com", "one account per realm keeps its key"
+        assert keys[younger] is None and keys[youngest] is None
+        for typed in ("émile@example.com", "ÉMILE@example.com"):
+            assert find_user_by_email(get_realm("default"), typed).id == oldest_id
+            assert authenticate_password(get_realm("default"), typed, PASSWORD).id == oldest_id
+        assert find_user_by_email(get_realm("other"), "Émile@example.com").id == elsewhere
+
+    # alembic's loggers print to stderr (migrations/alembic.ini), as ``idp db upgrade`` shows them
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("WARNI")]
+    assert len(warnings) == 2, warnings
+    assert younger in warnings[0] and "émile@example.com" in warnings[0] and oldest_id in warnings[0]
+    assert youngest in warnings[1] and "ÉMILE@example.com" in warnings[1]
+    assert _differences(app) == []
+
+
+def test_account_left_without_a_key_gets_one_with_a_new_address(app):
+    from idp.extensions import db
+    from idp.services.realms import get_realm
+    from idp.services.users import create_user, find_user_by_email, update_user
+
+    with app.app_context():
+        user = create_user(get_realm("default"), email="emile@example.com", password=None)
+        user.email_normalized = None  # as the migration leaves a younger duplicate
+        db.session.commit()
+        assert find_user_by_email(get_realm("default"), "emile@example.com") is None
+        update_user(user, email="emile.2@example.com")
+        db.session.commit()
+        assert find_user_by_email(get_realm("default"), "Emile.2@example.com").id == user.id

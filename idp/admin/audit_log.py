@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..extensions import db
 from ..models import AuditEvent, Realm, User
 from ..services.realms import find_realm
+from ..services.users import email_key
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
@@ -90,7 +91,7 @@ def _query(filters: AuditFilters):
         query = query.filter(AuditEvent.realm_id == filters.realm.id)
     if filters.user:
         if "@" in filters.user:
-            ids = db.select(User.id).filter(db.func.lower(User.email) == filters.user.lower())
+            ids = db.select(User.id).filter(User.email_normalized == email_key(filters.user))
             if filters.realm is not None:
                 ids = ids.filter(User.realm_id == filters.realm.id)
             query = query.filter(AuditEvent.user_id.in_(ids))

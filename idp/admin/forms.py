@@ -145,6 +145,18 @@ class UserDetailsForm(FlaskForm):
                                     "here. Leave empty to remove the phone.")
 
 
+class SetPasswordForm(FlaskForm):
+    """An administrator sets the user's password: by default the user is signed out everywhere,
+    as after a password reset (``services.sign_out.change_password``)."""
+
+    password = PasswordField("New password", validators=[DataRequired("Enter the new password."), Length(max=1024)],
+                             description="The realm's password policy applies. The user is told by mail.")
+    keep_sessions = BooleanField("Keep the user's sessions and app tokens",
+                                 description="Leave this off unless you know nobody else has the old password: "
+                                             "by default the user is logged out of every browser and app, as after "
+                                             "a password reset. Remembered devices are forgotten either way.")
+
+
 class ConsoleRoleForm(FlaskForm):
     role = SelectField("Console role", choices=[
         SelectChoice("owner", "Owner: everything"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 from ..extensions import db
 from ..models import (
     Authenticator,
-    BrowserSession,
     OtpChallenge,
     RecoveryCode,
     SmsMessage,
@@ -16,6 +15,7 @@ from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.clients import validate_redirect_uri
 from ..services.phones import mask_phone, parse_phone, phone_country
+from ..services.sign_out import end_browser_sessions, revoke_user_tokens
 from ..sms import SmsSendError
 
 
@@ -35,11 +35,7 @@ def reset_factors(user) -> None:
 
 def end_user_sessions(user) -> None:
     """Log the user out everywhere: browser sessions and issued tokens."""
-    from ..oidc.tokens import revoke_user_tokens
-
-    db.session.execute(
-        db.update(BrowserSession).where(BrowserSession.user_id == user.id, BrowserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow()))
+    end_browser_sessions(user)
     revoke_user_tokens(user)
 
 

@@ -16,7 +16,8 @@ from ..services.clients import get_client, list_clients, set_resource_server_for
 from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS
 from ..services.mfa_users import admin_set_mfa, admin_set_phone
 from ..services.realms import update_realm
-from ..services.users import create_user, delete_user, get_user, list_users, set_password, update_user
+from ..services.sign_out import change_password
+from ..services.users import create_user, delete_user, get_user, list_users, update_user
 from . import api_bp, credentials
 from .parameters import MAX_ID, Field, body_fields, path_text, query_int, query_text, query_time
 from .representations import (
@@ -147,9 +148,10 @@ def delete_user_view(user_id):
 
 @api_bp.put("/realms/<realm_name>/users/<user_id>/password")
 def set_password_view(user_id):
+    """Ends the user's sessions, tokens and remembered devices unless ``keep_sessions``."""
     user = _user(user_id)
-    fields = body_fields({"password": Field(required=True, max_length=1024)})
-    set_password(user, fields["password"])
+    fields = body_fields({"password": Field(required=True, max_length=1024), "keep_sessions": Field("boolean")})
+    change_password(user, fields["password"], reason="admin", keep_sessions=fields.get("keep_sessions", False))
     db.session.commit()
     return _no_content()
 

@@ -128,7 +128,12 @@ SCHEMAS = {
                                                    "unverified until its first code. null or \"\" clears it.")),
         "disabled": {"type": "boolean"},
     }),
-    "PasswordSet": _object({"password": _string(1024)}, ("password",)),
+    "PasswordSet": _object({
+        "password": _string(1024),
+        "keep_sessions": {"type": "boolean", "default": False,
+                          "description": "Keep the user's browser sessions and app tokens. By default they end, "
+                                         "as after a password reset; remembered devices are forgotten either way."},
+    }, ("password",)),
     "Credential": _object({
         "id": _string(description="totp_<n>, sms_<n> (a phone being enrolled) or phone (the phone on record)."),
         "credential_type": {"enum": ["totp", "sms"]},
@@ -301,7 +306,8 @@ def _paths() -> dict:
         },
         f"{USER}/password": {
             "parameters": [_param("realm"), _param("user_id")],
-            "put": _op("Set the user's password", NO_CONTENT, WRITE, body="PasswordSet", tags=("users",)),
+            "put": _op("Set the user's password; ends their sessions and tokens unless keep_sessions",
+                       NO_CONTENT, WRITE, body="PasswordSet", tags=("users",)),
         },
         f"{USER}/credentials": {
             "parameters": [_param("realm"), _param("user_id")],

@@ -32,6 +32,7 @@ from ..login.transaction import update_stage_state
 from ..models import RememberedDevice, utcnow
 from ..security import keyed_digest, random_token
 from ..services.audit import record_event
+from ..services.sign_out import forget_all_devices  # noqa: F401 (shared with the password rule)
 
 COOKIE_PREFIX = "idp_device_"
 
@@ -131,18 +132,6 @@ def forget_device(user, device_id: int) -> bool:
     if deleted:
         record_event("mfa.remembered_device_forgotten", realm=user.realm, user=user, device=device_id)
     return bool(deleted)
-
-
-def forget_all_devices(user, *, reason: str) -> int:
-    """Every browser remembered for ``user`` asks for the second factor again."""
-    with db.session.no_autoflush:
-        deleted = db.session.execute(
-            db.delete(RememberedDevice).where(RememberedDevice.user_id == user.id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    if deleted:
-        record_event("mfa.remembered_devices_forgotten", realm=user.realm, user=user, count=deleted, reason=reason)
-    return deleted
 
 
 _BROWSERS = [("Edge", r"Edg(?:e|A|iOS)?/"), ("Opera", r"OPR/|Opera"), ("Samsung Internet", r"SamsungBrowser/"),

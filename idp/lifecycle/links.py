@@ -13,6 +13,7 @@ from ..extensions import db
 from ..i18n import _
 from ..models import EmailLink, utcnow
 from ..security import keyed_digest, random_token
+from ..services.users import email_key
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"
@@ -64,7 +65,7 @@ def find_link(realm, token: str, purpose: str) -> EmailLink:
     if row.expires_at <= utcnow():
         raise LinkInvalid(_("This link has expired. Ask for a new one."))
     user = row.user
-    if user is None or user.disabled or user.email.lower() != row.email.lower():
+    if user is None or user.disabled or email_key(user.email) != email_key(row.email):
         raise LinkInvalid(_("This link is no longer valid for this account. Ask for a new one."))
     return row
 
@@ -110,7 +111,8 @@ def seconds_until_next_link(user, purpose: str, cooldown: int) -> int:
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """A URL for a mail: on ``[server] public_url`` when it is set, else on this request's host."""
+    """A URL for a mail: on ``[server] public_url`` when it is set, else on this request's host,
+    which is then a loopback name (the only hosts served without a public URL: ``public_address``)."""
     public_url = current_app.extensions["idp.settings"].server.public_url
     path = url_for(endpoint, **values)
     if not public_url:

@@ -207,3 +207,17 @@ def delete_abandoned_registrations(now: dt.datetime | None = None, *, limit: int
     for user in abandoned:
         delete_user(user)
     return len(abandoned)
+
+
+def take_over_pending_registration(user) -> None:
+    """The owner of the address proved it some other way (an upstream login whose address was
+    proven): the pending registration becomes theirs. Nobody could log in to it yet, and its
+    password was chosen by whoever registered, who may not be the owner, so the password goes;
+    the address is verified and the registration's links stop working. The caller commits."""
+    from .links import retire_links
+
+    retire_links(user, VERIFY_EMAIL)
+    user.password_hash = None
+    user.email_verified = True
+    user.registration_pending_since = None
+    record_event("registration.taken_over", realm=user.realm, user=user)

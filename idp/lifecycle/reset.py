@@ -18,14 +18,14 @@ from flask_babel import force_locale
 from ..extensions import db
 from ..i18n import DEFAULT_LOCALE, _, current_locale
 from ..mail import compose, deliver_now, run_in_background
-from ..models import BrowserSession, Realm, utcnow
-from ..oidc.tokens import revoke_user_tokens
+from ..models import Realm
 from ..services.audit import record_event
 from ..services.password_attempts import unlock_address
 from ..services.passwords import check_password_policy
-from ..services.users import find_user_by_email, set_password
+from ..services.sign_out import change_password
+from ..services.users import find_user_by_email
 from ..social.linking import remove_unproven_links
-from .devices import describe_browser, forget_all_devices
+from .devices import describe_browser
 from .links import (
     LIFETIMES,
     RESET_PASSWORD,
@@ -111,24 +111,12 @@ def reset_password(link, password: str):
     unlock_address(user.realm, user.email)
     if not claim_link(link):
         raise LinkInvalid(_("This link was already used. Each link works only once."))
-    set_password(user, password)
+    change_password(user, password, reason="password_reset")
     # the mail reached the address: it is verified too, and a pending registration is now the
     # owner's, with the owner's password (idp.lifecycle.registration)
     user.email_verified = True
     user.registration_pending_since = None
     retire_links(user, RESET_PASSWORD)
-    end_all_sessions(user)
-    revoke_user_tokens(user)
-    forget_all_devices(user, reason="password_reset")
     remove_unproven_links(user, reason="password_reset")
     record_event("user.password_reset", realm=user.realm, user=user)
     return user
-
-
-def end_all_sessions(user) -> None:
-    """Log the user out of every browser."""
-    db.session.execute(
-        db.update(BrowserSession)
-        .where(BrowserSession.user_id == user.id, BrowserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -17,11 +17,21 @@ def new_subject() -> str:
 
 class User(db.Model):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("realm_id", "email", name="uq_users_realm_email"),)
+    __table_args__ = (
+        UniqueConstraint("realm_id", "email", name="uq_users_realm_email"),
+        # an index, not a constraint: SQLite adds one without rebuilding the table (a rebuild
+        # would cascade the DROP of ``users`` into every table that refers to it)
+        Index("uq_users_realm_email_normalized", "realm_id", "email_normalized", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_subject)
     realm_id: Mapped[int] = mapped_column(ForeignKey("realms.id", ondelete="CASCADE"), index=True)
+    #: As typed (the domain lower-cased): what pages show and mails are sent to.
     email: Mapped[str] = mapped_column(String(320))
+    #: ``services.users.email_key(email)``, set whenever ``email`` is: the only form accounts
+    #: are looked up and compared by. NULL for an account the key migration found to collide
+    #: with an older one (it cannot be found by email until it gets a new address).
+    email_normalized: Mapped[str | None] = mapped_column(String(512), nullable=True)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)

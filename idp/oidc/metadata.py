@@ -17,10 +17,13 @@ import hashlib
 import json
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, request
+from werkzeug.exceptions import SecurityError
 from werkzeug.http import parse_etags
+from werkzeug.wsgi import get_host
 
 from ..i18n import SUPPORTED_LOCALES
 from ..login.acr import ACR_VALUES_SUPPORTED
@@ -31,6 +34,9 @@ from .issuer import public_base_url
 
 REBUILD_AFTER = 5.0
 MAX_AGE = 300
+#: Documents kept at most; the oldest built goes first. Keys hold the public address, which
+#: without ``server.public_url`` is the request's (loopback) host and port: never unbounded.
+MAX_DOCUMENTS = 256
 
 metadata_bp = Blueprint("oidc_metadata", __name__, url_prefix="/realms/<realm_name>")
 
@@ -42,14 +48,23 @@ class Document:
     built_at: float
 
 
-_documents: dict[tuple, Document] = {}
+_documents: OrderedDict[tuple, Document] = OrderedDict()
 _lock = threading.Lock()
 
 
 def _key(kind: str, realm_name: str) -> tuple:
     """Documents differ per database (tests run many instances in one process), realm and public
-    address (the issuer is the request's host when ``server.public_url`` is unset)."""
+    address (the issuer is the request's host when ``server.public_url`` is unset, and then only
+    loopback names are trusted hosts: ``idp.public_address``)."""
     return current_app.config["SQLALCHEMY_DATABASE_URI"], realm_name, kind, public_base_url()
+
+
+def _keep(key: tuple, document: Document) -> None:
+    with _lock:
+        _documents[key] = document
+        _documents.move_to_end(key)
+        while len(_documents) > MAX_DOCUMENTS:
+            _documents.popitem(last=False)
 
 
 def forget_realm_documents(realm_name: str) -> None:
@@ -120,8 +135,7 @@ def realm_document(kind: str, realm_name: str) -> Document:
         if document is not None and document.etag == etag:
             body = document.body
         document = Document(body, etag, time.monotonic())
-        with _lock:
-            _documents[key] = document
+        _keep(key, document)
     return document
 
 
@@ -164,13 +178,15 @@ class CachedDocumentsMiddleware:
 
     Only documents that the Flask view built and that are still fresh (``REBUILD_AFTER``) are
     served here; anything else (a first request, a stale document, an unknown realm, a query
-    string) goes on to the view, which rebuilds or answers 404. Active only when
-    ``server.public_url`` is set, so the issuer in the cache does not depend on the request."""
+    string, a host that is not the public URL's) goes on to Flask, which rebuilds, answers 404
+    or refuses the host with a 400. Active only when ``server.public_url`` is set, so the issuer
+    in the cache does not depend on the request."""
 
-    def __init__(self, wsgi_app, *, database_uri: str, public_url: str):
+    def __init__(self, wsgi_app, *, database_uri: str, public_url: str, trusted_hosts: list[str]):
         self.wsgi_app = wsgi_app
         self.database_uri = database_uri
         self.base_url = public_url.rstrip("/")
+        self.trusted_hosts = trusted_hosts
 
     def __call__(self, environ, start_response):
         document = self._fresh_document(environ)
@@ -202,6 +218,10 @@ class CachedDocumentsMiddleware:
         kind = DOCUMENT_PATHS.get(rest)
         if kind is None:
             return None
+        try:
+            get_host(environ, self.trusted_hosts)
+        except SecurityError:
+            return None
         document = _documents.get((self.database_uri, realm_name, kind, self.base_url))
         if document is None or time.monotonic() - document.built_at > REBUILD_AFTER:
             return None
@@ -212,5 +232,6 @@ def serve_cached_documents(app) -> None:
     public_url = app.extensions["idp.settings"].server.public_url
     if public_url:
         app.wsgi_app = CachedDocumentsMiddleware(
-            app.wsgi_app, database_uri=app.config["SQLALCHEMY_DATABASE_URI"], public_url=public_url
+            app.wsgi_app, database_uri=app.config["SQLALCHEMY_DATABASE_URI"], public_url=public_url,
+            trusted_hosts=app.config["TRUSTED_HOSTS"],
         )

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import AuthorizationCode, IssuedToken, utcnow
 from ..security import keyed_digest, random_token
 from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt
+from ..services.sign_out import revoke_tokens_where, revoke_user_tokens  # noqa: F401 (their old home)
 from .issuer import realm_issuer
 
 
@@ -208,28 +209,6 @@ def revoke_tokens_of_code(realm, code: AuthorizationCode) -> None:
     ).all()
     for family in set(families):
         revoke_family(realm, family)
-
-
-def revoke_user_tokens(user) -> None:
-    revoke_tokens_where(IssuedToken.user_id == user.id)
-
-
-def revoke_tokens_where(*criteria, max_passes: int = 10) -> int:
-    """Revoke every token row matching ``criteria``, including those a refresh in flight adds.
-
-    A refresh that has claimed its old row holds that row's lock until it commits its
-    successor; the ``UPDATE`` waits for it, but (under READ COMMITTED) cannot see the
-    successor inserted meanwhile. Each later pass starts after those commits and sees them, so
-    the passes stop when one finds nothing left to revoke."""
-    revoked = 0
-    for _ in range(max_passes):
-        count = db.session.execute(
-            db.update(IssuedToken).where(*criteria, IssuedToken.revoked_at.is_(None)).values(revoked_at=utcnow())
-        ).rowcount
-        revoked += count
-        if not count:
-            break
-    return revoked
 
 
 def claim_refresh_token(row: IssuedToken) -> bool:

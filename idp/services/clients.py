@@ -169,7 +169,7 @@ def rotate_client_secret(client: Client) -> str:
 def delete_client(client: Client) -> None:
     """The client's tokens end with it: its users' tokens are revoked here, and its
     client_credentials tokens stop introspecting as active once it is gone."""
-    from ..oidc.tokens import revoke_tokens_where
+    from .sign_out import revoke_tokens_where
 
     revoke_tokens_where(IssuedToken.realm_id == client.realm_id, IssuedToken.client_id == client.client_id)
     db.session.execute(

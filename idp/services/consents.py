@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from ..extensions import db
 from ..models import AuthorizationCode, Client, Consent, IssuedToken, utcnow
-from ..oidc.tokens import revoke_tokens_where
 from .audit import record_event
+from .sign_out import revoke_tokens_where
 
 
 def _find(user, client_id: str) -> Consent | None:

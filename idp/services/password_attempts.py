@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import time
-import unicodedata
 
 from flask import current_app
 
@@ -55,9 +54,11 @@ class PasswordLoginLocked(Exception):
 
 
 def address_key(email: str) -> str:
-    """The address as the counter knows it: NFKC and case-folded, so ``Émile@…`` and ``émile@…``
-    share one count. (The users table's own normalisation may replace this when it has one.)"""
-    return unicodedata.normalize("NFKC", (email or "").strip()).casefold()
+    """The address as the counter knows it: the users table's own key (``email_key``), so
+    ``Émile@…``, ``émile@…`` and its fullwidth or punycode spellings share one count."""
+    from .users import email_key
+
+    return email_key(email)
 
 
 def _settings():

@@ -1,6 +1,17 @@
+"""Users of a realm, and the one rule by which two email addresses are the same account.
+
+An address is kept as the person typed it (the domain lower-cased) for display and mail, and
+compared only through ``email_key``, stored in ``users.email_normalized`` (unique per realm).
+SQL ``lower()`` is not used: SQLite's folds ASCII only, so ``Émile@`` and ``émile@`` would be two
+accounts there and one on PostgreSQL."""
 from __future__ import annotations
 
 import re
+import unicodedata
+
+import idna
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..i18n import _
@@ -12,13 +23,77 @@ from .password_attempts import claim_password_attempt
 from .passwords import check_password_policy
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+#: The longest key ``users.email_normalized`` holds (folding and punycode can lengthen an address).
+MAX_EMAIL_KEY_LENGTH = 512
+#: Control, format (zero-width), surrogate, private-use and unassigned characters: invisible or
+#: meaningless in an address, and a way to make one look like another's.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def email_key(email: str) -> str:
+    """The form in which two addresses are compared: equal keys, one mailbox, one account.
+
+    Unicode NFKC (compatibility forms such as fullwidth letters and ligatures fold to the plain
+    letters), then ``casefold()`` of the part before the last ``@`` (so ``É``, ``é`` and ``ÉMILE``
+    are one), and the domain mapped by IDNA UTS #46 to its ASCII form (``bücher.example`` and
+    ``xn--bcher-kva.example`` are one). The domain is not passed through ``casefold()``: UTS #46
+    folds its case itself, and ``casefold()`` would turn ``ß`` into ``ss``, merging two domains
+    that DNS keeps apart. Letters of different scripts that look alike (Cyrillic ``а``, Latin
+    ``a``) stay different: they are different mailboxes (README, "Email addresses").
+
+    Total: any string has a key, so stored rows and typed input compare alike; a domain that
+    IDNA refuses keeps its NFKC-casefolded form (``normalize_email`` refuses such new addresses
+    unless they are ASCII). Idempotent: ``email_key(email_key(x)) == email_key(x)``."""
+    text = unicodedata.normalize("NFKC", email or "").strip()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return _fold(text)
+    return f"{_fold(local)}@{_domain_key(domain)}"
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _domain_key(domain: str) -> str:
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return _fold(domain)
+
+
+def _idna_accepts(domain: str) -> bool:
+    try:
+        idna.encode(domain, uts46=True)
+    except (idna.IDNAError, UnicodeError):
+        return False
+    return True
+
+
+@event.listens_for(User.email, "set")
+def _key_follows_address(user, email, _old, _initiator):
+    """Wherever an address is set (``User(email=...)``, ``user.email = ...``), its key is too."""
+    user.email_normalized = email_key(email) if email is not None else None
 
 
 def normalize_email(email: str) -> str:
+    """The address as it is stored and mailed: as typed, the domain lower-cased. Refuses what is
+    not an address, what has no key (an ``@`` hidden in a compatibility form, an internationalised
+    domain IDNA refuses) and invisible characters."""
     email = (email or "").strip()
+    invalid = ServiceError(_("Enter a valid email address."), field="email")
     if len(email) > 320 or not EMAIL.match(email):
-        raise ServiceError(_("Enter a valid email address."), field="email")
+        raise invalid
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in email):
+        raise invalid
     local, domain = email.rsplit("@", 1)
+    compatible_local, compatible_domain = unicodedata.normalize("NFKC", local), unicodedata.normalize("NFKC", domain)
+    if "@" in compatible_local or "@" in compatible_domain:
+        raise invalid
+    if not compatible_domain.isascii() and not _idna_accepts(compatible_domain):
+        raise invalid
+    if len(email_key(email)) > MAX_EMAIL_KEY_LENGTH:
+        raise invalid
     return f"{local}@{domain.lower()}"
 
 
@@ -28,7 +103,7 @@ def find_user_by_email(realm, email: str) -> User | None:
     except ServiceError:
         return None
     return db.session.scalar(
-        db.select(User).filter(User.realm_id == realm.id, db.func.lower(User.email) == email.lower())
+        db.select(User).filter(User.realm_id == realm.id, User.email_normalized == email_key(email))
     )
 
 
@@ -44,7 +119,9 @@ def get_user(realm, email_or_id: str) -> User:
 def list_users(realm, *, email_contains: str | None = None, limit: int = 100, offset: int = 0):
     query = db.select(User).filter_by(realm_id=realm.id)
     if email_contains:
-        query = query.filter(User.email.ilike(f"%{email_contains}%"))
+        # the stored form for what was typed as stored, the folded form for any other spelling
+        query = query.filter(db.or_(User.email.icontains(email_contains, autoescape=True),
+                                    User.email_normalized.contains(_fold(email_contains), autoescape=True)))
     return list(db.session.scalars(query.order_by(User.email).limit(limit).offset(offset)))
 
 
@@ -77,15 +154,30 @@ def create_user(
         disabled=False,
     )
     db.session.add(user)
-    db.session.flush()
+    _flush_unique_email()
     record_event("user.created", realm=realm, user=user)
     return user
 
 
-def set_password(user: User, password: str) -> None:
+def _flush_unique_email() -> None:
+    """Two requests that create (or rename to) one address at the same moment: the unique
+    ``(realm_id, email_normalized)`` stops the second, which gets the same answer as when the
+    first had committed before it looked. The caller's transaction is rolled back."""
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        if "email" not in str(error.orig):
+            raise
+        raise ServiceError(_("An account with this email already exists."), field="email") from None
+
+
+def set_password(user: User, password: str, **details) -> None:
+    """Only the password. Someone else setting it for the user also signs them out:
+    ``sign_out.change_password``. ``details`` go into the audit event."""
     check_password_policy(user.realm, password, email=user.email)
     user.password_hash = hash_password(password)
-    record_event("user.password_changed", realm=user.realm, user=user)
+    record_event("user.password_changed", realm=user.realm, user=user, **details)
 
 
 def authenticate_password(realm, email: str, password: str) -> User | None:
@@ -115,9 +207,10 @@ def update_user(user: User, *, name=None, email=None, email_verified=None) -> Us
         other = find_user_by_email(user.realm, email)
         if other is not None and other.id != user.id:
             raise ServiceError(_("An account with this email already exists."), field="email")
-        if email.lower() != user.email.lower():
+        if email_key(email) != user.email_normalized:
             user.email_verified = False
         user.email = email
+        _flush_unique_email()
     if name is not None:
         name = name.strip() or None
         if name and len(name) > 200:

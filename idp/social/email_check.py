@@ -17,6 +17,7 @@ from ..login.transaction import update_stage_state
 from ..mail import compose, deliver_after_commit
 from ..security import digests_equal, keyed_digest, random_token
 from ..services.audit import record_event
+from ..services.users import email_key
 
 STATE_KEY = "email_check"
 COOLDOWN_SECONDS = 60
@@ -65,7 +66,7 @@ def send(txn) -> bool:
     db.session.commit()
     email = check["identity"]["email"]
     if limiter.enabled and not limiter.limiter.hit(RateLimitItemPerSecond(1, COOLDOWN_SECONDS),
-                                                   "idp-federated-email", str(txn.realm_id), email.casefold()):
+                                                   "idp-federated-email", str(txn.realm_id), email_key(email)):
         check.update(sent_at=time.time())
         update_stage_state(txn, **{STATE_KEY: check})
         return False

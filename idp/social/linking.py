@@ -6,10 +6,12 @@ linked to one.
    ``email_verified`` *and* the operator trusts this provider's assertion (``trust_email``,
    Keycloak's "Trust Email"); otherwise the person first opens a link we mail to it
    (``idp.social.email_check``).
-3. A local account with the same (verified) address is linked without its password only when
+3. A local account with the same (proven) address is linked without its password only when
    its own address is verified too and it has no second factor. Otherwise the person logs in
    to that account once, in the same login, with its password and, when it has MFA, its
-   second factor (``PasswordNeededToLink``).
+   second factor (``PasswordNeededToLink``). A registration still waiting for its address to
+   be verified is not an account yet: the proven owner takes it over (without the password
+   whoever registered chose).
 4. Otherwise a new account is created, when the realm allows registration.
 
 A link to an existing account is made only when the whole login succeeds
@@ -109,6 +111,12 @@ def resolve_account(realm, provider, identity: dict) -> Resolution:
     if not address_proven(provider, identity):
         raise EmailCheckNeeded()
     local = find_user_by_email(realm, email)
+    if local is not None and local.registration_pending:
+        from ..lifecycle.registration import take_over_pending_registration
+
+        take_over_pending_registration(local)
+        link_identity(provider, local, identity, new_account=True)
+        return Resolution(local)
     if local is not None:
         if local.email_verified and not has_second_factor(local):
             return Resolution(local, link_request(provider, identity))

@@ -6,7 +6,7 @@ import re
 
 import pyotp
 
-from ..flows import HostedLogin
+from ..flows import HostedLogin, what_still_works
 from .conftest import PHONE, user_id
 
 
@@ -181,3 +181,74 @@ def test_an_owner_changes_another_administrators_role(console, admin_factory, in
     me = user_id(in_app, "admin", "owner@example.com")
     browser.post(f"/admin/realms/admin/users/{me}/role", {"role": "viewer"})
     assert browser.status == 400 and "You cannot change the role of your own console account." in browser.text()
+
+
+def test_search_and_audit_filter_find_a_non_ascii_address_typed_in_another_case(console, target_realm, in_app):
+    from idp.extensions import db
+    from idp.services.realms import get_realm
+    from idp.services.users import create_user
+
+    target_realm()
+    with in_app():
+        create_user(get_realm("acme"), email="Émile@example.org", password=None)
+        db.session.commit()
+    browser = console("viewer")
+    browser.get("/admin/realms/acme/users?q=ÉMILE")
+    assert "Émile@example.org" in browser.text()
+    browser.get("/admin/audit?user=émile@EXAMPLE.org")
+    assert "user.created" in browser.text() and "Émile@example.org" in browser.text()
+
+
+def _alice_signed_in(app, acme):
+    from ..flows import signed_in_with_tokens
+
+    return signed_in_with_tokens(app.test_client(), acme.name, acme.client_id, acme.client_secret)
+
+
+def test_password_set_in_the_console_logs_the_user_out_of_every_browser_and_app(console, target_realm, in_app, app,
+                                                                                 audit_events):
+    """Someone who knew the old password keeps no session or token after an administrator changes it."""
+    acme = target_realm()
+    alice = user_id(in_app, "acme", "alice@example.com")
+    signed_in = _alice_signed_in(app, acme)
+    browser = console("operator")
+    browser.get(f"/admin/realms/acme/users/{alice}")
+    assert "Keep the user's sessions and app tokens" in browser.text()
+    browser.post(f"/admin/realms/acme/users/{alice}/password", {"password": "a brand new passphrase"})
+
+    assert "they were logged out of every browser and app" in browser.text()
+    assert what_still_works(*signed_in) == {"session": False, "access_token": False, "refresh_token": False}
+    assert audit_events("user.signed_out_everywhere") == [(
+        {"reason": "admin", "sessions": 1, "tokens": 1, "remembered_devices": 0, "by_admin": "operator@example.com"},
+        alice)]
+    login = HostedLogin(app.test_client(), acme.name, acme.client_id, acme.client_secret)
+    login.authorize()
+    login.log_in(password="a brand new passphrase")
+    assert login.redirected_to_app
+
+
+def test_console_may_keep_the_sessions_when_setting_a_password(console, target_realm, in_app, app, audit_events):
+    acme = target_realm()
+    alice = user_id(in_app, "acme", "alice@example.com")
+    signed_in = _alice_signed_in(app, acme)
+    browser = console("operator")
+    browser.get(f"/admin/realms/acme/users/{alice}")
+    browser.post(f"/admin/realms/acme/users/{alice}/password",
+                 {"password": "a brand new passphrase", "keep_sessions": "y"})
+
+    assert "their sessions and app tokens were kept" in browser.text()
+    assert what_still_works(*signed_in) == {"session": True, "access_token": True, "refresh_token": True}
+    assert audit_events("user.password_changed")[-1] == (
+        {"reason": "admin", "kept_sessions": True, "by_admin": "operator@example.com"}, alice)
+
+
+def test_a_password_the_policy_refuses_is_a_400_and_ends_nothing(console, target_realm, in_app, app):
+    acme = target_realm()
+    alice = user_id(in_app, "acme", "alice@example.com")
+    signed_in = _alice_signed_in(app, acme)
+    browser = console("operator")
+    browser.get(f"/admin/realms/acme/users/{alice}")
+    browser.post(f"/admin/realms/acme/users/{alice}/password", {"password": "short"})
+
+    assert browser.status == 400 and "Password must be at least 8 characters." in browser.text()
+    assert what_still_works(*signed_in)["session"] is True

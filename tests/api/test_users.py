@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from ..flows import what_still_works
 from ..helpers import PASSWORD
 from .conftest import EMAIL
 
@@ -104,3 +105,66 @@ def test_unknown_user_is_404(api, realm, method, path):
 def test_users_of_another_realm_are_not_found(api, factory):
     stranger = factory.user(factory.realm("other"), email="eve@example.com")
     assert api.get(f"/users/{stranger.id}").status_code == 404
+
+
+def _log_in(client, login_client, email, password=PASSWORD):
+    return client.post("/api/v1/realms/acme/sessions/authenticate",
+                       json={"email": email, "password": password, "client_id": login_client[0]}).get_json()
+
+
+@pytest.mark.parametrize("typed", ["Émile@example.com", "émile@example.com", "ÉMILE@EXAMPLE.COM",
+                                   "Éｍｉｌｅ@ｅｘａｍｐｌｅ.ｃｏｍ"])
+def test_non_ascii_address_is_found_and_logs_in_whatever_case_or_width_it_is_typed_in(api, client, login_client,
+                                                                                    typed):
+    created = api.post("/users", {"email": "Émile@Example.com", "password": PASSWORD}).get_json()
+    assert created["email"] == "Émile@example.com"
+
+    assert api.get(f"/users/{typed}").get_json()["id"] == created["id"]
+    assert [u["id"] for u in api.get("/users", query_string={"email": typed.split("@")[0]}).get_json()["users"]] == [
+        created["id"]]
+    assert _log_in(client, login_client, typed)["user"]["id"] == created["id"]
+
+    second = api.post("/users", {"email": typed, "password": "another passphrase"})
+    assert second.status_code == 422 and second.get_json()["fields"]["email"]
+    assert len(api.get("/users").get_json()["users"]) == 1, "one mailbox, one account"
+
+
+def test_idn_domain_and_its_punycode_are_one_account_through_the_api(api, client, login_client):
+    created = api.post("/users", {"email": "anna@bücher.example", "password": PASSWORD}).get_json()
+    assert api.get("/users/anna@xn--bcher-kva.example").get_json()["id"] == created["id"]
+    assert _log_in(client, login_client, "ANNA@XN--BCHER-KVA.EXAMPLE")["user"]["email"] == "anna@bücher.example"
+    assert api.post("/users", {"email": "anna@xn--bcher-kva.example"}).status_code == 422
+
+
+def test_renaming_to_another_spelling_of_a_taken_non_ascii_address_is_refused(api, user):
+    api.post("/users", {"email": "Émile@example.com"})
+    response = api.patch(f"/users/{user.id}", {"email": "émile@example.com"})
+    assert response.status_code == 422 and response.get_json()["fields"]["email"]
+    assert api.get(f"/users/{user.id}").get_json()["email"] == EMAIL
+
+
+@pytest.fixture
+def alice_signed_in(client, user, login_client):
+    from ..flows import signed_in_with_tokens
+
+    return signed_in_with_tokens(client.application.test_client(), "acme", *login_client)
+
+
+def test_password_set_through_the_api_logs_the_user_out_of_every_browser_and_app(api, user, alice_signed_in):
+    """Someone who knew the old password keeps no session or token after the API changes it."""
+    assert api.put(f"/users/{user.id}/password", {"password": "a brand new secret"}).status_code == 204
+    assert what_still_works(*alice_signed_in) == {"session": False, "access_token": False, "refresh_token": False}
+
+
+def test_api_may_keep_the_sessions_when_setting_a_password(api, user, alice_signed_in):
+    response = api.put(f"/users/{user.id}/password", {"password": "a brand new secret", "keep_sessions": True})
+    assert response.status_code == 204
+    assert what_still_works(*alice_signed_in) == {"session": True, "access_token": True, "refresh_token": True}
+    changed = api.get("/audit_events", query_string={"type": "user.password_changed"}).get_json()
+    assert changed["audit_events"][0]["details"] == {"reason": "admin", "kept_sessions": True}
+
+
+def test_keep_sessions_must_be_a_boolean(api, user, alice_signed_in):
+    response = api.put(f"/users/{user.id}/password", {"password": "a brand new secret", "keep_sessions": "yes"})
+    assert response.status_code == 422 and "keep_sessions" in response.get_json()["fields"]
+    assert what_still_works(*alice_signed_in)["session"] is True, "nothing was changed"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from ..flows import what_still_works
 from ..helpers import PASSWORD
 from .conftest import assert_one_line_error
 
@@ -99,3 +100,77 @@ def test_a_failed_change_changes_nothing(runner, idp, alice, acme):
     result = runner("users", "set", "alice@example.com", "--realm", acme, "--name", "Changed", "--new-email", "bob@example.com")
     assert_one_line_error(result, "already exists")
     assert idp("users", "show", "alice@example.com", "--realm", acme, "--json")["name"] == "Alice"
+
+
+def test_non_ascii_address_is_found_whatever_case_width_or_domain_spelling_it_is_typed_in(idp, runner, acme):
+    """On SQLite ``lower()`` folds ASCII only: ``Émile@`` was created but never found again."""
+    created = idp("users", "create", "--realm", acme, "--email", "Émile@Example.com", "--password", PASSWORD, "--json")
+    assert created["email"] == "Émile@example.com", "kept as typed, the domain lower-cased"
+    for typed in ("Émile@example.com", "émile@example.com", "ÉMILE@EXAMPLE.COM", "Éｍｉｌｅ@ｅｘａｍｐｌｅ.ｃｏｍ"):
+        assert idp("users", "show", typed, "--realm", acme, "--json")["id"] == created["id"], typed
+    assert [u["id"] for u in idp("users", "list", "--realm", acme, "--email", "ÉMILE", "--json")] == [created["id"]]
+
+    anna = idp("users", "create", "--realm", acme, "--email", "anna@xn--bcher-kva.example", "--password", PASSWORD,
+               "--json")
+    assert idp("users", "show", "Anna@BÜCHER.example", "--realm", acme, "--json")["id"] == anna["id"]
+
+
+@pytest.mark.parametrize("typed", ["émile@example.com", "ÉMILE@EXAMPLE.COM", "Éｍｉｌｅ@ｅｘａｍｐｌｅ.ｃｏｍ"])
+def test_second_account_for_one_non_ascii_mailbox_is_refused(idp, runner, acme, typed):
+    idp("users", "create", "--realm", acme, "--email", "Émile@Example.com", "--password", PASSWORD)
+    assert_one_line_error(runner("users", "create", "--realm", acme, "--email", typed, "--password", PASSWORD),
+                          "already exists")
+    assert_one_line_error(runner("users", "set", "alice@example.com", "--realm", acme, "--new-email", typed),
+                          "already exists")
+    assert [u["email"] for u in idp("users", "list", "--realm", acme, "--json")] == [
+        "alice@example.com", "Émile@example.com"]
+
+
+def test_changing_only_the_case_of_an_address_keeps_it_verified(idp, acme):
+    idp("users", "create", "--realm", acme, "--email", "émile@example.com", "--password", PASSWORD, "--email-verified")
+    changed = idp("users", "set", "émile@example.com", "--realm", acme, "--new-email", "Émile@example.com", "--json")
+    assert (changed["email"], changed["email_verified"]) == ("Émile@example.com", True), "the same mailbox"
+
+
+@pytest.fixture
+def alice_signed_in(app, acme):
+    """Alice logged in to an app of acme in a browser: a session cookie, an access and a refresh token."""
+    from idp.services.realms import get_realm
+
+    from ..flows import signed_in_with_tokens
+    from ..helpers import Factory
+
+    with app.app_context():
+        client_id, secret = Factory(app).client(get_realm(acme))
+    return signed_in_with_tokens(app.test_client(), acme, client_id, secret)
+
+
+def test_password_set_by_an_administrator_logs_the_user_out_of_every_browser_and_app(idp, alice_signed_in, acme,
+                                                                                     app):
+    """Someone who knew the old password keeps no session or token after the admin changes it."""
+    idp("users", "set", "alice@example.com", "--realm", acme, "--password", "a brand new passphrase")
+    ended = {"session": False, "access_token": False, "refresh_token": False}
+    assert what_still_works(*alice_signed_in) == ended
+    assert _audited(app, "user.signed_out_everywhere") == [
+        {"reason": "admin", "sessions": 1, "tokens": 1, "remembered_devices": 0}]
+
+
+def test_administrator_may_keep_the_sessions_when_setting_a_password(idp, alice_signed_in, acme, app):
+    idp("users", "set", "alice@example.com", "--realm", acme, "--password", "a brand new passphrase", "--keep-sessions")
+    assert what_still_works(*alice_signed_in) == {"session": True, "access_token": True, "refresh_token": True}
+    assert _audited(app, "user.password_changed")[-1] == {"reason": "admin", "kept_sessions": True}
+    assert _audited(app, "user.signed_out_everywhere") == []
+
+
+def test_keep_sessions_needs_a_password(runner, alice, acme):
+    result = runner("users", "set", "alice@example.com", "--realm", acme, "--keep-sessions")
+    assert result.exit_code == 2 and "--keep-sessions goes with --password" in result.stderr
+
+
+def _audited(app, event_type):
+    from idp.extensions import db
+    from idp.models import AuditEvent
+
+    with app.app_context():
+        return [row.details for row in db.session.scalars(
+            db.select(AuditEvent).filter_by(event_type=event_type).order_by(AuditEvent.id))]

@@ -214,3 +214,27 @@ def test_new_providers_trust_email_only_where_the_kind_verifies_addresses(runner
     assert listed == {"google": True, "microsoft": False, "github": True, "oidc": False}
     changed = runner("providers", "set", "oidc", "--realm", "shop", "--trust-email", "on")
     assert changed.exit_code == 0 and "trust email on" in changed.output
+
+
+def test_a_squatters_pending_registration_is_taken_over_by_the_proven_owner(realm, hostile, browser, in_app,
+                                                                            mailbox):
+    """Someone registers the owner's address with a password of their own and never verifies
+    it; the owner then arrives through an upstream with the address proven. The account is the
+    owner's, without the squatter's password."""
+    squatter = browser(realm)
+    squatter.authorize()
+    squatter.register("owner@example.com", "squatters passphrase")
+    mailbox.messages()
+    assert user_row(in_app, "owner@example.com").registration_pending
+
+    hostile.claims.update(sub="owner-3", email="owner@example.com", email_verified=True)
+    owner = browser(realm)
+    through_upstream(owner, "hostile", hostile_answer)
+
+    assert owner.redirected_to_app
+    user = user_row(in_app, "owner@example.com")
+    assert user.email_verified and not user.registration_pending and user.password_hash is None
+    again = browser(realm)
+    again.authorize()
+    again.log_in("owner@example.com", "squatters passphrase")
+    assert not again.redirected_to_app

@@ -12,12 +12,13 @@ from ...models import AuditEvent, utcnow
 from ...services import NotFound, ServiceError
 from ...services.audit import record_event
 from ...services.mfa_users import admin_set_mfa, admin_set_phone
+from ...services.sign_out import change_password
 from ...services.users import delete_user, get_user, list_users
 from .. import admin_bp
 from ..accounts import admin_role_of, set_admin_role
 from ..audit_log import audit_rows
 from ..console import apply_change, done, managed_realm, page_offset, render, requires
-from ..forms import ButtonForm, ConfirmDeleteForm, ConsoleRoleForm, UserDetailsForm
+from ..forms import ButtonForm, ConfirmDeleteForm, ConsoleRoleForm, SetPasswordForm, UserDetailsForm
 from ..operations import lock_user, reset_factors, unlock_user
 
 PAGE_SIZE = 50
@@ -42,7 +43,8 @@ def _user(user_id: str):
     return realm, get_user(realm, user_id)
 
 
-def _user_page(realm, user, *, details_form=None, delete_form=None, role_form=None, errors=(), status=200):
+def _user_page(realm, user, *, details_form=None, delete_form=None, role_form=None, password_form=None, errors=(),
+               status=200):
     trail = list(db.session.scalars(
         db.select(AuditEvent).filter_by(user_id=user.id).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(TRAIL_SIZE)))
@@ -54,6 +56,7 @@ def _user_page(realm, user, *, details_form=None, delete_form=None, role_form=No
     locked_mfa = user.mfa_locked_until is not None and user.mfa_locked_until > utcnow()
     return render("user.html", status=status, realm=realm, user=user, details_form=details_form,
                   delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
+                  password_form=password_form or SetPasswordForm(formdata=None),
                   devices=active_devices(user), recovery_remaining=recovery_codes_remaining(user),
                   remembered=[(device, describe_browser(device.user_agent)) for device in remembered_devices(user)],
                   mfa_locked=locked_mfa, trail=audit_rows(trail), console_role=console_role, role_form=role_form,
@@ -121,6 +124,25 @@ def lock_user_view(user_id):
 @requires("users")
 def unlock_user_view(user_id):
     return _user_action(user_id, unlock_user, "{email} can log in again.", "unlock")
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/password")
+@requires("users")
+def set_user_password(user_id):
+    """As ``idp users set --password`` and the API: the user is signed out everywhere unless
+    "Keep the user's sessions" is ticked; the audit events say which."""
+    realm, user = _user(user_id)
+    form = SetPasswordForm()
+
+    def change():
+        _not_self(user, "set the password of")
+        change_password(user, form.password.data, reason="admin", keep_sessions=bool(form.keep_sessions.data))
+
+    if form.validate() and apply_change(form, change):
+        outcome = ("their sessions and app tokens were kept" if form.keep_sessions.data
+                   else "they were logged out of every browser and app")
+        return done(f"New password set for {user.email}; {outcome}.", "admin.user_details", user_id=user.id)
+    return _user_page(realm, user, password_form=form, errors=form.form_errors, status=400)
 
 
 @admin_bp.post("/realms/<realm_name>/users/<user_id>/forget-devices")
