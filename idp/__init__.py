@@ -108,7 +108,9 @@ def create_app(
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = settings.server.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+        # No X-Forwarded-Prefix: the documented proxies do not set it, so a client's own header
+        # would pass through them and move every URL idp builds.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
     from .ratelimit import init_limiter
 

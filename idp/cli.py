@@ -533,6 +533,7 @@ def _user_dict(user):
         "email": user.email,
         "name": user.name,
         "email_verified": user.email_verified,
+        "registration_pending": user.registration_pending,
         "mfa": user.mfa_enabled,
         "has_mfa": user_has_mfa(user),
         "phone": user.phone,

@@ -87,7 +87,13 @@ class DatabaseStorage(Storage):
             conn.execute(sa.delete(rate_limit_counters).where(rate_limit_counters.c.key == key))
 
 
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="fixed-window")
+def _client_network_key() -> str:
+    return client_network()
+
+
+#: Every per-IP limit counts the client's network (``client_network``): an IPv4 address or an
+#: IPv6 /64.
+limiter = Limiter(key_func=_client_network_key, headers_enabled=True, strategy="fixed-window")
 
 UNLIMITED_BLUEPRINTS = frozenset({"oidc", "oidc_metadata"})
 

@@ -109,7 +109,11 @@ SCHEMAS = {
     }, ("error", "error_description", "fields")),
     "User": _object({
         "id": _string(), "email": _string(), "name": _nullable(_string()),
-        "email_verified": {"type": "boolean"}, "mfa_enabled": {"type": "boolean"},
+        "email_verified": {"type": "boolean"},
+        "registration_pending": {"type": "boolean", "description":
+                                 "Registered on the hosted page, its address not verified yet: it cannot log in, "
+                                 "and verifying it (email_verified true) removes the password it was registered with."},
+        "mfa_enabled": {"type": "boolean"},
         "factors": {"type": "array", "items": {"enum": ["totp", "sms"]},
                     "description": "Second factors the user can use at login now."},
         "phone": _nullable(_string()), "phone_verified": {"type": "boolean"}, "disabled": {"type": "boolean"},

@@ -16,6 +16,7 @@ def user_json(user) -> dict:
         "email": user.email,
         "name": user.name,
         "email_verified": bool(user.email_verified),
+        "registration_pending": bool(user.registration_pending),
         "mfa_enabled": bool(user.mfa_enabled),
         "factors": [factor.kind for factor in usable_factors(user.realm, user)],
         "phone": user.phone,

@@ -123,6 +123,7 @@ def complete_registration(realm_id: int, email: str, password_hash: str, name: s
         record_event("registration.started", realm=realm, user=user, ip=ip_address)
     else:
         retire_links(user, VERIFY_EMAIL)
+        user.email = email  # the spelling this registrant typed is the one the new link goes to
         user.name = name
         record_event("registration.replaced", realm=realm, user=user, ip=ip_address)
     user.password_hash = password_hash
@@ -209,14 +210,16 @@ def delete_abandoned_registrations(now: dt.datetime | None = None, *, limit: int
     return len(abandoned)
 
 
-def take_over_pending_registration(user) -> None:
+def take_over_pending_registration(user, proven_email: str) -> None:
     """The owner of the address proved it some other way (an upstream login whose address was
     proven): the pending registration becomes theirs. Nobody could log in to it yet, and its
     password was chosen by whoever registered, who may not be the owner, so the password goes;
-    the address is verified and the registration's links stop working. The caller commits."""
+    the address is verified, in the spelling that was proven, and the registration's links stop
+    working. The caller commits."""
     from .links import retire_links
 
     retire_links(user, VERIFY_EMAIL)
+    user.email = normalize_email(proven_email)
     user.password_hash = None
     user.email_verified = True
     user.registration_pending_since = None

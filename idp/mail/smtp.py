@@ -48,7 +48,7 @@ class SmtpMailSender:
             with self._connect() as smtp:
                 if s.smtp_username:
                     smtp.login(s.smtp_username, s.smtp_password)
-                smtp.send_message(email)
+                smtp.send_message(email, to_addrs=[message.to])
         except smtplib.SMTPResponseException as exc:
             raise MailSendError(f"SMTP server {s.smtp_host}:{s.smtp_port} refused the mail "
                                 f"({type(exc).__name__}, code {exc.smtp_code})") from None

@@ -9,7 +9,7 @@ import hmac
 import logging
 import secrets
 
-from flask import current_app, has_request_context, request
+from flask import current_app, has_request_context
 
 from ..extensions import db
 from ..i18n import _, _l
@@ -34,7 +34,11 @@ def _code_digest(salt: str, code: str) -> str:
 
 
 def _client_ip() -> str | None:
-    return request.remote_addr if has_request_context() else None
+    """Whom the per-IP caps count: the client's IPv4 address or IPv6 /64 (one subscriber holds
+    a whole /64)."""
+    from ..ratelimit import client_network
+
+    return client_network() if has_request_context() else None
 
 
 def latest_challenge(challenge: Challenge) -> OtpChallenge | None:

@@ -54,10 +54,16 @@ class PasswordLoginLocked(Exception):
 
 
 def address_key(email: str) -> str:
-    """The address as the counter knows it: the users table's own key (``email_key``), so
-    ``Émile@…``, ``émile@…`` and its fullwidth or punycode spellings share one count."""
-    from .users import email_key
+    """The address as the counter knows it: the users table's own key (``email_key``) of the
+    address as a lookup reads it (``normalize_email``, when it is one), so ``Émile@…``,
+    ``émile@…`` and its fullwidth or punycode spellings share one count with the account."""
+    from . import ServiceError
+    from .users import email_key, normalize_email
 
+    try:
+        email = normalize_email(email)
+    except ServiceError:
+        pass
     return email_key(email)
 
 

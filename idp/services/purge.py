@@ -47,6 +47,7 @@ from ..config import ConfigError
 from ..extensions import db
 from ..models import (
     AuditEvent,
+    Authenticator,
     AuthorizationCode,
     BrowserSession,
     EmailLink,
@@ -149,6 +150,18 @@ def purge_audit_events(settings, expired_before: dt.datetime) -> int:
                              AuditEvent.created_at)
 
 
+#: An authenticator app set up and never confirmed with a code (a visit to the setup page makes one).
+PENDING_AUTHENTICATOR_LIFETIME = dt.timedelta(days=1)
+
+
+def purge_pending_authenticators(settings, expired_before: dt.datetime) -> int:
+    return delete_in_batches(
+        Authenticator.id,
+        sa.and_(Authenticator.state == "pending",
+                Authenticator.created_at <= expired_before - PENDING_AUTHENTICATOR_LIFETIME),
+        Authenticator.created_at)
+
+
 def purge_abandoned_registrations(settings, expired_before: dt.datetime) -> int:
     """Accounts registered but never verified within a week (``idp.lifecycle.registration``):
     anonymous callers create them, so they go too."""
@@ -180,6 +193,7 @@ PURGES: list[Purge] = [
     Purge("rate_limit_counters", purge_rate_limit_counters),
     Purge("sms_messages", purge_sms_messages),
     Purge("audit_events", purge_audit_events),
+    Purge("authenticators", purge_pending_authenticators),
     Purge("users", purge_abandoned_registrations),
 ]
 

@@ -15,7 +15,7 @@ imports them from here, not the other way round."""
 from __future__ import annotations
 
 from ..extensions import db
-from ..models import BrowserSession, IssuedToken, RememberedDevice, utcnow
+from ..models import BrowserSession, IssuedToken, LoginTransaction, RememberedDevice, utcnow
 from .audit import record_event
 from .users import set_password
 
@@ -30,15 +30,27 @@ def change_password(user, password: str, *, reason: str, keep_sessions: bool = F
 
 
 def sign_out_everywhere(user, *, reason: str) -> dict:
-    """End every browser session and token of ``user`` and forget their remembered devices;
-    one audit event ``user.signed_out_everywhere`` with what ended. The caller commits."""
+    """End every browser session and token of ``user``, cancel the logins to the account that
+    are under way (one that passed the password stage before a reset must not finish after it),
+    and forget their remembered devices; one audit event ``user.signed_out_everywhere`` with what
+    ended. The caller commits."""
     ended = {
         "sessions": end_browser_sessions(user),
+        "logins": cancel_logins_under_way(user),
         "tokens": revoke_user_tokens(user),
         "remembered_devices": forget_all_devices(user, reason=reason),
     }
     record_event("user.signed_out_everywhere", realm=user.realm, user=user, reason=reason, **ended)
     return ended
+
+
+def cancel_logins_under_way(user) -> int:
+    return db.session.execute(
+        db.update(LoginTransaction)
+        .where(LoginTransaction.user_id == user.id, LoginTransaction.status == "pending")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def end_browser_sessions(user) -> int:

@@ -22,7 +22,10 @@ from .audit import record_event
 from .password_attempts import claim_password_attempt
 from .passwords import check_password_policy
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+#: One mailbox: no spaces, and none of the characters that make a header hold several
+#: addresses, a display name or a quoted local part (``,;<>()[]"\``; RFC 5322's specials, which
+#: a dot-atom address never contains).
+EMAIL = re.compile(r'^[^@\s,;<>()\[\]"\\]{1,64}@[^@\s,;<>()\[\]"\\]+\.[^@\s,;<>()\[\]"\\]+$')
 #: The longest key ``users.email_normalized`` holds (folding and punycode can lengthen an address).
 MAX_EMAIL_KEY_LENGTH = 512
 #: Control, format (zero-width), surrogate, private-use and unassigned characters: invisible or
@@ -56,6 +59,8 @@ def _fold(text: str) -> str:
 
 
 def _domain_key(domain: str) -> str:
+    """A fully qualified ``example.com.`` is the domain ``example.com``."""
+    domain = domain.rstrip(".")
     try:
         return idna.encode(domain, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError):
@@ -77,7 +82,7 @@ def _key_follows_address(user, email, _old, _initiator):
 
 
 def normalize_email(email: str) -> str:
-    """The address as it is stored and mailed: as typed, the domain lower-cased. Refuses what is
+    """The address as it is stored and mailed: as typed in NFKC, the domain lower-cased. Refuses what is
     not an address, what has no key (an ``@`` hidden in a compatibility form, an internationalised
     domain IDNA refuses) and invisible characters."""
     email = (email or "").strip()
@@ -90,11 +95,16 @@ def normalize_email(email: str) -> str:
     compatible_local, compatible_domain = unicodedata.normalize("NFKC", local), unicodedata.normalize("NFKC", domain)
     if "@" in compatible_local or "@" in compatible_domain:
         raise invalid
-    if not compatible_domain.isascii() and not _idna_accepts(compatible_domain):
+    if compatible_domain.endswith("."):
+        raise invalid
+    if (not compatible_domain.isascii() or "xn--" in compatible_domain.lower()) and \
+            not _idna_accepts(compatible_domain):
         raise invalid
     if len(email_key(email)) > MAX_EMAIL_KEY_LENGTH:
         raise invalid
-    return f"{local}@{domain.lower()}"
+    # stored in NFKC: a compatibility spelling (fullwidth letters) is no mailbox anyone reads,
+    # and keeping it would let a squatter's spelling receive the owner's mail
+    return f"{compatible_local}@{compatible_domain.lower()}"
 
 
 def find_user_by_email(realm, email: str) -> User | None:
@@ -217,6 +227,12 @@ def update_user(user: User, *, name=None, email=None, email_verified=None) -> Us
             raise ServiceError(_("Name must be at most 200 characters."), field="name")
         user.name = name
     if email_verified is not None:
+        if email_verified and user.registration_pending:
+            # whoever registered chose the password, and nobody proved the mailbox: an
+            # administrator vouching for the address must not make a stranger's password live
+            user.password_hash = None
+            record_event("registration.verified_by_administrator", realm=user.realm, user=user,
+                         password_dropped=True)
         user.email_verified = email_verified
         if email_verified:
             user.registration_pending_since = None

@@ -114,7 +114,7 @@ def resolve_account(realm, provider, identity: dict) -> Resolution:
     if local is not None and local.registration_pending:
         from ..lifecycle.registration import take_over_pending_registration
 
-        take_over_pending_registration(local)
+        take_over_pending_registration(local, email)
         link_identity(provider, local, identity, new_account=True)
         return Resolution(local)
     if local is not None:

@@ -119,6 +119,19 @@ def _text(value, limit: int, *, numbers: bool = False) -> str | None:
     return value
 
 
+def _mailbox(value) -> str | None:
+    """One address we would accept from a person, or None: an upstream's ``email`` claim is
+    mailed to (the address check) and matched against accounts."""
+    from ..services import ServiceError
+    from ..services.users import normalize_email
+
+    text = _text(value, MAX_EMAIL)
+    try:
+        return normalize_email(text) if text else None
+    except ServiceError:
+        return None
+
+
 def bounded_identity(provider, claims: dict) -> dict:
     """The upstream's claims as we keep them: ``sub`` must be printable text of at most 255
     characters (else the login is refused); an email, name, ``acr`` or ``amr`` value that is
@@ -139,7 +152,7 @@ def bounded_identity(provider, claims: dict) -> dict:
         name = None
     return {
         "sub": subject,
-        "email": _text(claims.get("email"), MAX_EMAIL),
+        "email": _mailbox(claims.get("email")),
         "email_verified": claims.get("email_verified") is True,
         "name": name,
         "amr": amr,

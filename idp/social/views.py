@@ -125,8 +125,10 @@ def finish(txn_id):
     pending = (txn.stage_state or {}).get("social") or {}
     state = params.get("state") or ""
     if not pending or not digests_equal(state, pending.get("state") or ""):
-        record_event("federation.state_mismatch", realm=g.realm)
-        db.session.commit()
+        if not (txn.stage_state or {}).get("state_mismatch_recorded"):
+            # once per login: this answer costs the caller a GET, so it must not cost us a row each
+            record_event("federation.state_mismatch", realm=g.realm)
+            update_stage_state(txn, state_mismatch_recorded=True)
         return _back_to_login(txn, _("The login provider's answer did not match this login. Try again."))
     provider = find_provider(g.realm, pending["provider"])
     if provider is None or not provider.enabled:

@@ -219,7 +219,7 @@ def test_password_set_in_the_console_logs_the_user_out_of_every_browser_and_app(
     assert "they were logged out of every browser and app" in browser.text()
     assert what_still_works(*signed_in) == {"session": False, "access_token": False, "refresh_token": False}
     assert audit_events("user.signed_out_everywhere") == [(
-        {"reason": "admin", "sessions": 1, "tokens": 1, "remembered_devices": 0, "by_admin": "operator@example.com"},
+        {"reason": "admin", "sessions": 1, "logins": 0, "tokens": 1, "remembered_devices": 0, "by_admin": "operator@example.com"},
         alice)]
     login = HostedLogin(app.test_client(), acme.name, acme.client_id, acme.client_secret)
     login.authorize()

@@ -51,6 +51,7 @@ def seeded(make_app, alice):
     from idp.extensions import db
     from idp.models import (
         AuditEvent,
+        Authenticator,
         AuthorizationCode,
         BrowserSession,
         EmailLink,
@@ -131,6 +132,11 @@ def seeded(make_app, alice):
         for days, doomed in ((400, True), (300, False)):  # retention 365 days
             rows.add(AuditEvent(realm_id=realm_id, event_type="login.failed", details={},
                                 created_at=NOW - dt.timedelta(days=days)), doomed=doomed)
+        # each visit to an authenticator setup page makes a pending one; never confirmed, it goes
+        for created_at, state, doomed in ((LONG_AGO, "pending", True), (LONG_AGO, "active", False),
+                                          (NOW, "pending", False)):
+            rows.add(Authenticator(user_id=user_id, kind="totp", name="A", state=state, secret_encrypted="x",
+                                   last_used_step=0, created_at=created_at), doomed=doomed)
         db.session.commit()
         rows.before = _remaining(app)
     rows.app = app
@@ -169,7 +175,7 @@ def test_every_expiring_table_has_a_purge():
     assert [purge.table for purge in PURGES] == [
         "login_transactions", "issued_tokens", "authorization_codes", "otp_challenges", "email_links",
         "browser_sessions", "remembered_devices", "rate_limit_counters", "sms_messages", "audit_events",
-        "users",
+        "authenticators", "users",
     ]
     expiring = {table.name for table in db.metadata.sorted_tables
                 if any(column.name.endswith("expires_at") for column in table.columns)}
@@ -237,3 +243,4 @@ def test_retention_zero_keeps_texts_and_audit_events(seeded, runner, monkeypatch
 
     assert result.exit_code == 0, result.output
     assert '"sms_messages": 0' in result.stdout and '"audit_events": 0' in result.stdout
+

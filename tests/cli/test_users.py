@@ -152,7 +152,7 @@ def test_password_set_by_an_administrator_logs_the_user_out_of_every_browser_and
     ended = {"session": False, "access_token": False, "refresh_token": False}
     assert what_still_works(*alice_signed_in) == ended
     assert _audited(app, "user.signed_out_everywhere") == [
-        {"reason": "admin", "sessions": 1, "tokens": 1, "remembered_devices": 0}]
+        {"reason": "admin", "sessions": 1, "logins": 0, "tokens": 1, "remembered_devices": 0}]
 
 
 def test_administrator_may_keep_the_sessions_when_setting_a_password(idp, alice_signed_in, acme, app):

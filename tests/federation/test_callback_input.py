@@ -70,6 +70,8 @@ def test_callback_naming_another_issuer_is_refused(realm, browser, hostile):
     ({"email": "mallory\x00@example.com"}, "did not share an email address"),
     ({"email": "m" * 400 + "@example.com"}, "did not share an email address"),
     ({"email": 42}, "did not share an email address"),
+    ({"email": "victim@example.com, other@example.com", "email_verified": False}, "did not share an email address"),
+    ({"email": "a,b@example.com", "email_verified": False}, "did not share an email address"),
 ])
 def test_hostile_id_token_claims_get_a_message_not_a_500(realm, browser, hostile, in_app, claims, outcome):
     hostile.claims.update(claims)
@@ -94,3 +96,19 @@ def test_oversized_claims_are_trimmed_before_they_are_stored(realm, browser, hos
     from .conftest import user_row
 
     assert len(user_row(in_app, "odd@example.com").name) == 200
+
+
+def test_replaying_wrong_answers_at_the_callback_records_one_audit_event_per_login(realm, browser, in_app):
+    """Each GET is free for the caller: it must not be a row for us each time."""
+    from idp.extensions import db
+    from idp.models import AuditEvent
+
+    login = browser(realm)
+    login.authorize()
+    for n in range(20):
+        response = login.http.get(login_url(login, "/social/callback"), query_string={"state": f"x.{n}", "code": "c"})
+        assert response.status_code == 302
+
+    with in_app():
+        assert db.session.scalar(db.select(db.func.count(AuditEvent.id))
+                                 .filter_by(event_type="federation.state_mismatch")) == 1

@@ -138,7 +138,10 @@ class _RecordingSmtp:
     def login(self, user, password):
         self.calls.append(("login", user))
 
-    def send_message(self, message):
+    def send_message(self, message, to_addrs=None):
+        """Records the envelope recipients: exactly the one address, never a list parsed from
+        the ``To`` header."""
+        assert to_addrs == [message["To"]]
         self.calls.append(("send", message["To"]))
 
 

@@ -275,3 +275,29 @@ def test_reset_link_in_a_login_that_is_now_someone_elses_finishes_on_its_own_pag
     assert "Password changed" in login.page, "Alice's password changed, Bob's login did not move"
     login.get(bobs_code_page)
     assert "Enter the code we sent" in text_of(login.page)
+
+
+def test_a_login_waiting_at_a_later_stage_cannot_finish_after_the_password_changes(realm_factory, user_factory,
+                                                                                  browser, in_app):
+    """The attacker got past the password stage with the old password and waits at consent; the
+    owner (or an administrator) changes the password: that login is over."""
+    from idp.extensions import db
+    from idp.services.realms import get_realm
+    from idp.services.sign_out import change_password
+    from idp.services.users import find_user_by_email
+
+    realm = realm_factory("thirdparty", third_party=True, mfa_enabled=False)
+    user_factory(realm="thirdparty")
+    attacker = browser(realm)
+    attacker.authorize()
+    attacker.log_in()
+    assert "Allow" in attacker.page
+
+    with in_app():
+        change_password(find_user_by_email(get_realm("thirdparty"), "alice@example.com"), "a brand new passphrase",
+                        reason="admin")
+        db.session.commit()
+    attacker.submit({"decision": "allow"})
+
+    assert not attacker.redirected_to_app
+    assert attacker.response.status_code == 400

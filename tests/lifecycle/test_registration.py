@@ -292,3 +292,35 @@ def test_registrations_never_verified_are_deleted_after_a_week(realm, user_facto
         assert delete_abandoned_registrations(now=utcnow() + dt.timedelta(days=8)) == 1
         db.session.commit()
         assert list(db.session.scalars(db.select(User.email))) == ["alice@example.com"]
+
+
+def test_administrator_verifying_a_pending_registration_does_not_make_the_registrants_password_live(
+        realm, browser, mailbox, in_app):
+    """The owner says they never got the mail; the help desk marks the address verified (the
+    CLI, the API and the console all go through ``update_user``). The password a stranger
+    registered with must not then open the owner's account."""
+    from idp.extensions import db
+    from idp.services.realms import get_realm
+    from idp.services.users import find_user_by_email, update_user
+
+    _registering(browser, realm, "bob@example.com", OTHER_PASSWORD)
+    mailbox.messages()
+    with in_app():
+        user = find_user_by_email(get_realm("acme"), "bob@example.com")
+        assert user.registration_pending
+        update_user(user, email_verified=True)
+        db.session.commit()
+        assert not user.registration_pending and user.password_hash is None
+
+    assert not _logs_in(browser, realm, "bob@example.com", OTHER_PASSWORD)
+
+
+def test_a_compatibility_spelling_of_an_address_cannot_catch_its_owners_mail(realm, browser, mailbox):
+    """A squatter registers the fullwidth spelling of the owner's address: it is stored, and
+    mailed, as the address it stands for."""
+    _registering(browser, realm, "ｖｉｃｔｉｍ@example.com", OTHER_PASSWORD)
+    assert mailbox.subjects("victim@example.com") == ["Verify your email address for Acme"]
+
+    _registering(browser, realm, "victim@example.com")
+
+    assert mailbox.messages("ｖｉｃｔｉｍ@example.com") == []
