@@ -63,3 +63,34 @@ def test_two_registrations_of_one_mailbox_at_the_same_moment_make_one_account(fa
     with pytest.raises(ServiceError, match="already exists"):
         users.create_user(realm, email="émile@example.com", password=None)
     assert db.session.scalar(db.select(db.func.count(User.id)).filter_by(realm_id=realm.id)) == 1
+
+
+@pytest.mark.parametrize("address", [
+    "victim@example.com.",  # the fully qualified spelling of victim@example.com
+    '"victim"@example.com',  # a quoted local part
+    "victim@example.com, other@example.com",  # two recipients in one header
+    "a,b@example.com", "v<x>@example.com", "x@xn--example-.com",  # a punycode label IDNA refuses
+])
+def test_new_addresses_are_one_plain_mailbox(app, address):
+    from idp.services import ServiceError
+    from idp.services.users import normalize_email
+
+    with app.test_request_context(), pytest.raises(ServiceError):
+        normalize_email(address)
+
+
+def test_fully_qualified_domain_has_the_same_key():
+    from idp.services.users import email_key
+
+    assert email_key("victim@example.com.") == email_key("victim@example.com")
+
+
+def test_password_lock_counts_an_address_as_its_account_is_found(app):
+    """The lock's counter and the account lookup fold an address the same way, whatever its
+    case (an upper-case Σ in a domain is where a raw key and a lookup's key used to part)."""
+    from idp.services.password_attempts import address_key
+    from idp.services.users import email_key, normalize_email
+
+    with app.test_request_context():
+        for typed in ("ANNA@ΒΙΒΛΊΑΣ.EXAMPLE", "anna@βιβλίας.example", "Éｍｉｌｅ@Example.com"):
+            assert address_key(typed) == email_key(normalize_email(typed))

@@ -91,6 +91,8 @@ def finish(txn):
     """Create the browser session and answer the authorization request with a code. Nothing
     about the account changed before this point (``idp.login.completion``)."""
     realm, user = txn.realm, txn.user
+    if user is not None and user.disabled:
+        raise txns.TransactionInvalid(_("This account is disabled."))
     if user is None or not txns.claim_completion(txn):
         raise txns.TransactionInvalid(_("This login has already finished. Start again from the application."))
     apply_deferred_changes(txn)

@@ -214,3 +214,15 @@ def test_right_codes_do_not_count_against_the_per_ip_limit_and_wrong_ones_do(rea
         login.submit({"code": "000000"})
         statuses.append(login.response.status_code)
     assert statuses == [400, 400, 400, 429]
+
+
+@pytest.mark.parametrize("form_rate_limit", ["3 per minute"])
+def test_one_ipv6_subscriber_gets_one_budget_whatever_address_of_its_slash_64_it_uses(realm, browser,
+                                                                                     form_rate_limit):
+    """A home or a cloud host holds a whole /64: counting each address would give it 2^64 budgets."""
+    statuses = [_attempt(browser, realm, f"spray{n}@example.com", "wrong", f"2001:db8:1:2::{n + 1:x}")
+                .response.status_code for n in range(5)]
+
+    assert statuses == [400, 400, 400, 429, 429]
+    other_subscriber = _attempt(browser, realm, "spray@example.com", "wrong", "2001:db8:1:3::1")
+    assert other_subscriber.response.status_code == 400

@@ -301,3 +301,24 @@ def test_a_login_waiting_at_a_later_stage_cannot_finish_after_the_password_chang
 
     assert not attacker.redirected_to_app
     assert attacker.response.status_code == 400
+
+
+def test_a_login_waiting_at_consent_cannot_finish_once_the_account_is_disabled(realm_factory, user_factory,
+                                                                               browser, in_app):
+    from idp.extensions import db
+    from idp.services.realms import get_realm
+    from idp.services.users import find_user_by_email
+
+    realm = realm_factory("thirdparty", third_party=True, mfa_enabled=False)
+    user_factory(realm="thirdparty")
+    login = browser(realm)
+    login.authorize()
+    login.log_in()
+    with in_app():
+        find_user_by_email(get_realm("thirdparty"), "alice@example.com").disabled = True
+        db.session.commit()
+
+    login.submit({"decision": "allow"})
+
+    assert not login.redirected_to_app
+    assert "This account is disabled." in login.page

@@ -143,3 +143,19 @@ def test_caps_count_messages_in_the_database_not_in_one_process(realm_factory, u
     send(workers[1], "t2")
     with pytest.raises(FactorError, match="Too many codes were sent to this account"):
         send(workers[0], "t3")
+
+
+def test_sms_caps_count_an_ipv6_subscriber_once_whatever_address_of_its_slash_64_it_uses():
+    """The per-IP caps are the SMS-pumping guard; a /64 is one subscriber."""
+    import flask
+
+    from idp.mfa.sms import _client_ip
+
+    app = flask.Flask(__name__)
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "2001:db8:1:2::7"}):
+        first = _client_ip()
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "2001:db8:1:2:ffff::1"}):
+        second = _client_ip()
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "192.0.2.7"}):
+        v4 = _client_ip()
+    assert first == second == "2001:db8:1:2::/64" and v4 == "192.0.2.7"
