@@ -225,3 +225,21 @@ def init_limiter(app, settings) -> None:
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"database_url": app.config["SQLALCHEMY_DATABASE_URI"]}
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
+
+
+#: Mails a stranger can make us send to one address (reset links, "someone tried to register",
+#: the upstream address check): at most one per cool-down and this many a day, whatever the
+#: cool-down, so nobody can flood an inbox from here.
+MAIL_PER_ADDRESS_PER_DAY = 10
+
+
+def may_mail(kind: str, key: str, *, cooldown: int) -> bool:
+    """Claim one mail of ``kind`` to ``key`` (an address's digest, or an account id): False
+    when one went within ``cooldown`` seconds or ``MAIL_PER_ADDRESS_PER_DAY`` went today.
+    Counted atomically in the shared storage, so two workers asked at once send one mail."""
+    from limits import RateLimitItemPerDay, RateLimitItemPerSecond
+
+    if not limiter.enabled:
+        return True
+    return (limiter.limiter.hit(RateLimitItemPerSecond(1, cooldown), kind, key)
+            and limiter.limiter.hit(RateLimitItemPerDay(MAIL_PER_ADDRESS_PER_DAY), kind, key))

@@ -162,16 +162,12 @@ def _tell_the_owner(user, *, reset_token: str, reset_link_url: str, login_url: s
 
 
 def _may_mail(realm, email: str) -> bool:
-    """One registration mail per address per cool-down, claimed atomically in the rate-limit
-    storage, so two registrations of one address at the same moment do one thing."""
-    from limits import RateLimitItemPerSecond
+    """One registration mail per address per cool-down (and a few a day), claimed atomically in
+    the rate-limit storage, so two registrations of one address at the same moment do one thing."""
+    from ..ratelimit import may_mail
 
-    from ..ratelimit import limiter
-
-    if not limiter.enabled:
-        return True
-    return limiter.limiter.hit(RateLimitItemPerSecond(1, REGISTRATION_MAIL_COOLDOWN), "idp-registration-mail",
-                               keyed_digest(f"registration:{realm.id}:{address_key(email)}"))
+    return may_mail("idp-registration-mail", keyed_digest(f"registration:{realm.id}:{address_key(email)}"),
+                    cooldown=REGISTRATION_MAIL_COOLDOWN)
 
 
 def confirm_registration(link) -> User:

@@ -88,16 +88,13 @@ def send_reset_link(realm_id: int, email: str, token: str, link_url: str, *, tra
 
 def _may_mail_reset_link(user) -> bool:
     """One reset mail per account per cool-down, counted atomically in the rate-limit storage
-    (the database or Redis) so that two workers asked at the same moment send one mail."""
-    from limits import RateLimitItemPerSecond
-
-    from ..ratelimit import limiter
+    (the database or Redis) so that two workers asked at the same moment send one mail, and a
+    few a day (``ratelimit.may_mail``)."""
+    from ..ratelimit import may_mail
 
     if seconds_until_next_link(user, RESET_PASSWORD, RESET_MAIL_COOLDOWN):
         return False
-    if not limiter.enabled:
-        return True
-    return limiter.limiter.hit(RateLimitItemPerSecond(1, RESET_MAIL_COOLDOWN), "idp-reset-mail", user.id)
+    return may_mail("idp-reset-mail", user.id, cooldown=RESET_MAIL_COOLDOWN)
 
 
 def reset_password(link, password: str):

@@ -6,7 +6,7 @@ the link works only in the browser of the login that asked for it (it lives unde
 own URL, where its binding cookie is sent) and only until the login expires. Nothing is stored
 beyond the login transaction: the token's keyed digest and the upstream identity sit in its
 stage state and go with it. Mails are capped per login (``MAX_SENDS``, with a cool-down) and per
-address (one per ``COOLDOWN_SECONDS``, counted in the shared rate-limit storage), so an
+address (one per ``COOLDOWN_SECONDS`` and a few a day, ``ratelimit.may_mail``), so an
 upstream account cannot be used to flood someone's inbox."""
 from __future__ import annotations
 
@@ -55,18 +55,16 @@ def send(txn) -> bool:
 
     Commits first: the per-address counter may live in this same (SQLite) database, on the
     rate-limit storage's own connection, which must not wait for this session's write lock."""
-    from limits import RateLimitItemPerSecond
-
     from ..lifecycle.links import absolute_url
-    from ..ratelimit import limiter
+    from ..ratelimit import may_mail
 
     check = dict(pending_check(txn))
     if not may_send_again(txn):
         return False
     db.session.commit()
     email = check["identity"]["email"]
-    if limiter.enabled and not limiter.limiter.hit(RateLimitItemPerSecond(1, COOLDOWN_SECONDS),
-                                                   "idp-federated-email", str(txn.realm_id), email_key(email)):
+    if not may_mail("idp-federated-email", keyed_digest(f"federated-email:{txn.realm_id}:{email_key(email)}"),
+                    cooldown=COOLDOWN_SECONDS):
         check.update(sent_at=time.time())
         update_stage_state(txn, **{STATE_KEY: check})
         return False

@@ -322,3 +322,15 @@ def test_a_login_waiting_at_consent_cannot_finish_once_the_account_is_disabled(r
 
     assert not login.redirected_to_app
     assert "This account is disabled." in login.page
+
+
+def test_reset_mails_to_one_account_stop_at_ten_a_day(realm_factory, user_factory, browser, mailbox, age_links):
+    """A stranger waiting out the one-minute cool-down again and again cannot flood the inbox."""
+    realm = realm_factory(mfa_enabled=False)
+    user_factory()
+    for _ in range(12):
+        ask_for_reset(browser(realm))
+        mailbox.messages()
+        age_links(61)
+
+    assert len([m for m in mailbox.messages("alice@example.com") if "Reset" in m["subject"]]) == 10
