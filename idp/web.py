@@ -141,8 +141,29 @@ def is_backend_outage(error: Exception) -> bool:
     return isinstance(error, (RedisConnectionError, RedisTimeoutError, StorageError))
 
 
+def holds_nul_byte() -> bool:
+    """Whether the request's path, query, form or credentials hold a NUL character. No value we
+    accept has one, and PostgreSQL refuses it in any text it is asked to compare (a 500)."""
+    if "\x00" in request.path:
+        return True
+    for source in (request.args, request.form):
+        for _, values in source.lists():
+            if any("\x00" in value for value in values):
+                return True
+    auth = request.authorization
+    credentials = [auth.username, auth.password, auth.token] if auth is not None else []
+    return "\x00" in (request.headers.get("Authorization") or "") or \
+        any("\x00" in (value or "") for value in credentials)
+
+
 def init_app(app) -> None:
     app.after_request(security_headers)
+
+    @app.url_value_preprocessor
+    def refuse_nul_bytes(endpoint, values):
+        """Before any blueprint looks a value up (the realm in the path first)."""
+        if holds_nul_byte():
+            abort(400, description=_("Text must not contain NUL characters."))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -15,8 +15,8 @@ error). So every parameter we read has a syntax (``PARAMETER_SYNTAX``) and a len
    ``redirect_uri``, ``response_type`` and ``state`` are checked before the client and its
    redirect URI are known to be genuine (``AuthorizationParameterSyntax``, a server hook, and
    the view for the caps), so a malformed one is an error page (RFC 6749 §4.1.2.1). Everything
-   else is checked once the redirect URI is validated (``ParameterCaps`` before Authlib reads
-   the payload, ``AuthorizationRequestRules`` after), and its error goes to the client;
+   else is checked once the redirect URI is validated and before Authlib reads the payload
+   (``AuthorizationRequestRules``), and its error goes to the client;
 3. only the parameters we know are stored (``parameters_to_store``); any other is ignored, as
    RFC 6749 §3.1 and OpenID Connect Core §3.1.2.1 ask of unknown parameters.
 
@@ -95,21 +95,6 @@ def within_cap(name: str, value) -> bool:
 def parameters_to_store(params: dict) -> dict:
     """The known parameters of ``params``, as given: what a login transaction keeps."""
     return {name: params[name] for name in PARAMETER_CAPS if isinstance(params.get(name), str)}
-
-
-class ParameterCaps:
-    """Authlib grant extension: refuse a known parameter over its cap once the client and its
-    redirect_uri are validated, so the ``invalid_request`` goes back to the client. Runs before
-    Authlib and the other extensions read the payload (scope, PKCE, nonce, prompt)."""
-
-    def __call__(self, grant):
-        grant.register_hook("before_validate_authorization_request_payload", self.check)
-
-    @staticmethod
-    def check(grant, redirect_uri):
-        name = oversized_parameter(grant.request.payload.data)
-        if name is not None:
-            raise too_long_error(name)
 
 
 #: ``response_mode`` values answered (OAuth 2.0 Multiple Response Type Encoding Practices).
@@ -214,15 +199,21 @@ class AuthorizationParameterSyntax:
 class AuthorizationRequestRules:
     """Grant extension: once the redirect URI is validated, the other parameters are checked and
     unsupported features refused, with the error sent back to the client (RFC 6749 §4.1.2.1).
+    Runs before Authlib and the other extensions read the payload: OpenID Connect's nonce
+    check queries the database with the nonce, which must not hold a NUL (PostgreSQL refuses
+    it) or anything else malformed.
 
     Registered with the code grant:
     ``register_grant(AuthorizationCodeGrant, [..., AuthorizationRequestRules()])``."""
 
     def __call__(self, grant):
-        grant.register_hook("after_validate_authorization_request_payload", self.check)
+        grant.register_hook("before_validate_authorization_request_payload", self.check)
 
-    def check(self, grant, _result=None):
+    def check(self, grant, _redirect_uri=None):
         payload = grant.request.payload
+        oversized = oversized_parameter(payload.data)
+        if oversized is not None:
+            raise too_long_error(oversized)
         for parameter, error in UNSUPPORTED_FEATURES.items():
             if parameter in payload.data:
                 raise error()

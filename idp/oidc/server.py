@@ -19,7 +19,7 @@ from ..models import IssuedToken, utcnow
 from ..services.clients import find_client
 from ..services.keys import jwks_document
 from . import tokens
-from .authorization_parameters import AuthorizationParameterSyntax, AuthorizationRequestRules, ParameterCaps
+from .authorization_parameters import AuthorizationParameterSyntax, AuthorizationRequestRules
 from .grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -231,8 +231,7 @@ def init_authorization_server(app) -> None:
     server.register_token_generator("default", tokens.generate_token)
     server.register_grant(
         AuthorizationCodeGrant,
-        [ParameterCaps(), IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True),
-         AuthorizationRequestRules()],
+        [AuthorizationRequestRules(), IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True)],
     )
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
