@@ -141,19 +141,28 @@ def is_backend_outage(error: Exception) -> bool:
     return isinstance(error, (RedisConnectionError, RedisTimeoutError, StorageError))
 
 
+#: Endpoints that check every parameter they read themselves, each answering a bad one the way
+#: its protocol says (``/authorize`` sends ``invalid_request`` back to a validated client).
+VALIDATES_OWN_PARAMETERS = frozenset({"oidc.authorize", "social.callback", "social.finish"})
+
+
 def holds_nul_byte() -> bool:
-    """Whether the request's path, query, form or credentials hold a NUL character. No value we
-    accept has one, and PostgreSQL refuses it in any text it is asked to compare (a 500)."""
-    if "\x00" in request.path:
-        return True
-    for source in (request.args, request.form):
-        for _, values in source.lists():
-            if any("\x00" in value for value in values):
-                return True
+    """Whether the request's path, credentials, query or form hold a NUL character. No value we
+    accept has one, and PostgreSQL refuses it in any text it is asked to compare (a 500). The
+    management API's JSON bodies are checked by its own parameter parsing (and its body must
+    not be read here as a form)."""
     auth = request.authorization
     credentials = [auth.username, auth.password, auth.token] if auth is not None else []
-    return "\x00" in (request.headers.get("Authorization") or "") or \
-        any("\x00" in (value or "") for value in credentials)
+    if "\x00" in request.path or "\x00" in (request.headers.get("Authorization") or "") or \
+            any("\x00" in (value or "") for value in credentials):
+        return True
+    if request.endpoint in VALIDATES_OWN_PARAMETERS:
+        return False
+    sources = [request.args]
+    if not request.path.startswith("/api/") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        sources.append(request.form)
+    return any("\x00" in value for source in sources for _, values in source.lists() for value in values)
 
 
 def init_app(app) -> None:
