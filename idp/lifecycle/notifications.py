@@ -67,24 +67,39 @@ def _first_recovery_codes(user) -> bool:
 
 
 def notify_user(event: AuditEvent, user) -> None:
-    """Compose the notice now (the user and realm are at hand) and send it after the commit.
-    A notice that cannot be composed is logged: it never blocks the change it reports."""
-    from ..mail import compose, deliver_after_commit
+    """Mail the notice once the work that recorded the event commits. It is composed then, in
+    the background, so the request that caused it (a lock after wrong passwords, say) takes the
+    same time as one that mails nothing. A notice that cannot be composed is logged: it never
+    blocks the change it reports."""
+    from ..i18n import current_locale
+    from ..mail import compose_and_deliver_after_commit
     from .devices import describe_browser
 
     if not user.email:
         return
+    compose_and_deliver_after_commit(
+        _compose_notice, user.id, event.event_type, dict(event.details or {}), utcnow(), event.ip_address,
+        describe_browser(event.user_agent) if event.user_agent else None, _account_url(user.realm),
+        current_locale())
+
+
+def _compose_notice(user_id, event_type, details, occurred_at, ip_address, browser, account_url, locale):
+    from flask_babel import force_locale
+
+    from ..mail import compose
+    from ..models import User
+
+    user = db.session.get(User, user_id)
+    if user is None or not user.email:
+        return None
     try:
-        message = compose(
-            user.realm, "security_notice", to=user.email, user=user, event=event.event_type,
-            details=dict(event.details or {}), occurred_at=utcnow(),
-            ip_address=event.ip_address, browser=describe_browser(event.user_agent) if event.user_agent else None,
-            account_url=_account_url(user.realm),
-        )
+        with force_locale(locale):
+            return compose(user.realm, "security_notice", to=user.email, user=user, event=event_type,
+                           details=details, occurred_at=occurred_at, ip_address=ip_address, browser=browser,
+                           account_url=account_url)
     except Exception:  # a broken theme template must not undo a security change
-        current_app.logger.exception("security notice %s not composed", event.event_type)
-        return
-    deliver_after_commit(message)
+        current_app.logger.exception("security notice %s not composed", event_type)
+        return None
 
 
 def _account_url(realm) -> str | None:

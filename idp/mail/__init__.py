@@ -68,6 +68,7 @@ def init_app(app, settings) -> None:
 
 from .compose import compose
 from .delivery import (
+    compose_and_deliver_after_commit,
     deliver_after_commit,
     deliver_later,
     deliver_now,
@@ -79,6 +80,7 @@ __all__ = [
     "MailMessage",
     "MailSendError",
     "compose",
+    "compose_and_deliver_after_commit",
     "deliver_after_commit",
     "deliver_later",
     "deliver_now",

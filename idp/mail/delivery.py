@@ -106,19 +106,30 @@ def wait_for_deliveries(app=None, timeout: float = 30) -> None:
 
 
 def deliver_after_commit(message: MailMessage) -> None:
+    """Send ``message`` once the work that caused it commits."""
+    compose_and_deliver_after_commit(lambda: message)
+
+
+def compose_and_deliver_after_commit(compose_message, *args) -> None:
+    """Once the work commits, call ``compose_message(*args)`` in a background job (its own app
+    context and database session) and send what it returns, unless that is None. Composing
+    off the request keeps a request that causes a mail as fast as one that does not (a notice
+    must not tell an attacker that an account exists)."""
     from ..extensions import db
 
     session = db.session()
-    session.info.setdefault(_PENDING, []).append((current_app._get_current_object(), message))
+    session.info.setdefault(_PENDING, []).append((current_app._get_current_object(), compose_message, args))
 
 
 def _after_commit(session) -> None:
-    for app, message in session.info.pop(_PENDING, []):
-        _submit(app, _deliver_in, app, message)
+    for app, compose_message, args in session.info.pop(_PENDING, []):
+        _submit(app, _deliver_in, app, compose_message, args)
 
 
-def _deliver_in(app, message) -> None:
-    mail_sender(app).send(message, from_address=app.extensions["idp.settings"].mail.from_address)
+def _deliver_in(app, compose_message, args) -> None:
+    message = compose_message(*args)
+    if message is not None:
+        mail_sender(app).send(message, from_address=app.extensions["idp.settings"].mail.from_address)
 
 
 def _after_transaction_end(session, transaction) -> None:
