@@ -5,7 +5,7 @@ HttpOnly, SameSite=Lax, Secure when the public URL is https, path ``/realms/<rea
 table keeps only its keyed digest, with the user, the IP address and browser at creation and
 the last use. Until it expires (the realm's ``remember_device_days``, counted from creation
 and capped by the realm's current setting) the MFA stage is skipped on that browser for that
-user, except when a fresh second factor is asked for (``fresh_mfa_requested``).
+user, except when a fresh second factor is asked for (``idp.mfa.stage.fresh_mfa_requested``).
 
 What a login that skipped MFA this way says about itself:
 
@@ -26,7 +26,7 @@ import re
 from flask import current_app, has_request_context, request
 
 from ..extensions import db
-from ..login.acr import ACR_MULTI_FACTOR, requests_mfa
+from ..login.acr import ACR_MULTI_FACTOR
 from ..login.sessions import realm_cookie_path
 from ..login.transaction import update_stage_state
 from ..models import RememberedDevice, utcnow
@@ -86,26 +86,12 @@ def current_device(realm, user) -> RememberedDevice | None:
     return device
 
 
-def fresh_mfa_requested(txn) -> bool:
-    """The login must run the MFA step even on a remembered device or within a session that
-    passed it before: ``prompt=login``, ``acr_values`` asking for MFA together with ``max_age``,
-    a step-up started by our own account page (it protects factor changes, so it always wants
-    a code), or a login that links an upstream identity to an account with a second factor."""
-    from ..mfa.stage import code_needed_now
-
-    params = txn.authorization_request or {}
-    if "login" in (params.get("prompt") or "").split():
-        return True
-    if requests_mfa(params.get("acr_values")) and str(params.get("max_age") or "").strip() != "":
-        return True
-    return code_needed_now(txn)
-
-
 def remembered_device_skips_mfa(txn) -> bool:
     """Whether this browser's remembered device stands in for the MFA stage of ``txn``. The
     first time it does in a login, its ``last_used_at`` moves, the login's ``acr`` is set (see
-    the module docstring) and an audit event is recorded."""
-    if txn.user is None or fresh_mfa_requested(txn):
+    the module docstring) and an audit event is recorded. The MFA stage does not ask when the
+    login wants a fresh code (``idp.mfa.stage.fresh_mfa_requested``)."""
+    if txn.user is None:
         return False
     device = current_device(txn.realm, txn.user)
     if device is None:

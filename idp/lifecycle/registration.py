@@ -30,12 +30,10 @@ either), and the owner of the address decides:
   not register cannot, by clicking, confirm a password someone else knows;
 - a password reset sets the owner's own password and verifies the address (``reset``).
 
-Registrations never verified are deleted after ``ABANDONED_AFTER`` by
-``delete_abandoned_registrations`` (each new registration clears a few): an anonymous visitor
-made them."""
+Registrations never verified are deleted after a week by
+``services.users.delete_abandoned_registrations`` (each new registration clears a few, and the
+periodic purge the rest): an anonymous visitor made them."""
 from __future__ import annotations
-
-import datetime as dt
 
 from flask import request
 from flask_babel import force_locale
@@ -50,7 +48,7 @@ from ..services.audit import record_event
 from ..services.mfa_policy import mfa_applies_to_form
 from ..services.password_attempts import address_key, claim_password_attempt
 from ..services.passwords import check_password_policy
-from ..services.users import create_user, delete_user, find_user_by_email, normalize_email
+from ..services.users import create_user, delete_abandoned_registrations, find_user_by_email, normalize_email
 from .devices import describe_browser
 from .links import (
     LIFETIMES,
@@ -67,8 +65,6 @@ from .verification import verification_url, verify_email_address
 #: At most one registration mail (a verification link or an owner's notice) per address per
 #: this many seconds.
 REGISTRATION_MAIL_COOLDOWN = 60
-#: A registration whose address was never verified is deleted after this long.
-ABANDONED_AFTER = dt.timedelta(days=7)
 #: How many abandoned registrations each new registration deletes, at most.
 ABANDONED_PER_REGISTRATION = 20
 MAX_NAME_LENGTH = 200
@@ -190,20 +186,6 @@ def confirm_registration_with_password(link, password: str) -> User:
         raise ServiceError(_("That is not the password chosen when this account was created."), field="password")
     attempt.succeeded()
     return confirm_registration(link)
-
-
-def delete_abandoned_registrations(now: dt.datetime | None = None, *, limit: int | None = None) -> int:
-    """Delete registrations whose address was not verified within ``ABANDONED_AFTER`` (at most
-    ``limit``, oldest first); returns how many. Each new registration runs it with a small
-    limit, so abandoned ones cannot pile up faster than they go; a periodic clean-up may run it
-    without one. The caller commits."""
-    cutoff = (now or utcnow()) - ABANDONED_AFTER
-    query = (db.select(User).where(User.registration_pending_since < cutoff, User.email_verified.is_(False))
-             .order_by(User.registration_pending_since))
-    abandoned = list(db.session.scalars(query.limit(limit) if limit else query))
-    for user in abandoned:
-        delete_user(user)
-    return len(abandoned)
 
 
 def take_over_pending_registration(user, proven_email: str) -> None:

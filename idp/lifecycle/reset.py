@@ -24,8 +24,8 @@ from ..services.password_attempts import unlock_address
 from ..services.passwords import check_password_policy
 from ..services.sign_out import change_password
 from ..services.users import find_user_by_email
-from ..social.linking import remove_unproven_links
 from .devices import describe_browser
+from .signals import address_proven
 from .links import (
     LIFETIMES,
     RESET_PASSWORD,
@@ -114,6 +114,6 @@ def reset_password(link, password: str):
     user.email_verified = True
     user.registration_pending_since = None
     retire_links(user, RESET_PASSWORD)
-    remove_unproven_links(user, reason="password_reset")
+    address_proven.send(user, reason="password_reset")
     record_event("user.password_reset", realm=user.realm, user=user)
     return user

@@ -24,6 +24,7 @@ from .links import (
     issue_link,
     seconds_until_next_link,
 )
+from .signals import address_proven
 
 #: Seconds between two verification mails for one account ("Resend verification email").
 RESEND_COOLDOWN = 60
@@ -66,9 +67,7 @@ def verify_email_address(link: EmailLink):
     user = link.user
     user.email_verified = True
     record_event("user.email_verified", realm=user.realm, user=user)
-    from ..social.linking import remove_unproven_links
-
-    remove_unproven_links(user, reason="email_verified")
+    address_proven.send(user, reason="email_verified")
     return user
 
 

@@ -9,7 +9,11 @@ database transaction that claims its completion. A login that never completes ch
 
 Each kind of change has a handler registered by the package that owns it, from ``create_app``
 (``register_deferred_change("link_identity", handler)``); the login package knows none of them.
-The changes live in the persisted transaction, so any worker can finish the login."""
+The changes live in the persisted transaction, so any worker can finish the login.
+
+A package may also need to know when the password stage accepted someone, to decide what the
+rest of the login must do (``register_after_password``: social login turns a waiting link
+request into a deferred change, and asks for the account's second factor)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -26,20 +30,21 @@ def register_deferred_change(app, kind: str, handler: Callable) -> None:
     app.extensions.setdefault("idp.deferred_changes", {})[kind] = handler
 
 
+def register_after_password(app, handler: Callable) -> None:
+    """``handler(txn, user)`` runs when the password stage has accepted ``user``."""
+    app.extensions.setdefault("idp.after_password", []).append(handler)
+
+
+def after_password(txn, user) -> None:
+    for handler in current_app.extensions.get("idp.after_password", []):
+        handler(txn, user)
+
+
 def defer_until_login_succeeds(txn, kind: str, **data) -> None:
     """Record a change to apply once ``txn`` has completed. One change per kind: a later one
     replaces an earlier one (the person linked a different upstream account meanwhile)."""
     pending = [change for change in (txn.stage_state or {}).get(_STATE_KEY) or [] if change["kind"] != kind]
     pending.append({"kind": kind, **data})
-    update_stage_state(txn, **{_STATE_KEY: pending})
-
-
-def deferred_change(txn, kind: str) -> dict | None:
-    return next((change for change in (txn.stage_state or {}).get(_STATE_KEY) or [] if change["kind"] == kind), None)
-
-
-def drop_deferred_change(txn, kind: str) -> None:
-    pending = [change for change in (txn.stage_state or {}).get(_STATE_KEY) or [] if change["kind"] != kind]
     update_stage_state(txn, **{_STATE_KEY: pending})
 
 

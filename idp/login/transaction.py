@@ -13,7 +13,6 @@ from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..i18n import _
 from ..models import LoginTransaction, utcnow
-from ..oidc.authorization_parameters import parameters_to_store
 from ..ratelimit import count_login_transaction
 from ..security import digests_equal, keyed_digest, random_token
 from .acr import requests_mfa
@@ -107,9 +106,9 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
     browser (set as a cookie by the caller).
 
     Anyone may start a login, so this is where what they can store is bounded: a per-IP limit
-    on new transactions (``LoginTransactionLimitExceeded``, raised before anything is written)
-    and only the known authorization parameters kept (``parameters_to_store``; their lengths
-    were checked by ``/authorize``)."""
+    on new transactions (``LoginTransactionLimitExceeded``, raised before anything is written).
+    ``params`` holds only parameters the protocol layer knows and checked (``/authorize``
+    passes ``parameters_to_store``)."""
     count_login_transaction()
     settings = current_app.extensions["idp.settings"]
     binding = random_token(24)
@@ -117,7 +116,7 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
         id=uuid.uuid4().hex,
         realm_id=realm.id,
         client_id=client.client_id if client is not None else "",
-        authorization_request=parameters_to_store(params),
+        authorization_request=params,
         browser_binding=keyed_digest(binding),
         form_variant="login",
         completed_stages=[],

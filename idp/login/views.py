@@ -15,10 +15,10 @@ from ..services.consents import record_consent
 from ..services.password_attempts import PasswordLoginLocked
 from ..services.passwords import password_hint
 from ..services.users import authenticate_password
-from ..social.linking import link_after_password
 from ..themes import render_page
 from ..web import render_error
 from . import flow
+from .completion import after_password
 from .forms import ConfirmForm, LoginForm, RegistrationForm
 from .transaction import (
     authenticate_in_transaction,
@@ -70,7 +70,7 @@ def login():
             mark_form_success()
             txn.form_variant = "login"
             authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
-            link_after_password(txn, user)
+            after_password(txn, user)
             record_event("login.password_ok", realm=g.realm, user=user, client_id=txn.client_id)
             return flow.advance(txn)
     register_url = url_for("login.register") if g.realm.registration_enabled else None

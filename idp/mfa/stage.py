@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import url_for
 
+from ..login.acr import requests_mfa
 from ..login.transaction import Stage
 from ..services.mfa_policy import enabled_factor_kinds
 
@@ -52,6 +53,19 @@ def code_needed_now(txn) -> bool:
     return bool(state.get("require_fresh_mfa")) or (not txn.client_id and bool(state.get("step_up_mfa")))
 
 
+def fresh_mfa_requested(txn) -> bool:
+    """The login must run the MFA step even on a remembered device or within a session that
+    passed it before: ``prompt=login``, ``acr_values`` asking for MFA together with ``max_age``,
+    a step-up started by our own account page (it protects factor changes, so it always wants
+    a code), or a login that links an upstream identity to an account with a second factor."""
+    params = txn.authorization_request or {}
+    if "login" in (params.get("prompt") or "").split():
+        return True
+    if requests_mfa(params.get("acr_values")) and str(params.get("max_age") or "").strip() != "":
+        return True
+    return code_needed_now(txn)
+
+
 class MfaStage(Stage):
     """Runs when ``mfa_required_for`` says so, unless this browser is a device the user asked
     to remember (``idp.lifecycle.devices``: never when a fresh second factor is asked for)."""
@@ -61,6 +75,8 @@ class MfaStage(Stage):
     def applies(self, txn):
         if not mfa_required_for(txn):
             return False
+        if fresh_mfa_requested(txn):
+            return True
         from ..lifecycle.devices import remembered_device_skips_mfa
 
         return not remembered_device_skips_mfa(txn)

@@ -37,6 +37,8 @@ from authlib.oauth2.rfc9101.errors import (
 from authlib.oidc.core.errors import RegistrationNotSupportedError
 from flask import request
 
+from ..services.clients import is_uri_reference
+
 MAX_REQUEST_BYTES = 64 * 1024
 
 #: Every authorization-request parameter idp or Authlib reads (OpenID Connect Core §3.1.2.1,
@@ -100,9 +102,6 @@ def parameters_to_store(params: dict) -> dict:
 #: ``response_mode`` values answered (OAuth 2.0 Multiple Response Type Encoding Practices).
 RESPONSE_MODES_SUPPORTED = ("query",)
 
-#: RFC 3986 URI-reference: unreserved, reserved and '%' (no space, '"', '<', '>', '\', '^',
-#: '`', '{', '|', '}', controls or non-ASCII).
-_URI = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 #: RFC 6749 Appendix A.1 and A.5 (client_id, state): VSCHAR, printable ASCII.
 _VSCHARS = re.compile(r"[\x20-\x7e]*")
 #: RFC 6749 Appendix A.3: response-name *( SP response-name ), names of ALPHA / DIGIT / "_".
@@ -121,11 +120,6 @@ def _text(value: str) -> bool:
     return not any(unicodedata.category(ch) == "Cc" for ch in value)
 
 
-def is_uri_reference(value: str) -> bool:
-    """Whether ``value`` holds only the characters of an RFC 3986 URI reference."""
-    return _URI.fullmatch(value) is not None
-
-
 def _matches(pattern: re.Pattern):
     return lambda value: pattern.fullmatch(value) is not None
 
@@ -135,7 +129,7 @@ def _matches(pattern: re.Pattern):
 #: capped in ``PARAMETER_CAPS``).
 PARAMETER_SYNTAX = {
     "client_id": _matches(_VSCHARS),
-    "redirect_uri": _matches(_URI),
+    "redirect_uri": is_uri_reference,
     "response_type": _matches(_RESPONSE_TYPE),
     "state": _matches(_VSCHARS),
     "scope": _matches(_ASCII_TOKENS),

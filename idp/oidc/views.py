@@ -114,7 +114,9 @@ def authorize():
         grant = authorization_server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return authorization_error(error)
-    return flow.begin_login(realm, grant.client, params, browser_session=None if force_login else session, prompts=prompts, redirect_uri=grant.redirect_uri)
+    return flow.begin_login(realm, grant.client, parameters.parameters_to_store(params),
+                            browser_session=None if force_login else session, prompts=prompts,
+                            redirect_uri=grant.redirect_uri)
 
 
 @oidc_bp.post("/token")

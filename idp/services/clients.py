@@ -6,10 +6,21 @@ from urllib.parse import urlsplit
 
 from ..extensions import db
 from ..models import Client, Consent, IssuedToken
-from ..oidc.authorization_parameters import is_uri_reference
 from ..security import keyed_digest, random_token
 from . import NotFound, ServiceError
 from .keys import ID_TOKEN_ALGORITHMS
+
+#: RFC 3986 URI-reference: unreserved, reserved and '%' (no space, '"', '<', '>', '\', '^',
+#: '`', '{', '|', '}', controls or non-ASCII).
+_URI = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
+
+
+def is_uri_reference(value: str) -> bool:
+    """Whether ``value`` holds only the characters of an RFC 3986 URI reference: what a
+    registered redirect URI may hold, and what ``/authorize`` accepts in ``redirect_uri``
+    (``idp.oidc.authorization_parameters``)."""
+    return _URI.fullmatch(value) is not None
+
 
 #: What a chosen client id may contain: it travels unencoded in Basic auth (no ':') and URLs,
 #: and the column holds 64 characters.

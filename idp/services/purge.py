@@ -59,6 +59,7 @@ from ..models import (
     rate_limit_counters,
     utcnow,
 )
+from .users import delete_abandoned_registrations
 
 BATCH_SIZE = 500
 GRACE = dt.timedelta(minutes=5)
@@ -134,20 +135,19 @@ def purge_rate_limit_counters(settings, expired_before: dt.datetime) -> int:
     return delete_in_batches(rate_limit_counters.c.key, expires_at <= expired_before.timestamp(), expires_at)
 
 
-def purge_sms_messages(settings, expired_before: dt.datetime) -> int:
-    days = settings.maintenance.sms_message_retention_days
+def delete_older_than(days: int, key, when) -> int:
+    """A retention: rows whose ``when`` is more than ``days`` old (0 keeps them all)."""
     if not days:
         return 0
-    return delete_in_batches(SmsMessage.id, SmsMessage.sent_at < utcnow() - dt.timedelta(days=days),
-                             SmsMessage.sent_at)
+    return delete_in_batches(key, when < utcnow() - dt.timedelta(days=days), when)
+
+
+def purge_sms_messages(settings, expired_before: dt.datetime) -> int:
+    return delete_older_than(settings.maintenance.sms_message_retention_days, SmsMessage.id, SmsMessage.sent_at)
 
 
 def purge_audit_events(settings, expired_before: dt.datetime) -> int:
-    days = settings.maintenance.audit_event_retention_days
-    if not days:
-        return 0
-    return delete_in_batches(AuditEvent.id, AuditEvent.created_at < utcnow() - dt.timedelta(days=days),
-                             AuditEvent.created_at)
+    return delete_older_than(settings.maintenance.audit_event_retention_days, AuditEvent.id, AuditEvent.created_at)
 
 
 #: An authenticator app set up and never confirmed with a code (a visit to the setup page makes one).
@@ -163,10 +163,8 @@ def purge_pending_authenticators(settings, expired_before: dt.datetime) -> int:
 
 
 def purge_abandoned_registrations(settings, expired_before: dt.datetime) -> int:
-    """Accounts registered but never verified within a week (``idp.lifecycle.registration``):
+    """Accounts registered but never verified within a week (``users.ABANDONED_AFTER``):
     anonymous callers create them, so they go too."""
-    from ..lifecycle.registration import delete_abandoned_registrations
-
     total = 0
     while True:
         deleted = delete_abandoned_registrations(limit=BATCH_SIZE)

@@ -6,6 +6,7 @@ SQL ``lower()`` is not used: SQLite's folds ASCII only, so ``Émile@`` and ``ém
 accounts there and one on PostgreSQL."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -21,6 +22,9 @@ from . import NotFound, ServiceError
 from .audit import record_event
 from .password_attempts import claim_password_attempt
 from .passwords import check_password_policy
+
+#: A registration whose address was never verified is deleted after this long.
+ABANDONED_AFTER = dt.timedelta(days=7)
 
 #: One mailbox: no spaces, and none of the characters that make a header hold several
 #: addresses, a display name or a quoted local part (``,;<>()[]"\``; RFC 5322's specials, which
@@ -237,6 +241,21 @@ def update_user(user: User, *, name=None, email=None, email_verified=None) -> Us
         if email_verified:
             user.registration_pending_since = None
     return user
+
+
+def delete_abandoned_registrations(now: dt.datetime | None = None, *, limit: int | None = None) -> int:
+    """Delete registrations (``idp.lifecycle.registration``) whose address was not verified
+    within ``ABANDONED_AFTER`` (at most
+    ``limit``, oldest first); returns how many. Each new registration runs it with a small
+    limit, so abandoned ones cannot pile up faster than they go; a periodic clean-up may run it
+    without one. The caller commits."""
+    cutoff = (now or utcnow()) - ABANDONED_AFTER
+    query = (db.select(User).where(User.registration_pending_since < cutoff, User.email_verified.is_(False))
+             .order_by(User.registration_pending_since))
+    abandoned = list(db.session.scalars(query.limit(limit) if limit else query))
+    for user in abandoned:
+        delete_user(user)
+    return len(abandoned)
 
 
 def delete_user(user: User) -> None:

@@ -9,8 +9,17 @@ login's ``amr`` is ``["fed"]`` plus what we verified ourselves."""
 
 def init_app(app) -> None:
     """Federated logins change accounts only once the whole login has succeeded."""
-    from ..login.completion import register_deferred_change
-    from .linking import LINK_IDENTITY, LINK_USED, make_deferred_link, note_link_used
+    from ..lifecycle.signals import address_proven
+    from ..login.completion import register_after_password, register_deferred_change
+    from .linking import LINK_IDENTITY, LINK_USED, link_after_password, make_deferred_link, note_link_used
 
     register_deferred_change(app, LINK_IDENTITY, make_deferred_link)
     register_deferred_change(app, LINK_USED, note_link_used)
+    register_after_password(app, link_after_password)
+    address_proven.connect(_end_links_without_a_proven_address)
+
+
+def _end_links_without_a_proven_address(user, *, reason: str) -> None:
+    from .linking import remove_unproven_links
+
+    remove_unproven_links(user, reason=reason)

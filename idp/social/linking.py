@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ..extensions import db
 from ..i18n import _
-from ..login.completion import defer_until_login_succeeds, drop_deferred_change
+from ..login.completion import defer_until_login_succeeds
 from ..login.transaction import update_stage_state
 from ..models import utcnow
 from ..models.social import FederatedIdentity
@@ -174,10 +174,6 @@ def note_link_used(txn, *, provider: str, sub: str) -> None:
     link = find_link(row, sub) if row is not None else None
     if link is not None and txn.user is not None and link.user_id == txn.user.id:
         link.last_login_at = utcnow()
-
-
-def forget_link_request(txn) -> None:
-    drop_deferred_change(txn, LINK_IDENTITY)
 
 
 def identities_of(user) -> list[FederatedIdentity]:

@@ -274,7 +274,7 @@ def test_registrations_never_verified_are_deleted_after_a_week(realm, user_facto
     """An anonymous visitor made them: they may not stay for ever. Each new registration clears
     the abandoned ones (a few at a time); a periodic clean-up can call the same function."""
     from idp.extensions import db
-    from idp.lifecycle.registration import delete_abandoned_registrations
+    from idp.services.users import delete_abandoned_registrations
     from idp.models import User, utcnow
 
     user_factory()
