@@ -257,28 +257,32 @@ def purge(as_json):
 # --- realms ------------------------------------------------------------------------------
 
 def _realm_dict(realm):
+    """Every realm setting under its command-line name (``realm_settings``), then the active SMS
+    integrations. A token lifetime of null is the server default."""
     from .services.mfa_policy import active_sms_integrations
+    from .services.realm_settings import REALM_SETTINGS, realm_setting_values
 
+    values = realm_setting_values(realm)
     return {
         "name": realm.name,
-        "display_name": realm.display_name,
-        "theme": realm.theme,
-        "registration": realm.registration_enabled,
-        "mfa": realm.mfa_enabled,
-        "mfa_login_form": realm.mfa_login_form,
-        "mfa_registration_form": realm.mfa_registration_form,
-        "mfa_required": realm.mfa_required,
-        "sms": realm.sms_enabled,
-        "totp": realm.totp_enabled,
-        "users_may_toggle_mfa": realm.users_may_toggle_mfa,
-        "sms_allowed_countries": realm.sms_allowed_countries or [],
-        "require_email_verification": realm.require_email_verification,
-        "remember_device_days": realm.remember_device_days,
-        "password_min_length": realm.password_min_length,
-        "password_block_common": realm.password_block_common,
-        "password_block_email": realm.password_block_email,
+        **{setting.cli_key: values[setting.name] for setting in REALM_SETTINGS},
         "active_sms_integrations": [i.name for i in active_sms_integrations(realm)],
     }
+
+
+def _print_realm(realm, as_json):
+    """``_realm_dict``; as text, a lifetime left to the server says which one that is."""
+    from flask import current_app
+
+    from .services.realm_settings import REALM_SETTINGS
+
+    data = _realm_dict(realm)
+    if not as_json:
+        tokens = current_app.extensions["idp.settings"].tokens
+        for setting in REALM_SETTINGS:
+            if setting.nullable and data[setting.cli_key] is None:
+                data[setting.cli_key] = f"{getattr(tokens, setting.name)} (server default)"
+    _print(data, as_json)
 
 
 def _print(data, as_json):
@@ -298,35 +302,27 @@ def realms():
     """Realms: isolated sets of users, clients, settings and keys."""
 
 
+def _setting_options(setting) -> list:
+    """The ``idp realms create|set`` option(s) of one realm setting: ``--NAME on|off`` for a
+    switch (and, where ``negatable``, ``--NAME`` alone and ``--no-NAME``), a number, or text."""
+    name, helptext = setting.cli_key, setting.command_line_help
+    if setting.kind == "boolean":
+        if not setting.negatable:
+            return [click.option(setting.flag, name, type=ON_OFF, default=None, help=helptext or None)]
+        return [
+            click.option(setting.flag, name, type=ON_OFF, default=None, is_flag=False, flag_value="on",
+                         help=helptext or None),
+            click.option("--no-" + setting.flag[2:], f"{name}_off", is_flag=True, hidden=True),
+        ]
+    kind = int if setting.kind == "integer" else None
+    return [click.option(setting.flag, name, type=kind, default=None, help=helptext or None)]
+
+
 def realm_settings_options(fn):
-    options = [
-        click.option("--display-name", default=None),
-        click.option("--registration", type=ON_OFF, default=None, help="Allow self-registration."),
-        click.option("--mfa", type=ON_OFF, default=None, help="Two-factor authentication master switch."),
-        click.option("--mfa-login-form", type=ON_OFF, default=None),
-        click.option("--mfa-registration-form", type=ON_OFF, default=None),
-        click.option("--mfa-required", type=ON_OFF, default=None, help="Every user must enrol."),
-        click.option("--sms", type=ON_OFF, default=None, help="SMS factor (needs an active SMS integration)."),
-        click.option("--totp", type=ON_OFF, default=None, help="Authenticator-app factor."),
-        click.option("--users-may-toggle-mfa", type=ON_OFF, default=None),
-        click.option("--theme", default=None),
-        click.option("--sms-allowed-countries", default=None, help="Comma-separated ISO codes; empty for all."),
-        click.option("--access-token-lifetime", type=int, default=None),
-        click.option("--id-token-lifetime", type=int, default=None),
-        click.option("--refresh-token-lifetime", type=int, default=None),
-        click.option("--require-email-verification", type=ON_OFF, default=None,
-                     help="No token until the user verified their email address."),
-        click.option("--remember-device-days", type=int, default=None,
-                     help="Offer 'Remember this device' for N days after a second factor; 0 turns it off."),
-        click.option("--password-min-length", type=int, default=None,
-                     help="Shortest password accepted, 8 to 128 characters."),
-        click.option("--password-block-common", type=ON_OFF, default=None, is_flag=False, flag_value="on",
-                     help="Refuse passwords on the bundled list of common passwords."),
-        click.option("--no-password-block-common", "password_block_common_off", is_flag=True, hidden=True),
-        click.option("--password-block-email", type=ON_OFF, default=None, is_flag=False, flag_value="on",
-                     help="Refuse the email address, or a password containing its first part (4+ characters)."),
-        click.option("--no-password-block-email", "password_block_email_off", is_flag=True, hidden=True),
-    ]
+    """Every setting of ``services.realm_settings`` as options of ``fn``."""
+    from .services.realm_settings import REALM_SETTINGS
+
+    options = [option for setting in REALM_SETTINGS for option in _setting_options(setting)]
     for option in reversed(options):
         fn = option(fn)
     return fn
@@ -343,29 +339,21 @@ def _switch(kw, name):
 
 
 def _settings_changes(kw):
-    changes = {
-        "display_name": kw["display_name"],
-        "registration_enabled": _flag(kw["registration"]),
-        "mfa_enabled": _flag(kw["mfa"]),
-        "mfa_login_form": _flag(kw["mfa_login_form"]),
-        "mfa_registration_form": _flag(kw["mfa_registration_form"]),
-        "mfa_required": _flag(kw["mfa_required"]),
-        "sms_enabled": _flag(kw["sms"]),
-        "totp_enabled": _flag(kw["totp"]),
-        "users_may_toggle_mfa": _flag(kw["users_may_toggle_mfa"]),
-        "theme": kw["theme"],
-        "access_token_lifetime": kw["access_token_lifetime"],
-        "id_token_lifetime": kw["id_token_lifetime"],
-        "refresh_token_lifetime": kw["refresh_token_lifetime"],
-        "require_email_verification": _flag(kw["require_email_verification"]),
-        "remember_device_days": kw["remember_device_days"],
-        "password_min_length": kw["password_min_length"],
-        "password_block_common": _switch(kw, "password_block_common"),
-        "password_block_email": _switch(kw, "password_block_email"),
-    }
-    if kw["sms_allowed_countries"] is not None:
-        changes["sms_allowed_countries"] = [c for c in kw["sms_allowed_countries"].split(",") if c.strip()]
-    return {k: v for k, v in changes.items() if v is not None}
+    """The options given, as ``update_realm`` takes them (by setting name)."""
+    from .services.realm_settings import REALM_SETTINGS
+
+    changes = {}
+    for setting in REALM_SETTINGS:
+        key = setting.cli_key
+        if setting.kind == "boolean":
+            value = _switch(kw, key) if setting.negatable else _flag(kw[key])
+        elif setting.kind == "countries" and kw[key] is not None:
+            value = [c for c in kw[key].split(",") if c.strip()]
+        else:
+            value = kw[key]
+        if value is not None:
+            changes[setting.name] = value
+    return changes
 
 
 @realms.command("create")
@@ -378,7 +366,7 @@ def realms_create(name, as_json, **kw):
     from .services.realms import create_realm
 
     realm = create_realm(name, **_settings_changes(kw))
-    _print(_realm_dict(realm), as_json)
+    _print_realm(realm, as_json)
 
 
 @realms.command("list")
@@ -396,7 +384,8 @@ def realms_list(as_json):
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
 def realms_show(name, as_json):
-    _print(_realm_dict(_realm(name)), as_json)
+    """Every setting of realm NAME, token lifetimes included."""
+    _print_realm(_realm(name), as_json)
 
 
 @realms.command("set")
@@ -410,7 +399,7 @@ def realms_set(name, as_json, **kw):
 
     realm = _realm(name)
     update_realm(realm, **_settings_changes(kw))
-    _print(_realm_dict(realm), as_json)
+    _print_realm(realm, as_json)
 
 
 # --- clients -----------------------------------------------------------------------------
@@ -538,6 +527,7 @@ def _user_dict(user):
         "has_mfa": user_has_mfa(user),
         "phone": user.phone,
         "phone_verified": user.phone_verified,
+        "disabled": bool(user.disabled),
         "created_at": user.created_at.isoformat(),
         "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
     }

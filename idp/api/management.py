@@ -13,13 +13,21 @@ from ..models import AuditEvent, SmsIntegration
 from ..services import NotFound
 from ..services import sms_integrations as integrations
 from ..services.clients import get_client, list_clients, set_resource_server_for
-from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS
 from ..services.mfa_users import admin_set_mfa, admin_set_phone
+from ..services.realm_settings import REALM_SETTINGS
 from ..services.realms import update_realm
 from ..services.sign_out import change_password
 from ..services.users import create_user, delete_user, get_user, list_users, update_user
 from . import api_bp, credentials
-from .parameters import MAX_ID, Field, body_fields, path_text, query_int, query_text, query_time
+from .parameters import (
+    MAX_ID,
+    Field,
+    body_fields,
+    path_text,
+    query_int,
+    query_text,
+    query_time,
+)
 from .representations import (
     audit_event_json,
     client_json,
@@ -51,15 +59,13 @@ def _page(items: list, limit: int, offset: int) -> dict:
 
 # --- realm settings -------------------------------------------------------------------------
 
-SETTINGS_FIELDS = {
-    **{key: Field("boolean", nullable=True) for key in BOOLEAN_SETTINGS},
-    **{key: Field("integer", nullable=True) for key in LIFETIME_SETTINGS},
-    "remember_device_days": Field("integer", nullable=True),
-    "password_min_length": Field("integer", nullable=True),
-    "display_name": Field(nullable=True, max_length=200),
-    "theme": Field(nullable=True, max_length=64),
-    "sms_allowed_countries": Field("strings", nullable=True, max_length=8, max_items=300),
-}
+def _setting_field(setting) -> Field:
+    """A realm setting as a body field: its type is checked here, its value by the service."""
+    kind = {"boolean": "boolean", "integer": "integer", "countries": "strings"}.get(setting.kind, "string")
+    return Field(kind, nullable=True, max_length=setting.max_length, max_items=setting.max_items)
+
+
+SETTINGS_FIELDS = {setting.name: _setting_field(setting) for setting in REALM_SETTINGS}
 
 
 @api_bp.get("/realms/<realm_name>/settings")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS, MAX_REMEMBER_DEVICE_DAYS
-from ..services.passwords import MIN_LENGTH_RANGE
+from ..services.realm_settings import REALM_SETTINGS
 from . import api_bp
 from .access import public
 
@@ -93,6 +92,28 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+def _setting_schema(setting, *, update: bool) -> dict:
+    """A realm setting (``services.realm_settings``) as read, or as a field of the update body,
+    where null leaves it as it is."""
+    if setting.kind == "boolean":
+        schema = {"type": "boolean"}
+    elif setting.kind == "integer":
+        schema = {"type": "integer"}
+        if update:
+            schema.update(minimum=setting.minimum, maximum=setting.maximum)
+    elif setting.kind == "countries":
+        schema = {"type": "array", "items": _string(setting.max_length if update else None)}
+        if update:
+            schema["maxItems"] = setting.max_items
+    else:
+        schema = _string(setting.max_length if update else None)
+    if setting.help:
+        schema["description"] = setting.label + ". " + setting.help
+    if setting.nullable or update:
+        schema = _nullable(schema)
+    return schema
+
+
 READ = ("401", "403", "404", "422")
 WRITE = ("400", "401", "403", "404", "415", "422")
 NO_CONTENT = {"204": {"description": "Done."}}
@@ -164,24 +185,12 @@ SCHEMAS = {
     "RecoveryCodes": _object({"codes": {"type": "array", "items": _string()}, "remaining": {"type": "integer"}}),
     "RecoveryCodesRemaining": _object({"remaining": {"type": "integer"}}),
     "RealmSettings": _object({
-        "name": _string(), "display_name": _string(), "theme": _string(),
-        **{key: {"type": "boolean"} for key in BOOLEAN_SETTINGS},
-        **{key: {"type": ["integer", "null"]} for key in LIFETIME_SETTINGS},
-        "remember_device_days": {"type": "integer", "description": "0: 'Remember this device' is off."},
-        "password_min_length": {"type": "integer"},
-        "sms_allowed_countries": {"type": "array", "items": _string()},
+        "name": _string(),
+        **{setting.name: _setting_schema(setting, update=False) for setting in REALM_SETTINGS},
         "active_sms_integrations": {"type": "array", "items": _string()},
     }),
-    "RealmSettingsUpdate": _object({
-        "display_name": _nullable(_string(200)), "theme": _nullable(_string(64)),
-        **{key: {"type": ["boolean", "null"]} for key in BOOLEAN_SETTINGS},
-        **{key: {"type": ["integer", "null"], "minimum": 30, "maximum": 31536000} for key in LIFETIME_SETTINGS},
-        "remember_device_days": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_REMEMBER_DEVICE_DAYS,
-                                 "description": "Offer 'Remember this device' for this many days; 0 turns it off."},
-        "password_min_length": {"type": ["integer", "null"], "minimum": MIN_LENGTH_RANGE[0],
-                                "maximum": MIN_LENGTH_RANGE[1], "description": "Shortest password accepted."},
-        "sms_allowed_countries": {"type": ["array", "null"], "items": _string(8), "maxItems": 300},
-    }),
+    "RealmSettingsUpdate": _object({setting.name: _setting_schema(setting, update=True)
+                                    for setting in REALM_SETTINGS}),
     "Client": _object({
         "client_id": _string(), "name": _string(), "public": {"type": "boolean"},
         "first_party": {"type": "boolean", "description": "false: users are asked for consent."},

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..mfa.base import usable_factors
-from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS, active_sms_integrations
+from ..services.mfa_policy import active_sms_integrations
+from ..services.realm_settings import realm_setting_values
 from ..services.sms_integrations import describe
 
 
@@ -81,11 +82,6 @@ def audit_event_json(event) -> dict:
 
 
 def realm_settings_json(realm) -> dict:
-    data = {"name": realm.name, "display_name": realm.display_name, "theme": realm.theme}
-    data.update({key: bool(getattr(realm, key)) for key in BOOLEAN_SETTINGS})
-    data.update({key: getattr(realm, key) for key in LIFETIME_SETTINGS})
-    data["remember_device_days"] = realm.remember_device_days
-    data["password_min_length"] = realm.password_min_length
-    data["sms_allowed_countries"] = list(realm.sms_allowed_countries or [])
+    data = {"name": realm.name, **realm_setting_values(realm)}
     data["active_sms_integrations"] = [row.name for row in active_sms_integrations(realm)]
     return data
