@@ -728,56 +728,95 @@ for _action in ("activate", "deactivate", "remove"):
 
 @main.group("api-keys")
 def api_keys():
-    """Realm API keys for the management API (sent as 'Authorization: Bearer <key>')."""
+    """API keys for the management API (sent as 'Authorization: Bearer <key>'): a realm's, or
+    server-level ones that work in every realm."""
 
 
 def _api_key_dict(key):
     return {
+        "id": key.id,
         "name": key.name,
         "prefix": key.prefix,
+        "realm": key.realm.name if key.realm is not None else None,
+        "scopes": list(key.scopes or []),
         "created_at": key.created_at.isoformat(),
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
     }
 
 
+def _key_owner(realm_name, server):
+    """The realm of the keys a command works on, or None for server-level keys."""
+    if server:
+        if realm_name is not None:
+            raise click.UsageError("give --realm or --server, not both")
+        return None
+    return _realm(realm_name or "default")
+
+
+def _scope_help():
+    from .services.api_keys import SCOPES
+
+    return ("What the key may do (repeatable; default: every scope): "
+            + "; ".join(f"{scope}: {text[0].lower() + text[1:].rstrip('.')}" for scope, text in SCOPES.items()) + ".")
+
+
+key_realm_option = click.option("--realm", "realm_name", default=None,
+                                help="Realm the key works in.  [default: default]")
+server_option = click.option("--server", is_flag=True,
+                             help="A server-level key, for every realm (an operator of many realms).")
+
+
 @api_keys.command("create")
-@realm_option
+@key_realm_option
+@server_option
 @click.option("--name", required=True, help="What the key is for, such as the app that uses it.")
+@click.option("--scope", "scopes", multiple=True, metavar="SCOPE", help=_scope_help())
+@click.option("--expires", default=None, metavar="WHEN",
+              help="When the key stops working: a duration (90d, 12h, 8w) or a date (2027-01-31). Default: never.")
 @click.option("--json", "as_json", is_flag=True, help="Print the key and its one-time secret as JSON.")
 @with_app()
-def api_keys_create(realm_name, name, as_json):
+def api_keys_create(realm_name, server, name, scopes, expires, as_json):
     """Create a key; its secret is printed only this once."""
-    from .api.api_keys import create_api_key
+    from .services.api_keys import create_api_key, parse_expiry
 
-    key, secret = create_api_key(_realm(realm_name), name)
+    owner = _key_owner(realm_name, server)
+    expires_at = parse_expiry(expires) if expires is not None else None
+    key, secret = create_api_key(owner, name, scopes=list(scopes) or None, expires_at=expires_at)
+    commit()
     if as_json:
         click.echo(json.dumps({"secret": secret, **_api_key_dict(key)}, indent=2))
         return
     click.echo(secret)
-    click.echo(f"API key '{key.name}' created in realm '{realm_name}'. The secret is shown only this once.",
-               err=True)
+    where = "at server level (every realm)" if owner is None else f"in realm '{owner.name}'"
+    expiry = f", expires {key.expires_at.isoformat()}" if key.expires_at else ""
+    click.echo(f"API key '{key.name}' created {where} with scopes {' '.join(key.scopes)}{expiry}. "
+               "The secret is shown only this once.", err=True)
 
 
 @api_keys.command("list")
-@realm_option
+@key_realm_option
+@server_option
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def api_keys_list(realm_name, as_json):
-    from .api.api_keys import list_api_keys
+def api_keys_list(realm_name, server, as_json):
+    from .services.api_keys import list_api_keys
 
-    _print([_api_key_dict(k) for k in list_api_keys(_realm(realm_name))], as_json)
+    _print([_api_key_dict(k) for k in list_api_keys(_key_owner(realm_name, server))], as_json)
 
 
 @api_keys.command("revoke")
 @click.argument("name")
-@realm_option
+@key_realm_option
+@server_option
 @with_app()
-def api_keys_revoke(name, realm_name):
+def api_keys_revoke(name, realm_name, server):
     """Revoke the active key NAME; requests with it are refused from now on."""
-    from .api.api_keys import revoke_api_key
+    from .services.api_keys import revoke_api_key
 
-    revoke_api_key(_realm(realm_name), name)
+    revoke_api_key(_key_owner(realm_name, server), name)
+    commit()
     click.echo(f"revoked API key '{name}'")
 
 

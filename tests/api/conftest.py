@@ -44,7 +44,7 @@ class ApiClient:
 
 
 def make_api_key(realm, name="test app"):
-    from idp.api.api_keys import create_api_key
+    from idp.services.api_keys import create_api_key
     from idp.extensions import db
 
     key, secret = create_api_key(realm, name)

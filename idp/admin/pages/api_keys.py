@@ -1,7 +1,7 @@
 """API keys of a realm for the management API: create (the secret is shown once), revoke."""
 from __future__ import annotations
 
-from ...api.api_keys import create_api_key, list_api_keys, revoke_api_key
+from ...services.api_keys import create_api_key, list_api_keys, revoke_api_key
 from ...extensions import db
 from ...models import ApiKey
 from ...services import NotFound
