@@ -4,7 +4,7 @@ Routes need an API key (``Authorization: Bearer idpk_...``): none or an unknown,
 expired one is 401 with ``WWW-Authenticate: Bearer``; a realm key used in another realm is 403,
 whether or not the named realm exists, so a key learns nothing about other realms. The key is
 checked before the realm is looked up for the same reason. A server-level key works in every
-realm.
+realm but ``admin``, the console's own (its administrators are managed with ``idp admins``).
 
 Then the key's scopes (``services.api_keys.SCOPES``): each route needs one, found by
 ``required_scope`` from the route's path and method, so that no route can be added without
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from flask import current_app, g, request
 
 from ..services.api_keys import authenticate_api_key, key_allows
-from ..services.realms import find_realm
+from ..services.realms import ADMIN_REALM, find_realm
 from .errors import ApiError, not_found
 from .parameters import path_text
 
@@ -92,7 +92,8 @@ def _authenticate(realm_name: str | None, *, scope_needed: bool) -> None:
     key = authenticate_api_key(secret) if path_text(secret, 200) else None
     if key is None:
         raise _unauthorized("The API key is not valid, was revoked or has expired.", invalid=True)
-    if realm_name is not None and not key.server_level and key.realm.name != realm_name:
+    if realm_name is not None and (key.realm.name != realm_name if not key.server_level
+                                   else realm_name == ADMIN_REALM):
         raise ApiError(403, "forbidden", "This API key cannot be used in that realm.")
     if scope_needed:
         scope = required_scope(request.url_rule.rule, request.method)

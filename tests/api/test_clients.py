@@ -49,7 +49,8 @@ def test_an_api_made_resource_server_of_an_app_may_introspect_the_apps_tokens(ap
     ({"resource_server_for": ["nope"]}, "client 'nope' does not exist"),
     ({"resource_server_for": ["{self}"]}, "may always introspect its own tokens"),
     ({"resource_server_for": "shop"}, "Must be a list"),
-    ({"name": "renamed"}, "Unknown field"),
+    ({"colour": "red"}, "Unknown field"),
+    ({"grant_types": ["implicit"]}, "unknown grant type implicit"),
 ])
 def test_a_bad_client_change_is_422_and_changes_nothing(api, factory, realm, change, message):
     api_id, _ = factory.client(realm, name="Orders API")
