@@ -222,7 +222,8 @@ SCHEMAS = {
     "CredentialVerify": _object({
         "code": _nullable(_string(64, description="The code from the app or the SMS. Absent (sms only): send a code.")),
     }),
-    "CodeSent": _object({"code_sent": {"const": True}, "credential": _ref("Credential")}),
+    "CodeSent": _object({"code_sent": {"type": "boolean", "description": "Always true."},
+                          "credential": _ref("Credential")}),
     "RecoveryCodes": _object({"codes": {"type": "array", "items": _string()}, "remaining": {"type": "integer"}}),
     "RecoveryCodesRemaining": _object({"remaining": {"type": "integer"}}),
     "RealmSettings": _object({
@@ -517,16 +518,16 @@ def _paths() -> dict:
         },
         f"{REALM}/sms_integrations": {
             "parameters": [_param("realm")],
-            "get": _op("List SMS integrations", ok("SmsIntegrationList"), READ, tags=("settings",)),
+            "get": _op("List SMS integrations", ok("SmsIntegrationList"), READ, tags=("sms integrations",)),
             "post": _op("Add an SMS integration", created("SmsIntegration"), WRITE, body="SmsIntegrationCreate",
-                        tags=("settings",)),
+                        tags=("sms integrations",)),
         },
         INTEGRATION: {
             "parameters": [_param("realm"), _param("integration_id")],
-            "get": _op("Get an SMS integration", ok("SmsIntegration"), READ, tags=("settings",)),
+            "get": _op("Get an SMS integration", ok("SmsIntegration"), READ, tags=("sms integrations",)),
             "patch": _op("Activate or deactivate", ok("SmsIntegration"), (*WRITE, "409"),
-                         body="SmsIntegrationUpdate", tags=("settings",)),
-            "delete": _op("Remove an SMS integration", NO_CONTENT, (*READ, "409"), tags=("settings",)),
+                         body="SmsIntegrationUpdate", tags=("sms integrations",)),
+            "delete": _op("Remove an SMS integration", NO_CONTENT, (*READ, "409"), tags=("sms integrations",)),
         },
         f"{REALM}/audit_events": {
             "parameters": [_param("realm")],
