@@ -271,17 +271,17 @@ def _realm_dict(realm):
 
 
 def _print_realm(realm, as_json):
-    """``_realm_dict``; as text, a lifetime left to the server says which one that is."""
+    """``_realm_dict``; as text, a setting left to the server says what the server's value is."""
     from flask import current_app
 
     from .services.realm_settings import REALM_SETTINGS
 
     data = _realm_dict(realm)
     if not as_json:
-        tokens = current_app.extensions["idp.settings"].tokens
+        settings = current_app.extensions["idp.settings"]
         for setting in REALM_SETTINGS:
             if setting.nullable and data[setting.cli_key] is None:
-                data[setting.cli_key] = f"{getattr(tokens, setting.name)} (server default)"
+                data[setting.cli_key] = f"{setting.default_from(settings)} (server default)"
     _print(data, as_json)
 
 
@@ -756,7 +756,7 @@ def _key_owner(realm_name, server):
 
 
 def _scope_help():
-    from .services.api_keys import SCOPES
+    from .services.api_key_scopes import SCOPES
 
     return ("What the key may do (repeatable; default: every scope): "
             + "; ".join(f"{scope}: {text[0].lower() + text[1:].rstrip('.')}" for scope, text in SCOPES.items()) + ".")

@@ -97,7 +97,9 @@ def _authenticate(realm_name: str | None, *, scope_needed: bool) -> None:
         raise ApiError(403, "forbidden", "This API key cannot be used in that realm.")
     if scope_needed:
         scope = required_scope(request.url_rule.rule, request.method)
-        if scope is None or not key_allows(key, scope):
+        if scope is None:
+            raise ApiError(403, "forbidden", "No API key may call this route.")
+        if not key_allows(key, scope):
             raise ApiError(403, "insufficient_scope", f"This API key does not have the scope {scope}.",
                            scope=scope, headers={"WWW-Authenticate": f'Bearer realm="idp", '
                                                                      f'error="insufficient_scope", scope="{scope}"'})

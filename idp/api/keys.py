@@ -6,7 +6,13 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from ..extensions import db
-from ..services.api_keys import create_api_key, get_api_key, list_api_keys, parse_expiry, revoke
+from ..services.api_keys import (
+    create_api_key,
+    get_api_key,
+    list_api_keys,
+    parse_expiry,
+    revoke,
+)
 from . import api_bp
 from .management import created
 from .parameters import MAX_ID, Field, body_fields

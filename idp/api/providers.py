@@ -7,8 +7,15 @@ from flask import g, jsonify
 
 from ..extensions import db
 from ..services import NotFound
-from ..social.providers import KINDS, MFA_MODES, add_provider, get_provider, list_providers, remove_provider, \
-    update_provider
+from ..social.providers import (
+    KINDS,
+    MFA_MODES,
+    add_provider,
+    get_provider,
+    list_providers,
+    remove_provider,
+    update_provider,
+)
 from . import api_bp
 from .management import created
 from .parameters import Field, body_fields, path_text

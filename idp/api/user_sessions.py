@@ -6,7 +6,11 @@ from flask import jsonify
 
 from ..extensions import db
 from ..services import NotFound
-from ..services.user_sessions import end_all_user_sessions, end_user_session, list_user_sessions
+from ..services.user_sessions import (
+    end_all_user_sessions,
+    end_user_session,
+    list_user_sessions,
+)
 from . import api_bp
 from .management import user_by_id
 from .parameters import path_text

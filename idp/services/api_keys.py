@@ -21,33 +21,13 @@ from ..extensions import db
 from ..models import ApiKey, utcnow
 from ..security import digests_equal, keyed_digest, random_token
 from . import NotFound, ServiceError
+from .api_key_scopes import IMPLIED, SCOPES
 from .audit import record_event
 
 SECRET_PREFIX = "idpk_"
 #: ``last_used_at`` is written at most this often per key, not on every request.
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
 
-#: Every scope a key may hold, and what it allows. Reading is included in the write scope of
-#: the same resources (``IMPLIED``).
-SCOPES = {
-    "users:read": "Read users, their second factors, recovery-code counts and browser sessions.",
-    "users:write": "Create, change and delete users; set passwords; enrol and remove second factors.",
-    "sessions:write": "End a user's browser sessions, one or all.",
-    "clients:read": "Read clients (relying apps).",
-    "clients:write": "Create, change and delete clients; rotate their secrets.",
-    "providers:read": "Read upstream identity providers.",
-    "providers:write": "Add, change, enable, disable and remove upstream identity providers.",
-    "realms:read": "Read realm settings and SMS integrations.",
-    "realms:admin": "Change realm settings and SMS integrations; with a server-level key, create realms.",
-    "audit:read": "Read the audit log.",
-    "api_keys:admin": "Create, list and revoke the realm's API keys (only with scopes the key holds itself).",
-}
-IMPLIED = {
-    "users:write": ("users:read",),
-    "clients:write": ("clients:read",),
-    "providers:write": ("providers:read",),
-    "realms:admin": ("realms:read",),
-}
 #: A key may expire at most this far ahead (a key that should live longer is rotated).
 MAX_LIFETIME = dt.timedelta(days=3650)
 _DURATION = re.compile(r"^(\d{1,5})([hdw])$")

@@ -39,7 +39,8 @@ class RealmSetting:
 
     ``kind``: ``boolean`` (a switch, ``on``/``off`` on the command line), ``integer``, ``text``,
     ``countries`` (two-letter ISO 3166 codes) or ``theme`` (the name of an installed theme).
-    ``nullable``: null is the server default (token lifetimes). ``negatable``: the CLI also
+    ``server_default``: where null takes its value from, as ``section.key`` of the server's
+    settings (token lifetimes); a setting with one may be null. ``negatable``: the CLI also
     takes ``--NAME`` alone for on and ``--no-NAME`` for off. ``cli_help`` overrides ``help`` on
     the command line, where the console's wording would not fit."""
 
@@ -56,11 +57,20 @@ class RealmSetting:
     unit: str = ""
     max_length: int = 200
     max_items: int = 300
-    nullable: bool = False
+    server_default: str | None = None
     negatable: bool = False
 
     def __post_init__(self):
         assert self.kind in KINDS, self.kind
+
+    @property
+    def nullable(self) -> bool:
+        return self.server_default is not None
+
+    def default_from(self, settings) -> object:
+        """The server's value that null stands for (``settings``: the instance's ``Settings``)."""
+        section, _, key = self.server_default.partition(".")
+        return getattr(getattr(settings, section), key)
 
     @property
     def cli_key(self) -> str:
@@ -125,7 +135,7 @@ def _switch(name, label, help="", **kw) -> RealmSetting:
 
 def _lifetime(name, label, cli_help) -> RealmSetting:
     return RealmSetting(name, "integer", label, group="Token lifetimes", minimum=LIFETIME_RANGE[0],
-                        maximum=LIFETIME_RANGE[1], unit="seconds", nullable=True,
+                        maximum=LIFETIME_RANGE[1], unit="seconds", server_default=f"tokens.{name}",
                         help="Empty: the server default.", cli_help=cli_help)
 
 

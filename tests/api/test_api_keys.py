@@ -153,3 +153,25 @@ def test_keys_of_another_realm_are_not_found(client, factory, realm):
 
     assert admin.get(f"/api_keys/{other_key['id']}").status_code == 404
     assert admin.delete(f"/api_keys/{other_key['id']}").status_code == 404
+
+
+def test_a_key_that_stopped_working_is_purged_with_the_audit_events_about_it(app, factory, realm):
+    import datetime as dt
+
+    from idp.extensions import db
+    from idp.models import ApiKey
+    from idp.services.api_keys import create_api_key
+    from idp.services.purge import purge_expired
+
+    now = dt.datetime.now(dt.timezone.utc)
+    for name, revoked, expired in [("live", None, None), ("revoked long ago", 400, None),
+                                   ("expired long ago", None, 400), ("revoked lately", 10, None)]:
+        key, _ = create_api_key(realm, name)
+        key.revoked_at = now - dt.timedelta(days=revoked) if revoked else None
+        key.expires_at = now - dt.timedelta(days=expired) if expired else None
+    db.session.commit()
+
+    deleted = purge_expired(app.extensions["idp.settings"])
+
+    assert deleted["api_keys"] == 2
+    assert {k.name for k in db.session.scalars(db.select(ApiKey))} == {"live", "revoked lately"}

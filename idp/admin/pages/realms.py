@@ -89,8 +89,8 @@ def _warnings(realm) -> list[str]:
 
 def _server_defaults() -> dict:
     """Help for the settings whose empty value is the server's default, saying what it is."""
-    tokens = current_app.extensions["idp.settings"].tokens
-    return {setting.name: f"Empty: the server default, {getattr(tokens, setting.name)} seconds."
+    settings = current_app.extensions["idp.settings"]
+    return {setting.name: f"Empty: the server default, {setting.default_from(settings)} {setting.unit}."
             for setting in REALM_SETTINGS if setting.nullable}
 
 
