@@ -124,9 +124,10 @@ def create_app(
 
     mail.init_app(app, settings)
 
-    from .login.transaction import default_stages
-
-    app.extensions["idp.login_stages"] = default_stages()
+    from . import lifecycle, login, mfa
+    login.init_app(app)
+    mfa.init_app(app)
+    lifecycle.init_app(app)
     from . import social
 
     social.init_app(app)
@@ -161,4 +162,11 @@ def create_app(
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(console_entry_bp)
+
+    from .login.stages import StageOrderError, order_stages, parse_stage_order
+
+    try:
+        order_stages(app, parse_stage_order(settings.login.stage_order))
+    except StageOrderError as error:
+        raise ConfigError(f"login.stage_order: {error}") from None
     return app

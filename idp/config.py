@@ -62,6 +62,9 @@ class LoginSettings:
     max_failed_passwords: int = 10
     failed_passwords_window: int = 900
     password_lockout_seconds: int = 900
+    #: The login stages in the order they run (``idp.login.stages``); every registered stage
+    #: must be named once.
+    stage_order: str = "password mfa verify_email consent"
 
 
 @dataclass

@@ -15,6 +15,9 @@ from . import transaction as txns
 from .acr import acr_for
 from .completion import apply_deferred_changes
 from .sessions import current_browser_session, start_browser_session
+from .stages import CONSENT_REQUIRED, LOGIN_REQUIRED, conclude_stages, pending_prompt
+
+_PROMPT_NONE_ERRORS = {LOGIN_REQUIRED: LoginRequiredError, CONSENT_REQUIRED: ConsentRequiredError}
 
 
 def _binding_cookie_path(txn) -> str:
@@ -46,16 +49,11 @@ def begin_login(realm, client, params: dict, *, browser_session, prompts: list[s
             "Too many logins were started from this network; try again later.",
             redirect_uri=redirect_uri, state=params.get("state")))
     if "none" in prompts:
-        stage = txns.next_stage(txn)
-        if stage is not None:
+        pending = pending_prompt(txn)
+        if pending is not None:
             txn.status = "cancelled"
             db.session.commit()
-            if stage.key == "password":
-                error = LoginRequiredError(redirect_uri=redirect_uri)
-            elif stage.key == "consent":
-                error = ConsentRequiredError(redirect_uri=redirect_uri)
-            else:
-                error = InteractionRequiredError(redirect_uri=redirect_uri)
+            error = _PROMPT_NONE_ERRORS.get(pending[1].error, InteractionRequiredError)(redirect_uri=redirect_uri)
             error.state = params.get("state")
             from ..oidc.views import authorization_error
 
@@ -95,6 +93,7 @@ def finish(txn):
         raise txns.TransactionInvalid(_("This account is disabled."))
     if user is None or not txns.claim_completion(txn):
         raise txns.TransactionInvalid(_("This login has already finished. Start again from the application."))
+    conclude_stages(txn)
     apply_deferred_changes(txn)
     existing = current_browser_session(realm)
     state = txn.stage_state or {}
