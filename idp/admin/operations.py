@@ -13,7 +13,7 @@ from ..models import (
 )
 from ..services import ServiceError
 from ..services.audit import record_event
-from ..services.clients import validate_redirect_uri
+from ..services.clients import checked_grant_types, validate_redirect_uri
 from ..services.phones import mask_phone, parse_phone, phone_country
 from ..services.sign_out import end_browser_sessions, revoke_user_tokens
 from ..sms import SmsSendError
@@ -64,12 +64,17 @@ def set_client_redirect_uris(client, redirect_uris: list[str], post_logout_redir
         except ServiceError as error:
             raise ServiceError(error.message.replace("redirect URI", "post-logout redirect URI"),
                                field="post_logout_redirect_uris") from None
-    grants = [g for g in client.grant_types or [] if g not in ("authorization_code", "refresh_token")]
-    if uris:
-        grants = ["authorization_code", "refresh_token", *grants]
+    grants = list(client.grant_types or [])
+    if uris and "authorization_code" not in grants:
+        grants += ["authorization_code", "refresh_token"]
+    if not uris:
+        grants = [g for g in grants if g != "authorization_code"]
+        if not any(g.endswith("device_code") for g in grants):
+            grants = [g for g in grants if g != "refresh_token"]
     if not grants:
         raise ServiceError("Give at least one redirect URI: this client has no other way to log users in.",
                            field="redirect_uris")
+    grants = checked_grant_types(public=client.public, redirect_uris=uris, grant_types=grants)
     client.redirect_uris = uris
     client.post_logout_redirect_uris = logout_uris
     client.grant_types = grants

@@ -71,7 +71,7 @@ def requested_scopes(txn: LoginTransaction, client) -> list[str]:
 
 
 def begin_transaction(realm, client, params: dict, *, browser_session=None,
-                      return_to: str | None = None, step_up_mfa: bool = False):
+                      return_to: str | None = None, step_up_mfa: bool = False, purpose: str | None = None):
     """Start a login for an authorization request (or, with no client, for one of our own pages
     named by ``return_to``). Returns the transaction and the secret that binds it to this
     browser (set as a cookie by the caller).
@@ -93,7 +93,7 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
         completed_stages=[],
         amr=[],
         stage_state={"step_up_mfa": step_up_mfa or requests_mfa(params.get("acr_values")),
-                     "return_to": return_to},
+                     "return_to": return_to, **({"purpose": purpose} if purpose else {})},
         status="pending",
         expires_at=utcnow() + dt.timedelta(seconds=settings.login.transaction_lifetime),
     )

@@ -154,15 +154,7 @@ def consent():
                 record_consent(txn.user, client, requested_scopes(txn, client))
             complete_stage(txn, "consent")
             return flow.advance(txn)
-        from authlib.oauth2.rfc6749.errors import AccessDeniedError
-
-        from ..oidc.views import authorization_error
-
-        txn.status = "cancelled"
-        db.session.commit()
-        error = AccessDeniedError(redirect_uri=txn.authorization_request.get("redirect_uri"))
-        error.state = txn.authorization_request.get("state")
-        return authorization_error(error)
+        return flow.deny(txn, "access_denied")
     granted = requested_scopes(txn, client) if client is not None else []
     scopes = [(s, SCOPE_DESCRIPTIONS.get(s, s)) for s in granted]
     return render_page(

@@ -6,15 +6,18 @@ import time
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
+from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError, LoginRequiredError
 from flask import Blueprint, g, jsonify, request, url_for
 
 from ..extensions import csrf, db
 from ..i18n import _
 from ..login import flow
 from ..login.sessions import current_browser_session
+from ..login.stages import CONSENT_REQUIRED, LOGIN_REQUIRED
+from ..ratelimit import LoginTransactionLimitExceeded
 from ..web import add_realm_name, load_realm, render_error
 from . import authorization_parameters as parameters
-from .grants import user_claims
+from .claims import user_claims
 from .issuer import realm_issuer
 from .server import active_access_token, authorization_server
 
@@ -114,9 +117,31 @@ def authorize():
         grant = authorization_server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return authorization_error(error)
-    return flow.begin_login(realm, grant.client, parameters.parameters_to_store(params),
-                            browser_session=None if force_login else session, prompts=prompts,
-                            redirect_uri=grant.redirect_uri)
+    silent = "none" in prompts
+    try:
+        return flow.begin_login(realm, grant.client, parameters.parameters_to_store(params),
+                                browser_session=None if force_login else session, interactive=not silent)
+    except LoginTransactionLimitExceeded:
+        if not silent or not grant.redirect_uri:
+            raise
+        return authorization_error(TemporarilyUnavailableError(
+            "Too many logins were started from this network; try again later.",
+            redirect_uri=grant.redirect_uri, state=params.get("state")))
+    except flow.InteractionNeeded as needed:
+        error = PROMPT_NONE_ERRORS.get(needed.prompt.error, InteractionRequiredError)(redirect_uri=grant.redirect_uri)
+        error.state = params.get("state")
+        return authorization_error(error)
+
+
+class TemporarilyUnavailableError(OAuth2Error):
+    """RFC 6749 §4.1.2.1: the server cannot handle the request now (here: too many logins were
+    started from the caller's network)."""
+
+    error = "temporarily_unavailable"
+
+
+#: A login stage's ``Prompt.error`` -> what ``prompt=none`` answers (OIDC Core 3.1.2.6).
+PROMPT_NONE_ERRORS = {LOGIN_REQUIRED: LoginRequiredError, CONSENT_REQUIRED: ConsentRequiredError}
 
 
 @oidc_bp.post("/token")

@@ -76,6 +76,7 @@ def create_client(
     post_logout_redirect_uris: list[str] | None = None,
     first_party: bool = True,
     client_credentials: bool | None = None,
+    grant_types: list[str] | None = None,
     id_token_signed_response_alg: str = "RS256",
     client_id: str | None = None,
     logo_uri: str | None = None,
@@ -83,6 +84,9 @@ def create_client(
     resource_server_for: list[str] | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it with its one-time plain secret (None for public clients).
+    ``grant_types`` are the grants it may use (default: ``authorization_code`` and
+    ``refresh_token`` when it has redirect URIs); ``client_credentials=True`` adds that grant and
+    ``False`` removes it (the CLI's ``--client-credentials``): a client gets it only when asked.
     ``theme`` overrides the realm's theme on the pages this client's users see;
     ``resource_server_for`` names the clients whose tokens it may introspect."""
     from ..themes import theme_exists
@@ -105,17 +109,12 @@ def create_client(
             f"id_token_signed_response_alg must be one of {', '.join(ID_TOKEN_ALGORITHMS)}",
             field="id_token_signed_response_alg",
         )
-    grant_types = []
-    if uris:
-        grant_types += ["authorization_code", "refresh_token"]
-    if client_credentials is None:
-        client_credentials = not public
-    if client_credentials:
-        if public:
-            raise ServiceError("public clients cannot use client_credentials", field="public")
-        grant_types.append("client_credentials")
-    if not grant_types:
-        raise ServiceError("give at least one --redirect-uri", field="redirect_uri")
+    if grant_types is None:
+        grant_types = ["authorization_code", "refresh_token"] if uris else []
+    grant_types = [g for g in grant_types if g != "client_credentials"] + (
+        ["client_credentials"] if client_credentials or (client_credentials is None and "client_credentials"
+                                                           in grant_types) else [])
+    grant_types = checked_grant_types(public=public, redirect_uris=uris, grant_types=grant_types)
     client_id = client_id or secrets.token_hex(12)
     if db.session.scalar(db.select(Client).filter_by(client_id=client_id)) is not None:
         raise ServiceError(f"client id '{client_id}' is taken", field="client_id")
@@ -140,6 +139,55 @@ def create_client(
     if resource_server_for:
         set_resource_server_for(client, resource_server_for)
     return client, secret
+
+
+def full_grant_type(name: str) -> str:
+    """A registered grant type named in full, or by the last part of its URN (``device_code``)."""
+    from .grant_types import registered_grant_types
+
+    name = (name or "").strip()
+    known = registered_grant_types()
+    if name in known:
+        return name
+    return next((grant_type for grant_type in known if grant_type.startswith("urn:")
+                 and grant_type.rsplit(":", 1)[-1] == name), name)
+
+
+def checked_grant_types(*, public: bool, redirect_uris: list[str], grant_types: list[str]) -> list[str]:
+    """The grant types a client with these properties may hold, in the registry's order, each
+    checked against its grant's client rule (``idp.services.grant_types``); a ServiceError on
+    ``grant_types`` names the first refusal."""
+    from types import SimpleNamespace
+
+    from .grant_types import refusal, registered_grant_types
+
+    wanted = [full_grant_type(g) for g in grant_types if (g or "").strip()]
+    if not wanted:
+        raise ServiceError("give at least one --redirect-uri or --grant-type: this client could not get any token",
+                           field="redirect_uri" if not redirect_uris else "grant_types")
+    candidate = SimpleNamespace(public=public, redirect_uris=redirect_uris, grant_types=wanted)
+    known = registered_grant_types()
+    for grant_type in sorted(wanted, key=lambda g: g in known):  # unknown ones first
+        reason = refusal(candidate, grant_type)
+        if reason:
+            field = "public" if grant_type == "client_credentials" and public else "grant_types"
+            raise ServiceError(reason, field=field)
+    order = list(known)
+    return sorted(set(wanted), key=order.index)
+
+
+def set_client_grant_types(client: Client, grant_types: list[str]) -> None:
+    """Replace the grants ``client`` may use (the same rules as at creation). Tokens already
+    issued stay valid until they expire or are revoked; a client_credentials token ends with
+    the grant (``idp.oidc.tokens``)."""
+    from .audit import record_event
+
+    checked = checked_grant_types(public=client.public, redirect_uris=list(client.redirect_uris or []),
+                                  grant_types=grant_types)
+    if checked == list(client.grant_types or []):
+        return
+    client.grant_types = checked
+    record_event("client.updated", realm=client.realm, client_id=client.client_id, grant_types=checked)
 
 
 def set_resource_server_for(client: Client, client_ids: list[str]) -> None:

@@ -196,10 +196,18 @@ PURGES: list[Purge] = [
 ]
 
 
+def register_purge(app, purge: Purge) -> None:
+    """A purge brought by a plug-in (a grant's own table), run after ``PURGES``."""
+    app.extensions.setdefault("idp.purges", []).append(purge)
+
+
 def purge_expired(settings) -> dict[str, int]:
     """Run every purge (inside an app context); the number of rows deleted per table."""
+    from flask import current_app
+
     expired_before = utcnow() - GRACE
-    return {purge.table: purge.run(settings, expired_before) for purge in PURGES}
+    purges = PURGES + list(current_app.extensions.get("idp.purges", []))
+    return {purge.table: purge.run(settings, expired_before) for purge in purges}
 
 
 def check_retention_settings(settings) -> None:

@@ -150,3 +150,31 @@ def test_api_key_names_are_checked(console, target_realm):
     browser.post("/admin/realms/acme/api-keys", {"name": "ci"})
     browser.post("/admin/realms/acme/api-keys", {"name": "ci"})
     assert browser.status == 400 and "an active API key named 'ci' already exists" in browser.text()
+
+
+def test_operator_gives_a_client_the_client_credentials_grant_and_takes_it_away(console, target_realm, app,
+                                                                              audit_events):
+    target_realm()
+    browser = console("operator")
+    browser.post("/admin/realms/acme/clients", {"name": "Reports", "redirect_uris": "https://reports.example/cb"})
+    client_id, secret = _client_id(browser.page), _secret(browser.page, "client-secret")
+    http = app.test_client()
+
+    def client_credentials():
+        return http.post("/realms/acme/token", data={"grant_type": "client_credentials"},
+                         auth=(client_id, secret)).status_code
+
+    assert client_credentials() == 400, "a new client gets client_credentials only when asked"
+    url = f"/admin/realms/acme/clients/{client_id}"
+    browser.get(url)
+    assert 'value="client_credentials"' in browser.page
+    browser.post(f"{url}/grant-types", {"grant_types": ["authorization_code", "refresh_token",
+                                                         "client_credentials"]})
+    assert "Grant types saved." in browser.text() and client_credentials() == 200
+    assert audit_events("client.updated")[-1][0]["grant_types"] == ["authorization_code", "refresh_token",
+                                                                     "client_credentials"]
+
+    browser.post(f"{url}/grant-types", {"grant_types": ["refresh_token", "client_credentials", "password"]})
+    assert browser.status == 400 and "'password' is not a grant type this server supports" in browser.text()
+    browser.post(f"{url}/grant-types", {"grant_types": ["authorization_code"]})
+    assert "Grant types saved." in browser.text() and client_credentials() == 400

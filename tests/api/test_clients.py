@@ -32,7 +32,7 @@ def test_clients_are_listed_and_read_without_their_secrets(api, factory, realm):
 
 
 def test_an_api_made_resource_server_of_an_app_may_introspect_the_apps_tokens(api, client, factory, realm):
-    app_id, app_secret = factory.client(realm, name="Shop")
+    app_id, app_secret = factory.client(realm, name="Shop", client_credentials=True)
     api_id, api_secret = factory.client(realm, name="Orders API")
     token = _client_credentials_token(client, app_id, app_secret)
     assert _introspect(client, api_id, api_secret, token) == {"active": False}
