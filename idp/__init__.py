@@ -124,10 +124,11 @@ def create_app(
 
     mail.init_app(app, settings)
 
-    from . import lifecycle, login, mfa
+    from . import consent, lifecycle, login, mfa
     login.init_app(app)
     mfa.init_app(app)
     lifecycle.init_app(app)
+    consent.init_app(app)
     from . import social
 
     social.init_app(app)
@@ -142,6 +143,7 @@ def create_app(
     from .api import api_bp
     from .demo import demo_bp
     from .lifecycle.views import lifecycle_bp
+    from .consent.views import consent_bp
     from .login.views import login_bp
     from .mfa.views import mfa_bp
     from .oidc.metadata import metadata_bp
@@ -155,6 +157,7 @@ def create_app(
     app.register_blueprint(oidc_bp)
     app.register_blueprint(social_bp)
     app.register_blueprint(login_bp)
+    app.register_blueprint(consent_bp)
     app.register_blueprint(mfa_bp)
     app.register_blueprint(lifecycle_bp)
     app.register_blueprint(account_bp)

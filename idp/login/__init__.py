@@ -2,9 +2,8 @@
 
 
 def init_app(app) -> None:
-    """The login's own stage, the password (who is logging in), and consent."""
+    """The login's own stage: the password (who is logging in)."""
     from .stages import register_stage
-    from .transaction import ConsentStage, PasswordStage
+    from .transaction import PasswordStage
 
     register_stage(app, PasswordStage())
-    register_stage(app, ConsentStage())

@@ -6,7 +6,6 @@ import datetime as dt
 import time
 import uuid
 
-from authlib.oauth2.rfc6749 import scope_to_list
 from flask import current_app, request, url_for
 
 from ..database import commit_keeping_loaded_state
@@ -16,7 +15,7 @@ from ..models import LoginTransaction, utcnow
 from ..ratelimit import count_login_transaction
 from ..security import digests_equal, keyed_digest, random_token
 from .acr import requests_mfa
-from .stages import CONSENT_REQUIRED, LOGIN_REQUIRED, Prompt, next_stage  # noqa: F401 (next_stage: its old home)
+from .stages import LOGIN_REQUIRED, Prompt, next_stage  # noqa: F401 (next_stage: its old home)
 
 BINDING_COOKIE = "idp_login"
 
@@ -37,37 +36,6 @@ class PasswordStage:
     def url(self, txn):
         endpoint = "login.register" if txn.form_variant == "registration" else "login.login"
         return url_for(endpoint, realm_name=txn.realm.name, txn_id=txn.id)
-
-
-class ConsentStage:
-    """First-party clients (the default) do not ask unless the request says ``prompt=consent``.
-    Third-party clients ask then too, and whenever the user has not yet allowed every scope
-    this login would grant (``idp.services.consents``)."""
-
-    key = "consent"
-
-    def check(self, txn):
-        from ..services.clients import find_client
-        from ..services.consents import has_consent
-
-        client = find_client(txn.realm, txn.client_id)
-        if client is None:
-            return None
-        if "consent" in (txn.authorization_request.get("prompt") or "").split():
-            return Prompt("consent_requested", CONSENT_REQUIRED)
-        if client.first_party:
-            return None
-        if txn.user is None or not has_consent(txn.user, client, requested_scopes(txn, client)):
-            return Prompt("scopes_not_granted", CONSENT_REQUIRED)
-        return None
-
-    def url(self, txn):
-        return url_for("login.consent", realm_name=txn.realm.name, txn_id=txn.id)
-
-
-def requested_scopes(txn: LoginTransaction, client) -> list[str]:
-    """The scopes this login would grant: those requested that the client may have."""
-    return scope_to_list(client.get_allowed_scope(txn.authorization_request.get("scope") or "")) or []
 
 
 def begin_transaction(realm, client, params: dict, *, browser_session=None,
