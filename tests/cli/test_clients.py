@@ -163,8 +163,11 @@ def test_a_confidential_client_gets_client_credentials_only_when_asked(idp, acme
 def test_grant_types_are_chosen_one_by_one_with_a_repeatable_option(idp, acme):
     service = idp("clients", "create", "--realm", acme, "--name", "Nightly job", "--grant-type", "client_credentials",
                   "--json")
+    tv = idp("clients", "create", "--realm", acme, "--name", "TV app", "--public", "--grant-type", "device_code",
+             "--grant-type", "refresh_token", "--json")
 
     assert service["grant_types"] == ["client_credentials"] and service["redirect_uris"] == []
+    assert tv["grant_types"] == ["refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
 
 
 def test_an_operator_replaces_a_clients_grant_types(idp, acme):

@@ -8,13 +8,14 @@ authorization server registers exactly these (``idp.oidc.server``), discovery de
 client's grant types validate against them (``idp.services.grant_types``)."""
 from __future__ import annotations
 
-from . import authorization_code, client_credentials, refresh_token
+from . import authorization_code, client_credentials, device_code, refresh_token
 from .base import GrantSpec
 
 REGISTERED: tuple[GrantSpec, ...] = (
     authorization_code.grant,
     refresh_token.grant,
     client_credentials.grant,
+    device_code.grant,
 )
 
 
