@@ -273,6 +273,7 @@ def _realm_dict(realm):
         "users_may_toggle_mfa": realm.users_may_toggle_mfa,
         "sms_allowed_countries": realm.sms_allowed_countries or [],
         "require_email_verification": realm.require_email_verification,
+        "require_par": realm.require_pushed_authorization_requests,
         "remember_device_days": realm.remember_device_days,
         "password_min_length": realm.password_min_length,
         "password_block_common": realm.password_block_common,
@@ -316,6 +317,8 @@ def realm_settings_options(fn):
         click.option("--refresh-token-lifetime", type=int, default=None),
         click.option("--require-email-verification", type=ON_OFF, default=None,
                      help="No token until the user verified their email address."),
+        click.option("--require-par", type=ON_OFF, default=None,
+                     help="Every client must push its authorization requests first (RFC 9126)."),
         click.option("--remember-device-days", type=int, default=None,
                      help="Offer 'Remember this device' for N days after a second factor; 0 turns it off."),
         click.option("--password-min-length", type=int, default=None,
@@ -358,6 +361,7 @@ def _settings_changes(kw):
         "id_token_lifetime": kw["id_token_lifetime"],
         "refresh_token_lifetime": kw["refresh_token_lifetime"],
         "require_email_verification": _flag(kw["require_email_verification"]),
+        "require_pushed_authorization_requests": _flag(kw["require_par"]),
         "remember_device_days": kw["remember_device_days"],
         "password_min_length": kw["password_min_length"],
         "password_block_common": _switch(kw, "password_block_common"),
@@ -424,6 +428,7 @@ def _client_dict(client):
         "redirect_uris": client.redirect_uris,
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "grant_types": client.grant_types,
+        "require_par": client.require_pushed_authorization_requests,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
     }
@@ -486,17 +491,21 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
               help=RESOURCE_SERVER_FOR_HELP + " Replaces the list; --resource-server-for '' clears it.")
 @click.option("--grant-type", "grant_types", multiple=True, metavar="GRANT_TYPE",
               help=GRANT_TYPE_HELP + " Replaces the list.")
+@click.option("--require-par", type=ON_OFF, default=None,
+              help="This client must push its authorization requests first (RFC 9126).")
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def clients_set(client_id, realm_name, resource_server_for, grant_types, as_json):
+def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, as_json):
     """Change settings of client CLIENT_ID."""
-    from .services.clients import get_client, set_client_grant_types, set_resource_server_for
+    from .services.clients import get_client, set_client_grant_types, set_client_requires_par, set_resource_server_for
 
     client = get_client(_realm(realm_name), client_id)
     if resource_server_for:
         set_resource_server_for(client, list(resource_server_for))
     if grant_types:
         set_client_grant_types(client, list(grant_types))
+    if require_par is not None:
+        set_client_requires_par(client, _flag(require_par))
     commit()
     _print(_client_dict(client), as_json)
 

@@ -124,6 +124,9 @@ def discovery_metadata(realm) -> dict:
     }
     for spec in grants:
         metadata.update(spec.metadata(issuer))
+    from . import par
+
+    metadata.update(par.discovery_metadata(realm, issuer))
     return metadata
 
 

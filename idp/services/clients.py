@@ -190,6 +190,17 @@ def set_client_grant_types(client: Client, grant_types: list[str]) -> None:
     record_event("client.updated", realm=client.realm, client_id=client.client_id, grant_types=checked)
 
 
+def set_client_requires_par(client: Client, required: bool) -> None:
+    """Whether ``client`` must push its authorization requests first (RFC 9126)."""
+    from .audit import record_event
+
+    if bool(client.require_pushed_authorization_requests) == bool(required):
+        return
+    client.require_pushed_authorization_requests = bool(required)
+    record_event("client.updated", realm=client.realm, client_id=client.client_id,
+                 require_pushed_authorization_requests=bool(required))
+
+
 def set_resource_server_for(client: Client, client_ids: list[str]) -> None:
     """Make ``client`` a resource server (an API) of the clients named ``client_ids``, replacing
     the earlier list: it may then introspect their tokens. Every client may introspect its own;

@@ -18,6 +18,7 @@ BOOLEAN_SETTINGS = (
     "totp_enabled",
     "users_may_toggle_mfa",
     "require_email_verification",
+    "require_pushed_authorization_requests",
     "password_block_common",
     "password_block_email",
 )

@@ -43,6 +43,7 @@ ENDPOINT_PROBES = [
     ("introspection_endpoint", "POST", 401, "invalid_client"),
     ("end_session_endpoint", "GET", 200, None),
     ("device_authorization_endpoint", "POST", 401, "invalid_client"),
+    ("pushed_authorization_request_endpoint", "POST", 401, "invalid_client"),
 ]
 
 
