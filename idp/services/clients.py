@@ -50,6 +50,30 @@ def validate_redirect_uri(uri: str) -> str:
     return uri
 
 
+#: The grants a client may be allowed, by their ``grant_type`` (RFC 6749 §4, §6; RFC 8628): the
+#: grant modules registered in ``idp.oidc.grants`` (``tests/oidc/test_grants.py`` keeps the two
+#: equal). The management API's schema lists them.
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials",
+               "urn:ietf:params:oauth:grant-type:device_code")
+
+
+def check_grant_types(grant_types, *, public: bool, redirect_uris: list[str]) -> list[str]:
+    """The grant types a client may hold, in the registry's order, or ``ServiceError``: a list
+    of registered grant types (``device_code`` is short for its URN), at least one, each allowed
+    by its grant's client rule (``idp.services.grant_types``)."""
+    if isinstance(grant_types, str) or not isinstance(grant_types, list | tuple | set):
+        raise ServiceError("grant_types must be a list", field="grant_types")
+    return checked_grant_types(public=public, redirect_uris=list(redirect_uris or []),
+                               grant_types=[str(g) for g in grant_types])
+
+
+def _default_grant_types(uris: list[str], client_credentials: bool | None) -> list[str]:
+    """The grants of a client registered without ``grant_types``: the code grant and refresh
+    tokens with redirect URIs; ``client_credentials`` only when asked for."""
+    return (["authorization_code", "refresh_token"] if uris else []) + (
+        ["client_credentials"] if client_credentials else [])
+
+
 def find_client(realm, client_id: str) -> Client | None:
     if not client_id:
         return None
@@ -109,12 +133,11 @@ def create_client(
             f"id_token_signed_response_alg must be one of {', '.join(ID_TOKEN_ALGORITHMS)}",
             field="id_token_signed_response_alg",
         )
+    if grant_types is not None and client_credentials is not None:
+        raise ServiceError("give grant_types or client_credentials, not both", field="grant_types")
     if grant_types is None:
-        grant_types = ["authorization_code", "refresh_token"] if uris else []
-    grant_types = [g for g in grant_types if g != "client_credentials"] + (
-        ["client_credentials"] if client_credentials or (client_credentials is None and "client_credentials"
-                                                           in grant_types) else [])
-    grant_types = checked_grant_types(public=public, redirect_uris=uris, grant_types=grant_types)
+        grant_types = _default_grant_types(uris, client_credentials)
+    grant_types = check_grant_types(grant_types, public=public, redirect_uris=uris)
     client_id = client_id or secrets.token_hex(12)
     if db.session.scalar(db.select(Client).filter_by(client_id=client_id)) is not None:
         raise ServiceError(f"client id '{client_id}' is taken", field="client_id")
@@ -138,6 +161,9 @@ def create_client(
     db.session.flush()
     if resource_server_for:
         set_resource_server_for(client, resource_server_for)
+    from .audit import record_event
+
+    record_event("client.created", realm=realm, client_id=client.client_id, name=client.name)
     return client, secret
 
 
@@ -163,31 +189,16 @@ def checked_grant_types(*, public: bool, redirect_uris: list[str], grant_types: 
 
     wanted = [full_grant_type(g) for g in grant_types if (g or "").strip()]
     if not wanted:
-        raise ServiceError("give at least one --redirect-uri or --grant-type: this client could not get any token",
+        raise ServiceError("give at least one --redirect-uri or at least one grant type: this client could not get any token",
                            field="redirect_uri" if not redirect_uris else "grant_types")
     candidate = SimpleNamespace(public=public, redirect_uris=redirect_uris, grant_types=wanted)
     known = registered_grant_types()
     for grant_type in sorted(wanted, key=lambda g: g in known):  # unknown ones first
         reason = refusal(candidate, grant_type)
         if reason:
-            field = "public" if grant_type == "client_credentials" and public else "grant_types"
-            raise ServiceError(reason, field=field)
+            raise ServiceError(reason, field="grant_types")
     order = list(known)
     return sorted(set(wanted), key=order.index)
-
-
-def set_client_grant_types(client: Client, grant_types: list[str]) -> None:
-    """Replace the grants ``client`` may use (the same rules as at creation). Tokens already
-    issued stay valid until they expire or are revoked; a client_credentials token ends with
-    the grant (``idp.oidc.tokens``)."""
-    from .audit import record_event
-
-    checked = checked_grant_types(public=client.public, redirect_uris=list(client.redirect_uris or []),
-                                  grant_types=grant_types)
-    if checked == list(client.grant_types or []):
-        return
-    client.grant_types = checked
-    record_event("client.updated", realm=client.realm, client_id=client.client_id, grant_types=checked)
 
 
 def set_client_requires_par(client: Client, required: bool) -> None:
@@ -199,6 +210,76 @@ def set_client_requires_par(client: Client, required: bool) -> None:
     client.require_pushed_authorization_requests = bool(required)
     record_event("client.updated", realm=client.realm, client_id=client.client_id,
                  require_pushed_authorization_requests=bool(required))
+def set_redirect_uris(client: Client, redirect_uris: list[str], post_logout_redirect_uris: list[str]) -> None:
+    """Replace the client's redirect URIs (the same rules as at creation). The code grant and
+    refresh tokens follow them: on with a first URI, off with none. A client with no redirect
+    URI can only use client_credentials."""
+    uris = [validate_redirect_uri(u) for u in redirect_uris]
+    logout_uris = []
+    for uri in post_logout_redirect_uris:
+        try:
+            logout_uris.append(validate_redirect_uri(uri))
+        except ServiceError as error:
+            raise ServiceError(error.message.replace("redirect URI", "post-logout redirect URI"),
+                               field="post_logout_redirect_uris") from None
+    grants = list(client.grant_types or [])
+    if uris and "authorization_code" not in grants:
+        grants += ["authorization_code", "refresh_token"]
+    if not uris:
+        grants = [g for g in grants if g != "authorization_code"]
+        if not any(g.endswith("device_code") for g in grants):
+            grants = [g for g in grants if g != "refresh_token"]
+    if not grants:
+        raise ServiceError("Give at least one redirect URI: this client has no other way to log users in.",
+                           field="redirect_uris")
+    grants = check_grant_types(grants, public=client.public, redirect_uris=uris)
+    client.redirect_uris = uris
+    client.post_logout_redirect_uris = logout_uris
+    client.grant_types = grants
+    _record_update(client, redirect_uris=uris, post_logout_redirect_uris=logout_uris)
+
+
+def set_grant_types(client: Client, grant_types: list[str]) -> None:
+    """Replace the grants ``client`` may use (``check_grant_types``). Tokens already issued stay
+    valid until they expire or are revoked; a client_credentials token ends with the grant."""
+    checked = check_grant_types(grant_types, public=client.public, redirect_uris=client.redirect_uris)
+    if checked == list(client.grant_types or []):
+        return
+    client.grant_types = checked
+    _record_update(client, grant_types=list(checked))
+
+
+#: The console's and the CLI's name for it.
+set_client_grant_types = set_grant_types
+
+
+def update_client(client: Client, *, name: str | None = None, redirect_uris: list[str] | None = None,
+                  post_logout_redirect_uris: list[str] | None = None, grant_types: list[str] | None = None,
+                  resource_server_for: list[str] | None = None) -> Client:
+    """Change what is given (None keeps a setting): redirect URIs first, then the grant types,
+    checked against them. The caller commits, or rolls back on ``ServiceError``."""
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise ServiceError("client name must be 1-200 characters", field="name")
+        client.name = name
+    if redirect_uris is not None or post_logout_redirect_uris is not None:
+        set_redirect_uris(client, client.redirect_uris if redirect_uris is None else redirect_uris,
+                          client.post_logout_redirect_uris if post_logout_redirect_uris is None
+                          else post_logout_redirect_uris)
+    if grant_types is not None:
+        set_grant_types(client, grant_types)
+    if resource_server_for is not None:
+        set_resource_server_for(client, resource_server_for)
+    return client
+
+
+def _record_update(client: Client, **changes) -> None:
+    from ..models import Realm
+    from .audit import record_event
+
+    record_event("client.updated", realm=db.session.get(Realm, client.realm_id), client_id=client.client_id,
+                 **changes)
 
 
 def set_resource_server_for(client: Client, client_ids: list[str]) -> None:
@@ -233,14 +314,22 @@ def rotate_client_secret(client: Client) -> str:
         raise ServiceError("public clients have no secret")
     secret = random_token(32)
     client.client_secret_digest = keyed_digest(secret)
+    from ..models import Realm
+    from .audit import record_event
+
+    record_event("client.secret_rotated", realm=db.session.get(Realm, client.realm_id), client_id=client.client_id)
     return secret
 
 
 def delete_client(client: Client) -> None:
     """The client's tokens end with it: its users' tokens are revoked here, and its
     client_credentials tokens stop introspecting as active once it is gone."""
+    from ..models import Realm
+    from .audit import record_event
     from .sign_out import revoke_tokens_where
 
+    record_event("client.deleted", realm=db.session.get(Realm, client.realm_id), client_id=client.client_id,
+                 name=client.name)
     revoke_tokens_where(IssuedToken.realm_id == client.realm_id, IssuedToken.client_id == client.client_id)
     db.session.execute(
         db.delete(Consent).where(Consent.realm_id == client.realm_id, Consent.client_id == client.client_id))

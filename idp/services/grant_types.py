@@ -37,5 +37,5 @@ def refusal(client, grant_type: str) -> str | None:
     """Why ``client`` may not hold ``grant_type`` (unknown here, or its rule refuses), else None."""
     known = registered_grant_types()
     if grant_type not in known:
-        return f"'{grant_type}' is not a grant type this server supports ({', '.join(known)})"
+        return f"unknown grant type {grant_type[:64]}; grant types are {', '.join(known)}"
     return known[grant_type].client_rule(client)

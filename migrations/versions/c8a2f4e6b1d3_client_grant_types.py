@@ -7,7 +7,7 @@ Those entries go; everything else (including client_credentials on existing conf
 clients, which running integrations may use) stays as it was.
 
 Revision ID: c8a2f4e6b1d3
-Revises: b414b0e14b7d
+Revises: 3b8e6f1a2c5d
 Create Date: 2026-12-03 13:30:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'c8a2f4e6b1d3'
-down_revision = 'b414b0e14b7d'
+down_revision = '3b8e6f1a2c5d'
 branch_labels = None
 depends_on = None
 

@@ -176,7 +176,7 @@ def test_every_expiring_table_has_a_purge(ctx):
     assert [purge.table for purge in all_purges()] == [
         "login_transactions", "issued_tokens", "authorization_codes", "otp_challenges", "email_links",
         "browser_sessions", "remembered_devices", "rate_limit_counters", "sms_messages", "audit_events",
-        "authenticators", "users", "device_authorizations", "pushed_authorization_requests",
+        "api_keys", "authenticators", "users", "device_authorizations", "pushed_authorization_requests",
     ]
     expiring = {table.name for table in db.metadata.sorted_tables
                 if any(column.name.endswith("expires_at") for column in table.columns)}

@@ -50,3 +50,9 @@ def test_a_service_with_only_client_credentials_gets_tokens_and_cannot_log_users
 
     assert token.status_code == 200 and token.json()["token_type"] == "Bearer"
     assert authorize.status_code == 302 and "error=unauthorized_client" in authorize.headers["Location"]
+
+
+def test_the_management_apis_list_of_grant_types_is_the_registry(ctx):
+    from idp.services.clients import GRANT_TYPES
+
+    assert list(GRANT_TYPES) == [spec.grant_type for spec in REGISTERED]

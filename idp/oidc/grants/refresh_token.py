@@ -68,7 +68,7 @@ USER_GRANTS = ("authorization_code", "urn:ietf:params:oauth:grant-type:device_co
 
 def _follows_a_user_grant(client) -> str | None:
     if not any(grant_type in (client.grant_types or []) for grant_type in USER_GRANTS):
-        return "refresh_token needs a grant that logs users in (authorization_code or device_code)"
+        return "refresh_token goes with authorization_code or device_code (a grant that logs users in)"
     return None
 
 
