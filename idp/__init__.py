@@ -129,9 +129,11 @@ def create_app(
 
     mail.init_app(app, settings)
 
-    from .login.transaction import default_stages
-
-    app.extensions["idp.login_stages"] = default_stages()
+    from . import consent, lifecycle, login, mfa
+    login.init_app(app)
+    mfa.init_app(app)
+    lifecycle.init_app(app)
+    consent.init_app(app)
     from . import social
 
     social.init_app(app)
@@ -146,6 +148,7 @@ def create_app(
     from .api import api_bp
     from .demo import demo_bp
     from .lifecycle.views import lifecycle_bp
+    from .consent.views import consent_bp
     from .login.views import login_bp
     from .mfa.views import mfa_bp
     from .oidc.metadata import metadata_bp
@@ -159,6 +162,7 @@ def create_app(
     app.register_blueprint(oidc_bp)
     app.register_blueprint(social_bp)
     app.register_blueprint(login_bp)
+    app.register_blueprint(consent_bp)
     app.register_blueprint(mfa_bp)
     app.register_blueprint(lifecycle_bp)
     app.register_blueprint(account_bp)
@@ -166,4 +170,11 @@ def create_app(
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(console_entry_bp)
+
+    from .login.stages import StageOrderError, order_stages, parse_stage_order
+
+    try:
+        order_stages(app, parse_stage_order(settings.login.stage_order))
+    except StageOrderError as error:
+        raise ConfigError(f"login.stage_order: {error}") from None
     return app

@@ -487,11 +487,14 @@ def _client_dict(client):
         "redirect_uris": client.redirect_uris,
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "grant_types": client.grant_types,
+        "require_par": client.require_pushed_authorization_requests,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
     }
 
 
+GRANT_TYPE_HELP = ("A grant the client may use (repeatable): authorization_code, refresh_token, client_credentials, "
+                   "urn:ietf:params:oauth:grant-type:device_code (or its short name device_code).")
 RESOURCE_SERVER_FOR_HELP = ("This client is a resource server (an API) of CLIENT_ID and may introspect its tokens "
                             "(repeatable). A client may always introspect its own.")
 
@@ -508,7 +511,10 @@ def clients():
 @click.option("--post-logout-redirect-uri", "logout_uris", multiple=True)
 @click.option("--public", is_flag=True, help="A public (PKCE-only) client with no secret.")
 @click.option("--third-party", is_flag=True, help="Ask users for consent.")
-@click.option("--client-credentials/--no-client-credentials", default=None)
+@click.option("--client-credentials/--no-client-credentials", default=None,
+              help="Add (or leave out) the client_credentials grant; confidential clients only.")
+@click.option("--grant-type", "grant_types", multiple=True, metavar="GRANT_TYPE",
+              help=GRANT_TYPE_HELP + " Default: authorization_code and refresh_token when there is a redirect URI.")
 @click.option("--id-token-alg", default="RS256", type=click.Choice(["RS256", "ES256", "EdDSA"]))
 @click.option("--client-id", default=None, help="Choose the client id (default: random).")
 @click.option("--theme", default=None, help="Theme for this client's pages (overrides the realm's).")
@@ -517,13 +523,14 @@ def clients():
 @click.option("--json", "as_json", is_flag=True, help="Print client_id and the one-time client_secret as JSON.")
 @with_app()
 def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_party, client_credentials,
-                   id_token_alg, client_id, theme, resource_server_for, as_json):
+                   grant_types, id_token_alg, client_id, theme, resource_server_for, as_json):
     from .services.clients import create_client
 
     client, secret = create_client(
         _realm(realm_name), name=name, redirect_uris=list(redirect_uris), public=public,
         post_logout_redirect_uris=list(logout_uris), first_party=not third_party,
-        client_credentials=client_credentials, id_token_signed_response_alg=id_token_alg, client_id=client_id,
+        client_credentials=client_credentials, grant_types=list(grant_types) or None,
+        id_token_signed_response_alg=id_token_alg, client_id=client_id,
         theme=theme, resource_server_for=list(resource_server_for),
     )
     commit()
@@ -541,15 +548,23 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
 @realm_option
 @click.option("--resource-server-for", "resource_server_for", multiple=True, metavar="CLIENT_ID",
               help=RESOURCE_SERVER_FOR_HELP + " Replaces the list; --resource-server-for '' clears it.")
+@click.option("--grant-type", "grant_types", multiple=True, metavar="GRANT_TYPE",
+              help=GRANT_TYPE_HELP + " Replaces the list.")
+@click.option("--require-par", type=ON_OFF, default=None,
+              help="This client must push its authorization requests first (RFC 9126).")
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def clients_set(client_id, realm_name, resource_server_for, as_json):
+def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, as_json):
     """Change settings of client CLIENT_ID."""
-    from .services.clients import get_client, set_resource_server_for
+    from .services.clients import get_client, set_client_grant_types, set_client_requires_par, set_resource_server_for
 
     client = get_client(_realm(realm_name), client_id)
     if resource_server_for:
         set_resource_server_for(client, list(resource_server_for))
+    if grant_types:
+        set_client_grant_types(client, list(grant_types))
+    if require_par is not None:
+        set_client_requires_par(client, _flag(require_par))
     commit()
     _print(_client_dict(client), as_json)
 

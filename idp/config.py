@@ -47,6 +47,8 @@ class SecuritySettings:
     argon2_parallelism: int = 1
     form_rate_limit: str = "30 per minute; 300 per hour"
     login_transaction_rate_limit: str = "120 per minute; 1200 per hour"
+    #: Wrong device user codes a network may enter (RFC 8628 §5.1).
+    user_code_rate_limit: str = "10 per 10 minutes"
 
 
 @dataclass
@@ -55,6 +57,9 @@ class TokenSettings:
     id_token_lifetime: int = 3600
     refresh_token_lifetime: int = 2592000
     authorization_code_lifetime: int = 60
+    #: RFC 8628: how long a device's codes stay valid, and how often it may poll (seconds).
+    device_code_lifetime: int = 600
+    device_code_interval: int = 5
 
 
 @dataclass
@@ -65,6 +70,9 @@ class LoginSettings:
     max_failed_passwords: int = 10
     failed_passwords_window: int = 900
     password_lockout_seconds: int = 900
+    #: The login stages in the order they run (``idp.login.stages``); every registered stage
+    #: must be named once.
+    stage_order: str = "password mfa verify_email consent"
 
 
 @dataclass

@@ -22,7 +22,7 @@ from ..lifecycle.devices import current_device, describe_browser, forget_all_dev
 from ..login import flow as login_flow
 from ..login.forms import ConfirmForm
 from ..login.sessions import current_browser_session
-from ..login.views import SCOPE_DESCRIPTIONS
+from ..consent.views import SCOPE_DESCRIPTIONS
 from ..mfa import attempts
 from ..mfa.base import Challenge, FactorError, usable_factors
 from ..mfa.forms import CodeForm, DeviceNameForm, PhoneForm, SavedCodesForm, TotpSetupForm

@@ -9,10 +9,12 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -149,6 +151,14 @@ class RedirectUrisForm(FlaskForm):
     post_logout_redirect_uris = TextAreaField("Post-logout URIs", validators=[Length(max=10000)],
                                               description="Where the app may send users after logout "
                                                           "(post_logout_redirect_uri); one per line, optional.")
+
+
+class GrantTypesForm(FlaskForm):
+    """The grants a client may use: one checkbox per grant the server supports (the choices are
+    the registry's, set by the view; the service checks each against its client rule)."""
+
+    grant_types = SelectMultipleField("Grant types", choices=[], validate_choice=False,
+                                      widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 
 class ResourceServerForm(FlaskForm):

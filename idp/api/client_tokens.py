@@ -9,9 +9,9 @@ produces:
 
 1. an authorization request ``{response_type: code, client_id, redirect_uri (the client's
    first registered one), scope, nonce}`` is kept in the login transaction, like any other;
-2. when the login completes, ``create_authorization_response`` answers it for the user, with
-   ``g.login_result`` carrying ``auth_time``/``amr``/``acr`` into the code row as
-   ``login.flow.finish`` does (there is no browser session, so no ``sid``);
+2. when the login completes, ``create_authorization_response`` answers it for the user, whose
+   ``AuthenticatedUser`` carries ``auth_time``/``amr``/``acr`` into the code row as a hosted
+   login's ``LoginResult`` does (there is no browser session, so no ``sid``);
 3. the code is redeemed at once with a token request built in memory that carries the same
    client credentials the API request presented (``client_secret_basic`` or ``_post``).
 
@@ -23,9 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
-from flask import g, url_for
+from flask import url_for
 
 from ..login.acr import acr_for
+from ..login.resume import LoginResult
+from ..oidc.resume import authenticated_user
 from ..oidc.server import authorization_server
 from .errors import ApiError
 
@@ -128,9 +130,10 @@ def issue_client_tokens(txn, user, credentials: ClientCredentials) -> dict:
     has ``offline_access``) for a completed login."""
     params = dict(txn.authorization_request)
     amr = list(txn.amr or [])
-    g.login_result = {"sid": None, "auth_time": txn.auth_time, "amr": amr, "acr": acr_for(amr)}
+    result = LoginResult(user=user, amr=amr, acr=acr_for(amr), auth_time=txn.auth_time, sid=None)
     request, grant = _authorization_grant(params)
-    response = authorization_server.create_authorization_response(request=request, grant_user=user, grant=grant)
+    response = authorization_server.create_authorization_response(
+        request=request, grant_user=authenticated_user(result), grant=grant)
     answer = {k: v[0] for k, v in parse_qs(urlsplit(response.location or "").query).items()}
     if "code" not in answer:
         raise ApiError(400, answer.get("error", "invalid_request"),

@@ -24,6 +24,7 @@ import uuid
 from ..extensions import db
 from ..login.acr import acr_for
 from ..login.completion import apply_deferred_changes
+from ..login.stages import conclude_stages
 from ..login.transaction import (
     authenticate_in_transaction,
     begin_transaction,
@@ -247,6 +248,7 @@ def full_login(txn, credentials: client_tokens.ClientCredentials | None) -> dict
     if not claim_completion(txn):
         db.session.rollback()
         raise _invalid_login_token()
+    conclude_stages(txn)
     apply_deferred_changes(txn)
     user = txn.user
     touch_last_login(user)

@@ -13,3 +13,11 @@ notifications and remembered devices ("Remember this device for N days").
   remembered devices, in one place, driven by the audit events.
 - ``devices``: remembered devices and when one may skip the MFA stage.
 """
+
+
+def init_app(app) -> None:
+    """Email verification as a login stage, for realms that require a verified address."""
+    from ..login.stages import register_stage
+    from .verification import EmailVerificationStage
+
+    register_stage(app, EmailVerificationStage())

@@ -86,21 +86,26 @@ def current_device(realm, user) -> RememberedDevice | None:
     return device
 
 
-def remembered_device_skips_mfa(txn) -> bool:
-    """Whether this browser's remembered device stands in for the MFA stage of ``txn``. The
-    first time it does in a login, its ``last_used_at`` moves, the login's ``acr`` is set (see
-    the module docstring) and an audit event is recorded. The MFA stage does not ask when the
-    login wants a fresh code (``idp.mfa.stage.fresh_mfa_requested``)."""
+def remembered_device(txn) -> RememberedDevice | None:
+    """This browser's remembered device for the user of ``txn``, which stands in for the MFA
+    stage (it only reads: ``record_remembered_device_use`` writes, once the login succeeded).
+    The MFA stage does not ask for it when the login wants a fresh code
+    (``idp.mfa.stage.fresh_mfa_requested``)."""
     if txn.user is None:
-        return False
-    device = current_device(txn.realm, txn.user)
+        return None
+    return current_device(txn.realm, txn.user)
+
+
+def record_remembered_device_use(txn) -> None:
+    """The login that just succeeded skipped the MFA step on this browser's remembered device:
+    its ``last_used_at`` moves, the login's ``acr`` is set (see the module docstring) and an
+    audit event is recorded."""
+    device = remembered_device(txn)
     if device is None:
-        return False
-    if (txn.stage_state or {}).get("remembered_device") != device.id:
-        device.last_used_at = utcnow()
-        update_stage_state(txn, remembered_device=device.id, acr=ACR_MULTI_FACTOR)
-        record_event("login.mfa_remembered_device", realm=txn.realm, user=txn.user, device=device.id)
-    return True
+        return
+    device.last_used_at = utcnow()
+    update_stage_state(txn, remembered_device=device.id, acr=ACR_MULTI_FACTOR)
+    record_event("login.mfa_remembered_device", realm=txn.realm, user=txn.user, device=device.id)
 
 
 def remembered_devices(user) -> list[RememberedDevice]:

@@ -11,7 +11,7 @@ from flask import url_for
 
 from ..extensions import db
 from ..i18n import _
-from ..login.transaction import Stage
+from ..login.stages import Prompt
 from ..mail import compose, deliver_after_commit
 from ..models import EmailLink, utcnow
 from ..services.audit import record_event
@@ -75,13 +75,13 @@ def needs_verification(txn) -> bool:
     return bool(txn.realm.require_email_verification and txn.user is not None and not txn.user.email_verified)
 
 
-class EmailVerificationStage(Stage):
+class EmailVerificationStage:
     """After the second factor, before consent: "Check your inbox" until the address is verified."""
 
     key = "verify_email"
 
-    def applies(self, txn):
-        return needs_verification(txn)
+    def check(self, txn):
+        return Prompt("email_not_verified") if needs_verification(txn) else None
 
     def url(self, txn):
         return url_for("lifecycle.verify_email_stage", realm_name=txn.realm.name, txn_id=txn.id)

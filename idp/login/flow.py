@@ -1,20 +1,19 @@
-"""Driving a login transaction: begin it, move it to its next stage, finish it with a code."""
+"""Driving a login transaction: begin it, move it to its next stage, finish it with a result
+that the layer which started the login answers (``idp.login.resume``)."""
 from __future__ import annotations
 
-from authlib.oauth2 import OAuth2Error
-from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError, LoginRequiredError
-from flask import current_app, g, redirect, url_for
+from flask import current_app, redirect, url_for
 
 from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..i18n import _
-from ..oidc.server import authorization_server
-from ..ratelimit import LoginTransactionLimitExceeded
 from ..services.users import touch_last_login
 from . import transaction as txns
 from .acr import acr_for
 from .completion import apply_deferred_changes
+from .resume import LoginResult, answer_for
 from .sessions import current_browser_session, start_browser_session
+from .stages import Prompt, conclude_stages, pending_prompt
 
 
 def _binding_cookie_path(txn) -> str:
@@ -22,44 +21,29 @@ def _binding_cookie_path(txn) -> str:
     return f"/realms/{txn.realm.name}/login/{txn.id}"
 
 
-class TemporarilyUnavailableError(OAuth2Error):
-    """RFC 6749 §4.1.2.1: the server cannot handle the request now (here: too many logins were
-    started from the caller's network)."""
+class InteractionNeeded(Exception):
+    """A login that may not show pages (``prompt=none``) would need one; ``prompt`` says which
+    stage and why, and so which error the caller answers with. The transaction is cancelled."""
 
-    error = "temporarily_unavailable"
+    def __init__(self, prompt: Prompt):
+        super().__init__(prompt.reason)
+        self.prompt = prompt
 
 
-def begin_login(realm, client, params: dict, *, browser_session, prompts: list[str] = (),
-                redirect_uri: str | None = None, return_to: str | None = None, step_up_mfa: bool = False):
-    """Start a login and send the browser to its first page. Over the per-IP limit on new
-    logins, the app-wide handler shows a 429 page; a ``prompt=none`` request, which no person
-    is watching, gets ``temporarily_unavailable`` at its redirect_uri instead."""
-    try:
-        txn, binding = txns.begin_transaction(realm, client, params, browser_session=browser_session,
-                                              return_to=return_to, step_up_mfa=step_up_mfa)
-    except LoginTransactionLimitExceeded:
-        if "none" not in prompts or not redirect_uri:
-            raise
-        from ..oidc.views import authorization_error
-
-        return authorization_error(TemporarilyUnavailableError(
-            "Too many logins were started from this network; try again later.",
-            redirect_uri=redirect_uri, state=params.get("state")))
-    if "none" in prompts:
-        stage = txns.next_stage(txn)
-        if stage is not None:
+def begin_login(realm, client, params: dict, *, browser_session, interactive: bool = True,
+                purpose: str | None = None, return_to: str | None = None, step_up_mfa: bool = False):
+    """Start a login and send the browser to its first page, or, when it may not show pages,
+    finish it at once or raise ``InteractionNeeded``. Over the per-IP limit on new logins,
+    ``LoginTransactionLimitExceeded`` is raised before anything is stored (the app-wide handler
+    shows a 429 page; the protocol layer may answer otherwise)."""
+    txn, binding = txns.begin_transaction(realm, client, params, browser_session=browser_session,
+                                          return_to=return_to, step_up_mfa=step_up_mfa, purpose=purpose)
+    if not interactive:
+        pending = pending_prompt(txn)
+        if pending is not None:
             txn.status = "cancelled"
             db.session.commit()
-            if stage.key == "password":
-                error = LoginRequiredError(redirect_uri=redirect_uri)
-            elif stage.key == "consent":
-                error = ConsentRequiredError(redirect_uri=redirect_uri)
-            else:
-                error = InteractionRequiredError(redirect_uri=redirect_uri)
-            error.state = params.get("state")
-            from ..oidc.views import authorization_error
-
-            return authorization_error(error)
+            raise InteractionNeeded(pending[1])
         return finish(txn)
     response = advance(txn)
     response.set_cookie(
@@ -79,22 +63,22 @@ def advance(txn):
 
     The commits keep what the request loaded: the transaction, realm and user are this login's
     own rows, and the redirect and cookies that follow only read them."""
-    stage = txns.next_stage(txn)
-    if stage is None:
-        commit_keeping_loaded_state()
-        return finish(txn)
+    pending = pending_prompt(txn)
     commit_keeping_loaded_state()
-    return redirect(stage.url(txn))
+    if pending is None:
+        return finish(txn)
+    return redirect(pending[0].url(txn))
 
 
 def finish(txn):
-    """Create the browser session and answer the authorization request with a code. Nothing
+    """Create the browser session and hand the result to whoever started the login. Nothing
     about the account changed before this point (``idp.login.completion``)."""
     realm, user = txn.realm, txn.user
     if user is not None and user.disabled:
         raise txns.TransactionInvalid(_("This account is disabled."))
     if user is None or not txns.claim_completion(txn):
         raise txns.TransactionInvalid(_("This login has already finished. Start again from the application."))
+    conclude_stages(txn)
     apply_deferred_changes(txn)
     existing = current_browser_session(realm)
     state = txn.stage_state or {}
@@ -118,22 +102,23 @@ def finish(txn):
 
         record_event("login.succeeded", realm=realm, user=user, client_id=txn.client_id, amr=amr)
     db.session.flush()
-    if not txn.client_id:
+    if not txn.client_id and not state.get("purpose"):
         commit_keeping_loaded_state()
         response = redirect(state.get("return_to") or url_for("account.home", realm_name=realm.name))
         response.delete_cookie(txns.BINDING_COOKIE, path=_binding_cookie_path(txn))
         return response
-    g.login_result = {"sid": session.sid, "auth_time": session.auth_time, "amr": list(session.amr), "acr": session.acr}
-    issuer_url = url_for("oidc.authorize", realm_name=realm.name, _external=True)
-    oauth_request = authorization_server.authorization_request_from(issuer_url, txn.authorization_request)
-    try:
-        grant = authorization_server.get_authorization_grant(oauth_request)
-    except OAuth2Error as error:
-        db.session.commit()
-        from ..oidc.views import authorization_error
-
-        return authorization_error(error)
-    response = authorization_server.create_authorization_response(request=oauth_request, grant_user=user, grant=grant)
+    result = LoginResult(user=user, amr=list(session.amr), acr=session.acr, auth_time=session.auth_time,
+                         sid=session.sid)
+    response = answer_for(txn).complete(txn, result)
     commit_keeping_loaded_state()
+    response.delete_cookie(txns.BINDING_COOKIE, path=_binding_cookie_path(txn))
+    return response
+
+
+def deny(txn, reason: str = "access_denied"):
+    """The user refused (at the consent page): the login ends and whoever started it is told."""
+    txn.status = "cancelled"
+    db.session.commit()
+    response = answer_for(txn).deny(txn, reason)
     response.delete_cookie(txns.BINDING_COOKIE, path=_binding_cookie_path(txn))
     return response

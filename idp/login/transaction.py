@@ -1,12 +1,11 @@
 """The login transaction: which authorization request it serves, whose login it is, which
-stages are done. Stages are small objects in an ordered list; each says whether it applies."""
+stages are done. The stages themselves are registered in ``idp.login.stages``."""
 from __future__ import annotations
 
 import datetime as dt
 import time
 import uuid
 
-from authlib.oauth2.rfc6749 import scope_to_list
 from flask import current_app, request, url_for
 
 from ..database import commit_keeping_loaded_state
@@ -16,6 +15,7 @@ from ..models import LoginTransaction, utcnow
 from ..ratelimit import count_login_transaction
 from ..security import digests_equal, keyed_digest, random_token
 from .acr import requests_mfa
+from .stages import LOGIN_REQUIRED, Prompt, next_stage  # noqa: F401 (next_stage: its old home)
 
 BINDING_COOKIE = "idp_login"
 
@@ -24,83 +24,22 @@ class TransactionInvalid(Exception):
     """The transaction does not exist, has expired, is finished, or belongs to another browser."""
 
 
-class Stage:
-    """One step of a login. ``applies`` decides whether this login needs it; ``url`` is the page
-    that runs it."""
+class PasswordStage:
+    """Who is logging in: the password page (or registration, or an upstream provider, which
+    set the user themselves). Skipped when a browser session already names the user."""
 
-    key = ""
-
-    def applies(self, txn: LoginTransaction) -> bool:
-        raise NotImplementedError
-
-    def url(self, txn: LoginTransaction) -> str:
-        raise NotImplementedError
-
-
-class PasswordStage(Stage):
     key = "password"
 
-    def applies(self, txn):
-        return txn.user_id is None
+    def check(self, txn):
+        return Prompt("no_user", LOGIN_REQUIRED) if txn.user_id is None else None
 
     def url(self, txn):
         endpoint = "login.register" if txn.form_variant == "registration" else "login.login"
         return url_for(endpoint, realm_name=txn.realm.name, txn_id=txn.id)
 
 
-class ConsentStage(Stage):
-    """First-party clients (the default) do not ask unless the request says ``prompt=consent``.
-    Third-party clients ask then too, and whenever the user has not yet allowed every scope
-    this login would grant (``idp.services.consents``)."""
-
-    key = "consent"
-
-    def applies(self, txn):
-        from ..services.clients import find_client
-        from ..services.consents import has_consent
-
-        client = find_client(txn.realm, txn.client_id)
-        if client is None:
-            return False
-        if "consent" in (txn.authorization_request.get("prompt") or "").split():
-            return True
-        if client.first_party:
-            return False
-        return txn.user is None or not has_consent(txn.user, client, requested_scopes(txn, client))
-
-    def url(self, txn):
-        return url_for("login.consent", realm_name=txn.realm.name, txn_id=txn.id)
-
-
-def requested_scopes(txn: LoginTransaction, client) -> list[str]:
-    """The scopes this login would grant: those requested that the client may have."""
-    return scope_to_list(client.get_allowed_scope(txn.authorization_request.get("scope") or "")) or []
-
-
-def login_stages() -> list[Stage]:
-    """The ordered stages; the MFA stage slots in after the password, and email verification
-    (when the realm requires it) after MFA."""
-    return current_app.extensions["idp.login_stages"]
-
-
-def default_stages() -> list[Stage]:
-    from ..lifecycle.verification import EmailVerificationStage
-    from ..mfa.stage import MfaStage
-
-    return [PasswordStage(), MfaStage(), EmailVerificationStage(), ConsentStage()]
-
-
-def next_stage(txn: LoginTransaction) -> Stage | None:
-    for stage in login_stages():
-        if stage.key in (txn.completed_stages or []):
-            continue
-        if stage.applies(txn):
-            return stage
-    return None
-
-
 def begin_transaction(realm, client, params: dict, *, browser_session=None,
-                      return_to: str | None = None, step_up_mfa: bool = False):
+                      return_to: str | None = None, step_up_mfa: bool = False, purpose: str | None = None):
     """Start a login for an authorization request (or, with no client, for one of our own pages
     named by ``return_to``). Returns the transaction and the secret that binds it to this
     browser (set as a cookie by the caller).
@@ -122,7 +61,7 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
         completed_stages=[],
         amr=[],
         stage_state={"step_up_mfa": step_up_mfa or requests_mfa(params.get("acr_values")),
-                     "return_to": return_to},
+                     "return_to": return_to, **({"purpose": purpose} if purpose else {})},
         status="pending",
         expires_at=utcnow() + dt.timedelta(seconds=settings.login.transaction_lifetime),
     )

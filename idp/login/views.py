@@ -4,14 +4,13 @@ from __future__ import annotations
 from flask import g, request, url_for
 
 from ..extensions import db
-from ..i18n import _, _l
+from ..i18n import _
 from ..lifecycle import registration
 from ..lifecycle.links import LIFETIMES, VERIFY_EMAIL, mask_email
 from ..ratelimit import mark_form_success
 from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.clients import find_client
-from ..services.consents import record_consent
 from ..services.password_attempts import PasswordLoginLocked
 from ..services.passwords import password_hint
 from ..services.users import authenticate_password
@@ -19,13 +18,10 @@ from ..themes import render_page
 from ..web import render_error
 from . import flow
 from .completion import after_password
-from .forms import ConfirmForm, LoginForm, RegistrationForm
+from .forms import LoginForm, RegistrationForm
 from .transaction import (
     authenticate_in_transaction,
-    complete_stage,
     load_transaction,
-    next_stage,
-    requested_scopes,
     transaction_blueprint,
 )
 
@@ -129,43 +125,4 @@ def register():
         password_hint=password_hint(g.realm),
         page_title=_("Create account"),
         status=400 if form.errors or form.form_errors else 200,
-    )
-
-
-SCOPE_DESCRIPTIONS = {
-    "openid": _l("Know who you are"),
-    "profile": _l("See your name"),
-    "email": _l("See your email address"),
-    "offline_access": _l("Stay signed in when you are not using it"),
-}
-
-
-@login_bp.route("/consent", methods=["GET", "POST"])
-def consent():
-    txn = load_transaction(g.realm, g.txn_id)
-    stage = next_stage(txn)
-    if stage is None or stage.key != "consent":
-        return flow.advance(txn)
-    form = ConfirmForm()
-    client = find_client(txn.realm, txn.client_id)
-    if form.validate_on_submit():
-        if request.form.get("decision") == "allow":
-            if client is not None and not client.first_party:
-                record_consent(txn.user, client, requested_scopes(txn, client))
-            complete_stage(txn, "consent")
-            return flow.advance(txn)
-        from authlib.oauth2.rfc6749.errors import AccessDeniedError
-
-        from ..oidc.views import authorization_error
-
-        txn.status = "cancelled"
-        db.session.commit()
-        error = AccessDeniedError(redirect_uri=txn.authorization_request.get("redirect_uri"))
-        error.state = txn.authorization_request.get("state")
-        return authorization_error(error)
-    granted = requested_scopes(txn, client) if client is not None else []
-    scopes = [(s, SCOPE_DESCRIPTIONS.get(s, s)) for s in granted]
-    return render_page(
-        "consent.html", **_page_context(txn), form=form, scopes=scopes,
-        action_url=url_for("login.consent"), page_title=_("Allow access"),
     )

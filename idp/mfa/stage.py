@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import url_for
 
 from ..login.acr import requests_mfa
-from ..login.transaction import Stage
+from ..login.stages import INTERACTION_REQUIRED, Prompt
 from ..services.mfa_policy import enabled_factor_kinds
 
 
@@ -66,20 +66,31 @@ def fresh_mfa_requested(txn) -> bool:
     return code_needed_now(txn)
 
 
-class MfaStage(Stage):
+class MfaStage:
     """Runs when ``mfa_required_for`` says so, unless this browser is a device the user asked
     to remember (``idp.lifecycle.devices``: never when a fresh second factor is asked for)."""
 
     key = "mfa"
 
-    def applies(self, txn):
+    def check(self, txn):
         if not mfa_required_for(txn):
-            return False
+            return None
         if fresh_mfa_requested(txn):
-            return True
-        from ..lifecycle.devices import remembered_device_skips_mfa
+            return Prompt("fresh_mfa_requested", INTERACTION_REQUIRED)
+        from ..lifecycle.devices import remembered_device
 
-        return not remembered_device_skips_mfa(txn)
+        if remembered_device(txn) is not None:
+            return None
+        return Prompt("mfa_required", INTERACTION_REQUIRED)
+
+    def conclude(self, txn):
+        """A remembered device that stood in for the second factor is recorded once the whole
+        login succeeded (its ``last_used_at``, the login's ``acr``, an audit event)."""
+        if "mfa" in (txn.completed_stages or []) or not mfa_required_for(txn) or fresh_mfa_requested(txn):
+            return
+        from ..lifecycle.devices import record_remembered_device_use
+
+        record_remembered_device_use(txn)
 
     def url(self, txn):
         return url_for("mfa.start", realm_name=txn.realm.name, txn_id=txn.id)

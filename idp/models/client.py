@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -46,6 +46,9 @@ class Client(db.Model, ClientMixin):
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="RS256")
     logo_uri: Mapped[str | None] = mapped_column(String(500), nullable=True)
     theme: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: RFC 9126: this client must push its authorization requests (``idp.oidc.par``).
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                                         server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     realm: Mapped[Realm] = relationship()

@@ -29,6 +29,9 @@ class Realm(db.Model):
     users_may_toggle_mfa: Mapped[bool] = mapped_column(Boolean, default=True)
     sms_allowed_countries: Mapped[list] = mapped_column(JSON, default=list)
     require_email_verification: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: RFC 9126: every client of the realm must push its authorization requests (``idp.oidc.par``).
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                                         server_default=false())
     #: "Remember this device" for this many days after a second factor; 0 turns it off.
     remember_device_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 

@@ -74,11 +74,23 @@ def forget_realm_documents(realm_name: str) -> None:
             del _documents[key]
 
 
+def _in_order(values) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        seen.setdefault(value, None)
+    return list(seen)
+
+
 def discovery_metadata(realm) -> dict:
+    """The realm's OpenID Provider metadata. What depends on the grants (grant types, response
+    types, token endpoint authentication methods, a grant's own endpoints) is derived from
+    those registered (``idp.oidc.grants``), so discovery lists exactly what works."""
+    from .grants import registered_grants
     from .issuer import realm_issuer
 
     issuer = realm_issuer(realm)
-    return {
+    grants = registered_grants()
+    metadata = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/authorize",
         "token_endpoint": f"{issuer}/token",
@@ -88,12 +100,13 @@ def discovery_metadata(realm) -> dict:
         "introspection_endpoint": f"{issuer}/introspect",
         "end_session_endpoint": f"{issuer}/logout",
         "scopes_supported": list(SUPPORTED_SCOPES),
-        "response_types_supported": ["code"],
+        "response_types_supported": sorted(_in_order(t for spec in grants for t in spec.response_types)),
         "response_modes_supported": list(RESPONSE_MODES_SUPPORTED),
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": [spec.grant_type for spec in grants],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": _in_order(
+            method for spec in grants for method in spec.token_endpoint_auth_methods),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
@@ -109,6 +122,12 @@ def discovery_metadata(realm) -> dict:
         "authorization_response_iss_parameter_supported": True,
         "ui_locales_supported": list(SUPPORTED_LOCALES),
     }
+    for spec in grants:
+        metadata.update(spec.metadata(issuer))
+    from . import par
+
+    metadata.update(par.discovery_metadata(realm, issuer))
+    return metadata
 
 
 def _build(kind: str, realm_name: str) -> dict:

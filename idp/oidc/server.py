@@ -19,14 +19,8 @@ from ..models import IssuedToken, utcnow
 from ..services.clients import find_client
 from ..services.keys import jwks_document
 from . import tokens
-from .authorization_parameters import AuthorizationParameterSyntax, AuthorizationRequestRules
-from .grants import (
-    AuthorizationCodeGrant,
-    ClientCredentialsGrant,
-    IdpOpenIDCode,
-    RefreshTokenGrant,
-    S256CodeChallenge,
-)
+from .authorization_parameters import AuthorizationParameterSyntax
+from .grants import register_grants
 from .issuer import realm_issuer
 
 
@@ -229,18 +223,17 @@ def init_authorization_server(app) -> None:
     server = RealmAuthorizationServer()
     server.init_app(app)
     server.register_token_generator("default", tokens.generate_token)
-    server.register_grant(
-        AuthorizationCodeGrant,
-        [AuthorizationRequestRules(), IdpOpenIDCode(require_nonce=False), S256CodeChallenge(required=True)],
-    )
-    server.register_grant(RefreshTokenGrant)
-    server.register_grant(ClientCredentialsGrant)
+    register_grants(app, server)
     server.register_endpoint(RealmRevocationEndpoint)
     server.register_endpoint(RealmIntrospectionEndpoint)
     server.register_endpoint(RealmEndSessionEndpoint)
     server.register_extension(RealmIssuerParameter())
     server.register_extension(AuthorizationParameterSyntax())
     app.extensions["idp.authorization_server"] = server
+    from . import par, resume
+
+    resume.init_app(app)
+    par.init_app(app)
 
 
 def active_access_token(realm, access_token: str) -> IssuedToken | None:

@@ -1,6 +1,6 @@
 """Token issuance and lookup: JWT access tokens (RFC 9068, ES256), refresh tokens kept as
-keyed digests with rotation families, and the context (auth_time, amr, acr, sid) that a grant
-hands to the token it issues."""
+keyed digests with rotation families. How the user authenticated (auth_time, amr, acr, sid)
+comes with the grant's user (``idp.oidc.authentication``)."""
 from __future__ import annotations
 
 import base64
@@ -19,6 +19,7 @@ from ..models import AuthorizationCode, IssuedToken, utcnow
 from ..security import keyed_digest, random_token
 from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt
 from ..services.sign_out import revoke_tokens_where, revoke_user_tokens  # noqa: F401 (their old home)
+from .authentication import authentication_of
 from .issuer import realm_issuer
 
 
@@ -38,15 +39,6 @@ def refresh_token_lifetime(realm) -> int:
     return realm.refresh_token_lifetime or _settings().tokens.refresh_token_lifetime
 
 
-def set_token_context(**context) -> None:
-    """What the current grant knows about the authentication behind the token it will issue."""
-    g.token_context = context
-
-
-def token_context() -> dict:
-    return getattr(g, "token_context", None) or {}
-
-
 def generate_token(grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
     """Authlib token generator: a signed JWT access token and, for a user who granted
     ``offline_access``, an opaque refresh token.
@@ -58,7 +50,7 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
     realm = g.realm
     now = int(time.time())
     lifetime = expires_in or access_token_lifetime(realm)
-    context = token_context()
+    context = authentication_of(user)
     claims = {
         "iss": realm_issuer(realm),
         "sub": user.get_user_id() if user else client.get_client_id(),
@@ -70,8 +62,8 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
         "scope": scope or "",
     }
     for name in ("auth_time", "acr", "amr", "sid"):
-        if context.get(name):
-            claims[name] = context[name]
+        if getattr(context, name):
+            claims[name] = getattr(context, name)
     token = {
         "token_type": "Bearer",
         "access_token": sign_jwt(realm, claims, alg=ACCESS_TOKEN_ALGORITHM, typ="at+jwt"),
@@ -97,7 +89,7 @@ def save_token(token: dict, request) -> IssuedToken | None:
     if request.user is None:
         return None
     realm = g.realm
-    context = token_context()
+    context = authentication_of(request.user)
     claims = _unverified_claims(token["access_token"])
     now = utcnow()
     row = IssuedToken(
@@ -107,12 +99,12 @@ def save_token(token: dict, request) -> IssuedToken | None:
         scope=token.get("scope", ""),
         access_jti=claims["jti"],
         access_expires_at=now + dt.timedelta(seconds=token["expires_in"]),
-        family_id=context.get("family_id") or uuid.uuid4().hex,
-        authorization_code_id=context.get("authorization_code_id"),
-        session_sid=context.get("sid"),
-        auth_time=context.get("auth_time"),
-        amr=context.get("amr") or [],
-        acr=context.get("acr"),
+        family_id=context.family_id or uuid.uuid4().hex,
+        authorization_code_id=context.authorization_code_id,
+        session_sid=context.sid,
+        auth_time=context.auth_time,
+        amr=list(context.amr or []),
+        acr=context.acr,
         issued_at=now,
     )
     refresh = token.get("refresh_token")

@@ -4,17 +4,22 @@ from __future__ import annotations
 import time
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
+from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError, LoginRequiredError
 from flask import Blueprint, g, jsonify, request, url_for
 
 from ..extensions import csrf, db
 from ..i18n import _
 from ..login import flow
 from ..login.sessions import current_browser_session
+from ..login.stages import CONSENT_REQUIRED, LOGIN_REQUIRED
+from ..ratelimit import LoginTransactionLimitExceeded
 from ..web import add_realm_name, load_realm, render_error
 from . import authorization_parameters as parameters
+from . import par
 from .bearer import BearerTokenProtector, NoBearerToken
-from .grants import user_claims
+from .claims import user_claims
 from .issuer import realm_issuer
 from .server import active_access_token, authorization_server
 
@@ -107,6 +112,13 @@ def authorize():
                               "application and try again."))
     session = current_browser_session(realm)
     params = request.values.to_dict(flat=True)
+    pushed = par.is_pushed_request_uri(params.get("request_uri"))
+    if pushed:
+        try:
+            params = par.take_pushed_request(realm, params.get("client_id") or "", params["request_uri"])
+        except par.InvalidRequestUriError:
+            return render_error(400, _("This login link has expired"),
+                                _("Go back to the application and start the login again."))
     oversized = parameters.oversized_parameter(params, parameters.ROUTING_PARAMETERS)
     if oversized is not None:
         return authorization_error(parameters.too_long_error(oversized))
@@ -117,12 +129,52 @@ def authorize():
         force_login = True
     user = None if (session is None or force_login) else session.user
     try:
-        grant = authorization_server.get_consent_grant(end_user=user)
+        grant = _consent_grant(params, user) if pushed else authorization_server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return authorization_error(error)
-    return flow.begin_login(realm, grant.client, parameters.parameters_to_store(params),
-                            browser_session=None if force_login else session, prompts=prompts,
-                            redirect_uri=grant.redirect_uri)
+    if not pushed and par.required_for(realm, grant.client):
+        return authorization_error(InvalidRequestError(
+            "This client must push its authorization requests first (RFC 9126): use the "
+            "pushed_authorization_request_endpoint.", redirect_uri=grant.redirect_uri, state=params.get("state")))
+    silent = "none" in prompts
+    try:
+        return flow.begin_login(realm, grant.client, parameters.parameters_to_store(params),
+                                browser_session=None if force_login else session, interactive=not silent)
+    except LoginTransactionLimitExceeded:
+        if not silent or not grant.redirect_uri:
+            raise
+        return authorization_error(TemporarilyUnavailableError(
+            "Too many logins were started from this network; try again later.",
+            redirect_uri=grant.redirect_uri, state=params.get("state")))
+    except flow.InteractionNeeded as needed:
+        error = PROMPT_NONE_ERRORS.get(needed.prompt.error, InteractionRequiredError)(redirect_uri=grant.redirect_uri)
+        error.state = params.get("state")
+        return authorization_error(error)
+
+
+def _consent_grant(params: dict, end_user):
+    """``get_consent_grant`` for parameters that come from a pushed request, not the URL."""
+    oauth_request = authorization_server.authorization_request_from(url_for("oidc.authorize", _external=True), params)
+    try:
+        oauth_request.user = end_user
+        grant = authorization_server.get_authorization_grant(oauth_request)
+        grant.validate_no_multiple_request_parameter(oauth_request)
+        grant.validate_consent_request()
+    except OAuth2Error as error:
+        error.state = params.get("state")
+        raise
+    return grant
+
+
+class TemporarilyUnavailableError(OAuth2Error):
+    """RFC 6749 §4.1.2.1: the server cannot handle the request now (here: too many logins were
+    started from the caller's network)."""
+
+    error = "temporarily_unavailable"
+
+
+#: A login stage's ``Prompt.error`` -> what ``prompt=none`` answers (OIDC Core 3.1.2.6).
+PROMPT_NONE_ERRORS = {LOGIN_REQUIRED: LoginRequiredError, CONSENT_REQUIRED: ConsentRequiredError}
 
 
 @oidc_bp.post("/token")

@@ -210,10 +210,22 @@ PURGES: list[Purge] = [
 ]
 
 
+def register_purge(app, purge: Purge) -> None:
+    """A purge brought by a plug-in (a grant's own table), run after ``PURGES``."""
+    app.extensions.setdefault("idp.purges", []).append(purge)
+
+
+def all_purges() -> list[Purge]:
+    """``PURGES`` and those the current app's plug-ins registered, in the order they run."""
+    from flask import current_app
+
+    return PURGES + list(current_app.extensions.get("idp.purges", []))
+
+
 def purge_expired(settings) -> dict[str, int]:
     """Run every purge (inside an app context); the number of rows deleted per table."""
     expired_before = utcnow() - GRACE
-    return {purge.table: purge.run(settings, expired_before) for purge in PURGES}
+    return {purge.table: purge.run(settings, expired_before) for purge in all_purges()}
 
 
 def check_retention_settings(settings) -> None:

@@ -203,6 +203,11 @@ REALM_SETTINGS: tuple[RealmSetting, ...] = (
     _lifetime("access_token_lifetime", "Access token lifetime (seconds)", "Seconds an access token is valid."),
     _lifetime("id_token_lifetime", "ID token lifetime (seconds)", "Seconds an ID token is valid."),
     _lifetime("refresh_token_lifetime", "Refresh token lifetime (seconds)", "Seconds a refresh token is valid."),
+    _switch("require_pushed_authorization_requests", "Require pushed authorization requests",
+            "Every app must post its authorization request to the pushed authorization request endpoint "
+            "first (RFC 9126) and send the browser with the request_uri it gets back; a plain authorization "
+            "request is refused. A single app can be made to require it too.", group="Protocol",
+            cli_name="require_par", cli_help="Every client must push its authorization requests first (RFC 9126)."),
 )
 
 #: What a group of settings is about, where its settings' own help does not say it.

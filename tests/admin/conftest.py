@@ -151,7 +151,7 @@ def target_realm(in_app):
         with in_app() as app:
             factory = Factory(app)
             realm = factory.realm(name)
-            client_id, secret = factory.client(realm)
+            client_id, secret = factory.client(realm, client_credentials=True)
             factory.user(realm, email="alice@example.com")
             return TargetRealm(name, client_id, secret)
 

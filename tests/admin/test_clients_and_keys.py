@@ -195,3 +195,31 @@ def test_a_key_with_no_scope_an_unknown_scope_or_a_bad_expiry_is_refused_and_not
     assert browser.status == 400 and message in browser.text()
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(ApiKey)) == 0
+
+
+def test_operator_gives_a_client_the_client_credentials_grant_and_takes_it_away(console, target_realm, app,
+                                                                              audit_events):
+    target_realm()
+    browser = console("operator")
+    browser.post("/admin/realms/acme/clients", {"name": "Reports", "redirect_uris": "https://reports.example/cb"})
+    client_id, secret = _client_id(browser.page), _secret(browser.page, "client-secret")
+    http = app.test_client()
+
+    def client_credentials():
+        return http.post("/realms/acme/token", data={"grant_type": "client_credentials"},
+                         auth=(client_id, secret)).status_code
+
+    assert client_credentials() == 400, "a new client gets client_credentials only when asked"
+    url = f"/admin/realms/acme/clients/{client_id}"
+    browser.get(url)
+    assert 'value="client_credentials"' in browser.page
+    browser.post(f"{url}/grant-types", {"grant_types": ["authorization_code", "refresh_token",
+                                                         "client_credentials"]})
+    assert "Grant types saved." in browser.text() and client_credentials() == 200
+    assert audit_events("client.updated")[-1][0]["grant_types"] == ["authorization_code", "refresh_token",
+                                                                     "client_credentials"]
+
+    browser.post(f"{url}/grant-types", {"grant_types": ["refresh_token", "client_credentials", "password"]})
+    assert browser.status == 400 and "unknown grant type password" in browser.text()
+    browser.post(f"{url}/grant-types", {"grant_types": ["authorization_code"]})
+    assert "Grant types saved." in browser.text() and client_credentials() == 400

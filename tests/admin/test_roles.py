@@ -29,6 +29,7 @@ POST_ROUTES = {
     "admin.create_client_view": "clients",
     "admin.update_client_redirect_uris": "clients",
     "admin.update_client_resource_servers": "clients",
+    "admin.update_client_grant_types": "clients",
     "admin.rotate_client_secret_view": "clients",
     "admin.delete_client_view": "clients",
     "admin.create_api_key_view": "api_keys",
@@ -66,6 +67,7 @@ def _request(app, endpoint, ids):
         "admin.create_client_view": {"name": "New app", "redirect_uris": "https://new.example/cb"},
         "admin.update_client_redirect_uris": {"redirect_uris": "https://app.example/other"},
         "admin.update_client_resource_servers": {"resource_server_for": ids["other_client_id"]},
+        "admin.update_client_grant_types": {"grant_types": ["authorization_code"]},
         "admin.delete_client_view": {"confirm": "y"},
         "admin.create_api_key_view": {"name": "deploy", "scopes": ["users:read"]},
     }.get(endpoint, {})

@@ -32,7 +32,7 @@ def test_clients_are_listed_and_read_without_their_secrets(api, factory, realm):
 
 
 def test_an_api_made_resource_server_of_an_app_may_introspect_the_apps_tokens(api, client, factory, realm):
-    app_id, app_secret = factory.client(realm, name="Shop")
+    app_id, app_secret = factory.client(realm, name="Shop", client_credentials=True)
     api_id, api_secret = factory.client(realm, name="Orders API")
     token = _client_credentials_token(client, app_id, app_secret)
     assert _introspect(client, api_id, api_secret, token) == {"active": False}
@@ -123,7 +123,7 @@ def test_operator_changes_redirect_uris_and_grant_types(api, factory, realm):
     ({"name": " "}, "client name must be"),
 ])
 def test_a_bad_client_update_is_422_and_leaves_the_client_as_it_was(api, factory, realm, change, message):
-    client_id, _ = factory.client(realm, name="Shop")
+    client_id, _ = factory.client(realm, name="Shop", client_credentials=True)
     before = api.get(f"/clients/{client_id}").get_json()
 
     response = api.patch(f"/clients/{client_id}", change)
@@ -134,7 +134,7 @@ def test_a_bad_client_update_is_422_and_leaves_the_client_as_it_was(api, factory
 
 
 def test_rotating_the_secret_retires_the_old_one_at_once(api, client, factory, realm):
-    client_id, old_secret = factory.client(realm, name="Shop")
+    client_id, old_secret = factory.client(realm, name="Shop", client_credentials=True)
 
     rotated = api.post(f"/clients/{client_id}/secret")
 
@@ -157,7 +157,7 @@ def test_a_public_clients_secret_cannot_be_rotated(api, factory, realm):
 
 
 def test_deleting_a_client_ends_its_tokens(api, client, factory, realm):
-    client_id, secret = factory.client(realm, name="Shop")
+    client_id, secret = factory.client(realm, name="Shop", client_credentials=True)
     token = _client_credentials_token(client, client_id, secret)
     api_id, api_secret = factory.client(realm, name="Orders API")
     api.patch(f"/clients/{api_id}", {"resource_server_for": [client_id]})

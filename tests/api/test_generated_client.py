@@ -63,7 +63,7 @@ def test_a_generated_python_client_manages_users_clients_and_settings(live_serve
         app = create_client.sync(REALM, client=api, body=models.ClientCreate(
             name="Shop", redirect_uris=["https://shop.example/cb"]))
         assert isinstance(app, models.ClientWithSecret) and app.client_secret
-        assert app.grant_types == ["authorization_code", "refresh_token", "client_credentials"]
+        assert app.grant_types == ["authorization_code", "refresh_token"], "client_credentials only when asked"
 
         changed = settings.sync(REALM, client=api, body=models.RealmSettingsUpdate(totp_enabled=True,
                                                                                  access_token_lifetime=600))

@@ -87,6 +87,7 @@ BAD_CLIENTS = [
      "a public client cannot introspect tokens"),
     (("--redirect-uri", CB), "Missing option '--name'"),
     (("--name", "X", "--public"), "give at least one --redirect-uri"),
+    (("--name", "X"), "give at least one --redirect-uri"),
 ]
 
 
@@ -146,3 +147,48 @@ def test_bad_clients_set_input_fails_with_one_line(runner, idp, acme, args, mess
 
     assert_one_line_error(runner("clients", "set", *[a.format(**ids) for a in args], "--realm", acme), message)
     assert idp("clients", "show", ids["api"], "--realm", acme, "--json") == before
+
+
+# --- grant types ------------------------------------------------------------------------------
+
+def test_a_confidential_client_gets_client_credentials_only_when_asked(idp, acme):
+    plain = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB, "--json")
+    asked = idp("clients", "create", "--realm", acme, "--name", "Batch", "--redirect-uri", CB,
+                "--client-credentials", "--json")
+
+    assert plain["grant_types"] == ["authorization_code", "refresh_token"]
+    assert asked["grant_types"] == ["authorization_code", "refresh_token", "client_credentials"]
+
+
+def test_grant_types_are_chosen_one_by_one_with_a_repeatable_option(idp, acme):
+    service = idp("clients", "create", "--realm", acme, "--name", "Nightly job", "--grant-type", "client_credentials",
+                  "--json")
+    tv = idp("clients", "create", "--realm", acme, "--name", "TV app", "--public", "--grant-type", "device_code",
+             "--grant-type", "refresh_token", "--json")
+
+    assert service["grant_types"] == ["client_credentials"] and service["redirect_uris"] == []
+    assert tv["grant_types"] == ["refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
+
+
+def test_an_operator_replaces_a_clients_grant_types(idp, acme):
+    client_id = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB, "--json")["client_id"]
+
+    changed = idp("clients", "set", client_id, "--realm", acme, "--grant-type", "authorization_code",
+                  "--grant-type", "client_credentials", "--json")
+
+    assert changed["grant_types"] == ["authorization_code", "client_credentials"]
+
+
+BAD_GRANT_TYPES = [
+    (("--name", "X", "--grant-type", "password"), "unknown grant type password"),
+    (("--name", "X", "--grant-type", "implicit"), "unknown grant type implicit"),
+    (("--name", "X", "--public", "--grant-type", "client_credentials"), "public clients cannot use client_credentials"),
+    (("--name", "X", "--grant-type", "authorization_code"), "authorization_code needs at least one redirect URI"),
+    (("--name", "X", "--grant-type", "refresh_token", "--grant-type", "client_credentials"),
+     "refresh_token goes with authorization_code or device_code"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_GRANT_TYPES, ids=[m for _, m in BAD_GRANT_TYPES])
+def test_a_grant_type_the_client_may_not_hold_is_refused_with_one_line(runner, args, message):
+    assert_one_line_error(runner("clients", "create", *args), message)

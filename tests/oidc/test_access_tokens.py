@@ -35,7 +35,7 @@ def test_resource_server_verifies_a_users_access_token_offline(provider, browser
 
 
 def test_client_credentials_access_token_names_the_client_as_subject(provider):
-    client_id, secret = provider.client()
+    client_id, secret = provider.client(client_credentials=True)
     access_token = provider.oauth_session(client_id, secret).fetch_token(
         provider.url("token"), grant_type="client_credentials")["access_token"]
 

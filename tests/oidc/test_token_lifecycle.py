@@ -226,24 +226,24 @@ def test_another_client_of_the_realm_cannot_introspect_an_apps_tokens(provider, 
     """RFC 7662 §4: a client that is not the token's own, nor one of its resource servers,
     learns nothing, not even that the token exists."""
     _rp, _session, token = logged_in
-    other = provider.oauth_session(*provider.client())
+    other = provider.oauth_session(*provider.client(client_credentials=True))
 
     assert _introspect(provider, other, token["access_token"]) == {"active": False}
     assert _introspect(provider, other, token["refresh_token"], "refresh_token") == {"active": False}
 
 
 def test_another_client_cannot_introspect_a_client_credentials_token(provider):
-    service = provider.oauth_session(*provider.client())
+    service = provider.oauth_session(*provider.client(client_credentials=True))
     access_token = service.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
-    other = provider.oauth_session(*provider.client())
+    other = provider.oauth_session(*provider.client(client_credentials=True))
 
     assert _introspect(provider, other, access_token) == {"active": False}
 
 
 def test_a_resource_server_of_the_app_may_introspect_its_tokens(provider, logged_in):
     rp, _session, token = logged_in
-    api = provider.oauth_session(*provider.client(resource_server_for=[rp.client_id]))
-    unrelated_app = provider.oauth_session(*provider.client())
+    api = provider.oauth_session(*provider.client(client_credentials=True, resource_server_for=[rp.client_id]))
+    unrelated_app = provider.oauth_session(*provider.client(client_credentials=True))
     unrelated_token = unrelated_app.fetch_token(provider.url("token"), grant_type="client_credentials")
 
     data = _introspect(provider, api, token["access_token"])
@@ -315,7 +315,7 @@ def test_a_client_of_another_realm_cannot_introspect_this_realms_tokens(provider
 # --- client credentials ----------------------------------------------------------------------
 
 def test_confidential_client_gets_an_access_token_for_itself(provider):
-    client_id, secret = provider.client()
+    client_id, secret = provider.client(client_credentials=True)
     session = provider.oauth_session(client_id, secret)
 
     token = session.fetch_token(provider.url("token"), grant_type="client_credentials")
@@ -326,7 +326,7 @@ def test_confidential_client_gets_an_access_token_for_itself(provider):
 
 
 def test_a_revoked_client_credentials_token_stops_introspecting_as_active(provider):
-    client_id, secret = provider.client()
+    client_id, secret = provider.client(client_credentials=True)
     session = provider.oauth_session(client_id, secret)
     access_token = session.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
     other = session.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
@@ -339,10 +339,10 @@ def test_a_revoked_client_credentials_token_stops_introspecting_as_active(provid
 
 
 def test_another_client_cannot_revoke_a_clients_own_token(provider):
-    client_id, secret = provider.client()
+    client_id, secret = provider.client(client_credentials=True)
     owner = provider.oauth_session(client_id, secret)
     access_token = owner.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
-    intruder = provider.oauth_session(*provider.client())
+    intruder = provider.oauth_session(*provider.client(client_credentials=True))
 
     intruder.revoke_token(provider.url("revoke"), token=access_token, token_type_hint="access_token")
 
@@ -353,11 +353,11 @@ def test_deleting_a_client_ends_its_tokens(provider, browser, relying_app):
     from idp.extensions import db
     from idp.services.clients import delete_client, get_client
 
-    rp = relying_app()
+    rp = relying_app(client_credentials=True)
     user_token = rp.log_in(browser)["token"]
     service = provider.oauth_session(rp.client_id, rp.client_secret)
     service_token = service.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
-    auditor = provider.oauth_session(*provider.client(resource_server_for=[rp.client_id]))
+    auditor = provider.oauth_session(*provider.client(client_credentials=True, resource_server_for=[rp.client_id]))
     assert _introspect(provider, auditor, service_token)["active"] is True
 
     delete_client(get_client(provider.realm, rp.client_id))
@@ -372,7 +372,7 @@ def test_a_client_credentials_token_ends_when_the_client_loses_the_grant(provide
     from idp.extensions import db
     from idp.services.clients import get_client
 
-    client_id, secret = provider.client()
+    client_id, secret = provider.client(client_credentials=True)
     session = provider.oauth_session(client_id, secret)
     access_token = session.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
     client = get_client(provider.realm, client_id)
@@ -390,7 +390,7 @@ def test_public_client_is_refused_client_credentials(provider):
 
 
 def test_confidential_client_must_authenticate_for_client_credentials(provider):
-    client_id, _secret = provider.client()
+    client_id, _secret = provider.client(client_credentials=True)
     response = requests.post(provider.url("token"), data={"grant_type": "client_credentials", "client_id": client_id}, timeout=5)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
@@ -409,13 +409,13 @@ def test_a_client_registered_again_under_a_deleted_clients_id_does_not_inherit_i
     from idp.extensions import db
     from idp.services.clients import delete_client, get_client
 
-    client_id, secret = provider.client(client_id="billing-service")
+    client_id, secret = provider.client(client_id="billing-service", client_credentials=True)
     old_token = provider.oauth_session(client_id, secret).fetch_token(
         provider.url("token"), grant_type="client_credentials")["access_token"]
     delete_client(get_client(provider.realm, client_id))
     db.session.commit()
     clock.sleep(1.1)  # tokens carry whole seconds
-    _, new_secret = provider.client(client_id="billing-service")
+    _, new_secret = provider.client(client_id="billing-service", client_credentials=True)
     successor = provider.oauth_session(client_id, new_secret)
 
     assert _introspect(provider, successor, old_token) == {"active": False}
@@ -426,7 +426,7 @@ def test_a_client_registered_again_under_a_deleted_clients_id_does_not_inherit_i
 def test_revoking_one_client_credentials_token_from_many_requests_at_once_answers_200_to_all(provider):
     from concurrent.futures import ThreadPoolExecutor
 
-    client_id, secret = provider.client()
+    client_id, secret = provider.client(client_credentials=True)
     session = provider.oauth_session(client_id, secret)
     access_token = session.fetch_token(provider.url("token"), grant_type="client_credentials")["access_token"]
 

@@ -118,7 +118,7 @@ def test_access_token_of_another_realm_is_refused(provider, token):
 
 
 def test_client_credentials_token_has_no_user_to_describe(provider):
-    client_id, secret = provider.client()
+    client_id, secret = provider.client(client_credentials=True)
     token = provider.oauth_session(client_id, secret).fetch_token(provider.url("token"), grant_type="client_credentials")
     response = requests.get(provider.url("userinfo"), headers=_bearer(token["access_token"]), timeout=5)
     assert response.status_code == 403

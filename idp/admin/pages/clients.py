@@ -10,15 +10,18 @@ from ...services.clients import (
     get_client,
     list_clients,
     rotate_client_secret,
+    set_client_grant_types,
     set_redirect_uris,
     set_resource_server_for,
 )
+from ...services.grant_types import registered_grant_types
 from .. import admin_bp
 from ..console import apply_change, done, managed_realm, render, requires
 from ..forms import (
     ButtonForm,
     ClientCreateForm,
     ConfirmDeleteForm,
+    GrantTypesForm,
     RedirectUrisForm,
     ResourceServerForm,
     lines,
@@ -67,7 +70,15 @@ def create_client_view():
     return _list_page(realm, form, status=400)
 
 
-def _client_page(realm, client, *, uris_form=None, resource_form=None, delete_form=None, errors=(), status=200):
+def _grant_types_form(client=None) -> GrantTypesForm:
+    form = GrantTypesForm() if client is None else GrantTypesForm(formdata=None,
+                                                                   grant_types=list(client.grant_types or []))
+    form.grant_types.choices = [(g.grant_type, g.grant_type) for g in registered_grant_types().values()]
+    return form
+
+
+def _client_page(realm, client, *, uris_form=None, resource_form=None, grants_form=None, delete_form=None,
+                 errors=(), status=200):
     if uris_form is None:
         uris_form = RedirectUrisForm(formdata=None, redirect_uris="\n".join(client.redirect_uris or []),
                                      post_logout_redirect_uris="\n".join(client.post_logout_redirect_uris or []))
@@ -75,7 +86,8 @@ def _client_page(realm, client, *, uris_form=None, resource_form=None, delete_fo
         resource_form = ResourceServerForm(
             formdata=None, resource_server_for="\n".join(c.client_id for c in client.resource_server_for))
     return render("client.html", status=status, realm=realm, client=client, uris_form=uris_form,
-                  resource_form=resource_form,
+                  resource_form=resource_form, grants_form=grants_form or _grant_types_form(client),
+                  grant_types=registered_grant_types(),
                   delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
                   errors=list(errors), page_title=f"{client.name}: client")
 
@@ -105,6 +117,20 @@ def update_client_redirect_uris(client_id):
     if form.validate() and apply_change(form, change, aliases=ALIASES):
         return done("Redirect URIs saved.", "admin.client_details", client_id=client_id)
     return _client_page(realm, client, uris_form=form, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/<client_id>/grant-types")
+@requires("clients")
+def update_client_grant_types(client_id):
+    realm, client = _client(client_id)
+    form = _grant_types_form()
+
+    def change():
+        set_client_grant_types(client, list(form.grant_types.data or []))
+
+    if form.validate() and apply_change(form, change):
+        return done("Grant types saved.", "admin.client_details", client_id=client_id)
+    return _client_page(realm, client, grants_form=form, status=400)
 
 
 @admin_bp.post("/realms/<realm_name>/clients/<client_id>/resource-servers")

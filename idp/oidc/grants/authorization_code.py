@@ -1,4 +1,5 @@
-"""Authlib grants with our storage hooks filled in."""
+"""The authorization code grant (RFC 6749 §4.1) with PKCE (S256 only, required for public
+clients) and OpenID Connect (the ID token from ``IdpOpenIDCode``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,47 +7,33 @@ import time
 import warnings
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from flask import g
 
-from ..database import commit_keeping_loaded_state
-from ..extensions import db
-from ..models import AuthorizationCode, utcnow
-from ..security import keyed_digest
-from ..services.keys import current_signing_key
-from . import tokens
-from .issuer import realm_issuer
+from ...database import commit_keeping_loaded_state
+from ...extensions import db
+from ...models import AuthorizationCode, utcnow
+from ...security import keyed_digest
+from ...services.keys import current_signing_key
+from .. import tokens
+from ..authentication import AuthenticatedUser, AuthenticationContext, authentication_of
+from ..authorization_parameters import AuthorizationRequestRules
+from ..claims import user_claims
+from ..issuer import realm_issuer
+from .base import GrantSpec, settings
 
 _CODE_LIFETIME_KEY = "authorization_code_lifetime"
-
-
-def _settings():
-    from flask import current_app
-
-    return current_app.extensions["idp.settings"]
-
-
-def user_claims(user, scope: str) -> dict:
-    scopes = set((scope or "").split())
-    claims = {"sub": user.id}
-    if "profile" in scopes:
-        claims["name"] = user.name or ""
-        claims["preferred_username"] = user.email
-    if "email" in scopes:
-        claims["email"] = user.email
-        claims["email_verified"] = bool(user.email_verified)
-    return claims
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def save_authorization_code(self, code, request):
-        login = g.login_result
-        lifetime = getattr(_settings().tokens, _CODE_LIFETIME_KEY)
+        login = authentication_of(request.user)
+        lifetime = getattr(settings().tokens, _CODE_LIFETIME_KEY)
         row = AuthorizationCode(
             realm_id=g.realm.id,
             code_digest=keyed_digest(code),
@@ -57,10 +44,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             nonce=request.payload.data.get("nonce"),
             code_challenge=request.payload.data.get("code_challenge"),
             code_challenge_method=request.payload.data.get("code_challenge_method"),
-            session_sid=login["sid"],
-            auth_time=login["auth_time"],
-            amr=login["amr"],
-            acr=login["acr"],
+            session_sid=login.sid,
+            auth_time=login.auth_time,
+            amr=list(login.amr),
+            acr=login.acr,
             issued_at=utcnow(),
             expires_at=utcnow() + dt.timedelta(seconds=lifetime),
         )
@@ -82,7 +69,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         ).rowcount
         if not claimed:
             tokens.revoke_tokens_of_code(g.realm, row)
-            from ..services.audit import record_event
+            from ...services.audit import record_event
 
             record_event("oauth.code_replayed", realm=g.realm, user_id=row.user_id, client_id=row.client_id)
             db.session.commit()
@@ -100,74 +87,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         user = authorization_code.user
         if user is None or user.disabled:
             return None
-        tokens.set_token_context(
+        return AuthenticatedUser(user, AuthenticationContext(
             auth_time=authorization_code.auth_time,
             amr=authorization_code.get_amr(),
             acr=authorization_code.acr,
             sid=authorization_code.session_sid,
             authorization_code_id=authorization_code.id,
-        )
-        return user
-
-
-class RefreshTokenGrant(grants.RefreshTokenGrant):
-    """Rotation with reuse detection (RFC 9700 §4.14.2)."""
-
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
-    INCLUDE_NEW_REFRESH_TOKEN = True
-
-    def authenticate_refresh_token(self, refresh_token):
-        """The token's row, or None (``invalid_grant``) when it is unknown, revoked, expired or
-        its user can no longer log in; a rotated-out token also revokes its family."""
-        row = tokens.find_by_refresh_token(g.realm, refresh_token)
-        if row is None or row.user is None or row.user.disabled:
-            return None
-        if row.refresh_used_at is not None or row.revoked_at is not None:
-            if row.refresh_used_at is not None:
-                self._revoke_reused(row)
-            return None
-        if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
-            return None
-        return row
-
-    def _revoke_reused(self, row):
-        from ..services.audit import record_event
-
-        tokens.revoke_family(g.realm, row.family_id)
-        record_event("oauth.refresh_token_reused", realm=g.realm, user_id=row.user_id, client_id=row.client_id)
-        db.session.commit()
-
-    def _validate_request_token(self, client):
-        row = super()._validate_request_token(client)
-        if not tokens.claim_refresh_token(row):
-            self._revoke_reused(row)
-            raise InvalidGrantError("The refresh token has already been used.")
-        return row
-
-    def authenticate_user(self, refresh_token):
-        user = refresh_token.user
-        if user is None or user.disabled:
-            return None
-        tokens.set_token_context(
-            auth_time=refresh_token.auth_time,
-            amr=refresh_token.amr,
-            acr=refresh_token.acr,
-            sid=refresh_token.session_sid,
-            family_id=refresh_token.family_id,
-        )
-        return user
-
-    def revoke_old_credential(self, refresh_token):
-        """Already marked used in _validate_request_token; its access token expires on its own."""
-
-
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    """For confidential clients only. ``none`` is accepted as an authentication method so that a
-    public client is identified and told ``unauthorized_client`` (``Client.check_grant_type``
-    refuses it) instead of a misleading ``invalid_client``; a confidential client can never
-    authenticate with ``none`` (``Client.check_endpoint_auth_method``)."""
-
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+        ))
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -227,9 +153,24 @@ class IdpOpenIDCode(OpenIDCode):
         return claims
 
     def generate_user_info(self, user, scope):
-        return UserInfo(user_claims(user, scope))
+        return UserInfo(user_claims(getattr(user, "user", user), scope))
 
     def encode_id_token(self, token, request):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="EdDSA is deprecated")
             return super().encode_id_token(token, request)
+
+
+def _uses_redirect_uris(client) -> str | None:
+    if not client.redirect_uris:
+        return "authorization_code needs at least one redirect URI"
+    return None
+
+
+grant = GrantSpec(
+    AuthorizationCodeGrant,
+    description="Users log in through the browser and the app receives a code (with PKCE).",
+    client_rule=_uses_redirect_uris,
+    extensions=lambda: [AuthorizationRequestRules(), IdpOpenIDCode(require_nonce=False),
+                        S256CodeChallenge(required=True)],
+)

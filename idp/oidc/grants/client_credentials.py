@@ -1,0 +1,22 @@
+"""The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself."""
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import grants
+
+from .base import GrantSpec, confidential_only
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    """For confidential clients only. ``none`` is accepted as an authentication method so that a
+    public client is identified and told ``unauthorized_client`` (``Client.check_grant_type``
+    refuses it) instead of a misleading ``invalid_client``; a confidential client can never
+    authenticate with ``none`` (``Client.check_endpoint_auth_method``)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+grant = GrantSpec(
+    ClientCredentialsGrant,
+    description="The app calls APIs as itself, with no user (confidential clients only).",
+    client_rule=confidential_only("client_credentials"),
+)
