@@ -123,7 +123,57 @@ def add_provider(realm, *, kind: str, name: str, client_id: str, client_secret: 
 
 
 def set_provider_enabled(row: IdentityProvider, enabled: bool) -> None:
+    if bool(row.enabled) != bool(enabled):
+        record_event("provider.enabled" if enabled else "provider.disabled", realm=row.realm, name=row.name)
     row.enabled = enabled
+
+
+def update_provider(row: IdentityProvider, *, display_name: str | None = None, issuer: str | None = None,
+                    client_id: str | None = None, client_secret: str | None = None, scope: str | None = None,
+                    mfa_mode: str | None = None, upstream_mfa_amr: list[str] | None = None,
+                    upstream_mfa_acr: list[str] | None = None, trust_email: bool | None = None,
+                    enabled: bool | None = None) -> IdentityProvider:
+    """Change any setting ``add_provider`` takes except the kind and the name (the name is in
+    linked accounts' audit trail and the upstream's registered redirect URI stays the same). ``None``
+    keeps a setting; a new ``client_secret`` replaces the stored one (it is never shown); an empty
+    list clears an amr/acr allow-list. Validates everything before it changes anything."""
+    if display_name is not None:
+        display_name = display_name.strip()
+        if not display_name or len(display_name) > 100:
+            raise ServiceError("display name must be 1 to 100 characters", field="display_name")
+    if issuer is not None and row.kind != "github":
+        if len(issuer) > 500:
+            raise ServiceError("--issuer must be at most 500 characters", field="issuer")
+        issuer = _valid_issuer(issuer)
+    if client_id is not None:
+        client_id = client_id.strip()
+        if not client_id or len(client_id) > 500:
+            raise ServiceError("--client-id must be 1 to 500 characters", field="client_id")
+    if scope is not None:
+        scope = " ".join(scope.split())
+        if not scope or len(scope) > 500:
+            raise ServiceError("scope must be 1 to 500 characters", field="scope")
+    if display_name is not None:
+        row.display_name = display_name
+    if issuer is not None and row.kind != "github":
+        row.issuer = issuer
+    if client_id is not None:
+        row.client_id = client_id
+    if client_secret:
+        row.client_secret_encrypted = encrypt(client_secret)
+    if scope is not None:
+        row.scope = scope
+    if mfa_mode is not None or upstream_mfa_amr is not None or upstream_mfa_acr is not None:
+        set_provider_mfa(row, mfa_mode=mfa_mode, upstream_mfa_amr=upstream_mfa_amr, upstream_mfa_acr=upstream_mfa_acr)
+    if trust_email is not None and bool(trust_email) != bool(row.trust_email):
+        set_provider_trust_email(row, trust_email)
+    if enabled is not None:
+        set_provider_enabled(row, enabled)
+    record_event("provider.updated", realm=row.realm, name=row.name,
+                 changed=sorted(k for k, v in {"display_name": display_name, "issuer": issuer, "client_id": client_id,
+                                               "client_secret": client_secret or None, "scope": scope}.items()
+                                if v is not None))
+    return row
 
 
 def set_provider_trust_email(row: IdentityProvider, trust: bool) -> None:
@@ -162,6 +212,7 @@ def upstream_did_allowed_mfa(provider: IdentityProvider, upstream_amr, upstream_
 
 
 def remove_provider(row: IdentityProvider) -> None:
+    record_event("provider.removed", realm=row.realm, name=row.name, kind=row.kind)
     db.session.execute(db.delete(FederatedIdentity).where(FederatedIdentity.provider_id == row.id))
     db.session.delete(row)
 
