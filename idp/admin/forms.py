@@ -152,7 +152,7 @@ class ProviderSettingsForm(FlaskForm):
     client_secret = PasswordField("Client secret", validators=[Length(max=2000)],
                                   description="Stored encrypted; never shown again.")
     scope = StringField("Scope", validators=[Length(max=500)])
-    mfa_mode = SelectField("Two-factor authentication after this provider", choices=MFA_MODE_CHOICES)
+    mfa_mode = SelectField("Two-factor authentication after this provider", choices=MFA_MODE_CHOICES, default="skip")
     upstream_mfa_amr = TextAreaField("Allowed upstream amr values", validators=[Length(max=5000)],
                                      description=MFA_VALUES_HELP)
     upstream_mfa_acr = TextAreaField("Allowed upstream acr values", validators=[Length(max=5000)],
@@ -171,7 +171,7 @@ class ProviderAddForm(ProviderSettingsForm):
                        description="Lowercase letters, digits, - or _. It cannot be changed later.")
     client_secret = PasswordField("Client secret", validators=[Length(max=2000)],
                                   description="Stored encrypted; never shown again.")
-    trust_email = SelectField("Trust the provider's verified email addresses", choices=[
+    trust_email = SelectField("Trust the provider's verified email addresses", default="", choices=[
         SelectChoice("", "The kind's default (on for Google, Apple and GitHub; off for Microsoft and OpenID Connect)"),
         SelectChoice("on", "On: an address the provider says is verified counts as proven"),
         SelectChoice("off", "Off: a link we mail proves the address first")])

@@ -123,8 +123,8 @@ def add_provider(realm, *, kind: str, name: str, client_id: str, client_secret: 
 
 
 def set_provider_enabled(row: IdentityProvider, enabled: bool) -> None:
-    if bool(row.enabled) != bool(enabled):
-        record_event("provider.enabled" if enabled else "provider.disabled", realm=row.realm, name=row.name)
+    record_event("provider.enabled" if enabled else "provider.disabled", realm=row.realm, name=row.name,
+                 was_enabled=bool(row.enabled))
     row.enabled = enabled
 
 
@@ -167,7 +167,7 @@ def update_provider(row: IdentityProvider, *, display_name: str | None = None, i
         set_provider_mfa(row, mfa_mode=mfa_mode, upstream_mfa_amr=upstream_mfa_amr, upstream_mfa_acr=upstream_mfa_acr)
     if trust_email is not None and bool(trust_email) != bool(row.trust_email):
         set_provider_trust_email(row, trust_email)
-    if enabled is not None:
+    if enabled is not None and bool(enabled) != bool(row.enabled):
         set_provider_enabled(row, enabled)
     record_event("provider.updated", realm=row.realm, name=row.name,
                  changed=sorted(k for k, v in {"display_name": display_name, "issuer": issuer, "client_id": client_id,
