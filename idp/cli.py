@@ -426,11 +426,16 @@ def _client_dict(client):
         "grant_types": client.grant_types,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
+        "home_uri": client.home_uri,
     }
 
 
 RESOURCE_SERVER_FOR_HELP = ("This client is a resource server (an API) of CLIENT_ID and may introspect its tokens "
                             "(repeatable). A client may always introspect its own.")
+
+
+HOME_URI_HELP = ("The app's home page (https): error and logout pages link back to it. Without it they have no "
+                 "way back to the app.")
 
 
 @main.group()
@@ -451,17 +456,18 @@ def clients():
 @click.option("--theme", default=None, help="Theme for this client's pages (overrides the realm's).")
 @click.option("--resource-server-for", "resource_server_for", multiple=True, metavar="CLIENT_ID",
               help=RESOURCE_SERVER_FOR_HELP)
+@click.option("--home-uri", default=None, help=HOME_URI_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print client_id and the one-time client_secret as JSON.")
 @with_app()
 def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_party, client_credentials,
-                   id_token_alg, client_id, theme, resource_server_for, as_json):
+                   id_token_alg, client_id, theme, resource_server_for, home_uri, as_json):
     from .services.clients import create_client
 
     client, secret = create_client(
         _realm(realm_name), name=name, redirect_uris=list(redirect_uris), public=public,
         post_logout_redirect_uris=list(logout_uris), first_party=not third_party,
         client_credentials=client_credentials, id_token_signed_response_alg=id_token_alg, client_id=client_id,
-        theme=theme, resource_server_for=list(resource_server_for),
+        theme=theme, resource_server_for=list(resource_server_for), home_uri=home_uri,
     )
     commit()
     data = {"client_id": client.client_id, "client_secret": secret, **_client_dict(client)}
@@ -478,15 +484,18 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
 @realm_option
 @click.option("--resource-server-for", "resource_server_for", multiple=True, metavar="CLIENT_ID",
               help=RESOURCE_SERVER_FOR_HELP + " Replaces the list; --resource-server-for '' clears it.")
+@click.option("--home-uri", default=None, help=HOME_URI_HELP + " --home-uri '' removes it.")
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def clients_set(client_id, realm_name, resource_server_for, as_json):
+def clients_set(client_id, realm_name, resource_server_for, home_uri, as_json):
     """Change settings of client CLIENT_ID."""
-    from .services.clients import get_client, set_resource_server_for
+    from .services.clients import get_client, set_home_uri, set_resource_server_for
 
     client = get_client(_realm(realm_name), client_id)
     if resource_server_for:
         set_resource_server_for(client, list(resource_server_for))
+    if home_uri is not None:
+        set_home_uri(client, home_uri)
     commit()
     _print(_client_dict(client), as_json)
 
