@@ -51,3 +51,57 @@ def test_unknown_theme_is_refused_in_one_line(runner):
                     "https://app.example/cb", "--theme", "nope")
     assert result.exit_code != 0 and "theme 'nope' does not exist" in result.output
     assert runner("realms", "set", "shop", "--theme", "forest").exit_code == 0
+
+
+def test_every_page_names_its_themes_icon_and_favicon_ico_answers(client, factory):
+    realm = factory.realm("acme", theme="forest")
+    client_id, secret = factory.client(realm)
+    login = HostedLogin(client, "acme", client_id, secret)
+    login.authorize()
+    assert '<link rel="icon" href="/themes/forest/static/favicon.svg">' in login.page
+    icon = client.get("/themes/forest/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    fallback = client.get("/favicon.ico")
+    assert fallback.status_code == 200 and fallback.mimetype == "image/svg+xml"
+
+
+@pytest.fixture
+def brand_theme(tmp_path, monkeypatch):
+    """An operator's theme folder with the two built-in themes and ``brand``, which extends the
+    default theme and configures a logo (as ``theme.toml`` documents)."""
+    import shutil
+    from pathlib import Path
+
+    from idp.themes import theme_manifest
+
+    root = tmp_path / "themes"
+    builtin = Path(__file__).resolve().parents[1] / "themes"
+    for name in ("default", "forest"):
+        shutil.copytree(builtin / name, root / name)
+    (root / "brand" / "static").mkdir(parents=True)
+    (root / "brand" / "theme.toml").write_text('display_name = "Brand"\nextends = "default"\nlogo = "logo.svg"\n')
+    (root / "brand" / "static" / "logo.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 40"><text x="0" y="30">Brand</text></svg>')
+    monkeypatch.setenv("IDP_THEMES_DIR", str(root))
+    theme_manifest.cache_clear()
+    yield "brand"
+    theme_manifest.cache_clear()
+
+
+def test_a_theme_with_a_logo_shows_it_instead_of_the_letter_tile(client, factory, brand_theme):
+    realm = factory.realm("acme", theme=brand_theme)
+    client_id, secret = factory.client(realm)
+    login = HostedLogin(client, "acme", client_id, secret)
+    login.authorize()
+    assert '<img class="brand-logo brand-logo--wide" src="/themes/brand/static/logo.svg" alt="Acme"' in login.page
+    assert 'class="brand-mark"' not in login.page
+    assert '<link rel="icon" href="/themes/brand/static/favicon.svg">' in login.page, "inherited from default"
+    assert client.get("/themes/brand/static/logo.svg").status_code == 200
+
+
+def test_without_a_logo_the_letter_tile_stands_in(client, factory):
+    realm = factory.realm("acme")
+    client_id, secret = factory.client(realm, name="Shop")
+    login = HostedLogin(client, "acme", client_id, secret)
+    login.authorize()
+    assert '<span class="brand-mark" aria-hidden="true">S</span>' in login.page and "brand-logo" not in login.page
