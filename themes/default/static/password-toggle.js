@@ -7,8 +7,8 @@
 
   function setShown(button, input, shown) {
     input.type = shown ? "text" : "password";
-    button.textContent = button.getAttribute(shown ? "data-text-hide" : "data-text-show");
-    button.setAttribute("aria-label", button.getAttribute(shown ? "data-label-hide" : "data-label-show"));
+    button.querySelector(".password-toggle-show").hidden = shown;
+    button.querySelector(".password-toggle-hide").hidden = !shown;
   }
 
   function enhance(button) {
