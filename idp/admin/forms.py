@@ -132,12 +132,15 @@ class SmsIntegrationForm(FlaskForm):
 
 
 MFA_MODE_CHOICES = [
-    SelectChoice("skip", "Skip: no second factor of ours after this provider"),
-    SelectChoice("upstream", "Upstream: ours, unless the provider says it asked for one (allowed amr/acr values)"),
-    SelectChoice("require", "Require: always ask for our second factor"),
+    SelectChoice("skip", "Skip: never ask for ours"),
+    SelectChoice("upstream", "Upstream: ours unless the provider did one"),
+    SelectChoice("require", "Require: always ask for ours"),
 ]
-MFA_VALUES_HELP = ("Upstream mode only: values that count as a second factor done at the provider, exact strings, "
-                   "separated by spaces or lines. Upstream mode with none given allows the amr value mfa.")
+MFA_MODE_HELP = ("Whether a login through this provider must also pass this realm's second factor. Upstream: "
+                 "not when the provider's ID token carries one of the allowed values below.")
+MFA_AMR_HELP = ("Upstream mode: amr values that count as a second factor done at the provider (exact strings, "
+                "separated by spaces or lines). With no amr and no acr value, upstream mode allows mfa.")
+MFA_ACR_HELP = "Upstream mode: acr values that count as a second factor done at the provider (exact strings)."
 
 
 class ProviderSettingsForm(FlaskForm):
@@ -152,11 +155,12 @@ class ProviderSettingsForm(FlaskForm):
     client_secret = PasswordField("Client secret", validators=[Length(max=2000)],
                                   description="Stored encrypted; never shown again.")
     scope = StringField("Scope", validators=[Length(max=500)])
-    mfa_mode = SelectField("Two-factor authentication after this provider", choices=MFA_MODE_CHOICES, default="skip")
+    mfa_mode = SelectField("Two-factor authentication after this provider", choices=MFA_MODE_CHOICES, default="skip",
+                           description=MFA_MODE_HELP)
     upstream_mfa_amr = TextAreaField("Allowed upstream amr values", validators=[Length(max=5000)],
-                                     description=MFA_VALUES_HELP)
+                                     description=MFA_AMR_HELP)
     upstream_mfa_acr = TextAreaField("Allowed upstream acr values", validators=[Length(max=5000)],
-                                     description=MFA_VALUES_HELP)
+                                     description=MFA_ACR_HELP)
     trust_email = BooleanField("Trust the provider's verified email addresses",
                                description="On: an address the provider says is verified counts as proven. Off: a "
                                            "link we mail proves it before an existing account is linked.")

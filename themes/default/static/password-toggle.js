@@ -22,7 +22,6 @@
     }
     button.addEventListener("click", function () {
       setShown(button, input, input.type === "password");
-      input.focus();
     });
     if (input.form) {
       input.form.addEventListener("submit", function () {
