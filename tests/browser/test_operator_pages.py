@@ -213,4 +213,26 @@ def test_hosted_page_edges_in_each_theme(new_page, themed_demo, assert_accessibl
     page.goto(f"{demo.url}/demo/mail")
     seen("demo-mail-outbox", "Mail")
 
+    invite(demo, f"{demo.theme}.invitee@example.com")
+    page.goto(demo.mail_link(f"{demo.theme}.invitee@example.com", "You are invited"))
+    page.get_by_label("New password").fill("short")
+    page.get_by_role("button", name="Set password").click()
+    page.get_by_role("alert").first.wait_for()
+    seen("invitation-password-too-short", "Choose your password")
+    page.get_by_label("New password").fill(INVITED_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+    seen("invitation-accepted", "Your account is ready")
+
     assert not missing, missing
+
+
+def invite(demo, email):
+    """What the console's "Create user" with an invitation does, on the demo server."""
+    from idp.extensions import db
+    from idp.lifecycle.invitation import invite_user
+    from idp.services.realms import get_realm
+
+    with demo.app.test_request_context(base_url=demo.url):
+        invite_user(get_realm(DEMO_REALM), email=email)
+        db.session.commit()
+        db.session.remove()
