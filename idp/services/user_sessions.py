@@ -47,7 +47,8 @@ def end_all_sessions(user, *, reason: str = "admin") -> int:
     """End every session of ``user`` and revoke the tokens issued in them; how many sessions
     were open. Refresh tokens of apps that were not issued in a browser session stay. The
     caller commits."""
-    sids = [row.sid for row in active_sessions(user)]
+    sids = list(db.session.scalars(
+        db.select(BrowserSession.sid).filter(BrowserSession.user_id == user.id, BrowserSession.revoked_at.is_(None))))
     count = end_browser_sessions(user)
     tokens = revoke_tokens_where(IssuedToken.session_sid.in_(sids)) if sids else 0
     record_event("user.sessions_ended", realm=user.realm, user=user, count=count, reason=reason, tokens=tokens)

@@ -214,7 +214,8 @@ def open_a_browser_session(user):
 @pytest.fixture
 def world(in_app):
     """A realm with an (inactive) outbox integration, a user with a remembered device and a
-    browser session, two clients, an API key and a login provider; in the admin realm, another
+    browser session, an invited user without a password yet, two clients, an API key and a login
+    provider; in the admin realm, another
     administrator and two clients."""
     from idp.admin.accounts import create_admin
     from idp.api.api_keys import create_api_key
@@ -236,6 +237,7 @@ def world(in_app):
                 user = create_user(realm, email="alice@example.com", password=PASSWORD)
                 remember_a_device(user)
                 session_row = open_a_browser_session(user)
+                invitee = create_user(realm, email="invitee@example.com", password=None)
                 add_provider(realm, kind="oidc", name="corp", issuer="https://sso.example.com",
                              client_id="idp", client_secret="secret")
             client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
@@ -245,6 +247,7 @@ def world(in_app):
             realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
                             "other_client_id": other_client.client_id,
                             "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0,
-                            "name": "corp", "sid": session_row.sid}
+                            "name": "corp", "sid": session_row.sid,
+                            "invitee_id": invitee.id if name != "admin" else user.id}
         db.session.commit()
         return realms

@@ -31,6 +31,7 @@ POST_ROUTES = {
     "admin.forget_user_devices": "users",
     "admin.set_user_password": "users",
     "admin.create_user_view": "users",
+    "admin.resend_invitation": "users",
     "admin.end_user_session": "users",
     "admin.end_all_user_sessions": "users",
     "admin.set_console_role": "admins",
@@ -56,6 +57,8 @@ def test_every_post_route_of_the_console_is_listed_with_its_area(app):
 def _request(app, endpoint, ids):
     """The URL and the form a person would send to ``endpoint``."""
     values = {k: v for k, v in ids.items() if k in _arguments(app, endpoint)}
+    if endpoint == "admin.resend_invitation":
+        values["user_id"] = ids["invitee_id"]
     with app.test_request_context():
         from flask import url_for
 

@@ -136,3 +136,27 @@ def test_a_viewer_sees_sessions_but_cannot_end_them(console, target_realm, in_ap
     assert "End session" not in browser.text() and "Signed in" in browser.text()
     browser.post(f"/admin/realms/acme/users/{alice}/sessions/end-all")
     assert browser.status == 403
+
+
+def test_a_lost_invitation_is_sent_again_and_only_the_new_link_works(console, target_realm, in_app, mailbox, app):
+    target_realm()
+    browser = console("operator")
+    browser.get("/admin/realms/acme/users/new")
+    browser.post("/admin/realms/acme/users/new", {"email": "carol@example.com", "password_choice": "invite"})
+    first = mailbox.link("carol@example.com", about="You are invited")
+    carol = user_id(in_app, "acme", "carol@example.com")
+    assert "Send the invitation again" in browser.text()
+
+    browser.post(f"/admin/realms/acme/users/{carol}/invite")
+    assert "A new invitation was mailed to carol@example.com." in browser.text()
+    second = mailbox.link("carol@example.com", about="You are invited")
+    assert second != first
+    person = app.test_client()
+    assert person.get(first).status_code == 400
+    assert person.get(second).status_code == 200
+
+    alice = user_id(in_app, "acme", "alice@example.com")
+    browser.get(f"/admin/realms/acme/users/{alice}")
+    assert "Send the invitation again" not in browser.text()
+    browser.post(f"/admin/realms/acme/users/{alice}/invite")
+    assert browser.status == 409 and "already has a password" in browser.text()

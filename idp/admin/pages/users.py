@@ -8,7 +8,7 @@ from flask import g, request
 
 from ...extensions import db
 from ...lifecycle.devices import describe_browser, forget_all_devices, remembered_devices
-from ...lifecycle.invitation import invite_user, lifetime_hours
+from ...lifecycle.invitation import invite_user, lifetime_hours, send_invitation
 from ...mfa.recovery import recovery_codes_remaining
 from ...mfa.totp import active_devices
 from ...models import AuditEvent, utcnow
@@ -283,4 +283,23 @@ def end_all_user_sessions(user_id):
         message = (f"Ended {count} session{'s' if count != 1 else ''} of {user.email}." if count
                    else f"{user.email} had no session to end.")
         return done(message, "admin.user_details", user_id=user.id, _anchor="sessions")
+    return _user_page(realm, user, errors=form.form_errors, status=409)
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/invite")
+@requires("users")
+def resend_invitation(user_id):
+    """A new invitation link for a user who has no password yet (the earlier links stop
+    working): the mail was lost, or its link expired."""
+    realm, user = _user(user_id)
+    form = ButtonForm()
+
+    def change():
+        _not_self(user, "invite")
+        if user.password_hash is not None:
+            raise ServiceError(f"{user.email} already has a password: use Set password, or let them reset it.")
+        send_invitation(user, invited_by=g.console_admin.email)
+
+    if apply_change(form, change):
+        return done(f"A new invitation was mailed to {user.email}.", "admin.user_details", user_id=user.id)
     return _user_page(realm, user, errors=form.form_errors, status=409)
