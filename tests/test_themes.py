@@ -53,6 +53,54 @@ def test_unknown_theme_is_refused_in_one_line(runner):
     assert runner("realms", "set", "shop", "--theme", "forest").exit_code == 0
 
 
+def _operator_theme(root, name, *, extends="default", css="body { color: #123456; }", display_name="Acme brand"):
+    folder = root / name
+    (folder / "static").mkdir(parents=True)
+    (folder / "theme.toml").write_text(f'display_name = "{display_name}"\nextends = "{extends}"\n')
+    (folder / "static" / "style.css").write_text(css)
+    return folder
+
+
+def test_operator_themes_come_from_the_configured_folder_beside_the_built_in_ones(make_app, instance_path):
+    """``[themes] dir`` (IDP_THEMES_DIR), relative to the instance folder: an operator's theme
+    extends a built-in one, and the built-in themes stay available."""
+    from tests.helpers import Factory
+
+    _operator_theme(instance_path / "my-themes", "acme")
+    app = make_app(themes={"dir": "my-themes"})
+    client = app.test_client()
+    with app.app_context():
+        from idp.themes import theme_names
+
+        assert theme_names() == ["acme", "default", "forest"]
+        factory = Factory(app)
+        realm = factory.realm("acme", theme="acme")
+        client_id, secret = factory.client(realm)
+    login = HostedLogin(client, "acme", client_id, secret)
+    login.authorize()
+    assert stylesheet_of(login.page) == "/themes/acme/static/style.css"
+    assert "Log in" in login.page, "templates come from the default theme it extends"
+    assert client.get("/themes/acme/static/style.css").get_data(as_text=True) == "body { color: #123456; }"
+    assert client.get("/themes/acme/static/countdown.js").status_code == 200
+    assert client.get("/themes/forest/static/style.css").status_code == 200
+
+
+def test_an_operator_theme_named_like_a_built_in_one_replaces_it(make_app, tmp_path):
+    _operator_theme(tmp_path / "themes", "forest", css="/* ours */")
+    app = make_app(themes={"dir": str(tmp_path / "themes")})
+    assert app.test_client().get("/themes/forest/static/style.css").get_data(as_text=True) == "/* ours */"
+
+
+def test_the_console_offers_operator_and_built_in_themes(make_app, tmp_path):
+    from idp.admin.pages.realms import theme_choices
+
+    _operator_theme(tmp_path / "themes", "acme")
+    app = make_app(themes={"dir": str(tmp_path / "themes")})
+    with app.test_request_context():
+        assert [(c.value, c.label) for c in theme_choices()] == [
+            ("acme", "Acme brand"), ("default", "Default"), ("forest", "Forest")]
+
+
 def test_every_page_names_its_themes_icon_and_favicon_ico_answers(client, factory):
     realm = factory.realm("acme", theme="forest")
     client_id, secret = factory.client(realm)
@@ -65,32 +113,21 @@ def test_every_page_names_its_themes_icon_and_favicon_ico_answers(client, factor
     assert fallback.status_code == 200 and fallback.mimetype == "image/svg+xml"
 
 
-@pytest.fixture
-def brand_theme(tmp_path, monkeypatch):
-    """An operator's theme folder with the two built-in themes and ``brand``, which extends the
-    default theme and configures a logo (as ``theme.toml`` documents)."""
-    import shutil
-    from pathlib import Path
+def test_a_theme_with_a_logo_shows_it_instead_of_the_letter_tile(make_app, tmp_path):
+    """``logo`` in ``theme.toml`` names a file under ``static/``; the favicon comes from the
+    theme it extends."""
+    from tests.helpers import Factory
 
-    from idp.themes import theme_manifest
-
-    root = tmp_path / "themes"
-    builtin = Path(__file__).resolve().parents[1] / "themes"
-    for name in ("default", "forest"):
-        shutil.copytree(builtin / name, root / name)
-    (root / "brand" / "static").mkdir(parents=True)
-    (root / "brand" / "theme.toml").write_text('display_name = "Brand"\nextends = "default"\nlogo = "logo.svg"\n')
-    (root / "brand" / "static" / "logo.svg").write_text(
+    folder = _operator_theme(tmp_path / "themes", "brand")
+    (folder / "theme.toml").write_text('display_name = "Brand"\nextends = "default"\nlogo = "logo.svg"\n')
+    (folder / "static" / "logo.svg").write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 40"><text x="0" y="30">Brand</text></svg>')
-    monkeypatch.setenv("IDP_THEMES_DIR", str(root))
-    theme_manifest.cache_clear()
-    yield "brand"
-    theme_manifest.cache_clear()
-
-
-def test_a_theme_with_a_logo_shows_it_instead_of_the_letter_tile(client, factory, brand_theme):
-    realm = factory.realm("acme", theme=brand_theme)
-    client_id, secret = factory.client(realm)
+    app = make_app(themes={"dir": str(tmp_path / "themes")})
+    client = app.test_client()
+    with app.app_context():
+        factory = Factory(app)
+        realm = factory.realm("acme", theme="brand")
+        client_id, secret = factory.client(realm)
     login = HostedLogin(client, "acme", client_id, secret)
     login.authorize()
     assert '<img class="brand-logo brand-logo--wide" src="/themes/brand/static/logo.svg" alt="Acme"' in login.page
