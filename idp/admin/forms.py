@@ -175,10 +175,13 @@ class ProviderAddForm(ProviderSettingsForm):
                        description="Lowercase letters, digits, - or _. It cannot be changed later.")
     client_secret = PasswordField("Client secret", validators=[Length(max=2000)],
                                   description="Stored encrypted; never shown again.")
-    trust_email = SelectField("Trust the provider's verified email addresses", default="", choices=[
-        SelectChoice("", "The kind's default (on for Google, Apple and GitHub; off for Microsoft and OpenID Connect)"),
-        SelectChoice("on", "On: an address the provider says is verified counts as proven"),
-        SelectChoice("off", "Off: a link we mail proves the address first")])
+    trust_email = SelectField(
+        "Trust the provider's verified email addresses", default="",
+        choices=[SelectChoice("", "The kind's default"), SelectChoice("on", "On: trust them"),
+                 SelectChoice("off", "Off: a link we mail proves the address")],
+        description="The default is on for Google, Apple and GitHub and off for Microsoft and OpenID Connect. On: an "
+                    "address the provider says is verified counts as proven. Off: a link we mail proves it before an "
+                    "existing account is linked.")
 
 
 def mfa_values(text: str | None) -> list[str]:
