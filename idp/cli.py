@@ -490,6 +490,7 @@ def _client_dict(client):
         "require_par": client.require_pushed_authorization_requests,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
+        "home_uri": client.home_uri,
     }
 
 
@@ -497,6 +498,10 @@ GRANT_TYPE_HELP = ("A grant the client may use (repeatable): authorization_code,
                    "urn:ietf:params:oauth:grant-type:device_code (or its short name device_code).")
 RESOURCE_SERVER_FOR_HELP = ("This client is a resource server (an API) of CLIENT_ID and may introspect its tokens "
                             "(repeatable). A client may always introspect its own.")
+
+
+HOME_URI_HELP = ("The app's home page (https): error and logout pages link back to it. Without it they have no "
+                 "way back to the app.")
 
 
 @main.group()
@@ -520,10 +525,11 @@ def clients():
 @click.option("--theme", default=None, help="Theme for this client's pages (overrides the realm's).")
 @click.option("--resource-server-for", "resource_server_for", multiple=True, metavar="CLIENT_ID",
               help=RESOURCE_SERVER_FOR_HELP)
+@click.option("--home-uri", default=None, help=HOME_URI_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print client_id and the one-time client_secret as JSON.")
 @with_app()
 def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_party, client_credentials,
-                   grant_types, id_token_alg, client_id, theme, resource_server_for, as_json):
+                   grant_types, id_token_alg, client_id, theme, resource_server_for, home_uri, as_json):
     from .services.clients import create_client
 
     client, secret = create_client(
@@ -531,7 +537,7 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
         post_logout_redirect_uris=list(logout_uris), first_party=not third_party,
         client_credentials=client_credentials, grant_types=list(grant_types) or None,
         id_token_signed_response_alg=id_token_alg, client_id=client_id,
-        theme=theme, resource_server_for=list(resource_server_for),
+        theme=theme, resource_server_for=list(resource_server_for), home_uri=home_uri,
     )
     commit()
     data = {"client_id": client.client_id, "client_secret": secret, **_client_dict(client)}
@@ -552,11 +558,18 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
               help=GRANT_TYPE_HELP + " Replaces the list.")
 @click.option("--require-par", type=ON_OFF, default=None,
               help="This client must push its authorization requests first (RFC 9126).")
+@click.option("--home-uri", default=None, help=HOME_URI_HELP + " --home-uri '' removes it.")
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, as_json):
+def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, home_uri, as_json):
     """Change settings of client CLIENT_ID."""
-    from .services.clients import get_client, set_client_grant_types, set_client_requires_par, set_resource_server_for
+    from .services.clients import (
+        get_client,
+        set_client_grant_types,
+        set_client_requires_par,
+        set_home_uri,
+        set_resource_server_for,
+    )
 
     client = get_client(_realm(realm_name), client_id)
     if resource_server_for:
@@ -565,6 +578,8 @@ def clients_set(client_id, realm_name, resource_server_for, grant_types, require
         set_client_grant_types(client, list(grant_types))
     if require_par is not None:
         set_client_requires_par(client, _flag(require_par))
+    if home_uri is not None:
+        set_home_uri(client, home_uri)
     commit()
     _print(_client_dict(client), as_json)
 

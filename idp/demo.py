@@ -176,20 +176,31 @@ def _last_lines(path: Path, count: int) -> list[dict]:
     return messages
 
 
+def _outbox_page(kind: str, messages: list[dict], title: str):
+    from .services.realms import find_realm
+    from .themes import render_page
+
+    return render_page("demo_outbox.html", realm=find_realm(DEMO_REALM), kind=kind, messages=messages,
+                       page_title=title, refresh_url=url_for(f"demo.{'outbox' if kind == 'sms' else 'mail'}"),
+                       demo_url=url_for("demo.home"))
+
+
 @demo_bp.get("/outbox")
 def outbox():
     """The last SMS messages from the development outbox, so a newcomer can read the code."""
+    from .i18n import _
+
     settings = current_app.extensions["idp.settings"]
     messages = _last_lines(Path(current_app.instance_path) / settings.sms.outbox_file, 10)
-    body = "\n".join(f"{m['sent_at']}  {m['to']}  {m['body']}" for m in messages) or "No messages yet."
-    return body, 200, {"Content-Type": "text/plain; charset=utf-8"}
+    return _outbox_page("sms", messages, _("Text messages"))
 
 
 @demo_bp.get("/mail")
 def mail():
     """The last mails of the development mail outbox (``[mail] backend = "outbox"``), so a
     newcomer who registers can open the verification link."""
+    from .i18n import _
+
     settings = current_app.extensions["idp.settings"]
     mails = _last_lines(Path(current_app.instance_path) / settings.mail.outbox_file, 5)
-    body = "\n\n".join(f"{m['sent_at']}  To: {m['to']}\nSubject: {m['subject']}\n\n{m['text']}" for m in mails)
-    return body or "No mail yet.", 200, {"Content-Type": "text/plain; charset=utf-8"}
+    return _outbox_page("mail", mails, _("Mail"))

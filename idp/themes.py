@@ -99,6 +99,24 @@ def static_file_theme(name: str, filename: str) -> Path | None:
     return None
 
 
+def theme_setting(name: str, key: str) -> str:
+    """A ``theme.toml`` value (``logo``, ``favicon``) from the theme or, where it leaves it
+    empty, from the theme it extends; "" when none sets it."""
+    for theme in theme_chain(name):
+        value = theme_manifest(theme).get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def theme_file_url(name: str, key: str) -> str | None:
+    """The URL of the static file a theme names under ``key``, if the file exists."""
+    filename = theme_setting(name, key)
+    if not filename or static_file_theme(name, filename) is None:
+        return None
+    return url_for("themes.static", theme=name, filename=filename)
+
+
 def active_theme(realm=None, client=None) -> str:
     if client is not None and getattr(client, "theme", None):
         return client.theme
@@ -128,6 +146,8 @@ def render_page(template: str, *, realm=None, client=None, status: int = 200, **
         client=client,
         status=status,
         theme_static=theme_static,
+        theme_logo_url=theme_file_url(theme, "logo"),
+        favicon_url=theme_file_url(theme, "favicon"),
         csp_nonce=csp_nonce(),
         lang=current_locale(),
     )
@@ -155,6 +175,16 @@ def register_theme_routes(app) -> None:
         if path is None:
             abort(404)
         return send_file(path, max_age=3600)
+
+    @bp.get("/favicon.ico")
+    def favicon():
+        """For pages without a ``<link rel="icon">`` (JSON, the console's error pages) and
+        clients that ask anyway: the default theme's icon, so the browser logs no 404."""
+        filename = theme_setting(DEFAULT_THEME, "favicon")
+        path = static_file_theme(DEFAULT_THEME, filename) if filename else None
+        if path is None:
+            abort(404)
+        return send_file(path, max_age=86400)
 
     app.register_blueprint(bp)
 

@@ -72,7 +72,10 @@ def security_headers(response):
     return response
 
 
-def render_error(status: int, title: str, description: str, *, retry_url: str | None = None):
+def render_error(status: int, title: str, description: str, *, retry_url: str | None = None, client=None):
+    """The error page (JSON for API callers). ``client``: the app the request came from, when it
+    is known; its registered home page (``home_uri``) is then offered as the way back. Nothing
+    from the request itself becomes a link."""
     from .themes import render_page
 
     if wants_json():
@@ -90,6 +93,8 @@ def render_error(status: int, title: str, description: str, *, retry_url: str | 
         error_title=title,
         error_description=description,
         retry_url=retry_url,
+        client=client,
+        home_url=getattr(client, "home_uri", None) or None,
     )
     return body, status
 

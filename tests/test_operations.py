@@ -97,3 +97,24 @@ def test_demo_shows_its_mail_outbox_to_loopback_visitors_only(app, client, insta
     assert page.status_code == 200
     assert "To: new@example.com" in page.text and "/realms/demo/verify-email/abc" in page.text
     assert client.get("/demo/mail", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 404
+
+
+def test_demo_sms_outbox_is_a_themed_page_for_loopback_visitors_only(app, client, instance_path):
+    import json
+
+    from idp.demo import setup_demo
+    from idp.mail import wait_for_deliveries
+
+    with app.app_context():
+        setup_demo("http://localhost")
+        wait_for_deliveries()
+    assert "No messages yet." in client.get("/demo/outbox").text
+    sms = {"to": "+14155550100", "body": "123456 is your Demo code.", "sent_at": "2026-12-01T10:00:00"}
+    with (instance_path / "sms-outbox.jsonl").open("a") as outbox:
+        outbox.write(json.dumps(sms) + "\n")
+
+    page = client.get("/demo/outbox")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert '<link rel="stylesheet" href="/themes/default/static/style.css">' in page.text
+    assert "To: +14155550100" in page.text and "123456 is your Demo code." in page.text
+    assert client.get("/demo/outbox", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 404

@@ -99,3 +99,46 @@ def test_the_console_offers_operator_and_built_in_themes(make_app, tmp_path):
     with app.test_request_context():
         assert [(c.value, c.label) for c in theme_choices()] == [
             ("acme", "Acme brand"), ("default", "Default"), ("forest", "Forest")]
+
+
+def test_every_page_names_its_themes_icon_and_favicon_ico_answers(client, factory):
+    realm = factory.realm("acme", theme="forest")
+    client_id, secret = factory.client(realm)
+    login = HostedLogin(client, "acme", client_id, secret)
+    login.authorize()
+    assert '<link rel="icon" href="/themes/forest/static/favicon.svg">' in login.page
+    icon = client.get("/themes/forest/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    fallback = client.get("/favicon.ico")
+    assert fallback.status_code == 200 and fallback.mimetype == "image/svg+xml"
+
+
+def test_a_theme_with_a_logo_shows_it_instead_of_the_letter_tile(make_app, tmp_path):
+    """``logo`` in ``theme.toml`` names a file under ``static/``; the favicon comes from the
+    theme it extends."""
+    from tests.helpers import Factory
+
+    folder = _operator_theme(tmp_path / "themes", "brand")
+    (folder / "theme.toml").write_text('display_name = "Brand"\nextends = "default"\nlogo = "logo.svg"\n')
+    (folder / "static" / "logo.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 40"><text x="0" y="30">Brand</text></svg>')
+    app = make_app(themes={"dir": str(tmp_path / "themes")})
+    client = app.test_client()
+    with app.app_context():
+        factory = Factory(app)
+        realm = factory.realm("acme", theme="brand")
+        client_id, secret = factory.client(realm)
+    login = HostedLogin(client, "acme", client_id, secret)
+    login.authorize()
+    assert '<img class="brand-logo brand-logo--wide" src="/themes/brand/static/logo.svg" alt="Acme"' in login.page
+    assert 'class="brand-mark"' not in login.page
+    assert '<link rel="icon" href="/themes/brand/static/favicon.svg">' in login.page, "inherited from default"
+    assert client.get("/themes/brand/static/logo.svg").status_code == 200
+
+
+def test_without_a_logo_the_letter_tile_stands_in(client, factory):
+    realm = factory.realm("acme")
+    client_id, secret = factory.client(realm, name="Shop")
+    login = HostedLogin(client, "acme", client_id, secret)
+    login.authorize()
+    assert '<span class="brand-mark" aria-hidden="true">S</span>' in login.page and "brand-logo" not in login.page

@@ -24,6 +24,7 @@ ROLE_DESCRIPTIONS = {
 AREA_ROLES = {
     "realms": ("owner",),
     "sms": ("owner",),
+    "providers": ("owner",),
     "api_keys": ("owner",),
     "users": ("owner", "operator"),
     "clients": ("owner", "operator"),

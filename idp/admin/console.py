@@ -39,6 +39,7 @@ PUBLIC_ENDPOINTS = {"admin.static", "admin.signed_out"}
 AREA_NAMES = {
     "realms": "realm settings",
     "sms": "SMS integrations",
+    "providers": "login providers",
     "api_keys": "API keys",
     "users": "users",
     "clients": "clients",

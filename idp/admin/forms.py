@@ -8,6 +8,7 @@ from wtforms import (
     SelectMultipleField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -93,6 +94,63 @@ class SmsIntegrationForm(FlaskForm):
     active = BooleanField("Activate now")
 
 
+MFA_MODE_CHOICES = [
+    SelectChoice("skip", "Skip: never ask for ours"),
+    SelectChoice("upstream", "Upstream: ours unless the provider did one"),
+    SelectChoice("require", "Require: always ask for ours"),
+]
+MFA_MODE_HELP = ("Whether a login through this provider must also pass this realm's second factor. Upstream: "
+                 "not when the provider's ID token carries one of the allowed values below.")
+MFA_AMR_HELP = ("Upstream mode: amr values that count as a second factor done at the provider (exact strings, "
+                "separated by spaces or lines). With no amr and no acr value, upstream mode allows mfa.")
+MFA_ACR_HELP = "Upstream mode: acr values that count as a second factor done at the provider (exact strings)."
+
+
+class ProviderSettingsForm(FlaskForm):
+    """The settings of a login provider that can change after it is added (``update_provider``)."""
+
+    display_name = StringField("Display name", validators=[Length(max=100)],
+                               description='The button on the login page says "Continue with" this name.')
+    issuer = StringField("Issuer URL", validators=[Length(max=500)],
+                         description="The provider's OpenID Connect issuer (not used for GitHub).")
+    client_id = StringField("Client ID", validators=[Length(max=500)],
+                            description="The client id this realm has at the provider.")
+    client_secret = PasswordField("Client secret", validators=[Length(max=2000)],
+                                  description="Stored encrypted; never shown again.")
+    scope = StringField("Scope", validators=[Length(max=500)])
+    mfa_mode = SelectField("Two-factor authentication after this provider", choices=MFA_MODE_CHOICES, default="skip",
+                           description=MFA_MODE_HELP)
+    upstream_mfa_amr = TextAreaField("Allowed upstream amr values", validators=[Length(max=5000)],
+                                     description=MFA_AMR_HELP)
+    upstream_mfa_acr = TextAreaField("Allowed upstream acr values", validators=[Length(max=5000)],
+                                     description=MFA_ACR_HELP)
+    trust_email = BooleanField("Trust the provider's verified email addresses",
+                               description="On: an address the provider says is verified counts as proven. Off: a "
+                                           "link we mail proves it before an existing account is linked.")
+    enabled = BooleanField("Enabled", description="Shown on the login page and usable.")
+
+
+class ProviderAddForm(ProviderSettingsForm):
+    kind = SelectField("Kind", choices=[
+        SelectChoice("google", "Google"), SelectChoice("microsoft", "Microsoft"), SelectChoice("apple", "Apple"),
+        SelectChoice("github", "GitHub"), SelectChoice("oidc", "OpenID Connect (any provider)")])
+    name = StringField("Provider name", validators=[DataRequired("Give the provider a name."), Length(max=63)],
+                       description="Lowercase letters, digits, - or _. It cannot be changed later.")
+    client_secret = PasswordField("Client secret", validators=[Length(max=2000)],
+                                  description="Stored encrypted; never shown again.")
+    trust_email = SelectField(
+        "Trust the provider's verified email addresses", default="",
+        choices=[SelectChoice("", "The kind's default"), SelectChoice("on", "On: trust them"),
+                 SelectChoice("off", "Off: a link we mail proves the address")],
+        description="The default is on for Google, Apple and GitHub and off for Microsoft and OpenID Connect. On: an "
+                    "address the provider says is verified counts as proven. Off: a link we mail proves it before an "
+                    "existing account is linked.")
+
+
+def mfa_values(text: str | None) -> list[str]:
+    return (text or "").split()
+
+
 class SmsTestSendForm(FlaskForm):
     phone = StringField("Phone number", validators=[DataRequired("Enter a phone number to send the test to."),
                                                     Length(max=32)])
@@ -106,6 +164,25 @@ class UserDetailsForm(FlaskForm):
     phone = StringField("Phone", validators=[Optional(), Length(max=32)],
                         description="With the country code, for example +14155550100. Codes for login are sent "
                                     "here. Leave empty to remove the phone.")
+
+
+class UserCreateForm(FlaskForm):
+    """A new user: invited by mail to choose their own password (the default, as Keycloak's and
+    Auth0's consoles suggest), or given an initial password under the realm's policy."""
+
+    email = StringField("Email", validators=[DataRequired("Enter the user's email address."), Length(max=320)])
+    name = StringField("Name", validators=[Optional(), Length(max=200)], description="Optional.")
+    password_choice = RadioField(
+        "Password", default="invite",
+        choices=[SelectChoice("invite", "Send an invitation: the user chooses a password through a link "
+                                        "mailed to them"),
+                 SelectChoice("password", "Set an initial password and give it to the user yourself")])
+    password = PasswordField("Initial password", validators=[Length(max=1024)],
+                             description="Only with an initial password. The realm's password policy applies.")
+    email_verified = BooleanField("The email address is verified",
+                                  description="Only with an initial password: tick it when you know the address "
+                                              "is the user's. An invitation verifies the address when it is "
+                                              "used.")
 
 
 class SetPasswordForm(FlaskForm):

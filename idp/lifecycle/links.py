@@ -17,9 +17,11 @@ from ..services.users import email_key
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"
+INVITATION = "invitation"
 LIFETIMES = {
     VERIFY_EMAIL: dt.timedelta(hours=24),
     RESET_PASSWORD: dt.timedelta(minutes=30),
+    INVITATION: dt.timedelta(hours=72),
 }
 MAX_TOKEN_LENGTH = 128
 

@@ -26,7 +26,7 @@ from ..services.password_attempts import PasswordLoginLocked
 from ..services.passwords import password_hint
 from ..themes import render_page
 from ..web import add_realm_name, load_realm, render_error
-from . import links, registration, reset, verification
+from . import invitation, links, registration, reset, verification
 from .forms import ConfirmRegistrationForm, ForgotPasswordForm, NewPasswordForm
 
 lifecycle_bp = Blueprint("lifecycle", __name__, url_prefix="/realms/<realm_name>")
@@ -109,6 +109,28 @@ def reset_password(token, txn_id):
                          page_title=_("Password changed"))
     return _page("reset_password.html", status=400 if form.errors else 200, form=form, email=link.user.email,
                  action_url=request.path, password_hint=password_hint(g.realm), page_title=_("Choose a new password"))
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+@lifecycle_bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    """The link of an invitation an administrator sent: choose a password, then log in."""
+    link = links.find_link(g.realm, token, links.INVITATION)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            invitation.accept_invitation(link, form.password.data)
+        except ServiceError as error:
+            db.session.rollback()
+            form.password.errors = [error.message]
+        else:
+            db.session.commit()
+            return _page("invitation_accepted.html", login_url=url_for("account.home", realm_name=g.realm.name),
+                         page_title=_("Your account is ready"))
+    return _page("accept_invitation.html", status=400 if form.errors else 200, form=form, email=link.user.email,
+                 action_url=request.path, password_hint=password_hint(g.realm),
+                 page_title=_("Choose your password"))
 
 
 # --- email verification ----------------------------------------------------------------------

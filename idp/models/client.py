@@ -45,6 +45,9 @@ class Client(db.Model, ClientMixin):
     scope: Mapped[str] = mapped_column(String(500), default="openid profile email offline_access")
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="RS256")
     logo_uri: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: The app's home page (``client_uri``): the way back to it offered on our error and logout
+    #: pages. Validated like a redirect URI when it is set.
+    home_uri: Mapped[str | None] = mapped_column(String(500), nullable=True)
     theme: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: RFC 9126: this client must push its authorization requests (``idp.oidc.par``).
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False,

@@ -194,6 +194,15 @@ class RealmEndSessionEndpoint(EndSessionEndpoint):
             raise InvalidRequestError("'id_token_hint' was not issued by this realm")
         return claims
 
+    def is_post_logout_redirect_uri_legitimate(self, request, post_logout_redirect_uri, client, logout_hint):
+        """Without an ``id_token_hint`` the registered URI is followed only when this browser has
+        no session: nothing is ended, so the request forces nothing on anyone, and the user goes
+        straight back to the app that asked (RP-Initiated Logout §3, "other means of confirming
+        the legitimacy"). With a session, a confirmed logout still ends on our page."""
+        from ..login.sessions import current_browser_session
+
+        return current_browser_session(g.realm) is None
+
     def resolve_client_from_id_token_claims(self, id_token_claims):
         aud = id_token_claims.get("aud")
         if isinstance(aud, list) and len(aud) == 1:

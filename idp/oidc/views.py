@@ -91,9 +91,20 @@ def authorization_error(error: OAuth2Error):
         return response
     return render_error(
         400,
-        "We cannot start this login",
+        _("We cannot start this login"),
         error.description or error.error,
+        client=_requesting_client(),
     )
+
+
+def _requesting_client():
+    """The registered client named by the request's ``client_id``, if there is one."""
+    from ..services.clients import find_client
+
+    client_id = request.values.get("client_id")
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+        return None
+    return find_client(g.realm, client_id)
 
 
 def _with_issuer(location):
@@ -225,28 +236,36 @@ def userinfo():
 @oidc_bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt
 def logout():
+    """RP-initiated logout. With a session in this browser and no ``id_token_hint`` of that very
+    session, the user confirms first (or cancels, back to the app's home page or their account).
+    With no session there is nothing to end and nothing to ask: a registered
+    ``post_logout_redirect_uri`` is followed (with ``state``), else the page says so."""
     from ..login.forms import ConfirmForm
     from ..themes import render_page
 
     try:
         end_session_request = authorization_server.validate_endpoint_request("end_session")
     except OAuth2Error as error:
-        return render_error(400, "We cannot log you out from here", error.description or error.error)
-    if end_session_request.needs_confirmation:
+        return render_error(400, _("We cannot log you out from here"), error.description or error.error,
+                            client=_requesting_client())
+    signed_in = current_browser_session(g.realm) is not None
+    if signed_in and end_session_request.needs_confirmation:
         form = ConfirmForm()
         if request.method != "POST" or not form.validate_on_submit():
-            cancel = None
+            client = end_session_request.client
             return render_page(
                 "logout_confirm.html",
                 realm=g.realm,
-                client=end_session_request.client,
+                client=client,
                 form=form,
                 action_url=request.full_path if request.query_string else request.path,
-                cancel_url=cancel,
-                page_title="Log out",
+                cancel_url=getattr(client, "home_uri", None) or url_for("account.home"),
+                page_title=_("Log out"),
             )
     response = authorization_server.create_endpoint_response("end_session", end_session_request)
     if response is not None:
         return response
-    return render_page("logged_out.html", realm=g.realm, page_title="Logged out",
+    return render_page("logged_out.html", realm=g.realm, client=end_session_request.client,
+                       page_title=_("Logged out") if signed_in else _("Signed out"), was_signed_in=signed_in,
+                       home_url=getattr(end_session_request.client, "home_uri", None) or None,
                        account_url=url_for("account.home"))

@@ -74,6 +74,26 @@ def _default_grant_types(uris: list[str], client_credentials: bool | None) -> li
         ["client_credentials"] if client_credentials else [])
 
 
+def validate_home_uri(uri: str) -> str:
+    """The app's home page: an absolute https URL (http only on loopback), at most 500
+    characters, no fragment, no user name or password in it. It becomes a link on our pages, so
+    only web addresses: no custom scheme."""
+    uri = (uri or "").strip()
+    parts = urlsplit(uri) if is_uri_reference(uri) else None
+    loopback = parts is not None and parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts is None or len(uri) > 500 or not parts.netloc or parts.fragment or "#" in uri or \
+            parts.username is not None or parts.scheme not in ("https", "http") or \
+            (parts.scheme == "http" and not loopback):
+        raise ServiceError(f"home URI '{uri[:100]}' must be an https URL of at most 500 characters, without a "
+                           "fragment or credentials (http only for localhost)", field="home_uri")
+    return uri
+
+
+def set_home_uri(client: Client, uri: str | None) -> None:
+    """Set (or, with None or "", remove) the app's home page."""
+    client.home_uri = validate_home_uri(uri) if uri else None
+
+
 def find_client(realm, client_id: str) -> Client | None:
     if not client_id:
         return None
@@ -106,6 +126,7 @@ def create_client(
     logo_uri: str | None = None,
     theme: str | None = None,
     resource_server_for: list[str] | None = None,
+    home_uri: str | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it with its one-time plain secret (None for public clients).
     ``grant_types`` are the grants it may use (default: ``authorization_code`` and
@@ -128,6 +149,7 @@ def create_client(
         )
     uris = [validate_redirect_uri(u) for u in redirect_uris or []]
     logout_uris = [validate_redirect_uri(u) for u in post_logout_redirect_uris or []]
+    home_uri = validate_home_uri(home_uri) if home_uri else None
     if id_token_signed_response_alg not in ID_TOKEN_ALGORITHMS:
         raise ServiceError(
             f"id_token_signed_response_alg must be one of {', '.join(ID_TOKEN_ALGORITHMS)}",
@@ -156,6 +178,7 @@ def create_client(
         id_token_signed_response_alg=id_token_signed_response_alg,
         logo_uri=logo_uri,
         theme=theme,
+        home_uri=home_uri,
     )
     db.session.add(client)
     db.session.flush()

@@ -195,10 +195,28 @@ def remember_a_device(user, days=30):
     return device
 
 
+def open_a_browser_session(user):
+    """A browser ``user`` is logged in with, as ``start_browser_session`` stores it."""
+    import uuid
+
+    from idp.extensions import db
+    from idp.models import BrowserSession, utcnow
+    from idp.security import keyed_digest, random_token
+
+    row = BrowserSession(cookie_digest=keyed_digest(random_token(32)), sid=uuid.uuid4().hex, realm_id=user.realm_id,
+                         user_id=user.id, auth_time=int(utcnow().timestamp()), amr=["pwd"], acr="0",
+                         expires_at=utcnow() + dt.timedelta(hours=8), ip_address="192.0.2.7",
+                         user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36")
+    db.session.add(row)
+    return row
+
+
 @pytest.fixture
 def world(in_app):
-    """A realm with an (inactive) outbox integration, a user with a remembered device, two
-    clients and an API key; in the admin realm, another administrator and two clients."""
+    """A realm with an (inactive) outbox integration, a user with a remembered device and a
+    browser session, an invited user without a password yet, two clients, an API key and a login
+    provider; in the admin realm, another
+    administrator and two clients."""
     from idp.admin.accounts import create_admin
     from idp.services.api_keys import create_api_key
     from idp.extensions import db
@@ -206,6 +224,7 @@ def world(in_app):
     from idp.services.realms import create_realm, get_realm
     from idp.services.sms_integrations import add_integration
     from idp.services.users import create_user
+    from idp.social.providers import add_provider
 
     with in_app():
         realms = {}
@@ -213,15 +232,22 @@ def world(in_app):
             realm = create_realm(name) if name != "admin" else get_realm(name)
             if name == "admin":
                 user = create_admin(email="other-admin@example.com", password=PASSWORD, role="viewer")
+                session_row = open_a_browser_session(user)
             else:
                 user = create_user(realm, email="alice@example.com", password=PASSWORD)
                 remember_a_device(user)
+                session_row = open_a_browser_session(user)
+                invitee = create_user(realm, email="invitee@example.com", password=None)
+                add_provider(realm, kind="oidc", name="corp", issuer="https://sso.example.com",
+                             client_id="idp", client_secret="secret")
             client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
             other_client, _ = create_client(realm, name="Other app", redirect_uris=["https://other.example/cb"])
             integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
             key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)
             realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
                             "other_client_id": other_client.client_id,
-                            "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0}
+                            "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0,
+                            "name": "corp", "sid": session_row.sid,
+                            "invitee_id": invitee.id if name != "admin" else user.id}
         db.session.commit()
         return realms

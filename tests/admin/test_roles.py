@@ -18,6 +18,11 @@ POST_ROUTES = {
     "admin.deactivate_sms_integration": "sms",
     "admin.remove_sms_integration": "sms",
     "admin.test_sms_integration": "sms",
+    "admin.add_provider_view": "providers",
+    "admin.update_provider_view": "providers",
+    "admin.enable_provider": "providers",
+    "admin.disable_provider": "providers",
+    "admin.delete_provider": "providers",
     "admin.update_user_details": "users",
     "admin.reset_user_factors": "users",
     "admin.lock_user_view": "users",
@@ -25,6 +30,10 @@ POST_ROUTES = {
     "admin.delete_user_view": "users",
     "admin.forget_user_devices": "users",
     "admin.set_user_password": "users",
+    "admin.create_user_view": "users",
+    "admin.resend_invitation": "users",
+    "admin.end_user_session": "users",
+    "admin.end_all_user_sessions": "users",
     "admin.set_console_role": "admins",
     "admin.create_client_view": "clients",
     "admin.update_client_redirect_uris": "clients",
@@ -49,6 +58,8 @@ def test_every_post_route_of_the_console_is_listed_with_its_area(app):
 def _request(app, endpoint, ids):
     """The URL and the form a person would send to ``endpoint``."""
     values = {k: v for k, v in ids.items() if k in _arguments(app, endpoint)}
+    if endpoint == "admin.resend_invitation":
+        values["user_id"] = ids["invitee_id"]
     with app.test_request_context():
         from flask import url_for
 
@@ -62,6 +73,12 @@ def _request(app, endpoint, ids):
         "admin.test_sms_integration": {f"{prefix}phone": PHONE},
         "admin.update_user_details": {"mfa_enabled": "y", "phone": PHONE},
         "admin.delete_user_view": {"confirm": "y"},
+        "admin.create_user_view": {"email": "new@example.com", "password_choice": "invite"},
+        "admin.add_provider_view": {"kind": "google", "name": "google", "client_id": "idp", "mfa_mode": "skip",
+                                    "enabled": "y"},
+        "admin.update_provider_view": {"display_name": "Corp", "issuer": "https://sso.example.com",
+                                       "client_id": "idp2", "scope": "openid", "mfa_mode": "require"},
+        "admin.delete_provider": {"confirm": "y"},
         "admin.set_user_password": {"password": "a brand new passphrase"},
         "admin.set_console_role": {"role": "operator"},
         "admin.create_client_view": {"name": "New app", "redirect_uris": "https://new.example/cb"},
@@ -131,6 +148,7 @@ def test_each_role_may_post_only_to_its_areas(app, console, world, in_app, role,
 
 
 READ_PAGES = ["/admin/", "/admin/realms", "/admin/realms/acme", "/admin/realms/acme/sms-integrations",
+              "/admin/realms/acme/providers", "/admin/realms/acme/providers/corp",
               "/admin/realms/acme/users", "/admin/realms/acme/users/{user_id}", "/admin/realms/acme/clients",
               "/admin/realms/acme/clients/{client_id}", "/admin/realms/acme/api-keys", "/admin/audit"]
 
@@ -153,6 +171,7 @@ def test_an_operator_sees_user_and_client_controls_but_not_realm_sms_or_key_cont
     expectations = {
         "/admin/realms": False, "/admin/realms/acme": False, "/admin/realms/acme/sms-integrations": False,
         "/admin/realms/acme/api-keys": False, "/admin/realms/acme/users/{user_id}": True,
+        "/admin/realms/acme/providers": False, "/admin/realms/acme/providers/corp": False,
         "/admin/realms/acme/clients": True, "/admin/realms/acme/clients/{client_id}": True,
     }
     for path, has_controls in expectations.items():

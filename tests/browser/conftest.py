@@ -41,7 +41,7 @@ TIMEOUT_MS = 15_000
 AXE_CORE_VERSION = "4.10.3"
 AXE_PREFIX = SCREENSHOTS.parent / "npm"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-MAILED_LINK = re.compile(r"https?://[^\s\"<>]+/(?:verify-email|reset-password|check-email)/[A-Za-z0-9_-]+")
+MAILED_LINK = re.compile(r"https?://[^\s\"<>]+/(?:verify-email|reset-password|check-email|invitation)/[A-Za-z0-9_-]+")
 
 
 @pytest.fixture(scope="session")

@@ -85,6 +85,11 @@ BAD_CLIENTS = [
     (("--name", "X", "--redirect-uri", CB, "--resource-server-for", "nope"), "client 'nope' does not exist"),
     (("--name", "X", "--redirect-uri", CB, "--public", "--resource-server-for", "nope"),
      "a public client cannot introspect tokens"),
+    (("--name", "X", "--redirect-uri", CB, "--home-uri", "http://app.example/"), "must be an https URL"),
+    (("--name", "X", "--redirect-uri", CB, "--home-uri", "javascript:alert(1)//"), "must be an https URL"),
+    (("--name", "X", "--redirect-uri", CB, "--home-uri", "https://user:pw@app.example/"), "without a fragment or credentials"),
+    (("--name", "X", "--redirect-uri", CB, "--home-uri", "https://app.example/#top"), "without a fragment"),
+    (("--name", "X", "--redirect-uri", CB, "--home-uri", "myapp://home"), "must be an https URL"),
     (("--redirect-uri", CB), "Missing option '--name'"),
     (("--name", "X", "--public"), "give at least one --redirect-uri"),
     (("--name", "X"), "give at least one --redirect-uri"),
@@ -192,3 +197,22 @@ BAD_GRANT_TYPES = [
 @pytest.mark.parametrize(("args", "message"), BAD_GRANT_TYPES, ids=[m for _, m in BAD_GRANT_TYPES])
 def test_a_grant_type_the_client_may_not_hold_is_refused_with_one_line(runner, args, message):
     assert_one_line_error(runner("clients", "create", *args), message)
+
+
+def test_an_app_registers_its_home_page_and_changes_or_removes_it(idp, acme):
+    created = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB,
+                  "--home-uri", "https://app.example/", "--json")
+    assert created["home_uri"] == "https://app.example/"
+    changed = idp("clients", "set", created["client_id"], "--realm", acme, "--home-uri", "https://shop.example/start",
+                  "--json")
+    assert changed["home_uri"] == "https://shop.example/start"
+    removed = idp("clients", "set", created["client_id"], "--realm", acme, "--home-uri", "", "--json")
+    assert removed["home_uri"] is None
+
+
+def test_a_bad_home_page_change_is_refused_and_keeps_the_old_one(runner, idp, acme):
+    created = idp("clients", "create", "--realm", acme, "--name", "Shop", "--redirect-uri", CB,
+                  "--home-uri", "https://app.example/", "--json")
+    assert_one_line_error(runner("clients", "set", created["client_id"], "--realm", acme, "--home-uri",
+                                 "http://app.example/"), "must be an https URL")
+    assert idp("clients", "show", created["client_id"], "--realm", acme, "--json")["home_uri"] == "https://app.example/"

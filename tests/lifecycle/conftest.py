@@ -24,7 +24,7 @@ browser = mfa_fixtures.browser
 age_sms = mfa_fixtures.age_sms
 sms_code = mfa_fixtures.sms_code
 
-LINK_RE = re.compile(r"https?://[^\s\"<>]+/(?:verify-email|reset-password)/[A-Za-z0-9_-]+")
+LINK_RE = re.compile(r"https?://[^\s\"<>]+/(?:verify-email|reset-password|invitation)/[A-Za-z0-9_-]+")
 
 
 class Mailbox:

@@ -168,3 +168,50 @@ def test_logout_with_the_sessions_own_id_token_hint_needs_no_confirmation(provid
 
     assert landing.left_to == LOGGED_OUT_URL
     assert not _still_signed_in(browser, rp)
+
+
+def test_logout_when_nobody_is_logged_in_goes_back_to_the_registered_address_with_state(provider, browser,
+                                                                                       relying_app):
+    """RP-initiated logout with no session here (it expired, or the user logged out elsewhere):
+    nothing to end and nothing to confirm, so the browser goes straight back to the app."""
+    rp = relying_app()
+
+    landing = browser.open(provider.url("logout"), client_id=rp.client_id, post_logout_redirect_uri=LOGGED_OUT_URL,
+                           state="bye")
+
+    assert landing.left_to == f"{LOGGED_OUT_URL}?state=bye"
+
+
+@pytest.mark.parametrize("params", [{}, {"client_id": "unknown"},
+                                    {"post_logout_redirect_uri": "https://evil.example/"}],
+                         ids=["no-parameters", "unknown-client", "unregistered-address"])
+def test_logout_when_nobody_is_logged_in_says_so_and_asks_nothing(provider, browser, relying_app, params):
+    rp = relying_app()
+    if "post_logout_redirect_uri" in params:
+        params = {**params, "client_id": rp.client_id}
+
+    landing = browser.open(provider.url("logout"), **params)
+
+    assert landing.left_to is None and landing.response.status_code == 200
+    assert "You are signed out" in landing.page and 'name="csrf_token"' not in landing.page
+
+
+def test_the_logout_confirmation_can_be_cancelled_back_to_the_apps_home_page(provider, browser, signed_in):
+    from idp.extensions import db
+    from idp.services.clients import find_client
+
+    rp, _id_token = signed_in
+    client = find_client(provider.realm, rp.client_id)
+    client.home_uri = "https://app.example/"
+    db.session.commit()
+
+    page = browser.open(provider.url("logout"), client_id=rp.client_id)
+
+    assert "Log out" in page.page and '<a class="btn btn--secondary" href="https://app.example/">Cancel</a>' in page.page
+    assert _still_signed_in(browser, rp)
+
+
+def test_without_a_home_page_cancel_goes_to_the_account_page(provider, browser, signed_in):
+    rp, _id_token = signed_in
+    page = browser.open(provider.url("logout"))
+    assert f'href="/realms/{provider.realm.name}/account">Cancel</a>' in page.page

@@ -2,10 +2,13 @@
 and the "Phone"), factors, last login, audit trail; reset factors, lock, unlock, delete."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import g, request
 
 from ...extensions import db
 from ...lifecycle.devices import describe_browser, forget_all_devices, remembered_devices
+from ...lifecycle.invitation import invite_user, lifetime_hours, send_invitation
 from ...mfa.recovery import recovery_codes_remaining
 from ...mfa.totp import active_devices
 from ...models import AuditEvent, utcnow
@@ -13,12 +16,13 @@ from ...services import NotFound, ServiceError
 from ...services.audit import record_event
 from ...services.mfa_users import admin_set_mfa, admin_set_phone
 from ...services.sign_out import change_password
-from ...services.users import delete_user, get_user, list_users
+from ...services.user_sessions import end_all_user_sessions as end_every_session, end_user_session as end_one_session, list_user_sessions
+from ...services.users import create_user, delete_user, get_user, list_users
 from .. import admin_bp
 from ..accounts import admin_role_of, set_admin_role
 from ..audit_log import audit_rows
 from ..console import apply_change, done, managed_realm, page_offset, render, requires
-from ..forms import ButtonForm, ConfirmDeleteForm, ConsoleRoleForm, SetPasswordForm, UserDetailsForm
+from ..forms import ButtonForm, ConfirmDeleteForm, ConsoleRoleForm, SetPasswordForm, UserCreateForm, UserDetailsForm
 from ..operations import lock_user, reset_factors, unlock_user
 
 PAGE_SIZE = 50
@@ -34,6 +38,46 @@ def users():
     return render("users.html", realm=realm, users=rows[:PAGE_SIZE], query=query, offset=offset,
                   next_offset=offset + PAGE_SIZE if len(rows) > PAGE_SIZE else None,
                   page_title=f"{realm.display_name}: users")
+
+
+@admin_bp.get("/realms/<realm_name>/users/new")
+@requires("users")
+def new_user():
+    realm = managed_realm()
+    return _new_user_page(realm, UserCreateForm(formdata=None))
+
+
+def _new_user_page(realm, form, status=200):
+    return render("user_new.html", status=status, realm=realm, form=form, invitation_hours=lifetime_hours(),
+                  page_title=f"{realm.display_name}: new user")
+
+
+@admin_bp.post("/realms/<realm_name>/users/new")
+@requires("users")
+def create_user_view():
+    """As ``idp users create``: with an initial password (the realm's policy applies), or
+    without one and an invitation mailed to the address (``lifecycle.invitation``)."""
+    realm = managed_realm()
+    form = UserCreateForm()
+    created = {}
+    inviting = form.password_choice.data == "invite"
+
+    def change():
+        if inviting:
+            created["user"] = invite_user(realm, email=form.email.data, name=form.name.data,
+                                          invited_by=g.console_admin.email)
+        else:
+            if not form.password.data:
+                raise ServiceError("Enter the initial password, or send an invitation instead.", field="password")
+            created["user"] = create_user(realm, email=form.email.data, password=form.password.data,
+                                          name=form.name.data, email_verified=bool(form.email_verified.data))
+
+    if form.validate() and apply_change(form, change):
+        user = created["user"]
+        message = (f"{user.email} was created and invited by mail to choose a password." if inviting
+                   else f"{user.email} was created with the password you set.")
+        return done(message, "admin.user_details", user_id=user.id)
+    return _new_user_page(realm, form, status=400)
 
 
 def _user(user_id: str):
@@ -59,6 +103,9 @@ def _user_page(realm, user, *, details_form=None, delete_form=None, role_form=No
                   password_form=password_form or SetPasswordForm(formdata=None),
                   devices=active_devices(user), recovery_remaining=recovery_codes_remaining(user),
                   remembered=[(device, describe_browser(device.user_agent)) for device in remembered_devices(user)],
+                  sessions=[(row, describe_browser(row.user_agent) if row.user_agent else "Unknown browser",
+                             dt.datetime.fromtimestamp(row.auth_time, dt.timezone.utc) if row.auth_time else None)
+                            for row in list_user_sessions(user)],
                   mfa_locked=locked_mfa, trail=audit_rows(trail), console_role=console_role, role_form=role_form,
                   is_self=user.id == g.console_admin.user.id, errors=list(errors),
                   page_title=f"{user.email}: User Details")
@@ -201,3 +248,58 @@ def set_console_role(user_id):
     if form.validate() and apply_change(form, change):
         return done(f"{user.email} is now {form.role.data}.", "admin.user_details", user_id=user.id)
     return _user_page(realm, user, role_form=form, errors=form.form_errors, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/sessions/<sid>/end")
+@requires("users")
+def end_user_session(user_id, sid):
+    """That browser is logged out, and the tokens the apps got in that session are revoked."""
+    realm, user = _user(user_id)
+    form = ButtonForm()
+
+    def change():
+        _not_self(user, "end the sessions of")
+        end_one_session(user, sid)
+
+    if apply_change(form, change):
+        return done(f"The session of {user.email} was ended.", "admin.user_details", user_id=user.id,
+                    _anchor="sessions")
+    return _user_page(realm, user, errors=form.form_errors, status=409)
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/sessions/end-all")
+@requires("users")
+def end_all_user_sessions(user_id):
+    realm, user = _user(user_id)
+    form = ButtonForm()
+    ended = {}
+
+    def change():
+        _not_self(user, "end the sessions of")
+        ended["count"] = end_every_session(user)["sessions"]
+
+    if apply_change(form, change):
+        count = ended["count"]
+        message = (f"Ended {count} session{'s' if count != 1 else ''} of {user.email}." if count
+                   else f"{user.email} had no session to end.")
+        return done(message, "admin.user_details", user_id=user.id, _anchor="sessions")
+    return _user_page(realm, user, errors=form.form_errors, status=409)
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/invite")
+@requires("users")
+def resend_invitation(user_id):
+    """A new invitation link for a user who has no password yet (the earlier links stop
+    working): the mail was lost, or its link expired."""
+    realm, user = _user(user_id)
+    form = ButtonForm()
+
+    def change():
+        _not_self(user, "invite")
+        if user.password_hash is not None:
+            raise ServiceError(f"{user.email} already has a password: use Set password, or let them reset it.")
+        send_invitation(user, invited_by=g.console_admin.email)
+
+    if apply_change(form, change):
+        return done(f"A new invitation was mailed to {user.email}.", "admin.user_details", user_id=user.id)
+    return _user_page(realm, user, errors=form.form_errors, status=409)
