@@ -124,6 +124,10 @@ def create_app(
 
     mail.init_app(app, settings)
 
+    from .mfa import registry as mfa_registry
+
+    mfa_registry.init_app(app, settings)
+
     from .login.transaction import default_stages
 
     app.extensions["idp.login_stages"] = default_stages()

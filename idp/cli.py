@@ -268,6 +268,7 @@ def _realm_dict(realm):
         "mfa_login_form": realm.mfa_login_form,
         "mfa_registration_form": realm.mfa_registration_form,
         "mfa_required": realm.mfa_required,
+        "factors": list(realm.mfa_factors or []),
         "sms": realm.sms_enabled,
         "totp": realm.totp_enabled,
         "users_may_toggle_mfa": realm.users_may_toggle_mfa,
@@ -306,6 +307,9 @@ def realm_settings_options(fn):
         click.option("--mfa-login-form", type=ON_OFF, default=None),
         click.option("--mfa-registration-form", type=ON_OFF, default=None),
         click.option("--mfa-required", type=ON_OFF, default=None, help="Every user must enrol."),
+        click.option("--factors", default=None,
+                     help="Comma-separated second factors the realm offers, e.g. totp,sms ('' for none); "
+                          "--sms/--totp are spellings of the same list."),
         click.option("--sms", type=ON_OFF, default=None, help="SMS factor (needs an active SMS integration)."),
         click.option("--totp", type=ON_OFF, default=None, help="Authenticator-app factor."),
         click.option("--users-may-toggle-mfa", type=ON_OFF, default=None),
@@ -350,6 +354,7 @@ def _settings_changes(kw):
         "mfa_login_form": _flag(kw["mfa_login_form"]),
         "mfa_registration_form": _flag(kw["mfa_registration_form"]),
         "mfa_required": _flag(kw["mfa_required"]),
+        "mfa_factors": None if kw["factors"] is None else [k.strip() for k in kw["factors"].split(",") if k.strip()],
         "sms_enabled": _flag(kw["sms"]),
         "totp_enabled": _flag(kw["totp"]),
         "users_may_toggle_mfa": _flag(kw["users_may_toggle_mfa"]),
@@ -526,6 +531,8 @@ def clients_delete(client_id, realm_name):
 # --- users -------------------------------------------------------------------------------
 
 def _user_dict(user):
+    from .mfa.flows import usable_factors
+    from .mfa.sms import phone_on_record, phone_verified
     from .mfa.stage import user_has_mfa
 
     return {
@@ -536,8 +543,9 @@ def _user_dict(user):
         "registration_pending": user.registration_pending,
         "mfa": user.mfa_enabled,
         "has_mfa": user_has_mfa(user),
-        "phone": user.phone,
-        "phone_verified": user.phone_verified,
+        "phone": phone_on_record(user),
+        "phone_verified": phone_verified(user),
+        "factors": [factor.kind for factor in usable_factors(user.realm, user)],
         "created_at": user.created_at.isoformat(),
         "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
     }
@@ -614,7 +622,8 @@ def users_show(email, realm_name, as_json):
 @with_app()
 def users_set(email, realm_name, name, new_email, password, keep_sessions, email_verified, mfa, phone, disabled,
               as_json):
-    from .services.mfa_users import admin_set_mfa, admin_set_phone
+    from .mfa.sms import admin_set_phone
+    from .services.mfa_users import admin_set_mfa
     from .services.sign_out import change_password
     from .services.users import get_user, update_user
 

@@ -34,7 +34,8 @@ def _device_rows(in_app):
     from idp.models import Authenticator
 
     with in_app():
-        return [(d.name, d.state) for d in db.session.scalars(db.select(Authenticator).order_by(Authenticator.id))]
+        return [(d.name, d.state) for d in db.session.scalars(
+            db.select(Authenticator).filter_by(kind="totp").order_by(Authenticator.created_at))]
 
 
 def _user(in_app, user_id):
