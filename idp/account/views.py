@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask import Blueprint, abort, current_app, g, make_response, redirect, request, url_for
 
 from ..extensions import db
 from ..i18n import gettext
@@ -238,7 +238,8 @@ def _setup_factor(user, kind):
         abort(404)
     refused = factor.self_enrolment_refused(user)
     if refused:
-        abort(render_error(403, gettext("This cannot be changed here"), refused))
+        abort(make_response(render_error(403, gettext("The phone number cannot be changed here")
+                                          if factor.single else gettext("This cannot be changed here"), refused)))
     return factor
 
 
@@ -252,10 +253,10 @@ def _pending_credential(browser_session, user, factor):
 def _setup_page(factor, pending, form, *, status=200, messages=None):
     enrolment = factor.enrolment_context(flows.enrolment_challenge(pending)) if pending is not None else {}
     return _page("mfa_setup.html", status=status, factor=factor, pending=pending, form=form, enrolment=enrolment,
-                 action_url=url_for("account.setup_factor", kind=factor.kind),
+                 action_url=url_for("account.setup_factor", kind=factor.kind, confirm=1 if pending is not None else None),
                  resend_url=url_for("account.setup_factor_resend", kind=factor.kind) if factor.resendable else None,
                  resend_form=CodeForm(formdata=None, prefix="resend") if factor.resendable else None,
-                 restart_url=url_for("account.setup_factor", kind=factor.kind, restart=1),
+                 restart_url=url_for("account.setup_factor", kind=factor.kind),
                  cancel_url=url_for("account.home"), flash_messages=messages or [],
                  page_title=str(factor.enrol_label))
 
@@ -281,10 +282,13 @@ def setup_factor(kind):
     recovery codes, shown once, when it is the user's first factor)."""
     browser_session, user = current_user(recent_proof=True)
     factor = _setup_factor(user, kind)
-    pending = None if request.args.get("restart") else _pending_credential(browser_session, user, factor)
+    pending = _pending_credential(browser_session, user, factor)
+    typed = {}
+    if factor.enrolment_needs_input and not request.args.get("confirm"):
+        typed, pending = (factor.enrolment_input(pending) if pending is not None else {}), None
     if pending is None and request.method == "GET" and not factor.enrolment_needs_input:
         pending = _begin_setup(browser_session, user, factor, {})
-    form = factor.enrol_form(pending)
+    form = factor.enrol_form(pending, data=typed) if typed and request.method == "GET" else factor.enrol_form(pending)
     if request.method == "GET":
         if pending is not None and getattr(form, "name", None) is not None:
             form.name.data = pending.name
@@ -295,10 +299,12 @@ def setup_factor(kind):
         try:
             _begin_setup(browser_session, user, factor, form.data)
         except FactorError as error:
+            from ..mfa.views import _field_for
+
             db.session.rollback()
-            getattr(form, error.field or "", form.csrf_token).errors = [error.message]
-            return _setup_page(factor, None, form, status=_status(error))
-        return redirect(url_for("account.setup_factor", kind=factor.kind))
+            _field_for(form, error).errors = [error.message]
+            return _setup_page(factor, None, form, status=400 if error.field or error.retry_after else 503)
+        return redirect(url_for("account.setup_factor", kind=factor.kind, confirm=1))
     try:
         codes = flows.complete_enrolment(pending, form.data, by="user")
     except flows.EnrolmentExpired:

@@ -121,6 +121,10 @@ class Factor:
         raise FactorError(str(_l("This method sends nothing: enter the code your app or device shows.")),
                           field="code")
 
+    def enrolment_input(self, pending) -> dict:
+        """What the user typed to begin ``pending`` (to correct it when starting again)."""
+        return {}
+
     def self_enrolment_refused(self, user) -> str | None:
         """Why the user may not set up (or replace) this factor themselves, or None."""
         return None

@@ -51,6 +51,16 @@ def resend_wait_seconds(challenge: Challenge, factor: str, destination: str | No
     return max(0, int(_settings().resend_cooldown - elapsed + 0.999))
 
 
+def enrolment_wait_seconds(user, destination: str) -> int:
+    """The resend cool-down for ``destination`` across all of the user's enrolments."""
+    last = db.session.scalar(
+        db.select(OtpChallenge.created_at).filter_by(user_id=user.id, destination=destination, purpose="enrol")
+        .order_by(OtpChallenge.id.desc()))
+    if last is None:
+        return 0
+    return max(0, int(_settings().resend_cooldown - (utcnow() - last).total_seconds() + 0.999))
+
+
 def issue_code(challenge: Challenge, *, factor: str, destination: str, purpose: str) -> tuple[OtpChallenge, str]:
     """A new code for the binding (earlier ones of the factor stop working); the row (added to
     the session) and the plain code to deliver."""

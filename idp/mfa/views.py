@@ -256,14 +256,24 @@ def resend(kind):
 
 # --- setting a factor up during the login -----------------------------------------------------
 
+class SetupRefused(Exception):
+    pass
+
+
+@mfa_bp.errorhandler(SetupRefused)
+def setup_refused(error):
+    return render_error(403, _("This cannot be changed here"), error.args[0])
+
+
 def _setup_factor(txn, kind):
     """A factor this login may set up: the realm offers it and the user holds no factor yet."""
     factor = get_factor(kind)
-    if factor is None or factor.backup or not factor.enabled(txn.realm) or not enrolling(txn):
+    if factor is None or factor.backup or not factor.enabled(txn.realm):
         return None
-    if factor.self_enrolment_refused(txn.user):
-        return None
-    return factor
+    refused = factor.self_enrolment_refused(txn.user)
+    if refused:
+        raise SetupRefused(refused)
+    return factor if enrolling(txn) else None
 
 
 def _pending(txn, factor):
@@ -277,12 +287,18 @@ def _setup_page(txn, factor, pending, form, *, status=200, messages=None):
     options = flows.enrollable_factors(txn.realm)
     enrolment = factor.enrolment_context(flows.enrolment_challenge(pending)) if pending is not None else {}
     return _page("mfa_setup.html", txn, status=status, factor=factor, pending=pending, form=form, enrolment=enrolment,
-                 action_url=url_for("mfa.setup", kind=factor.kind),
+                 action_url=url_for("mfa.setup", kind=factor.kind, confirm=1 if pending is not None else None),
                  resend_url=url_for("mfa.setup_resend", kind=factor.kind) if factor.resendable else None,
                  resend_form=CodeForm(formdata=None, prefix="resend") if factor.resendable else None,
-                 restart_url=url_for("mfa.setup", kind=factor.kind, restart=1),
+                 restart_url=url_for("mfa.setup", kind=factor.kind),
                  cancel_url=url_for("mfa.choose") if len(options) > 1 else None,
                  flash_messages=messages or [], page_title=str(factor.enrol_label))
+
+
+def _field_for(form, error: FactorError):
+    """The form field an enrolment error is about: the one it names, else the first the user typed in."""
+    named = getattr(form, error.field, None) if error.field else None
+    return named or next(field for field in form if field.name != "csrf_token")
 
 
 def _begin_setup(txn, factor, fields):
@@ -303,10 +319,13 @@ def setup(kind):
     seconds = flows.locked_for_seconds(txn.user)
     if seconds:
         return _locked_page(seconds)
-    pending = None if request.args.get("restart") else _pending(txn, factor)
+    pending = _pending(txn, factor)
+    typed = {}
+    if factor.enrolment_needs_input and not request.args.get("confirm"):
+        typed, pending = (factor.enrolment_input(pending) if pending is not None else {}), None
     if pending is None and request.method == "GET" and not factor.enrolment_needs_input:
         pending = _begin_setup(txn, factor, {})
-    form = factor.enrol_form(pending)
+    form = factor.enrol_form(pending, data=typed) if typed and request.method == "GET" else factor.enrol_form(pending)
     if request.method == "GET":
         if pending is not None and getattr(form, "name", None) is not None:
             form.name.data = pending.name
@@ -318,9 +337,9 @@ def setup(kind):
             _begin_setup(txn, factor, form.data)
         except FactorError as error:
             db.session.rollback()
-            getattr(form, error.field, form.csrf_token).errors = [error.message]
-            return _setup_page(txn, factor, None, form, status=_factor_error_status(error))
-        return redirect(url_for("mfa.setup", kind=factor.kind))
+            _field_for(form, error).errors = [error.message]
+            return _setup_page(txn, factor, None, form, status=400 if error.field or error.retry_after else 503)
+        return redirect(url_for("mfa.setup", kind=factor.kind, confirm=1))
     try:
         codes = flows.complete_enrolment(pending, form.data, by="user")
     except flows.EnrolmentExpired:

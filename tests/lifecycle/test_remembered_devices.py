@@ -163,7 +163,7 @@ def test_account_page_still_asks_for_a_code_before_factor_changes(remembered, sm
     _, _, login = remembered
     log_in_again(login)
     login.get(ACCOUNT)
-    login.get(f"{ACCOUNT}/phone")
+    login.get(f"{ACCOUNT}/factors/sms/setup")
     assert "Enter the code we sent" in text_of(login.page), "step-up: the remembered device is not a code"
 
 

@@ -220,3 +220,14 @@ def page_secret(page: str) -> str:
     match = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page)
     assert match, "no secret on the page"
     return match.group(1).replace(" ", "")
+
+
+def phone_record(in_app, email: str) -> tuple[str | None, bool]:
+    """The phone on record of the user ``email`` (any realm) and whether it is verified."""
+    from idp.extensions import db
+    from idp.mfa.sms import phone_on_record, phone_verified
+    from idp.models import User
+
+    with in_app():
+        user = db.session.scalar(db.select(User).filter_by(email=email))
+        return phone_on_record(user), phone_verified(user)

@@ -57,9 +57,9 @@ def test_five_wrong_tries_kill_a_code_and_a_new_one_is_needed(realm_factory, use
     assert "Request a new code" in text_of(login.page), "the right code no longer works either"
 
     age_sms(30)
-    login.submit({}, url=mfa_url(login, "/resend"))
+    login.submit({}, url=mfa_url(login, "/sms/resend"))
     assert "We sent a new code to" in login.page
-    login.submit({"code": sms_code()}, url=mfa_url(login, "/code?factor=sms"))
+    login.submit({"code": sms_code()}, url=mfa_url(login, "/sms"))
     assert login.redirected_to_app
 
 
@@ -87,10 +87,10 @@ def test_ten_failures_lock_the_second_factor_across_logins_even_after_a_correct_
     assert "Too many attempts" in third.page
     third.get(mfa_url(third, "/recovery"))
     assert third.response.status_code == 429, "recovery codes are locked too"
-    third.get(mfa_url(third, "/code?factor=sms"))
+    third.get(mfa_url(third, "/sms"))
     assert third.response.status_code == 429
     sent = len(outbox_messages(instance_path))
-    assert second.http.post(mfa_url(second, "/resend"), data={"csrf_token": token}).status_code == 429
+    assert second.http.post(mfa_url(second, "/sms/resend"), data={"csrf_token": token}).status_code == 429
     assert len(outbox_messages(instance_path)) == sent, "no texts to a locked account"
     assert _events(in_app, "mfa.locked")
     assert not _issued_anything(in_app)
@@ -241,10 +241,10 @@ def test_phone_cannot_be_changed_during_login_once_verified(realm_factory, user_
     assert "Change phone number" not in text_of(login.page)
     sent = len(outbox_messages(instance_path))
     token = csrf_token(login.page)
-    login.get(mfa_url(login, "/phone"))
+    login.get(mfa_url(login, "/sms/setup"))
     assert login.response.status_code == 403
     assert "change it from your account page" in text_of(login.page)
-    response = login.http.post(mfa_url(login, "/phone"), data={"csrf_token": token, "phone": "+14155550999"})
+    response = login.http.post(mfa_url(login, "/sms/setup"), data={"csrf_token": token, "phone": "+14155550999"})
     assert response.status_code == 403
     assert len(outbox_messages(instance_path)) == sent
 
@@ -252,16 +252,18 @@ def test_phone_cannot_be_changed_during_login_once_verified(realm_factory, user_
     from idp.models import User
 
     with in_app():
-        assert db.session.scalar(db.select(User.phone)) == PHONE
+        from idp.mfa.sms import phone_on_record
+
+        assert phone_on_record(db.session.scalar(db.select(User))) == PHONE
 
 
 def test_factor_the_user_does_not_have_cannot_be_picked_by_url(realm_factory, user_factory, browser):
     realm = realm_factory(totp_enabled=True)
     user_factory(phone=PHONE)
     login = _at_code_page(browser, realm)
-    login.get(mfa_url(login, "/code?factor=totp"))
-    assert "Enter the code we sent to" in login.page
     login.get(mfa_url(login, "/totp"))
+    assert "Enter the code we sent to" in login.page
+    login.get(mfa_url(login, "/totp/setup"))
     assert "Set up authenticator app" not in login.page, "no enrolment of a new device with the password alone"
 
 
@@ -410,7 +412,7 @@ def test_parallel_guesses_cannot_outrun_the_account_lock(realm_factory, user_fac
     serve = app.wsgi_app
 
     def arrive_together(environ, start_response):
-        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/mfa/code"):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith(("/mfa/sms", "/mfa/totp")):
             arrived.wait(timeout=5)
         return serve(environ, start_response)
 

@@ -48,6 +48,7 @@ class RecoveryCodeFactor(Factor):
     label = _l("Recovery codes")
     plural_label = _l("Recovery codes")
     choice_label = _l("Use a recovery code")
+    wrong_response_message = _l("That recovery code is not valid or was already used.")
 
     def enabled(self, realm):
         return bool(realm.mfa_factors)

@@ -11,7 +11,7 @@ from ...models import Authenticator, utcnow
 from ...services.audit import record_event
 from ...services.phones import mask_phone, parse_phone
 from ..base import AlreadyEnrolled, CredentialDescription, Factor, FactorError
-from ..codes import code_exhausted, latest_code, resend_wait_seconds, verify_code
+from ..codes import code_exhausted, enrolment_wait_seconds, latest_code, resend_wait_seconds, verify_code
 from .sending import send_sms_code
 
 DEFAULT_NAME = "Phone"
@@ -106,8 +106,18 @@ class SmsFactor(Factor):
         db.session.flush()
         return row
 
+    def enrolment_input(self, pending):
+        return {"phone": pending.data.get("phone")}
+
     def deliver_enrolment(self, challenge):
-        send_sms_code(challenge, challenge.authenticator.data["phone"], purpose="enrol")
+        """The cool-down counts per number across the user's enrolments (each has its own
+        binding), so starting again with the same number does not text it at once."""
+        phone = challenge.authenticator.data["phone"]
+        wait = enrolment_wait_seconds(challenge.user, phone)
+        if wait:
+            raise FactorError(_("Wait %(seconds)s seconds before requesting another code.", seconds=wait),
+                              retry_after=wait, field="phone")
+        send_sms_code(challenge, phone, purpose="enrol")
 
     def enrolment_context(self, challenge):
         phone = challenge.authenticator.data["phone"]
