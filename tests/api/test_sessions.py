@@ -28,7 +28,8 @@ def verify_with_jwks(client, token, realm="acme"):
 
 def sms_user(factory, realm, phone=PHONE):
     from idp.extensions import db
-    from idp.services.mfa_users import admin_set_mfa, admin_set_phone
+    from idp.mfa.sms import admin_set_phone
+    from idp.services.mfa_users import admin_set_mfa
 
     user = factory.user(realm, email=EMAIL)
     admin_set_phone(user, phone)

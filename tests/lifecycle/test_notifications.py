@@ -28,13 +28,13 @@ def remove_authenticator(user, setup):
 
 
 def change_phone(user, setup):
-    from idp.services.mfa_users import admin_set_phone
+    from idp.mfa.sms import admin_set_phone
 
     admin_set_phone(user, "+14155550199")
 
 
 def remove_phone(user, setup):
-    from idp.services.mfa_users import admin_set_phone
+    from idp.mfa.sms import admin_set_phone
 
     admin_set_phone(user, "")
 

@@ -225,7 +225,7 @@ def _add_authenticator(user):
 
 
 def _change_phone(user):
-    from idp.services.mfa_users import admin_set_phone
+    from idp.mfa.sms import admin_set_phone
 
     admin_set_phone(user, "+14155550199")
 
