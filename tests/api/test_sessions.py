@@ -167,8 +167,10 @@ def test_sms_user_gets_needs_mfa_then_completes_with_the_texted_code(client, fac
     assert claims["amr"] == ["pwd", "mfa", "sms"] and claims["acr"] == "urn:idp:acr:mfa"
     from idp.extensions import db
 
+    from idp.mfa.sms import phone_verified
+
     db.session.refresh(user)
-    assert user.phone_verified
+    assert phone_verified(user)
     id_token = jwt.decode(result["oidc"]["id_token"],
                           KeySet.import_key_set(client.get("/realms/acme/jwks").get_json()), algorithms=["RS256"])
     assert id_token.claims["amr"] == ["pwd", "mfa", "sms"]
