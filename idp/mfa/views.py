@@ -273,7 +273,10 @@ def _setup_factor(txn, kind):
     refused = factor.self_enrolment_refused(txn.user)
     if refused:
         raise SetupRefused(refused)
-    return factor if enrolling(txn) else None
+    if not enrolling(txn):
+        raise SetupRefused(_("You already have a way to verify. To add or change one, log in and change it "
+                             "from your account page."))
+    return factor
 
 
 def _pending(txn, factor):

@@ -53,8 +53,8 @@ def admin_factory(in_app):
     def make(role="owner", email=None) -> AdminSetup:
         from idp.admin.accounts import create_admin
         from idp.extensions import db
-        from idp.mfa.recovery import generate_recovery_codes
-        from idp.mfa.totp import activate_totp, begin_totp_enrolment
+        from tests.helpers import generate_recovery_codes
+        from tests.helpers import activate_totp, begin_totp_enrolment
 
         with in_app():
             user = create_admin(email=email or f"{role}@example.com", password=PASSWORD, role=role)

@@ -49,7 +49,7 @@ def enter_texted_code(page, demo, *, remember: bool = False):
 
 def give_demo_user_recovery_codes(demo):
     """The demo user saved recovery codes before: logins go straight from the code back to the app."""
-    from idp.mfa.recovery import generate_recovery_codes
+    from tests.helpers import generate_recovery_codes
 
     demo.change(lambda realm, user: generate_recovery_codes(user))
 

@@ -316,7 +316,7 @@ def tab_to(page, matches, limit=25) -> dict:
 
 
 def test_user_logs_in_with_a_texted_code_using_only_the_keyboard(page, demo_server, screenshot):
-    from idp.mfa.recovery import generate_recovery_codes
+    from tests.helpers import generate_recovery_codes
 
     demo = demo_server
     demo.change(lambda realm, user: generate_recovery_codes(user))

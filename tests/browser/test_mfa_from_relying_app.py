@@ -57,7 +57,7 @@ def test_demo_user_logs_in_with_a_texted_code_and_saves_recovery_codes(page, dem
 
 
 def test_user_without_their_phone_logs_in_with_a_recovery_code(page, demo_server, screenshot):
-    from idp.mfa.recovery import generate_recovery_codes
+    from tests.helpers import generate_recovery_codes
 
     demo = demo_server
     codes = demo.change(lambda realm, user: generate_recovery_codes(user))

@@ -218,7 +218,7 @@ def _change_password(user):
 def _add_authenticator(user):
     import pyotp
 
-    from idp.mfa.totp import activate_totp, begin_totp_enrolment
+    from tests.helpers import activate_totp, begin_totp_enrolment
 
     device, secret = begin_totp_enrolment(user)
     assert activate_totp(user, device, pyotp.TOTP(secret).now())
@@ -231,7 +231,7 @@ def _change_phone(user):
 
 
 def _regenerate_recovery_codes(user):
-    from idp.mfa.recovery import generate_recovery_codes
+    from tests.helpers import generate_recovery_codes
 
     generate_recovery_codes(user)
 

@@ -173,7 +173,8 @@ def test_recovery_code_claim_is_atomic_when_both_requests_found_it_unused(realm_
     """Both callers read the row before either claims it: only the conditional UPDATE stands
     between them and a double use."""
     from idp.extensions import db
-    from idp.mfa import recovery
+    from idp.mfa.base import Challenge
+    from idp.mfa.recovery import FACTOR, factor as recovery
     from idp.models import User
 
     realm_factory()
@@ -190,7 +191,9 @@ def test_recovery_code_claim_is_atomic_when_both_requests_found_it_unused(realm_
 
     def use():
         with app.app_context():
-            results.append(recovery.use_recovery_code(db.session.get(User, user.id), user.recovery_codes[0]))
+            row = db.session.get(User, user.id)
+            used = FACTOR.verify(Challenge(row.realm, row, "txn"), {"code": user.recovery_codes[0]})
+            results.append(used is not None)
 
     threads = [threading.Thread(target=use) for _ in range(2)]
     for t in threads:
@@ -351,26 +354,28 @@ def test_expired_code_is_refused(realm_factory, user_factory, browser, sms_code,
 def test_parallel_guesses_get_no_more_tries_than_a_code_allows(realm_factory, user_factory, app, monkeypatch):
     """Four wrong guesses arrive together when the code has one try left: one is checked."""
     from idp.extensions import db
-    from idp.mfa import sms
+    from idp.mfa import codes
     from idp.mfa.base import Challenge
+    from idp.mfa.sms import FACTOR as sms_factor
+    from idp.mfa.sms.sending import send_sms_code
     from idp.models import OtpChallenge, User
     from idp.services.realms import get_realm
 
     realm_factory()
     user = user_factory(phone=PHONE)
     with app.test_request_context():
-        challenge = Challenge(get_realm("acme"), db.session.get(User, user.id), "txn", PHONE)
-        sms.send_sms_code(challenge)
+        challenge = Challenge(get_realm("acme"), db.session.get(User, user.id), "txn")
+        send_sms_code(challenge, PHONE)
         db.session.execute(db.update(OtpChallenge).values(attempts=4))
         db.session.commit()
 
     guesses = 4
     all_read_the_code = threading.Barrier(guesses)
-    read_code, compare = sms.latest_challenge, sms.digests_equal
+    read_code, compare = codes.latest_code, codes.digests_equal
     checked = []
 
-    def read_then_wait(challenge):
-        row = read_code(challenge)
+    def read_then_wait(challenge, factor):
+        row = read_code(challenge, factor)
         all_read_the_code.wait(timeout=5)
         return row
 
@@ -378,12 +383,12 @@ def test_parallel_guesses_get_no_more_tries_than_a_code_allows(realm_factory, us
         checked.append(a)
         return compare(a, b)
 
-    monkeypatch.setattr(sms, "latest_challenge", read_then_wait)
-    monkeypatch.setattr(sms, "digests_equal", counted_compare)
+    monkeypatch.setattr(codes, "latest_code", read_then_wait)
+    monkeypatch.setattr(codes, "digests_equal", counted_compare)
 
     def guess():
         with app.test_request_context():
-            sms.verify_sms_code(Challenge(get_realm("acme"), db.session.get(User, user.id), "txn", PHONE), "000000")
+            sms_factor.verify(Challenge(get_realm("acme"), db.session.get(User, user.id), "txn"), {"code": "000000"})
 
     threads = [threading.Thread(target=guess) for _ in range(guesses)]
     for t in threads:

@@ -138,7 +138,7 @@ def test_pending_phone_of_one_session_is_not_another_sessions(realm_factory, use
     realm = realm_factory()
     user_factory()
     first = _open_account(browser, realm)
-    first.get(link(first.page, "Change phone number"))
+    first.get(link(first.page, "Add phone number"))
     first.submit({"phone": "+14155550123"})
     assert "Enter the code we sent to" in text_of(first.page)
 
