@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..extensions import db
 from ..mfa import flows
 from ..mfa.codes import end_codes
-from ..models import SmsMessage
+from ..models import SmsMessage, utcnow
 from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.clients import validate_redirect_uri

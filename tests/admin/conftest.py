@@ -207,6 +207,8 @@ def world(in_app):
     from idp.services.sms_integrations import add_integration
     from idp.services.users import create_user
 
+    from ..helpers import begin_totp_enrolment
+
     with in_app():
         realms = {}
         for name in ("acme", "admin"):
@@ -216,12 +218,16 @@ def world(in_app):
             else:
                 user = create_user(realm, email="alice@example.com", password=PASSWORD)
                 remember_a_device(user)
+                realm.totp_enabled = True
+                pending, pending_secret = begin_totp_enrolment(user, "Alice's phone")
             client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
             other_client, _ = create_client(realm, name="Other app", redirect_uris=["https://other.example/cb"])
             integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
             key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)
             realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
                             "other_client_id": other_client.client_id,
-                            "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0}
+                            "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0,
+                            "kind": "totp", "credential_id": pending.id if name != "admin" else "none",
+                            "pending_totp_secret": pending_secret if name != "admin" else None}
         db.session.commit()
         return realms

@@ -25,6 +25,9 @@ POST_ROUTES = {
     "admin.delete_user_view": "users",
     "admin.forget_user_devices": "users",
     "admin.set_user_password": "users",
+    "admin.remove_user_credential": "users",
+    "admin.setup_user_credential": "users",
+    "admin.verify_user_credential": "users",
     "admin.set_console_role": "admins",
     "admin.create_client_view": "clients",
     "admin.update_client_redirect_uris": "clients",
@@ -68,8 +71,15 @@ def _request(app, endpoint, ids):
         "admin.update_client_resource_servers": {"resource_server_for": ids["other_client_id"]},
         "admin.delete_client_view": {"confirm": "y"},
         "admin.create_api_key_view": {"name": "deploy"},
+        "admin.verify_user_credential": {"code": _totp_now(ids.get("pending_totp_secret"))},
     }.get(endpoint, {})
     return url, data, prefix
+
+
+def _totp_now(secret):
+    import pyotp
+
+    return pyotp.TOTP(secret).now() if secret else ""
 
 
 def _arguments(app, endpoint):

@@ -25,7 +25,10 @@ def _alice(in_app, **changes):
         if changes.get("recovery"):
             generate_recovery_codes(user)
         if changes.get("phone"):
-            user.phone, user.phone_verified = changes["phone"], True
+            from idp.mfa import flows
+            from idp.mfa.registry import get_factor
+
+            flows.activate(get_factor("sms").begin_enrolment(user, {"phone": changes["phone"]}), by="user")
         db.session.commit()
         return user.id
 
@@ -38,8 +41,12 @@ def _user_row(in_app, email="alice@example.com"):
         user = find_user_by_email(get_realm("acme"), email)
         if user is None:
             return None
-        return {k: getattr(user, k) for k in ("mfa_enabled", "phone", "phone_verified", "disabled",
-                                              "phone_set_by_admin")}
+        from idp.mfa.sms import phone_credential
+
+        phone = phone_credential(user)
+        data = phone.data if phone is not None else {}
+        return {"mfa_enabled": user.mfa_enabled, "disabled": user.disabled, "phone": data.get("phone"),
+                "phone_verified": bool(data.get("verified")), "phone_set_by_admin": bool(data.get("set_by_admin"))}
 
 
 def test_search_finds_users_by_part_of_the_email(console, target_realm, in_app):
