@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Integer, String, false, text, true
+from sqlalchemy import JSON, Boolean, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -26,7 +26,8 @@ class Realm(db.Model):
     mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The second factors this realm offers, by kind (``idp.mfa.registry``): ``["totp", "sms"]``.
     #: Recovery codes are not listed: they come with any other factor.
-    mfa_factors: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: Nullable so that it could be added in place (no table rebuild): NULL reads as none.
+    mfa_factors: Mapped[list | None] = mapped_column(JSON, default=list, nullable=True)
     users_may_toggle_mfa: Mapped[bool] = mapped_column(Boolean, default=True)
     sms_allowed_countries: Mapped[list] = mapped_column(JSON, default=list)
     require_email_verification: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -192,9 +192,9 @@ def upgrade():
     _drop_otp_challenges()
     _otp_challenges_table(new=True)
 
-    # NOT NULL with a default, added in place: a batch rebuild of ``realms`` on SQLite would
-    # drop the table and, with it, every user (ON DELETE CASCADE)
-    op.add_column('realms', sa.Column('mfa_factors', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+    # nullable, added in place: a batch rebuild of ``realms`` on SQLite would drop the table
+    # and, with it, every user (ON DELETE CASCADE)
+    op.add_column('realms', sa.Column('mfa_factors', sa.JSON(), nullable=True))
     realms = sa.table('realms', sa.column('id', sa.Integer()), sa.column('mfa_factors', sa.JSON()))
     for r in bind.execute(sa.text('SELECT id, sms_enabled, totp_enabled FROM realms')).mappings():
         kinds = (['totp'] if r['totp_enabled'] else []) + (['sms'] if r['sms_enabled'] else [])
