@@ -53,7 +53,7 @@ def attributes_of(page: str, element_id: str) -> dict:
 def test_a_login_asked_for_in_french_is_french_from_the_login_page_to_the_code_page(
         realm_factory, user_factory, browser):
     realm = realm_factory()
-    user_factory(admin_phone=PHONE)
+    user_factory(admin_phone=PHONE, with_recovery_codes=True)
     login = browser(realm)
     login.authorize(ui_locales="fr-CA fr en")
     assert html_lang(login.page) == "fr"
