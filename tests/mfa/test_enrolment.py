@@ -216,3 +216,36 @@ def test_totp_only_enrolment_page_has_no_broken_links(realm_factory, user_factor
     login.log_in()
     assert "Set up authenticator app" in login.page
     assert 'href="None"' not in login.page
+
+
+def test_a_new_user_setting_up_a_factor_is_not_told_to_pick_one_they_set_up(realm_factory, user_factory, browser):
+    """Issue 15: enrolment has its own words, and no recovery code is offered before any exists."""
+    realm = realm_factory(mfa_required=True, totp_enabled=True)
+    user_factory()
+    login = browser(realm)
+    login.authorize()
+    login.log_in()
+    words = text_of(login.page)
+    assert "Set up two-factor authentication" in words
+    assert "Choose how you want to confirm it's you each time you log in." in words
+    assert "Choose how to verify" not in words and "Pick one of the ways you set up" not in words
+    assert "Use a recovery code" not in words
+    login.get(link(login.page, "Text me a code"))
+    assert "Use a recovery code" not in text_of(login.page)
+    login.get(mfa_url(login, "/recovery"))
+    assert "Use a recovery code" not in text_of(login.page), "no recovery page without recovery codes"
+
+
+def test_recovery_code_link_is_offered_only_to_users_who_hold_codes(realm_factory, user_factory, browser):
+    realm = realm_factory()
+    user_factory("without@example.com", admin_phone=PHONE)
+    user_factory("with@example.com", admin_phone="+14155550111", with_recovery_codes=True)
+    without = browser(realm)
+    without.authorize()
+    without.log_in("without@example.com")
+    assert "Enter the code we sent to" in text_of(without.page)
+    assert "Use a recovery code" not in text_of(without.page)
+    holder = browser(realm)
+    holder.authorize()
+    holder.log_in("with@example.com")
+    assert "Use a recovery code" in text_of(holder.page)
