@@ -96,7 +96,12 @@ def create_app(
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     from . import i18n
+    from .mfa import registry as mfa_registry
 
+    mfa_registry.init_app(app, settings)
+    # a factor's folder may carry its own catalogs; Flask-Babel merges them into the main one
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(
+        [str(i18n.TRANSLATIONS_DIR), *app.extensions["idp.mfa_factors"].translation_directories()]))
     i18n.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
@@ -123,10 +128,6 @@ def create_app(
     from . import mail
 
     mail.init_app(app, settings)
-
-    from .mfa import registry as mfa_registry
-
-    mfa_registry.init_app(app, settings)
 
     from .login.transaction import default_stages
 
