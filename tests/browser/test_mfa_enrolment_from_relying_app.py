@@ -87,7 +87,7 @@ def test_new_user_registers_gives_a_phone_and_downloads_recovery_codes(page, dem
     open_demo_and_click_log_in(page, demo)
     register_and_confirm(page, demo, "new.person@example.com")
 
-    page.get_by_role("heading", name="Choose how to verify").wait_for()
+    page.get_by_role("heading", name="Set up two-factor authentication").wait_for()
     screenshot(page, "mfa-choose-enrolment")
     page.get_by_role("link", name=re.compile("Text me a code")).click()
     page.get_by_role("heading", name="Enter your phone number").wait_for()
