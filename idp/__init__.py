@@ -99,9 +99,10 @@ def create_app(
     from .mfa import registry as mfa_registry
 
     mfa_registry.init_app(app, settings)
-    # a factor's folder may carry its own catalogs; Flask-Babel merges them into the main one
+    # a factor's folder may carry its own catalogs; Flask-Babel merges them in this order, later
+    # ones winning, so the main catalog comes last: a factor cannot change the words of a page
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(
-        [str(i18n.TRANSLATIONS_DIR), *app.extensions["idp.mfa_factors"].translation_directories()]))
+        [*app.extensions["idp.mfa_factors"].translation_directories(), str(i18n.TRANSLATIONS_DIR)]))
     i18n.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
