@@ -14,7 +14,7 @@ from .flows import HostedLogin, id_token_claims
 from .helpers import Factory, last_sms_code
 
 FACTORS_REVISION = "9b2d4f6a8c10"
-PREVIOUS_REVISION = "b414b0e14b7d"
+PREVIOUS_REVISION = "3b8e6f1a2c5d"
 TOTP_SECRET = pyotp.random_base32()
 RECOVERY_CODES = [f"abcde-fgh{n:02d}" for n in range(10)]
 

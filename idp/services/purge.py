@@ -35,6 +35,9 @@ What each table keeps, and why:
   ``MINIMUM_RETENTION_DAYS``, as the SMS caps look back a day and the console's dashboard two
   weeks (0 keeps them).
 - ``audit_events``: after ``maintenance.audit_event_retention_days`` (default 365; 0 keeps them).
+- ``api_keys``: a key that expired or was revoked stays listed (what it was, when it was last
+  used) as long as the audit events about it: it goes ``audit_event_retention_days`` after it
+  stopped working (0 keeps them).
 """
 from __future__ import annotations
 
@@ -46,6 +49,7 @@ import sqlalchemy as sa
 from ..config import ConfigError
 from ..extensions import db
 from ..models import (
+    ApiKey,
     AuditEvent,
     Authenticator,
     AuthorizationCode,
@@ -150,6 +154,15 @@ def purge_audit_events(settings, expired_before: dt.datetime) -> int:
     return delete_older_than(settings.maintenance.audit_event_retention_days, AuditEvent.id, AuditEvent.created_at)
 
 
+def purge_api_keys(settings, expired_before: dt.datetime) -> int:
+    days = settings.maintenance.audit_event_retention_days
+    if not days:
+        return 0
+    ended_before = utcnow() - dt.timedelta(days=days)
+    return delete_in_batches(ApiKey.id, sa.or_(ApiKey.revoked_at < ended_before, ApiKey.expires_at < ended_before),
+                             ApiKey.id)
+
+
 #: An authenticator app set up and never confirmed with a code (a visit to the setup page makes one).
 PENDING_AUTHENTICATOR_LIFETIME = dt.timedelta(days=1)
 
@@ -191,6 +204,7 @@ PURGES: list[Purge] = [
     Purge("rate_limit_counters", purge_rate_limit_counters),
     Purge("sms_messages", purge_sms_messages),
     Purge("audit_events", purge_audit_events),
+    Purge("api_keys", purge_api_keys),
     Purge("authenticators", purge_pending_authenticators),
     Purge("users", purge_abandoned_registrations),
 ]

@@ -1,7 +1,7 @@
 """factors as plug-ins: one authenticators table for every credential, realms list their factors
 
 Revision ID: 9b2d4f6a8c10
-Revises: b414b0e14b7d
+Revises: 3b8e6f1a2c5d
 Create Date: 2026-12-03 13:30:00
 
 Before: ``authenticators`` held TOTP devices (``secret_encrypted``, ``last_used_step``) and phones
@@ -35,7 +35,7 @@ from alembic import op
 from idp.models.base import UTCDateTime
 
 revision = '9b2d4f6a8c10'
-down_revision = 'b414b0e14b7d'
+down_revision = '3b8e6f1a2c5d'
 branch_labels = None
 depends_on = None
 

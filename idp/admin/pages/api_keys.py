@@ -1,10 +1,10 @@
 """API keys of a realm for the management API: create (the secret is shown once), revoke."""
 from __future__ import annotations
 
-from ...api.api_keys import create_api_key, list_api_keys, revoke_api_key
 from ...extensions import db
 from ...models import ApiKey
 from ...services import NotFound
+from ...services.api_keys import create_api_key, list_api_keys, revoke_api_key
 from .. import admin_bp
 from ..console import apply_change, done, managed_realm, render, requires
 from ..forms import ApiKeyForm, ButtonForm
