@@ -95,6 +95,10 @@ class Factor:
     enrol_label = ""
     enrol_description = ""
     add_label = _l("Add")
+    #: The audit events of a credential added and removed (security notices and the forgetting
+    #: of remembered devices follow them: ``idp.lifecycle.notifications``).
+    added_event = "mfa.credential_added"
+    removed_event = "mfa.credential_removed"
     #: Shown on the account page once a credential is set up; ``%(name)s`` is its name.
     added_message = _l("'%(name)s' is set up.")
     default_name = ""

@@ -214,7 +214,7 @@ def activate(authenticator: Authenticator, *, by: str) -> list[str] | None:
     authenticator.revision = (authenticator.revision or 0) + 1
     factor.on_activate(authenticator)
     user.mfa_enabled = True
-    record_event("mfa.credential_added", realm=user.realm, user=user, factor=factor.kind, name=authenticator.name,
+    record_event(factor.added_event, realm=user.realm, user=user, factor=factor.kind, device=authenticator.name,
                  by=by)
     db.session.flush()
     return issue_backup_codes(user, only_if_missing=True)
@@ -241,8 +241,8 @@ def remove(authenticator: Authenticator, *, by: str) -> None:
     and MFA turns off for them, unless their realm requires MFA."""
     user = authenticator.user
     factor = factor_of(authenticator)
-    record_event("mfa.credential_removed", realm=user.realm, user=user, factor=authenticator.kind,
-                 name=authenticator.name, by=by)
+    record_event(factor.removed_event if factor is not None else "mfa.credential_removed", realm=user.realm,
+                 user=user, factor=authenticator.kind, device=authenticator.name, by=by)
     db.session.delete(authenticator)
     db.session.flush()
     if factor is not None and not factor.backup and authenticator.state == "active":

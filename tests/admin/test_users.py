@@ -99,7 +99,7 @@ def test_user_page_shows_factors_last_login_and_audit_trail(console, target_real
     assert "Recovery codes Recovery codes 10 unused" in text
     assert "Phone Phone +1 •••• ••0100" in text and "The phone on record is verified" in text
     assert re.search(r"Last login \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
-    assert "Audit trail" in text and "login.succeeded" in text and "mfa.credential_added" in text
+    assert "Audit trail" in text and "login.succeeded" in text and "mfa.device_added" in text
 
 
 def test_reset_factors_removes_phone_apps_and_codes_but_keeps_the_flag(console, target_realm, in_app, audit_events):

@@ -112,7 +112,7 @@ def test_user_removes_their_authenticator_app(totp_user_on_account_page, in_app)
     from idp.models import AuditEvent
 
     with in_app():
-        assert db.session.scalar(db.select(AuditEvent.id).filter_by(event_type="mfa.credential_removed"))
+        assert db.session.scalar(db.select(AuditEvent.id).filter_by(event_type="mfa.device_removed"))
 
 
 def test_someone_elses_device_cannot_be_removed(totp_user_on_account_page, user_factory, in_app):

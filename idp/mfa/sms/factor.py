@@ -45,7 +45,6 @@ def admin_set_phone(user, raw_phone: str) -> None:
             flag = user.mfa_enabled
             remove(current, by="admin")
             user.mfa_enabled = flag
-        record_event("mfa.phone_removed", realm=user.realm, user=user, by="admin")
         return
     phone = parse_phone(raw_phone, allowed_countries=user.realm.sms_allowed_countries or None)
     if current is not None and current.data.get("phone") == phone:
@@ -75,6 +74,7 @@ class SmsFactor(Factor):
     enrol_description = _l("We'll send a 6-digit code to your phone.")
     add_label = _l("Add phone number")
     added_message = _l("Your phone number was verified.")
+    removed_event = "mfa.phone_removed"
     default_name = DEFAULT_NAME
 
     # --- enrolment -------------------------------------------------------------------------

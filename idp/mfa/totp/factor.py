@@ -73,6 +73,8 @@ class TotpFactor(Factor):
     enrol_description = _l("Get codes from an app such as Google Authenticator or Microsoft Authenticator.")
     add_label = _l("Set up authenticator app")
     added_message = _l("Authenticator app '%(name)s' is set up.")
+    added_event = "mfa.device_added"
+    removed_event = "mfa.device_removed"
     default_name = "Authenticator"
     wrong_response_message = _l("That code is not right. Check the time on your phone and try again.")
 
