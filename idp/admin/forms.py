@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    SelectMultipleField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -20,6 +21,7 @@ from wtforms.validators import (
     Optional,
 )
 
+from ..services.api_key_scopes import SCOPES
 from ..services.realm_settings import REALM_SETTINGS
 
 
@@ -157,8 +159,18 @@ class ResourceServerForm(FlaskForm):
 
 
 class ApiKeyForm(FlaskForm):
+    """A realm's new API key: its scopes (each one a checkbox, none ticked is refused) and an
+    optional expiry in the command line's spelling (``90d``, ``12h``, ``2027-01-31``)."""
     name = StringField("Key name", validators=[DataRequired("Give the key a name."), Length(max=100)],
                        description="What the key is for, such as the app that uses it.")
+    scopes = SelectMultipleField(
+        "Scopes", choices=[SelectChoice(scope, meaning) for scope, meaning in SCOPES.items()], default=list(SCOPES),
+        validators=[DataRequired("Give the key at least one scope.")],
+        description="What the key may do. Give it only what the app that uses it needs.")
+    expires = StringField(
+        "Expires", validators=[Optional(), Length(max=40)],
+        description="Leave empty for a key that does not expire, or give a duration such as 90d, 12h "
+                    "or 8w, or a date such as 2027-01-31 (UTC).")
 
 
 def lines(text: str | None) -> list[str]:
