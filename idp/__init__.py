@@ -101,7 +101,13 @@ def create_app(
     init_migrations(app)
     csrf.init_app(app)
     from . import i18n
+    from .mfa import registry as mfa_registry
 
+    mfa_registry.init_app(app, settings)
+    # a factor's folder may carry its own catalogs; Flask-Babel merges them in this order, later
+    # ones winning, so the main catalog comes last: a factor cannot change the words of a page
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(
+        [*app.extensions["idp.mfa_factors"].translation_directories(), str(i18n.TRANSLATIONS_DIR)]))
     i18n.init_app(app)
     with app.app_context():
         configure_engine(db.engine)

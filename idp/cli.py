@@ -340,6 +340,7 @@ def _realm_dict(realm):
     return {
         "name": realm.name,
         **{setting.cli_key: values[setting.name] for setting in REALM_SETTINGS},
+        "factors": list(realm.mfa_factors or []),
         "active_sms_integrations": [i.name for i in active_sms_integrations(realm)],
     }
 
@@ -397,6 +398,10 @@ def realm_settings_options(fn):
     from .services.realm_settings import REALM_SETTINGS
 
     options = [option for setting in REALM_SETTINGS for option in _setting_options(setting)]
+    options.insert(0, click.option(
+        "--factors", default=None,
+        help="Comma-separated second factors the realm offers, e.g. totp,sms,email ('' for none); "
+             "--sms/--totp are spellings of the same list."))
     for option in reversed(options):
         fn = option(fn)
     return fn
@@ -413,10 +418,13 @@ def _switch(kw, name):
 
 
 def _settings_changes(kw):
-    """The options given, as ``update_realm`` takes them (by setting name)."""
+    """The options given, as ``update_realm`` takes them (by setting name); ``--factors`` first,
+    so that ``--sms``/``--totp`` given with it change the list it sets."""
     from .services.realm_settings import REALM_SETTINGS
 
     changes = {}
+    if kw.get("factors") is not None:
+        changes["mfa_factors"] = [k.strip() for k in kw["factors"].split(",") if k.strip()]
     for setting in REALM_SETTINGS:
         key = setting.cli_key
         if setting.kind == "boolean":
@@ -619,6 +627,8 @@ def clients_delete(client_id, realm_name):
 # --- users -------------------------------------------------------------------------------
 
 def _user_dict(user):
+    from .mfa.flows import usable_factors
+    from .mfa.sms import phone_on_record, phone_verified
     from .mfa.stage import user_has_mfa
 
     return {
@@ -629,8 +639,9 @@ def _user_dict(user):
         "registration_pending": user.registration_pending,
         "mfa": user.mfa_enabled,
         "has_mfa": user_has_mfa(user),
-        "phone": user.phone,
-        "phone_verified": user.phone_verified,
+        "phone": phone_on_record(user),
+        "phone_verified": phone_verified(user),
+        "factors": [factor.kind for factor in usable_factors(user.realm, user)],
         "disabled": bool(user.disabled),
         "created_at": user.created_at.isoformat(),
         "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
@@ -708,7 +719,8 @@ def users_show(email, realm_name, as_json):
 @with_app()
 def users_set(email, realm_name, name, new_email, password, keep_sessions, email_verified, mfa, phone, disabled,
               as_json):
-    from .services.mfa_users import admin_set_mfa, admin_set_phone
+    from .mfa.sms import admin_set_phone
+    from .services.mfa_users import admin_set_mfa
     from .services.sign_out import change_password
     from .services.users import get_user, update_user
 

@@ -77,11 +77,17 @@ class LoginSettings:
 
 @dataclass
 class MfaSettings:
+    #: The second factors this installation offers (each a package ``idp.mfa.<kind>``), in the
+    #: order logins prefer them; a realm enables some of them.
+    factors: list = field(default_factory=lambda: ["totp", "sms", "email", "recovery"])
     otp_lifetime: int = 300
     otp_max_attempts: int = 5
     resend_cooldown: int = 30
     max_failed_attempts: int = 10
     lockout_seconds: int = 900
+    #: Wrong codes a credential being enrolled accepts before it must be started again (its own
+    #: count: enrolling never uses up the login lock's).
+    enrolment_max_attempts: int = 5
     sms_per_account_per_hour: int = 5
     sms_per_account_per_day: int = 20
     sms_per_ip_per_hour: int = 20
@@ -167,6 +173,12 @@ def _coerce(value, default, where: str):
         if isinstance(value, str) and value.lower() in ("1", "true", "on", "yes", "0", "false", "off", "no"):
             return value.lower() in ("1", "true", "on", "yes")
         raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if expected is list:
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return value
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a string, got {value!r}")
     return value

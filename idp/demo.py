@@ -28,7 +28,8 @@ def setup_demo(public_url: str) -> dict:
     """Create (once) the demo realm with SMS and TOTP MFA on, an outbox SMS integration, the demo
     client and a demo user who has MFA with an admin-set phone."""
     from .services.clients import create_client, find_client
-    from .services.mfa_users import admin_set_mfa, admin_set_phone
+    from .mfa.sms import admin_set_phone
+    from .services.mfa_users import admin_set_mfa
     from .services.realms import create_realm, find_realm, update_realm
     from .services.sms_integrations import add_integration, list_integrations
     from .services.users import create_user, find_user_by_email

@@ -119,7 +119,7 @@ def form_limits() -> str:
 #: one NAT out after 30 logins a minute; guessing is still limited (and limited per account:
 #: ``idp.services.password_attempts``, ``idp.mfa.attempts``). Every other form (those that send
 #: mail, texts or create rows) counts every post, before it runs.
-FAILURES_COUNTED_ENDPOINTS = frozenset({"login.login", "mfa.code", "mfa.recovery", "mfa.totp_setup"})
+FAILURES_COUNTED_ENDPOINTS = frozenset({"login.login", "mfa.verify", "mfa.setup"})
 
 
 def mark_form_success() -> None:

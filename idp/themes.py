@@ -85,6 +85,8 @@ def _environment(name: str):
     env = envs.get(name)
     if env is None:
         loaders = [FileSystemLoader(str(theme_folder(t) / "templates")) for t in theme_chain(name)]
+        # a factor's partials (``mfa/<kind>/verify.html``) come from its folder unless a theme has its own
+        loaders.append(current_app.extensions["idp.mfa_factors"].template_loader())
         env = current_app.jinja_env.overlay(loader=ChoiceLoader(loaders))
         envs[name] = env
     return env

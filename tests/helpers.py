@@ -91,3 +91,57 @@ def last_sms_code(instance_path, to: str | None = None) -> str:
         if to is None or message["to"] == to:
             return re.search(r"\b(\d{6})\b", message["body"]).group(1)
     raise AssertionError("no SMS in the outbox")
+
+
+# --- second factors, set up through the factors' own code ---------------------------------------
+
+def begin_totp_enrolment(user, name=None):
+    """A pending authenticator app for ``user`` and its secret (``idp.mfa.totp``)."""
+    from idp.mfa.registry import get_factor
+    from idp.mfa.totp.factor import credential_secret
+
+    device = get_factor("totp").begin_enrolment(user, {"name": name} if name else {})
+    return device, credential_secret(device)
+
+
+def activate_totp(user, device, code) -> bool:
+    """Complete the pending app's enrolment with ``code`` (``flows.complete_enrolment``)."""
+    from idp.mfa import flows
+
+    try:
+        flows.complete_enrolment(device, {"code": code}, by="user")
+    except (flows.WrongResponse, flows.EnrolmentExpired):
+        return False
+    return True
+
+
+def generate_recovery_codes(user) -> list[str]:
+    from idp.mfa import flows
+
+    return flows.issue_backup_codes(user)
+
+
+def active_devices(user):
+    from idp.mfa import flows
+
+    return flows.credentials_of(user, kind="totp")
+
+
+def remove_device(user, device):
+    from idp.mfa import flows
+
+    flows.remove(device, by="user")
+
+
+def use_recovery_code(user, code) -> bool:
+    from idp.mfa.base import Challenge
+    from idp.mfa.registry import get_factor
+
+    return get_factor("recovery").verify(Challenge(user.realm, user, "test"), {"code": code}) is not None
+
+
+def verify_totp(user, code):
+    from idp.mfa.base import Challenge
+    from idp.mfa.registry import get_factor
+
+    return get_factor("totp").verify(Challenge(user.realm, user, "test"), {"code": code})

@@ -53,7 +53,7 @@ def attributes_of(page: str, element_id: str) -> dict:
 def test_a_login_asked_for_in_french_is_french_from_the_login_page_to_the_code_page(
         realm_factory, user_factory, browser):
     realm = realm_factory()
-    user_factory(admin_phone=PHONE)
+    user_factory(admin_phone=PHONE, with_recovery_codes=True)
     login = browser(realm)
     login.authorize(ui_locales="fr-CA fr en")
     assert html_lang(login.page) == "fr"
@@ -257,20 +257,32 @@ def _extracted_messages() -> set:
         str(ROOT), method_map, options_map, keywords=EXTRACTION_KEYWORDS) if message}
 
 
+def _catalog_folders() -> list[Path]:
+    """The main catalogs and each factor folder's own (``idp/mfa/<kind>/translations``)."""
+    return [TRANSLATIONS_DIR, *sorted((ROOT / "idp" / "mfa").glob("*/translations"))]
+
+
 @pytest.mark.parametrize("locale", [code for code in SUPPORTED_LOCALES if code != "en"])
 def test_every_string_of_the_sources_is_translated(locale):
     """Fails when a new or changed string lacks a translation: run the pybabel commands of the
     README ("Translations") and translate what they add."""
-    catalog = read_po((TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb"), locale=locale)
-    translated = {_singular(message.id) for message in catalog
-                  if message.id and not message.fuzzy and all(_forms(message.string))}
+    translated = set()
+    for folder in _catalog_folders():
+        path = folder / locale / "LC_MESSAGES" / "messages.po"
+        if path.exists():
+            catalog = read_po(path.open("rb"), locale=locale)
+            translated |= {_singular(message.id) for message in catalog
+                           if message.id and not message.fuzzy and all(_forms(message.string))}
     missing = {_singular(msgid) for msgid in _extracted_messages()} - translated
     assert not missing, f"untranslated in {locale}: {sorted(missing)}"
 
 
+@pytest.mark.parametrize("catalogs", _catalog_folders(), ids=lambda path: str(path.relative_to(ROOT)))
 @pytest.mark.parametrize("locale", [code for code in SUPPORTED_LOCALES if code != "en"])
-def test_the_compiled_catalog_matches_its_source(locale):
-    folder = TRANSLATIONS_DIR / locale / "LC_MESSAGES"
+def test_the_compiled_catalog_matches_its_source(locale, catalogs):
+    folder = catalogs / locale / "LC_MESSAGES"
+    if not (folder / "messages.po").exists():
+        pytest.skip("no catalog for this language here")
     source = read_po((folder / "messages.po").open("rb"), locale=locale)
     compiled_now = io.BytesIO()
     write_mo(compiled_now, source)

@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask import Blueprint, abort, current_app, g, make_response, redirect, request, url_for
 
 from ..extensions import db
 from ..i18n import gettext
@@ -23,28 +23,14 @@ from ..login import flow as login_flow
 from ..login.forms import ConfirmForm
 from ..login.sessions import current_browser_session
 from ..consent.views import SCOPE_DESCRIPTIONS
-from ..mfa import attempts
-from ..mfa.base import Challenge, FactorError, usable_factors
-from ..mfa.forms import CodeForm, DeviceNameForm, PhoneForm, SavedCodesForm, TotpSetupForm
-from ..mfa.qr import build_totp_svg
-from ..mfa.recovery import generate_recovery_codes, has_recovery_codes, recovery_codes_remaining
-from ..mfa.sms import resend_wait_seconds, send_sms_code, verify_sms_code
-from ..mfa.totp import (
-    activate_totp,
-    active_devices,
-    begin_totp_enrolment,
-    device_secret,
-    provisioning_uri,
-    remove_device,
-    rename_device,
-    secret_for_display,
-)
-from ..models import Authenticator
+from ..mfa import flows
+from ..mfa.base import FactorError
+from ..mfa.forms import CodeForm, DeviceNameForm, SavedCodesForm
+from ..mfa.registry import all_factors, get_factor
 from ..security import decrypt, encrypt
 from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.consents import list_consents, revoke_consent
-from ..services.phones import mask_phone, parse_phone
 from ..social.linking import identities_of, unlink_identity
 from ..themes import render_page
 from ..ratelimit import limit_form_posts
@@ -100,25 +86,59 @@ def recently_proven(browser_session, user) -> bool:
 
 
 def _can_challenge(user) -> bool:
-    return g.realm.mfa_enabled and bool(usable_factors(g.realm, user))
-
-
-def _challenge(browser_session, user, phone=None) -> Challenge:
-    return Challenge(realm=g.realm, user=user, binding=f"account:{browser_session.sid}", phone=phone)
+    return g.realm.mfa_enabled and flows.has_factor(g.realm, user)
 
 
 def _page(template, status=200, **context):
     return render_page(template, realm=g.realm, status=status, **context)
 
 
+@dataclass
+class CredentialItem:
+    """One credential as the account page lists it, with its forms."""
+
+    description: object
+    rename_url: str | None
+    remove_url: str | None
+    rename_form: object
+    remove_form: object
+
+
+@dataclass
+class FactorSection:
+    """A factor's section of the account page (its partial ``mfa/<kind>/account.html``)."""
+
+    factor: object
+    credentials: list
+    add_url: str | None
+    managed_by_admin: str | None
+
+
+def _factor_sections(user) -> list[FactorSection]:
+    sections = []
+    for factor in all_factors():
+        if not factor.enabled(g.realm):
+            continue
+        refused = factor.self_enrolment_refused(user)
+        items = []
+        for row in flows.credentials_of(user, kind=factor.kind):
+            items.append(CredentialItem(
+                description=factor.describe(row),
+                rename_url=url_for("account.rename_credential", credential_id=row.id)
+                if factor.renamable(row) else None,
+                remove_url=url_for("account.remove_credential", credential_id=row.id)
+                if not factor.backup and not refused else None,
+                rename_form=DeviceNameForm(formdata=None, prefix=f"n{row.id}", name=row.name),
+                remove_form=ConfirmForm(formdata=None, prefix=f"r{row.id}"),
+            ))
+        add_url = None if factor.backup or refused else url_for("account.setup_factor", kind=factor.kind)
+        sections.append(FactorSection(factor=factor, credentials=items, add_url=add_url, managed_by_admin=refused))
+    return sections
+
+
 @account_bp.get("")
 def home():
     browser_session, user = current_user()
-    devices = active_devices(user)
-    for device in devices:
-        device.rename_url = url_for("account.rename_device_view", device_id=device.id)
-        device.remove_url = url_for("account.remove_device_view", device_id=device.id)
-    user.phone_masked = mask_phone(user.phone)
     identities = identities_of(user)
     for identity in identities:
         identity.unlink_url = url_for("account.unlink_identity_view", identity_id=identity.id)
@@ -132,13 +152,8 @@ def home():
         device.forget_url = url_for("account.forget_remembered_device", device_id=device.id)
     allowed_apps = [_allowed_app(consent, client) for consent, client in list_consents(user)]
     return _page(
-        "account.html", user=user, phone_verified=user.phone_verified,
-        change_phone_url=url_for("account.phone") if realm.sms_enabled and not user.phone_set_by_admin else None,
-        authenticators=devices,
-        rename_forms={d.id: DeviceNameForm(formdata=None, prefix=f"d{d.id}", name=d.name) for d in devices},
-        remove_forms={d.id: ConfirmForm(formdata=None, prefix=f"r{d.id}") for d in devices},
-        totp_setup_url=url_for("account.totp_setup") if realm.totp_enabled else None,
-        recovery_remaining=recovery_codes_remaining(user),
+        "account.html", user=user,
+        factor_sections=_factor_sections(user),
         regenerate_form=ConfirmForm(formdata=None, prefix="regen"),
         regenerate_url=url_for("account.regenerate_recovery_codes"),
         mfa_toggle_form=toggle, mfa_toggle_url=url_for("account.toggle_mfa"),
@@ -204,15 +219,6 @@ def _set_pending(browser_session, **values) -> None:
     browser_session.pending = pending or None
 
 
-def _first_factor_added(browser_session, user):
-    """A user's first factor turns MFA on for them and, once, yields recovery codes to show."""
-    user.mfa_enabled = True
-    if not has_recovery_codes(user):
-        _show_codes(browser_session, generate_recovery_codes(user))
-        return True
-    return False
-
-
 def _show_codes(browser_session, codes):
     _set_pending(browser_session, recovery_codes=encrypt(json.dumps(codes)))
 
@@ -222,119 +228,142 @@ def _pending_codes(browser_session):
     return json.loads(decrypt(blob)) if blob else None
 
 
-@account_bp.route("/phone", methods=["GET", "POST"])
-def phone():
-    browser_session, user = current_user(recent_proof=True)
-    if not g.realm.sms_enabled or user.phone_set_by_admin:
-        return render_error(403, gettext("The phone number cannot be changed here"),
-                            gettext("Your phone number is managed by your administrator."))
-    form = PhoneForm()
-    if form.validate_on_submit():
-        try:
-            number = parse_phone(form.phone.data, allowed_countries=g.realm.sms_allowed_countries or None)
-            send_sms_code(_challenge(browser_session, user, number), purpose="verify_phone")
-        except (ServiceError, FactorError) as error:
-            form.phone.errors = [error.message]
-        else:
-            _set_pending(browser_session, phone=encrypt(number))
-            db.session.commit()
-            return redirect(url_for("account.verify_phone"))
-    return _page("mfa_phone.html", status=400 if form.errors else 200, form=form, action_url=url_for("account.phone"),
-                 choose_url=None, page_title=gettext("Enter your phone number"))
-
-
 def _locked_page():
     return render_error(429, gettext("Too many attempts"), gettext("There were too many wrong codes. Try again later."))
 
 
-@account_bp.route("/phone/verify", methods=["GET", "POST"])
-def verify_phone():
-    browser_session, user = current_user(recent_proof=True)
-    blob = _pending(browser_session).get("phone")
-    if not blob:
-        return redirect(url_for("account.phone"))
-    number = decrypt(blob)
-    challenge = _challenge(browser_session, user, number)
-    form = CodeForm()
-    if attempts.locked_for_seconds(user):
-        return _locked_page()
-    if form.validate_on_submit():
-        if attempts.claim_attempt(user):
-            return _locked_page()
-        if verify_sms_code(challenge, form.code.data):
-            attempts.record_success(user, factor="sms")
-            previous = user.phone
-            user.phone, user.phone_verified, user.phone_set_by_admin = number, True, False
-            record_event("mfa.phone_changed", realm=g.realm, user=user, by="user", had_phone=bool(previous))
-            _set_pending(browser_session, phone=None)
-            first = _first_factor_added(browser_session, user)
-            if not first:
-                _flash(browser_session, "success", gettext("Your phone number was verified."))
-            db.session.commit()
-            if first:
-                return redirect(url_for("account.new_recovery_codes"))
-            return redirect(url_for("account.home"))
-        attempts.record_failure(user, factor="sms")
-        form.code.errors = [gettext("That code is not right. Check it and try again.")]
-    return _page("mfa_code.html", status=400 if form.errors else 200, form=form, factor="sms",
-                 action_url=url_for("account.verify_phone"), masked_phone=mask_phone(number),
-                 resend_url=None, resend_form=None, resend_wait_seconds=resend_wait_seconds(challenge),
-                 change_phone_url=url_for("account.phone"), other_methods_url=None, recovery_url=None,
-                 contact_admin=False, remember_device_days=None, page_title=gettext("Enter your code"))
-
-
-@account_bp.route("/totp", methods=["GET", "POST"])
-def totp_setup():
-    browser_session, user = current_user(recent_proof=True)
-    if not g.realm.totp_enabled:
+def _setup_factor(user, kind):
+    factor = get_factor(kind)
+    if factor is None or factor.backup or not factor.enabled(g.realm):
         abort(404)
-    device_id = _pending(browser_session).get("totp_device")
-    device = db.session.get(Authenticator, device_id) if isinstance(device_id, int) else None
-    if device is None or device.user_id != user.id or device.state != "pending":
-        device, _ = begin_totp_enrolment(user)
-        _set_pending(browser_session, totp_device=device.id)
+    refused = factor.self_enrolment_refused(user)
+    if refused:
+        abort(make_response(render_error(403, gettext("The phone number cannot be changed here")
+                                          if factor.single else gettext("This cannot be changed here"), refused)))
+    return factor
+
+
+def _pending_credential(browser_session, user, factor):
+    enrolment = _pending(browser_session).get("enrolment") or {}
+    if enrolment.get("kind") != factor.kind:
+        return None
+    return flows.pending_credential(user, enrolment.get("id"), factor.kind)
+
+
+def _setup_page(factor, pending, form, *, status=200, messages=None):
+    enrolment = factor.enrolment_context(flows.enrolment_challenge(pending)) if pending is not None else {}
+    return _page("mfa_setup.html", status=status, factor=factor, pending=pending, form=form, enrolment=enrolment,
+                 action_url=url_for("account.setup_factor", kind=factor.kind, confirm=1 if pending is not None else None),
+                 resend_url=url_for("account.setup_factor_resend", kind=factor.kind) if factor.resendable else None,
+                 resend_form=CodeForm(formdata=None, prefix="resend") if factor.resendable else None,
+                 restart_url=url_for("account.setup_factor", kind=factor.kind),
+                 cancel_url=url_for("account.home"), flash_messages=messages or [],
+                 page_title=str(factor.enrol_label))
+
+
+def _begin_setup(browser_session, user, factor, fields):
+    pending = flows.start_enrolment(factor, user, fields)
+    _set_pending(browser_session, enrolment={"kind": factor.kind, "id": pending.id})
+    if factor.resendable:
+        factor.deliver_enrolment(flows.enrolment_challenge(pending))
+    db.session.commit()
+    return pending
+
+
+def _status(error: FactorError) -> int:
+    if error.retry_after is not None:
+        return 429
+    return 400 if error.field else 503
+
+
+@account_bp.route("/factors/<kind>/setup", methods=["GET", "POST"])
+def setup_factor(kind):
+    """Set up a factor: the same steps as at login, then back to the account page (with
+    recovery codes, shown once, when it is the user's first factor)."""
+    browser_session, user = current_user(recent_proof=True)
+    factor = _setup_factor(user, kind)
+    pending = _pending_credential(browser_session, user, factor)
+    typed = {}
+    if factor.enrolment_needs_input and not request.args.get("confirm"):
+        typed, pending = (factor.enrolment_input(pending) if pending is not None else {}), None
+    if pending is None and request.method == "GET" and not factor.enrolment_needs_input:
+        pending = _begin_setup(browser_session, user, factor, {})
+    form = factor.enrol_form(pending, data=typed) if typed and request.method == "GET" else factor.enrol_form(pending)
+    if request.method == "GET":
+        if pending is not None and getattr(form, "name", None) is not None:
+            form.name.data = pending.name
+        return _setup_page(factor, pending, form)
+    if not form.validate_on_submit():
+        return _setup_page(factor, pending, form, status=400)
+    if pending is None:
+        try:
+            _begin_setup(browser_session, user, factor, form.data)
+        except FactorError as error:
+            from ..mfa.views import _field_for
+
+            db.session.rollback()
+            _field_for(form, error).errors = [error.message]
+            return _setup_page(factor, None, form, status=400 if error.field or error.retry_after else 503)
+        return redirect(url_for("account.setup_factor", kind=factor.kind, confirm=1))
+    try:
+        codes = flows.complete_enrolment(pending, form.data, by="user")
+    except flows.EnrolmentExpired:
+        _set_pending(browser_session, enrolment=None)
         db.session.commit()
-    form = TotpSetupForm()
-    if form.validate_on_submit():
-        if attempts.claim_attempt(user):
-            return _locked_page()
-        if activate_totp(user, device, form.code.data, name=form.name.data):
-            _set_pending(browser_session, totp_device=None)
-            first = _first_factor_added(browser_session, user)
-            if not first:
-                _flash(browser_session, "success", gettext("Authenticator app '%(name)s' is set up.", name=device.name))
-            db.session.commit()
-            if first:
-                return redirect(url_for("account.new_recovery_codes"))
-            return redirect(url_for("account.home"))
-        attempts.record_failure(user, factor="totp")
-        form.code.errors = [gettext("That code is not right. Check the time on your phone and try again.")]
-    elif request.method == "GET":
-        form.name.data = device.name
-    secret = device_secret(device)
-    return _page("totp_setup.html", status=400 if form.errors else 200, form=form,
-                 action_url=url_for("account.totp_setup"),
-                 qr_svg=build_totp_svg(provisioning_uri(g.realm, user, secret)),
-                 secret_display=secret_for_display(secret), cancel_url=url_for("account.home"),
-                 page_title=gettext("Set up authenticator app"))
+        return _setup_page(factor, None, factor.enrol_form(None, formdata=None), status=400,
+                           messages=[("error", gettext("Too many wrong codes. Start again."))]) \
+            if factor.enrolment_needs_input else redirect(url_for("account.setup_factor", kind=factor.kind))
+    except flows.WrongResponse as wrong:
+        form.code.errors = [wrong.message]
+        return _setup_page(factor, pending, form, status=400)
+    _set_pending(browser_session, enrolment=None)
+    if codes:
+        _show_codes(browser_session, codes)
+    else:
+        _flash(browser_session, "success", gettext(str(factor.added_message), name=pending.name))
+    db.session.commit()
+    return redirect(url_for("account.new_recovery_codes" if codes else "account.home"))
 
 
-def _own_device(user, device_id):
-    device = db.session.get(Authenticator, device_id)
-    if device is None or device.user_id != user.id or device.state != "active":
-        abort(404)
-    return device
-
-
-@account_bp.post("/devices/<int:device_id>/rename")
-def rename_device_view(device_id):
+@account_bp.post("/factors/<kind>/setup/resend")
+def setup_factor_resend(kind):
     browser_session, user = current_user(recent_proof=True)
-    device = _own_device(user, device_id)
-    form = DeviceNameForm(prefix=f"d{device_id}")
+    factor = _setup_factor(user, kind)
+    pending = _pending_credential(browser_session, user, factor)
+    if pending is None:
+        return redirect(url_for("account.setup_factor", kind=factor.kind))
+    form = CodeForm(prefix="resend")
+    form.code.validators = []
+    if not form.validate_on_submit():
+        return _setup_page(factor, pending, factor.enrol_form(pending, formdata=None), status=400,
+                           messages=[("error", gettext("Your form expired. Try again."))])
+    challenge = flows.enrolment_challenge(pending)
+    try:
+        factor.deliver_enrolment(challenge)
+    except FactorError as error:
+        return _setup_page(factor, pending, factor.enrol_form(pending, formdata=None), status=_status(error),
+                           messages=[("error", error.message)])
+    destination = factor.enrolment_context(challenge).get("destination") or ""
+    return _setup_page(factor, pending, factor.enrol_form(pending, formdata=None),
+                       messages=[("success", gettext("We sent a new code to %(destination)s.", destination=destination))])
+
+
+def _own_credential(user, credential_id):
+    row = flows.find_credential(user, credential_id)
+    if row is None or row.state != "active":
+        abort(404)
+    return row
+
+
+@account_bp.post("/factors/<credential_id>/rename")
+def rename_credential(credential_id):
+    browser_session, user = current_user(recent_proof=True)
+    row = _own_credential(user, credential_id)
+    form = DeviceNameForm(prefix=f"n{credential_id}")
     if form.validate_on_submit():
         try:
-            rename_device(device, form.name.data)
-        except ServiceError as error:
+            flows.rename(row, form.name.data)
+        except FactorError as error:
             db.session.rollback()
             _flash(browser_session, "error", error.message)
         else:
@@ -345,13 +374,17 @@ def rename_device_view(device_id):
     return redirect(url_for("account.home"))
 
 
-@account_bp.post("/devices/<int:device_id>/remove")
-def remove_device_view(device_id):
+@account_bp.post("/factors/<credential_id>/remove")
+def remove_credential(credential_id):
     browser_session, user = current_user(recent_proof=True)
-    device = _own_device(user, device_id)
-    if ConfirmForm(prefix=f"r{device_id}").validate_on_submit():
-        remove_device(user, device)
-        _flash(browser_session, "success", gettext("Authenticator app removed."))
+    row = _own_credential(user, credential_id)
+    factor = flows.factor_of(row)
+    if factor.backup or factor.self_enrolment_refused(user):
+        abort(403)
+    if ConfirmForm(prefix=f"r{credential_id}").validate_on_submit():
+        name = factor.describe(row).detail or row.name
+        flows.remove(row, by="user")
+        _flash(browser_session, "success", gettext("%(name)s removed.", name=name))
         db.session.commit()
     return redirect(url_for("account.home"))
 
@@ -361,7 +394,10 @@ def regenerate_recovery_codes():
     browser_session, user = current_user(recent_proof=True)
     if not ConfirmForm(prefix="regen").validate_on_submit():
         abort(400)
-    _show_codes(browser_session, generate_recovery_codes(user))
+    codes = flows.issue_backup_codes(user)
+    if not codes:
+        abort(404)
+    _show_codes(browser_session, codes)
     db.session.commit()
     return redirect(url_for("account.new_recovery_codes"))
 

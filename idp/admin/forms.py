@@ -262,3 +262,12 @@ class ApiKeyForm(FlaskForm):
 
 def lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class OperatorCodeForm(FlaskForm):
+    """The first code from the device an operator set up for a user (AuthRocket: "Users → pick
+    a user → 2FA")."""
+
+    name = StringField("Device name", validators=[Optional(), Length(max=100)])
+    code = StringField("Code from the app", validators=[DataRequired("Enter the 6-digit code the app shows."),
+                                                        Length(max=16)])

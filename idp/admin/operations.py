@@ -4,13 +4,9 @@ records its audit event; the caller commits (or rolls back on ``ServiceError``).
 from __future__ import annotations
 
 from ..extensions import db
-from ..models import (
-    Authenticator,
-    OtpChallenge,
-    RecoveryCode,
-    SmsMessage,
-    utcnow,
-)
+from ..mfa import flows
+from ..mfa.codes import end_codes
+from ..models import SmsMessage, utcnow
 from ..services import ServiceError
 from ..services.audit import record_event
 from ..services.phones import mask_phone, parse_phone, phone_country
@@ -22,12 +18,8 @@ def reset_factors(user) -> None:
     """Remove every second factor the user holds: authenticator apps (pending ones too),
     recovery codes, the phone, and any code in flight; clear a second-factor lock. The MFA flag
     stays, so a user with MFA on enrols again at the next login."""
-    db.session.execute(db.delete(Authenticator).where(Authenticator.user_id == user.id))
-    db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    db.session.execute(
-        db.update(OtpChallenge).where(OtpChallenge.user_id == user.id, OtpChallenge.consumed_at.is_(None))
-        .values(consumed_at=utcnow()))
-    user.phone, user.phone_verified, user.phone_set_by_admin = None, False, False
+    flows.remove_all(user)
+    end_codes(user)
     user.failed_mfa_attempts, user.mfa_locked_until = 0, None
     record_event("mfa.factors_reset", realm=user.realm, user=user)
 

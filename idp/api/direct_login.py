@@ -32,9 +32,11 @@ from ..login.transaction import (
     next_stage,
     update_stage_state,
 )
-from ..mfa import attempts
-from ..mfa.base import FactorError, get_factor, normalize_code, usable_factors
-from ..mfa.flow import challenge_for, confirm_phone, finish_mfa, mfa_state, record_factor_success, set_mfa_state
+from ..mfa import flows
+from ..mfa.base import FactorError, normalize_code
+from ..mfa.login_state import finish_mfa, login_challenge, login_factors as factors_of_login, mfa_state, \
+    record_factor_success, set_mfa_state
+from ..mfa.registry import get_factor
 from ..models import LoginTransaction, utcnow
 from ..oidc.issuer import realm_issuer
 from ..ratelimit import LoginTransactionLimitExceeded, mark_form_success
@@ -42,10 +44,9 @@ from ..security import digests_equal, keyed_digest, random_token
 from ..services.audit import record_event
 from ..services.keys import sign_jwt
 from ..services.password_attempts import PasswordLoginLocked
-from ..services.phones import mask_phone
 from ..services.users import authenticate_password, touch_last_login
 from . import client_tokens
-from .credentials import claim_attempt, locked_error, wrong_code
+from .credentials import locked_error, wrong_code
 from .errors import ApiError, invalid_fields
 
 LOGIN_TOKEN_PREFIX = "kli_"
@@ -64,12 +65,9 @@ def _token_digest(secret: str) -> str:
 
 
 def login_factors(txn) -> list[str]:
-    """The factor kinds this login may be completed with: the user's usable factors, and
-    "recovery" while they have recovery codes left."""
-    kinds = [factor.kind for factor in usable_factors(txn.realm, txn.user)]
-    if get_factor("recovery").enrolled(txn.user):
-        kinds.append("recovery")
-    return kinds
+    """The factor kinds this login may be completed with: the user's factors, then backup
+    factors (recovery codes) while they have codes left."""
+    return [factor.kind for factor in factors_of_login(txn)]
 
 
 def authenticate_with_password(realm, client, *, email: str, password: str, authorization_request: dict,
@@ -115,8 +113,12 @@ def authenticate_with_password(realm, client, *, email: str, password: str, auth
         "factors": factors,
         "expires_in": max(0, round((txn.expires_at - utcnow()).total_seconds())),
     }
-    if "sms" in factors:
-        body["phone"] = mask_phone(challenge_for(txn).phone)
+    challenge = login_challenge(txn)
+    for factor in factors_of_login(txn):
+        destination = factor.context(challenge).get("destination")
+        if destination:
+            body.setdefault("destinations", {})[factor.kind] = destination
+            body.setdefault("phone", destination)  # the first factor's, as before destinations existed
     return body
 
 
@@ -145,42 +147,41 @@ def send_login_code(realm, token: str, factor_kind: str) -> dict:
     """Start the factor's verification (text a code) for this login; same caps and cool-down
     as the hosted pages, as both go through ``Factor.begin``."""
     txn = load_login_transaction(realm, token)
-    if factor_kind not in login_factors(txn) or factor_kind == "recovery":
+    factor = get_factor(factor_kind)
+    if factor_kind not in login_factors(txn) or not factor.resendable:
         raise invalid_fields({"factor": "This login cannot be sent a code for that factor."})
-    seconds = attempts.locked_for_seconds(txn.user)
+    seconds = flows.locked_for_seconds(txn.user)
     if seconds:
         raise locked_error(seconds)
-    factor = get_factor(factor_kind)
     set_mfa_state(txn, factor=factor.kind)
     db.session.commit()
-    challenge = challenge_for(txn)
+    challenge = login_challenge(txn)
     try:
-        factor.begin(challenge)
+        context = factor.begin(challenge)
     except FactorError as error:
         if error.retry_after:
             raise ApiError(429, "too_many_requests", error.message, headers={"Retry-After": str(error.retry_after)},
                            retry_after=error.retry_after) from None
         raise ApiError(503, "code_not_sent", error.message) from None
-    context = factor.page_context(challenge)
-    return {"factor": factor.kind, "sent": True, "phone": context.get("masked_phone"),
-            "resend_wait_seconds": context.get("resend_wait_seconds", 0)}
+    return {"factor": factor.kind, "sent": True, "destination": context.get("destination"),
+            "phone": context.get("destination"), "resend_wait_seconds": context.get("resend_wait_seconds", 0)}
 
 
 def _factor_for_code(txn, code: str, factor_kind: str | None):
     """The factor to check ``code`` with: the one named, else the one a code was sent for, else
     the first the user holds; a code that is not six digits can only be a recovery code."""
-    kinds = login_factors(txn)
+    factors = factors_of_login(txn)
     if factor_kind is not None:
-        if factor_kind not in kinds:
+        chosen = next((f for f in factors if f.kind == factor_kind), None)
+        if chosen is None:
             raise invalid_fields({"factor": "This login cannot be completed with that factor."})
-        return get_factor(factor_kind)
+        return chosen
     normalized = normalize_code(code)
-    if not (len(normalized) == 6 and normalized.isdigit()):
-        return get_factor("recovery") if "recovery" in kinds else None
-    chosen = mfa_state(txn).get("factor")
-    if chosen in kinds:
-        return get_factor(chosen)
-    return next((get_factor(kind) for kind in kinds if kind != "recovery"), None)
+    backup = next((f for f in factors if f.backup), None)
+    if not (len(normalized) == 6 and normalized.isdigit()) and backup is not None:
+        return backup
+    chosen = next((f for f in factors if f.kind == mfa_state(txn).get("factor")), None)
+    return chosen or next((f for f in factors if not f.backup), backup)
 
 
 def complete_mfa(realm, token: str, code: str, *, factor_kind: str | None = None,
@@ -190,18 +191,19 @@ def complete_mfa(realm, token: str, code: str, *, factor_kind: str | None = None
         if credentials.client_id != txn.client_id:
             raise _invalid_login_token()
         client_tokens.check_authorization_request(txn.authorization_request)
-    user = txn.user
     factor = _factor_for_code(txn, code, factor_kind)
-    claim_attempt(user)
-    challenge = challenge_for(txn)
-    if factor is not None and factor.verify(challenge, code):
-        if factor.kind == "sms":
-            confirm_phone(txn)
-        record_factor_success(txn, factor)
-        finish_mfa(txn)
-        db.session.commit()
-        return full_login(txn, credentials)
-    raise wrong_code(user, factor.kind if factor else "unknown", "That code is not right. Check it and try again.")
+    if factor is None:
+        raise invalid_fields({"factor": "This login cannot be completed with a code like that."})
+    try:
+        flows.guarded_verify(factor, login_challenge(txn), {"code": code})
+    except flows.MfaLocked as locked:
+        raise locked_error(locked.seconds) from None
+    except flows.WrongResponse as wrong:
+        raise wrong_code(wrong) from None
+    record_factor_success(txn, factor)
+    finish_mfa(txn)
+    db.session.commit()
+    return full_login(txn, credentials)
 
 
 def full_login_token(txn) -> str:

@@ -8,11 +8,13 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from ..extensions import db
-from ..mfa.recovery import generate_recovery_codes, recovery_codes_remaining
+from ..mfa import flows
+from ..mfa.recovery import recovery_codes_remaining
 from ..models import AuditEvent, SmsIntegration
 from ..services import NotFound
 from ..services import sms_integrations as integrations
-from ..services.mfa_users import admin_set_mfa, admin_set_phone
+from ..mfa.sms import admin_set_phone
+from ..services.mfa_users import admin_set_mfa
 from ..services.realm_settings import REALM_SETTINGS
 from ..services.realms import update_realm
 from ..services.sign_out import change_password
@@ -64,6 +66,8 @@ def _setting_field(setting) -> Field:
 
 
 SETTINGS_FIELDS = {setting.name: _setting_field(setting) for setting in REALM_SETTINGS}
+#: The realm's list of second factors (``--factors``), beside the generated settings.
+SETTINGS_FIELDS["mfa_factors"] = Field("strings", nullable=True, max_length=16, max_items=16)
 
 
 @api_bp.get("/realms/<realm_name>/settings")
@@ -176,20 +180,21 @@ def list_credentials_view(user_id):
 
 @api_bp.post("/realms/<realm_name>/users/<user_id>/credentials")
 def create_credential_view(user_id):
-    """A pending credential: ``totp`` answers with ``otp_secret`` and ``provisioning_uri``;
-    ``sms`` with the phone to verify. ``auth_provider_id`` is accepted and ignored (AuthRocket
-    clients send it; a realm has one provider per type)."""
+    """A new pending credential, with its own id each time: ``totp`` answers with
+    ``otp_secret`` and ``provisioning_uri``; ``sms`` with the phone to verify.
+    ``auth_provider_id`` is accepted and ignored (AuthRocket clients send it; a realm has one
+    provider per type)."""
     user = user_by_id(user_id)
     fields = body_fields({
-        "credential_type": Field(required=True, choices=credentials.CREDENTIAL_TYPES, max_length=16),
+        "credential_type": Field(required=True, choices=credentials.credential_types(), max_length=16),
         "name": Field(nullable=True, max_length=100),
         "phone": Field(nullable=True, max_length=64),
         "auth_provider_id": Field(nullable=True, max_length=200),
     })
-    credential = credentials.create_credential(user, credential_type=fields["credential_type"],
-                                               name=fields.get("name"), phone=fields.get("phone"))
+    row = credentials.create_credential(user, credential_type=fields["credential_type"],
+                                        fields={k: v for k, v in fields.items() if v is not None})
     db.session.commit()
-    return created(credential_json(credential))
+    return created(credential_json(row))
 
 
 @api_bp.get("/realms/<realm_name>/users/<user_id>/credentials/<credential_id>")
@@ -206,19 +211,23 @@ def delete_credential_view(user_id, credential_id):
 
 @api_bp.post("/realms/<realm_name>/users/<user_id>/credentials/<credential_id>/verify")
 def verify_credential_view(user_id, credential_id):
-    """With ``code``: activate the pending credential. Without (SMS only): text a code to the
-    pending phone and answer 202."""
-    credential = _credential(user_id, credential_id)
+    """With ``code``: activate the pending credential (the answer holds ``recovery_codes``, once,
+    when it is the user's first factor). Without (SMS only): text a code to the pending phone
+    and answer 202."""
+    row = _credential(user_id, credential_id)
     fields = body_fields({"code": Field(nullable=True, max_length=64)})
     if fields.get("code") is None:
-        credentials.send_verification_code(credential)
+        credentials.send_verification_code(row)
         db.session.commit()
-        response = jsonify(code_sent=True, credential=credential_json(credential))
+        response = jsonify(code_sent=True, credential=credential_json(row))
         response.status_code = 202
         return response
-    active = credentials.verify_credential(credential, fields["code"])
+    codes = credentials.verify_credential(row, {"code": fields["code"]})
     db.session.commit()
-    return jsonify(credential_json(active))
+    body = credential_json(row)
+    if codes:
+        body["recovery_codes"] = codes
+    return jsonify(body)
 
 
 # --- recovery codes -------------------------------------------------------------------------
@@ -233,7 +242,9 @@ def generate_recovery_codes_view(user_id):
     """A new set replacing the old one; the plain codes are in this answer only."""
     user = user_by_id(user_id)
     body_fields({})
-    codes = generate_recovery_codes(user)
+    codes = flows.issue_backup_codes(user)
+    if not codes:
+        raise NotFound("Recovery codes are not offered by this installation.")
     db.session.commit()
     return created({"codes": codes, "remaining": len(codes)})
 

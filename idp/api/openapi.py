@@ -203,7 +203,7 @@ SCHEMAS = {
                                          "as after a password reset; remembered devices are forgotten either way."},
     }, ("password",)),
     "Credential": _object({
-        "id": _string(description="totp_<n>, sms_<n> (a phone being enrolled) or phone (the phone on record)."),
+        "id": _string(description="A random id of its own, never reused: each create makes a new credential."),
         "credential_type": {"enum": ["totp", "sms"]},
         "state": {"enum": ["pending", "active"]},
         "name": _string(),
@@ -211,6 +211,10 @@ SCHEMAS = {
         "activated_at": _nullable(_string(format="date-time")),
         "last_used_at": _nullable(_string(format="date-time")),
         "phone": _string(), "phone_verified": {"type": "boolean"},
+        "email": _string(description="The address an email credential mails its codes to."),
+        "recovery_codes": {"type": "array", "items": _string(), "description": (
+            "In the answer to the verification that activates the user's first factor only: ten recovery "
+            "codes, shown once.")},
         "otp_secret": _string(description="Base32 secret of a pending TOTP credential (case-insensitive)."),
         "provisioning_uri": _string(description="otpauth://totp/... URI for a QR code, issuer and account set."),
     }),
@@ -644,6 +648,28 @@ def openapi_document(server_url: str = "") -> dict:
     }
     if server_url:
         document["servers"] = [{"url": server_url}]
+    return _with_factor_names(document)
+
+
+def _with_factor_names(document: dict) -> dict:
+    """The factor enums name the installation's factors (``[mfa] factors``), not a fixed list."""
+    import copy
+
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return document
+    factors = current_app.extensions["idp.mfa_factors"]
+    credentials, logins = factors.kinds(include_backup=False), factors.kinds()
+    schemas = document["components"]["schemas"] = copy.deepcopy(document["components"]["schemas"])
+    for schema in schemas.values():
+        for name, prop in (schema.get("properties") or {}).items():
+            if name == "credential_type" and "enum" in prop:
+                prop["enum"] = credentials
+            elif name in ("factor", "factors"):
+                target = prop.get("items", prop)
+                if "enum" in target:
+                    target["enum"] = logins if "recovery" in target["enum"] else credentials
     return document
 
 

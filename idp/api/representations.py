@@ -1,7 +1,8 @@
 """The JSON shapes of the API's resources (the OpenAPI document describes the same shapes)."""
 from __future__ import annotations
 
-from ..mfa.base import usable_factors
+from ..mfa import flows
+from ..mfa.sms import phone_on_record, phone_verified
 from ..services.mfa_policy import active_sms_integrations
 from ..services.realm_settings import realm_setting_values
 from ..services.sms_integrations import describe
@@ -19,9 +20,9 @@ def user_json(user) -> dict:
         "email_verified": bool(user.email_verified),
         "registration_pending": bool(user.registration_pending),
         "mfa_enabled": bool(user.mfa_enabled),
-        "factors": [factor.kind for factor in usable_factors(user.realm, user)],
-        "phone": user.phone,
-        "phone_verified": bool(user.phone_verified),
+        "factors": [factor.kind for factor in flows.usable_factors(user.realm, user)],
+        "phone": phone_on_record(user),
+        "phone_verified": phone_verified(user),
         "disabled": bool(user.disabled),
         "created_at": timestamp(user.created_at),
         "last_login_at": timestamp(user.last_login_at),
@@ -44,24 +45,24 @@ def client_json(client) -> dict:
     }
 
 
-def credential_json(credential, *, with_secret: bool = True) -> dict:
-    row = credential.row
+def credential_json(row) -> dict:
+    """A credential as its factor describes it; a pending one also carries what its enrolment
+    shows (a TOTP secret and ``provisioning_uri``), which is never handed out once active."""
+    factor = flows.factor_of(row)
+    description = factor.describe(row)
     data = {
-        "id": credential.id,
-        "credential_type": credential.credential_type,
-        "state": credential.state,
-        "name": row.name if row is not None else "Phone",
-        "created_at": timestamp(row.created_at) if row is not None else None,
-        "activated_at": timestamp(row.activated_at) if row is not None else None,
-        "last_used_at": timestamp(row.last_used_at) if row is not None else None,
+        "id": row.id,
+        "credential_type": factor.kind,
+        "state": row.state,
+        "name": description.name,
+        "created_at": timestamp(row.created_at),
+        "activated_at": timestamp(row.activated_at),
+        "last_used_at": timestamp(row.last_used_at),
+        **description.fields,
     }
-    if credential.credential_type == "sms":
-        data["phone"] = credential.phone
-        if row is None:
-            data["phone_verified"] = bool(credential.user.phone_verified)
-    if with_secret and credential.otp_secret():
-        data["otp_secret"] = credential.otp_secret()
-        data["provisioning_uri"] = credential.provisioning_uri()
+    if row.state == "pending":
+        context = factor.enrolment_context(flows.enrolment_challenge(row))
+        data.update({key: context[key] for key in ("otp_secret", "provisioning_uri") if key in context})
     return data
 
 
@@ -83,6 +84,7 @@ def audit_event_json(event) -> dict:
 
 def realm_settings_json(realm) -> dict:
     data = {"name": realm.name, **realm_setting_values(realm)}
+    data["mfa_factors"] = list(realm.mfa_factors or [])
     data["active_sms_integrations"] = [row.name for row in active_sms_integrations(realm)]
     return data
 

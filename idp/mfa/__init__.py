@@ -1,4 +1,6 @@
-"""The second factor: one module per factor behind one interface (``base.Factor``)."""
+"""The second factor: one package per factor (``idp/mfa/<kind>/``) behind one interface
+(``base.Factor``), the registry built from configuration (``registry``), and the verbs every
+surface calls (``flows``)."""
 
 
 def init_app(app) -> None:

@@ -4,12 +4,12 @@ from flask import url_for
 
 from ..login.acr import requests_mfa
 from ..login.stages import INTERACTION_REQUIRED, Prompt
-from ..services.mfa_policy import enabled_factor_kinds
+from .flows import enrollable_factors
 
 
 def user_has_mfa(user) -> bool:
     """The user's MFA flag: set by an administrator, or by the user activating a factor
-    (activate_totp, confirm_phone during enrolment) or turning it on from the account page."""
+    (``flows.activate``) or turning it on from the account page."""
     return bool(user.mfa_enabled)
 
 
@@ -30,7 +30,7 @@ def mfa_required_for(txn) -> bool:
 
     Only what *we* verified counts: ``txn.amr`` never holds an upstream's methods."""
     realm, user = txn.realm, txn.user
-    if user is None or not realm.mfa_enabled or not enabled_factor_kinds(realm):
+    if user is None or not realm.mfa_enabled or not enrollable_factors(realm):
         return False
     state = txn.stage_state or {}
     now = code_needed_now(txn)

@@ -1,47 +1,69 @@
 """The MFA step of a login: /realms/<realm>/login/<transaction>/mfa/...
 
+- ``/mfa``: where the step starts (the preferred factor, a choice, or setting one up);
+- ``/mfa/choose``: the user's factors, or (for a user with none) the factors to set up;
+- ``/mfa/<kind>``: verify with a factor (GET begins it: texts a code); ``/mfa/<kind>/resend``;
+- ``/mfa/<kind>/setup``: set up a factor during the login (``/setup/resend``, ``?restart=1``);
+- ``/mfa/recovery-codes``: the first factor's recovery codes, shown once.
+
 Every page first checks that MFA is the transaction's next stage, so no page of a later stage
-can be reached by URL and no MFA page works before the password."""
+can be reached by URL and no MFA page works before the password. The pages call
+``idp.mfa.flows`` and the factor's methods, and render the factor's template partials; nothing
+here depends on which factor it is."""
 from __future__ import annotations
 
 from flask import Response, g, redirect, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField
 
 from ..database import commit_keeping_loaded_state
 from ..extensions import db
-from ..i18n import _
+from ..i18n import _, _l
 from ..lifecycle.devices import remember_device
 from ..login import flow as login_flow
 from ..login.transaction import load_transaction, next_stage, transaction_blueprint
-from ..services import ServiceError
+from ..ratelimit import mark_form_success
 from ..services.clients import find_client
-from ..services.phones import mask_phone, parse_phone
 from ..themes import render_page
 from ..web import render_error
-from . import attempts
-from .base import FactorError, enrollable_factors, get_factor, usable_factors
-from .flow import (
+from . import flows
+from .base import FactorError
+from .forms import CodeForm, SavedCodesForm
+from .login_state import (
     after_first_verification,
-    challenge_for,
-    confirm_phone,
     default_factor,
+    enrolling,
     finish_mfa,
+    keep_recovery_codes,
+    login_challenge,
+    login_factors,
     may_use,
     mfa_state,
     pending_recovery_codes,
     record_factor_success,
     set_mfa_state,
 )
-from .forms import CodeForm, LoginCodeForm, PhoneForm, RecoveryCodeForm, SavedCodesForm, TotpSetupForm
-from .qr import build_totp_svg
-from .recovery import recovery_codes_remaining
-from .sms import code_exhausted, latest_challenge, send_sms_code
-from .totp import activate_totp, begin_totp_enrolment, device_secret, provisioning_uri, secret_for_display
+from .registry import get_factor
 
 mfa_bp = transaction_blueprint("mfa", __name__, "/mfa")
 
 
 class NotThisStage(Exception):
     pass
+
+
+class AlreadyVerified(Exception):
+    pass
+
+
+class RememberDeviceForm(FlaskForm):
+    """The code page's "Remember this device" box, posted with the factor's own form (whose
+    CSRF token covers the post)."""
+
+    class Meta:
+        csrf = False
+
+    remember_device = BooleanField(_l("Remember this device"))
 
 
 def _mfa_transaction(*, before_verification=False):
@@ -54,10 +76,6 @@ def _mfa_transaction(*, before_verification=False):
     if before_verification and mfa_state(txn).get("verified"):
         raise AlreadyVerified()
     return txn
-
-
-class AlreadyVerified(Exception):
-    pass
 
 
 @mfa_bp.errorhandler(AlreadyVerified)
@@ -81,8 +99,10 @@ def _locked_page(seconds):
                         _("There were too many wrong codes for this account. Try again in %(minutes)s minutes.", minutes=minutes))
 
 
-def _message(kind, text):
-    return [(kind, text)]
+def _factor_error_status(error: FactorError) -> int:
+    if error.retry_after is not None:
+        return 429
+    return 400 if error.field else 503
 
 
 @mfa_bp.get("")
@@ -90,162 +110,118 @@ def start():
     txn = _mfa_transaction()
     if pending_recovery_codes(txn):
         return redirect(url_for("mfa.recovery_codes"))
-    seconds = attempts.locked_for_seconds(txn.user)
+    seconds = flows.locked_for_seconds(txn.user)
     if seconds:
         return _locked_page(seconds)
     factor = default_factor(txn)
     if factor is not None:
-        return redirect(url_for("mfa.code", factor=factor.kind))
-    options = enrollable_factors(txn.realm)
-    set_mfa_state(txn, enrolling=True)
-    db.session.commit()
-    if len(options) > 1:
-        return redirect(url_for("mfa.choose"))
-    return redirect(url_for("mfa.phone" if options[0].kind == "sms" else "mfa.totp_setup"))
+        return redirect(url_for("mfa.verify", kind=factor.kind))
+    options = flows.enrollable_factors(txn.realm)
+    if len(options) == 1:
+        return redirect(url_for("mfa.setup", kind=options[0].kind))
+    return redirect(url_for("mfa.choose"))
 
 
 @mfa_bp.get("/choose")
 def choose():
+    """A user with factors picks one of them; a user with none picks one to set up (different
+    words: they have set nothing up yet)."""
     txn = _mfa_transaction()
-    state = mfa_state(txn)
-    if state.get("enrolling"):
-        choices = [(url_for("mfa.phone" if f.kind == "sms" else "mfa.totp_setup"), f.choice_label,
-                    f.choice_description) for f in enrollable_factors(txn.realm)]
-    else:
-        choices = [(url_for("mfa.code", factor=f.kind), f.choice_label, f.choice_description)
-                   for f in usable_factors(txn.realm, txn.user)]
-    recovery_url = url_for("mfa.recovery") if get_factor("recovery").enrolled(txn.user) else None
-    return _page("mfa_choose.html", txn, choices=choices, recovery_url=recovery_url, page_title=_("Choose how to verify"))
+    if enrolling(txn):
+        choices = [(url_for("mfa.setup", kind=f.kind), f.enrol_label, f.enrol_description)
+                   for f in flows.enrollable_factors(txn.realm)]
+        return _page("mfa_choose.html", txn, choices=choices, recovery_url=None,
+                     heading=_("Set up two-factor authentication"),
+                     subtitle=_("Choose how you want to confirm it's you each time you log in."),
+                     page_title=_("Set up two-factor authentication"))
+    factors = login_factors(txn)
+    choices = [(url_for("mfa.verify", kind=f.kind), f.choice_label, f.choice_description)
+               for f in factors if not f.backup]
+    return _page("mfa_choose.html", txn, choices=choices, recovery_url=_backup_url(factors, None),
+                 heading=_("Choose how to verify"), subtitle=_("Pick one of the ways you set up to confirm it's you."),
+                 page_title=_("Choose how to verify"))
 
 
-def _may_type_phone(txn) -> tuple[bool, str | None]:
-    """Whether this login may set the phone to verify, and why not. Hardening over the seed: a
-    phone set by an administrator, or a verified phone, cannot be swapped during login."""
-    user, state = txn.user, mfa_state(txn)
-    if user.phone and user.phone_set_by_admin:
-        return False, _("This number was set by your administrator. Contact them to change it.")
-    if user.phone and user.phone_verified:
-        return False, _("To change a verified phone number, log in and change it from your account page.")
-    if not state.get("enrolling") or not txn.realm.sms_enabled:
-        return False, _("A phone number cannot be added here.")
-    return True, None
+def _backup_url(factors, current):
+    """"Use a recovery code", only to a user who holds codes left, and not on its own page."""
+    backup = next((f for f in factors if f.backup and f is not current), None)
+    return url_for("mfa.verify", kind=backup.kind) if backup is not None else None
 
 
-@mfa_bp.route("/phone", methods=["GET", "POST"])
-def phone():
-    txn = _mfa_transaction(before_verification=True)
-    allowed, reason = _may_type_phone(txn)
-    if not allowed:
-        return render_error(403, _("The phone number cannot be changed here"), reason)
-    form = PhoneForm()
-    if request.method == "GET" and mfa_state(txn).get("phone"):
-        form.phone.data = mfa_state(txn)["phone"]
-    if form.validate_on_submit():
-        try:
-            number = parse_phone(form.phone.data, allowed_countries=txn.realm.sms_allowed_countries or None)
-        except ServiceError as error:
-            form.phone.errors = [error.message]
-        else:
-            set_mfa_state(txn, phone=number, phone_typed=True, factor="sms")
-            db.session.commit()
-            try:
-                send_sms_code(challenge_for(txn), purpose="enrol")
-            except FactorError as error:
-                form.phone.errors = [error.message]
-            else:
-                return redirect(url_for("mfa.code", factor="sms"))
-    choose_url = url_for("mfa.totp_setup") if txn.realm.totp_enabled else None
-    return _page("mfa_phone.html", txn, status=400 if form.errors else 200, form=form,
-                 action_url=url_for("mfa.phone"), choose_url=choose_url, page_title=_("Enter your phone number"))
-
-
-def _selected_factor(txn):
-    """The factor named in the URL, if this user may use it in this login."""
-    kind = request.args.get("factor") or mfa_state(txn).get("factor")
-    factor = get_factor(kind) if kind else None
+def _usable_factor(txn, kind):
+    factor = get_factor(kind)
     return factor if may_use(txn, factor) else None
 
 
-def _code_page(txn, factor, form, *, status=200, messages=None):
-    challenge = challenge_for(txn)
-    state = mfa_state(txn)
-    others = [f for f in usable_factors(txn.realm, txn.user) if f.kind != factor.kind]
-    change_phone_url = None
-    contact_admin = False
-    if factor.kind == "sms":
-        if state.get("phone_typed"):
-            change_phone_url = url_for("mfa.phone")
-        elif txn.user.phone_set_by_admin:
-            contact_admin = True
-    context = factor.page_context(challenge)
+def _code_page(txn, factor, form, *, status=200, messages=None, remember=None):
+    challenge = login_challenge(txn)
+    factors = login_factors(txn)
+    others = [f for f in factors if not f.backup and f is not factor]
     remember_days = txn.realm.remember_device_days or None
-    if remember_days and hasattr(form, "remember_device"):
-        form.remember_device.label.text = _("Remember this device for %(days)s days", days=remember_days)
+    if remember is None:
+        remember = RememberDeviceForm(formdata=None)
+    if remember_days:
+        remember.remember_device.label.text = _("Remember this device for %(days)s days", days=remember_days)
     return _page(
-        "mfa_code.html", txn, status=status, form=form, factor=factor.kind,
-        action_url=url_for("mfa.code", factor=factor.kind),
-        masked_phone=context.get("masked_phone"),
-        resend_url=url_for("mfa.resend") if factor.kind == "sms" else None,
-        resend_form=CodeForm(formdata=None, prefix="resend") if factor.kind == "sms" else None,
-        resend_wait_seconds=context.get("resend_wait_seconds", 0),
-        change_phone_url=change_phone_url, contact_admin=contact_admin,
-        other_methods_url=url_for("mfa.choose") if others else None,
-        recovery_url=url_for("mfa.recovery"),  # offered on every MFA page (issue 3's wording contract)
+        "mfa_code.html", txn, status=status, form=form, factor=factor, challenge_context=factor.context(challenge),
+        action_url=url_for("mfa.verify", kind=factor.kind),
+        resend_url=url_for("mfa.resend", kind=factor.kind) if factor.resendable else None,
+        resend_form=CodeForm(formdata=None, prefix="resend") if factor.resendable else None,
+        other_methods_url=url_for("mfa.choose") if others or (factor.backup and factors) else None,
+        recovery_url=_backup_url(factors, factor),
+        remember_form=remember if remember_days and not factor.backup else None,
         remember_device_days=remember_days,
         flash_messages=messages or [],
         page_title=_("Enter your code"),
     )
 
 
-@mfa_bp.route("/code", methods=["GET", "POST"])
-def code():
+@mfa_bp.route("/<kind>", methods=["GET", "POST"])
+def verify(kind):
     txn = _mfa_transaction(before_verification=True)
-    factor = _selected_factor(txn)
+    factor = _usable_factor(txn, kind)
     if factor is None:
         return redirect(url_for("mfa.start"))
-    if mfa_state(txn).get("factor") != factor.kind:
+    if not factor.backup and mfa_state(txn).get("factor") != factor.kind:
         set_mfa_state(txn, factor=factor.kind)
         commit_keeping_loaded_state()
-    seconds = attempts.locked_for_seconds(txn.user)
+    seconds = flows.locked_for_seconds(txn.user)
     if seconds:
         return _locked_page(seconds)
-    challenge = challenge_for(txn)
-    form = LoginCodeForm()
+    challenge = login_challenge(txn)
+    form = factor.verify_form()
     if request.method == "GET":
-        if factor.kind == "sms" and latest_challenge(challenge) is None:
+        if not factor.started(challenge):
             try:
                 factor.begin(challenge)
             except FactorError as error:
-                return _code_page(txn, factor, form, status=503 if error.retry_after is None else 429,
-                                  messages=_message("error", error.message))
+                return _code_page(txn, factor, form, status=_factor_error_status(error), messages=[("error", error.message)])
         return _code_page(txn, factor, form)
+    remember = RememberDeviceForm()
     if not form.validate_on_submit():
-        return _code_page(txn, factor, form, status=400)
-    seconds = attempts.claim_attempt(txn.user)
-    if seconds:
-        return _locked_page(seconds)
-    if factor.verify(challenge, form.code.data):
-        if factor.kind == "sms":
-            confirm_phone(txn)
-        record_factor_success(txn, factor)
-        response = _after_success(txn)
-        if form.remember_device.data:
-            remember_device(txn.realm, txn.user, response)
-            db.session.commit()
-        return response
-    attempts.record_failure(txn.user, factor=factor.kind)
-    seconds = attempts.locked_for_seconds(txn.user)
-    if seconds:
-        return _locked_page(seconds)
-    if factor.kind == "sms" and code_exhausted(challenge):
-        form.code.errors = [_("This code can no longer be used. Request a new code.")]
-    else:
-        form.code.errors = [_("That code is not right. Check it and try again.")]
-    return _code_page(txn, factor, form, status=400)
+        return _code_page(txn, factor, form, status=400, remember=remember)
+    try:
+        authenticator = flows.guarded_verify(factor, challenge, form.data)
+    except flows.MfaLocked as locked:
+        return _locked_page(locked.seconds)
+    except flows.WrongResponse as wrong:
+        form.code.errors = [wrong.message]
+        return _code_page(txn, factor, form, status=400, remember=remember)
+    record_factor_success(txn, factor)
+    if factor.backup:
+        finish_mfa(txn)
+        db.session.commit()
+        return _page("mfa_recovery_used.html", txn, remaining=factor.describe(authenticator).fields.get("remaining", 0),
+                     continue_url=url_for("mfa.continue_login"), page_title=_("Recovery code accepted"))
+    response = _after_success(txn)
+    if remember.remember_device.data and txn.realm.remember_device_days:
+        remember_device(txn.realm, txn.user, response)
+        db.session.commit()
+    return response
 
 
 def _after_success(txn):
-    codes = after_first_verification(txn)
+    codes = pending_recovery_codes(txn) or after_first_verification(txn)
     commit_keeping_loaded_state()
     if codes:
         return redirect(url_for("mfa.recovery_codes"))
@@ -253,97 +229,160 @@ def _after_success(txn):
     return login_flow.advance(txn)
 
 
-@mfa_bp.post("/resend")
-def resend():
+@mfa_bp.post("/<kind>/resend")
+def resend(kind):
     txn = _mfa_transaction(before_verification=True)
-    factor = _selected_factor(txn)
-    if factor is None or factor.kind != "sms":
+    factor = _usable_factor(txn, kind)
+    if factor is None or not factor.resendable:
         return redirect(url_for("mfa.start"))
-    seconds = attempts.locked_for_seconds(txn.user)
+    seconds = flows.locked_for_seconds(txn.user)
     if seconds:
         return _locked_page(seconds)
     form = CodeForm(prefix="resend")
     form.code.validators = []
     if not form.validate_on_submit():
-        return _code_page(txn, factor, LoginCodeForm(formdata=None), status=400,
-                          messages=_message("error", _("Your form expired. Try again.")))
+        return _code_page(txn, factor, factor.verify_form(formdata=None), status=400,
+                          messages=[("error", _("Your form expired. Try again."))])
+    challenge = login_challenge(txn)
     try:
-        send_sms_code(challenge_for(txn))
+        context = factor.begin(challenge, resend=True)
     except FactorError as error:
-        return _code_page(txn, factor, LoginCodeForm(formdata=None), status=503 if error.retry_after is None else 429,
-                          messages=_message("error", error.message))
-    return _code_page(txn, factor, LoginCodeForm(formdata=None),
-                      messages=_message("success", _("We sent a new code to %(phone)s.", phone=mask_phone(challenge_for(txn).phone))))
+        return _code_page(txn, factor, factor.verify_form(formdata=None), status=_factor_error_status(error),
+                          messages=[("error", error.message)])
+    return _code_page(txn, factor, factor.verify_form(formdata=None),
+                      messages=[("success", _("We sent a new code to %(destination)s.",
+                                              destination=context.get("destination") or ""))])
 
 
-@mfa_bp.route("/recovery", methods=["GET", "POST"])
-def recovery():
+# --- setting a factor up during the login -----------------------------------------------------
+
+class SetupRefused(Exception):
+    pass
+
+
+@mfa_bp.errorhandler(SetupRefused)
+def setup_refused(error):
+    return render_error(403, _("This cannot be changed here"), error.args[0])
+
+
+def _setup_factor(txn, kind):
+    """A factor this login may set up: the realm offers it and the user holds no factor yet."""
+    factor = get_factor(kind)
+    if factor is None or factor.backup or not factor.enabled(txn.realm):
+        return None
+    refused = factor.self_enrolment_refused(txn.user)
+    if refused:
+        raise SetupRefused(refused)
+    if not enrolling(txn):
+        raise SetupRefused(_("You already have a way to verify. To add or change one, log in and change it "
+                             "from your account page."))
+    return factor
+
+
+def _pending(txn, factor):
+    enrolment = mfa_state(txn).get("enrolment") or {}
+    if enrolment.get("kind") != factor.kind:
+        return None
+    return flows.pending_credential(txn.user, enrolment.get("id"), factor.kind)
+
+
+def _setup_page(txn, factor, pending, form, *, status=200, messages=None):
+    options = flows.enrollable_factors(txn.realm)
+    enrolment = factor.enrolment_context(flows.enrolment_challenge(pending)) if pending is not None else {}
+    return _page("mfa_setup.html", txn, status=status, factor=factor, pending=pending, form=form, enrolment=enrolment,
+                 action_url=url_for("mfa.setup", kind=factor.kind, confirm=1 if pending is not None else None),
+                 resend_url=url_for("mfa.setup_resend", kind=factor.kind) if factor.resendable else None,
+                 resend_form=CodeForm(formdata=None, prefix="resend") if factor.resendable else None,
+                 restart_url=url_for("mfa.setup", kind=factor.kind),
+                 cancel_url=url_for("mfa.choose") if len(options) > 1 else None,
+                 flash_messages=messages or [], page_title=str(factor.enrol_label))
+
+
+def _field_for(form, error: FactorError):
+    """The form field an enrolment error is about: the one it names, else the first the user typed in."""
+    named = getattr(form, error.field, None) if error.field else None
+    return named or next(field for field in form if field.name != "csrf_token")
+
+
+def _begin_setup(txn, factor, fields):
+    pending = flows.start_enrolment(factor, txn.user, fields)
+    set_mfa_state(txn, enrolment={"kind": factor.kind, "id": pending.id})
+    if factor.resendable:
+        factor.deliver_enrolment(flows.enrolment_challenge(pending))
+    db.session.commit()
+    return pending
+
+
+@mfa_bp.route("/<kind>/setup", methods=["GET", "POST"])
+def setup(kind):
     txn = _mfa_transaction(before_verification=True)
-    seconds = attempts.locked_for_seconds(txn.user)
-    if seconds:
-        return _locked_page(seconds)
-    factor = get_factor("recovery")
-    form = RecoveryCodeForm()
-    if form.validate_on_submit():
-        seconds = attempts.claim_attempt(txn.user)
-        if seconds:
-            return _locked_page(seconds)
-        if factor.verify(challenge_for(txn), form.code.data):
-            record_factor_success(txn, factor)
-            finish_mfa(txn)
-            db.session.commit()
-            remaining = recovery_codes_remaining(txn.user)
-            return _page("mfa_recovery_used.html", txn, remaining=remaining,
-                         continue_url=url_for("mfa.continue_login"), page_title=_("Recovery code accepted"))
-        attempts.record_failure(txn.user, factor="recovery")
-        seconds = attempts.locked_for_seconds(txn.user)
-        if seconds:
-            return _locked_page(seconds)
-        form.code.errors = [_("That recovery code is not valid or was already used.")]
-    return _page("mfa_recovery.html", txn, status=400 if form.errors else 200, form=form,
-                 action_url=url_for("mfa.recovery"), back_url=url_for("mfa.start"), page_title=_("Use a recovery code"))
-
-
-@mfa_bp.route("/totp", methods=["GET", "POST"])
-def totp_setup():
-    txn = _mfa_transaction(before_verification=True)
-    state = mfa_state(txn)
-    if not state.get("enrolling") or not txn.realm.totp_enabled:
+    factor = _setup_factor(txn, kind)
+    if factor is None:
         return redirect(url_for("mfa.start"))
-    seconds = attempts.locked_for_seconds(txn.user)
+    seconds = flows.locked_for_seconds(txn.user)
     if seconds:
         return _locked_page(seconds)
-    from ..models import Authenticator
-
-    device = db.session.get(Authenticator, state["totp_device_id"]) if state.get("totp_device_id") else None
-    if device is None or device.user_id != txn.user.id or device.state != "pending":
-        device, _secret = begin_totp_enrolment(txn.user)
-        set_mfa_state(txn, totp_device_id=device.id)
+    pending = _pending(txn, factor)
+    typed = {}
+    if factor.enrolment_needs_input and not request.args.get("confirm"):
+        typed, pending = (factor.enrolment_input(pending) if pending is not None else {}), None
+    if pending is None and request.method == "GET" and not factor.enrolment_needs_input:
+        pending = _begin_setup(txn, factor, {})
+    form = factor.enrol_form(pending, data=typed) if typed and request.method == "GET" else factor.enrol_form(pending)
+    if request.method == "GET":
+        if pending is not None and getattr(form, "name", None) is not None:
+            form.name.data = pending.name
+        return _setup_page(txn, factor, pending, form)
+    if not form.validate_on_submit():
+        return _setup_page(txn, factor, pending, form, status=400)
+    if pending is None:
+        try:
+            _begin_setup(txn, factor, form.data)
+        except FactorError as error:
+            db.session.rollback()
+            _field_for(form, error).errors = [error.message]
+            return _setup_page(txn, factor, None, form, status=400 if error.field or error.retry_after else 503)
+        return redirect(url_for("mfa.setup", kind=factor.kind, confirm=1))
+    try:
+        codes = flows.complete_enrolment(pending, form.data, by="user")
+    except flows.EnrolmentExpired:
         db.session.commit()
-    form = TotpSetupForm()
-    if form.validate_on_submit():
-        seconds = attempts.claim_attempt(txn.user)
-        if seconds:
-            return _locked_page(seconds)
-        if activate_totp(txn.user, device, form.code.data, name=form.name.data):
-            set_mfa_state(txn, factor="totp")
-            record_factor_success(txn, get_factor("totp"))
-            return _after_success(txn)
-        attempts.record_failure(txn.user, factor="totp")
-        seconds = attempts.locked_for_seconds(txn.user)
-        if seconds:
-            return _locked_page(seconds)
-        form.code.errors = [_("That code is not right. Check the time on your phone and try again.")]
-    elif request.method == "GET":
-        form.name.data = device.name
-    secret = device_secret(device)
-    choose_url = url_for("mfa.choose") if len(enrollable_factors(txn.realm)) > 1 else None
-    return _page("totp_setup.html", txn, status=400 if form.errors else 200, form=form,
-                 action_url=url_for("mfa.totp_setup"),
-                 qr_svg=build_totp_svg(provisioning_uri(txn.realm, txn.user, secret)),
-                 secret_display=secret_for_display(secret), cancel_url=choose_url,
-                 page_title=_("Set up authenticator app"))
+        return _setup_page(txn, factor, None if factor.enrolment_needs_input else _begin_setup(txn, factor, {}),
+                           factor.enrol_form(None if factor.enrolment_needs_input else pending, formdata=None),
+                           status=400, messages=[("error", _("Too many wrong codes. Start again."))])
+    except flows.WrongResponse as wrong:
+        form.code.errors = [wrong.message]
+        return _setup_page(txn, factor, pending, form, status=400)
+    mark_form_success()
+    keep_recovery_codes(txn, codes)
+    record_factor_success(txn, factor)
+    return _after_success(txn)
 
+
+@mfa_bp.post("/<kind>/setup/resend")
+def setup_resend(kind):
+    txn = _mfa_transaction(before_verification=True)
+    factor = _setup_factor(txn, kind)
+    pending = _pending(txn, factor) if factor is not None else None
+    if pending is None:
+        return redirect(url_for("mfa.start"))
+    form = CodeForm(prefix="resend")
+    form.code.validators = []
+    if not form.validate_on_submit():
+        return _setup_page(txn, factor, pending, factor.enrol_form(pending, formdata=None), status=400,
+                           messages=[("error", _("Your form expired. Try again."))])
+    challenge = flows.enrolment_challenge(pending)
+    try:
+        factor.deliver_enrolment(challenge)
+    except FactorError as error:
+        return _setup_page(txn, factor, pending, factor.enrol_form(pending, formdata=None),
+                           status=_factor_error_status(error), messages=[("error", error.message)])
+    destination = factor.enrolment_context(challenge).get("destination") or ""
+    return _setup_page(txn, factor, pending, factor.enrol_form(pending, formdata=None),
+                       messages=[("success", _("We sent a new code to %(destination)s.", destination=destination))])
+
+
+# --- recovery codes, shown once ---------------------------------------------------------------
 
 @mfa_bp.route("/recovery-codes", methods=["GET", "POST"])
 def recovery_codes():
@@ -382,3 +421,4 @@ def recovery_codes_file(realm, user, codes) -> Response:
 def continue_login():
     txn = load_transaction(g.realm, g.txn_id)
     return login_flow.advance(txn)
+

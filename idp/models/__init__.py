@@ -6,7 +6,7 @@ from .client import SUPPORTED_SCOPES, Client
 from .consent import Consent
 from .email_link import EmailLink
 from .keys import SigningKey
-from .mfa import Authenticator, OtpChallenge, RecoveryCode, SmsIntegration, SmsMessage
+from .mfa import Authenticator, OtpChallenge, SmsIntegration, SmsMessage
 from .ratelimit import rate_limit_counters
 from .realm import Realm
 from .remembered_device import RememberedDevice
@@ -22,7 +22,6 @@ __all__ = [
     "ApiKey",
     "Authenticator",
     "OtpChallenge",
-    "RecoveryCode",
     "SmsIntegration",
     "SmsMessage",
     "AuditEvent",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,40 +11,46 @@ from .base import UTCDateTime, utcnow
 from .user import User
 
 
+def new_authenticator_id() -> str:
+    """Random, so an id is never reused: a deleted credential's id can never name another."""
+    return secrets.token_hex(12)
+
+
 class Authenticator(db.Model):
-    """A second factor a user holds: one row per TOTP device (allauth's Authenticator).
-    ``state`` is ``pending`` until the first valid code arrives, then ``active``."""
+    """Every credential a user holds, whatever its kind (allauth's Authenticator): an
+    authenticator app, a phone, a recovery-code set, ... ``kind`` names the factor
+    (``idp.mfa.registry``), which alone reads and writes ``data``. ``state`` is ``pending``
+    until enrolment completes, then ``active``; a pending credential is never usable at login.
+
+    ``revision`` grows with every change of ``data``: a factor that must change it atomically
+    (a TOTP step used, a recovery code spent, a passkey's sign count) updates ``WHERE revision =
+    the one it read`` (``idp.mfa.flows.update_data``), so two requests at the same moment
+    cannot both succeed."""
 
     __tablename__ = "authenticators"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_authenticator_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    secret_encrypted: Mapped[str] = mapped_column(Text)
-    last_used_step: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     activated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship()
 
-
-class RecoveryCode(db.Model):
-    """One single-use recovery code, kept as a keyed digest; ``used_at`` is claimed atomically."""
-
-    __tablename__ = "recovery_codes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    code_digest: Mapped[str] = mapped_column(String(64), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    @property
+    def active(self) -> bool:
+        return self.state == "active"
 
 
 class OtpChallenge(db.Model):
-    """A code sent by SMS. Stored as a salted keyed digest; at most N wrong tries, then dead."""
+    """A code sent out of band (text message, mail) for one binding (a login transaction or an
+    account action) and one destination. Stored as a salted keyed digest; at most N wrong tries,
+    then dead."""
 
     __tablename__ = "otp_challenges"
 
@@ -51,8 +58,9 @@ class OtpChallenge(db.Model):
     realm_id: Mapped[int] = mapped_column(ForeignKey("realms.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     transaction_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    factor: Mapped[str] = mapped_column(String(16))
     purpose: Mapped[str] = mapped_column(String(16))
-    phone: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[str] = mapped_column(String(320))
     salt: Mapped[str] = mapped_column(String(32))
     code_digest: Mapped[str] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

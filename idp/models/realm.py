@@ -24,8 +24,10 @@ class Realm(db.Model):
     mfa_login_form: Mapped[bool] = mapped_column(Boolean, default=True)
     mfa_registration_form: Mapped[bool] = mapped_column(Boolean, default=False)
     mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
-    sms_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The second factors this realm offers, by kind (``idp.mfa.registry``): ``["totp", "sms"]``.
+    #: Recovery codes are not listed: they come with any other factor.
+    #: Nullable so that it could be added in place (no table rebuild): NULL reads as none.
+    mfa_factors: Mapped[list | None] = mapped_column(JSON, default=list, nullable=True)
     users_may_toggle_mfa: Mapped[bool] = mapped_column(Boolean, default=True)
     sms_allowed_countries: Mapped[list] = mapped_column(JSON, default=list)
     require_email_verification: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -49,3 +51,28 @@ class Realm(db.Model):
 
     def __repr__(self) -> str:
         return f"<Realm {self.name}>"
+
+    def offers_factor(self, kind: str) -> bool:
+        return kind in (self.mfa_factors or [])
+
+    def set_factor_offered(self, kind: str, offered: bool) -> None:
+        kinds = [k for k in (self.mfa_factors or []) if k != kind]
+        self.mfa_factors = kinds + [kind] if offered else kinds
+
+    # The settings ``sms_enabled`` and ``totp_enabled`` (``idp realms set --sms on --totp on``,
+    # the API's and the console's switches) are spellings of membership in ``mfa_factors``.
+    @property
+    def sms_enabled(self) -> bool:
+        return self.offers_factor("sms")
+
+    @sms_enabled.setter
+    def sms_enabled(self, value: bool) -> None:
+        self.set_factor_offered("sms", bool(value))
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.offers_factor("totp")
+
+    @totp_enabled.setter
+    def totp_enabled(self, value: bool) -> None:
+        self.set_factor_offered("totp", bool(value))

@@ -37,9 +37,6 @@ class User(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
-    phone_set_by_admin: Mapped[bool] = mapped_column(Boolean, default=False)
 
     failed_mfa_attempts: Mapped[int] = mapped_column(Integer, default=0)
     mfa_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

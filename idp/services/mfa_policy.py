@@ -2,6 +2,8 @@
 management API and the admin console."""
 from __future__ import annotations
 
+from flask import current_app
+
 from ..extensions import db
 from ..models import Realm, SmsIntegration
 from . import ServiceError
@@ -39,6 +41,9 @@ def apply_realm_settings(realm: Realm, changes: dict) -> Realm:
     for key, value in changes.items():
         if value is None:
             continue
+        if key == "mfa_factors":
+            realm.mfa_factors = check_factor_list(value)
+            continue
         setattr(realm, key, realm_setting(key).validate(value))
 
     if realm.sms_enabled and not active_sms_integrations(realm):
@@ -55,10 +60,24 @@ def mfa_applies_to_form(realm: Realm, form_variant: str) -> bool:
     return realm.mfa_login_form
 
 
+def offerable_factor_kinds() -> list[str]:
+    """The factors this installation has that a realm may offer (``[mfa] factors``; backup
+    factors such as recovery codes come with the others)."""
+    return current_app.extensions["idp.mfa_factors"].kinds(include_backup=False)
+
+
+def check_factor_list(value) -> list[str]:
+    """``mfa_factors``: kinds this installation offers, kept in its order of preference."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(k, str) for k in value):
+        raise ServiceError("mfa_factors must be a list of factor names", field="mfa_factors")
+    offerable = offerable_factor_kinds()
+    unknown = [k for k in value if k not in offerable]
+    if unknown:
+        raise ServiceError(f"{', '.join(k[:16] for k in unknown[:5])}: not a factor of this installation; "
+                           f"factors are: {', '.join(offerable)}", field="mfa_factors")
+    return [k for k in offerable if k in value]
+
+
 def enabled_factor_kinds(realm: Realm) -> list[str]:
-    kinds = []
-    if realm.sms_enabled:
-        kinds.append("sms")
-    if realm.totp_enabled:
-        kinds.append("totp")
-    return kinds
+    offerable = offerable_factor_kinds()
+    return [k for k in realm.mfa_factors or [] if k in offerable]

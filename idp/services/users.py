@@ -162,8 +162,6 @@ def create_user(
         email_verified=email_verified,
         password_hash=hash_password(password) if password is not None else None,
         mfa_enabled=False,
-        phone_verified=False,
-        phone_set_by_admin=False,
         failed_mfa_attempts=0,
         disabled=False,
     )

@@ -68,7 +68,7 @@ def find_link(provider, subject: str) -> FederatedIdentity | None:
 def has_second_factor(user) -> bool:
     """Whether linking to ``user`` must pass a second factor: the user's MFA flag is on, or they
     hold a factor the realm can challenge."""
-    from ..mfa.base import usable_factors
+    from ..mfa.flows import usable_factors
 
     return bool(user.mfa_enabled) or bool(usable_factors(user.realm, user))
 

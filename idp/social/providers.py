@@ -123,9 +123,10 @@ def add_provider(realm, *, kind: str, name: str, client_id: str, client_secret: 
 
 
 def set_provider_enabled(row: IdentityProvider, enabled: bool) -> None:
-    if row.enabled != bool(enabled):
-        row.enabled = bool(enabled)
-        record_event("provider.enabled" if enabled else "provider.disabled", realm=row.realm, name=row.name)
+    """Recorded even when nothing changes: an operator's action is in the audit log as taken."""
+    record_event("provider.enabled" if enabled else "provider.disabled", realm=row.realm, name=row.name,
+                 was_enabled=bool(row.enabled))
+    row.enabled = bool(enabled)
 
 
 def update_provider(row: IdentityProvider, *, display_name: str | None = None, issuer: str | None = None,
@@ -170,7 +171,7 @@ def update_provider(row: IdentityProvider, *, display_name: str | None = None, i
         set_provider_trust_email(row, bool(trust_email))
     if mfa_mode is not None or upstream_mfa_amr is not None or upstream_mfa_acr is not None:
         set_provider_mfa(row, mfa_mode=mfa_mode, upstream_mfa_amr=upstream_mfa_amr, upstream_mfa_acr=upstream_mfa_acr)
-    if enabled is not None:
+    if enabled is not None and bool(enabled) != bool(row.enabled):
         set_provider_enabled(row, enabled)
     return row
 

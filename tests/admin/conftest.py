@@ -53,8 +53,8 @@ def admin_factory(in_app):
     def make(role="owner", email=None) -> AdminSetup:
         from idp.admin.accounts import create_admin
         from idp.extensions import db
-        from idp.mfa.recovery import generate_recovery_codes
-        from idp.mfa.totp import activate_totp, begin_totp_enrolment
+        from tests.helpers import generate_recovery_codes
+        from tests.helpers import activate_totp, begin_totp_enrolment
 
         with in_app():
             user = create_admin(email=email or f"{role}@example.com", password=PASSWORD, role=role)
@@ -119,7 +119,7 @@ def log_in(browser: ConsoleBrowser, admin: AdminSetup) -> ConsoleBrowser:
     browser.get("/admin/")
     assert "/realms/admin/login/" in browser.url, browser.url
     browser.submit_page({"email": admin.email, "password": PASSWORD})
-    assert "/mfa/code" in browser.url, browser.url
+    assert re.search(r"/mfa/(sms|totp|recovery)$", browser.url), browser.url
     browser.submit_page({"code": admin.totp_code()})
     assert browser.status == 200 and browser.url.startswith("/admin"), (browser.url, browser.status)
     return browser
@@ -226,6 +226,8 @@ def world(in_app):
     from idp.services.users import create_user
     from idp.social.providers import add_provider
 
+    from ..helpers import begin_totp_enrolment
+
     with in_app():
         realms = {}
         for name in ("acme", "admin"):
@@ -240,6 +242,8 @@ def world(in_app):
                 invitee = create_user(realm, email="invitee@example.com", password=None)
                 add_provider(realm, kind="oidc", name="corp", issuer="https://sso.example.com",
                              client_id="idp", client_secret="secret")
+                realm.totp_enabled = True
+                pending, pending_secret = begin_totp_enrolment(user, "Alice's phone")
             client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
             other_client, _ = create_client(realm, name="Other app", redirect_uris=["https://other.example/cb"])
             integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
@@ -248,6 +252,8 @@ def world(in_app):
                             "other_client_id": other_client.client_id,
                             "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0,
                             "name": "corp", "sid": session_row.sid,
-                            "invitee_id": invitee.id if name != "admin" else user.id}
+                            "invitee_id": invitee.id if name != "admin" else user.id,
+                            "kind": "totp", "credential_id": pending.id if name != "admin" else "none",
+                            "pending_totp_secret": pending_secret if name != "admin" else None}
         db.session.commit()
         return realms

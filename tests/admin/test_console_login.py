@@ -63,8 +63,8 @@ def test_new_admin_sets_up_an_authenticator_app_at_the_first_login(app, in_app):
 
 def test_a_member_of_the_admin_realm_without_a_role_is_refused(app, in_app):
     from idp.extensions import db
-    from idp.mfa.recovery import generate_recovery_codes
-    from idp.mfa.totp import activate_totp, begin_totp_enrolment
+    from tests.helpers import generate_recovery_codes
+    from tests.helpers import activate_totp, begin_totp_enrolment
     from idp.services.realms import get_realm
     from idp.services.users import create_user
 

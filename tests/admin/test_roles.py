@@ -34,6 +34,9 @@ POST_ROUTES = {
     "admin.resend_invitation": "users",
     "admin.end_user_session": "users",
     "admin.end_all_user_sessions": "users",
+    "admin.remove_user_credential": "users",
+    "admin.setup_user_credential": "users",
+    "admin.verify_user_credential": "users",
     "admin.set_console_role": "admins",
     "admin.create_client_view": "clients",
     "admin.update_client_redirect_uris": "clients",
@@ -87,8 +90,15 @@ def _request(app, endpoint, ids):
         "admin.update_client_grant_types": {"grant_types": ["authorization_code"]},
         "admin.delete_client_view": {"confirm": "y"},
         "admin.create_api_key_view": {"name": "deploy", "scopes": ["users:read"]},
+        "admin.verify_user_credential": {"code": _totp_now(ids.get("pending_totp_secret"))},
     }.get(endpoint, {})
     return url, data, prefix
+
+
+def _totp_now(secret):
+    import pyotp
+
+    return pyotp.TOTP(secret).now() if secret else ""
 
 
 def _arguments(app, endpoint):

@@ -15,7 +15,8 @@ def test_totp_credential_is_pending_with_secret_and_provisioning_uri(api, mfa_re
     response = api.post(f"/users/{user.id}/credentials", {"credential_type": "totp"})
     assert response.status_code == 201
     credential = response.get_json()
-    assert credential["id"].startswith("totp_") and credential["state"] == "pending"
+    assert credential["credential_type"] == "totp" and credential["state"] == "pending"
+    assert len(credential["id"]) == 24, "a random id, never a counter"
     assert credential["name"] == "Authenticator"
     totp = pyotp.parse_uri(credential["provisioning_uri"])
     assert totp.secret == credential["otp_secret"] and totp.issuer == "Acme" and totp.name == user.email
@@ -37,13 +38,50 @@ def test_verified_totp_credential_is_active_and_hides_its_secret(api, mfa_realm,
     assert again.get_json()["error"] == "credential_already_active"
 
 
-def test_wrong_activation_code_counts_towards_the_lock(api, mfa_realm, user):
+def test_wrong_activation_codes_count_against_the_credential_not_the_login_lock(api, mfa_realm, user):
+    """Enrolment has its own limit (``mfa.enrolment_max_attempts``, 5): the user's login lock
+    is untouched, and a credential that took five wrong codes is gone (410); a new one works."""
     credential = api.post(f"/users/{user.id}/credentials", {"credential_type": "totp"}).get_json()
-    response = api.post(f"/users/{user.id}/credentials/{credential['id']}/verify", {"code": "000000"})
+    verify = f"/users/{user.id}/credentials/{credential['id']}/verify"
+    wrong = "000000" if totp_now(credential["otp_secret"]) != "000000" else "111111"
+    response = api.post(verify, {"code": wrong})
     assert response.status_code == 400
     body = response.get_json()
-    assert body["error"] == "invalid_code" and body["attempts_left"] == 9 and "code" in body["fields"]
+    assert body["error"] == "invalid_code" and body["attempts_left"] == 4 and "code" in body["fields"]
     assert api.get(f"/users/{user.id}/credentials/{credential['id']}").get_json()["state"] == "pending"
+    for _ in range(3):
+        assert api.post(verify, {"code": wrong}).status_code == 400
+    assert api.post(verify, {"code": wrong}).status_code == 410
+    assert api.post(verify, {"code": totp_now(credential["otp_secret"])}).status_code == 410
+
+    from idp.extensions import db
+    from idp.models import User
+
+    assert db.session.get(User, user.id).failed_mfa_attempts == 0, "the login lock's count is not used"
+    fresh = api.post(f"/users/{user.id}/credentials", {"credential_type": "totp"}).get_json()
+    done = api.post(f"/users/{user.id}/credentials/{fresh['id']}/verify", {"code": totp_now(fresh["otp_secret"])})
+    assert done.status_code == 200
+
+
+def test_two_creates_make_two_credentials_each_with_its_own_id_and_secret(api, mfa_realm, user):
+    """AuthRocket workflow: the first QR code the user scanned still names its own credential."""
+    first = api.post(f"/users/{user.id}/credentials", {"credential_type": "totp"}).get_json()
+    second = api.post(f"/users/{user.id}/credentials", {"credential_type": "totp"}).get_json()
+    assert first["id"] != second["id"] and first["otp_secret"] != second["otp_secret"]
+    response = api.post(f"/users/{user.id}/credentials/{first['id']}/verify", {"code": totp_now(first["otp_secret"])})
+    assert response.status_code == 200 and response.get_json()["state"] == "active"
+    assert len(response.get_json()["recovery_codes"]) == 10, "the first factor brings recovery codes, once"
+    assert api.get(f"/users/{user.id}/credentials/{second['id']}").get_json()["state"] == "pending"
+
+
+def test_deleting_the_last_credential_turns_mfa_off_so_the_user_logs_in_normally(api, mfa_realm, user, client):
+    credential = api.post(f"/users/{user.id}/credentials", {"credential_type": "totp"}).get_json()
+    api.post(f"/users/{user.id}/credentials/{credential['id']}/verify", {"code": totp_now(credential["otp_secret"])})
+    assert api.get(f"/users/{user.id}").get_json()["mfa_enabled"] is True
+    assert api.delete(f"/users/{user.id}/credentials/{credential['id']}").status_code == 204
+    body = api.get(f"/users/{user.id}").get_json()
+    assert body["mfa_enabled"] is False and body["factors"] == []
+    assert api.get(f"/users/{user.id}/recovery_codes").get_json() == {"remaining": 0}
 
 
 def test_sms_credential_is_verified_with_the_code_its_verify_step_sends(api, mfa_realm, user, instance_path):
@@ -57,13 +95,14 @@ def test_sms_credential_is_verified_with_the_code_its_verify_step_sends(api, mfa
     assert api.post(verify, {"code": "000000"}).status_code == 400
     active = api.post(verify, {"code": last_sms_code(instance_path, PHONE)})
     assert active.status_code == 200, active.get_json()
-    assert active.get_json() | {"created_at": None} == {
-        "id": "phone", "credential_type": "sms", "state": "active", "name": "Phone", "created_at": None,
-        "activated_at": None, "last_used_at": None, "phone": PHONE, "phone_verified": True}
+    body = active.get_json()
+    assert body | {"created_at": None, "activated_at": None, "recovery_codes": None} == {
+        "id": credential["id"], "credential_type": "sms", "state": "active", "name": "Phone", "created_at": None,
+        "activated_at": None, "last_used_at": None, "phone": PHONE, "phone_verified": True, "recovery_codes": None}
     user_body = api.get(f"/users/{user.id}").get_json()
     assert user_body["phone_verified"] and user_body["mfa_enabled"] and user_body["factors"] == ["sms"]
-    assert [c["id"] for c in api.get(f"/users/{user.id}/credentials").get_json()["credentials"]] == ["phone"]
-    assert api.post(f"/users/{user.id}/credentials/phone/verify", {"code": "123456"}).status_code == 409
+    assert [c["id"] for c in api.get(f"/users/{user.id}/credentials").get_json()["credentials"]] == [credential["id"]]
+    assert api.post(verify, {"code": "123456"}).status_code == 409
     assert api.post(f"/users/{user.id}/credentials", {"credential_type": "sms", "phone": PHONE}).status_code == 409
 
 
@@ -104,7 +143,9 @@ def test_deleting_credentials(api, mfa_realm, user, instance_path):
     assert api.delete(f"/users/{user.id}/credentials/{credential['id']}").status_code == 204
     assert api.get(f"/users/{user.id}/credentials").get_json()["credentials"] == []
     api.patch(f"/users/{user.id}", {"phone": PHONE})
-    assert api.delete(f"/users/{user.id}/credentials/phone").status_code == 204
+    phone = api.get(f"/users/{user.id}/credentials").get_json()["credentials"][0]
+    assert phone["credential_type"] == "sms" and phone["phone"] == PHONE
+    assert api.delete(f"/users/{user.id}/credentials/{phone['id']}").status_code == 204
     assert api.get(f"/users/{user.id}").get_json()["phone"] is None
 
 

@@ -28,7 +28,8 @@ def verify_with_jwks(client, token, realm="acme"):
 
 def sms_user(factory, realm, phone=PHONE):
     from idp.extensions import db
-    from idp.services.mfa_users import admin_set_mfa, admin_set_phone
+    from idp.mfa.sms import admin_set_phone
+    from idp.services.mfa_users import admin_set_mfa
 
     user = factory.user(realm, email=EMAIL)
     admin_set_phone(user, phone)
@@ -166,8 +167,10 @@ def test_sms_user_gets_needs_mfa_then_completes_with_the_texted_code(client, fac
     assert claims["amr"] == ["pwd", "mfa", "sms"] and claims["acr"] == "urn:idp:acr:mfa"
     from idp.extensions import db
 
+    from idp.mfa.sms import phone_verified
+
     db.session.refresh(user)
-    assert user.phone_verified
+    assert phone_verified(user)
     id_token = jwt.decode(result["oidc"]["id_token"],
                           KeySet.import_key_set(client.get("/realms/acme/jwks").get_json()), algorithms=["RS256"])
     assert id_token.claims["amr"] == ["pwd", "mfa", "sms"]

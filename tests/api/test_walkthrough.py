@@ -58,6 +58,7 @@ def test_user_enrols_an_authenticator_app_through_the_api_then_logs_in_with_it(a
     verified = api.post(f"/users/{user['id']}/credentials/{credential['id']}/verify", {"code": app_on_phone.now()})
     assert verified.status_code == 200, verified.get_json()
     assert verified.get_json()["state"] == "active"
+    assert len(verified.get_json()["recovery_codes"]) == 10, "the first factor brings recovery codes, shown once"
 
     login = client.post("/api/v1/realms/acme/sessions/authenticate",
                         json={"email": EMAIL, "password": PASSWORD, "client_id": client_id})
@@ -65,7 +66,7 @@ def test_user_enrols_an_authenticator_app_through_the_api_then_logs_in_with_it(a
     body = login.get_json()
     assert body["result"] == "needs_mfa"
     assert body["token"].startswith("kli_")
-    assert body["factors"] == ["totp"]
+    assert body["factors"] == ["totp", "recovery"]
 
     code = app_on_phone.at(time.time() + 30)  # the next step: the activation used this one
     done = client.post("/api/v1/realms/acme/sessions/complete_mfa", json={"token": body["token"], "code": code})

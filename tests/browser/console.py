@@ -30,8 +30,8 @@ class ConsoleOwner:
 def create_console_owner(demo, email=OWNER_EMAIL) -> ConsoleOwner:
     from idp.admin.accounts import create_admin
     from idp.extensions import db
-    from idp.mfa.recovery import generate_recovery_codes
-    from idp.mfa.totp import activate_totp, begin_totp_enrolment
+    from tests.helpers import generate_recovery_codes
+    from tests.helpers import activate_totp, begin_totp_enrolment
 
     with demo.app.app_context():
         user = create_admin(email=email, password=PASSWORD, role="owner")

@@ -49,7 +49,7 @@ def enter_texted_code(page, demo, *, remember: bool = False):
 
 def give_demo_user_recovery_codes(demo):
     """The demo user saved recovery codes before: logins go straight from the code back to the app."""
-    from idp.mfa.recovery import generate_recovery_codes
+    from tests.helpers import generate_recovery_codes
 
     demo.change(lambda realm, user: generate_recovery_codes(user))
 
@@ -185,7 +185,7 @@ def test_user_resets_a_forgotten_password_still_passes_mfa_and_old_refresh_token
     screenshot(page, "reset-password")
     page.get_by_label("New password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set new password").click()
-    page.wait_for_url(re.compile(r"/mfa/code"))
+    page.wait_for_url(re.compile(r"/mfa/(sms|totp)"))
     enter_texted_code(page, demo)
     claims = assert_back_at_demo(page, demo, DEMO_EMAIL, ["pwd", "mfa", "sms"])
     assert claims["email_verified"] is True
@@ -248,6 +248,6 @@ def test_remembered_browser_skips_the_code_until_the_user_forgets_it_on_the_acco
     log_out_of_demo(page, demo)
     page.get_by_role("link", name="Log in").click()
     log_in_with_password(page)
-    page.wait_for_url(re.compile(r"/mfa/code"))
+    page.wait_for_url(re.compile(r"/mfa/(sms|totp)"))
     enter_texted_code(page, demo)
     assert_back_at_demo(page, demo, DEMO_EMAIL, ["pwd", "mfa", "sms"])

@@ -212,7 +212,7 @@ def test_new_user_registers_opens_the_mailed_link_enrols_a_phone_and_allows_a_th
     page.goto(link)
     tour.look(page, "verify-email-confirm", "Verify your email address")
     page.get_by_role("button", name="Verify email address").click()
-    tour.look(page, "mfa-choose-enrolment", "Choose how to verify")
+    tour.look(page, "mfa-choose-enrolment", "Set up two-factor authentication")
     page.get_by_role("link", name=re.compile("Text me a code")).click()
     tour.look(page, "mfa-phone", "Enter your phone number")
     enter_phone(page, "415 555 0199")
@@ -316,7 +316,7 @@ def tab_to(page, matches, limit=25) -> dict:
 
 
 def test_user_logs_in_with_a_texted_code_using_only_the_keyboard(page, demo_server, screenshot):
-    from idp.mfa.recovery import generate_recovery_codes
+    from tests.helpers import generate_recovery_codes
 
     demo = demo_server
     demo.change(lambda realm, user: generate_recovery_codes(user))

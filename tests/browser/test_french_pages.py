@@ -25,7 +25,7 @@ def test_a_french_visitor_gets_french_pages_and_script_words_at_both_widths(new_
     page.get_by_label("Adresse e-mail").fill(DEMO_EMAIL)
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(re.compile(r"/mfa/code"))
+    page.wait_for_url(re.compile(r"/mfa/(sms|totp)"))
     countdown = page.locator("#resend-hint [data-countdown-value]")
     shown_by_server = countdown.inner_text()
     page.wait_for_function(

@@ -23,7 +23,7 @@ def test_demo_user_logs_in_with_a_texted_code_and_saves_recovery_codes(page, dem
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
-    page.wait_for_url(re.compile(r"/mfa/code"))
+    page.wait_for_url(re.compile(r"/mfa/(sms|totp)"))
     page.get_by_role("heading", name=re.compile("Enter the code we sent to")).wait_for()
     assert "0100" in page.get_by_role("heading").first.inner_text(), "the masked phone shows its last digits"
     resend = page.get_by_role("button", name="Resend code")
@@ -57,7 +57,7 @@ def test_demo_user_logs_in_with_a_texted_code_and_saves_recovery_codes(page, dem
 
 
 def test_user_without_their_phone_logs_in_with_a_recovery_code(page, demo_server, screenshot):
-    from idp.mfa.recovery import generate_recovery_codes
+    from tests.helpers import generate_recovery_codes
 
     demo = demo_server
     codes = demo.change(lambda realm, user: generate_recovery_codes(user))

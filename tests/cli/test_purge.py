@@ -106,7 +106,7 @@ def seeded(make_app, alice):
         rows.add(token(LONG_AGO, user=False, revoked=True), doomed=True)  # ... of a token expired since
 
         for expires_at, doomed in ((LONG_AGO, True), (LATER, False)):
-            rows.add(OtpChallenge(realm_id=realm_id, user_id=user_id, purpose="login", phone="+14155550100", salt="s",
+            rows.add(OtpChallenge(realm_id=realm_id, user_id=user_id, factor="sms", purpose="login", destination="+14155550100", salt="s",
                                   code_digest="d", expires_at=expires_at), doomed=doomed)
             rows.add(EmailLink(realm_id=realm_id, user_id=user_id, purpose="verify_email",
                                token_digest=uuid.uuid4().hex, email="alice@example.com", expires_at=expires_at),
@@ -135,8 +135,8 @@ def seeded(make_app, alice):
         # each visit to an authenticator setup page makes a pending one; never confirmed, it goes
         for created_at, state, doomed in ((LONG_AGO, "pending", True), (LONG_AGO, "active", False),
                                           (NOW, "pending", False)):
-            rows.add(Authenticator(user_id=user_id, kind="totp", name="A", state=state, secret_encrypted="x",
-                                   last_used_step=0, created_at=created_at), doomed=doomed)
+            rows.add(Authenticator(user_id=user_id, kind="totp", name="A", state=state, data={"secret": "x"},
+                                   revision=0, created_at=created_at), doomed=doomed)
         db.session.commit()
         rows.before = _remaining(app)
     rows.app = app

@@ -57,3 +57,15 @@ def test_sms_countries_that_are_no_country_are_refused_instead_of_silently_block
 ])
 def test_bad_realm_input_fails_with_one_line(runner, acme, args, message):
     assert_one_line_error(runner(*args), message)
+
+
+def test_admin_lists_the_factors_a_realm_offers_and_the_old_switches_spell_the_same_list(idp, acme, runner):
+    shown = idp("realms", "set", acme, "--factors", "email,totp", "--json")
+    assert shown["factors"] == ["totp", "email"], "kept in the installation's order"
+    assert (shown["totp"], shown["sms"]) == (True, False)
+    shown = idp("realms", "set", acme, "--totp", "off", "--json")
+    assert shown["factors"] == ["email"]
+    assert idp("realms", "set", acme, "--factors", "", "--json")["factors"] == []
+    assert_one_line_error(runner("realms", "set", acme, "--factors", "totp,passkeys"), "passkeys",
+                          "not a factor of this installation")
+    assert_one_line_error(runner("realms", "set", acme, "--factors", "recovery"), "recovery")

@@ -89,7 +89,7 @@ def test_session_of_an_upstream_mfa_login_does_not_pass_the_account_page_step_up
     through_upstream(login, "hostile", hostile_answer)
     assert login.redirected_to_app
 
-    login.get("/realms/acme/account/totp")
+    login.get("/realms/acme/account/factors/totp/setup")
 
     assert "Enter the code we sent to" in text_of(login.page), "changing factors needs our own second factor"
 

@@ -163,7 +163,7 @@ def test_account_page_still_asks_for_a_code_before_factor_changes(remembered, sm
     _, _, login = remembered
     log_in_again(login)
     login.get(ACCOUNT)
-    login.get(f"{ACCOUNT}/phone")
+    login.get(f"{ACCOUNT}/factors/sms/setup")
     assert "Enter the code we sent" in text_of(login.page), "step-up: the remembered device is not a code"
 
 
@@ -218,20 +218,20 @@ def _change_password(user):
 def _add_authenticator(user):
     import pyotp
 
-    from idp.mfa.totp import activate_totp, begin_totp_enrolment
+    from tests.helpers import activate_totp, begin_totp_enrolment
 
     device, secret = begin_totp_enrolment(user)
     assert activate_totp(user, device, pyotp.TOTP(secret).now())
 
 
 def _change_phone(user):
-    from idp.services.mfa_users import admin_set_phone
+    from idp.mfa.sms import admin_set_phone
 
     admin_set_phone(user, "+14155550199")
 
 
 def _regenerate_recovery_codes(user):
-    from idp.mfa.recovery import generate_recovery_codes
+    from tests.helpers import generate_recovery_codes
 
     generate_recovery_codes(user)
 

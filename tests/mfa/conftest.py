@@ -102,9 +102,11 @@ def user_factory(in_app):
     def make(email="alice@example.com", realm=REALM, *, mfa=None, admin_phone=None, phone=None,
              with_totp=False, with_recovery_codes=False) -> UserSetup:
         from idp.extensions import db
-        from idp.mfa.recovery import generate_recovery_codes
-        from idp.mfa.totp import activate_totp, begin_totp_enrolment
-        from idp.services.mfa_users import admin_set_mfa, admin_set_phone
+        from idp.mfa import flows
+        from idp.mfa.registry import get_factor
+        from idp.mfa.sms import admin_set_phone, phone_on_record
+        from idp.mfa.totp.factor import credential_secret
+        from idp.services.mfa_users import admin_set_mfa
         from idp.services.realms import get_realm
 
         with in_app() as app:
@@ -112,15 +114,20 @@ def user_factory(in_app):
             setup = UserSetup(user.id, user.email)
             if admin_phone:
                 admin_set_phone(user, admin_phone)
-                setup.phone = user.phone
+                setup.phone = phone_on_record(user)
             if phone:
-                user.phone, user.phone_verified = phone, True
+                pending = get_factor("sms").begin_enrolment(user, {"phone": phone})
+                flows.activate(pending, by="user")
                 setup.phone = phone
             if with_totp:
-                device, setup.totp_secret = begin_totp_enrolment(user)
-                assert activate_totp(user, device, pyotp.TOTP(setup.totp_secret).now())
+                pending = get_factor("totp").begin_enrolment(user, {})
+                setup.totp_secret = credential_secret(pending)
+                flows.activate(pending, by="user")
             if with_recovery_codes:
-                setup.recovery_codes = generate_recovery_codes(user)
+                setup.recovery_codes = flows.issue_backup_codes(user)
+            else:
+                for row in flows.credentials_of(user, kind="recovery"):
+                    db.session.delete(row)
             if mfa is None:
                 mfa = bool(admin_phone or phone or with_totp)
             admin_set_mfa(user, mfa)
@@ -213,3 +220,14 @@ def page_secret(page: str) -> str:
     match = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page)
     assert match, "no secret on the page"
     return match.group(1).replace(" ", "")
+
+
+def phone_record(in_app, email: str) -> tuple[str | None, bool]:
+    """The phone on record of the user ``email`` (any realm) and whether it is verified."""
+    from idp.extensions import db
+    from idp.mfa.sms import phone_on_record, phone_verified
+    from idp.models import User
+
+    with in_app():
+        user = db.session.scalar(db.select(User).filter_by(email=email))
+        return phone_on_record(user), phone_verified(user)

@@ -7,7 +7,7 @@ import re
 import pyotp
 import pytest
 
-from .conftest import PHONE, link, page_secret, text_of
+from .conftest import PHONE, link, page_secret, phone_record, text_of
 
 ACCOUNT = "/realms/acme/account"
 TOKEN_RE = re.compile(r'name="[^"]*csrf_token"[^>]*value="([^"]+)"')
@@ -34,7 +34,8 @@ def _device_rows(in_app):
     from idp.models import Authenticator
 
     with in_app():
-        return [(d.name, d.state) for d in db.session.scalars(db.select(Authenticator).order_by(Authenticator.id))]
+        return [(d.name, d.state) for d in db.session.scalars(
+            db.select(Authenticator).filter_by(kind="totp").order_by(Authenticator.created_at))]
 
 
 def _user(in_app, user_id):
@@ -91,21 +92,21 @@ def totp_user_on_account_page(realm_factory, user_factory, browser):
 
 def test_user_renames_their_authenticator_app(totp_user_on_account_page, in_app):
     _, _, login = totp_user_on_account_page
-    action = re.search(r'action="([^"]*/devices/(\d+)/rename)"', login.page)
-    post(login, action.group(1), {"name": "Work phone"}, prefix=f"d{action.group(2)}")
+    action = re.search(r'action="([^"]*/factors/([0-9a-f]+)/rename)"', login.page)
+    post(login, action.group(1), {"name": "Work phone"}, prefix=f"n{action.group(2)}")
     assert "Device renamed." in text_of(login.page)
     assert _device_rows(in_app) == [("Work phone", "active")]
 
-    post(login, action.group(1), {"name": " "}, prefix=f"d{action.group(2)}")
+    post(login, action.group(1), {"name": " "}, prefix=f"n{action.group(2)}")
     assert "Give the device a name" in text_of(login.page)
     assert _device_rows(in_app) == [("Work phone", "active")]
 
 
 def test_user_removes_their_authenticator_app(totp_user_on_account_page, in_app):
     _, _, login = totp_user_on_account_page
-    action = re.search(r'action="([^"]*/devices/(\d+)/remove)"', login.page)
+    action = re.search(r'action="([^"]*/factors/([0-9a-f]+)/remove)"', login.page)
     post(login, action.group(1), {}, prefix=f"r{action.group(2)}")
-    assert "Authenticator app removed." in text_of(login.page)
+    assert "Authenticator removed." in text_of(login.page)
     assert _device_rows(in_app) == []
     from idp.extensions import db
     from idp.models import AuditEvent
@@ -117,8 +118,13 @@ def test_user_removes_their_authenticator_app(totp_user_on_account_page, in_app)
 def test_someone_elses_device_cannot_be_removed(totp_user_on_account_page, user_factory, in_app):
     _, _, login = totp_user_on_account_page
     user_factory("bob@example.com", with_totp=True)
-    bobs = max(int(i) for i in re.findall(r"/devices/(\d+)/remove", login.page)) + 1
-    post(login, f"{ACCOUNT}/devices/{bobs}/remove", {}, prefix=f"r{bobs}")
+    from idp.extensions import db
+    from idp.models import Authenticator, User
+
+    with in_app():
+        bob = db.session.scalar(db.select(User).filter_by(email="bob@example.com"))
+        bobs = db.session.scalar(db.select(Authenticator.id).filter_by(user_id=bob.id, kind="totp"))
+    post(login, f"{ACCOUNT}/factors/{bobs}/remove", {}, prefix=f"r{bobs}")
     assert login.response.status_code == 404
     assert len(_device_rows(in_app)) == 2
 
@@ -166,21 +172,20 @@ def test_changing_a_verified_phone_needs_a_code_from_that_phone_first(realm_fact
     assert "Enter the code we sent to +1 •••• ••0123" in text_of(login.page)
     login.submit({"code": sms_code("+14155550123")})
     assert "Your phone number was verified." in text_of(login.page)
-    changed = _user(in_app, user.id)
-    assert (changed.phone, changed.phone_verified) == ("+14155550123", True)
+    assert phone_record(in_app, user.email) == ("+14155550123", True)
 
 
 def test_user_without_a_phone_adds_one_from_the_account_page(realm_factory, user_factory, browser, sms_code, in_app):
     realm = realm_factory()
     user = user_factory()
     login = _open_account(browser, realm)
-    login.get(link(login.page, "Change phone number"))
+    login.get(link(login.page, "Add phone number"))
     login.submit({"phone": "+14155550123"})
     login.submit({"code": sms_code()})
     assert "Save your recovery codes" in login.page
     login.submit({"saved": "y"})
     added = _user(in_app, user.id)
-    assert (added.phone, added.phone_verified, added.mfa_enabled) == ("+14155550123", True, True)
+    assert (*phone_record(in_app, user.email), added.mfa_enabled) == ("+14155550123", True, True)
 
 
 def test_administrators_phone_cannot_be_changed_from_the_account_page(realm_factory, user_factory, browser,
@@ -190,9 +195,9 @@ def test_administrators_phone_cannot_be_changed_from_the_account_page(realm_fact
     login = _open_account(browser, realm)
     login.submit({"code": sms_code()})
     assert "Change phone number" not in text_of(login.page)
-    login.get(f"{ACCOUNT}/phone")
+    login.get(f"{ACCOUNT}/factors/sms/setup")
     assert login.response.status_code == 403
-    assert "managed by your administrator" in text_of(login.page)
+    assert "set by your administrator" in text_of(login.page)
 
 
 def test_secrets_are_stored_only_encrypted_or_as_digests(realm_factory, user_factory, browser, sms_code, in_app):
@@ -217,14 +222,14 @@ def test_secrets_are_stored_only_encrypted_or_as_digests(realm_factory, user_fac
     from idp.security import decrypt
 
     with in_app():
-        device = db.session.scalar(db.select(Authenticator))
-        assert secret not in device.secret_encrypted
-        assert decrypt(device.secret_encrypted) == secret
+        device = db.session.scalar(db.select(Authenticator).filter_by(kind="totp"))
+        assert secret not in json.dumps(device.data)
+        assert decrypt(device.data["secret"]) == secret
 
         tables = {table.name: [" ".join(json.dumps(v) for v in row if isinstance(v, (str, dict, list)))
                                for row in db.session.execute(table.select())]
                   for table in db.metadata.sorted_tables}
-    assert tables["authenticators"] and tables["recovery_codes"] and tables["otp_challenges"]
+    assert tables["authenticators"] and tables["otp_challenges"]
     dump = "\n".join(cell for rows in tables.values() for cell in rows)
     plain_values = [secret, secret.lower(), *recovery_codes, *(c.replace("-", "") for c in recovery_codes)]
     assert [value for value in plain_values if value in dump] == []
@@ -260,7 +265,7 @@ def test_account_phone_code_page_has_no_broken_links(realm_factory, user_factory
     realm = realm_factory()
     user_factory()
     login = _open_account(browser, realm)
-    login.get(link(login.page, "Change phone number"))
+    login.get(link(login.page, "Add phone number"))
     login.submit({"phone": "+14155550123"})
     assert "Enter the code we sent to" in login.page
     assert 'href="None"' not in login.page

@@ -57,9 +57,9 @@ def test_five_wrong_tries_kill_a_code_and_a_new_one_is_needed(realm_factory, use
     assert "Request a new code" in text_of(login.page), "the right code no longer works either"
 
     age_sms(30)
-    login.submit({}, url=mfa_url(login, "/resend"))
+    login.submit({}, url=mfa_url(login, "/sms/resend"))
     assert "We sent a new code to" in login.page
-    login.submit({"code": sms_code()}, url=mfa_url(login, "/code?factor=sms"))
+    login.submit({"code": sms_code()}, url=mfa_url(login, "/sms"))
     assert login.redirected_to_app
 
 
@@ -87,10 +87,10 @@ def test_ten_failures_lock_the_second_factor_across_logins_even_after_a_correct_
     assert "Too many attempts" in third.page
     third.get(mfa_url(third, "/recovery"))
     assert third.response.status_code == 429, "recovery codes are locked too"
-    third.get(mfa_url(third, "/code?factor=sms"))
+    third.get(mfa_url(third, "/sms"))
     assert third.response.status_code == 429
     sent = len(outbox_messages(instance_path))
-    assert second.http.post(mfa_url(second, "/resend"), data={"csrf_token": token}).status_code == 429
+    assert second.http.post(mfa_url(second, "/sms/resend"), data={"csrf_token": token}).status_code == 429
     assert len(outbox_messages(instance_path)) == sent, "no texts to a locked account"
     assert _events(in_app, "mfa.locked")
     assert not _issued_anything(in_app)
@@ -173,7 +173,8 @@ def test_recovery_code_claim_is_atomic_when_both_requests_found_it_unused(realm_
     """Both callers read the row before either claims it: only the conditional UPDATE stands
     between them and a double use."""
     from idp.extensions import db
-    from idp.mfa import recovery
+    from idp.mfa.base import Challenge
+    from idp.mfa.recovery import FACTOR, factor as recovery
     from idp.models import User
 
     realm_factory()
@@ -190,7 +191,9 @@ def test_recovery_code_claim_is_atomic_when_both_requests_found_it_unused(realm_
 
     def use():
         with app.app_context():
-            results.append(recovery.use_recovery_code(db.session.get(User, user.id), user.recovery_codes[0]))
+            row = db.session.get(User, user.id)
+            used = FACTOR.verify(Challenge(row.realm, row, "txn"), {"code": user.recovery_codes[0]})
+            results.append(used is not None)
 
     threads = [threading.Thread(target=use) for _ in range(2)]
     for t in threads:
@@ -241,10 +244,10 @@ def test_phone_cannot_be_changed_during_login_once_verified(realm_factory, user_
     assert "Change phone number" not in text_of(login.page)
     sent = len(outbox_messages(instance_path))
     token = csrf_token(login.page)
-    login.get(mfa_url(login, "/phone"))
+    login.get(mfa_url(login, "/sms/setup"))
     assert login.response.status_code == 403
     assert "change it from your account page" in text_of(login.page)
-    response = login.http.post(mfa_url(login, "/phone"), data={"csrf_token": token, "phone": "+14155550999"})
+    response = login.http.post(mfa_url(login, "/sms/setup"), data={"csrf_token": token, "phone": "+14155550999"})
     assert response.status_code == 403
     assert len(outbox_messages(instance_path)) == sent
 
@@ -252,16 +255,18 @@ def test_phone_cannot_be_changed_during_login_once_verified(realm_factory, user_
     from idp.models import User
 
     with in_app():
-        assert db.session.scalar(db.select(User.phone)) == PHONE
+        from idp.mfa.sms import phone_on_record
+
+        assert phone_on_record(db.session.scalar(db.select(User))) == PHONE
 
 
 def test_factor_the_user_does_not_have_cannot_be_picked_by_url(realm_factory, user_factory, browser):
     realm = realm_factory(totp_enabled=True)
     user_factory(phone=PHONE)
     login = _at_code_page(browser, realm)
-    login.get(mfa_url(login, "/code?factor=totp"))
-    assert "Enter the code we sent to" in login.page
     login.get(mfa_url(login, "/totp"))
+    assert "Enter the code we sent to" in login.page
+    login.get(mfa_url(login, "/totp/setup"))
     assert "Set up authenticator app" not in login.page, "no enrolment of a new device with the password alone"
 
 
@@ -349,26 +354,28 @@ def test_expired_code_is_refused(realm_factory, user_factory, browser, sms_code,
 def test_parallel_guesses_get_no_more_tries_than_a_code_allows(realm_factory, user_factory, app, monkeypatch):
     """Four wrong guesses arrive together when the code has one try left: one is checked."""
     from idp.extensions import db
-    from idp.mfa import sms
+    from idp.mfa import codes
     from idp.mfa.base import Challenge
+    from idp.mfa.sms import FACTOR as sms_factor
+    from idp.mfa.sms.sending import send_sms_code
     from idp.models import OtpChallenge, User
     from idp.services.realms import get_realm
 
     realm_factory()
     user = user_factory(phone=PHONE)
     with app.test_request_context():
-        challenge = Challenge(get_realm("acme"), db.session.get(User, user.id), "txn", PHONE)
-        sms.send_sms_code(challenge)
+        challenge = Challenge(get_realm("acme"), db.session.get(User, user.id), "txn")
+        send_sms_code(challenge, PHONE)
         db.session.execute(db.update(OtpChallenge).values(attempts=4))
         db.session.commit()
 
     guesses = 4
     all_read_the_code = threading.Barrier(guesses)
-    read_code, compare = sms.latest_challenge, sms.digests_equal
+    read_code, compare = codes.latest_code, codes.digests_equal
     checked = []
 
-    def read_then_wait(challenge):
-        row = read_code(challenge)
+    def read_then_wait(challenge, factor):
+        row = read_code(challenge, factor)
         all_read_the_code.wait(timeout=5)
         return row
 
@@ -376,12 +383,12 @@ def test_parallel_guesses_get_no_more_tries_than_a_code_allows(realm_factory, us
         checked.append(a)
         return compare(a, b)
 
-    monkeypatch.setattr(sms, "latest_challenge", read_then_wait)
-    monkeypatch.setattr(sms, "digests_equal", counted_compare)
+    monkeypatch.setattr(codes, "latest_code", read_then_wait)
+    monkeypatch.setattr(codes, "digests_equal", counted_compare)
 
     def guess():
         with app.test_request_context():
-            sms.verify_sms_code(Challenge(get_realm("acme"), db.session.get(User, user.id), "txn", PHONE), "000000")
+            sms_factor.verify(Challenge(get_realm("acme"), db.session.get(User, user.id), "txn"), {"code": "000000"})
 
     threads = [threading.Thread(target=guess) for _ in range(guesses)]
     for t in threads:
@@ -410,7 +417,7 @@ def test_parallel_guesses_cannot_outrun_the_account_lock(realm_factory, user_fac
     serve = app.wsgi_app
 
     def arrive_together(environ, start_response):
-        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/mfa/code"):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith(("/mfa/sms", "/mfa/totp")):
             arrived.wait(timeout=5)
         return serve(environ, start_response)
 

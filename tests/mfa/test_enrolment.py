@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from .conftest import PHONE, link, logged_in_claims, mfa_url, page_secret, text_of
+from .conftest import PHONE, link, logged_in_claims, mfa_url, page_secret, phone_record, text_of
 
 NEW_USER = {"email": "new@example.com", "password": "a long enough password", "name": "New Person"}
 
@@ -50,7 +50,7 @@ def test_new_user_registers_enrols_a_phone_saves_recovery_codes_and_reaches_the_
     claims = logged_in_claims(login)
     assert claims["amr"] == ["pwd", "mfa", "sms"]
     user = _user_row(in_app, NEW_USER["email"])
-    assert (user.phone, user.phone_verified, user.mfa_enabled) == ("+14155550123", True, True)
+    assert (*phone_record(in_app, NEW_USER["email"]), user.mfa_enabled) == ("+14155550123", True, True)
 
 
 def test_recovery_codes_download_is_gone_once_the_user_confirmed(realm_factory, browser, sms_code, mailbox):
@@ -100,8 +100,7 @@ def test_user_who_typed_a_wrong_number_corrects_it_with_change_phone_number(real
     login.submit({"code": sms_code("+14155550123")})
     login.submit({"saved": "y"})
     assert logged_in_claims(login)["amr"] == ["pwd", "mfa", "sms"]
-    user = _user_row(in_app, "alice@example.com")
-    assert (user.phone, user.phone_verified) == ("+14155550123", True)
+    assert phone_record(in_app, "alice@example.com") == ("+14155550123", True)
 
 
 def test_phone_set_by_an_administrator_cannot_be_swapped_during_login(realm_factory, user_factory, browser, in_app):
@@ -116,10 +115,10 @@ def test_phone_set_by_an_administrator_cannot_be_swapped_during_login(realm_fact
 
     attempt = browser(realm)
     attempt.http = login.http
-    attempt.get(mfa_url(login, "/phone"))
+    attempt.get(mfa_url(login, "/sms/setup"))
     assert attempt.response.status_code == 403
     assert "Contact them to change it" in attempt.page
-    assert _user_row(in_app, "alice@example.com").phone == PHONE
+    assert phone_record(in_app, "alice@example.com")[0] == PHONE
 
 
 def test_enrolment_with_both_factors_on_lets_the_user_choose(realm_factory, user_factory, browser):
@@ -132,7 +131,8 @@ def test_enrolment_with_both_factors_on_lets_the_user_choose(realm_factory, user
     assert "Text me a code" in words and "Use an authenticator app" in words
     login.get(link(login.page, "Text me a code"))
     assert "Enter your phone number" in login.page
-    login.get(link(login.page, "Use an authenticator app instead"))
+    login.get(link(login.page, "Use another method"))
+    login.get(link(login.page, "Use an authenticator app"))
     assert "Set up authenticator app" in login.page
 
 
@@ -216,3 +216,36 @@ def test_totp_only_enrolment_page_has_no_broken_links(realm_factory, user_factor
     login.log_in()
     assert "Set up authenticator app" in login.page
     assert 'href="None"' not in login.page
+
+
+def test_a_new_user_setting_up_a_factor_is_not_told_to_pick_one_they_set_up(realm_factory, user_factory, browser):
+    """Issue 15: enrolment has its own words, and no recovery code is offered before any exists."""
+    realm = realm_factory(mfa_required=True, totp_enabled=True)
+    user_factory()
+    login = browser(realm)
+    login.authorize()
+    login.log_in()
+    words = text_of(login.page)
+    assert "Set up two-factor authentication" in words
+    assert "Choose how you want to confirm it's you each time you log in." in words
+    assert "Choose how to verify" not in words and "Pick one of the ways you set up" not in words
+    assert "Use a recovery code" not in words
+    login.get(link(login.page, "Text me a code"))
+    assert "Use a recovery code" not in text_of(login.page)
+    login.get(mfa_url(login, "/recovery"))
+    assert "Use a recovery code" not in text_of(login.page), "no recovery page without recovery codes"
+
+
+def test_recovery_code_link_is_offered_only_to_users_who_hold_codes(realm_factory, user_factory, browser):
+    realm = realm_factory()
+    user_factory("without@example.com", admin_phone=PHONE)
+    user_factory("with@example.com", admin_phone="+14155550111", with_recovery_codes=True)
+    without = browser(realm)
+    without.authorize()
+    without.log_in("without@example.com")
+    assert "Enter the code we sent to" in text_of(without.page)
+    assert "Use a recovery code" not in text_of(without.page)
+    holder = browser(realm)
+    holder.authorize()
+    holder.log_in("with@example.com")
+    assert "Use a recovery code" in text_of(holder.page)

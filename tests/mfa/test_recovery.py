@@ -52,7 +52,8 @@ def test_used_recovery_code_does_not_work_again(user_with_codes, browser):
 def test_last_recovery_codes_prompt_the_user_to_make_new_ones(realm_factory, user_factory, browser, in_app):
     realm = realm_factory()
     user = user_factory(phone=PHONE, with_recovery_codes=True)
-    from idp.mfa.recovery import use_recovery_code
+    from idp.mfa.base import Challenge
+    from idp.mfa.registry import get_factor
     from idp.models import User
 
     with in_app():
@@ -60,7 +61,7 @@ def test_last_recovery_codes_prompt_the_user_to_make_new_ones(realm_factory, use
 
         row = db.session.get(User, user.id)
         for code in user.recovery_codes[:8]:
-            assert use_recovery_code(row, code)
+            assert get_factor("recovery").verify(Challenge(row.realm, row, "test"), {"code": code})
     login = _recovery_page(browser, realm)
     login.submit({"code": user.recovery_codes[8]})
     words = text_of(login.page)

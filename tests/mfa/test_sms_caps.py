@@ -17,7 +17,7 @@ def _at_code_page(browser, realm, email="alice@example.com", ip="198.51.100.7"):
 
 
 def _resend(login):
-    return login.submit({}, url=mfa_url(login, "/resend"))
+    return login.submit({}, url=mfa_url(login, "/sms/resend"))
 
 
 def test_resend_cool_down_is_shown_and_enforced(realm_factory, user_factory, browser, instance_path, sms_code,
@@ -41,9 +41,9 @@ def test_resend_cool_down_is_shown_and_enforced(realm_factory, user_factory, bro
     assert len(outbox_messages(instance_path)) == 2
     new_code = sms_code()
     if new_code != first_code:
-        login.submit({"code": first_code}, url=mfa_url(login, "/code?factor=sms"))
+        login.submit({"code": first_code}, url=mfa_url(login, "/sms"))
         assert login.response.status_code == 400, "a resend replaces the earlier code"
-    login.submit({"code": new_code}, url=mfa_url(login, "/code?factor=sms"))
+    login.submit({"code": new_code}, url=mfa_url(login, "/sms"))
     assert login.redirected_to_app
 
 
@@ -94,11 +94,11 @@ def test_texting_many_different_numbers_from_one_network_is_refused(realm_factor
     user_factory()
     login = _at_code_page(browser, realm)
     for number in ("+14155550101", "+14155550102"):
-        login.get(mfa_url(login, "/phone"))
+        login.get(mfa_url(login, "/sms/setup"))
         login.submit({"phone": number})
         assert login.response.status_code == 200, text_of(login.page)
         age_sms(30)
-    login.get(mfa_url(login, "/phone"))
+    login.get(mfa_url(login, "/sms/setup"))
     login.submit({"phone": "+14155550103"})
     assert login.response.status_code == 400
     assert "Codes were sent to too many different numbers from your network today." in text_of(login.page)
@@ -111,10 +111,10 @@ def test_texting_many_countries_from_one_network_is_refused(realm_factory, user_
     user_factory()
     login = _at_code_page(browser, realm)
     for number in ("+14155550101", "+447400123456"):
-        login.get(mfa_url(login, "/phone"))
+        login.get(mfa_url(login, "/sms/setup"))
         login.submit({"phone": number})
         age_sms(30)
-    login.get(mfa_url(login, "/phone"))
+    login.get(mfa_url(login, "/sms/setup"))
     login.submit({"phone": "+61412345678"})
     assert login.response.status_code == 400
     assert "Codes were sent to too many countries from your network today." in text_of(login.page)
@@ -125,7 +125,7 @@ def test_caps_count_messages_in_the_database_not_in_one_process(realm_factory, u
     """Two workers (two apps on one database) share the per-account count."""
     from idp.extensions import db
     from idp.mfa.base import Challenge, FactorError
-    from idp.mfa.sms import send_sms_code
+    from idp.mfa.sms.sending import send_sms_code
     from idp.models import User
 
     realm_factory()
@@ -137,7 +137,7 @@ def test_caps_count_messages_in_the_database_not_in_one_process(realm_factory, u
 
         with worker.test_request_context(environ_base={"REMOTE_ADDR": "198.51.100.7"}):
             row = db.session.get(User, user.id)
-            send_sms_code(Challenge(get_realm("acme"), row, binding, PHONE))
+            send_sms_code(Challenge(get_realm("acme"), row, binding), PHONE)
 
     send(workers[0], "t1")
     send(workers[1], "t2")
@@ -149,7 +149,7 @@ def test_sms_caps_count_an_ipv6_subscriber_once_whatever_address_of_its_slash_64
     """The per-IP caps are the SMS-pumping guard; a /64 is one subscriber."""
     import flask
 
-    from idp.mfa.sms import _client_ip
+    from idp.mfa.sms.sending import _client_ip
 
     app = flask.Flask(__name__)
     with app.test_request_context(environ_base={"REMOTE_ADDR": "2001:db8:1:2::7"}):

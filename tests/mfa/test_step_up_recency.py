@@ -50,7 +50,7 @@ def test_second_factor_counts_for_ten_minutes(realm_factory, user_factory, brows
     login.submit({"code": sms_code(PHONE)})
     _age_sessions(in_app, seconds)
 
-    login.get(f"{ACCOUNT}/totp")
+    login.get(f"{ACCOUNT}/factors/totp/setup")
 
     assert ("Enter the code we sent to" in text_of(login.page)) is asks_again
     assert ("Set up authenticator app" in login.page) is not asks_again
@@ -65,7 +65,7 @@ def test_adding_a_phone_needs_a_second_factor_when_the_user_has_another_one(real
     login = _open_account(browser, realm)
     assert "Your account" in login.page
 
-    login.get(f"{ACCOUNT}/phone")
+    login.get(f"{ACCOUNT}/factors/sms/setup")
 
     assert "Enter the code from your authenticator app" in login.page
     login.submit({"code": user.totp_code()})
@@ -83,7 +83,7 @@ def test_remembered_device_session_must_enter_a_code_before_changing_factors(rea
     first.log_in()
     assert "Your account" in first.page, "the remembered device skipped the code"
 
-    first.get(f"{ACCOUNT}/totp")
+    first.get(f"{ACCOUNT}/factors/totp/setup")
 
     assert "Enter the code we sent to" in text_of(first.page)
 
@@ -94,7 +94,7 @@ def test_user_without_a_factor_must_have_logged_in_recently_to_add_one(realm_fac
     login = _open_account(browser, realm)
     _age_sessions(in_app, 11 * 60)
 
-    login.get(f"{ACCOUNT}/phone")
+    login.get(f"{ACCOUNT}/factors/sms/setup")
 
     assert "Log in" in login.page and 'value="alice@example.com"' in login.page, "the password again"
     login.log_in()
@@ -138,11 +138,11 @@ def test_pending_phone_of_one_session_is_not_another_sessions(realm_factory, use
     realm = realm_factory()
     user_factory()
     first = _open_account(browser, realm)
-    first.get(link(first.page, "Change phone number"))
+    first.get(link(first.page, "Add phone number"))
     first.submit({"phone": "+14155550123"})
     assert "Enter the code we sent to" in text_of(first.page)
 
     second = _open_account(browser, realm)
-    second.get(f"{ACCOUNT}/phone/verify")
+    second.get(f"{ACCOUNT}/factors/sms/setup")
 
     assert "Enter your phone number" in second.page, "the other browser's number is not offered here"

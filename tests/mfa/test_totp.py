@@ -101,7 +101,10 @@ def test_user_with_an_authenticator_app_logs_in_with_its_code(realm_factory, use
 @pytest.mark.parametrize("steps, accepted", [(-1, True), (0, True), (1, True), (-2, False), (2, False)])
 def test_app_clock_may_be_one_time_step_off(realm_factory, user_factory, in_app, steps, accepted):
     from idp.extensions import db
-    from idp.mfa.totp import begin_totp_enrolment, verify_totp
+    from idp.mfa import flows
+    from idp.mfa.base import Challenge
+    from idp.mfa.registry import get_factor
+    from idp.mfa.totp.factor import credential_secret
     from idp.models import User
 
     realm_factory(integration=False, totp_enabled=True)
@@ -111,10 +114,13 @@ def test_app_clock_may_be_one_time_step_off(realm_factory, user_factory, in_app,
         time.sleep(left_in_step)
     with in_app():
         row = db.session.get(User, user.id)
-        device, user.totp_secret = begin_totp_enrolment(row)
-        device.state = "active"
+        totp = get_factor("totp")
+        device = totp.begin_enrolment(row, {})
+        user.totp_secret = credential_secret(device)
+        flows.activate(device, by="user")
         db.session.commit()
-        assert (verify_totp(row, user.totp_code(steps)) is not None) is accepted
+        challenge = Challenge(realm=row.realm, user=row, binding="test")
+        assert (totp.verify(challenge, {"code": user.totp_code(steps)}) is not None) is accepted
 
 
 def test_user_picks_the_app_over_sms_on_the_choice_page(realm_factory, user_factory, browser):

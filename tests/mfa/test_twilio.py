@@ -105,11 +105,11 @@ def test_twilio_error_shows_a_clear_page_and_the_login_goes_on_after_a_resend(tw
     assert AUTH_TOKEN not in caplog.text
 
     twilio_api.error = None
-    login.submit({}, url=mfa_url(login, "/resend"))
+    login.submit({}, url=mfa_url(login, "/sms/resend"))
     assert login.response.status_code == 200, text_of(login.page)
     assert "We sent a new code to" in text_of(login.page)
     code = twilio_api.requests[-1]["data"]["Body"].split()[0]
-    login.submit({"code": code}, url=mfa_url(login, "/code?factor=sms"))
+    login.submit({"code": code}, url=mfa_url(login, "/sms"))
     assert logged_in_claims(login)["amr"] == ["pwd", "mfa", "sms"]
 
     from idp.extensions import db

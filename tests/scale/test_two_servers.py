@@ -38,8 +38,8 @@ def acme(runner, make_app):
     app = make_app()
     with app.app_context():
         from idp.extensions import db
-        from idp.mfa.recovery import generate_recovery_codes
-        from idp.mfa.totp import activate_totp, begin_totp_enrolment
+        from tests.helpers import generate_recovery_codes
+        from tests.helpers import activate_totp, begin_totp_enrolment
         from idp.services.realms import get_realm
         from idp.services.users import get_user
 

@@ -43,7 +43,8 @@ def test_user_with_mfa_logs_in_through_a_linked_upstream_without_mfa_prompt(clie
     """Skip mode, the default ("2FA is triggered only for password logins"); the upstream's own
     ``amr ["pwd"]`` is not ours: a federated login says ``["fed"]``."""
     from idp.extensions import db
-    from idp.services.mfa_users import admin_set_mfa, admin_set_phone
+    from idp.mfa.sms import admin_set_phone
+    from idp.services.mfa_users import admin_set_mfa
 
     local = factory.user(acme, email="bob@corp.example", email_verified=True)
     admin_set_phone(local, "+14155550100")

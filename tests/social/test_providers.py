@@ -65,7 +65,8 @@ def test_bad_provider_settings_are_refused_in_one_line(runner, args, message):
 
 def test_require_mode_runs_our_mfa_after_a_federated_login(client, factory, acme, upstream, instance_path):
     from idp.extensions import db
-    from idp.services.mfa_users import admin_set_mfa, admin_set_phone
+    from idp.mfa.sms import admin_set_phone
+    from idp.services.mfa_users import admin_set_mfa
     from idp.social.providers import get_provider
 
     get_provider(acme, "corp").mfa_mode = "require"
@@ -82,7 +83,8 @@ def test_require_mode_runs_our_mfa_after_a_federated_login(client, factory, acme
 
 def test_upstream_mode_runs_our_mfa_when_the_upstream_did_not(client, factory, acme, upstream):
     from idp.extensions import db
-    from idp.services.mfa_users import admin_set_mfa, admin_set_phone
+    from idp.mfa.sms import admin_set_phone
+    from idp.services.mfa_users import admin_set_mfa
     from idp.social.providers import get_provider, set_provider_mfa
 
     set_provider_mfa(get_provider(acme, "corp"), mfa_mode="upstream")

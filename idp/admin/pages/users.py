@@ -9,12 +9,12 @@ from flask import g, request
 from ...extensions import db
 from ...lifecycle.devices import describe_browser, forget_all_devices, remembered_devices
 from ...lifecycle.invitation import invite_user, lifetime_hours, send_invitation
-from ...mfa.recovery import recovery_codes_remaining
-from ...mfa.totp import active_devices
+from ...mfa import flows
+from ...mfa.sms import admin_set_phone, phone_credential, phone_on_record
 from ...models import AuditEvent, utcnow
 from ...services import NotFound, ServiceError
 from ...services.audit import record_event
-from ...services.mfa_users import admin_set_mfa, admin_set_phone
+from ...services.mfa_users import admin_set_mfa
 from ...services.sign_out import change_password
 from ...services.user_sessions import end_all_user_sessions as end_every_session, end_user_session as end_one_session, list_user_sessions
 from ...services.users import create_user, delete_user, get_user, list_users
@@ -22,7 +22,15 @@ from .. import admin_bp
 from ..accounts import admin_role_of, set_admin_role
 from ..audit_log import audit_rows
 from ..console import apply_change, done, managed_realm, page_offset, render, requires
-from ..forms import ButtonForm, ConfirmDeleteForm, ConsoleRoleForm, SetPasswordForm, UserCreateForm, UserDetailsForm
+from ..forms import (
+    ButtonForm,
+    ConfirmDeleteForm,
+    ConsoleRoleForm,
+    OperatorCodeForm,
+    SetPasswordForm,
+    UserCreateForm,
+    UserDetailsForm,
+)
 from ..operations import lock_user, reset_factors, unlock_user
 
 PAGE_SIZE = 50
@@ -93,7 +101,7 @@ def _user_page(realm, user, *, details_form=None, delete_form=None, role_form=No
         db.select(AuditEvent).filter_by(user_id=user.id).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(TRAIL_SIZE)))
     if details_form is None:
-        details_form = UserDetailsForm(formdata=None, mfa_enabled=user.mfa_enabled, phone=user.phone or "")
+        details_form = UserDetailsForm(formdata=None, mfa_enabled=user.mfa_enabled, phone=phone_on_record(user) or "")
     console_role = admin_role_of(user)
     if role_form is None and console_role:
         role_form = ConsoleRoleForm(formdata=None, role=console_role)
@@ -101,7 +109,8 @@ def _user_page(realm, user, *, details_form=None, delete_form=None, role_form=No
     return render("user.html", status=status, realm=realm, user=user, details_form=details_form,
                   delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
                   password_form=password_form or SetPasswordForm(formdata=None),
-                  devices=active_devices(user), recovery_remaining=recovery_codes_remaining(user),
+                  credentials=flows.describe_credentials(user), phone=phone_credential(user),
+                  operator_setups=[f for f in flows.enrollable_factors(realm) if f.operator_enrolment],
                   remembered=[(device, describe_browser(device.user_agent)) for device in remembered_devices(user)],
                   sessions=[(row, describe_browser(row.user_agent) if row.user_agent else "Unknown browser",
                              dt.datetime.fromtimestamp(row.auth_time, dt.timezone.utc) if row.auth_time else None)
@@ -126,7 +135,7 @@ def update_user_details(user_id):
 
     def change():
         phone = (form.phone.data or "").strip()
-        if phone != (user.phone or ""):
+        if phone != (phone_on_record(user) or ""):
             admin_set_phone(user, phone)
         if bool(form.mfa_enabled.data) != bool(user.mfa_enabled):
             admin_set_mfa(user, bool(form.mfa_enabled.data))
@@ -303,3 +312,83 @@ def resend_invitation(user_id):
     if apply_change(form, change):
         return done(f"A new invitation was mailed to {user.email}.", "admin.user_details", user_id=user.id)
     return _user_page(realm, user, errors=form.form_errors, status=409)
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/credentials/<credential_id>/remove")
+@requires("users")
+def remove_user_credential(user_id, credential_id):
+    """Remove one second factor (the user's last one turns MFA off for them unless the realm
+    requires it, as the API does)."""
+    realm, user = _user(user_id)
+    row = flows.find_credential(user, credential_id)
+    if row is None:
+        raise NotFound("That credential does not exist.")
+    form = ButtonForm()
+    description = flows.factor_of(row).describe(row)
+
+    def change():
+        _not_self(user, "remove the factors of")
+        flows.remove(row, by="admin")
+
+    if apply_change(form, change):
+        return done(f"{description.kind_label} '{description.name}' of {user.email} was removed.",
+                    "admin.user_details", user_id=user.id)
+    return _user_page(realm, user, errors=form.form_errors, status=409)
+
+
+def _operator_factor(realm, kind):
+    factor = next((f for f in flows.enrollable_factors(realm) if f.kind == kind and f.operator_enrolment), None)
+    if factor is None:
+        raise NotFound("That factor cannot be set up from the console in this realm.")
+    return factor
+
+
+@admin_bp.route("/realms/<realm_name>/users/<user_id>/factors/<kind>/setup", methods=["GET", "POST"])
+@requires("users")
+def setup_user_credential(user_id, kind):
+    """GET explains; POST makes a new pending credential and shows its QR code, this once, to
+    the operator (a reload makes another); the first code from the device activates it."""
+    realm, user = _user(user_id)
+    factor = _operator_factor(realm, kind)
+    form = ButtonForm()
+    if request.method == "GET" or not form.validate():
+        return render("credential_setup.html", realm=realm, user=user, factor=factor, pending=None, enrolment={},
+                      button_form=ButtonForm(formdata=None), code_form=None, page_title=f"{user.email}: {factor.label}")
+    _not_self(user, "set up factors of")
+    pending = flows.start_enrolment(factor, user, {})
+    record_event("admin.credential_setup_started", realm=realm, user=user, factor=factor.kind)
+    db.session.commit()
+    return render("credential_setup.html", realm=realm, user=user, factor=factor, pending=pending,
+                  enrolment=factor.enrolment_context(flows.enrolment_challenge(pending)),
+                  button_form=ButtonForm(formdata=None), code_form=OperatorCodeForm(formdata=None, name=pending.name),
+                  page_title=f"{user.email}: {factor.label}")
+
+
+@admin_bp.post("/realms/<realm_name>/users/<user_id>/credentials/<credential_id>/verify")
+@requires("users")
+def verify_user_credential(user_id, credential_id):
+    realm, user = _user(user_id)
+    pending = flows.pending_credential(user, credential_id)
+    if pending is None:
+        raise NotFound("That credential does not exist or is already active.")
+    factor = _operator_factor(realm, pending.kind)
+    form = OperatorCodeForm()
+
+    def page(status):
+        return render("credential_setup.html", status=status, realm=realm, user=user, factor=factor, pending=pending,
+                      enrolment={}, button_form=ButtonForm(formdata=None), code_form=form,
+                      page_title=f"{user.email}: {factor.label}")
+
+    if not form.validate():
+        return page(400)
+    try:
+        flows.complete_enrolment(pending, form.data, by="admin")
+    except flows.EnrolmentExpired:
+        db.session.commit()
+        form.code.errors = ["Too many wrong codes for this setup. Start again for a new QR code."]
+        return page(400)
+    except flows.WrongResponse as wrong:
+        form.code.errors = [wrong.message]
+        return page(400)
+    db.session.commit()
+    return done(f"{factor.label} '{pending.name}' is active for {user.email}.", "admin.user_details", user_id=user.id)

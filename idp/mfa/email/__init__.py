@@ -1,0 +1,4 @@
+"""Codes by mail to the account's address."""
+from .factor import EmailFactor
+
+FACTOR = EmailFactor()

@@ -1,0 +1,308 @@
+"""The verbs every surface calls to change or check a user's credentials: the hosted MFA pages,
+the account page, the management API, the console and the CLI. None of them branches on a
+factor's kind; what differs between factors is behind ``base.Factor``.
+
+- ``start_enrolment`` / ``complete_enrolment``: a new pending credential (its own id, every
+  time), then its first response; wrong responses count against the credential's own limit
+  (``mfa.enrolment_max_attempts``), never the login lock;
+- ``activate``: the credential becomes usable, the user's MFA flag turns on, and the *first*
+  active factor brings the backup factor (recovery codes), whose plain codes are returned once;
+- ``remove``: the credential goes; when the user's last factor goes, so do their recovery codes
+  and their MFA flag, unless the realm requires MFA (they then log in as the realm's policy
+  says for users without MFA);
+- ``guarded_verify``: claim an attempt, check the lock, verify, record the result;
+- ``update_data``: change a credential's data atomically (compare-and-set on ``revision``)."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+
+from flask import current_app
+
+from ..extensions import db
+from ..models import Authenticator, utcnow
+from ..services.audit import record_event
+from . import attempts
+from .base import Challenge, Factor, FactorError
+from .registry import all_factors, get_factor
+
+
+class MfaLocked(Exception):
+    """Too many wrong responses: the account's second factor is locked for ``seconds``."""
+
+    def __init__(self, seconds: int):
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+class WrongResponse(Exception):
+    """The response did not verify; ``message`` is for the user."""
+
+    def __init__(self, message: str, *, attempts_left: int | None = None, exhausted: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.attempts_left = attempts_left
+        self.exhausted = exhausted
+
+
+class EnrolmentExpired(Exception):
+    """The pending credential took too many wrong responses (or is gone): start again."""
+
+
+# --- what a user holds ------------------------------------------------------------------------
+
+def credentials_of(user, *, state: str | None = "active", kind: str | None = None) -> list[Authenticator]:
+    query = db.select(Authenticator).filter_by(user_id=user.id)
+    if state is not None:
+        query = query.filter_by(state=state)
+    if kind is not None:
+        query = query.filter_by(kind=kind)
+    return list(db.session.scalars(query.order_by(Authenticator.created_at, Authenticator.id)))
+
+
+def factor_of(authenticator: Authenticator) -> Factor | None:
+    return get_factor(authenticator.kind)
+
+
+def find_credential(user, credential_id: str) -> Authenticator | None:
+    """The user's credential of a factor this installation has, by id."""
+    row = db.session.get(Authenticator, credential_id) if credential_id and len(credential_id) <= 32 else None
+    if row is None or row.user_id != user.id or factor_of(row) is None:
+        return None
+    return row
+
+
+def usable_credentials(factor: Factor, user) -> list[Authenticator]:
+    return [row for row in credentials_of(user, kind=factor.kind) if factor.usable(row)]
+
+
+def usable_factors(realm, user, *, include_backup: bool = False) -> list[Factor]:
+    """The factors this user can verify with in this realm now, in the installation's order;
+    backup factors (recovery codes) only when asked for and when another factor is offered."""
+    result = []
+    for factor in all_factors():
+        if factor.backup and not include_backup:
+            continue
+        if factor.enabled(realm) and usable_credentials(factor, user):
+            result.append(factor)
+    return result
+
+
+def enrollable_factors(realm) -> list[Factor]:
+    return [factor for factor in all_factors() if not factor.backup and factor.enabled(realm)]
+
+
+def has_factor(realm, user) -> bool:
+    return bool(usable_factors(realm, user))
+
+
+def describe_credentials(user, *, state: str | None = "active") -> list:
+    """Every credential of the user, as lists show them (the account page, the console, the API)."""
+    result = []
+    for row in credentials_of(user, state=state):
+        factor = factor_of(row)
+        if factor is not None:
+            result.append(factor.describe(row))
+    return result
+
+
+# --- data -------------------------------------------------------------------------------------
+
+def update_data(authenticator: Authenticator, change: Callable[[dict], dict | None]) -> bool:
+    """Apply ``change`` to a copy of the credential's data and store it only if nobody changed
+    the row meanwhile (``revision``). ``change`` returns the new data, or None to leave it.
+    Returns whether the new data was stored."""
+    db.session.refresh(authenticator, ["data", "revision"])
+    new = change(copy.deepcopy(authenticator.data or {}))
+    if new is None:
+        return False
+    stored = db.session.execute(
+        db.update(Authenticator)
+        .where(Authenticator.id == authenticator.id, Authenticator.revision == authenticator.revision)
+        .values(data=new, revision=authenticator.revision + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if stored == 1:
+        db.session.refresh(authenticator, ["data", "revision"])
+    return stored == 1
+
+
+def touch(authenticator: Authenticator) -> None:
+    authenticator.last_used_at = utcnow()
+
+
+# --- enrolment --------------------------------------------------------------------------------
+
+def start_enrolment(factor: Factor, user, fields: Mapping | None = None) -> Authenticator:
+    """A new pending credential with its own id (older pending ones are left to expire and be
+    purged, so the first QR code a user scanned still names its own credential)."""
+    if factor.backup or not factor.enabled(user.realm):
+        raise FactorError(str(_not_offered()), field="credential_type")
+    return factor.begin_enrolment(user, fields or {})
+
+
+def _not_offered():
+    from ..i18n import _l
+
+    return _l("This method is not offered here.")
+
+
+def enrolment_challenge(authenticator: Authenticator) -> Challenge:
+    """Codes for an enrolment are bound to its pending credential, not to a login or page."""
+    user = authenticator.user
+    return Challenge(realm=user.realm, user=user, binding=f"enrol:{authenticator.id}", authenticator=authenticator)
+
+
+def pending_credential(user, credential_id, kind: str | None = None) -> Authenticator | None:
+    row = find_credential(user, credential_id) if isinstance(credential_id, str) else None
+    if row is None or row.state != "pending" or (kind is not None and row.kind != kind):
+        return None
+    return row
+
+
+def enrolment_attempts_left(authenticator: Authenticator) -> int:
+    limit = current_app.extensions["idp.settings"].mfa.enrolment_max_attempts
+    return max(0, limit - int((authenticator.data or {}).get("enrolment_attempts", 0)))
+
+
+def complete_enrolment(authenticator: Authenticator, response: Mapping, *, by: str) -> list[str] | None:
+    """Check the pending credential's first response and activate it. Each check is claimed
+    against the credential's own limit before it runs; at the limit the credential is dead.
+    Returns recovery codes to show once when this was the user's first factor; raises
+    ``WrongResponse`` or ``EnrolmentExpired``."""
+    factor = factor_of(authenticator)
+    limit = current_app.extensions["idp.settings"].mfa.enrolment_max_attempts
+
+    def claim(data):
+        used = int(data.get("enrolment_attempts", 0))
+        if used >= limit:
+            return None
+        data["enrolment_attempts"] = used + 1
+        return data
+
+    if authenticator.state != "pending" or factor is None or not update_data(authenticator, claim):
+        raise EnrolmentExpired()
+    db.session.commit()
+    challenge = enrolment_challenge(authenticator)
+    if not factor.complete_enrolment(challenge, response):
+        record_event("mfa.enrolment_failed", realm=authenticator.user.realm, user=authenticator.user,
+                     factor=factor.kind, attempts_left=enrolment_attempts_left(authenticator))
+        db.session.commit()
+        left = enrolment_attempts_left(authenticator)
+        if left == 0:
+            raise EnrolmentExpired()
+        exhausted = factor.exhausted(challenge)
+        raise WrongResponse(str(factor.exhausted_message if exhausted else factor.wrong_response_message),
+                            attempts_left=left, exhausted=exhausted)
+    return activate(authenticator, by=by)
+
+
+def activate(authenticator: Authenticator, *, by: str) -> list[str] | None:
+    """Make a pending credential usable. A factor that allows one credential per user replaces
+    the older one. The user's MFA flag turns on; the first factor brings recovery codes."""
+    user = authenticator.user
+    factor = factor_of(authenticator)
+    if factor.single:
+        for older in credentials_of(user, kind=factor.kind):
+            if older.id != authenticator.id:
+                db.session.delete(older)
+    authenticator.state = "active"
+    authenticator.activated_at = utcnow()
+    data = dict(authenticator.data or {})
+    data.pop("enrolment_attempts", None)
+    authenticator.data = data
+    authenticator.revision = (authenticator.revision or 0) + 1
+    factor.on_activate(authenticator)
+    user.mfa_enabled = True
+    record_event(factor.added_event, realm=user.realm, user=user, factor=factor.kind, device=authenticator.name,
+                 by=by)
+    db.session.flush()
+    return issue_backup_codes(user, only_if_missing=True)
+
+
+def issue_backup_codes(user, *, only_if_missing: bool = False) -> list[str] | None:
+    """A new set of the backup factor's codes (replacing any old set); with ``only_if_missing``
+    only for a user who has none. The plain codes are returned to be shown once."""
+    for factor in all_factors():
+        if not factor.backup:
+            continue
+        held = credentials_of(user, kind=factor.kind)
+        if only_if_missing and held:
+            return None
+        for row in held:
+            db.session.delete(row)
+        db.session.flush()
+        return factor.issue(user)
+    return None
+
+
+def remove(authenticator: Authenticator, *, by: str) -> None:
+    """Delete a credential. When the user holds no other factor, their recovery codes go too
+    and MFA turns off for them, unless their realm requires MFA."""
+    user = authenticator.user
+    factor = factor_of(authenticator)
+    record_event(factor.removed_event if factor is not None else "mfa.credential_removed", realm=user.realm,
+                 user=user, factor=authenticator.kind, device=authenticator.name, by=by)
+    db.session.delete(authenticator)
+    db.session.flush()
+    if factor is not None and not factor.backup and authenticator.state == "active":
+        _after_last_factor(user, by=by)
+
+
+def _after_last_factor(user, *, by: str) -> None:
+    remaining = [row for row in credentials_of(user) if (f := factor_of(row)) is not None and not f.backup]
+    if remaining:
+        return
+    for row in credentials_of(user, state=None):
+        if (f := factor_of(row)) is not None and f.backup:
+            db.session.delete(row)
+    if user.mfa_enabled and not user.realm.mfa_required:
+        user.mfa_enabled = False
+        record_event("mfa.user_flag_changed", realm=user.realm, user=user, enabled=False, by=by,
+                     reason="last_factor_removed")
+
+
+def remove_all(user) -> None:
+    """Every credential of the user, pending ones too (an administrator's reset)."""
+    for row in credentials_of(user, state=None):
+        db.session.delete(row)
+
+
+def rename(authenticator: Authenticator, name: str) -> None:
+    from ..i18n import _
+
+    name = (name or "").strip()
+    factor = factor_of(authenticator)
+    if factor is None or not factor.renamable(authenticator):
+        raise FactorError(_("This cannot be renamed."), field="name")
+    if not name or len(name) > 100:
+        raise FactorError(_("Device name must be 1-100 characters."), field="name")
+    authenticator.name = name
+
+
+# --- verification -----------------------------------------------------------------------------
+
+def locked_for_seconds(user) -> int:
+    return attempts.locked_for_seconds(user)
+
+
+def guarded_verify(factor: Factor, challenge: Challenge, response: Mapping) -> Authenticator:
+    """Claim an attempt against the account's lock, verify, record. Returns the credential that
+    matched; raises ``MfaLocked`` or ``WrongResponse``. The caller commits."""
+    user = challenge.user
+    seconds = attempts.claim_attempt(user)
+    if seconds:
+        raise MfaLocked(seconds)
+    authenticator = factor.verify(challenge, response)
+    if authenticator is not None:
+        touch(authenticator)
+        attempts.record_success(user, factor=factor.kind)
+        return authenticator
+    attempts.record_failure(user, factor=factor.kind)
+    seconds = attempts.locked_for_seconds(user)
+    if seconds:
+        raise MfaLocked(seconds)
+    left = max(0, current_app.extensions["idp.settings"].mfa.max_failed_attempts - (user.failed_mfa_attempts or 0))
+    exhausted = factor.exhausted(challenge)
+    raise WrongResponse(str(factor.exhausted_message if exhausted else factor.wrong_response_message),
+                        attempts_left=left, exhausted=exhausted)

@@ -1,0 +1,4 @@
+"""Authenticator apps (TOTP, RFC 6238 via pyotp)."""
+from .factor import TotpFactor
+
+FACTOR = TotpFactor()
