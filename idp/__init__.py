@@ -124,6 +124,11 @@ def create_app(
 
     mail.init_app(app, settings)
 
+    from . import lifecycle, webhooks
+
+    lifecycle.init_app(app)
+    webhooks.init_app(app, settings)
+
     from .login.transaction import default_stages
 
     app.extensions["idp.login_stages"] = default_stages()

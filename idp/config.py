@@ -110,6 +110,20 @@ class MaintenanceSettings:
 
 
 @dataclass
+class WebhookSettings:
+    allow_private_targets: bool = False
+    allow_http: bool = False
+    timeout_seconds: int = 10
+    max_response_bytes: int = 65536
+    first_retry_seconds: int = 5
+    max_retry_interval_seconds: int = 14400
+    retry_window_hours: int = 24
+    delivery_retention_days: int = 30
+    worker_concurrency: int = 4
+    worker_poll_seconds: int = 1
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -121,6 +135,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
 
 def _coerce(value, default, where: str):

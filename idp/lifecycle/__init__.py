@@ -13,3 +13,11 @@ notifications and remembered devices ("Remember this device for N days").
   remembered devices, in one place, driven by the audit events.
 - ``devices``: remembered devices and when one may skip the MFA stage.
 """
+
+
+def init_app(app) -> None:
+    """Subscribe the security notices and remembered-device forgetting to the event bus."""
+    from ..events import event_recorded
+    from .notifications import after_audit_event
+
+    event_recorded.connect(after_audit_event)

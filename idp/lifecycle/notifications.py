@@ -1,6 +1,6 @@
 """Security notifications (OWASP ASVS V2.5.5) and their other consequence, forgetting remembered
-devices: both driven from the audit events, in this one place. ``services.audit.record_event``
-calls ``after_audit_event`` for every event it records.
+devices: both driven from the audit events, in this one place. ``after_audit_event`` receives
+``idp.events.event_recorded`` (connected by ``idp.lifecycle.init_app``).
 
 Mailed to the user (template ``mail/security_notice_*``, once the work that recorded the event
 commits): an authenticator app added or removed, the phone changed or removed, all factors
@@ -46,7 +46,8 @@ FORGETS_REMEMBERED_DEVICES = frozenset({
 })
 
 
-def after_audit_event(event: AuditEvent, user) -> None:
+def after_audit_event(event: AuditEvent, *, user=None, **_) -> None:
+    """Receiver of ``event_recorded``: runs inside the transaction that records the event."""
     kind = event.event_type
     if user is None or (kind not in NOTIFIED_EVENTS and kind not in FORGETS_REMEMBERED_DEVICES):
         return

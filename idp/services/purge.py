@@ -35,6 +35,9 @@ What each table keeps, and why:
   ``MINIMUM_RETENTION_DAYS``, as the SMS caps look back a day and the console's dashboard two
   weeks (0 keeps them).
 - ``audit_events``: after ``maintenance.audit_event_retention_days`` (default 365; 0 keeps them).
+- ``webhook_deliveries``: ``webhooks.delivery_retention_days`` after the retry window
+  (``webhooks.retry_window_hours``) of the delivery ended, whatever its status: by then it has
+  succeeded or been given up (a delivery no worker ever picked up goes too).
 """
 from __future__ import annotations
 
@@ -56,6 +59,7 @@ from ..models import (
     OtpChallenge,
     RememberedDevice,
     SmsMessage,
+    WebhookDelivery,
     rate_limit_counters,
     utcnow,
 )
@@ -150,6 +154,12 @@ def purge_audit_events(settings, expired_before: dt.datetime) -> int:
     return delete_older_than(settings.maintenance.audit_event_retention_days, AuditEvent.id, AuditEvent.created_at)
 
 
+def purge_webhook_deliveries(settings, expired_before: dt.datetime) -> int:
+    kept = dt.timedelta(hours=settings.webhooks.retry_window_hours, days=settings.webhooks.delivery_retention_days)
+    return delete_in_batches(WebhookDelivery.id, WebhookDelivery.created_at <= expired_before - kept,
+                             WebhookDelivery.created_at)
+
+
 #: An authenticator app set up and never confirmed with a code (a visit to the setup page makes one).
 PENDING_AUTHENTICATOR_LIFETIME = dt.timedelta(days=1)
 
@@ -191,6 +201,7 @@ PURGES: list[Purge] = [
     Purge("rate_limit_counters", purge_rate_limit_counters),
     Purge("sms_messages", purge_sms_messages),
     Purge("audit_events", purge_audit_events),
+    Purge("webhook_deliveries", purge_webhook_deliveries),
     Purge("authenticators", purge_pending_authenticators),
     Purge("users", purge_abandoned_registrations),
 ]

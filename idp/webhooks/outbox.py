@@ -1,0 +1,96 @@
+"""The transactional outbox: turning an event into pending deliveries, in the transaction of the
+change that caused it, plus the deliveries an operator asks for (a test event, a redelivery).
+
+The body follows the Standard Webhooks payload shape::
+
+    {"type": "user.created", "timestamp": "2026-05-01T12:00:00.123456Z",
+     "data": {"realm": "default", "user_id": "…", "ip_address": "…", "details": {…}}}
+
+``timestamp`` is when the event happened (the ``webhook-timestamp`` header is when the attempt
+was signed). ``data.details`` are the audit event's details."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+
+from ..extensions import db
+from ..models import AuditEvent, Webhook, WebhookDelivery, utcnow
+
+TEST_EVENT_TYPE = "webhook.test"
+
+
+def new_message_id() -> str:
+    return "msg_" + secrets.token_urlsafe(18)
+
+
+def _timestamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def payload_json(event_type: str, occurred_at: dt.datetime, data: dict) -> str:
+    return json.dumps({"type": event_type, "timestamp": _timestamp(occurred_at), "data": data},
+                      separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_data(event: AuditEvent, realm) -> dict:
+    data = {"realm": realm.name, "user_id": event.user_id}
+    if event.ip_address:
+        data["ip_address"] = event.ip_address
+    data["details"] = dict(event.details or {})
+    return data
+
+
+def _pending(webhook: Webhook, message_id: str, event_type: str, payload: str, **extra) -> WebhookDelivery:
+    now = utcnow()
+    delivery = WebhookDelivery(webhook=webhook, message_id=message_id, event_type=event_type, payload=payload,
+                               status="pending", attempts=0, next_attempt_at=now, created_at=now, **extra)
+    db.session.add(delivery)
+    return delivery
+
+
+def enqueue_for_event(event: AuditEvent, *, realm=None, **_) -> list[WebhookDelivery]:
+    """Receiver of ``idp.events.event_recorded``: one pending delivery per enabled webhook of the
+    event's realm that wants its type. Runs inside the caller's transaction, so the deliveries
+    commit (or roll back) with the change and its audit row."""
+    if realm is None:
+        return []
+    with db.session.no_autoflush:
+        webhooks = db.session.scalars(db.select(Webhook).filter_by(realm_id=realm.id, enabled=True)).all()
+    wanting = [webhook for webhook in webhooks if webhook.wants(event.event_type)]
+    if not wanting:
+        return []
+    payload = payload_json(event.event_type, event.created_at or utcnow(), event_data(event, realm))
+    return [_pending(webhook, new_message_id(), event.event_type, payload) for webhook in wanting]
+
+
+def enqueue_test_event(webhook: Webhook) -> WebhookDelivery:
+    """A ``webhook.test`` message to this webhook only (whatever types it wants, even disabled:
+    the worker sends it when the webhook is enabled)."""
+    data = {"realm": webhook.realm.name, "user_id": None,
+            "details": {"webhook_id": webhook.id, "message": "A test event sent from idp."}}
+    return _pending(webhook, new_message_id(), TEST_EVENT_TYPE, payload_json(TEST_EVENT_TYPE, utcnow(), data))
+
+
+def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a message again: a new delivery with the same ``webhook-id`` and body (a receiver
+    that de-duplicates sees the same message), signed afresh when it is sent."""
+    return _pending(delivery.webhook, delivery.message_id, delivery.event_type, delivery.payload,
+                    redelivery_of=delivery.id)
+
+
+def list_deliveries(webhook: Webhook, *, status: str | None = None, limit: int = 50, offset: int = 0):
+    query = db.select(WebhookDelivery).filter_by(webhook_id=webhook.id)
+    if status:
+        query = query.filter_by(status=status)
+    return list(db.session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit).offset(offset)))
+
+
+def get_delivery(webhook: Webhook, delivery_id) -> WebhookDelivery:
+    from ..services import NotFound
+
+    delivery = (db.session.get(WebhookDelivery, delivery_id)
+                if isinstance(delivery_id, int) and 0 < delivery_id < 2**31 else None)
+    if delivery is None or delivery.webhook_id != webhook.id:
+        raise NotFound(f"there is no delivery {delivery_id} of webhook {webhook.id}")
+    return delivery
