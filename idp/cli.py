@@ -141,7 +141,21 @@ def main(ctx, instance, config):
 def _run_server(app, host, port):
     from werkzeug.serving import run_simple
 
+    _start_in_process_worker(app)
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+def _start_in_process_worker(app):
+    """On the embedded SQLite default there is one server process and no ``idp worker``: it
+    delivers the webhooks itself, in a thread. Other databases run ``idp worker``."""
+    from .extensions import db
+    from .webhooks.worker import start_in_process_worker
+
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:
+        start_in_process_worker(app)
+        click.echo("delivering webhooks in this process (SQLite)")
 
 
 def _listen_url(host, port):
@@ -793,9 +807,11 @@ def api_keys_revoke(name, realm_name):
 
 def _register_plugin_groups():
     from .social.cli import register as register_providers
+    from .webhooks.cli import register as register_webhooks
 
-    register_providers(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print,
-                       commit=commit)
+    for register in (register_providers, register_webhooks):
+        register(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print,
+                 commit=commit)
 
 
 _register_plugin_groups()
@@ -853,3 +869,7 @@ def admins_set_role(email, role):
 
     set_admin_role(get_user(_realm(ADMIN_REALM), email), role)
     click.echo(f"{email} is now {role}")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,10 +4,11 @@ change that caused it, plus the deliveries an operator asks for (a test event, a
 The body follows the Standard Webhooks payload shape::
 
     {"type": "user.created", "timestamp": "2026-05-01T12:00:00.123456Z",
-     "data": {"realm": "default", "user_id": "…", "ip_address": "…", "details": {…}}}
+     "data": {"realm": "default", "user_id": "…", "email": "…", "ip_address": "…", "details": {…}}}
 
 ``timestamp`` is when the event happened (the ``webhook-timestamp`` header is when the attempt
-was signed). ``data.details`` are the audit event's details."""
+was signed). ``data.details`` are the audit event's details; ``email`` is the user's address when the event
+is about a user who has one, ``ip_address`` the caller's when it came from a request."""
 from __future__ import annotations
 
 import datetime as dt
@@ -33,8 +34,10 @@ def payload_json(event_type: str, occurred_at: dt.datetime, data: dict) -> str:
                       separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def event_data(event: AuditEvent, realm) -> dict:
+def event_data(event: AuditEvent, realm, user=None) -> dict:
     data = {"realm": realm.name, "user_id": event.user_id}
+    if user is not None and user.email:
+        data["email"] = user.email
     if event.ip_address:
         data["ip_address"] = event.ip_address
     data["details"] = dict(event.details or {})
@@ -49,7 +52,7 @@ def _pending(webhook: Webhook, message_id: str, event_type: str, payload: str, *
     return delivery
 
 
-def enqueue_for_event(event: AuditEvent, *, realm=None, **_) -> list[WebhookDelivery]:
+def enqueue_for_event(event: AuditEvent, *, realm=None, user=None, **_) -> list[WebhookDelivery]:
     """Receiver of ``idp.events.event_recorded``: one pending delivery per enabled webhook of the
     event's realm that wants its type. Runs inside the caller's transaction, so the deliveries
     commit (or roll back) with the change and its audit row."""
@@ -60,7 +63,7 @@ def enqueue_for_event(event: AuditEvent, *, realm=None, **_) -> list[WebhookDeli
     wanting = [webhook for webhook in webhooks if webhook.wants(event.event_type)]
     if not wanting:
         return []
-    payload = payload_json(event.event_type, event.created_at or utcnow(), event_data(event, realm))
+    payload = payload_json(event.event_type, event.created_at or utcnow(), event_data(event, realm, user))
     return [_pending(webhook, new_message_id(), event.event_type, payload) for webhook in wanting]
 
 
