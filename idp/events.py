@@ -105,6 +105,7 @@ EVENT_TYPES: dict[str, str] = {
     "user.verification_email_sent": "A verification mail was sent.",
     "webhook.created": "A webhook was added.",
     "webhook.deleted": "A webhook was removed.",
+    "webhook.test": "A test event an operator sent to one webhook (never recorded in the audit log).",
     "webhook.updated": "A webhook's address, event types or state changed.",
 }
 

@@ -404,8 +404,8 @@ def openapi_document(server_url: str = "") -> dict:
         },
         "paths": _paths(),
         "components": {
-            "schemas": SCHEMAS,
-            "parameters": PARAMETERS,
+            "schemas": dict(SCHEMAS),
+            "parameters": dict(PARAMETERS),
             "securitySchemes": {
                 "realmApiKey": {"type": "http", "scheme": "bearer", "description": "A realm API key (idpk_...)."},
                 "clientSecretBasic": {"type": "http", "scheme": "basic",
@@ -413,6 +413,9 @@ def openapi_document(server_url: str = "") -> dict:
             },
         },
     }
+    from .webhooks_openapi import add_webhooks
+
+    add_webhooks(document)
     if server_url:
         document["servers"] = [{"url": server_url}]
     return document

@@ -149,3 +149,21 @@ def worker(instance_path, database_url, tmp_path):
 @pytest.fixture
 def acme(factory):
     return factory.realm("acme")
+
+
+@pytest.fixture
+def api(client, acme):
+    from tests.api.conftest import ApiClient, make_api_key
+
+    return ApiClient(client, make_api_key(acme))
+
+
+def deliver_due(app) -> int:
+    """What ``idp worker --once`` does, in this process: send every delivery that is due now."""
+    from idp.webhooks.worker import DeliveryWorker
+
+    worker = DeliveryWorker(app)
+    total = 0
+    while (sent := worker.run_once()):
+        total += sent
+    return total
