@@ -105,7 +105,9 @@ EVENT_TYPES: dict[str, str] = {
     "user.verification_email_sent": "A verification mail was sent.",
     "webhook.created": "A webhook was added.",
     "webhook.deleted": "A webhook was removed.",
+    "webhook.redelivered": "An operator sent a webhook message again.",
     "webhook.test": "A test event an operator sent to one webhook (never recorded in the audit log).",
+    "webhook.test_sent": "An operator sent a test event to a webhook.",
     "webhook.updated": "A webhook's address, event types or state changed.",
 }
 

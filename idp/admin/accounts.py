@@ -25,6 +25,7 @@ AREA_ROLES = {
     "realms": ("owner",),
     "sms": ("owner",),
     "api_keys": ("owner",),
+    "webhooks": ("owner",),
     "users": ("owner", "operator"),
     "clients": ("owner", "operator"),
     "admins": ("owner",),

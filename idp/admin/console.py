@@ -40,6 +40,7 @@ AREA_NAMES = {
     "realms": "realm settings",
     "sms": "SMS integrations",
     "api_keys": "API keys",
+    "webhooks": "webhooks",
     "users": "users",
     "clients": "clients",
     "admins": "console roles",

@@ -204,3 +204,15 @@ class ApiKeyForm(FlaskForm):
 
 def lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class WebhookForm(FlaskForm):
+    url = StringField("Endpoint URL", validators=[DataRequired("Give the URL to send events to."), Length(max=2000)],
+                      description="Where idp POSTs each event as JSON, signed per Standard Webhooks (https://).")
+    event_types = TextAreaField("Event types", validators=[Optional(), Length(max=6500)],
+                                description="One per line: a type such as user.created, or a family such as mfa.*. "
+                                            "Leave empty to send every event.")
+    description = StringField("Description", validators=[Optional(), Length(max=200)],
+                              description="What the receiver is, for the people who read this page.")
+    enabled = BooleanField("Enabled", default=True,
+                           description="A disabled webhook is sent nothing; events while it is off are not queued.")

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import secrets
 
+from ..events import record_event
 from ..extensions import db
 from ..models import AuditEvent, Webhook, WebhookDelivery, utcnow
 
@@ -72,14 +73,19 @@ def enqueue_test_event(webhook: Webhook) -> WebhookDelivery:
     the worker sends it when the webhook is enabled)."""
     data = {"realm": webhook.realm.name, "user_id": None,
             "details": {"webhook_id": webhook.id, "message": "A test event sent from idp."}}
-    return _pending(webhook, new_message_id(), TEST_EVENT_TYPE, payload_json(TEST_EVENT_TYPE, utcnow(), data))
+    delivery = _pending(webhook, new_message_id(), TEST_EVENT_TYPE, payload_json(TEST_EVENT_TYPE, utcnow(), data))
+    record_event("webhook.test_sent", realm=webhook.realm, webhook_id=webhook.id, message_id=delivery.message_id)
+    return delivery
 
 
 def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a message again: a new delivery with the same ``webhook-id`` and body (a receiver
     that de-duplicates sees the same message), signed afresh when it is sent."""
-    return _pending(delivery.webhook, delivery.message_id, delivery.event_type, delivery.payload,
-                    redelivery_of=delivery.id)
+    again = _pending(delivery.webhook, delivery.message_id, delivery.event_type, delivery.payload,
+                     redelivery_of=delivery.id)
+    record_event("webhook.redelivered", realm=delivery.webhook.realm, webhook_id=delivery.webhook_id,
+                 message_id=delivery.message_id)
+    return again
 
 
 def list_deliveries(webhook: Webhook, *, status: str | None = None, limit: int = 50, offset: int = 0):

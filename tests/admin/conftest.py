@@ -206,6 +206,7 @@ def world(in_app):
     from idp.services.realms import create_realm, get_realm
     from idp.services.sms_integrations import add_integration
     from idp.services.users import create_user
+    from idp.webhooks.subscriptions import create_webhook
 
     with in_app():
         realms = {}
@@ -220,8 +221,13 @@ def world(in_app):
             other_client, _ = create_client(realm, name="Other app", redirect_uris=["https://other.example/cb"])
             integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
             key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)
+            # a webhook for every event: its first delivery is the news of its own creation
+            webhook, _ = create_webhook(realm, url="https://hooks.example.com/idp") if name != "admin" else (None, None)
+            db.session.flush()
             realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
                             "other_client_id": other_client.client_id,
-                            "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0}
+                            "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0,
+                            "webhook_id": webhook.id if webhook else 0,
+                            "delivery_id": webhook.deliveries[0].id if webhook else 0}
         db.session.commit()
         return realms
