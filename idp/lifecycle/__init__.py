@@ -18,6 +18,7 @@ notifications and remembered devices ("Remember this device for N days").
 def init_app(app) -> None:
     """Subscribe the security notices and remembered-device forgetting to the event bus."""
     from ..events import event_recorded
-    from .notifications import after_audit_event
+    from .notifications import forget_devices_on_event, notify_on_event
 
-    event_recorded.connect(after_audit_event)
+    event_recorded.connect(forget_devices_on_event)
+    event_recorded.connect(notify_on_event)
