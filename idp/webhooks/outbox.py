@@ -61,7 +61,8 @@ def enqueue_for_event(event: AuditEvent, *, realm=None, user=None, **_) -> list[
         return []
     with db.session.no_autoflush:
         webhooks = db.session.scalars(db.select(Webhook).filter_by(realm_id=realm.id, enabled=True)).all()
-    wanting = [webhook for webhook in webhooks if webhook.wants(event.event_type)]
+    removed = db.session.deleted  # a webhook being removed hears nothing more, not even of that
+    wanting = [webhook for webhook in webhooks if webhook.wants(event.event_type) and webhook not in removed]
     if not wanting:
         return []
     payload = payload_json(event.event_type, event.created_at or utcnow(), event_data(event, realm, user))

@@ -85,3 +85,17 @@ def test_every_event_type_the_code_records_is_in_the_catalogue():
     for path in IDP.rglob("*.py"):
         recorded |= set(re.findall(r"record_event\(\s*\"([a-z_]+\.[a-z_]+)\"", path.read_text()))
     assert recorded and recorded <= set(EVENT_TYPES), sorted(recorded - set(EVENT_TYPES))
+
+
+def test_a_removed_webhook_takes_its_log_with_it_and_hears_nothing_of_its_removal(acme):
+    from idp.webhooks.subscriptions import delete_webhook
+
+    staying, _ = create_webhook(acme, url="https://hooks.example.com/staying")
+    leaving, _ = create_webhook(acme, url="https://hooks.example.com/leaving")
+    db.session.commit()
+
+    delete_webhook(leaving)
+    db.session.commit()
+
+    assert {d.webhook_id for d in _deliveries()} == {staying.id}
+    assert [d.event_type for d in _deliveries(event_type="webhook.deleted")] == ["webhook.deleted"]
