@@ -74,7 +74,9 @@ def register(main, *, with_app, realm_option, realm_lookup, printer, commit):
         if as_json:
             printer({**webhook_json(webhook), "deliveries": deliveries}, True)
             return
-        printer(webhook_json(webhook), False)
+        shown = webhook_json(webhook)
+        shown["event_types"] = ", ".join(shown["event_types"]) if shown["event_types"] else "all events"
+        printer(shown, False)
         click.echo("deliveries:")
         for d in deliveries:
             code = d["response_status"] if d["response_status"] is not None else "-"
