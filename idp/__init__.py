@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from .config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["create_app", "ConfigError"]
 
@@ -54,7 +56,8 @@ def create_app(
     config_path: str | os.PathLike | None = None,
     test_config: dict | None = None,
 ) -> Flask:
-    """The only wiring place: settings, extensions, blueprints, CLI."""
+    """The only wiring place: settings, extensions, blueprints, CLI. Flask and everything else
+    are imported here, not when ``idp`` is, so that ``idp --help`` stays quick."""
     folder = instance_folder(instance_path)
     folder.mkdir(parents=True, exist_ok=True)
     if settings is None:
@@ -63,6 +66,8 @@ def create_app(
     from .public_address import check_public_url, trusted_hosts
 
     settings.server.public_url = public_url = check_public_url(settings.server.public_url)
+    from flask import Flask
+
     app = Flask(__name__, instance_path=str(folder), instance_relative_config=False)
     secrets_file = _instance_secrets(folder)
     app.config.update(
@@ -89,11 +94,11 @@ def create_app(
         app.config.update(test_config)
     app.extensions["idp.settings"] = settings
 
-    from .extensions import csrf, db, migrate
-    from .database import configure_engine
+    from .database import configure_engine, init_migrations
+    from .extensions import csrf, db
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    init_migrations(app)
     csrf.init_app(app)
     from . import i18n
 

@@ -125,7 +125,39 @@ def _realm(name):
 realm_option = click.option("--realm", "realm_name", default="default", show_default=True, help="Realm to work in.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class IdpCommands(click.Group):
+    """The ``idp`` group. Command groups whose modules import much (models, Authlib) are
+    registered by name and loaded when they run: ``idp --help`` lists them without importing
+    them, so that it answers at once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loaded_when_used: dict[str, tuple] = {}
+
+    def add_group_loaded_when_used(self, name: str, load, short_help: str) -> None:
+        """``load()`` registers the group ``name`` on this one."""
+        self.loaded_when_used[name] = (load, short_help)
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.loaded_when_used})
+
+    def get_command(self, ctx, name):
+        if name in self.loaded_when_used and name not in self.commands:
+            load, short_help = self.loaded_when_used[name]
+            if ctx.meta.get("idp.listing_commands"):
+                return click.Group(name, help=short_help)
+            load()
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        ctx.meta["idp.listing_commands"] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            del ctx.meta["idp.listing_commands"]
+
+
+@click.group(cls=IdpCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--instance", envvar="IDP_INSTANCE", default="instance", show_default=True,
               type=click.Path(file_okay=False), help="Instance folder (database, keys, outboxes).")
 @click.option("--config", envvar="IDP_CONFIG", default=None, type=click.Path(dir_okay=False),
@@ -138,11 +170,47 @@ def main(ctx, instance, config):
 
 # --- serve / demo ------------------------------------------------------------------------
 
-def _run_server(app, host, port):
-    from werkzeug.serving import run_simple
+def _run_server(app, host, port, announce):
+    """Listen on ``host:port``, then ``announce()`` where, then serve until interrupted. A port
+    in use is a one-line error before anything says "listening"."""
+    from werkzeug.serving import make_server
 
+    listening = _listening_socket(host, port)
+    try:
+        server = make_server(host, port, app, threaded=True, fd=listening.fileno())
+    finally:
+        listening.close()  # the server holds its own duplicate of it
+    announce()
     _start_in_process_worker(app)
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _listening_socket(host, port):
+    import errno
+    import socket
+
+    from werkzeug.serving import get_sockaddr, select_address_family
+
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(socket.SOMAXCONN)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"port {port} is in use on {host} by another program: choose another with --port "
+                f"(or IDP_SERVER_PORT){'; on macOS AirPlay Receiver holds port 5000' if port == 5000 else ''}"
+            ) from None
+        raise click.ClickException(f"cannot listen on {_listen_url(host, port)}: {exc.strerror or exc}") from None
+    return sock
 
 
 def _start_in_process_worker(app):
@@ -192,9 +260,12 @@ def serve(state, host, port):
     app, host, port, note = _development_app(state, host, port)
     with app.app_context():
         _ensure_ready()
-    click.echo(f"idp listening on {_listen_url(host, port)}")
-    click.echo(_public_url_line(app, note))
-    _run_server(app, host, port)
+
+    def announce():
+        click.echo(f"idp listening on {_listen_url(host, port)}")
+        click.echo(_public_url_line(app, note))
+
+    _run_server(app, host, port, announce)
 
 
 @main.command()
@@ -210,16 +281,19 @@ def demo(state, host, port):
     with app.app_context():
         _ensure_ready()
         info = setup_demo(public_url)
-    click.echo(f"idp listening on {_listen_url(host, port)}")
-    if note:
-        click.echo(_public_url_line(app, note))
-    click.echo(f"Demo relying app: {public_url}/demo/")
-    click.echo(f"  log in as {info['email']} / {info['password']}")
-    click.echo(f"  SMS codes are written to {info['outbox']} and shown at {public_url}/demo/outbox")
-    if app.extensions["idp.settings"].mail.backend == "outbox":
-        click.echo(f"  mail (links to verify an address or reset a password) is written to {info['mail_outbox']} "
-                   f"and shown at {public_url}/demo/mail")
-    _run_server(app, host, port)
+
+    def announce():
+        click.echo(f"idp listening on {_listen_url(host, port)}")
+        if note:
+            click.echo(_public_url_line(app, note))
+        click.echo(f"Demo relying app: {public_url}/demo/")
+        click.echo(f"  log in as {info['email']} / {info['password']}")
+        click.echo(f"  SMS codes are written to {info['outbox']} and shown at {public_url}/demo/outbox")
+        if app.extensions["idp.settings"].mail.backend == "outbox":
+            click.echo(f"  mail (links to verify an address or reset a password) is written to {info['mail_outbox']} "
+                       f"and shown at {public_url}/demo/mail")
+
+    _run_server(app, host, port, announce)
 
 
 # --- db ----------------------------------------------------------------------------------
@@ -805,16 +879,27 @@ def api_keys_revoke(name, realm_name):
     click.echo(f"revoked API key '{name}'")
 
 
-def _register_plugin_groups():
+def _register_providers():
     from .social.cli import register as register_providers
+
+    register_providers(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print,
+                       commit=commit)
+
+
+def _register_webhooks():
+    """``idp webhooks ...`` and ``idp worker`` (one module)."""
     from .webhooks.cli import register as register_webhooks
 
-    for register in (register_providers, register_webhooks):
-        register(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print,
-                 commit=commit)
+    register_webhooks(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print,
+                      commit=commit)
 
 
-_register_plugin_groups()
+main.add_group_loaded_when_used("providers", _register_providers,
+                                "Upstream identity providers (social and enterprise OpenID Connect).")
+main.add_group_loaded_when_used("webhooks", _register_webhooks,
+                                "Webhooks: events of a realm POSTed to a URL, signed per Standard Webhooks.")
+main.add_group_loaded_when_used("worker", _register_webhooks,
+                                "Deliver webhooks (claims due deliveries, retries with back-off).")
 
 
 # --- admins --------------------------------------------------------------------------------

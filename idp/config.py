@@ -1,11 +1,14 @@
 """Settings: a TOML file (``IDP_CONFIG``) over defaults, then ``IDP_<SECTION>_<KEY>`` overrides.
 
 Every key has a default here, and ``config.example.toml`` documents the same keys. A key that is
-unknown or of the wrong type stops start-up with a message naming the key and where it came from.
+unknown or of the wrong type stops start-up with a message naming the key and where it came from;
+so does an ``IDP_`` environment variable that looks like a setting but is none (a typo would
+otherwise leave the default in force without a word).
 """
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -124,6 +127,11 @@ class WebhookSettings:
 
 
 @dataclass
+class ThemeSettings:
+    dir: str = ""
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -135,7 +143,18 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
+    themes: ThemeSettings = field(default_factory=ThemeSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+
+
+#: ``IDP_`` variables that are not settings: the CLI's own options and secrets it reads for one
+#: command, deploy/gunicorn.conf.py's, and those of the test suite and the benchmark.
+NON_SETTING_VARIABLES = frozenset({
+    "IDP_CONFIG", "IDP_INSTANCE",
+    "IDP_TWILIO_AUTH_TOKEN", "IDP_PROVIDER_CLIENT_SECRET",
+    "IDP_BIND", "IDP_WORKERS", "IDP_THREADS", "IDP_ACCESS_LOG",
+})
+NON_SETTING_PREFIXES = ("IDP_TEST_", "IDP_BENCH_")
 
 
 def _coerce(value, default, where: str):
@@ -187,10 +206,30 @@ def load_settings(config_path: str | os.PathLike | None = None, environ=None) ->
                 where = f"{path}: key '{section_name}.{key}'"
                 setattr(section, key, _coerce(value, getattr(section, key), where))
 
+    known = set()
     for section_name, section in sections.items():
         for f in dataclasses.fields(section):
             var = f"IDP_{section_name.upper()}_{f.name.upper()}"
+            known.add(var)
             if var in environ:
                 where = f"environment variable {var}"
                 setattr(section, f.name, _coerce(environ[var], getattr(section, f.name), where))
+    _refuse_unknown_setting_variables(environ, known, [name.upper() for name in sections])
     return settings
+
+
+def _refuse_unknown_setting_variables(environ, known: set[str], section_names: list[str]) -> None:
+    """An ``IDP_`` variable that is no setting is an error when it looks like one: it starts with
+    a section's prefix (``IDP_SERVER_PROT``), names a key without its section
+    (``IDP_ENCRYPTION_KEY``) or is a near miss of a setting (``IDP_SEVER_PORT``). Other ``IDP_``
+    names (``IDP_WORKERS`` of the gunicorn config) belong to someone else."""
+    for var in sorted(environ):
+        if not var.startswith("IDP_") or var in known or var in NON_SETTING_VARIABLES \
+                or var.startswith(NON_SETTING_PREFIXES):
+            continue
+        same_key = [name for name in known if name.endswith(var[3:])]
+        near = difflib.get_close_matches(var, same_key or known, n=1, cutoff=0 if same_key else 0.8)
+        if near or any(var.startswith(f"IDP_{section}_") for section in section_names):
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise ConfigError(f"environment variable {var} is not a setting{hint}: settings are "
+                              "IDP_<SECTION>_<KEY> of the keys in config.example.toml")

@@ -31,6 +31,16 @@ def forget_inherited_connections(app) -> None:
         engine.dispose(close=False)
 
 
+def init_migrations(app) -> None:
+    """Flask-Migrate on the migrations that come with the package (``idp.package_data``)."""
+    from flask_migrate import Migrate
+
+    from .extensions import db
+    from .package_data import migrations_folder
+
+    Migrate(app, db, directory=str(migrations_folder()))
+
+
 def upgrade_schema() -> None:
     """Run the Alembic migrations to head (inside an app context)."""
     from flask_migrate import upgrade

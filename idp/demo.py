@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, current_app, redirect, session, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, request, session, url_for
 
 from .extensions import db
-from .models import Client
+from .models import Client, Realm
+from .public_address import LOOPBACK_NAMES
 
 DEMO_REALM = "demo"
 DEMO_CLIENT_ID = "demo-app"
@@ -35,13 +38,17 @@ def setup_demo(public_url: str) -> dict:
         add_integration(realm, kind="outbox", name="outbox", active=True)
     update_realm(realm, mfa_enabled=True, sms_enabled=True, totp_enabled=True, mfa_registration_form=True)
     redirect_uri = f"{public_url}/demo/callback"
+    home_uris = _demo_home_uris(public_url)
     client = find_client(realm, DEMO_CLIENT_ID)
     if client is None:
         client, _ = create_client(realm, name="Demo App", redirect_uris=[redirect_uri], public=True,
-                                  post_logout_redirect_uris=[f"{public_url}/demo/"], client_id=DEMO_CLIENT_ID)
-    elif redirect_uri not in client.redirect_uris:
-        client.redirect_uris = [*client.redirect_uris, redirect_uri]
-        client.post_logout_redirect_uris = [*client.post_logout_redirect_uris, f"{public_url}/demo/"]
+                                  post_logout_redirect_uris=home_uris, client_id=DEMO_CLIENT_ID)
+    else:
+        if redirect_uri not in client.redirect_uris:
+            client.redirect_uris = [*client.redirect_uris, redirect_uri]
+        missing = [uri for uri in home_uris if uri not in client.post_logout_redirect_uris]
+        if missing:
+            client.post_logout_redirect_uris = [*client.post_logout_redirect_uris, *missing]
     user = find_user_by_email(realm, DEMO_EMAIL)
     if user is None:
         user = create_user(realm, email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo User", email_verified=True)
@@ -52,6 +59,29 @@ def setup_demo(public_url: str) -> dict:
     return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD,
             "outbox": str(Path(current_app.instance_path) / settings.sms.outbox_file),
             "mail_outbox": str(Path(current_app.instance_path) / settings.mail.outbox_file)}
+
+
+def _demo_home_uris(public_url: str) -> list[str]:
+    """Where logging out of the demo may return to: its page at the public URL and, on a
+    loopback public URL, at the other loopback name too (post-logout redirect URIs match
+    exactly; the loopback exception of RFC 8252 is for redirect URIs)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(public_url)
+    names = LOOPBACK_NAMES if parts.hostname in LOOPBACK_NAMES else (parts.hostname,)
+    port = f":{parts.port}" if parts.port else ""
+    return [f"{public_url}/demo/"] + [f"{parts.scheme}://{name}{port}{parts.path}/demo/" for name in names
+                                      if name != parts.hostname]
+
+
+def _demo_url(path: str) -> str:
+    """``/demo/…`` at the address the browser opened the demo at when that is a loopback name
+    (its state cookie lives there; the provider takes the demo client's loopback redirect URIs
+    on either name, RFC 8252 §7.3), else at the public URL."""
+    public_url = current_app.extensions["idp.settings"].server.public_url.rstrip("/")
+    if request.host.rsplit(":", 1)[0] in LOOPBACK_NAMES:
+        return f"{request.host_url.rstrip('/')}{urlsplit(public_url).path}{path}"
+    return f"{public_url}{path}"
 
 
 def _oauth_client():
@@ -101,8 +131,7 @@ def home():
 
 @demo_bp.get("/login")
 def login():
-    public_url = current_app.extensions["idp.settings"].server.public_url.rstrip("/")
-    return _oauth_client().authorize_redirect(f"{public_url}/demo/callback")
+    return _oauth_client().authorize_redirect(_demo_url("/demo/callback"))
 
 
 @demo_bp.get("/callback")
@@ -123,8 +152,11 @@ def logout():
     public_url = current_app.extensions["idp.settings"].server.public_url.rstrip("/")
     from urllib.parse import urlencode
 
+    home = _demo_url("/demo/")
+    registered = db.session.scalar(db.select(Client.post_logout_redirect_uris).join(Client.realm)
+                                   .where(Realm.name == DEMO_REALM, Client.client_id == DEMO_CLIENT_ID))
     query = urlencode({"id_token_hint": token.get("id_token") or "",
-                       "post_logout_redirect_uri": f"{public_url}/demo/"})
+                       "post_logout_redirect_uri": home if home in (registered or []) else f"{public_url}/demo/"})
     return redirect(f"{public_url}/realms/{DEMO_REALM}/logout?{query}")
 
 

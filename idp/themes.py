@@ -1,35 +1,69 @@
-"""Hosted-page themes: ``themes/<name>/`` with ``theme.toml``, templates and static files.
-A theme may extend another; every lookup falls back to the default theme."""
+"""Hosted-page themes: ``<name>/`` folders with ``theme.toml``, templates and static files.
+
+Themes are looked up by name in the operator's folder (``[themes] dir``, ``IDP_THEMES_DIR``)
+first, then among the built-in ones that come with the package (``idp.package_data``). A theme
+may extend another; every lookup falls back to the default theme."""
 from __future__ import annotations
 
-import os
 import secrets
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app, g, url_for
+from flask import current_app, g, has_app_context, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from .i18n import current_locale
+from .package_data import builtin_themes_folder
 
 DEFAULT_THEME = "default"
 
 
-def themes_root() -> Path:
-    configured = os.environ.get("IDP_THEMES_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "themes"
+def theme_folders() -> list[Path]:
+    """Where themes are looked up, first match wins: the operator's folder, then the built-in
+    themes. A relative ``[themes] dir`` is relative to the instance folder."""
+    folders = []
+    if has_app_context():
+        configured = current_app.extensions["idp.settings"].themes.dir
+        if configured:
+            folders.append(Path(current_app.instance_path) / configured)
+    folders.append(builtin_themes_folder())
+    return folders
+
+
+def theme_folder(name: str) -> Path | None:
+    """The folder of theme ``name``, or None when there is no such theme."""
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        return None
+    for folder in theme_folders():
+        if (folder / name / "theme.toml").is_file():
+            return folder / name
+    return None
 
 
 def theme_exists(name: str) -> bool:
-    return bool(name) and "/" not in name and (themes_root() / name / "theme.toml").is_file()
+    return theme_folder(name) is not None
+
+
+def theme_names() -> list[str]:
+    """Every theme that can be chosen, sorted."""
+    names = {path.name for folder in theme_folders() if folder.is_dir() for path in folder.iterdir()}
+    return sorted(name for name in names if theme_exists(name))
 
 
 @lru_cache(maxsize=64)
-def theme_manifest(name: str) -> dict:
-    path = themes_root() / name / "theme.toml"
+def _manifest(path: Path, _modified: float) -> dict:
     with path.open("rb") as fh:
         return tomllib.load(fh)
+
+
+def theme_manifest(name: str) -> dict:
+    """The theme's ``theme.toml`` (``display_name``, ``extends``); read again when it changes."""
+    folder = theme_folder(name)
+    if folder is None:
+        return {}
+    path = folder / "theme.toml"
+    return _manifest(path, path.stat().st_mtime)
 
 
 def theme_chain(name: str) -> list[str]:
@@ -50,7 +84,7 @@ def _environment(name: str):
     envs = current_app.extensions.setdefault("idp.theme_envs", {})
     env = envs.get(name)
     if env is None:
-        loaders = [FileSystemLoader(str(themes_root() / t / "templates")) for t in theme_chain(name)]
+        loaders = [FileSystemLoader(str(theme_folder(t) / "templates")) for t in theme_chain(name)]
         env = current_app.jinja_env.overlay(loader=ChoiceLoader(loaders))
         envs[name] = env
     return env
@@ -58,8 +92,8 @@ def _environment(name: str):
 
 def static_file_theme(name: str, filename: str) -> Path | None:
     for theme in theme_chain(name):
-        path = (themes_root() / theme / "static" / filename).resolve()
-        root = (themes_root() / theme / "static").resolve()
+        root = (theme_folder(theme) / "static").resolve()
+        path = (root / filename).resolve()
         if root in path.parents and path.is_file():
             return path
     return None

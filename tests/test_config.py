@@ -96,6 +96,44 @@ def test_a_bad_environment_value_stops_start_up_naming_the_variable(variable, va
         load_settings(None, environ={variable: value})
 
 
+@pytest.mark.parametrize(("variable", "suggestion"), [
+    ("IDP_SERVER_PROT", "IDP_SERVER_PORT"),
+    ("IDP_SEVER_PUBLIC_URL", "IDP_SERVER_PUBLIC_URL"),
+    ("IDP_DATABASE_URI", "IDP_DATABASE_URL"),
+    ("IDP_ENCRYPTION_KEY", "IDP_SECURITY_ENCRYPTION_KEY"),
+    ("IDP_MAIL_SMTP_PASWORD", "IDP_MAIL_SMTP_PASSWORD"),
+    ("IDP_THEME_DIR", "IDP_THEMES_DIR"),
+    ("IDP_TOKENS_LIFETIME", None),
+])
+def test_a_mistyped_setting_in_the_environment_stops_start_up_naming_it(variable, suggestion):
+    """README: typos stop start-up. A variable that looks like a setting and is none would
+    otherwise leave the default in force without a word."""
+    with pytest.raises(ConfigError) as raised:
+        load_settings(None, environ={variable: "1"})
+    message = str(raised.value)
+    assert message.startswith(f"environment variable {variable} is not a setting")
+    if suggestion:
+        assert f"did you mean {suggestion}?" in message
+
+
+@pytest.mark.parametrize("variable", [
+    "IDP_CONFIG", "IDP_INSTANCE",                                 # the CLI's --config and --instance
+    "IDP_TWILIO_AUTH_TOKEN", "IDP_PROVIDER_CLIENT_SECRET",        # secrets one CLI command reads
+    "IDP_BIND", "IDP_WORKERS", "IDP_THREADS", "IDP_ACCESS_LOG",   # deploy/gunicorn.conf.py
+    "IDP_TEST_DATABASE", "IDP_TEST_DATABASE_URL", "IDP_TEST_REDIS_URL", "IDP_BENCH_DATABASE_URL",
+    "IDP_SOMETHING_OF_YOURS",
+])
+def test_variables_that_are_not_settings_are_left_alone(variable):
+    assert load_settings(None, environ={variable: "x"}) == Settings()
+
+
+def test_a_mistyped_setting_in_the_environment_stops_the_cli(runner, monkeypatch):
+    monkeypatch.setenv("IDP_SERVER_PUBLIC_ULR", "https://id.example.com")
+    result = runner("realms", "list")
+    assert result.exit_code != 0
+    assert "IDP_SERVER_PUBLIC_ULR is not a setting (did you mean IDP_SERVER_PUBLIC_URL?)" in result.stderr
+
+
 def test_create_app_reads_the_file_named_by_idp_config(config_file, tmp_path, monkeypatch):
     from idp import create_app
 

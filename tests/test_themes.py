@@ -51,3 +51,51 @@ def test_unknown_theme_is_refused_in_one_line(runner):
                     "https://app.example/cb", "--theme", "nope")
     assert result.exit_code != 0 and "theme 'nope' does not exist" in result.output
     assert runner("realms", "set", "shop", "--theme", "forest").exit_code == 0
+
+
+def _operator_theme(root, name, *, extends="default", css="body { color: #123456; }", display_name="Acme brand"):
+    folder = root / name
+    (folder / "static").mkdir(parents=True)
+    (folder / "theme.toml").write_text(f'display_name = "{display_name}"\nextends = "{extends}"\n')
+    (folder / "static" / "style.css").write_text(css)
+    return folder
+
+
+def test_operator_themes_come_from_the_configured_folder_beside_the_built_in_ones(make_app, instance_path):
+    """``[themes] dir`` (IDP_THEMES_DIR), relative to the instance folder: an operator's theme
+    extends a built-in one, and the built-in themes stay available."""
+    from tests.helpers import Factory
+
+    _operator_theme(instance_path / "my-themes", "acme")
+    app = make_app(themes={"dir": "my-themes"})
+    client = app.test_client()
+    with app.app_context():
+        from idp.themes import theme_names
+
+        assert theme_names() == ["acme", "default", "forest"]
+        factory = Factory(app)
+        realm = factory.realm("acme", theme="acme")
+        client_id, secret = factory.client(realm)
+    login = HostedLogin(client, "acme", client_id, secret)
+    login.authorize()
+    assert stylesheet_of(login.page) == "/themes/acme/static/style.css"
+    assert "Log in" in login.page, "templates come from the default theme it extends"
+    assert client.get("/themes/acme/static/style.css").get_data(as_text=True) == "body { color: #123456; }"
+    assert client.get("/themes/acme/static/countdown.js").status_code == 200
+    assert client.get("/themes/forest/static/style.css").status_code == 200
+
+
+def test_an_operator_theme_named_like_a_built_in_one_replaces_it(make_app, tmp_path):
+    _operator_theme(tmp_path / "themes", "forest", css="/* ours */")
+    app = make_app(themes={"dir": str(tmp_path / "themes")})
+    assert app.test_client().get("/themes/forest/static/style.css").get_data(as_text=True) == "/* ours */"
+
+
+def test_the_console_offers_operator_and_built_in_themes(make_app, tmp_path):
+    from idp.admin.pages.realms import theme_choices
+
+    _operator_theme(tmp_path / "themes", "acme")
+    app = make_app(themes={"dir": str(tmp_path / "themes")})
+    with app.test_request_context():
+        assert [(c.value, c.label) for c in theme_choices()] == [
+            ("acme", "Acme brand"), ("default", "Default"), ("forest", "Forest")]

@@ -92,7 +92,9 @@ class Client(db.Model, ClientMixin):
         return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
 
     def check_redirect_uri(self, redirect_uri):
-        return redirect_uri in (self.redirect_uris or [])
+        from ..redirect_uris import redirect_uri_registered
+
+        return redirect_uri_registered(self.redirect_uris or [], redirect_uri, native=self.public)
 
     def check_client_secret(self, client_secret):
         if self.public or not self.client_secret_digest:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from flask import Blueprint, g, jsonify, request, url_for
@@ -14,6 +13,7 @@ from ..login import flow
 from ..login.sessions import current_browser_session
 from ..web import add_realm_name, load_realm, render_error
 from . import authorization_parameters as parameters
+from .bearer import BearerTokenProtector, NoBearerToken
 from .grants import user_claims
 from .issuer import realm_issuer
 from .server import active_access_token, authorization_server
@@ -28,16 +28,19 @@ class RealmBearerTokenValidator(BearerTokenValidator):
         return active_access_token(g.realm, token_string)
 
 
-require_oauth = ResourceProtector()
+require_oauth = BearerTokenProtector()
 require_oauth.register_token_validator(RealmBearerTokenValidator())
 
 
-CORS_ENDPOINTS = {"oidc.token", "oidc.revoke"}
+#: The endpoints browser apps may call from another origin, and the methods they take there.
+CORS_ENDPOINTS = {"oidc.token": "POST", "oidc.revoke": "POST", "oidc.introspect": "POST",
+                  "oidc.userinfo": "GET, POST"}
 
 
 def _registered_origin(origin: str) -> bool:
-    """Browser apps may call the token and revocation endpoints from the origin of one of the
-    realm's registered redirect URIs (as Keycloak's "web origins" derive from them)."""
+    """Browser apps may call the token, revocation, introspection and userinfo endpoints from the
+    origin of one of the realm's registered redirect URIs (as Keycloak's "web origins" derive
+    from them); any other origin gets no CORS header, so the browser keeps the answer from it."""
     from urllib.parse import urlsplit
 
     from ..models import Client
@@ -52,20 +55,23 @@ def _registered_origin(origin: str) -> bool:
 
 @oidc_bp.after_request
 def cors_for_browser_apps(response):
+    methods = CORS_ENDPOINTS.get(request.endpoint)
+    if methods is None:
+        return response
+    response.vary.add("Origin")
     origin = request.headers.get("Origin")
-    if request.endpoint in CORS_ENDPOINTS and origin and g.get("realm") is not None and _registered_origin(origin):
+    if origin and g.get("realm") is not None and _registered_origin(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = f"{methods}, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
         response.headers["Access-Control-Max-Age"] = "600"
-        response.vary.add("Origin")
     return response
 
 
 def _json(data, status=200):
     response = jsonify(data)
     response.status_code = status
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
@@ -155,6 +161,8 @@ def _bearer_error(error: OAuth2Error):
 def userinfo():
     try:
         row = require_oauth.acquire_token(["openid"])
+    except NoBearerToken:
+        return "", 401, {"WWW-Authenticate": f'Bearer realm="{realm_issuer(g.realm)}"'}
     except OAuth2Error as error:
         return _bearer_error(error)
     if row.user is None or row.user.disabled:

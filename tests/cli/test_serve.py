@@ -6,9 +6,14 @@ import pytest
 
 @pytest.fixture
 def served(monkeypatch):
-    """Capture what `serve` would run instead of blocking on a real server."""
+    """Capture what `serve` would run instead of listening and blocking on a real server."""
     calls = []
-    monkeypatch.setattr("idp.cli._run_server", lambda app, host, port: calls.append((app, host, port)))
+
+    def run_server(app, host, port, announce):
+        announce()
+        calls.append((app, host, port))
+
+    monkeypatch.setattr("idp.cli._run_server", run_server)
     return calls
 
 
@@ -80,3 +85,21 @@ def test_demo_on_every_address_still_starts_on_the_loopback_url(runner, served):
     assert result.exit_code == 0, result.output
     assert "public URL: http://127.0.0.1:8080 (listening on every address" in result.stdout
     assert "Demo relying app: http://127.0.0.1:8080/demo/" in result.stdout
+
+
+def test_a_port_in_use_is_one_line_before_anything_says_listening(runner):
+    """Port 5000 is AirPlay's on macOS: the server says the port is taken, and never that it
+    listens."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = runner("serve", "--port", str(port))
+
+    assert result.exit_code == 1
+    assert "listening" not in result.stdout
+    assert result.stderr.strip() == (f"Error: port {port} is in use on 127.0.0.1 by another program: choose another "
+                                      "with --port (or IDP_SERVER_PORT)")

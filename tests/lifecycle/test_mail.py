@@ -190,28 +190,20 @@ def test_smtp_password_can_come_from_the_environment():
         "smtp", "from-env", True)
 
 
-def test_mails_use_the_realms_theme_with_the_default_theme_behind_it(app, tmp_path, monkeypatch):
+def test_mails_use_the_realms_theme_with_the_default_theme_behind_it(make_app, tmp_path):
     """A brand that overrides one mail template changes that template only."""
-    import shutil
+    from types import SimpleNamespace
 
     from idp.mail import compose
-    from idp.themes import themes_root
 
     root = tmp_path / "themes"
-    shutil.copytree(themes_root() / "default", root / "default")
     (root / "brand" / "templates" / "mail").mkdir(parents=True)
     (root / "brand" / "theme.toml").write_text('display_name = "Brand"\nextends = "default"\n')
     (root / "brand" / "templates" / "mail" / "verify_email_subject.txt").write_text("Welcome to {{ realm.display_name }}!")
-    monkeypatch.setenv("IDP_THEMES_DIR", str(root))
-    from types import SimpleNamespace
-
-    from idp.themes import theme_manifest
-
-    theme_manifest.cache_clear()
+    app = make_app(themes={"dir": str(root)})
     realm = SimpleNamespace(name="acme", display_name="Acme", theme="brand")
     user = SimpleNamespace(name=None, email="alice@example.com")
     with app.app_context():
         branded = compose(realm, "verify_email", to=user.email, user=user, link_url="https://x/l", lifetime_hours=24)
-    theme_manifest.cache_clear()
     assert branded.subject == "Welcome to Acme!"
     assert "https://x/l" in branded.text and "Verify email address" in branded.html

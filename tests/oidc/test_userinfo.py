@@ -21,15 +21,84 @@ def test_userinfo_answers_get_and_post_with_a_bearer_token(provider, token, meth
     assert response.json()["sub"] == token["userinfo"]["sub"]
 
 
+def test_userinfo_takes_the_token_in_a_form_encoded_post_body(provider, token):
+    """RFC 6750 §2.2: ``access_token`` in an ``application/x-www-form-urlencoded`` body."""
+    response = requests.post(provider.url("userinfo"), data={"access_token": token["access_token"]}, timeout=5)
+    assert response.status_code == 200
+    assert response.json()["sub"] == token["userinfo"]["sub"]
+
+
 @pytest.mark.parametrize(("headers", "reason"), [
     ({}, "no token"),
-    ({"Authorization": "Bearer not-a-jwt"}, "garbage token"),
-    ({"Authorization": "Basic YTpi"}, "wrong scheme"),
+    ({"Authorization": "Basic YTpi"}, "another scheme: no bearer token either"),
 ])
-def test_userinfo_without_a_valid_bearer_token_is_401_with_a_challenge(provider, token, headers, reason):
+def test_userinfo_without_a_token_gets_the_bare_challenge(provider, token, headers, reason):
+    """RFC 6750 §3.1: a request that lacks any authentication information gets no error code."""
     response = requests.get(provider.url("userinfo"), headers=headers, timeout=5)
     assert response.status_code == 401, reason
-    assert response.headers["WWW-Authenticate"].lower().startswith("bearer"), reason
+    assert response.headers["WWW-Authenticate"] == f'Bearer realm="{provider.issuer}"', reason
+    assert response.content == b"", reason
+
+
+def test_a_token_in_the_query_string_is_not_taken(provider, token):
+    """RFC 6750 §2.3 (URI query parameter) is the one way that leaks tokens into logs; OpenID
+    Connect does not ask for it."""
+    response = requests.get(provider.url("userinfo"), params={"access_token": token["access_token"]}, timeout=5)
+    assert response.status_code == 401 and "error=" not in response.headers["WWW-Authenticate"]
+
+
+def test_a_garbage_token_is_invalid_token(provider, token):
+    response = requests.get(provider.url("userinfo"), headers=_bearer("not-a-jwt"), timeout=5)
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize(("send", "reason"), [
+    ({"headers": {"Authorization": "Bearer {token}"}, "data": {"access_token": "{token}"}}, "header and body"),
+    ({"data": [("access_token", "{token}"), ("access_token", "{token}")]}, "twice in the body"),
+    ({"headers": {"Authorization": "Bearer "}}, "the Bearer scheme without a token"),
+])
+def test_a_token_sent_more_than_once_or_malformed_is_invalid_request(provider, token, send, reason):
+    """RFC 6750 §2: clients MUST NOT use more than one method to send the token."""
+    def fill(value):
+        if isinstance(value, str):
+            return value.format(token=token["access_token"])
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return [(k, fill(v)) for k, v in value]
+
+    response = requests.post(provider.url("userinfo"), timeout=5, **{k: fill(v) for k, v in send.items()})
+    assert response.status_code == 400, reason
+    assert response.json()["error"] == "invalid_request", reason
+    assert 'error="invalid_request"' in response.headers["WWW-Authenticate"], reason
+
+
+@pytest.mark.parametrize("endpoint", ["userinfo", "introspect"])
+def test_browser_apps_may_call_userinfo_and_introspection_from_a_registered_origin(provider, token, endpoint):
+    """The origin of a registered redirect URI (the relying app's http://localhost) gets CORS
+    headers on the preflight and on the answer; any other origin gets none."""
+    preflight = requests.options(provider.url(endpoint), timeout=5, headers={
+        "Origin": "http://localhost", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "Origin" in preflight.headers["Vary"]
+    stranger = requests.options(provider.url(endpoint), timeout=5, headers={
+        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    assert not any(h.startswith("Access-Control-") for h in stranger.headers)
+
+
+def test_userinfo_answers_a_registered_origin_and_no_other(provider, token):
+    answer = requests.get(provider.url("userinfo"), headers={**_bearer(token["access_token"]),
+                                                             "Origin": "http://localhost"}, timeout=5)
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "http://localhost"
+    assert "WWW-Authenticate" in answer.headers["Access-Control-Expose-Headers"]
+    stranger = requests.get(provider.url("userinfo"), headers={**_bearer(token["access_token"]),
+                                                               "Origin": "http://evil.example"}, timeout=5)
+    assert "Access-Control-Allow-Origin" not in stranger.headers
 
 
 def test_revoked_access_token_is_refused_with_invalid_token(provider, relying_app, browser):

@@ -9,7 +9,7 @@ from ...extensions import db
 from ...services.audit import record_event
 from ...services.mfa_policy import active_sms_integrations
 from ...services.realms import ADMIN_REALM, create_realm, list_realms, update_realm
-from ...themes import theme_exists, theme_manifest, themes_root
+from ...themes import theme_manifest, theme_names
 from .. import admin_bp
 from ..accounts import ADMIN_REALM_LOCKED_ON, check_admin_realm_settings
 from ..console import apply_change, done, managed_realm, render, requires
@@ -43,9 +43,7 @@ def create_realm_view():
 
 
 def theme_choices() -> list[SelectChoice]:
-    root = themes_root()
-    names = sorted(p.name for p in root.iterdir() if p.is_dir() and theme_exists(p.name)) if root.is_dir() else []
-    return [SelectChoice(name, str(theme_manifest(name).get("display_name") or name)) for name in names]
+    return [SelectChoice(name, str(theme_manifest(name).get("display_name") or name)) for name in theme_names()]
 
 
 def _settings_form(realm, formdata=None) -> RealmSettingsForm:
