@@ -345,28 +345,32 @@ def purge(as_json):
 # --- realms ------------------------------------------------------------------------------
 
 def _realm_dict(realm):
+    """Every realm setting under its command-line name (``realm_settings``), then the active SMS
+    integrations. A token lifetime of null is the server default."""
     from .services.mfa_policy import active_sms_integrations
+    from .services.realm_settings import REALM_SETTINGS, realm_setting_values
 
+    values = realm_setting_values(realm)
     return {
         "name": realm.name,
-        "display_name": realm.display_name,
-        "theme": realm.theme,
-        "registration": realm.registration_enabled,
-        "mfa": realm.mfa_enabled,
-        "mfa_login_form": realm.mfa_login_form,
-        "mfa_registration_form": realm.mfa_registration_form,
-        "mfa_required": realm.mfa_required,
-        "sms": realm.sms_enabled,
-        "totp": realm.totp_enabled,
-        "users_may_toggle_mfa": realm.users_may_toggle_mfa,
-        "sms_allowed_countries": realm.sms_allowed_countries or [],
-        "require_email_verification": realm.require_email_verification,
-        "remember_device_days": realm.remember_device_days,
-        "password_min_length": realm.password_min_length,
-        "password_block_common": realm.password_block_common,
-        "password_block_email": realm.password_block_email,
+        **{setting.cli_key: values[setting.name] for setting in REALM_SETTINGS},
         "active_sms_integrations": [i.name for i in active_sms_integrations(realm)],
     }
+
+
+def _print_realm(realm, as_json):
+    """``_realm_dict``; as text, a setting left to the server says what the server's value is."""
+    from flask import current_app
+
+    from .services.realm_settings import REALM_SETTINGS
+
+    data = _realm_dict(realm)
+    if not as_json:
+        settings = current_app.extensions["idp.settings"]
+        for setting in REALM_SETTINGS:
+            if setting.nullable and data[setting.cli_key] is None:
+                data[setting.cli_key] = f"{setting.default_from(settings)} (server default)"
+    _print(data, as_json)
 
 
 def _print(data, as_json):
@@ -386,35 +390,27 @@ def realms():
     """Realms: isolated sets of users, clients, settings and keys."""
 
 
+def _setting_options(setting) -> list:
+    """The ``idp realms create|set`` option(s) of one realm setting: ``--NAME on|off`` for a
+    switch (and, where ``negatable``, ``--NAME`` alone and ``--no-NAME``), a number, or text."""
+    name, helptext = setting.cli_key, setting.command_line_help
+    if setting.kind == "boolean":
+        if not setting.negatable:
+            return [click.option(setting.flag, name, type=ON_OFF, default=None, help=helptext or None)]
+        return [
+            click.option(setting.flag, name, type=ON_OFF, default=None, is_flag=False, flag_value="on",
+                         help=helptext or None),
+            click.option("--no-" + setting.flag[2:], f"{name}_off", is_flag=True, hidden=True),
+        ]
+    kind = int if setting.kind == "integer" else None
+    return [click.option(setting.flag, name, type=kind, default=None, help=helptext or None)]
+
+
 def realm_settings_options(fn):
-    options = [
-        click.option("--display-name", default=None),
-        click.option("--registration", type=ON_OFF, default=None, help="Allow self-registration."),
-        click.option("--mfa", type=ON_OFF, default=None, help="Two-factor authentication master switch."),
-        click.option("--mfa-login-form", type=ON_OFF, default=None),
-        click.option("--mfa-registration-form", type=ON_OFF, default=None),
-        click.option("--mfa-required", type=ON_OFF, default=None, help="Every user must enrol."),
-        click.option("--sms", type=ON_OFF, default=None, help="SMS factor (needs an active SMS integration)."),
-        click.option("--totp", type=ON_OFF, default=None, help="Authenticator-app factor."),
-        click.option("--users-may-toggle-mfa", type=ON_OFF, default=None),
-        click.option("--theme", default=None),
-        click.option("--sms-allowed-countries", default=None, help="Comma-separated ISO codes; empty for all."),
-        click.option("--access-token-lifetime", type=int, default=None),
-        click.option("--id-token-lifetime", type=int, default=None),
-        click.option("--refresh-token-lifetime", type=int, default=None),
-        click.option("--require-email-verification", type=ON_OFF, default=None,
-                     help="No token until the user verified their email address."),
-        click.option("--remember-device-days", type=int, default=None,
-                     help="Offer 'Remember this device' for N days after a second factor; 0 turns it off."),
-        click.option("--password-min-length", type=int, default=None,
-                     help="Shortest password accepted, 8 to 128 characters."),
-        click.option("--password-block-common", type=ON_OFF, default=None, is_flag=False, flag_value="on",
-                     help="Refuse passwords on the bundled list of common passwords."),
-        click.option("--no-password-block-common", "password_block_common_off", is_flag=True, hidden=True),
-        click.option("--password-block-email", type=ON_OFF, default=None, is_flag=False, flag_value="on",
-                     help="Refuse the email address, or a password containing its first part (4+ characters)."),
-        click.option("--no-password-block-email", "password_block_email_off", is_flag=True, hidden=True),
-    ]
+    """Every setting of ``services.realm_settings`` as options of ``fn``."""
+    from .services.realm_settings import REALM_SETTINGS
+
+    options = [option for setting in REALM_SETTINGS for option in _setting_options(setting)]
     for option in reversed(options):
         fn = option(fn)
     return fn
@@ -431,29 +427,21 @@ def _switch(kw, name):
 
 
 def _settings_changes(kw):
-    changes = {
-        "display_name": kw["display_name"],
-        "registration_enabled": _flag(kw["registration"]),
-        "mfa_enabled": _flag(kw["mfa"]),
-        "mfa_login_form": _flag(kw["mfa_login_form"]),
-        "mfa_registration_form": _flag(kw["mfa_registration_form"]),
-        "mfa_required": _flag(kw["mfa_required"]),
-        "sms_enabled": _flag(kw["sms"]),
-        "totp_enabled": _flag(kw["totp"]),
-        "users_may_toggle_mfa": _flag(kw["users_may_toggle_mfa"]),
-        "theme": kw["theme"],
-        "access_token_lifetime": kw["access_token_lifetime"],
-        "id_token_lifetime": kw["id_token_lifetime"],
-        "refresh_token_lifetime": kw["refresh_token_lifetime"],
-        "require_email_verification": _flag(kw["require_email_verification"]),
-        "remember_device_days": kw["remember_device_days"],
-        "password_min_length": kw["password_min_length"],
-        "password_block_common": _switch(kw, "password_block_common"),
-        "password_block_email": _switch(kw, "password_block_email"),
-    }
-    if kw["sms_allowed_countries"] is not None:
-        changes["sms_allowed_countries"] = [c for c in kw["sms_allowed_countries"].split(",") if c.strip()]
-    return {k: v for k, v in changes.items() if v is not None}
+    """The options given, as ``update_realm`` takes them (by setting name)."""
+    from .services.realm_settings import REALM_SETTINGS
+
+    changes = {}
+    for setting in REALM_SETTINGS:
+        key = setting.cli_key
+        if setting.kind == "boolean":
+            value = _switch(kw, key) if setting.negatable else _flag(kw[key])
+        elif setting.kind == "countries" and kw[key] is not None:
+            value = [c for c in kw[key].split(",") if c.strip()]
+        else:
+            value = kw[key]
+        if value is not None:
+            changes[setting.name] = value
+    return changes
 
 
 @realms.command("create")
@@ -466,7 +454,7 @@ def realms_create(name, as_json, **kw):
     from .services.realms import create_realm
 
     realm = create_realm(name, **_settings_changes(kw))
-    _print(_realm_dict(realm), as_json)
+    _print_realm(realm, as_json)
 
 
 @realms.command("list")
@@ -484,7 +472,8 @@ def realms_list(as_json):
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
 def realms_show(name, as_json):
-    _print(_realm_dict(_realm(name)), as_json)
+    """Every setting of realm NAME, token lifetimes included."""
+    _print_realm(_realm(name), as_json)
 
 
 @realms.command("set")
@@ -498,7 +487,7 @@ def realms_set(name, as_json, **kw):
 
     realm = _realm(name)
     update_realm(realm, **_settings_changes(kw))
-    _print(_realm_dict(realm), as_json)
+    _print_realm(realm, as_json)
 
 
 # --- clients -----------------------------------------------------------------------------
@@ -626,6 +615,7 @@ def _user_dict(user):
         "has_mfa": user_has_mfa(user),
         "phone": user.phone,
         "phone_verified": user.phone_verified,
+        "disabled": bool(user.disabled),
         "created_at": user.created_at.isoformat(),
         "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
     }
@@ -826,56 +816,95 @@ for _action in ("activate", "deactivate", "remove"):
 
 @main.group("api-keys")
 def api_keys():
-    """Realm API keys for the management API (sent as 'Authorization: Bearer <key>')."""
+    """API keys for the management API (sent as 'Authorization: Bearer <key>'): a realm's, or
+    server-level ones that work in every realm."""
 
 
 def _api_key_dict(key):
     return {
+        "id": key.id,
         "name": key.name,
         "prefix": key.prefix,
+        "realm": key.realm.name if key.realm is not None else None,
+        "scopes": list(key.scopes or []),
         "created_at": key.created_at.isoformat(),
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
     }
 
 
+def _key_owner(realm_name, server):
+    """The realm of the keys a command works on, or None for server-level keys."""
+    if server:
+        if realm_name is not None:
+            raise click.UsageError("give --realm or --server, not both")
+        return None
+    return _realm(realm_name or "default")
+
+
+def _scope_help():
+    from .services.api_key_scopes import SCOPES
+
+    return ("What the key may do (repeatable; default: every scope): "
+            + "; ".join(f"{scope}: {text[0].lower() + text[1:].rstrip('.')}" for scope, text in SCOPES.items()) + ".")
+
+
+key_realm_option = click.option("--realm", "realm_name", default=None,
+                                help="Realm the key works in.  [default: default]")
+server_option = click.option("--server", is_flag=True,
+                             help="A server-level key, for every realm (an operator of many realms).")
+
+
 @api_keys.command("create")
-@realm_option
+@key_realm_option
+@server_option
 @click.option("--name", required=True, help="What the key is for, such as the app that uses it.")
+@click.option("--scope", "scopes", multiple=True, metavar="SCOPE", help=_scope_help())
+@click.option("--expires", default=None, metavar="WHEN",
+              help="When the key stops working: a duration (90d, 12h, 8w) or a date (2027-01-31). Default: never.")
 @click.option("--json", "as_json", is_flag=True, help="Print the key and its one-time secret as JSON.")
 @with_app()
-def api_keys_create(realm_name, name, as_json):
+def api_keys_create(realm_name, server, name, scopes, expires, as_json):
     """Create a key; its secret is printed only this once."""
-    from .api.api_keys import create_api_key
+    from .services.api_keys import create_api_key, parse_expiry
 
-    key, secret = create_api_key(_realm(realm_name), name)
+    owner = _key_owner(realm_name, server)
+    expires_at = parse_expiry(expires) if expires is not None else None
+    key, secret = create_api_key(owner, name, scopes=list(scopes) or None, expires_at=expires_at)
+    commit()
     if as_json:
         click.echo(json.dumps({"secret": secret, **_api_key_dict(key)}, indent=2))
         return
     click.echo(secret)
-    click.echo(f"API key '{key.name}' created in realm '{realm_name}'. The secret is shown only this once.",
-               err=True)
+    where = "at server level (every realm)" if owner is None else f"in realm '{owner.name}'"
+    expiry = f", expires {key.expires_at.isoformat()}" if key.expires_at else ""
+    click.echo(f"API key '{key.name}' created {where} with scopes {' '.join(key.scopes)}{expiry}. "
+               "The secret is shown only this once.", err=True)
 
 
 @api_keys.command("list")
-@realm_option
+@key_realm_option
+@server_option
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def api_keys_list(realm_name, as_json):
-    from .api.api_keys import list_api_keys
+def api_keys_list(realm_name, server, as_json):
+    from .services.api_keys import list_api_keys
 
-    _print([_api_key_dict(k) for k in list_api_keys(_realm(realm_name))], as_json)
+    _print([_api_key_dict(k) for k in list_api_keys(_key_owner(realm_name, server))], as_json)
 
 
 @api_keys.command("revoke")
 @click.argument("name")
-@realm_option
+@key_realm_option
+@server_option
 @with_app()
-def api_keys_revoke(name, realm_name):
+def api_keys_revoke(name, realm_name, server):
     """Revoke the active key NAME; requests with it are refused from now on."""
-    from .api.api_keys import revoke_api_key
+    from .services.api_keys import revoke_api_key
 
-    revoke_api_key(_realm(realm_name), name)
+    revoke_api_key(_key_owner(realm_name, server), name)
+    commit()
     click.echo(f"revoked API key '{name}'")
 
 

@@ -169,3 +169,39 @@ def test_account_left_without_a_key_gets_one_with_a_new_address(app):
         update_user(user, email="emile.2@example.com")
         db.session.commit()
         assert find_user_by_email(get_realm("default"), "Emile.2@example.com").id == user.id
+
+
+API_KEY_SCOPES_REVISION = "3b8e6f1a2c5d"
+
+
+def test_keys_made_before_scopes_keep_doing_everything_in_their_realm(app):
+    """A key an operator's script used before scopes existed must not break with the upgrade:
+    it gets every scope a realm key can hold."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from idp.extensions import db
+    from idp.models import ApiKey
+    from idp.services.api_keys import SCOPES, _digest
+    from idp.services.realms import get_realm
+
+    with app.app_context():
+        realm_id = get_realm("default").id
+        db.session.remove()
+        downgrade(revision=_previous_revision(API_KEY_SCOPES_REVISION))
+        with db.engine.begin() as connection:
+            keys = sa.Table("api_keys", sa.MetaData(), autoload_with=connection)
+            assert "scopes" not in keys.c
+            connection.execute(keys.insert().values(
+                realm_id=realm_id, name="old script", prefix="idpk_oldscri", key_digest=_digest("idpk_oldscript"),
+                created_at=dt.datetime.now(dt.timezone.utc)))
+        upgrade()
+
+        key = db.session.scalar(db.select(ApiKey).filter_by(name="old script"))
+        assert set(key.scopes) == set(SCOPES) and key.expires_at is None and key.is_active()
+    client = app.test_client()
+    response = client.get("/api/v1/realms/default/users", headers={"Authorization": "Bearer idpk_oldscript"})
+    assert response.status_code == 200
+    assert _differences(app) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    SelectMultipleField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -20,8 +21,8 @@ from wtforms.validators import (
     Optional,
 )
 
-from ..services.mfa_policy import MAX_REMEMBER_DEVICE_DAYS
-from ..services.passwords import MIN_LENGTH_RANGE
+from ..services.api_key_scopes import SCOPES
+from ..services.realm_settings import REALM_SETTINGS
 
 
 class ButtonForm(FlaskForm):
@@ -36,83 +37,43 @@ class RealmCreateForm(FlaskForm):
                                description="What users see on the login pages. Leave empty to derive it from the name.")
 
 
-LIFETIME = [Optional(), NumberRange(min=30, max=31536000, message="Give a number of seconds between 30 and 31536000.")]
-PASSWORD_MIN_LENGTH = [Optional(), NumberRange(min=MIN_LENGTH_RANGE[0], max=MIN_LENGTH_RANGE[1],
-                                               message="Give a number of characters between %d and %d."
-                                                       % MIN_LENGTH_RANGE)]
-REMEMBER_DEVICE_DAYS = [Optional(), NumberRange(min=0, max=MAX_REMEMBER_DEVICE_DAYS,
-                                                message="Give a number of days between 0 (off) and %d."
-                                                        % MAX_REMEMBER_DEVICE_DAYS)]
+def _setting_field(setting):
+    """The console control of a realm setting (``services.realm_settings``)."""
+    if setting.kind == "boolean":
+        return BooleanField(setting.label, description=setting.help)
+    if setting.kind == "integer":
+        message = f"Give a number of {setting.unit} {setting.range_text()}."
+        return IntegerField(setting.label, description=setting.help, render_kw={"inputmode": "numeric"},
+                            validators=[Optional(), NumberRange(min=setting.minimum, max=setting.maximum,
+                                                                message=message)])
+    if setting.kind == "theme":
+        return SelectField(setting.label, choices=[], description=setting.help)
+    if setting.kind == "countries":
+        return StringField(setting.label, validators=[Length(max=2000)], description=setting.help)
+    return StringField(setting.label, description=setting.help,
+                       validators=[DataRequired(f"Give the realm a {setting.label.lower()}."),
+                                   Length(max=setting.max_length)])
 
 
-class RealmSettingsForm(FlaskForm):
-    display_name = StringField("Display name", validators=[DataRequired("Give the realm a display name."),
-                                                           Length(max=200)])
-    registration_enabled = BooleanField("Allow self-registration",
-                                        description="People can create their own account from the login page.")
-    mfa_enabled = BooleanField("Two-factor authentication (master switch)",
-                               description="When this is off nobody is asked for a second factor, even users who "
-                                           "have two-factor authentication turned on.")
-    mfa_login_form = BooleanField("Two-factor Authentication on the login form",
-                                  description="Users who have two-factor authentication on enter a code after "
-                                              "their password.")
-    mfa_registration_form = BooleanField("Two-factor Authentication on the registration form",
-                                         description="New users enrol a second factor (their phone number) right "
-                                                     "after registering. This affects new users only; turn it on "
-                                                     "for existing users on their User Details page.")
-    mfa_required = BooleanField("Require two-factor authentication from every user",
-                                description="Users without a second factor set one up at their next login.")
-    users_may_toggle_mfa = BooleanField("Users may turn two-factor authentication on and off",
-                                        description="From their account page (ignored while it is required).")
-    sms_enabled = BooleanField("SMS codes", description="Codes sent by text message. Needs at least one active "
-                                                        "SMS integration.")
-    totp_enabled = BooleanField("Authenticator apps", description="Codes from an app such as Google Authenticator "
-                                                                  "(TOTP).")
-    sms_allowed_countries = StringField("Allowed countries for text messages", validators=[Length(max=2000)],
-                                        description="Two-letter country codes separated by commas, such as US, GB. "
-                                                    "Leave empty to allow every country.")
-    theme = SelectField("Theme", choices=[])
-    access_token_lifetime = IntegerField("Access token lifetime (seconds)", validators=LIFETIME)
-    id_token_lifetime = IntegerField("ID token lifetime (seconds)", validators=LIFETIME)
-    refresh_token_lifetime = IntegerField("Refresh token lifetime (seconds)", validators=LIFETIME)
-    password_min_length = IntegerField("Minimum password length (characters)", validators=PASSWORD_MIN_LENGTH,
-                                       description="Between 8 and 128. Length is what makes a password hard to "
-                                                   "guess (NIST SP 800-63B), so there are no rules about digits "
-                                                   "or symbols. Existing passwords keep working; the minimum "
-                                                   "applies when a password is chosen.")
-    password_block_common = BooleanField("Refuse common passwords",
-                                         description="Passwords on the bundled list of the most common ones, "
-                                                     "such as 123456 or password, are refused.")
-    password_block_email = BooleanField("Refuse passwords that contain the email address",
-                                        description="The password may not be the email address, nor contain the "
-                                                    "part before the @ when that part has 4 characters or more.")
-    require_email_verification = BooleanField(
-        "Require a verified email address",
-        description='After registering, people get a link by mail. Until they open it, their login stops at '
-                    '"Check your inbox" and apps get no token for them. When this is off the link still '
-                    'verifies the address, but nobody has to wait for it.')
-    remember_device_days = IntegerField(
-        "Remember devices for (days)", validators=REMEMBER_DEVICE_DAYS,
-        description='After a second factor, the code page offers "Remember this device" for this many days; that '
-                    'browser then skips the code at login. 0 turns it off. A new password or factor forgets every '
-                    'device, and so does "Forget remembered devices" on a user\'s page.')
-
-    SWITCHES = ("registration_enabled", "mfa_enabled", "mfa_login_form", "mfa_registration_form", "mfa_required",
-                "users_may_toggle_mfa", "sms_enabled", "totp_enabled", "password_block_common",
-                "password_block_email", "require_email_verification")
-    LIFETIMES = ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime")
-    NUMBERS = ("password_min_length", "remember_device_days")
-
+class RealmSettingsBase(FlaskForm):
     def changes(self) -> dict:
-        """The realm settings this form sets, as ``update_realm`` takes them."""
-        changes = {name: bool(self[name].data) for name in self.SWITCHES}
-        changes["display_name"] = self.display_name.data
-        changes["theme"] = self.theme.data
-        changes["sms_allowed_countries"] = [c for c in (self.sms_allowed_countries.data or "").split(",") if c.strip()]
-        for name in (*self.LIFETIMES, *self.NUMBERS):
-            if self[name].data is not None:
-                changes[name] = self[name].data
+        """The realm settings this form sets, as ``update_realm`` takes them. An empty number
+        leaves the setting as it is."""
+        changes = {}
+        for setting in REALM_SETTINGS:
+            data = self[setting.name].data
+            if setting.kind == "boolean":
+                changes[setting.name] = bool(data)
+            elif setting.kind == "countries":
+                changes[setting.name] = [c for c in (data or "").split(",") if c.strip()]
+            elif data is not None:
+                changes[setting.name] = data
         return changes
+
+
+#: Every realm setting, one control each, in the list's order.
+RealmSettingsForm = type("RealmSettingsForm", (RealmSettingsBase,),
+                         {setting.name: _setting_field(setting) for setting in REALM_SETTINGS})
 
 
 class SmsIntegrationForm(FlaskForm):
@@ -198,8 +159,18 @@ class ResourceServerForm(FlaskForm):
 
 
 class ApiKeyForm(FlaskForm):
+    """A realm's new API key: its scopes (each one a checkbox, none ticked is refused) and an
+    optional expiry in the command line's spelling (``90d``, ``12h``, ``2027-01-31``)."""
     name = StringField("Key name", validators=[DataRequired("Give the key a name."), Length(max=100)],
                        description="What the key is for, such as the app that uses it.")
+    scopes = SelectMultipleField(
+        "Scopes", choices=[SelectChoice(scope, meaning) for scope, meaning in SCOPES.items()], default=list(SCOPES),
+        validators=[DataRequired("Give the key at least one scope.")],
+        description="What the key may do. Give it only what the app that uses it needs.")
+    expires = StringField(
+        "Expires", validators=[Optional(), Length(max=40)],
+        description="Leave empty for a key that does not expire, or give a duration such as 90d, 12h "
+                    "or 8w, or a date such as 2027-01-31 (UTC).")
 
 
 def lines(text: str | None) -> list[str]:

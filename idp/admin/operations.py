@@ -1,5 +1,5 @@
 """Changes only an administrator makes, which no other surface needed yet: resetting a user's
-factors, locking an account, editing a client's redirect URIs, a test text message. Each
+factors, locking an account, a test text message. Each
 records its audit event; the caller commits (or rolls back on ``ServiceError``)."""
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from ..models import (
 )
 from ..services import ServiceError
 from ..services.audit import record_event
-from ..services.clients import validate_redirect_uri
 from ..services.phones import mask_phone, parse_phone, phone_country
 from ..services.sign_out import end_browser_sessions, revoke_user_tokens
 from ..sms import SmsSendError
@@ -51,30 +50,6 @@ def unlock_user(user) -> None:
     user.disabled = False
     user.failed_mfa_attempts, user.mfa_locked_until = 0, None
     record_event("user.unlocked", realm=user.realm, user=user)
-
-
-def set_client_redirect_uris(client, redirect_uris: list[str], post_logout_redirect_uris: list[str]) -> None:
-    """Replace the client's redirect URIs (the same rules as at creation). A client with no
-    redirect URI can only use client_credentials."""
-    uris = [validate_redirect_uri(u) for u in redirect_uris]
-    logout_uris = []
-    for uri in post_logout_redirect_uris:
-        try:
-            logout_uris.append(validate_redirect_uri(uri))
-        except ServiceError as error:
-            raise ServiceError(error.message.replace("redirect URI", "post-logout redirect URI"),
-                               field="post_logout_redirect_uris") from None
-    grants = [g for g in client.grant_types or [] if g not in ("authorization_code", "refresh_token")]
-    if uris:
-        grants = ["authorization_code", "refresh_token", *grants]
-    if not grants:
-        raise ServiceError("Give at least one redirect URI: this client has no other way to log users in.",
-                           field="redirect_uris")
-    client.redirect_uris = uris
-    client.post_logout_redirect_uris = logout_uris
-    client.grant_types = grants
-    record_event("client.updated", realm=client_realm(client), client_id=client.client_id,
-                 redirect_uris=uris, post_logout_redirect_uris=logout_uris)
 
 
 def client_realm(client):

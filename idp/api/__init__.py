@@ -16,6 +16,16 @@ api_bp.url_defaults(access.add_realm_name)
 api_bp.after_request(access.api_response_headers)
 errors.register_error_handlers(api_bp)
 
-from . import management, openapi, sessions, webhooks  # noqa: E402,F401  (their routes register on api_bp)
+from . import (  # noqa: E402,F401  (their routes register on api_bp)
+    clients,
+    keys,
+    management,
+    openapi,
+    providers,
+    realms,
+    sessions,
+    user_sessions,
+    webhooks,
+)
 
 __all__ = ["api_bp"]

@@ -2,8 +2,9 @@
 ``{"error": code, "error_description": text, "fields": {field: message}}``.
 
 Status codes: 400 a secret that does not check out (password, code, login token) or a body
-that is not JSON; 401 no or a bad API key; 403 a key of another realm, or a login that needs
-something the API cannot do; 404 no such resource; 409 the resource is not in a state that
+that is not JSON; 401 no or a bad API key (unknown, revoked, expired); 403 a key of another realm,
+a key without the route's scope (``insufficient_scope``, with ``scope`` naming it), or a login
+that needs something the API cannot do; 404 no such resource; 409 the resource is not in a state that
 allows it (an already-active credential, the last active SMS integration); 415 a body that is
 not ``application/json``; 422 input with field-level messages; 429 a lock or a cool-down."""
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Management routes of a realm (realm API key required): users, their credentials and
-recovery codes, clients (read, and which tokens they may introspect), SMS integrations, realm
-settings, audit events. Each view reads its input with
+"""Management routes of a realm (an API key with the route's scope required): users, their
+credentials and recovery codes, SMS integrations, realm settings, audit events. Realms,
+clients, providers, API keys and users' sessions have modules of their own. Each view reads its input with
 ``parameters``, calls the same services as the CLI and the hosted pages, commits, and answers
 with a ``representations`` shape."""
 from __future__ import annotations
@@ -12,17 +12,23 @@ from ..mfa.recovery import generate_recovery_codes, recovery_codes_remaining
 from ..models import AuditEvent, SmsIntegration
 from ..services import NotFound
 from ..services import sms_integrations as integrations
-from ..services.clients import get_client, list_clients, set_resource_server_for
-from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS
 from ..services.mfa_users import admin_set_mfa, admin_set_phone
+from ..services.realm_settings import REALM_SETTINGS
 from ..services.realms import update_realm
 from ..services.sign_out import change_password
 from ..services.users import create_user, delete_user, get_user, list_users, update_user
 from . import api_bp, credentials
-from .parameters import MAX_ID, Field, body_fields, path_text, query_int, query_text, query_time
+from .parameters import (
+    MAX_ID,
+    Field,
+    body_fields,
+    path_text,
+    query_int,
+    query_text,
+    query_time,
+)
 from .representations import (
     audit_event_json,
-    client_json,
     credential_json,
     realm_settings_json,
     sms_integration_json,
@@ -34,7 +40,7 @@ MAX_PAGE_SIZE = 100
 PASSWORD = Field(max_length=1024)
 
 
-def _created(data):
+def created(data):
     response = jsonify(data)
     response.status_code = 201
     return response
@@ -51,15 +57,13 @@ def _page(items: list, limit: int, offset: int) -> dict:
 
 # --- realm settings -------------------------------------------------------------------------
 
-SETTINGS_FIELDS = {
-    **{key: Field("boolean", nullable=True) for key in BOOLEAN_SETTINGS},
-    **{key: Field("integer", nullable=True) for key in LIFETIME_SETTINGS},
-    "remember_device_days": Field("integer", nullable=True),
-    "password_min_length": Field("integer", nullable=True),
-    "display_name": Field(nullable=True, max_length=200),
-    "theme": Field(nullable=True, max_length=64),
-    "sms_allowed_countries": Field("strings", nullable=True, max_length=8, max_items=300),
-}
+def _setting_field(setting) -> Field:
+    """A realm setting as a body field: its type is checked here, its value by the service."""
+    kind = {"boolean": "boolean", "integer": "integer", "countries": "strings"}.get(setting.kind, "string")
+    return Field(kind, nullable=True, max_length=setting.max_length, max_items=setting.max_items)
+
+
+SETTINGS_FIELDS = {setting.name: _setting_field(setting) for setting in REALM_SETTINGS}
 
 
 @api_bp.get("/realms/<realm_name>/settings")
@@ -79,7 +83,7 @@ def update_settings():
 
 # --- users ----------------------------------------------------------------------------------
 
-def _user(user_id: str):
+def user_by_id(user_id: str):
     if path_text(user_id) is None:
         raise NotFound("That user does not exist.")
     return get_user(g.realm, user_id)
@@ -104,12 +108,12 @@ def create_user_view():
     user = create_user(g.realm, email=fields["email"], password=fields.get("password"), name=fields.get("name"),
                        email_verified=fields.get("email_verified", False))
     db.session.commit()
-    return _created(user_json(user))
+    return created(user_json(user))
 
 
 @api_bp.get("/realms/<realm_name>/users/<user_id>")
 def get_user_view(user_id):
-    return jsonify(user_json(_user(user_id)))
+    return jsonify(user_json(user_by_id(user_id)))
 
 
 @api_bp.patch("/realms/<realm_name>/users/<user_id>")
@@ -117,7 +121,7 @@ def update_user_view(user_id):
     """Name (null clears it), email, email_verified, the MFA flag and the phone (null or ""
     clears it) as an administrator sets them: an admin-set phone is unverified until its
     first code."""
-    user = _user(user_id)
+    user = user_by_id(user_id)
     fields = body_fields({
         "name": Field(nullable=True, max_length=200),
         "email": Field(max_length=320),
@@ -141,7 +145,7 @@ def update_user_view(user_id):
 
 @api_bp.delete("/realms/<realm_name>/users/<user_id>")
 def delete_user_view(user_id):
-    delete_user(_user(user_id))
+    delete_user(user_by_id(user_id))
     db.session.commit()
     return _no_content()
 
@@ -149,7 +153,7 @@ def delete_user_view(user_id):
 @api_bp.put("/realms/<realm_name>/users/<user_id>/password")
 def set_password_view(user_id):
     """Ends the user's sessions, tokens and remembered devices unless ``keep_sessions``."""
-    user = _user(user_id)
+    user = user_by_id(user_id)
     fields = body_fields({"password": Field(required=True, max_length=1024), "keep_sessions": Field("boolean")})
     change_password(user, fields["password"], reason="admin", keep_sessions=fields.get("keep_sessions", False))
     db.session.commit()
@@ -159,7 +163,7 @@ def set_password_view(user_id):
 # --- credentials ----------------------------------------------------------------------------
 
 def _credential(user_id: str, credential_id: str):
-    user = _user(user_id)
+    user = user_by_id(user_id)
     if path_text(credential_id, 64) is None:
         raise NotFound("That credential does not exist.")
     return credentials.find_credential(user, credential_id)
@@ -167,7 +171,7 @@ def _credential(user_id: str, credential_id: str):
 
 @api_bp.get("/realms/<realm_name>/users/<user_id>/credentials")
 def list_credentials_view(user_id):
-    return jsonify(credentials=[credential_json(c) for c in credentials.list_credentials(_user(user_id))])
+    return jsonify(credentials=[credential_json(c) for c in credentials.list_credentials(user_by_id(user_id))])
 
 
 @api_bp.post("/realms/<realm_name>/users/<user_id>/credentials")
@@ -175,7 +179,7 @@ def create_credential_view(user_id):
     """A pending credential: ``totp`` answers with ``otp_secret`` and ``provisioning_uri``;
     ``sms`` with the phone to verify. ``auth_provider_id`` is accepted and ignored (AuthRocket
     clients send it; a realm has one provider per type)."""
-    user = _user(user_id)
+    user = user_by_id(user_id)
     fields = body_fields({
         "credential_type": Field(required=True, choices=credentials.CREDENTIAL_TYPES, max_length=16),
         "name": Field(nullable=True, max_length=100),
@@ -185,7 +189,7 @@ def create_credential_view(user_id):
     credential = credentials.create_credential(user, credential_type=fields["credential_type"],
                                                name=fields.get("name"), phone=fields.get("phone"))
     db.session.commit()
-    return _created(credential_json(credential))
+    return created(credential_json(credential))
 
 
 @api_bp.get("/realms/<realm_name>/users/<user_id>/credentials/<credential_id>")
@@ -221,47 +225,17 @@ def verify_credential_view(user_id, credential_id):
 
 @api_bp.get("/realms/<realm_name>/users/<user_id>/recovery_codes")
 def recovery_codes_status(user_id):
-    return jsonify(remaining=recovery_codes_remaining(_user(user_id)))
+    return jsonify(remaining=recovery_codes_remaining(user_by_id(user_id)))
 
 
 @api_bp.post("/realms/<realm_name>/users/<user_id>/recovery_codes")
 def generate_recovery_codes_view(user_id):
     """A new set replacing the old one; the plain codes are in this answer only."""
-    user = _user(user_id)
+    user = user_by_id(user_id)
     body_fields({})
     codes = generate_recovery_codes(user)
     db.session.commit()
-    return _created({"codes": codes, "remaining": len(codes)})
-
-
-# --- clients --------------------------------------------------------------------------------
-
-def _client(client_id: str):
-    if path_text(client_id, 64) is None:
-        raise NotFound("That client does not exist.")
-    return get_client(g.realm, client_id)
-
-
-@api_bp.get("/realms/<realm_name>/clients")
-def list_clients_view():
-    return jsonify(clients=[client_json(c) for c in list_clients(g.realm)])
-
-
-@api_bp.get("/realms/<realm_name>/clients/<client_id>")
-def get_client_view(client_id):
-    return jsonify(client_json(_client(client_id)))
-
-
-@api_bp.patch("/realms/<realm_name>/clients/<client_id>")
-def update_client_view(client_id):
-    """``resource_server_for``: the clients whose tokens this one may introspect, as an API that
-    receives them (replaces the list; ``[]`` clears it). The same rules as ``idp clients set``."""
-    client = _client(client_id)
-    fields = body_fields({"resource_server_for": Field("strings", max_length=64, max_items=100)})
-    if "resource_server_for" in fields:
-        set_resource_server_for(client, fields["resource_server_for"])
-    db.session.commit()
-    return jsonify(client_json(client))
+    return created({"codes": codes, "remaining": len(codes)})
 
 
 # --- SMS integrations -----------------------------------------------------------------------
@@ -294,7 +268,7 @@ def add_integration_view():
     })
     row = integrations.add_integration(g.realm, **fields)
     db.session.commit()
-    return _created(sms_integration_json(row))
+    return created(sms_integration_json(row))
 
 
 @api_bp.get(f"/realms/<realm_name>/sms_integrations/{INTEGRATION_ID}")

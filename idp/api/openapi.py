@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS, MAX_REMEMBER_DEVICE_DAYS
-from ..services.passwords import MIN_LENGTH_RANGE
+from ..services.api_keys import SCOPES
+from ..services.clients import GRANT_TYPES
+from ..services.keys import ID_TOKEN_ALGORITHMS
+from ..services.realm_settings import REALM_SETTINGS
+from ..social.providers import KINDS as PROVIDER_KINDS
+from ..social.providers import MFA_MODES
 from . import api_bp
-from .access import public
+from .access import public, required_scope
 
-API_KEY = [{"realmApiKey": []}]
+API_KEY = [{"apiKey": []}]
 RESOURCE_SERVER_FOR = ("Client ids whose tokens this client may introspect, as their resource server (API); "
                        "every client may introspect its own. Only confidential clients.")
 PUBLIC = [{}, {"clientSecretBasic": []}]
@@ -57,7 +61,7 @@ ERRORS = {
     "400": _error("A secret that does not check out, or a body that is not JSON."),
     "401": {**_error("No API key, or an unknown or revoked one."),
             "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}},
-    "403": _error("The API key belongs to another realm."),
+    "403": _error("The API key belongs to another realm, or lacks the route's scope (insufficient_scope)."),
     "404": _error("No such realm or resource."),
     "409": _error("The resource is not in a state that allows this."),
     "415": _error("The body is not application/json."),
@@ -93,10 +97,67 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+def _setting_schema(setting, *, update: bool) -> dict:
+    """A realm setting (``services.realm_settings``) as read, or as a field of the update body,
+    where null leaves it as it is."""
+    if setting.kind == "boolean":
+        schema = {"type": "boolean"}
+    elif setting.kind == "integer":
+        schema = {"type": "integer"}
+        if update:
+            schema.update(minimum=setting.minimum, maximum=setting.maximum)
+    elif setting.kind == "countries":
+        schema = {"type": "array", "items": _string(setting.max_length if update else None)}
+        if update:
+            schema["maxItems"] = setting.max_items
+    else:
+        schema = _string(setting.max_length if update else None)
+    if setting.help:
+        schema["description"] = setting.label + ". " + setting.help
+    if setting.nullable or update:
+        schema = _nullable(schema)
+    return schema
+
+
 READ = ("401", "403", "404", "422")
 WRITE = ("400", "401", "403", "404", "415", "422")
 NO_CONTENT = {"204": {"description": "Done."}}
 PAGING = [_param("limit"), _param("offset")]
+
+def _strings(max_length: int | None = None, max_items: int | None = None, description: str = "") -> dict:
+    schema = {"type": "array", "items": _string(max_length)}
+    if max_items:
+        schema["maxItems"] = max_items
+    if description:
+        schema["description"] = description
+    return schema
+
+
+GRANT_TYPES_TEXT = ("The grants the client may use: authorization_code (needs a redirect URI), refresh_token "
+                    "(with authorization_code), client_credentials (confidential clients only).")
+CLIENT_PROPERTIES = {
+    "client_id": _string(), "name": _string(), "public": {"type": "boolean"},
+    "first_party": {"type": "boolean", "description": "false: users are asked for consent."},
+    "redirect_uris": _strings(), "post_logout_redirect_uris": _strings(),
+    "grant_types": {"type": "array", "items": _string()},
+    "id_token_signed_response_alg": _string(),
+    "resource_server_for": _strings(description=RESOURCE_SERVER_FOR),
+    "created_at": _string(format="date-time"),
+}
+PROVIDER_CHANGES = {
+    "display_name": _string(100), "issuer": _string(500, description="Issuer URL (not for github)."),
+    "client_id": _string(500), "client_secret": _nullable(_string(2000, writeOnly=True,
+                                                                  description="Stored encrypted; never shown.")),
+    "scope": _string(500),
+    "mfa_mode": {"enum": list(MFA_MODES), "description": "skip: no second factor of ours after this provider; "
+                 "upstream: ours unless the upstream sent an allowed amr/acr value; require: always ours."},
+    "upstream_mfa_amr": _strings(200, 20, "In upstream mode, amr values (exact) that count as a second factor "
+                                          "done upstream. [] clears."),
+    "upstream_mfa_acr": _strings(200, 20, "In upstream mode, acr values (exact) that count as a second factor "
+                                          "done upstream. [] clears."),
+    "trust_email": {"type": "boolean", "description": "The upstream's email_verified proves an address."},
+    "enabled": {"type": "boolean"},
+}
 
 SCHEMAS = {
     "Error": _object({
@@ -106,6 +167,7 @@ SCHEMAS = {
                    "description": "Per-field messages for input that is not valid."},
         "attempts_left": {"type": "integer", "description": "With invalid_code: tries before the account locks."},
         "retry_after": {"type": "integer", "description": "With 429: seconds to wait."},
+        "scope": _string(description="With insufficient_scope: the scope the route needs."),
     }, ("error", "error_description", "fields")),
     "User": _object({
         "id": _string(), "email": _string(), "name": _nullable(_string()),
@@ -160,43 +222,93 @@ SCHEMAS = {
     "CredentialVerify": _object({
         "code": _nullable(_string(64, description="The code from the app or the SMS. Absent (sms only): send a code.")),
     }),
-    "CodeSent": _object({"code_sent": {"const": True}, "credential": _ref("Credential")}),
+    "CodeSent": _object({"code_sent": {"type": "boolean", "description": "Always true."},
+                          "credential": _ref("Credential")}),
     "RecoveryCodes": _object({"codes": {"type": "array", "items": _string()}, "remaining": {"type": "integer"}}),
     "RecoveryCodesRemaining": _object({"remaining": {"type": "integer"}}),
     "RealmSettings": _object({
-        "name": _string(), "display_name": _string(), "theme": _string(),
-        **{key: {"type": "boolean"} for key in BOOLEAN_SETTINGS},
-        **{key: {"type": ["integer", "null"]} for key in LIFETIME_SETTINGS},
-        "remember_device_days": {"type": "integer", "description": "0: 'Remember this device' is off."},
-        "password_min_length": {"type": "integer"},
-        "sms_allowed_countries": {"type": "array", "items": _string()},
+        "name": _string(),
+        **{setting.name: _setting_schema(setting, update=False) for setting in REALM_SETTINGS},
         "active_sms_integrations": {"type": "array", "items": _string()},
     }),
-    "RealmSettingsUpdate": _object({
-        "display_name": _nullable(_string(200)), "theme": _nullable(_string(64)),
-        **{key: {"type": ["boolean", "null"]} for key in BOOLEAN_SETTINGS},
-        **{key: {"type": ["integer", "null"], "minimum": 30, "maximum": 31536000} for key in LIFETIME_SETTINGS},
-        "remember_device_days": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_REMEMBER_DEVICE_DAYS,
-                                 "description": "Offer 'Remember this device' for this many days; 0 turns it off."},
-        "password_min_length": {"type": ["integer", "null"], "minimum": MIN_LENGTH_RANGE[0],
-                                "maximum": MIN_LENGTH_RANGE[1], "description": "Shortest password accepted."},
-        "sms_allowed_countries": {"type": ["array", "null"], "items": _string(8), "maxItems": 300},
-    }),
-    "Client": _object({
-        "client_id": _string(), "name": _string(), "public": {"type": "boolean"},
-        "first_party": {"type": "boolean", "description": "false: users are asked for consent."},
-        "redirect_uris": {"type": "array", "items": _string()},
-        "post_logout_redirect_uris": {"type": "array", "items": _string()},
-        "grant_types": {"type": "array", "items": _string()},
-        "id_token_signed_response_alg": _string(),
-        "resource_server_for": {"type": "array", "items": _string(), "description": RESOURCE_SERVER_FOR},
-        "created_at": _string(format="date-time"),
-    }),
+    "RealmSettingsUpdate": _object({setting.name: _setting_schema(setting, update=True)
+                                    for setting in REALM_SETTINGS}),
+    "Client": _object(CLIENT_PROPERTIES),
     "ClientList": _object({"clients": {"type": "array", "items": _ref("Client")}}),
-    "ClientUpdate": _object({
-        "resource_server_for": {"type": "array", "items": _string(64), "maxItems": 100,
-                                "description": RESOURCE_SERVER_FOR + " Replaces the list; [] clears it."},
+    "ClientCreate": _object({
+        "name": _string(200), "redirect_uris": _strings(2000, 50, "Exact redirect URIs; https, or http for loopback."),
+        "post_logout_redirect_uris": _strings(2000, 50, "Where the app may send users after logout."),
+        "public": {"type": "boolean", "default": False, "description": "A public (PKCE-only) client with no secret."},
+        "first_party": {"type": "boolean", "default": True, "description": "false: users are asked for consent."},
+        "grant_types": {**_strings(64, 10, GRANT_TYPES_TEXT), "items": {"enum": list(GRANT_TYPES)}},
+        "id_token_signed_response_alg": {"enum": list(ID_TOKEN_ALGORITHMS), "default": "RS256"},
+        "client_id": _string(64, description="Choose the client id (default: random)."),
+        "theme": _string(64, description="Theme for this client's pages (overrides the realm's)."),
+        "resource_server_for": _strings(64, 100, RESOURCE_SERVER_FOR),
+    }, ("name",)),
+    "ClientWithSecret": _object({
+        **CLIENT_PROPERTIES,
+        "client_secret": _nullable(_string(description="Shown in this answer only; null for a public client.")),
     }),
+    "ClientUpdate": _object({
+        "name": _string(200),
+        "redirect_uris": _strings(2000, 50, "Replaces the list. The code grant and refresh tokens follow: on with "
+                                            "a first URI, off with none."),
+        "post_logout_redirect_uris": _strings(2000, 50, "Replaces the list."),
+        "grant_types": {**_strings(64, 10, GRANT_TYPES_TEXT + " Replaces the list."),
+                        "items": {"enum": list(GRANT_TYPES)}},
+        "resource_server_for": _strings(64, 100, RESOURCE_SERVER_FOR + " Replaces the list; [] clears it."),
+    }),
+    "RealmList": _object({"realms": {"type": "array", "items": _ref("RealmSettings")}}),
+    "RealmCreate": _object({"name": _string(63, pattern="^[a-z0-9][a-z0-9-]{0,62}$"),
+                            **{setting.name: _setting_schema(setting, update=True) for setting in REALM_SETTINGS}},
+                           ("name",)),
+    "Provider": _object({
+        "name": _string(), "kind": {"enum": list(PROVIDER_KINDS)}, "display_name": _string(),
+        "issuer": _nullable(_string()), "client_id": _string(), "scope": _string(),
+        "mfa_mode": {"enum": list(MFA_MODES)}, "upstream_mfa_amr": _strings(), "upstream_mfa_acr": _strings(),
+        "trust_email": {"type": "boolean"}, "enabled": {"type": "boolean"},
+        "has_client_secret": {"type": "boolean"}, "created_at": _string(format="date-time"),
+    }),
+    "ProviderList": _object({"providers": {"type": "array", "items": _ref("Provider")}}),
+    "ProviderCreate": _object({
+        "kind": {"enum": list(PROVIDER_KINDS)}, "name": _string(63, pattern="^[a-z0-9][a-z0-9_-]{0,62}$"),
+        **PROVIDER_CHANGES,
+    }, ("kind", "name", "client_id")),
+    "ProviderUpdate": _object(PROVIDER_CHANGES),
+    "ApiKey": _object({
+        "id": {"type": "integer"}, "name": _string(), "prefix": _string(),
+        "scopes": {"type": "array", "items": {"enum": list(SCOPES)}},
+        "created_at": _string(format="date-time"), "expires_at": _nullable(_string(format="date-time")),
+        "last_used_at": _nullable(_string(format="date-time")), "revoked_at": _nullable(_string(format="date-time")),
+        "active": {"type": "boolean"},
+    }),
+    "ApiKeyWithSecret": _object({
+        "id": {"type": "integer"}, "name": _string(), "prefix": _string(),
+        "scopes": {"type": "array", "items": {"enum": list(SCOPES)}},
+        "created_at": _string(format="date-time"), "expires_at": _nullable(_string(format="date-time")),
+        "last_used_at": _nullable(_string(format="date-time")), "revoked_at": _nullable(_string(format="date-time")),
+        "active": {"type": "boolean"},
+        "secret": _string(description="The key, in this answer only."),
+    }),
+    "ApiKeyList": _object({"api_keys": {"type": "array", "items": _ref("ApiKey")}}),
+    "ApiKeyCreate": _object({
+        "name": _string(100),
+        "scopes": {"type": "array", "items": {"enum": list(SCOPES)}, "minItems": 1, "maxItems": 20,
+                   "description": "Only scopes the calling key holds."},
+        "expires_at": _nullable(_string(40, description="ISO 8601 date-time, or a duration such as 90d; no later "
+                                                        "than the calling key's own expiry.")),
+    }, ("name", "scopes")),
+    "Session": _object({
+        "id": _string(description="The session's sid (as in the ID tokens it issued)."),
+        "created_at": _string(format="date-time"), "last_seen_at": _string(format="date-time"),
+        "expires_at": _string(format="date-time"), "authenticated_at": _string(format="date-time"),
+        "amr": _strings(), "acr": _nullable(_string()),
+        "ip_address": _nullable(_string()), "user_agent": _nullable(_string()),
+    }),
+    "SessionList": _object({"sessions": {"type": "array", "items": _ref("Session")}}),
+    "SessionsEnded": _object({"sessions": {"type": "integer"}, "logins": {"type": "integer"},
+                              "tokens": {"type": "integer"}}),
     "SmsIntegration": _object({
         "id": {"type": "integer"}, "name": _string(), "kind": {"enum": ["outbox", "twilio"]},
         "active": {"type": "boolean"}, "account_sid": _nullable(_string()), "from_number": _nullable(_string()),
@@ -271,6 +383,10 @@ PARAMETERS = {
     "client_id": {"name": "client_id", "in": "path", "required": True, "schema": _string(64)},
     "integration_id": {"name": "integration_id", "in": "path", "required": True,
                        "schema": {"type": "integer", "minimum": 0}},
+    "provider_name": {"name": "provider_name", "in": "path", "required": True, "schema": _string(64)},
+    "key_id": {"name": "key_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+    "session_id": {"name": "session_id", "in": "path", "required": True, "schema": _string(64),
+                   "description": "The session's sid."},
     "limit": _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Page size."),
     "offset": _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Rows to skip."),
 }
@@ -280,6 +396,8 @@ USER = f"{REALM}/users/{{user_id}}"
 CREDENTIAL = f"{USER}/credentials/{{credential_id}}"
 INTEGRATION = f"{REALM}/sms_integrations/{{integration_id}}"
 CLIENT = f"{REALM}/clients/{{client_id}}"
+PROVIDER = f"{REALM}/providers/{{provider_name}}"
+API_KEY_PATH = f"{REALM}/api_keys/{{key_id}}"
 
 
 def _paths() -> dict:
@@ -337,28 +455,79 @@ def _paths() -> dict:
             "post": _op("Generate a new set (the plain codes are returned once)", created("RecoveryCodes"),
                         WRITE, tags=("credentials",)),
         },
+        "/api/v1/realms": {
+            "get": _op("List the realms this key reaches", ok("RealmList"), ("401", "403"), tags=("realms",)),
+            "post": _op("Create a realm (server-level key only), with any settings", created("RealmSettings"),
+                        ("400", "401", "403", "415", "422"), body="RealmCreate", tags=("realms",)),
+        },
+        REALM: {
+            "parameters": [_param("realm")],
+            "get": _op("Get a realm and its settings", ok("RealmSettings"), READ, tags=("realms",)),
+        },
         f"{REALM}/clients": {
             "parameters": [_param("realm")],
             "get": _op("List clients (relying apps)", ok("ClientList"), READ, tags=("clients",)),
+            "post": _op("Register a client; the answer holds its secret, once", created("ClientWithSecret"), WRITE,
+                        body="ClientCreate", tags=("clients",)),
         },
         CLIENT: {
             "parameters": [_param("realm"), _param("client_id")],
             "get": _op("Get a client", ok("Client"), READ, tags=("clients",)),
-            "patch": _op("Change which clients' tokens this client may introspect", ok("Client"), WRITE,
-                         body="ClientUpdate", tags=("clients",)),
+            "patch": _op("Change a client's name, redirect URIs, grant types or the clients it may introspect",
+                         ok("Client"), WRITE, body="ClientUpdate", tags=("clients",)),
+            "delete": _op("Delete a client (its tokens end with it)", NO_CONTENT, READ, tags=("clients",)),
+        },
+        f"{CLIENT}/secret": {
+            "parameters": [_param("realm"), _param("client_id")],
+            "post": _op("Rotate the client's secret; the answer holds the new one, once", ok("ClientWithSecret"),
+                        (*WRITE, "409"), tags=("clients",)),
+        },
+        f"{REALM}/providers": {
+            "parameters": [_param("realm")],
+            "get": _op("List upstream identity providers", ok("ProviderList"), READ, tags=("providers",)),
+            "post": _op("Add an upstream identity provider", created("Provider"), WRITE, body="ProviderCreate",
+                        tags=("providers",)),
+        },
+        PROVIDER: {
+            "parameters": [_param("realm"), _param("provider_name")],
+            "get": _op("Get a provider", ok("Provider"), READ, tags=("providers",)),
+            "patch": _op("Change a provider: MFA mode, enabled, and every other option but kind and name",
+                         ok("Provider"), WRITE, body="ProviderUpdate", tags=("providers",)),
+            "delete": _op("Remove a provider (users' links to it go too)", NO_CONTENT, READ, tags=("providers",)),
+        },
+        f"{REALM}/api_keys": {
+            "parameters": [_param("realm")],
+            "get": _op("List the realm's API keys", ok("ApiKeyList"), READ, tags=("api keys",)),
+            "post": _op("Create an API key (scopes and expiry within the calling key's); the answer holds its "
+                        "secret, once", created("ApiKeyWithSecret"), WRITE, body="ApiKeyCreate", tags=("api keys",)),
+        },
+        API_KEY_PATH: {
+            "parameters": [_param("realm"), _param("key_id")],
+            "get": _op("Get an API key", ok("ApiKey"), READ, tags=("api keys",)),
+            "delete": _op("Revoke an API key", NO_CONTENT, READ, tags=("api keys",)),
+        },
+        f"{USER}/sessions": {
+            "parameters": [_param("realm"), _param("user_id")],
+            "get": _op("List the user's open browser sessions", ok("SessionList"), READ, tags=("users",)),
+            "delete": _op("End every session of the user, the logins under way and their apps' tokens",
+                          ok("SessionsEnded"), READ, tags=("users",)),
+        },
+        f"{USER}/sessions/{{session_id}}": {
+            "parameters": [_param("realm"), _param("user_id"), _param("session_id")],
+            "delete": _op("End one browser session and the tokens issued in it", NO_CONTENT, READ, tags=("users",)),
         },
         f"{REALM}/sms_integrations": {
             "parameters": [_param("realm")],
-            "get": _op("List SMS integrations", ok("SmsIntegrationList"), READ, tags=("settings",)),
+            "get": _op("List SMS integrations", ok("SmsIntegrationList"), READ, tags=("sms integrations",)),
             "post": _op("Add an SMS integration", created("SmsIntegration"), WRITE, body="SmsIntegrationCreate",
-                        tags=("settings",)),
+                        tags=("sms integrations",)),
         },
         INTEGRATION: {
             "parameters": [_param("realm"), _param("integration_id")],
-            "get": _op("Get an SMS integration", ok("SmsIntegration"), READ, tags=("settings",)),
+            "get": _op("Get an SMS integration", ok("SmsIntegration"), READ, tags=("sms integrations",)),
             "patch": _op("Activate or deactivate", ok("SmsIntegration"), (*WRITE, "409"),
-                         body="SmsIntegrationUpdate", tags=("settings",)),
-            "delete": _op("Remove an SMS integration", NO_CONTENT, (*READ, "409"), tags=("settings",)),
+                         body="SmsIntegrationUpdate", tags=("sms integrations",)),
+            "delete": _op("Remove an SMS integration", NO_CONTENT, (*READ, "409"), tags=("sms integrations",)),
         },
         f"{REALM}/audit_events": {
             "parameters": [_param("realm")],
@@ -390,6 +559,59 @@ def _paths() -> dict:
     }
 
 
+def _with_scopes(paths: dict) -> dict:
+    """Each operation that needs an API key names the scope it needs (``access.required_scope``,
+    the same function that checks it), in its security requirement and its description."""
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            if operation.get("security") != API_KEY:
+                operation["operationId"] = PUBLIC_OPERATIONS[path.rsplit("/", 1)[1]]
+                continue
+            scope = required_scope(path, method)
+            operation["security"] = [{"apiKey": [scope]}]
+            operation["description"] = f"Needs an API key with the scope `{scope}`."
+            operation["operationId"] = _operation_id(path, method)
+    return paths
+
+
+PUBLIC_OPERATIONS = {"openapi.json": "get_openapi_document", "authenticate": "authenticate_with_password",
+                     "send_code": "send_login_code", "complete_mfa": "complete_mfa_login"}
+#: Operations whose verb is not the method's usual one.
+ACTIONS = {("post", "secret"): "rotate", ("post", "verify"): "verify", ("delete", "sessions"): "end",
+           ("put", "password"): "set", ("post", "recovery_codes"): "generate"}
+#: Segments that name one thing, not a collection.
+SINGLETONS = ("settings", "password", "secret", "verify", "recovery_codes")
+
+
+def _singular(segment: str) -> str:
+    return segment[:-1] if segment.endswith("s") and segment not in SINGLETONS else segment
+
+
+def _operation_id(path: str, method: str) -> str:
+    """A stable name for generated clients (``list_users``, ``get_user``, ``rotate_client_secret``),
+    from the method and the path's static segments."""
+    parts = [part for part in path.removeprefix("/api/v1/").split("/") if part and not part.startswith("{")]
+    if parts[0] == "realms" and len(parts) > 1:
+        parts = parts[1:]
+    item = path.endswith("}")
+    last = parts[-1]
+    verb = ACTIONS.get((method, last)) or {
+        "get": "get" if item or last in SINGLETONS else "list", "post": "create", "patch": "update",
+        "put": "set", "delete": "delete"}[method]
+    if verb == "end" and item:
+        last = "session"
+    elif verb != "end" and (item or verb in ("create", "update", "delete") or last == "settings"):
+        last = _singular(last)
+    if last == "settings":
+        parts = ["realm", *parts]
+    words = [_singular(part) for part in parts[:-1]] + [last]
+    if verb == "verify":
+        words = words[:-1]
+    return "_".join([verb, *words])
+
+
 def openapi_document(server_url: str = "") -> dict:
     document = {
         "openapi": "3.1.0",
@@ -397,17 +619,22 @@ def openapi_document(server_url: str = "") -> dict:
             "title": "idp management API and direct-to-API login",
             "version": "1",
             "description": (
-                "Realm routes need a realm API key (`idp api-keys create --realm R --name N`) sent as "
-                "`Authorization: Bearer <key>`. The sessions routes need none: a browser calls them through "
+                "Realm routes need an API key (`idp api-keys create --realm R --name N --scope S`, or "
+                "`--server` for every realm) sent as `Authorization: Bearer <key>`, with the scope each operation "
+                "names. The sessions routes need none: a browser calls them through "
                 "idp.js, or an app's back end with its client credentials to also get its OIDC tokens. "
                 "Errors are `{\"error\", \"error_description\", \"fields\"}`."),
         },
-        "paths": _paths(),
+        "paths": _with_scopes(_paths()),
         "components": {
             "schemas": dict(SCHEMAS),
             "parameters": dict(PARAMETERS),
             "securitySchemes": {
-                "realmApiKey": {"type": "http", "scheme": "bearer", "description": "A realm API key (idpk_...)."},
+                "apiKey": {"type": "http", "scheme": "bearer", "description": (
+                    "An API key (idpk_...): a realm's, or a server-level one that works in every realm. Each "
+                    "operation names the scope it needs. Scopes: "
+                    + "; ".join(f"`{scope}`: {text}" for scope, text in SCOPES.items())
+                    + " A write scope includes reading the same resources.")},
                 "clientSecretBasic": {"type": "http", "scheme": "basic",
                                       "description": "A confidential client's id and secret (client_secret_basic)."},
             },

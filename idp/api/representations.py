@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..mfa.base import usable_factors
-from ..services.mfa_policy import BOOLEAN_SETTINGS, LIFETIME_SETTINGS, active_sms_integrations
+from ..services.mfa_policy import active_sms_integrations
+from ..services.realm_settings import realm_setting_values
 from ..services.sms_integrations import describe
 
 
@@ -81,11 +82,55 @@ def audit_event_json(event) -> dict:
 
 
 def realm_settings_json(realm) -> dict:
-    data = {"name": realm.name, "display_name": realm.display_name, "theme": realm.theme}
-    data.update({key: bool(getattr(realm, key)) for key in BOOLEAN_SETTINGS})
-    data.update({key: getattr(realm, key) for key in LIFETIME_SETTINGS})
-    data["remember_device_days"] = realm.remember_device_days
-    data["password_min_length"] = realm.password_min_length
-    data["sms_allowed_countries"] = list(realm.sms_allowed_countries or [])
+    data = {"name": realm.name, **realm_setting_values(realm)}
     data["active_sms_integrations"] = [row.name for row in active_sms_integrations(realm)]
     return data
+
+
+def realm_json(realm) -> dict:
+    """A realm: its name and every setting (the same shape as ``/settings``)."""
+    return realm_settings_json(realm)
+
+
+def created_client_json(client, secret: str | None) -> dict:
+    """A client just registered or given a new secret: the plain secret is in this answer only."""
+    return {**client_json(client), "client_secret": secret}
+
+
+def provider_json(row) -> dict:
+    """An upstream identity provider, without its client secret (write-only)."""
+    from ..social.providers import describe
+
+    return {**describe(row), "has_client_secret": bool(row.client_secret_encrypted),
+            "created_at": timestamp(row.created_at)}
+
+
+def api_key_json(key) -> dict:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": list(key.scopes or []),
+        "created_at": timestamp(key.created_at),
+        "expires_at": timestamp(key.expires_at),
+        "last_used_at": timestamp(key.last_used_at),
+        "revoked_at": timestamp(key.revoked_at),
+        "active": key.is_active(),
+    }
+
+
+def session_json(row) -> dict:
+    """A user's browser session, known by its ``sid`` (never its cookie)."""
+    import datetime as dt
+
+    return {
+        "id": row.sid,
+        "created_at": timestamp(row.created_at),
+        "last_seen_at": timestamp(row.last_seen_at),
+        "expires_at": timestamp(row.expires_at),
+        "authenticated_at": timestamp(dt.datetime.fromtimestamp(row.auth_time, dt.timezone.utc)),
+        "amr": list(row.amr or []),
+        "acr": row.acr,
+        "ip_address": row.ip_address,
+        "user_agent": row.user_agent,
+    }

@@ -135,7 +135,9 @@ def event_webhooks() -> dict:
 
 
 def add_webhooks(document: dict) -> None:
-    document["paths"].update(paths())
+    from .openapi import _with_scopes
+
+    document["paths"].update(_with_scopes(paths()))
     document["components"]["schemas"].update(SCHEMAS)
     document["components"]["parameters"].update(PARAMETERS)
     document["webhooks"] = event_webhooks()

@@ -50,6 +50,49 @@ def validate_redirect_uri(uri: str) -> str:
     return uri
 
 
+#: The grants a client may be allowed, by their ``grant_type`` (RFC 6749 §4, §6).
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+
+
+def check_grant_types(grant_types, *, public: bool, redirect_uris: list[str]) -> list[str]:
+    """The grant types a client may hold, in ``GRANT_TYPES`` order, or ``ServiceError``:
+    known names only, at least one, ``refresh_token`` only with ``authorization_code``, which
+    needs a redirect URI, and ``client_credentials`` only for a confidential client."""
+    if isinstance(grant_types, str) or not isinstance(grant_types, list | tuple | set):
+        raise ServiceError("grant_types must be a list", field="grant_types")
+    wanted = {str(g).strip() for g in grant_types}
+    unknown = sorted(wanted - set(GRANT_TYPES))
+    if unknown:
+        raise ServiceError(f"unknown grant type {', '.join(g[:40] for g in unknown[:5])}; grant types are "
+                           f"{', '.join(GRANT_TYPES)}", field="grant_types")
+    if not wanted:
+        raise ServiceError("give the client at least one grant type", field="grant_types")
+    if "refresh_token" in wanted and "authorization_code" not in wanted:
+        raise ServiceError("refresh_token goes with authorization_code", field="grant_types")
+    if "authorization_code" in wanted and not redirect_uris:
+        raise ServiceError("authorization_code needs at least one redirect URI", field="grant_types")
+    if "client_credentials" in wanted and public:
+        raise ServiceError("public clients cannot use client_credentials", field="grant_types")
+    return [g for g in GRANT_TYPES if g in wanted]
+
+
+def _default_grant_types(uris: list[str], public: bool, client_credentials: bool | None) -> list[str]:
+    """The grants of a client registered without ``grant_types``: the code grant and refresh
+    tokens with redirect URIs, ``client_credentials`` for a confidential client unless refused."""
+    grant_types = []
+    if uris:
+        grant_types += ["authorization_code", "refresh_token"]
+    if client_credentials is None:
+        client_credentials = not public
+    if client_credentials:
+        if public:
+            raise ServiceError("public clients cannot use client_credentials", field="public")
+        grant_types.append("client_credentials")
+    if not grant_types:
+        raise ServiceError("give at least one --redirect-uri", field="redirect_uri")
+    return grant_types
+
+
 def find_client(realm, client_id: str) -> Client | None:
     if not client_id:
         return None
@@ -81,10 +124,12 @@ def create_client(
     logo_uri: str | None = None,
     theme: str | None = None,
     resource_server_for: list[str] | None = None,
+    grant_types: list[str] | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it with its one-time plain secret (None for public clients).
     ``theme`` overrides the realm's theme on the pages this client's users see;
-    ``resource_server_for`` names the clients whose tokens it may introspect."""
+    ``resource_server_for`` names the clients whose tokens it may introspect. ``grant_types``
+    names the grants exactly; without it they follow ``_default_grant_types``."""
     from ..themes import theme_exists
 
     if theme is not None and not theme_exists(theme):
@@ -105,17 +150,12 @@ def create_client(
             f"id_token_signed_response_alg must be one of {', '.join(ID_TOKEN_ALGORITHMS)}",
             field="id_token_signed_response_alg",
         )
-    grant_types = []
-    if uris:
-        grant_types += ["authorization_code", "refresh_token"]
-    if client_credentials is None:
-        client_credentials = not public
-    if client_credentials:
-        if public:
-            raise ServiceError("public clients cannot use client_credentials", field="public")
-        grant_types.append("client_credentials")
-    if not grant_types:
-        raise ServiceError("give at least one --redirect-uri", field="redirect_uri")
+    if grant_types is not None:
+        if client_credentials is not None:
+            raise ServiceError("give grant_types or client_credentials, not both", field="grant_types")
+        grant_types = check_grant_types(grant_types, public=public, redirect_uris=uris)
+    else:
+        grant_types = _default_grant_types(uris, public, client_credentials)
     client_id = client_id or secrets.token_hex(12)
     if db.session.scalar(db.select(Client).filter_by(client_id=client_id)) is not None:
         raise ServiceError(f"client id '{client_id}' is taken", field="client_id")
@@ -139,7 +179,69 @@ def create_client(
     db.session.flush()
     if resource_server_for:
         set_resource_server_for(client, resource_server_for)
+    from .audit import record_event
+
+    record_event("client.created", realm=realm, client_id=client.client_id, name=client.name)
     return client, secret
+
+
+def set_redirect_uris(client: Client, redirect_uris: list[str], post_logout_redirect_uris: list[str]) -> None:
+    """Replace the client's redirect URIs (the same rules as at creation). The code grant and
+    refresh tokens follow them: on with a first URI, off with none. A client with no redirect
+    URI can only use client_credentials."""
+    uris = [validate_redirect_uri(u) for u in redirect_uris]
+    logout_uris = []
+    for uri in post_logout_redirect_uris:
+        try:
+            logout_uris.append(validate_redirect_uri(uri))
+        except ServiceError as error:
+            raise ServiceError(error.message.replace("redirect URI", "post-logout redirect URI"),
+                               field="post_logout_redirect_uris") from None
+    grants = [g for g in client.grant_types or [] if g not in ("authorization_code", "refresh_token")]
+    if uris:
+        grants = ["authorization_code", "refresh_token", *grants]
+    if not grants:
+        raise ServiceError("Give at least one redirect URI: this client has no other way to log users in.",
+                           field="redirect_uris")
+    client.redirect_uris = uris
+    client.post_logout_redirect_uris = logout_uris
+    client.grant_types = grants
+    _record_update(client, redirect_uris=uris, post_logout_redirect_uris=logout_uris)
+
+
+def set_grant_types(client: Client, grant_types: list[str]) -> None:
+    """Replace the grants ``client`` may use (``check_grant_types``)."""
+    client.grant_types = check_grant_types(grant_types, public=client.public, redirect_uris=client.redirect_uris)
+    _record_update(client, grant_types=list(client.grant_types))
+
+
+def update_client(client: Client, *, name: str | None = None, redirect_uris: list[str] | None = None,
+                  post_logout_redirect_uris: list[str] | None = None, grant_types: list[str] | None = None,
+                  resource_server_for: list[str] | None = None) -> Client:
+    """Change what is given (None keeps a setting): redirect URIs first, then the grant types,
+    checked against them. The caller commits, or rolls back on ``ServiceError``."""
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise ServiceError("client name must be 1-200 characters", field="name")
+        client.name = name
+    if redirect_uris is not None or post_logout_redirect_uris is not None:
+        set_redirect_uris(client, client.redirect_uris if redirect_uris is None else redirect_uris,
+                          client.post_logout_redirect_uris if post_logout_redirect_uris is None
+                          else post_logout_redirect_uris)
+    if grant_types is not None:
+        set_grant_types(client, grant_types)
+    if resource_server_for is not None:
+        set_resource_server_for(client, resource_server_for)
+    return client
+
+
+def _record_update(client: Client, **changes) -> None:
+    from ..models import Realm
+    from .audit import record_event
+
+    record_event("client.updated", realm=db.session.get(Realm, client.realm_id), client_id=client.client_id,
+                 **changes)
 
 
 def set_resource_server_for(client: Client, client_ids: list[str]) -> None:
@@ -174,14 +276,22 @@ def rotate_client_secret(client: Client) -> str:
         raise ServiceError("public clients have no secret")
     secret = random_token(32)
     client.client_secret_digest = keyed_digest(secret)
+    from ..models import Realm
+    from .audit import record_event
+
+    record_event("client.secret_rotated", realm=db.session.get(Realm, client.realm_id), client_id=client.client_id)
     return secret
 
 
 def delete_client(client: Client) -> None:
     """The client's tokens end with it: its users' tokens are revoked here, and its
     client_credentials tokens stop introspecting as active once it is gone."""
+    from ..models import Realm
+    from .audit import record_event
     from .sign_out import revoke_tokens_where
 
+    record_event("client.deleted", realm=db.session.get(Realm, client.realm_id), client_id=client.client_id,
+                 name=client.name)
     revoke_tokens_where(IssuedToken.realm_id == client.realm_id, IssuedToken.client_id == client.client_id)
     db.session.execute(
         db.delete(Consent).where(Consent.realm_id == client.realm_id, Consent.client_id == client.client_id))

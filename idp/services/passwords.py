@@ -9,9 +9,8 @@ from flask import current_app
 
 from ..i18n import _
 from . import ServiceError
+from .realm_settings import MIN_LENGTH_RANGE
 
-#: What a realm may ask as its minimum length (NIST: at least 8; 128 keeps passphrases usable).
-MIN_LENGTH_RANGE = (8, 128)
 MAX_PASSWORD_LENGTH = 256
 #: A shorter local part ("al@...") would refuse too many good passwords for too little gain.
 MIN_EMAIL_PART_LENGTH = 4

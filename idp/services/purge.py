@@ -38,6 +38,9 @@ What each table keeps, and why:
 - ``webhook_deliveries``: ``webhooks.delivery_retention_days`` after the retry window
   (``webhooks.retry_window_hours``) of the delivery ended, whatever its status: by then it has
   succeeded or been given up (a delivery no worker ever picked up goes too).
+- ``api_keys``: a key that expired or was revoked stays listed (what it was, when it was last
+  used) as long as the audit events about it: it goes ``audit_event_retention_days`` after it
+  stopped working (0 keeps them).
 """
 from __future__ import annotations
 
@@ -49,6 +52,7 @@ import sqlalchemy as sa
 from ..config import ConfigError
 from ..extensions import db
 from ..models import (
+    ApiKey,
     AuditEvent,
     Authenticator,
     AuthorizationCode,
@@ -158,6 +162,13 @@ def purge_webhook_deliveries(settings, expired_before: dt.datetime) -> int:
     kept = dt.timedelta(hours=settings.webhooks.retry_window_hours, days=settings.webhooks.delivery_retention_days)
     return delete_in_batches(WebhookDelivery.id, WebhookDelivery.created_at <= expired_before - kept,
                              WebhookDelivery.created_at)
+def purge_api_keys(settings, expired_before: dt.datetime) -> int:
+    days = settings.maintenance.audit_event_retention_days
+    if not days:
+        return 0
+    ended_before = utcnow() - dt.timedelta(days=days)
+    return delete_in_batches(ApiKey.id, sa.or_(ApiKey.revoked_at < ended_before, ApiKey.expires_at < ended_before),
+                             ApiKey.id)
 
 
 #: An authenticator app set up and never confirmed with a code (a visit to the setup page makes one).
@@ -202,6 +213,7 @@ PURGES: list[Purge] = [
     Purge("sms_messages", purge_sms_messages),
     Purge("audit_events", purge_audit_events),
     Purge("webhook_deliveries", purge_webhook_deliveries),
+    Purge("api_keys", purge_api_keys),
     Purge("authenticators", purge_pending_authenticators),
     Purge("users", purge_abandoned_registrations),
 ]

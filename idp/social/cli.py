@@ -48,28 +48,43 @@ def register(main, *, with_app, realm_option, realm_lookup, printer, commit):
     @providers.command("set")
     @realm_option
     @click.argument("name")
+    @click.option("--issuer", default=None, help="Issuer URL (not for github).")
+    @click.option("--client-id", default=None)
+    @click.option("--client-secret", default=None,
+                  help="New client secret, or '-' to read it from standard input; stored encrypted.")
+    @click.option("--scope", default=None)
+    @click.option("--display-name", default=None)
     @click.option("--mfa-mode", type=click.Choice(MFA_MODES), default=None)
     @upstream_mfa_options
     @click.option("--clear-upstream-mfa", is_flag=True,
                   help="Forget every allowed amr/acr value (then give new ones, or leave upstream mode).")
     @trust_email_option
+    @click.option("--disabled/--enabled", "disabled", default=None, help="Turn the provider off or on.")
     @with_app()
-    def set_(realm_name, name, mfa_mode, upstream_mfa_amr, upstream_mfa_acr, clear_upstream_mfa, trust_email):
-        """Change what a login through provider NAME may skip: our second factor, or proving the
-        address by mail."""
-        from .providers import describe, get_provider, set_provider_mfa, set_provider_trust_email
+    def set_(realm_name, name, issuer, client_id, client_secret, scope, display_name, mfa_mode, upstream_mfa_amr,
+             upstream_mfa_acr, clear_upstream_mfa, trust_email, disabled):
+        """Change provider NAME: any option of 'providers add' but its kind and name. What is not
+        given stays as it is."""
+        import sys
 
+        from .providers import describe, get_provider, update_provider
+
+        if client_secret == "-":
+            client_secret = sys.stdin.readline().rstrip("\n")
         row = get_provider(realm_lookup(realm_name), name)
-        if trust_email is not None:
-            set_provider_trust_email(row, trust_email == "on")
-        amr = list(upstream_mfa_amr) if upstream_mfa_amr or clear_upstream_mfa else None
-        acr = list(upstream_mfa_acr) if upstream_mfa_acr or clear_upstream_mfa else None
-        set_provider_mfa(row, mfa_mode=mfa_mode, upstream_mfa_amr=amr, upstream_mfa_acr=acr)
+        update_provider(
+            row, display_name=display_name, issuer=issuer, client_id=client_id, client_secret=client_secret,
+            scope=scope, mfa_mode=mfa_mode,
+            upstream_mfa_amr=list(upstream_mfa_amr) if upstream_mfa_amr or clear_upstream_mfa else None,
+            upstream_mfa_acr=list(upstream_mfa_acr) if upstream_mfa_acr or clear_upstream_mfa else None,
+            trust_email=None if trust_email is None else trust_email == "on",
+            enabled=None if disabled is None else not disabled)
         info = describe(row)
         commit()
         click.echo(f"provider '{name}': mfa mode {info['mfa_mode']}; allowed upstream amr "
                    f"{info['upstream_mfa_amr'] or '-'}; allowed upstream acr {info['upstream_mfa_acr'] or '-'}; "
-                   f"trust email {'on' if info['trust_email'] else 'off'}")
+                   f"trust email {'on' if info['trust_email'] else 'off'}; "
+                   f"{'enabled' if info['enabled'] else 'disabled'}")
 
     @providers.command("list")
     @realm_option

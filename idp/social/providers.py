@@ -123,7 +123,56 @@ def add_provider(realm, *, kind: str, name: str, client_id: str, client_secret: 
 
 
 def set_provider_enabled(row: IdentityProvider, enabled: bool) -> None:
-    row.enabled = enabled
+    if row.enabled != bool(enabled):
+        row.enabled = bool(enabled)
+        record_event("provider.enabled" if enabled else "provider.disabled", realm=row.realm, name=row.name)
+
+
+def update_provider(row: IdentityProvider, *, display_name: str | None = None, issuer: str | None = None,
+                    client_id: str | None = None, client_secret: str | None = None, scope: str | None = None,
+                    mfa_mode: str | None = None, upstream_mfa_amr: list[str] | None = None,
+                    upstream_mfa_acr: list[str] | None = None, trust_email: bool | None = None,
+                    enabled: bool | None = None) -> IdentityProvider:
+    """Change what is given (None keeps a setting; an empty list clears an MFA allow-list),
+    with the rules of ``add_provider``. The kind and the name stay: they are in the users'
+    links and the upstream's registered redirect URI. The caller commits, or rolls back on
+    ``ServiceError``."""
+    changed = []
+    if display_name is not None:
+        display_name = display_name.strip()
+        if not display_name or len(display_name) > 100:
+            raise ServiceError("display name must be 1-100 characters", field="display_name")
+        row.display_name = display_name
+        changed.append("display_name")
+    if issuer is not None:
+        if row.kind == "github":
+            raise ServiceError("GitHub has no issuer: it is not an OpenID Connect provider", field="issuer")
+        row.issuer = _valid_issuer(issuer)
+        changed.append("issuer")
+    if client_id is not None:
+        client_id = client_id.strip()
+        if not client_id or len(client_id) > 500:
+            raise ServiceError("--client-id must be 1-500 characters", field="client_id")
+        row.client_id = client_id
+        changed.append("client_id")
+    if client_secret is not None:
+        row.client_secret_encrypted = encrypt(client_secret) if client_secret else None
+        changed.append("client_secret")
+    if scope is not None:
+        scope = " ".join(scope.split())
+        if not scope or len(scope) > 500:
+            raise ServiceError("--scope must be 1-500 characters", field="scope")
+        row.scope = scope
+        changed.append("scope")
+    if changed:
+        record_event("provider.updated", realm=row.realm, name=row.name, changed=changed)
+    if trust_email is not None and bool(trust_email) != bool(row.trust_email):
+        set_provider_trust_email(row, bool(trust_email))
+    if mfa_mode is not None or upstream_mfa_amr is not None or upstream_mfa_acr is not None:
+        set_provider_mfa(row, mfa_mode=mfa_mode, upstream_mfa_amr=upstream_mfa_amr, upstream_mfa_acr=upstream_mfa_acr)
+    if enabled is not None:
+        set_provider_enabled(row, enabled)
+    return row
 
 
 def set_provider_trust_email(row: IdentityProvider, trust: bool) -> None:
@@ -162,6 +211,7 @@ def upstream_did_allowed_mfa(provider: IdentityProvider, upstream_amr, upstream_
 
 
 def remove_provider(row: IdentityProvider) -> None:
+    record_event("provider.removed", realm=row.realm, name=row.name, kind=row.kind)
     db.session.execute(db.delete(FederatedIdentity).where(FederatedIdentity.provider_id == row.id))
     db.session.delete(row)
 

@@ -200,7 +200,7 @@ def world(in_app):
     """A realm with an (inactive) outbox integration, a user with a remembered device, two
     clients and an API key; in the admin realm, another administrator and two clients."""
     from idp.admin.accounts import create_admin
-    from idp.api.api_keys import create_api_key
+    from idp.services.api_keys import create_api_key
     from idp.extensions import db
     from idp.services.clients import create_client
     from idp.services.realms import create_realm, get_realm

@@ -3,6 +3,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from idp.extensions import db
+from idp.models import ApiKey
+from idp.services.api_key_scopes import SCOPES
+
 from ..flows import HostedLogin
 
 
@@ -127,7 +133,7 @@ def test_operator_lets_an_api_introspect_an_apps_tokens_and_no_other_client_can(
 def test_api_key_is_shown_once_works_on_the_api_and_stops_when_revoked(console, target_realm, app):
     target_realm()
     browser = console("owner")
-    browser.post("/admin/realms/acme/api-keys", {"name": "deploy"})
+    browser.post("/admin/realms/acme/api-keys", {"name": "deploy", "scopes": ["realms:read"]})
     assert "Copy the key now: it is shown only this once." in browser.text()
     secret = _secret(browser.page, "api-key-secret")
     api = app.test_client()
@@ -147,6 +153,45 @@ def test_api_key_names_are_checked(console, target_realm):
     browser = console("owner")
     browser.post("/admin/realms/acme/api-keys", {"name": ""})
     assert browser.status == 400 and "Give the key a name." in browser.text()
-    browser.post("/admin/realms/acme/api-keys", {"name": "ci"})
-    browser.post("/admin/realms/acme/api-keys", {"name": "ci"})
+    browser.post("/admin/realms/acme/api-keys", {"name": "ci", "scopes": ["users:read"]})
+    browser.post("/admin/realms/acme/api-keys", {"name": "ci", "scopes": ["users:read"]})
     assert browser.status == 400 and "an active API key named 'ci' already exists" in browser.text()
+
+
+def test_an_api_key_made_in_the_console_can_do_only_what_its_scopes_say_until_it_expires(console, target_realm, app):
+    target_realm()
+    browser = console("owner")
+    browser.get("/admin/realms/acme/api-keys")
+    assert browser.page.count('type="checkbox" name="scopes"') == len(SCOPES), "every scope is offered"
+    assert browser.page.count('name="scopes" id="scope-1" value="users:read" checked') == 1, \
+        "a new key starts with every scope, as on the command line; the operator unticks"
+
+    browser.post("/admin/realms/acme/api-keys", {"name": "reporting", "scopes": ["users:read"], "expires": "30d"})
+    secret = _secret(browser.page, "api-key-secret")
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert api.get("/api/v1/realms/acme/users", headers=headers).status_code == 200
+    refused = api.get("/api/v1/realms/acme/settings", headers=headers)
+    assert refused.status_code == 403 and refused.json["error"] == "insufficient_scope"
+
+    browser.get("/admin/realms/acme/api-keys")
+    row = re.search(r"<th scope=\"row\">reporting</th>(.*?)</tr>", browser.page, re.S).group(1)
+    assert "<code>users:read</code>" in row and "realms:read" not in row
+    assert "Never" not in row.split("</td>")[3], "the expiry is shown"
+
+
+@pytest.mark.parametrize(("form", "message"), [
+    ({"name": "k", "expires": "30d"}, "Give the key at least one scope."),
+    ({"name": "k", "scopes": ["users:read"], "expires": "soon"}, "is not an expiry"),
+    ({"name": "k", "scopes": ["users:read"], "expires": "2001-01-01"}, "the expiry must be in the future"),
+    ({"name": "k", "scopes": ["users:read"], "expires": "9000d"}, "a key may expire at most"),
+    ({"name": "k", "scopes": ["no:such"]}, "'no:such' is not a valid choice"),
+])
+def test_a_key_with_no_scope_an_unknown_scope_or_a_bad_expiry_is_refused_and_nothing_is_made(
+        console, target_realm, app, form, message):
+    target_realm()
+    browser = console("owner")
+    browser.post("/admin/realms/acme/api-keys", form)
+    assert browser.status == 400 and message in browser.text()
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(ApiKey)) == 0

@@ -82,3 +82,24 @@ def test_the_admin_realm_keeps_its_second_factor_whatever_the_form_says(console,
     browser.post("/admin/realms/admin", {"display_name": "Administration", "theme": "default",
                                          "registration_enabled": "y"})
     assert browser.status == 400 and "no self-registration" in browser.text()
+
+
+def test_the_settings_page_has_a_labelled_control_for_every_realm_setting_the_cli_has(console, target_realm):
+    """The page is laid out from services/realm_settings.py, the list the CLI's options come
+    from: a setting there is a control here, under its label."""
+    import html
+
+    from idp.services.realm_settings import REALM_SETTINGS
+
+    target_realm()
+    browser = console("owner")
+    browser.get("/admin/realms/acme")
+
+    for setting in REALM_SETTINGS:
+        assert f'id="{setting.name}"' in browser.page, setting.name
+        assert f'<label for="{setting.name}">{html.escape(setting.label, quote=False)}</label>' in browser.page, \
+            setting.label
+    assert "Empty: the server default, " in browser.page
+    for group in ("General", "Two-factor authentication", "Form Configuration", "Second factors", "Passwords",
+                  "Account life cycle", "Token lifetimes"):
+        assert f"<legend>{group}</legend>" in browser.page

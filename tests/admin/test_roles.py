@@ -72,7 +72,7 @@ def _request(app, endpoint, ids):
         "admin.update_client_redirect_uris": {"redirect_uris": "https://app.example/other"},
         "admin.update_client_resource_servers": {"resource_server_for": ids["other_client_id"]},
         "admin.delete_client_view": {"confirm": "y"},
-        "admin.create_api_key_view": {"name": "deploy"},
+        "admin.create_api_key_view": {"name": "deploy", "scopes": ["users:read"]},
         "admin.create_webhook_view": {"url": "https://hooks.example.com/new", "enabled": "y"},
         "admin.update_webhook_view": {"url": "https://hooks.example.com/changed", "enabled": "y"},
     }.get(endpoint, {})

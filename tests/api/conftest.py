@@ -43,11 +43,12 @@ class ApiClient:
         return self.request("DELETE", path, **kwargs)
 
 
-def make_api_key(realm, name="test app"):
-    from idp.api.api_keys import create_api_key
+def make_api_key(realm, name="test app", *, scopes=None, expires_at=None):
+    """A key's secret; ``realm`` None makes a server-level key, ``scopes`` None every scope."""
     from idp.extensions import db
+    from idp.services.api_keys import create_api_key
 
-    key, secret = create_api_key(realm, name)
+    key, secret = create_api_key(realm, name, scopes=scopes, expires_at=expires_at)
     db.session.commit()
     return secret
 

@@ -65,8 +65,14 @@ def world(api, client, factory, mfa_realm, user, login_client):
     delivery = api.post(f"/webhooks/{webhook}/test").get_json()["id"]
     login = client.post("/api/v1/realms/acme/sessions/authenticate",
                         json={"email": EMAIL, "password": PASSWORD, "client_id": login_client[0]}).get_json()
+    provider = api.post("/providers", {"kind": "github", "name": "github", "client_id": "gh-id",
+                                       "client_secret": "gh-secret"}).get_json()["name"]
+    key_id = api.get("/api_keys").get_json()["api_keys"][0]["id"]
     return {
         "realm_name": ["acme", "other", "nowhere"],
+        "provider_name": [provider, "nope"],
+        "key_id": [str(key_id), "999"],
+        "session_id": ["nope"],
         "user_id": [user.id, EMAIL],
         "credential_id": [pending_totp, pending_sms, "phone"],
         "integration_id": [str(integration)],

@@ -185,7 +185,7 @@ def test_every_expiring_table_has_a_purge():
     assert [purge.table for purge in PURGES] == [
         "login_transactions", "issued_tokens", "authorization_codes", "otp_challenges", "email_links",
         "browser_sessions", "remembered_devices", "rate_limit_counters", "sms_messages", "audit_events",
-        "webhook_deliveries", "authenticators", "users",
+        "webhook_deliveries", "api_keys", "authenticators", "users",
     ]
     expiring = {table.name for table in db.metadata.sorted_tables
                 if any(column.name.endswith("expires_at") for column in table.columns)}

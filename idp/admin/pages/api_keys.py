@@ -1,10 +1,11 @@
-"""API keys of a realm for the management API: create (the secret is shown once), revoke."""
+"""API keys of a realm for the management API: create with scopes and an optional expiry (the
+secret is shown once), revoke."""
 from __future__ import annotations
 
-from ...api.api_keys import create_api_key, list_api_keys, revoke_api_key
 from ...extensions import db
 from ...models import ApiKey
 from ...services import NotFound
+from ...services.api_keys import create_api_key, list_api_keys, parse_expiry, revoke_api_key
 from .. import admin_bp
 from ..console import apply_change, done, managed_realm, render, requires
 from ..forms import ApiKeyForm, ButtonForm
@@ -29,9 +30,11 @@ def create_api_key_view():
     created = {}
 
     def change():
-        created["key"], created["secret"] = create_api_key(realm, form.name.data)
+        expires_at = parse_expiry(form.expires.data) if (form.expires.data or "").strip() else None
+        created["key"], created["secret"] = create_api_key(realm, form.name.data, scopes=form.scopes.data,
+                                                           expires_at=expires_at)
 
-    if form.validate() and apply_change(form, change):
+    if form.validate() and apply_change(form, change, aliases={"expires_at": "expires"}):
         return render("api_key_secret.html", realm=realm, key=created["key"], secret=created["secret"],
                       page_title=f"API key {created['key'].name} created")
     return _page(realm, form, status=400)

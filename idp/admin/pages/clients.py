@@ -4,13 +4,13 @@ delete."""
 from __future__ import annotations
 
 from ...services import NotFound
-from ...services.audit import record_event
 from ...services.clients import (
     create_client,
     delete_client,
     get_client,
     list_clients,
     rotate_client_secret,
+    set_redirect_uris,
     set_resource_server_for,
 )
 from .. import admin_bp
@@ -23,7 +23,6 @@ from ..forms import (
     ResourceServerForm,
     lines,
 )
-from ..operations import set_client_redirect_uris
 
 #: Service field names -> form field names.
 ALIASES = {"redirect_uri": "redirect_uris", "public": "public"}
@@ -57,7 +56,6 @@ def create_client_view():
             realm, name=form.name.data, redirect_uris=lines(form.redirect_uris.data),
             post_logout_redirect_uris=lines(form.post_logout_redirect_uris.data), public=bool(form.public.data),
             first_party=not form.third_party.data)
-        record_event("client.created", realm=realm, client_id=client.client_id, name=client.name)
         created.update(client=client, secret=secret)
 
     if form.validate() and apply_change(form, change, aliases=ALIASES):
@@ -102,7 +100,7 @@ def update_client_redirect_uris(client_id):
     form = RedirectUrisForm()
 
     def change():
-        set_client_redirect_uris(client, lines(form.redirect_uris.data), lines(form.post_logout_redirect_uris.data))
+        set_redirect_uris(client, lines(form.redirect_uris.data), lines(form.post_logout_redirect_uris.data))
 
     if form.validate() and apply_change(form, change, aliases=ALIASES):
         return done("Redirect URIs saved.", "admin.client_details", client_id=client_id)
@@ -132,7 +130,6 @@ def rotate_client_secret_view(client_id):
 
     def change():
         rotated["secret"] = rotate_client_secret(client)
-        record_event("client.secret_rotated", realm=realm, client_id=client.client_id)
 
     if apply_change(form, change):
         return _secret_page(realm, client, rotated["secret"], f"New secret for {client.name}")
@@ -147,7 +144,6 @@ def delete_client_view(client_id):
     name = client.name
 
     def change():
-        record_event("client.deleted", realm=realm, client_id=client.client_id, name=name)
         delete_client(client)
 
     if form.validate() and apply_change(form, change):

@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from ...extensions import db
 from ...services.audit import record_event
 from ...services.mfa_policy import active_sms_integrations
+from ...services.realm_settings import GROUP_HELP, REALM_SETTINGS, settings_layout, settings_of_kind
 from ...services.realms import ADMIN_REALM, create_realm, list_realms, update_realm
 from ...themes import theme_manifest, theme_names
 from .. import admin_bp
@@ -49,7 +50,8 @@ def theme_choices() -> list[SelectChoice]:
 def _settings_form(realm, formdata=None) -> RealmSettingsForm:
     form = RealmSettingsForm(formdata=formdata, obj=None if formdata is not None else realm)
     if formdata is None:
-        form.sms_allowed_countries.data = ", ".join(realm.sms_allowed_countries or [])
+        for name in settings_of_kind("countries"):
+            form[name].data = ", ".join(getattr(realm, name) or [])
     form.theme.choices = theme_choices()
     if realm.theme not in [choice.value for choice in form.theme.choices]:
         form.theme.choices.append(SelectChoice(realm.theme, realm.theme))
@@ -83,10 +85,19 @@ def _warnings(realm) -> list[str]:
     return warnings
 
 
+def _server_defaults() -> dict:
+    """Help for the settings whose empty value is the server's default, saying what it is."""
+    settings = current_app.extensions["idp.settings"]
+    return {setting.name: f"Empty: the server default, {setting.default_from(settings)} {setting.unit}."
+            for setting in REALM_SETTINGS if setting.nullable}
+
+
 def _settings_page(realm, form, status=200):
+    """Every realm setting (``services.realm_settings``), grouped as the list groups them."""
     return render("realm_settings.html", status=status, realm=realm, form=form, rules=_rules(realm),
                   warnings=_warnings(realm), integrations_active=active_sms_integrations(realm),
-                  token_defaults=current_app.extensions["idp.settings"].tokens, page_title=f"{realm.display_name}: settings")
+                  layout=settings_layout(), group_help=GROUP_HELP, default_help=_server_defaults(),
+                  page_title=f"{realm.display_name}: settings")
 
 
 @admin_bp.get("/realms/<realm_name>")
