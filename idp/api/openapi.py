@@ -580,12 +580,15 @@ PUBLIC_OPERATIONS = {"openapi.json": "get_openapi_document", "authenticate": "au
                      "send_code": "send_login_code", "complete_mfa": "complete_mfa_login"}
 #: Operations whose verb is not the method's usual one.
 ACTIONS = {("post", "secret"): "rotate", ("post", "verify"): "verify", ("delete", "sessions"): "end",
-           ("put", "password"): "set", ("post", "recovery_codes"): "generate"}
+           ("put", "password"): "set", ("post", "recovery_codes"): "generate", ("post", "test"): "send",
+           ("post", "redeliver"): "redeliver"}
 #: Segments that name one thing, not a collection.
 SINGLETONS = ("settings", "password", "secret", "verify", "recovery_codes")
 
 
 def _singular(segment: str) -> str:
+    if segment.endswith("ies"):
+        return segment[:-3] + "y"
     return segment[:-1] if segment.endswith("s") and segment not in SINGLETONS else segment
 
 
@@ -607,7 +610,7 @@ def _operation_id(path: str, method: str) -> str:
     if last == "settings":
         parts = ["realm", *parts]
     words = [_singular(part) for part in parts[:-1]] + [last]
-    if verb == "verify":
+    if verb in ("verify", "redeliver"):
         words = words[:-1]
     return "_".join([verb, *words])
 
