@@ -181,6 +181,7 @@ def _run_server(app, host, port, announce):
     finally:
         listening.close()  # the server holds its own duplicate of it
     announce()
+    _start_in_process_worker(app)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -210,6 +211,19 @@ def _listening_socket(host, port):
             ) from None
         raise click.ClickException(f"cannot listen on {_listen_url(host, port)}: {exc.strerror or exc}") from None
     return sock
+
+
+def _start_in_process_worker(app):
+    """On the embedded SQLite default there is one server process and no ``idp worker``: it
+    delivers the webhooks itself, in a thread. Other databases run ``idp worker``."""
+    from .extensions import db
+    from .webhooks.worker import start_in_process_worker
+
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:
+        start_in_process_worker(app)
+        click.echo("delivering webhooks in this process (SQLite)")
 
 
 def _listen_url(host, port):
@@ -943,8 +957,20 @@ def _register_providers():
                        commit=commit)
 
 
+def _register_webhooks():
+    """``idp webhooks ...`` and ``idp worker`` (one module)."""
+    from .webhooks.cli import register as register_webhooks
+
+    register_webhooks(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print,
+                      commit=commit)
+
+
 main.add_group_loaded_when_used("providers", _register_providers,
                                 "Upstream identity providers (social and enterprise OpenID Connect).")
+main.add_group_loaded_when_used("webhooks", _register_webhooks,
+                                "Webhooks: events of a realm POSTed to a URL, signed per Standard Webhooks.")
+main.add_group_loaded_when_used("worker", _register_webhooks,
+                                "Deliver webhooks (claims due deliveries, retries with back-off).")
 
 
 # --- admins --------------------------------------------------------------------------------
@@ -999,3 +1025,7 @@ def admins_set_role(email, role):
 
     set_admin_role(get_user(_realm(ADMIN_REALM), email), role)
     click.echo(f"{email} is now {role}")
+
+
+if __name__ == "__main__":
+    main()

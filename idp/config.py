@@ -127,6 +127,20 @@ class MaintenanceSettings:
 
 
 @dataclass
+class WebhookSettings:
+    allow_private_targets: bool = False
+    allow_http: bool = False
+    timeout_seconds: int = 10
+    max_response_bytes: int = 65536
+    first_retry_seconds: int = 5
+    max_retry_interval_seconds: int = 14400
+    retry_window_hours: int = 24
+    delivery_retention_days: int = 30
+    worker_concurrency: int = 4
+    worker_poll_seconds: int = 1
+
+
+@dataclass
 class ThemeSettings:
     dir: str = ""
 
@@ -144,6 +158,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
     themes: ThemeSettings = field(default_factory=ThemeSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
 
 #: ``IDP_`` variables that are not settings: the CLI's own options and secrets it reads for one

@@ -14,7 +14,7 @@ from pathlib import Path
 from .helpers import PASSWORD
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-SERVERS = ("idp serve", "idp demo")
+SERVERS = ("idp serve", "idp demo", "idp worker")
 #: Commands that need something the block does not create (credentials from an upstream).
 NOT_RUNNABLE_HERE = {
     "idp sms-integrations add --realm acme --kind twilio",
@@ -23,6 +23,7 @@ NOT_RUNNABLE_HERE = {
     "idp providers set",
     "idp providers list",
     "idp providers enable",
+    "idp webhooks show",
 }
 
 

@@ -26,6 +26,7 @@ AREA_ROLES = {
     "sms": ("owner",),
     "providers": ("owner",),
     "api_keys": ("owner",),
+    "webhooks": ("owner",),
     "users": ("owner", "operator"),
     "clients": ("owner", "operator"),
     "admins": ("owner",),

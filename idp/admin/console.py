@@ -41,6 +41,7 @@ AREA_NAMES = {
     "sms": "SMS integrations",
     "providers": "login providers",
     "api_keys": "API keys",
+    "webhooks": "webhooks",
     "users": "users",
     "clients": "clients",
     "admins": "console roles",

@@ -271,3 +271,15 @@ class OperatorCodeForm(FlaskForm):
     name = StringField("Device name", validators=[Optional(), Length(max=100)])
     code = StringField("Code from the app", validators=[DataRequired("Enter the 6-digit code the app shows."),
                                                         Length(max=16)])
+
+
+class WebhookForm(FlaskForm):
+    url = StringField("Endpoint URL", validators=[DataRequired("Give the URL to send events to."), Length(max=2000)],
+                      description="Where idp POSTs each event as JSON, signed per Standard Webhooks (https://).")
+    event_types = TextAreaField("Event types", validators=[Optional(), Length(max=6500)],
+                                description="One per line: a type such as user.created, or a family such as mfa.*. "
+                                            "Leave empty to send every event.")
+    description = StringField("Description", validators=[Optional(), Length(max=200)],
+                              description="What the receiver is, for the people who read this page.")
+    enabled = BooleanField("Enabled", default=True,
+                           description="A disabled webhook is sent nothing; events while it is off are not queued.")

@@ -25,6 +25,7 @@ from . import (  # noqa: E402,F401  (their routes register on api_bp)
     realms,
     sessions,
     user_sessions,
+    webhooks,
 )
 
 __all__ = ["api_bp"]

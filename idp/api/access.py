@@ -52,6 +52,7 @@ ROUTE_SCOPES = {
     "providers": ("providers:read", "providers:write"),
     "api_keys": ("api_keys:admin", "api_keys:admin"),
     "audit_events": ("audit:read", "audit:read"),
+    "webhooks": ("webhooks:read", "webhooks:admin"),
 }
 
 

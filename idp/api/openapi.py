@@ -586,12 +586,15 @@ PUBLIC_OPERATIONS = {"openapi.json": "get_openapi_document", "authenticate": "au
                      "send_code": "send_login_code", "complete_mfa": "complete_mfa_login"}
 #: Operations whose verb is not the method's usual one.
 ACTIONS = {("post", "secret"): "rotate", ("post", "verify"): "verify", ("delete", "sessions"): "end",
-           ("put", "password"): "set", ("post", "recovery_codes"): "generate"}
+           ("put", "password"): "set", ("post", "recovery_codes"): "generate", ("post", "test"): "send",
+           ("post", "redeliver"): "redeliver"}
 #: Segments that name one thing, not a collection.
 SINGLETONS = ("settings", "password", "secret", "verify", "recovery_codes")
 
 
 def _singular(segment: str) -> str:
+    if segment.endswith("ies"):
+        return segment[:-3] + "y"
     return segment[:-1] if segment.endswith("s") and segment not in SINGLETONS else segment
 
 
@@ -613,7 +616,7 @@ def _operation_id(path: str, method: str) -> str:
     if last == "settings":
         parts = ["realm", *parts]
     words = [_singular(part) for part in parts[:-1]] + [last]
-    if verb == "verify":
+    if verb in ("verify", "redeliver"):
         words = words[:-1]
     return "_".join([verb, *words])
 
@@ -633,8 +636,8 @@ def openapi_document(server_url: str = "") -> dict:
         },
         "paths": _with_scopes(_paths()),
         "components": {
-            "schemas": SCHEMAS,
-            "parameters": PARAMETERS,
+            "schemas": dict(SCHEMAS),
+            "parameters": dict(PARAMETERS),
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": (
                     "An API key (idpk_...): a realm's, or a server-level one that works in every realm. Each "
@@ -646,6 +649,9 @@ def openapi_document(server_url: str = "") -> dict:
             },
         },
     }
+    from .webhooks_openapi import add_webhooks
+
+    add_webhooks(document)
     if server_url:
         document["servers"] = [{"url": server_url}]
     return _with_factor_names(document)

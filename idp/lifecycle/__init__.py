@@ -16,8 +16,13 @@ notifications and remembered devices ("Remember this device for N days").
 
 
 def init_app(app) -> None:
-    """Email verification as a login stage, for realms that require a verified address."""
+    """Email verification as a login stage, for realms that require a verified address; the
+    security notices and remembered-device forgetting subscribed to the event bus."""
+    from ..events import event_recorded
     from ..login.stages import register_stage
+    from .notifications import forget_devices_on_event, notify_on_event
     from .verification import EmailVerificationStage
 
     register_stage(app, EmailVerificationStage())
+    event_recorded.connect(forget_devices_on_event)
+    event_recorded.connect(notify_on_event)

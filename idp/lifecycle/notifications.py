@@ -1,6 +1,7 @@
 """Security notifications (OWASP ASVS V2.5.5) and their other consequence, forgetting remembered
-devices: both driven from the audit events, in this one place. ``services.audit.record_event``
-calls ``after_audit_event`` for every event it records.
+devices: both driven from the audit events, in this one place. ``notify_on_event`` and
+``forget_devices_on_event`` receive ``idp.events.event_recorded`` (connected by
+``idp.lifecycle.init_app``).
 
 Mailed to the user (template ``mail/security_notice_*``, once the work that recorded the event
 commits): an authenticator app added or removed, the phone changed or removed, all factors
@@ -46,20 +47,27 @@ FORGETS_REMEMBERED_DEVICES = frozenset({
 })
 
 
-def after_audit_event(event: AuditEvent, user) -> None:
-    kind = event.event_type
-    if user is None or (kind not in NOTIFIED_EVENTS and kind not in FORGETS_REMEMBERED_DEVICES):
+def forget_devices_on_event(event: AuditEvent, *, user=None, **_) -> None:
+    """Receiver of ``event_recorded``: a change to how the user logs in forgets every browser
+    remembered for them (in the transaction that records the change)."""
+    if user is None or event.event_type not in FORGETS_REMEMBERED_DEVICES or _first_recovery_codes(event, user):
         return
-    first_codes = kind == "mfa.recovery_codes_generated" and _first_recovery_codes(user)
-    if kind in FORGETS_REMEMBERED_DEVICES and not first_codes:
-        from .devices import forget_all_devices
+    from ..services.sign_out import forget_all_devices
 
-        forget_all_devices(user, reason=kind)
-    if kind in NOTIFIED_EVENTS and not first_codes:
-        notify_user(event, user)
+    forget_all_devices(user, reason=event.event_type)
 
 
-def _first_recovery_codes(user) -> bool:
+def notify_on_event(event: AuditEvent, *, user=None, **_) -> None:
+    """Receiver of ``event_recorded``: the security notice, mailed once the change commits."""
+    if user is None or event.event_type not in NOTIFIED_EVENTS or _first_recovery_codes(event, user):
+        return
+    notify_user(event, user)
+
+
+def _first_recovery_codes(event: AuditEvent, user) -> bool:
+    """The first set comes with the first factor, whose own notice already tells the user."""
+    if event.event_type != "mfa.recovery_codes_generated":
+        return False
     with db.session.no_autoflush:
         earlier = db.session.scalar(
             db.select(AuditEvent.id).filter_by(user_id=user.id, event_type="mfa.recovery_codes_generated").limit(1))

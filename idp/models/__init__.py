@@ -14,6 +14,7 @@ from .session import BrowserSession, LoginTransaction
 from .social import FederatedIdentity, IdentityProvider
 from .tokens import AuthorizationCode, IssuedToken
 from .user import User
+from .webhook import Webhook, WebhookDelivery
 
 __all__ = [
     "rate_limit_counters",
@@ -37,6 +38,8 @@ __all__ = [
     "SUPPORTED_SCOPES",
     "SigningKey",
     "UTCDateTime",
+    "Webhook",
+    "WebhookDelivery",
     "User",
     "utcnow",
 ]

@@ -16,10 +16,13 @@ SCOPES = {
     "realms:admin": "Change realm settings and SMS integrations; with a server-level key, create realms.",
     "audit:read": "Read the audit log.",
     "api_keys:admin": "Create, list and revoke the realm's API keys (only with scopes the key holds itself).",
+    "webhooks:read": "Read webhooks and their delivery log.",
+    "webhooks:admin": "Add, change and remove webhooks; send test events; redeliver messages.",
 }
 IMPLIED = {
     "users:write": ("users:read",),
     "clients:write": ("clients:read",),
     "providers:write": ("providers:read",),
     "realms:admin": ("realms:read",),
+    "webhooks:admin": ("webhooks:read",),
 }

@@ -35,6 +35,9 @@ What each table keeps, and why:
   ``MINIMUM_RETENTION_DAYS``, as the SMS caps look back a day and the console's dashboard two
   weeks (0 keeps them).
 - ``audit_events``: after ``maintenance.audit_event_retention_days`` (default 365; 0 keeps them).
+- ``webhook_deliveries``: ``webhooks.delivery_retention_days`` after the retry window
+  (``webhooks.retry_window_hours``) of the delivery ended, whatever its status: by then it has
+  succeeded or been given up (a delivery no worker ever picked up goes too).
 - ``api_keys``: a key that expired or was revoked stays listed (what it was, when it was last
   used) as long as the audit events about it: it goes ``audit_event_retention_days`` after it
   stopped working (0 keeps them).
@@ -60,6 +63,7 @@ from ..models import (
     OtpChallenge,
     RememberedDevice,
     SmsMessage,
+    WebhookDelivery,
     rate_limit_counters,
     utcnow,
 )
@@ -154,6 +158,10 @@ def purge_audit_events(settings, expired_before: dt.datetime) -> int:
     return delete_older_than(settings.maintenance.audit_event_retention_days, AuditEvent.id, AuditEvent.created_at)
 
 
+def purge_webhook_deliveries(settings, expired_before: dt.datetime) -> int:
+    kept = dt.timedelta(hours=settings.webhooks.retry_window_hours, days=settings.webhooks.delivery_retention_days)
+    return delete_in_batches(WebhookDelivery.id, WebhookDelivery.created_at <= expired_before - kept,
+                             WebhookDelivery.created_at)
 def purge_api_keys(settings, expired_before: dt.datetime) -> int:
     days = settings.maintenance.audit_event_retention_days
     if not days:
@@ -204,6 +212,7 @@ PURGES: list[Purge] = [
     Purge("rate_limit_counters", purge_rate_limit_counters),
     Purge("sms_messages", purge_sms_messages),
     Purge("audit_events", purge_audit_events),
+    Purge("webhook_deliveries", purge_webhook_deliveries),
     Purge("api_keys", purge_api_keys),
     Purge("authenticators", purge_pending_authenticators),
     Purge("users", purge_abandoned_registrations),

@@ -227,6 +227,7 @@ def world(in_app):
     from idp.social.providers import add_provider
 
     from ..helpers import begin_totp_enrolment
+    from idp.webhooks.subscriptions import create_webhook
 
     with in_app():
         realms = {}
@@ -248,12 +249,17 @@ def world(in_app):
             other_client, _ = create_client(realm, name="Other app", redirect_uris=["https://other.example/cb"])
             integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
             key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)
+            # a webhook for every event: its first delivery is the news of its own creation
+            webhook, _ = create_webhook(realm, url="https://hooks.example.com/idp") if name != "admin" else (None, None)
+            db.session.flush()
             realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
                             "other_client_id": other_client.client_id,
                             "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0,
                             "name": "corp", "sid": session_row.sid,
                             "invitee_id": invitee.id if name != "admin" else user.id,
                             "kind": "totp", "credential_id": pending.id if name != "admin" else "none",
-                            "pending_totp_secret": pending_secret if name != "admin" else None}
+                            "pending_totp_secret": pending_secret if name != "admin" else None,
+                            "webhook_id": webhook.id if webhook else 0,
+                            "delivery_id": webhook.deliveries[0].id if webhook else 0}
         db.session.commit()
         return realms

@@ -46,6 +46,11 @@ POST_ROUTES = {
     "admin.delete_client_view": "clients",
     "admin.create_api_key_view": "api_keys",
     "admin.revoke_api_key_view": "api_keys",
+    "admin.create_webhook_view": "webhooks",
+    "admin.update_webhook_view": "webhooks",
+    "admin.test_webhook_view": "webhooks",
+    "admin.redeliver_view": "webhooks",
+    "admin.delete_webhook_view": "webhooks",
 }
 OPERATOR_AREAS = {"users", "clients"}
 
@@ -91,6 +96,8 @@ def _request(app, endpoint, ids):
         "admin.delete_client_view": {"confirm": "y"},
         "admin.create_api_key_view": {"name": "deploy", "scopes": ["users:read"]},
         "admin.verify_user_credential": {"code": _totp_now(ids.get("pending_totp_secret"))},
+        "admin.create_webhook_view": {"url": "https://hooks.example.com/new", "enabled": "y"},
+        "admin.update_webhook_view": {"url": "https://hooks.example.com/changed", "enabled": "y"},
     }.get(endpoint, {})
     return url, data, prefix
 
@@ -160,7 +167,8 @@ def test_each_role_may_post_only_to_its_areas(app, console, world, in_app, role,
 READ_PAGES = ["/admin/", "/admin/realms", "/admin/realms/acme", "/admin/realms/acme/sms-integrations",
               "/admin/realms/acme/providers", "/admin/realms/acme/providers/corp",
               "/admin/realms/acme/users", "/admin/realms/acme/users/{user_id}", "/admin/realms/acme/clients",
-              "/admin/realms/acme/clients/{client_id}", "/admin/realms/acme/api-keys", "/admin/audit"]
+              "/admin/realms/acme/clients/{client_id}", "/admin/realms/acme/api-keys", "/admin/audit",
+              "/admin/realms/acme/webhooks", "/admin/realms/acme/webhooks/{webhook_id}"]
 
 
 def _post_forms(page: str) -> list[str]:
@@ -182,6 +190,7 @@ def test_an_operator_sees_user_and_client_controls_but_not_realm_sms_or_key_cont
         "/admin/realms": False, "/admin/realms/acme": False, "/admin/realms/acme/sms-integrations": False,
         "/admin/realms/acme/api-keys": False, "/admin/realms/acme/users/{user_id}": True,
         "/admin/realms/acme/providers": False, "/admin/realms/acme/providers/corp": False,
+        "/admin/realms/acme/webhooks": False, "/admin/realms/acme/webhooks/{webhook_id}": False,
         "/admin/realms/acme/clients": True, "/admin/realms/acme/clients/{client_id}": True,
     }
     for path, has_controls in expectations.items():

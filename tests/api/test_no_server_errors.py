@@ -16,7 +16,7 @@ from .conftest import EMAIL, enrol_totp
 # Hypothesis's failure report imports a module that warns; keep the report readable.
 pytestmark = pytest.mark.filterwarnings("ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
 
-QUERY_NAMES = ["limit", "offset", "email", "user_id", "type", "since", "until"]
+QUERY_NAMES = ["limit", "offset", "email", "user_id", "type", "since", "until", "status"]
 EXAMPLES = settings(max_examples=30, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -61,6 +61,8 @@ def world(api, client, factory, mfa_realm, user, login_client):
     pending_sms = api.post(f"/users/{user.id}/credentials",
                            {"credential_type": "sms", "phone": "+14155550123"}).get_json()["id"]
     integration = api.get("/sms_integrations").get_json()["sms_integrations"][0]["id"]
+    webhook = api.post("/webhooks", {"url": "https://hooks.example.com/idp"}).get_json()["id"]
+    delivery = api.post(f"/webhooks/{webhook}/test").get_json()["id"]
     login = client.post("/api/v1/realms/acme/sessions/authenticate",
                         json={"email": EMAIL, "password": PASSWORD, "client_id": login_client[0]}).get_json()
     provider = api.post("/providers", {"kind": "github", "name": "github", "client_id": "gh-id",
@@ -76,6 +78,8 @@ def world(api, client, factory, mfa_realm, user, login_client):
         "integration_id": [str(integration)],
         "kli": login["token"],
         "client_id": [login_client[0], "nope"],
+        "webhook_id": [str(webhook), "0"],
+        "delivery_id": [str(delivery), "99999"],
     }
 
 

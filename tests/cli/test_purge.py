@@ -60,6 +60,8 @@ def seeded(make_app, alice):
         OtpChallenge,
         RememberedDevice,
         SmsMessage,
+        Webhook,
+        WebhookDelivery,
         rate_limit_counters,
     )
     from idp.services.realms import find_realm
@@ -132,6 +134,14 @@ def seeded(make_app, alice):
         for days, doomed in ((400, True), (300, False)):  # retention 365 days
             rows.add(AuditEvent(realm_id=realm_id, event_type="login.failed", details={},
                                 created_at=NOW - dt.timedelta(days=days)), doomed=doomed)
+        # the delivery log: kept for the retry window (24 h) and the retention (30 days) after it
+        webhook = Webhook(realm_id=realm_id, url="https://hooks.example.com/idp", secret_encrypted="x")
+        db.session.add(webhook)
+        for days, status, doomed in ((32, "succeeded", True), (31.5, "pending", True), (30.5, "failed", False),
+                                     (0, "pending", False)):
+            rows.add(WebhookDelivery(webhook=webhook, message_id=uuid.uuid4().hex, event_type="user.created",
+                                     payload="{}", status=status, created_at=NOW - dt.timedelta(days=days)),
+                     doomed=doomed)
         # each visit to an authenticator setup page makes a pending one; never confirmed, it goes
         for created_at, state, doomed in ((LONG_AGO, "pending", True), (LONG_AGO, "active", False),
                                           (NOW, "pending", False)):
@@ -176,7 +186,7 @@ def test_every_expiring_table_has_a_purge(ctx):
     assert [purge.table for purge in all_purges()] == [
         "login_transactions", "issued_tokens", "authorization_codes", "otp_challenges", "email_links",
         "browser_sessions", "remembered_devices", "rate_limit_counters", "sms_messages", "audit_events",
-        "api_keys", "authenticators", "users", "device_authorizations", "pushed_authorization_requests",
+        "webhook_deliveries", "api_keys", "authenticators", "users", "device_authorizations", "pushed_authorization_requests",
     ]
     expiring = {table.name for table in db.metadata.sorted_tables
                 if any(column.name.endswith("expires_at") for column in table.columns)}
