@@ -59,7 +59,7 @@ def test_a_tv_on_openid_client_is_approved_in_the_browser_with_the_full_login(pa
     page.get_by_label("Email").fill(DEMO_EMAIL)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/mfa/code"))
+    page.wait_for_url(re.compile(r"/mfa/(sms|totp)"))
     page.get_by_label("Code").fill(demo.outbox_code())
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("heading", name="Save your recovery codes").wait_for()
