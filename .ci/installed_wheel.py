@@ -64,6 +64,10 @@ def build_wheel(work: Path) -> Path:
             relative = path.relative_to(ROOT)
             if path.is_file() and "__pycache__" not in relative.parts and path.suffix != ".pyc":
                 assert f"idp/bundled/{relative.as_posix()}" in names, f"the wheel lacks {relative}"
+    tracked = run("git", "ls-files", "idp", cwd=ROOT).stdout.split()
+    for path in tracked:
+        if not path.endswith(".py") and not path.endswith("babel.cfg"):
+            assert path in names, f"the wheel lacks {path}"
     return wheel
 
 
