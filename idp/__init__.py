@@ -104,6 +104,9 @@ def create_app(
     from .mfa import registry as mfa_registry
 
     mfa_registry.init_app(app, settings)
+    from .sms import registry as sms_registry
+
+    sms_registry.init_app(app, settings)
     # a factor's folder may carry its own catalogs; Flask-Babel merges them in this order, later
     # ones winning, so the main catalog comes last: a factor cannot change the words of a page
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(

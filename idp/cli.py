@@ -803,24 +803,39 @@ def sms_integrations():
     """SMS sending backends of a realm (the first active one sends)."""
 
 
+def _provider_kinds() -> list[str]:
+    from .sms.registry import shipped_providers
+
+    return [spec.kind for spec in shipped_providers()]
+
+
+def _provider_options(command):
+    """One option per field of every shipped SMS provider (``--account-sid`` ...), from the specs."""
+    from .sms.registry import all_fields, shipped_providers
+
+    for spec, spec_field in reversed(all_fields(shipped_providers())):
+        label = spec_field.label if spec_field.label.startswith(spec.label) else f"{spec.label}: {spec_field.label}"
+        text = f"{label}." + (f" {spec_field.help}" if spec_field.help else "")
+        if spec_field.envvar:
+            text += f" Also read from {spec_field.envvar}."
+        command = click.option(spec_field.option, spec_field.name, default=None, envvar=spec_field.envvar,
+                               help=text)(command)
+    return command
+
+
 @sms_integrations.command("add")
 @realm_option
-@click.option("--kind", type=click.Choice(["outbox", "twilio"]), required=True)
+@click.option("--kind", type=click.Choice(_provider_kinds()), required=True,
+              help="The provider; this server offers those in [sms] providers.")
 @click.option("--name", required=True)
 @click.option("--active", is_flag=True, help="Activate it now.")
-@click.option("--account-sid", default=None, help="Twilio account SID.")
-@click.option("--auth-token", default=None, envvar="IDP_TWILIO_AUTH_TOKEN",
-              help="Twilio auth token (or IDP_TWILIO_AUTH_TOKEN); stored encrypted.")
-@click.option("--from-number", default=None, help="Twilio sender number, E.164.")
-@click.option("--messaging-service-sid", default=None, help="Twilio Messaging Service SID (instead of --from-number).")
+@_provider_options
 @with_app()
-def sms_add(realm_name, kind, name, active, account_sid, auth_token, from_number, messaging_service_sid):
+def sms_add(realm_name, kind, name, active, **values):
+    """Add an SMS integration; each provider reads its own options and ignores the others'."""
     from .services.sms_integrations import add_integration
 
-    row = add_integration(
-        _realm(realm_name), kind=kind, name=name, active=active, account_sid=account_sid,
-        auth_token=auth_token, from_number=from_number, messaging_service_sid=messaging_service_sid,
-    )
+    row = add_integration(_realm(realm_name), kind=kind, name=name, active=active, **values)
     click.echo(f"added {row.kind} integration '{row.name}' ({'active' if row.active else 'inactive'})")
 
 

@@ -101,6 +101,9 @@ class MfaSettings:
 
 @dataclass
 class SmsSettings:
+    #: The SMS providers this installation offers (each a package ``idp.sms.<kind>``); a realm
+    #: adds integrations of these kinds.
+    providers: list = field(default_factory=lambda: ["outbox", "twilio"])
     outbox_file: str = "sms-outbox.jsonl"
     twilio_auth_token: str = ""
 

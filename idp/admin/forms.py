@@ -79,19 +79,22 @@ RealmSettingsForm = type("RealmSettingsForm", (RealmSettingsBase,),
                          {setting.name: _setting_field(setting) for setting in REALM_SETTINGS})
 
 
-class SmsIntegrationForm(FlaskForm):
-    kind = SelectField("Provider", choices=[SelectChoice("outbox", "Outbox (development: writes messages to a file)"),
-                                            SelectChoice("twilio", "Twilio")])
+class SmsIntegrationBase(FlaskForm):
     name = StringField("Integration name", validators=[DataRequired("Give the integration a name."), Length(max=100)])
-    account_sid = StringField("Twilio account SID", validators=[Optional(), Length(max=64)],
-                              description="Twilio only: AC followed by 32 hexadecimal digits.")
-    auth_token = PasswordField("Twilio auth token", validators=[Optional(), Length(max=200)],
-                               description="Twilio only. Stored encrypted; never shown again.")
-    from_number = StringField("Sender phone number", validators=[Optional(), Length(max=32)],
-                              description="Twilio only, unless you give a messaging service SID: for example "
-                                          "+14155550100.")
-    messaging_service_sid = StringField("Twilio messaging service SID", validators=[Optional(), Length(max=64)])
     active = BooleanField("Activate now")
+
+
+def sms_integration_form(providers) -> type[FlaskForm]:
+    """The "Add an SMS integration" form of these providers (``idp.sms.base.ProviderSpec``): a
+    choice of provider and every provider's fields, a secret one as a password input."""
+    fields = {"kind": SelectField("Provider", choices=[SelectChoice(spec.kind, spec.choice_label or spec.label)
+                                                       for spec in providers])}
+    for spec in providers:
+        for spec_field in spec.fields:
+            control = PasswordField if spec_field.secret else StringField
+            fields[spec_field.name] = control(spec_field.label, validators=[Optional(), Length(max=spec_field.max_length)],
+                                              description=spec_field.help)
+    return type("SmsIntegrationForm", (SmsIntegrationBase,), fields)
 
 
 MFA_MODE_CHOICES = [

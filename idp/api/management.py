@@ -13,6 +13,8 @@ from ..mfa.recovery import recovery_codes_remaining
 from ..models import AuditEvent, SmsIntegration
 from ..services import NotFound
 from ..services import sms_integrations as integrations
+from ..sms.registry import all_fields
+from ..sms.registry import registry as sms_registry
 from ..mfa.sms import admin_set_phone
 from ..services.mfa_users import admin_set_mfa
 from ..services.realm_settings import REALM_SETTINGS
@@ -269,13 +271,11 @@ def list_integrations_view():
 @api_bp.post("/realms/<realm_name>/sms_integrations")
 def add_integration_view():
     fields = body_fields({
-        "kind": Field(required=True, choices=integrations.KINDS, max_length=16),
+        "kind": Field(required=True, choices=tuple(sms_registry().kinds()), max_length=16),
         "name": Field(required=True, max_length=100),
         "active": Field("boolean"),
-        "account_sid": Field(nullable=True, max_length=64),
-        "auth_token": Field(nullable=True, max_length=200),
-        "from_number": Field(nullable=True, max_length=64),
-        "messaging_service_sid": Field(nullable=True, max_length=64),
+        **{spec_field.name: Field(nullable=True, max_length=spec_field.max_length)
+           for _, spec_field in all_fields(sms_registry().all())},
     })
     row = integrations.add_integration(g.realm, **fields)
     db.session.commit()

@@ -315,17 +315,7 @@ SCHEMAS = {
     "SessionList": _object({"sessions": {"type": "array", "items": _ref("Session")}}),
     "SessionsEnded": _object({"sessions": {"type": "integer"}, "logins": {"type": "integer"},
                               "tokens": {"type": "integer"}}),
-    "SmsIntegration": _object({
-        "id": {"type": "integer"}, "name": _string(), "kind": {"enum": ["outbox", "twilio"]},
-        "active": {"type": "boolean"}, "account_sid": _nullable(_string()), "from_number": _nullable(_string()),
-        "messaging_service_sid": _nullable(_string()), "created_at": _string(format="date-time"),
-    }),
     "SmsIntegrationList": _object({"sms_integrations": {"type": "array", "items": _ref("SmsIntegration")}}),
-    "SmsIntegrationCreate": _object({
-        "kind": {"enum": ["outbox", "twilio"]}, "name": _string(100), "active": {"type": "boolean"},
-        "account_sid": _nullable(_string(64)), "auth_token": _nullable(_string(200, writeOnly=True)),
-        "from_number": _nullable(_string(64)), "messaging_service_sid": _nullable(_string(64)),
-    }, ("kind", "name")),
     "SmsIntegrationUpdate": _object({"active": {"type": "boolean"}}, ("active",)),
     "AuditEvent": _object({
         "id": {"type": "integer"}, "type": _string(), "user_id": _nullable(_string()),
@@ -636,7 +626,7 @@ def openapi_document(server_url: str = "") -> dict:
         },
         "paths": _with_scopes(_paths()),
         "components": {
-            "schemas": dict(SCHEMAS),
+            "schemas": {**SCHEMAS, **_sms_integration_schemas()},
             "parameters": dict(PARAMETERS),
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": (
@@ -655,6 +645,41 @@ def openapi_document(server_url: str = "") -> dict:
     if server_url:
         document["servers"] = [{"url": server_url}]
     return _with_factor_names(document)
+
+
+def _sms_integration_schemas() -> dict:
+    """One schema per SMS provider, from its spec, under ``SmsIntegration`` and
+    ``SmsIntegrationCreate`` with a discriminator on ``kind``; secret fields are write-only."""
+    from flask import current_app, has_app_context
+
+    from ..sms.registry import shipped_providers
+
+    specs = current_app.extensions["idp.sms_providers"].all() if has_app_context() else shipped_providers()
+    schemas: dict = {}
+    for suffix in ("", "Create"):
+        mapping = {}
+        for spec in specs:
+            name = f"{spec.kind.title().replace('_', '')}SmsIntegration{suffix}"
+            mapping[spec.kind] = f"#/components/schemas/{name}"
+            kind = {"type": "string", "enum": [spec.kind], "description": spec.label}
+            if suffix:
+                fields = {f.name: _nullable(_string(f.max_length, description=f"{f.label}. {f.help}".strip(),
+                                                    **({"writeOnly": True} if f.secret else {})))
+                          for f in spec.fields}
+                required = ("kind", "name", *(f.name for f in spec.fields if f.required))
+                schemas[name] = _object({"kind": kind, "name": _string(100), "active": {"type": "boolean"},
+                                         **fields}, required)
+            else:
+                fields = {f.name: _nullable(_string(description=f.label)) for f in spec.fields if not f.secret}
+                schemas[name] = _object({"id": {"type": "integer"}, "name": _string(), "kind": kind,
+                                         "active": {"type": "boolean"}, **fields,
+                                         "created_at": _string(format="date-time")},
+                                        ("id", "name", "kind", "active", "created_at"))
+        schemas[f"SmsIntegration{suffix}"] = {
+            "oneOf": [{"$ref": ref} for ref in mapping.values()],
+            "discriminator": {"propertyName": "kind", "mapping": mapping},
+        }
+    return schemas
 
 
 def _with_factor_names(document: dict) -> dict:

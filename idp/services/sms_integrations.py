@@ -2,21 +2,14 @@
 active integration, so the last one cannot be deactivated or removed while SMS MFA is on."""
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-from flask import current_app
-
 from ..extensions import db
 from ..models import SmsIntegration
 from ..security import decrypt, encrypt
+from ..sms import SmsSendError
+from ..sms.registry import registry, sender_context
 from . import NotFound, ServiceError
 from .audit import record_event
 from .mfa_policy import active_sms_integrations
-
-KINDS = ("outbox", "twilio")
-TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
-MESSAGING_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 
 
 def list_integrations(realm) -> list[SmsIntegration]:
@@ -33,44 +26,39 @@ def get_integration(realm, name: str) -> SmsIntegration:
 
 
 def describe(row: SmsIntegration) -> dict:
+    """The row as the CLI, the API and the console show it: its provider's non-secret fields."""
     data = {"name": row.name, "kind": row.kind, "active": row.active}
-    if row.kind == "twilio":
-        data.update({k: row.settings.get(k) for k in ("account_sid", "from_number", "messaging_service_sid")})
+    spec = registry().get(row.kind)
+    if spec is not None:
+        data.update(spec.describe(row.settings or {}))
     return data
 
 
-def add_integration(realm, *, kind: str, name: str, active: bool = False, account_sid=None, auth_token=None,
-                    from_number=None, messaging_service_sid=None) -> SmsIntegration:
+def summary(row: SmsIntegration) -> str:
+    spec = registry().get(row.kind)
+    return spec.summary(row.settings or {}) if spec else "This server does not offer this provider"
+
+
+def provider_label(row: SmsIntegration) -> str:
+    spec = registry().get(row.kind)
+    return spec.label if spec else row.kind
+
+
+def add_integration(realm, *, kind: str, name: str, active: bool = False, **values) -> SmsIntegration:
+    """``values`` are the provider's fields by name (``account_sid=...``); another provider's
+    fields are ignored, so one set of CLI options or API fields serves every kind."""
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ServiceError("integration name must be 1-100 characters", field="name")
-    if kind not in KINDS:
-        raise ServiceError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    spec = registry().get(kind)
+    if spec is None:
+        raise ServiceError(f"kind must be one of {', '.join(registry().kinds())}", field="kind")
     if db.session.scalar(db.select(SmsIntegration.id).filter_by(realm_id=realm.id, name=name)) is not None:
         raise ServiceError(f"an SMS integration named '{name}' already exists", field="name")
-    settings: dict = {}
-    secret = None
-    if kind == "twilio":
-        from .phones import parse_phone
-
-        if not account_sid or not TWILIO_SID.match(account_sid):
-            raise ServiceError("Twilio needs --account-sid (AC followed by 32 hex digits)", field="account_sid")
-        if not auth_token:
-            raise ServiceError("Twilio needs --auth-token (or IDP_TWILIO_AUTH_TOKEN)", field="auth_token")
-        if messaging_service_sid:
-            if not MESSAGING_SID.match(messaging_service_sid):
-                raise ServiceError("--messaging-service-sid must be MG followed by 32 hex digits",
-                                   field="messaging_service_sid")
-        elif from_number:
-            from_number = parse_phone(from_number, check_type=False)
-        else:
-            raise ServiceError("Twilio needs --from-number or --messaging-service-sid", field="from_number")
-        settings = {"account_sid": account_sid, "from_number": from_number,
-                    "messaging_service_sid": messaging_service_sid}
-        secret = encrypt(auth_token)
+    settings, secret = spec.validate(values, sender_context(kind))
     position = len(list_integrations(realm))
     row = SmsIntegration(realm_id=realm.id, name=name, kind=kind, active=bool(active), position=position,
-                         settings=settings, secret_encrypted=secret)
+                         settings=settings, secret_encrypted=encrypt(secret) if secret else None)
     db.session.add(row)
     db.session.flush()
     record_event("sms_integration.added", realm=realm, name=name, kind=kind)
@@ -113,18 +101,9 @@ def remove_integration(row: SmsIntegration) -> None:
 
 
 def sender_for(row: SmsIntegration, *, http_client=None):
-    if row.kind == "outbox":
-        from ..sms.outbox import OutboxSender
-
-        settings = current_app.extensions["idp.settings"]
-        return OutboxSender(Path(current_app.instance_path) / settings.sms.outbox_file)
-    from ..sms.twilio import TwilioSender
-
-    token = decrypt(row.secret_encrypted) if row.secret_encrypted else current_app.extensions["idp.settings"].sms.twilio_auth_token
-    return TwilioSender(
-        account_sid=row.settings.get("account_sid"),
-        auth_token=token,
-        from_number=row.settings.get("from_number"),
-        messaging_service_sid=row.settings.get("messaging_service_sid"),
-        http_client=http_client or current_app.extensions.get("idp.twilio_http_client"),
-    )
+    """The row's sender, built by its provider from the stored settings and the decrypted secret."""
+    spec = registry().get(row.kind)
+    if spec is None:
+        raise SmsSendError(f"this server does not offer the SMS provider '{row.kind}' (sms.providers)")
+    secret = decrypt(row.secret_encrypted) if row.secret_encrypted else None
+    return spec.build(row.settings or {}, secret, sender_context(row.kind, http_client))

@@ -1,5 +1,6 @@
-"""SMS senders. Each takes (to, body) and either returns a provider message id or raises
-``SmsSendError`` with a message safe to log (never a credential)."""
+"""SMS senders, one folder per provider (``idp/sms/<kind>/``), each exporting ``PROVIDER``, its
+``base.ProviderSpec``. A sender takes (to, body) and either returns a provider message id or
+raises ``SmsSendError`` with a message safe to log (never a credential)."""
 
 
 class SmsSendError(Exception):

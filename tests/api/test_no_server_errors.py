@@ -96,7 +96,10 @@ def _body_fields(document, method, rule) -> list[str]:
     ref = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
     if "$ref" not in ref:
         return ["code", "token"]
-    return list(document["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]["properties"])
+    schemas = document["components"]["schemas"]
+    schema = schemas[ref["$ref"].rsplit("/", 1)[1]]
+    variants = [schemas[v["$ref"].rsplit("/", 1)[1]] for v in schema.get("oneOf", [])] or [schema]
+    return list(dict.fromkeys(name for variant in variants for name in variant["properties"]))
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -9,7 +9,8 @@ from ...services import sms_integrations as integrations
 from ...services.mfa_policy import active_sms_integrations
 from .. import admin_bp
 from ..console import apply_change, done, managed_realm, render, requires
-from ..forms import ButtonForm, SmsIntegrationForm, SmsTestSendForm
+from ...sms.registry import registry as sms_registry
+from ..forms import ButtonForm, SmsTestSendForm, sms_integration_form
 from ..operations import send_test_sms
 
 
@@ -26,7 +27,9 @@ def _page(realm, *, form=None, test_forms=None, errors=(), status=200):
     for row in rows:
         test_forms.setdefault(row.id, SmsTestSendForm(formdata=None, prefix=f"t{row.id}"))
     return render("sms_integrations.html", status=status, realm=realm, integrations=rows,
-                  describe=integrations.describe, form=form or SmsIntegrationForm(formdata=None),
+                  summary=integrations.summary, provider_label=integrations.provider_label,
+                  providers=sms_registry().all(),
+                  form=form or sms_integration_form(sms_registry().all())(formdata=None),
                   test_forms=test_forms, button_form=ButtonForm(formdata=None),
                   active_count=len(active_sms_integrations(realm)), errors=list(errors),
                   page_title=f"{realm.display_name}: SMS integrations")
@@ -41,16 +44,12 @@ def sms_integrations():
 @requires("sms")
 def add_sms_integration():
     realm = managed_realm()
-    form = SmsIntegrationForm()
+    form = sms_integration_form(sms_registry().all())()
 
     def change():
-        twilio = form.kind.data == "twilio"
-        integrations.add_integration(
-            realm, kind=form.kind.data, name=form.name.data, active=form.active.data,
-            account_sid=(form.account_sid.data or "").strip() or None if twilio else None,
-            auth_token=form.auth_token.data or None if twilio else None,
-            from_number=(form.from_number.data or "").strip() or None if twilio else None,
-            messaging_service_sid=(form.messaging_service_sid.data or "").strip() or None if twilio else None)
+        spec = sms_registry().get(form.kind.data)
+        integrations.add_integration(realm, kind=form.kind.data, name=form.name.data, active=form.active.data,
+                                     **{f.name: form[f.name].data or None for f in spec.fields})
 
     if form.validate() and apply_change(form, change):
         return done(f"SMS integration {form.name.data.strip()} added.", "admin.sms_integrations")

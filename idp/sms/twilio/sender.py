@@ -4,7 +4,7 @@ from __future__ import annotations
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from . import SmsSendError
+from .. import SmsSendError
 
 
 class TwilioSender:
