@@ -98,3 +98,19 @@ def test_integration_of_another_realm_is_not_reachable(console, target_realm, in
     browser = console("owner")
     browser.post(f"/admin/realms/acme/sms-integrations/{other_id}/activate")
     assert browser.status == 404
+
+
+def test_the_add_form_shows_every_offered_providers_fields_with_secrets_as_password_inputs(console, target_realm, app):
+    target_realm()
+    browser = console("owner")
+    browser.get("/admin/realms/acme/sms-integrations")
+    for spec in app.extensions["idp.sms_providers"].all():
+        assert re.search(rf'<option value="{spec.kind}">', browser.page), spec.kind
+        for spec_field in spec.fields:
+            control = re.search(rf'<input[^>]*id="{spec_field.name}"[^>]*>', browser.page).group(0)
+            assert f'<label for="{spec_field.name}">{spec_field.label}</label>' in browser.page
+            assert ('type="password"' in control) is spec_field.secret, control
+            assert not spec_field.secret or not re.search(r'value="[^"]', control)
+    browser.post("/admin/realms/acme/sms-integrations", {"kind": "twilio", "name": "T", "account_sid": "nope",
+                                                          "auth_token": AUTH_TOKEN})
+    assert browser.status == 400 and AUTH_TOKEN not in browser.page
