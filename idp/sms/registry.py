@@ -2,7 +2,8 @@
 
 Each entry names a package ``idp.sms.<kind>`` whose ``PROVIDER`` is its ``base.ProviderSpec``.
 Adding a provider is its folder plus its name in that list. The CLI is declared before any
-configuration is read, so ``shipped_providers`` (every folder here) gives its options; an
+configuration is read (and without importing Flask, so that ``idp --help`` answers at once),
+so ``shipped_providers`` (every folder here) gives its options; an
 integration of a kind this installation does not offer is refused when added and cannot send."""
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ import importlib
 import pkgutil
 import re
 from pathlib import Path
-
-from flask import current_app
 
 from ..config import ConfigError
 from .base import ProviderField, ProviderSpec, SenderContext
@@ -85,9 +84,13 @@ def init_app(app, settings) -> None:
 
 
 def registry() -> ProviderRegistry:
+    from flask import current_app
+
     return current_app.extensions["idp.sms_providers"]
 
 
 def sender_context(kind: str, http_client=None) -> SenderContext:
+    from flask import current_app
+
     return SenderContext(settings=current_app.extensions["idp.settings"], instance_path=Path(current_app.instance_path),
                          http_client=http_client or current_app.extensions.get(f"idp.{kind}_http_client"))
