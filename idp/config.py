@@ -103,7 +103,7 @@ class MfaSettings:
 class SmsSettings:
     #: The SMS providers this installation offers (each a package ``idp.sms.<kind>``); a realm
     #: adds integrations of these kinds.
-    providers: list = field(default_factory=lambda: ["outbox", "twilio"])
+    providers: list = field(default_factory=lambda: ["outbox", "twilio", "webhook"])
     outbox_file: str = "sms-outbox.jsonl"
     twilio_auth_token: str = ""
 
