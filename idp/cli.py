@@ -839,6 +839,21 @@ def sms_add(realm_name, kind, name, active, **values):
     click.echo(f"added {row.kind} integration '{row.name}' ({'active' if row.active else 'inactive'})")
 
 
+@sms_integrations.command("set")
+@realm_option
+@click.argument("name")
+@_provider_options
+@with_app()
+def sms_set(realm_name, name, **values):
+    """Change the settings of the SMS integration NAME: the options given (an empty one clears
+    it); the secret is kept unless a new one is given."""
+    from .services import sms_integrations as service
+
+    row = service.get_integration(_realm(realm_name), name)
+    changed = service.change_integration(row, **values)
+    click.echo(f"changed {', '.join(changed)} of integration '{name}'" if changed else f"nothing changed in '{name}'")
+
+
 @sms_integrations.command("list")
 @realm_option
 @click.option("--json", "as_json", is_flag=True)

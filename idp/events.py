@@ -98,6 +98,7 @@ EVENT_TYPES: dict[str, str] = {
     "registration.verified_by_administrator": "An administrator verified a pending registration.",
     "sms_integration.activated": "An SMS integration was activated.",
     "sms_integration.added": "An SMS integration was added.",
+    "sms_integration.changed": "An SMS integration's settings changed (the names of the fields, never a value).",
     "sms_integration.deactivated": "An SMS integration was deactivated.",
     "sms_integration.removed": "An SMS integration was removed.",
     "sms_integration.test_sent": "A test text was sent through an SMS integration.",

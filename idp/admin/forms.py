@@ -97,6 +97,20 @@ def sms_integration_form(providers) -> type[FlaskForm]:
     return type("SmsIntegrationForm", (SmsIntegrationBase,), fields)
 
 
+def sms_settings_form(spec) -> type[FlaskForm]:
+    """One integration's "Change settings" form: its provider's fields, the secret left blank
+    to keep the stored one (it is never shown back)."""
+    fields = {}
+    for spec_field in spec.fields:
+        if spec_field.secret:
+            fields[spec_field.name] = PasswordField(spec_field.label, validators=[Optional(), Length(max=spec_field.max_length)],
+                                                    description="Leave blank to keep the stored one.")
+        else:
+            fields[spec_field.name] = StringField(spec_field.label, validators=[Optional(), Length(max=spec_field.max_length)],
+                                                  description=spec_field.help)
+    return type("SmsSettingsForm", (FlaskForm,), fields)
+
+
 MFA_MODE_CHOICES = [
     SelectChoice("skip", "Skip: never ask for ours"),
     SelectChoice("upstream", "Upstream: ours unless the provider did one"),

@@ -22,6 +22,7 @@ from ..services.realms import update_realm
 from ..services.sign_out import change_password
 from ..services.users import create_user, delete_user, get_user, list_users, update_user
 from . import api_bp, credentials
+from .errors import invalid_fields
 from .parameters import (
     MAX_ID,
     Field,
@@ -289,13 +290,21 @@ def get_integration_view(integration_id):
 
 @api_bp.patch(f"/realms/<realm_name>/sms_integrations/{INTEGRATION_ID}")
 def update_integration_view(integration_id):
-    """Activate or deactivate; the last active integration cannot be deactivated while SMS
-    MFA is on (409)."""
+    """Activate or deactivate (the last active integration cannot be deactivated while SMS MFA
+    is on: 409), and change the provider's settings: a field left out is kept, null clears it,
+    the secret is kept unless a new one is given."""
     row = _integration(integration_id)
-    fields = body_fields({"active": Field("boolean", required=True)})
-    if fields["active"]:
+    spec = sms_registry().get(row.kind)
+    fields = body_fields({"active": Field("boolean"),
+                          **{f.name: Field(nullable=True, max_length=f.max_length) for f in (spec.fields if spec else ())}})
+    if not fields:
+        raise invalid_fields({"active": "Give active or a setting to change."})
+    active = fields.pop("active", None)
+    if fields:
+        integrations.change_integration(row, **{name: "" if value is None else value for name, value in fields.items()})
+    if active is True:
         integrations.activate_integration(row)
-    else:
+    elif active is False:
         integrations.deactivate_integration(row)
     db.session.commit()
     return jsonify(sms_integration_json(row))

@@ -316,7 +316,6 @@ SCHEMAS = {
     "SessionsEnded": _object({"sessions": {"type": "integer"}, "logins": {"type": "integer"},
                               "tokens": {"type": "integer"}}),
     "SmsIntegrationList": _object({"sms_integrations": {"type": "array", "items": _ref("SmsIntegration")}}),
-    "SmsIntegrationUpdate": _object({"active": {"type": "boolean"}}, ("active",)),
     "AuditEvent": _object({
         "id": {"type": "integer"}, "type": _string(), "user_id": _nullable(_string()),
         "ip_address": _nullable(_string()), "user_agent": _nullable(_string()), "details": {"type": "object"},
@@ -521,7 +520,7 @@ def _paths() -> dict:
         INTEGRATION: {
             "parameters": [_param("realm"), _param("integration_id")],
             "get": _op("Get an SMS integration", ok("SmsIntegration"), READ, tags=("sms integrations",)),
-            "patch": _op("Activate or deactivate", ok("SmsIntegration"), (*WRITE, "409"),
+            "patch": _op("Activate, deactivate or change settings", ok("SmsIntegration"), (*WRITE, "409"),
                          body="SmsIntegrationUpdate", tags=("sms integrations",)),
             "delete": _op("Remove an SMS integration", NO_CONTENT, (*READ, "409"), tags=("sms integrations",)),
         },
@@ -649,13 +648,19 @@ def openapi_document(server_url: str = "") -> dict:
 
 def _sms_integration_schemas() -> dict:
     """One schema per SMS provider, from its spec, under ``SmsIntegration`` and
-    ``SmsIntegrationCreate`` with a discriminator on ``kind``; secret fields are write-only."""
+    ``SmsIntegrationCreate`` with a discriminator on ``kind``; secret fields are write-only.
+    ``SmsIntegrationUpdate`` has every provider's fields (the integration's own apply): a field
+    left out is kept, null clears it."""
     from flask import current_app, has_app_context
 
     from ..sms.registry import shipped_providers
 
     specs = current_app.extensions["idp.sms_providers"].all() if has_app_context() else shipped_providers()
     schemas: dict = {}
+    schemas["SmsIntegrationUpdate"] = _object({"active": {"type": "boolean"}, **{
+        f.name: _nullable(_string(f.max_length, description=f"{spec.label}: {f.label}. {f.help}".strip(),
+                                  **({"writeOnly": True} if f.secret else {})))
+        for spec in specs for f in spec.fields}})
     for suffix in ("", "Create"):
         mapping = {}
         for spec in specs:

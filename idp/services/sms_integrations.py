@@ -65,15 +65,41 @@ def add_integration(realm, *, kind: str, name: str, active: bool = False, **valu
     return row
 
 
+def change_integration(row: SmsIntegration, **values) -> list[str]:
+    """Change the provider's settings: a field left out (None) keeps its value, an empty one
+    clears it, and the secret is kept unless a new one is given (it is never shown, so it
+    cannot be sent back). The whole set is validated again. Returns the names that changed."""
+    spec = registry().get(row.kind)
+    if spec is None:
+        raise ServiceError(f"this server does not offer the SMS provider '{row.kind}' (sms.providers)", field="kind")
+    old_settings = dict(row.settings or {})
+    old_secret = decrypt(row.secret_encrypted) if row.secret_encrypted else None
+    merged = {}
+    for spec_field in spec.fields:
+        given = values.get(spec_field.name)
+        if spec_field.secret:
+            merged[spec_field.name] = given if given and given.strip() else old_secret
+        else:
+            merged[spec_field.name] = old_settings.get(spec_field.name) if given is None else given
+    settings, secret = spec.validate(merged, sender_context(row.kind))
+    changed = [f.name for f in spec.fields if (secret != old_secret if f.secret
+                                               else settings.get(f.name) != old_settings.get(f.name))]
+    if changed:
+        row.settings = settings
+        row.secret_encrypted = encrypt(secret) if secret else None
+        _audit(row, "sms_integration.changed", fields=changed)
+    return changed
+
+
 def activate_integration(row: SmsIntegration) -> None:
     row.active = True
     _audit(row, "sms_integration.activated")
 
 
-def _audit(row, event):
+def _audit(row, event, **details):
     from ..models import Realm
 
-    record_event(event, realm=db.session.get(Realm, row.realm_id), name=row.name)
+    record_event(event, realm=db.session.get(Realm, row.realm_id), name=row.name, **details)
 
 
 def _refuse_if_last_active(row: SmsIntegration, verb: str) -> None:

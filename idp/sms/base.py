@@ -79,6 +79,11 @@ class ProviderSpec:
     def secret_field(self) -> ProviderField | None:
         return next((f for f in self.fields if f.secret), None)
 
+    @property
+    def secret_field_name(self) -> str | None:
+        secret = self.secret_field
+        return secret.name if secret else None
+
     def validate(self, values: Mapping[str, Any], context: SenderContext) -> tuple[dict, str | None]:
         """``values`` (field name -> text or None) to (settings stored in clear, the secret or
         None); a ``ServiceError`` naming the field otherwise. Each field is checked in order

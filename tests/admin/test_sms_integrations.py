@@ -114,3 +114,32 @@ def test_the_add_form_shows_every_offered_providers_fields_with_secrets_as_passw
     browser.post("/admin/realms/acme/sms-integrations", {"kind": "twilio", "name": "T", "account_sid": "nope",
                                                           "auth_token": AUTH_TOKEN})
     assert browser.status == 400 and AUTH_TOKEN not in browser.page
+
+
+def test_changing_twilio_settings_keeps_the_auth_token_when_left_blank(console, target_realm, in_app, audit_events):
+    from idp.security import decrypt
+
+    target_realm()
+    browser = console("owner")
+    browser.post("/admin/realms/acme/sms-integrations", {
+        "kind": "twilio", "name": "Twilio US", "account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN,
+        "from_number": "+1 415 555 0199"})
+    integration = re.search(r"/sms-integrations/(\d+)/settings", browser.page).group(1)
+    assert f'<label for="s{integration}-auth_token">Twilio auth token of Twilio US</label>' in browser.page
+    assert "Leave blank to keep the stored one." in browser.page and AUTH_TOKEN not in browser.page
+    prefix = f"s{integration}-"
+    browser.post(f"/admin/realms/acme/sms-integrations/{integration}/settings", {
+        f"{prefix}account_sid": ACCOUNT_SID, f"{prefix}auth_token": "", f"{prefix}from_number": "+1 415 555 0142",
+        f"{prefix}messaging_service_sid": ""}, prefix=prefix)
+    assert "Settings of Twilio US saved." in browser.text()
+    assert f"Account {ACCOUNT_SID}, from +14155550142" in browser.text()
+    [(_, _, _, settings, secret)] = _rows(in_app)
+    with in_app():
+        assert settings["from_number"] == "+14155550142" and decrypt(secret) == AUTH_TOKEN
+    assert [d["fields"] for d, _ in audit_events("sms_integration.changed")] == [["from_number"]]
+
+    browser.post(f"/admin/realms/acme/sms-integrations/{integration}/settings", {
+        f"{prefix}account_sid": ACCOUNT_SID, f"{prefix}from_number": ""}, prefix=prefix)
+    assert browser.status == 400
+    assert re.search(rf'id="{prefix}from_number-error" role="alert">.*Twilio needs --from-number', browser.page, re.S)
+    assert _rows(in_app)[0][3]["from_number"] == "+14155550142"

@@ -81,6 +81,8 @@ def test_operator_adds_it_with_the_generated_cli_options_and_the_listing_hides_t
     assert [(row["kind"], set(row) - {"name", "kind", "active"}) for row in listed] == [(provider.kind, shown)]
     if provider.secret:
         assert provider.secret not in json.dumps(listed)
+    unchanged = runner("sms-integrations", "set", "texts", "--realm", REALM, *options)
+    assert unchanged.exit_code == 0 and "nothing changed in 'texts'" in unchanged.output, unchanged.output
 
 
 def test_the_api_adds_it_and_never_answers_with_the_secret(provider):
@@ -111,6 +113,27 @@ def test_each_missing_required_field_is_refused_on_that_field_and_nothing_is_add
         assert response.status_code == 422, (name, response.get_json())
         assert list(response.get_json()["fields"]) == [name]
     assert api.get("/sms_integrations").get_json()["sms_integrations"] == []
+
+
+def test_settings_change_from_the_api_keeps_the_secret_unless_a_new_one_is_given(provider):
+    from idp.extensions import db
+    from idp.models import SmsIntegration
+    from idp.security import decrypt
+
+    api = _api(provider.app)
+    added = api.post("/sms_integrations", {"kind": provider.kind, "name": "texts", **provider.values()}).get_json()
+    shown = {name: value for name, value in provider.values().items() if name != provider.spec.secret_field_name}
+    changed = api.patch(f"/sms_integrations/{added['id']}", {"active": False, **shown})
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json() == {**added, "active": False}
+    with provider.app.app_context():
+        row = db.session.scalar(db.select(SmsIntegration))
+        assert (decrypt(row.secret_encrypted) if row.secret_encrypted else None) == provider.secret
+    foreign = next((f.name for spec in shipped_providers() if spec.kind != provider.kind for f in spec.fields), None)
+    if foreign:
+        refused = api.patch(f"/sms_integrations/{added['id']}", {foreign: "x"})
+        assert refused.status_code == 422 and foreign in refused.get_json()["fields"]
+    assert api.patch(f"/sms_integrations/{added['id']}", {}).status_code == 422
 
 
 def test_the_openapi_document_has_its_schemas_under_the_kind_discriminator(provider):

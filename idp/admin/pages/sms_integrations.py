@@ -10,7 +10,7 @@ from ...services.mfa_policy import active_sms_integrations
 from .. import admin_bp
 from ..console import apply_change, done, managed_realm, render, requires
 from ...sms.registry import registry as sms_registry
-from ..forms import ButtonForm, SmsTestSendForm, sms_integration_form
+from ..forms import ButtonForm, SmsTestSendForm, sms_integration_form, sms_settings_form
 from ..operations import send_test_sms
 
 
@@ -21,16 +21,21 @@ def _integration(realm, integration_id: int) -> SmsIntegration:
     return row
 
 
-def _page(realm, *, form=None, test_forms=None, errors=(), status=200):
+def _page(realm, *, form=None, test_forms=None, settings_forms=None, errors=(), status=200):
     rows = integrations.list_integrations(realm)
     test_forms = test_forms or {}
+    settings_forms = settings_forms or {}
     for row in rows:
         test_forms.setdefault(row.id, SmsTestSendForm(formdata=None, prefix=f"t{row.id}"))
+        spec = sms_registry().get(row.kind)
+        if spec is not None and spec.fields and row.id not in settings_forms:
+            settings_forms[row.id] = sms_settings_form(spec)(formdata=None, prefix=f"s{row.id}",
+                                                             data=spec.describe(row.settings or {}))
     return render("sms_integrations.html", status=status, realm=realm, integrations=rows,
                   summary=integrations.summary, provider_label=integrations.provider_label,
-                  providers=sms_registry().all(),
+                  providers=sms_registry().all(), providers_by_kind={p.kind: p for p in sms_registry().all()},
                   form=form or sms_integration_form(sms_registry().all())(formdata=None),
-                  test_forms=test_forms, button_form=ButtonForm(formdata=None),
+                  test_forms=test_forms, settings_forms=settings_forms, button_form=ButtonForm(formdata=None),
                   active_count=len(active_sms_integrations(realm)), errors=list(errors),
                   page_title=f"{realm.display_name}: SMS integrations")
 
@@ -93,3 +98,21 @@ def test_sms_integration(integration_id):
     if form.validate() and apply_change(form, lambda: send_test_sms(row, form.phone.data)):
         return done(f"Test message sent through {row.name}.", "admin.sms_integrations")
     return _page(realm, test_forms={integration_id: form}, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/sms-integrations/<int(max=2147483647):integration_id>/settings")
+@requires("sms")
+def change_sms_integration(integration_id):
+    realm = managed_realm()
+    row = _integration(realm, integration_id)
+    spec = sms_registry().get(row.kind)
+    if spec is None or not spec.fields:
+        raise NotFound("That SMS integration has no settings to change here.")
+    form = sms_settings_form(spec)(prefix=f"s{integration_id}")
+
+    def change():
+        integrations.change_integration(row, **{f.name: form[f.name].data or "" for f in spec.fields})
+
+    if form.validate() and apply_change(form, change):
+        return done(f"Settings of {row.name} saved.", "admin.sms_integrations")
+    return _page(realm, settings_forms={integration_id: form}, status=400)
