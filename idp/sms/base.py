@@ -21,9 +21,10 @@ Field names are one namespace across providers (each becomes ``--loft-url`` and 
 ``loft_url``), so name them after the provider's own vocabulary."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from ..services import ServiceError
 

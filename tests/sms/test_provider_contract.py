@@ -51,7 +51,6 @@ def _api(app):
     from idp.extensions import db
     from idp.services.api_keys import create_api_key
     from idp.services.realms import get_realm
-
     from tests.api.conftest import ApiClient
 
     with app.app_context():
@@ -165,9 +164,8 @@ def test_a_failed_send_is_an_sms_send_error_that_names_no_credential(provider, c
     from idp.sms import SmsSendError
 
     provider.break_sending()
-    with provider.app.app_context(), caplog.at_level(logging.DEBUG):
-        with pytest.raises(SmsSendError) as failure:
-            sender_for(_add(provider)).send(PHONE, TEXT)
+    with provider.app.app_context(), caplog.at_level(logging.DEBUG), pytest.raises(SmsSendError) as failure:
+        sender_for(_add(provider)).send(PHONE, TEXT)
     assert str(failure.value)
     if provider.secret:
         assert provider.secret not in str(failure.value) and provider.secret not in caplog.text

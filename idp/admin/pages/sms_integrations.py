@@ -7,9 +7,9 @@ from ...models import SmsIntegration
 from ...services import NotFound
 from ...services import sms_integrations as integrations
 from ...services.mfa_policy import active_sms_integrations
+from ...sms.registry import registry as sms_registry
 from .. import admin_bp
 from ..console import apply_change, done, managed_realm, render, requires
-from ...sms.registry import registry as sms_registry
 from ..forms import ButtonForm, SmsTestSendForm, sms_integration_form, sms_settings_form
 from ..operations import send_test_sms
 

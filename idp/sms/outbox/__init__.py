@@ -2,4 +2,4 @@
 from .sender import OutboxSender
 from .spec import PROVIDER
 
-__all__ = ["OutboxSender", "PROVIDER"]
+__all__ = ["PROVIDER", "OutboxSender"]
