@@ -213,7 +213,7 @@ def open_a_browser_session(user):
 
 @pytest.fixture
 def world(in_app):
-    """A realm with an (inactive) outbox integration, a user with a remembered device and a
+    """A realm with (inactive) outbox and Twilio integrations, a user with a remembered device and a
     browser session, an invited user without a password yet, two clients, an API key and a login
     provider; in the admin realm, another
     administrator and two clients."""
@@ -248,13 +248,16 @@ def world(in_app):
             client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
             other_client, _ = create_client(realm, name="Other app", redirect_uris=["https://other.example/cb"])
             integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
+            twilio = add_integration(realm, kind="twilio", name="twilio", account_sid="AC" + "0" * 32,
+                                     auth_token="twilio-token", from_number="+14155550199") if name != "admin" else None
             key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)
             # a webhook for every event: its first delivery is the news of its own creation
             webhook, _ = create_webhook(realm, url="https://hooks.example.com/idp") if name != "admin" else (None, None)
             db.session.flush()
             realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
                             "other_client_id": other_client.client_id,
-                            "integration_id": integration.id if integration else 0, "key_id": key.id if key else 0,
+                            "integration_id": integration.id if integration else 0,
+                            "twilio_integration_id": twilio.id if twilio else 0, "key_id": key.id if key else 0,
                             "name": "corp", "sid": session_row.sid,
                             "invitee_id": invitee.id if name != "admin" else user.id,
                             "kind": "totp", "credential_id": pending.id if name != "admin" else "none",

@@ -18,6 +18,7 @@ POST_ROUTES = {
     "admin.deactivate_sms_integration": "sms",
     "admin.remove_sms_integration": "sms",
     "admin.test_sms_integration": "sms",
+    "admin.change_sms_integration": "sms",
     "admin.add_provider_view": "providers",
     "admin.update_provider_view": "providers",
     "admin.enable_provider": "providers",
@@ -66,19 +67,24 @@ def test_every_post_route_of_the_console_is_listed_with_its_area(app):
 def _request(app, endpoint, ids):
     """The URL and the form a person would send to ``endpoint``."""
     values = {k: v for k, v in ids.items() if k in _arguments(app, endpoint)}
+    if endpoint == "admin.change_sms_integration":
+        values["integration_id"] = ids["twilio_integration_id"]
     if endpoint == "admin.resend_invitation":
         values["user_id"] = ids["invitee_id"]
     with app.test_request_context():
         from flask import url_for
 
         url = url_for(endpoint, **values)
-    prefix = f"t{ids['integration_id']}-" if endpoint == "admin.test_sms_integration" else ""
+    prefix = {"admin.test_sms_integration": f"t{ids['integration_id']}-",
+              "admin.change_sms_integration": f"s{ids['twilio_integration_id']}-"}.get(endpoint, "")
     data = {
         "admin.create_realm_view": {"name": "brand-new"},
         "admin.update_realm_settings": {"display_name": "Renamed", "mfa_enabled": "y", "mfa_login_form": "y",
                                         "theme": "default"},
         "admin.add_sms_integration": {"kind": "outbox", "name": "second"},
         "admin.test_sms_integration": {f"{prefix}phone": PHONE},
+        "admin.change_sms_integration": {f"{prefix}account_sid": "AC" + "0" * 32,
+                                         f"{prefix}from_number": "+14155550142"},
         "admin.update_user_details": {"mfa_enabled": "y", "phone": PHONE},
         "admin.delete_user_view": {"confirm": "y"},
         "admin.create_user_view": {"email": "new@example.com", "password_choice": "invite"},
