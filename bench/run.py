@@ -37,7 +37,8 @@ from bench.provision import PASSWORD, REALM, REDIRECT_URI, provision  # noqa: E4
 BENCH = ROOT / "bench"
 PEER_DIR = BENCH / ".peer"
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
-DB_ROLE = DB_PASSWORD = DB_NAME = "idp_bench"
+DB_ROLE = DB_PASSWORD = "idp_bench"
+DB_NAME = os.environ.get("IDP_BENCH_DATABASE_NAME", "idp_bench")
 WORKERS = 2
 ARGON2 = (2, 19456, 1)
 
