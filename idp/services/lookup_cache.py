@@ -37,12 +37,13 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import select
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -55,6 +56,8 @@ CHANNEL = "idp_lookup_cache"
 #: Entries kept at most (client ids come from requests; only found clients are kept).
 MAX_ENTRIES = 10_000
 _CHANGED = "idp.lookup_cache.changed"
+#: Seconds between checks that the listening connection is alive.
+HEARTBEAT = 5.0
 _MISSING = object()
 
 
@@ -71,6 +74,9 @@ class LookupCache:
         self._pid: int | None = None
         self._listening = False
         self._stop = threading.Event()
+        self._connection = None
+        self._connection_lock = threading.Lock()
+        self._socket = -1
         database = database_url.database or ""
         self.stamp_path = (f"{database}-lookup-stamp"
                            if self.dialect == "sqlite" and database and database != ":memory:"
@@ -80,13 +86,15 @@ class LookupCache:
     # --- reading --------------------------------------------------------------------------
 
     def usable(self) -> bool:
-        """Whether values may be served from (and kept in) memory right now."""
-        if not self.enabled:
+        """Whether values may be served from (and kept in) memory right now. Only while serving
+        requests: a CLI command or a migration reads once and exits, and must not leave a
+        listener holding the database."""
+        if not self.enabled or not has_request_context():
             return False
         if self._pid != os.getpid():
             self._start_in_this_process()
         if self.dialect == "postgresql":
-            return self._listening
+            return self._drain_notifications()
         if self.stamp_path is not None:
             self._check_stamp()
         return True
@@ -153,56 +161,103 @@ class LookupCache:
             self.invalidate()
             self._stamp_seen = stamp
 
-    # --- PostgreSQL: the listener ---------------------------------------------------------------
+    # --- PostgreSQL: the listening connection --------------------------------------------------
 
     def _start_in_this_process(self) -> None:
-        """First use in this process (after a fork every worker starts its own listener)."""
+        """First use in this process (after a fork every worker opens its own connection)."""
         with self._lock:
             if self._pid == os.getpid():
                 return
             self._pid = os.getpid()
             self._listening = False
+            self._connection = None
             self._entries.clear()
             self.generation += 1
             self._stamp_seen = None
             if self.dialect == "postgresql":
                 self._stop = threading.Event()
-                threading.Thread(target=self._listen, name="idp-lookup-cache-listener", daemon=True).start()
+                threading.Thread(target=self._keep_listening, name="idp-lookup-cache-listener", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()
 
-    def _listen(self) -> None:
+    def _drain_notifications(self) -> bool:
+        """Handle the notifications that have reached this process, before the request reads
+        anything: a ``select`` with no timeout on the listening socket (no round trip), and only
+        when it is readable a read of what arrived. False when there is no listening connection
+        (the caches are off)."""
+        connection = self._connection
+        if connection is None:
+            return False
+        try:
+            readable = select.select([self._socket], [], [], 0)[0]
+        except (OSError, ValueError):
+            self._lost(connection, "its socket failed")
+            return False
+        if readable:
+            with self._connection_lock:
+                if self._connection is not connection:
+                    return self._connection is not None
+                try:
+                    pgconn = connection.pgconn
+                    pgconn.consume_input()
+                    while pgconn.notifies() is not None:
+                        self.invalidate()
+                except Exception as error:  # noqa: BLE001 - a broken connection turns the caches off
+                    self._lost(connection, str(error))
+                    return False
+        return True
+
+    def _lost(self, connection, why: str) -> None:
+        with self._lock:
+            if self._connection is connection:
+                self._connection = None
+                self._listening = False
+                self._entries.clear()
+                self.generation += 1
+        log.warning("lookup cache: listening connection lost (%s); caches off until it is back", why)
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def _keep_listening(self) -> None:
+        """Open the ``LISTEN`` connection, then check it every few seconds (a connection that
+        died without a word is found by the check); open it again when it is lost."""
         import psycopg
 
         conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
         delay = 0.1
         while not self._stop.is_set():
-            try:
-                with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    with self._lock:
-                        self._entries.clear()
-                        self.generation += 1
-                        self._listening = True
-                    delay = 0.1
-                    while not self._stop.is_set():
-                        for _notification in conn.notifies(timeout=5.0, stop_after=1):
-                            self.invalidate()
-                        conn.execute("SELECT 1")  # a dead connection raises here
-            except psycopg.OperationalError as error:
-                if "does not exist" in str(error):
-                    break  # the database was dropped (tests): caching stays off
-                log.warning("lookup cache listener: %s; caches off until it reconnects", error)
-            except Exception:  # noqa: BLE001 - any failure turns the caches off, never stale
-                log.warning("lookup cache listener failed; caches off until it reconnects", exc_info=True)
-            finally:
+            connection = self._connection
+            if connection is None:
+                try:
+                    connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+                    connection.add_notify_handler(lambda _notification: self.invalidate())
+                    connection.execute(f"LISTEN {CHANNEL}")
+                except psycopg.OperationalError as error:
+                    if "does not exist" in str(error):
+                        return  # the database was dropped (tests): caching stays off
+                    log.warning("lookup cache: cannot listen (%s); caches off", error)
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                delay = 0.1
                 with self._lock:
-                    self._listening = False
+                    self._socket = connection.pgconn.socket
+                    self._connection = connection
                     self._entries.clear()
                     self.generation += 1
-            self._stop.wait(delay)
-            delay = min(delay * 2, 5.0)
+                    self._listening = True
+                continue
+            self._stop.wait(HEARTBEAT)
+            with self._connection_lock:
+                if self._connection is not connection:
+                    continue
+                try:
+                    connection.execute("SELECT 1")
+                except Exception as error:  # noqa: BLE001
+                    self._lost(connection, str(error))
 
 
 def lookup_cache() -> LookupCache | None:
