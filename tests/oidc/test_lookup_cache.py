@@ -194,3 +194,23 @@ def test_a_change_rolled_back_is_never_cached(instances, setup):
         db.session.rollback()
     assert first.client_credentials(machine).status_code == 200
     assert first.client_credentials((machine[0], attempted)).status_code == 401
+
+
+def test_userinfo_and_introspection_read_the_token_and_its_user_in_one_statement(instances, setup):
+    """The signature is checked against the cached keys; what may have changed (the token's
+    revocation, the user's claims and state) is read in one statement."""
+    first, _ = instances
+    warm(first, setup["machine"])
+    _, tokens = signed_in_with_tokens(first.http, REALM, *setup["shop"])
+    assert first.userinfo(tokens["access_token"]).status_code == 200
+    seen = statements_during(first.app, lambda: first.userinfo(tokens["access_token"]))
+    assert len(seen) == 1, seen
+
+    def introspect():
+        answer = first.http.post(f"/realms/{REALM}/introspect", auth=setup["shop"],
+                                 data={"token": tokens["access_token"]})
+        assert answer.get_json()["active"] is True
+
+    introspect()
+    seen = statements_during(first.app, introspect)
+    assert len(seen) == 1, seen
