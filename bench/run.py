@@ -333,7 +333,17 @@ def summarize_profile(name: str, paths: list[Path], top: int = 12) -> None:
 GUNICORN_EXTRA: list[str] = []
 
 
-def gunicorn_command(app: str, *extra: str) -> list[str]:
+SERVER = {"name": "gunicorn"}
+
+
+def gunicorn_command(app: str, *extra: str, port: int | None = None, folder: Path | None = None) -> list[str]:
+    """The WSGI server for ``app``: gunicorn with deploy/gunicorn.conf.py (the default), or
+    granian's WSGI mode (``--server granian``) with the same number of workers and threads. idp
+    and the bare Flask ceiling always run under the same one."""
+    if SERVER["name"] == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(WORKERS), "--blocking-threads", os.environ.get("IDP_THREADS", "4"),
+                "--no-ws", "--log-level", "warning", *(["--working-dir", str(folder)] if folder else []), app]
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), *GUNICORN_EXTRA, *extra, app]
 
 
@@ -379,7 +389,7 @@ def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, resul
 
         db.session.remove()
         db.engine.dispose()
-    server = Server("idp", gunicorn_command("idp.wsgi:app"), env, "/healthz", port, workdir)
+    server = Server("idp", gunicorn_command("idp.wsgi:app", port=port), env, "/healthz", port, workdir)
     info = {"workers": server.worker_pids()}
     try:
         realm = f"/realms/{REALM}"
@@ -445,7 +455,8 @@ def run_peer(args, workdir: Path, results: dict) -> None:
 def run_floor_app(args, workdir: Path, results: dict) -> None:
     port = free_port()
     env = {**os.environ, "IDP_BIND": f"127.0.0.1:{port}", "IDP_WORKERS": str(WORKERS), "IDP_ACCESS_LOG": ""}
-    server = Server("flask", gunicorn_command("floor_app:app", "--pythonpath", str(BENCH)), env, "/document", port,
+    server = Server("flask", gunicorn_command("floor_app:app", "--pythonpath", str(BENCH), port=port, folder=BENCH),
+                    env, "/document", port,
                     workdir)
     try:
         for n in range(args.repeat):
@@ -520,7 +531,7 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
     print(f"idp benchmark — {args.database}{' + Redis' if idp_info.get('redis') else ''}, {args.connections} "
           f"connections, {args.seconds:g} s per phase after {args.warmup:g} s warm-up, {args.repeat} repeats "
           f"(ratios min/median/max, one per repeat against the reference's run in the same position; verdict on "
-          f"the median), gunicorn {WORKERS} workers (gthread) {' '.join(GUNICORN_EXTRA)}, {os.cpu_count()} cores "
+          f"the median), {SERVER['name']} {WORKERS} workers {' '.join(GUNICORN_EXTRA)}, {os.cpu_count()} cores "
           f"shared with the load generator")
     print(line.format(*headers))
     print(line.format(*["-" * w for w in widths]))
@@ -567,11 +578,14 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated phases: discovery,jwks,token_cc,"
                         "token_refresh,userinfo,introspection,logins (default: all)")
     parser.add_argument("--gunicorn-args", default="", help="extra gunicorn options, e.g. '--threads 8'")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
+                        help="WSGI server for idp and the ceiling (granian: pip install granian)")
     parser.add_argument("--profile", action="store_true",
                         help="run py-spy on the idp workers and print where time goes (slows idp down)")
     args = parser.parse_args(argv)
     args.only = {p.strip() for p in args.only.split(",") if p.strip()}
     GUNICORN_EXTRA.extend(args.gunicorn_args.split())
+    SERVER["name"] = args.server
     args.seconds = args.seconds if args.seconds is not None else (3 if args.quick else 10)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
     args.logins = args.logins if args.logins is not None else (500 if args.quick else 10000)

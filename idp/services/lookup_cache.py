@@ -22,7 +22,8 @@ key) over and over. Here they are kept in memory, and never served stale:
 - **No fill from a changing view.** A lookup made while its own session holds uncommitted
   changes to a watched table bypasses the cache (it reads, and must not remember, what may yet
   be rolled back). A value read while an invalidation happened (the generation moved) is used
-  for that request but not kept.
+  for that request but not kept; on SQLite neither is one read in a transaction that began
+  before the lookup (its snapshot may predate the stamp just seen).
 - **The hot path costs no round trip**: a generation number in memory, bumped by the writer's
   commit hook or the listener thread.
 
@@ -112,8 +113,11 @@ class LookupCache:
             if until is None or time.time() < until:
                 return value
         generation = self.generation
+        # A SQLite read transaction keeps the snapshot it began with: a value read in one that
+        # began before another process's commit (and stamp) would be old under a new generation.
+        old_snapshot = self.dialect == "sqlite" and session is not None and _sqlite_transaction_open(session)
         value = load()
-        if value is None or (session is not None and session.info.get(_CHANGED)):
+        if value is None or old_snapshot or (session is not None and session.info.get(_CHANGED)):
             return value
         until = valid_until(value) if valid_until else None
         with self._lock:
@@ -258,6 +262,12 @@ class LookupCache:
                     connection.execute("SELECT 1")
                 except Exception as error:  # noqa: BLE001
                     self._lost(connection, str(error))
+
+
+def _sqlite_transaction_open(session: Session) -> bool:
+    """Whether the session's SQLite connection is inside a transaction (after a write: the
+    driver begins one only before data changes, so plain reads each see the latest commit)."""
+    return bool(session.connection().connection.dbapi_connection.in_transaction)
 
 
 def lookup_cache() -> LookupCache | None:
