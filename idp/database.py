@@ -97,6 +97,9 @@ def read_only_request() -> None:
     from .extensions import db
 
     session = db.session()
-    if session.in_transaction() or db.engine.dialect.name != "postgresql":
+    if db.engine.dialect.name != "postgresql":
         return
+    transaction = session.get_transaction()
+    if transaction is not None and getattr(transaction, "_connections", None):
+        return  # a statement already ran in a transaction: it stays one
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

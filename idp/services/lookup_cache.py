@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, has_app_context, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -95,7 +95,11 @@ class LookupCache:
         if self._pid != os.getpid():
             self._start_in_this_process()
         if self.dialect == "postgresql":
-            return self._drain_notifications()
+            # Once per request: the notifications that arrived before it began.
+            checked = g.get("_lookup_cache_checked")
+            if checked is None or checked[0] is not self:
+                checked = g._lookup_cache_checked = (self, self._drain_notifications())
+            return checked[1]
         if self.stamp_path is not None:
             self._check_stamp()
         return True

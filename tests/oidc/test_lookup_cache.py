@@ -61,15 +61,19 @@ def instances(make_app, setup):
     return Instance(make_app()), Instance(make_app())
 
 
-def statements_during(app, action) -> list[str]:
+def statements_during(app, action, *, in_transaction: list | None = None) -> list[str]:
+    """The SQL statements ``action`` sent; ``in_transaction`` collects, per statement, whether
+    it ran inside a transaction (PostgreSQL: not in autocommit)."""
     with app.app_context():
         from idp.extensions import db
 
         engine = db.engine
     seen: list[str] = []
 
-    def record(_conn, _cursor, statement, *_args):
+    def record(conn, _cursor, statement, *_args):
         seen.append(statement)
+        if in_transaction is not None:
+            in_transaction.append(not getattr(conn.connection.dbapi_connection, "autocommit", False))
 
     event.listen(engine, "before_cursor_execute", record)
     try:
@@ -203,7 +207,8 @@ def test_userinfo_and_introspection_read_the_token_and_its_user_in_one_statement
     warm(first, setup["machine"])
     _, tokens = signed_in_with_tokens(first.http, REALM, *setup["shop"])
     assert first.userinfo(tokens["access_token"]).status_code == 200
-    seen = statements_during(first.app, lambda: first.userinfo(tokens["access_token"]))
+    in_transaction: list[bool] = []
+    seen = statements_during(first.app, lambda: first.userinfo(tokens["access_token"]), in_transaction=in_transaction)
     assert len(seen) == 1, seen
 
     def introspect():
@@ -212,5 +217,9 @@ def test_userinfo_and_introspection_read_the_token_and_its_user_in_one_statement
         assert answer.get_json()["active"] is True
 
     introspect()
-    seen = statements_during(first.app, introspect)
+    seen = statements_during(first.app, introspect, in_transaction=in_transaction)
     assert len(seen) == 1, seen
+    from .. import databases
+
+    if databases.postgres_mode():  # no BEGIN and ROLLBACK around the one read
+        assert in_transaction == [False, False]
