@@ -375,6 +375,7 @@ def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, resul
         # Every request comes from 127.0.0.1: the per-IP form limit stays on (its counter is
         # still written on every post) but high enough for the run.
         "IDP_SECURITY_FORM_RATE_LIMIT": "1000000 per minute",
+        "IDP_SECURITY_LOGIN_TRANSACTION_RATE_LIMIT": "1000000 per minute",
         "IDP_BIND": f"127.0.0.1:{port}",
         "IDP_WORKERS": str(WORKERS),
         "IDP_ACCESS_LOG": "",
