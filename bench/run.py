@@ -522,7 +522,7 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
         rows.append([label, fmt_rate(statistics.median(r.rate for r in ours)),
                      f"{statistics.median(r.p50_ms for r in ours):.1f}", f"{p99:.1f}",
                      fmt_rate(statistics.median(r.rate for r in peer)) if peer else "—",
-                     spread(ratios["ceiling"]), spread(ratios["peer"]),
+                     spread(ratios["ceiling"]) if key != "logins" else "—", spread(ratios["peer"]),
                      spread(ratios["argon2"]) if key == "logins" else "—", target,
                      {True: "PASS", False: "FAIL", None: "n/a"}[verdict]])
 
