@@ -8,9 +8,10 @@ One run, on this machine, one server after the other with the same load generato
      private Redis as deployed (when redis-server is installed);
   3. the reference peer node-oidc-provider (npm, installed into bench/.peer/), configured
      like idp's realm (JWT client_credentials tokens, refresh-token rotation);
-then one table: requests/s, p50/p99, ratios to the peer and to the floors, PASS/FAIL against
-the targets of issue 6, and the resident size of each idp worker after N logins.
-"""
+then one table: requests/s, p50/p99, each phase's ratio to the ceiling (bare Flask), the peer
+and the argon2id floor as min/median/max over --repeat runs, PASS/FAIL against the targets of
+issue 17 (exit status 1 when one fails), and the resident size of each idp worker after N
+logins. ``--database sqlite`` runs idp on the embedded SQLite default instead."""
 from __future__ import annotations
 
 import argparse
