@@ -255,9 +255,11 @@ class RefreshChains(Scenario):
     def __init__(self, path: str, client_id: str, secret: str, refresh_tokens: list[str]):
         self.path = path
         self.headers = {"Authorization": basic_auth(client_id, secret), "Content-Type": FORM}
-        self.refresh_tokens = refresh_tokens
+        #: The newest token of each chain: a repeated run goes on where the last one stopped.
+        self.refresh_tokens = list(refresh_tokens)
 
     async def setup(self, conn, index):
+        conn.state["chain"] = index
         conn.state["refresh_token"] = self.refresh_tokens[index]
 
     async def step(self, conn):
@@ -270,6 +272,23 @@ class RefreshChains(Scenario):
         token = response.json()
         if token.get("refresh_token") in (None, conn.state["refresh_token"]):
             return self.fail("the refresh token was not rotated")
-        conn.state["refresh_token"] = token["refresh_token"]
+        conn.state["refresh_token"] = self.refresh_tokens[conn.state["chain"]] = token["refresh_token"]
+        return True
+
+
+class Introspect(Scenario):
+    """RFC 7662 introspection of one access token by its client."""
+
+    def __init__(self, path: str, client_id: str, secret: str, token: str):
+        from urllib.parse import urlencode
+
+        self.path = path
+        self.headers = {"Authorization": basic_auth(client_id, secret), "Content-Type": FORM}
+        self.body = urlencode({"token": token, "token_type_hint": "access_token"}).encode()
+
+    async def step(self, conn):
+        response = await conn.request("POST", self.path, headers=self.headers, body=self.body)
+        if response.status != 200 or b'"active":true' not in response.body.replace(b" ", b""):
+            return self.fail(f"{response.status} {response.text[:200]}")
         return True
 

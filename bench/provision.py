@@ -29,12 +29,13 @@ def provision(app, users: int) -> Provisioned:
 
     from idp.database import bootstrap
     from idp.extensions import db
-    from idp.mfa.recovery import generate_recovery_codes
-    from idp.mfa.totp import activate_totp, begin_totp_enrolment
-    from idp.models import Authenticator, RecoveryCode, User
+    from idp.mfa import flows
+    from idp.mfa.registry import get_factor
+    from idp.mfa.totp.factor import credential_secret
+    from idp.models import Authenticator, User
     from idp.services.clients import create_client
     from idp.services.realms import create_realm
-    from idp.services.users import create_user
+    from idp.services.users import create_user, email_key
 
     with app.app_context():
         bootstrap()
@@ -43,37 +44,42 @@ def provision(app, users: int) -> Provisioned:
                                        client_credentials=True, id_token_signed_response_alg="ES256",
                                        client_id="bench")
         template = create_user(realm, email="user0@bench.example", password=PASSWORD, email_verified=True)
-        device, totp_secret = begin_totp_enrolment(template)
-        assert activate_totp(template, device, pyotp.TOTP(totp_secret).now())
-        generate_recovery_codes(template)
+        device = get_factor("totp").begin_enrolment(template, {})
+        totp_secret = credential_secret(device)
+        flows.complete_enrolment(device, {"code": pyotp.TOTP(totp_secret).now()}, by="user")
+        flows.issue_backup_codes(template)
         template.mfa_enabled = True
         db.session.commit()
-        device_row = db.session.get(Authenticator, device.id)
+        template_rows = list(db.session.scalars(db.select(Authenticator).filter_by(user_id=template.id)))
 
         emails = [template.email]
-        user_rows, device_rows, code_rows = [], [], []
+        user_rows, device_rows = [], []
         for n in range(1, users):
             user_id = secrets.token_hex(16)
             email = f"user{n}@bench.example"
             emails.append(email)
             user_rows.append({
-                "id": user_id, "realm_id": realm.id, "email": email, "email_verified": True, "name": None,
+                "id": user_id, "realm_id": realm.id, "email": email, "email_normalized": email_key(email), "email_verified": True, "name": None,
                 "password_hash": template.password_hash, "mfa_enabled": True, "phone_verified": False,
                 "phone_set_by_admin": False, "failed_mfa_attempts": 0, "disabled": False,
                 "created_at": template.created_at,
             })
-            device_rows.append({
-                "user_id": user_id, "kind": "totp", "name": device_row.name, "state": "active",
-                "secret_encrypted": device_row.secret_encrypted, "last_used_step": 0,
-                "created_at": template.created_at, "activated_at": template.created_at,
-            })
-            code_rows.append({"user_id": user_id, "code_digest": secrets.token_hex(32), "created_at": template.created_at})
-        for table, rows in ((User.__table__, user_rows), (Authenticator.__table__, device_rows),
-                            (RecoveryCode.__table__, code_rows)):
+            for row in template_rows:
+                data = dict(row.data)
+                if row.kind == "totp":
+                    data["last_used_step"] = 0
+                device_rows.append({
+                    "id": secrets.token_hex(16), "user_id": user_id, "kind": row.kind, "name": row.name,
+                    "state": row.state, "data": data, "revision": 0, "created_at": template.created_at,
+                    "activated_at": row.activated_at,
+                })
+        for table, rows in ((User.__table__, user_rows), (Authenticator.__table__, device_rows)):
             for start in range(0, len(rows), 1000):
                 db.session.execute(sa.insert(table), rows[start:start + 1000])
         db.session.commit()
         # The template's device already used this time step: rest it like the copies.
-        db.session.execute(sa.update(Authenticator.__table__).values(last_used_step=0))
+        for row in template_rows:
+            if row.kind == "totp":
+                row.data = {**row.data, "last_used_step": 0}
         db.session.commit()
         return Provisioned(client.client_id, secret, totp_secret, emails)

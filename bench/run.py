@@ -8,9 +8,10 @@ One run, on this machine, one server after the other with the same load generato
      private Redis as deployed (when redis-server is installed);
   3. the reference peer node-oidc-provider (npm, installed into bench/.peer/), configured
      like idp's realm (JWT client_credentials tokens, refresh-token rotation);
-then one table: requests/s, p50/p99, ratios to the peer and to the floors, PASS/FAIL against
-the targets of issue 6, and the resident size of each idp worker after N logins.
-"""
+then one table: requests/s, p50/p99, each phase's ratio to the ceiling (bare Flask), the peer
+and the argon2id floor as min/median/max over --repeat runs, PASS/FAIL against the targets of
+issue 17 (exit status 1 when one fails), and the resident size of each idp worker after N
+logins. ``--database sqlite`` runs idp on the embedded SQLite default instead."""
 from __future__ import annotations
 
 import argparse
@@ -30,14 +31,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import ClientCredentials, Get, RefreshChains, Result, run_load  # noqa: E402
+from bench.loadgen import ClientCredentials, Get, Introspect, RefreshChains, Result, run_load  # noqa: E402
 from bench.logins import HostedLogins, UserPool  # noqa: E402
 from bench.provision import PASSWORD, REALM, REDIRECT_URI, provision  # noqa: E402
 
 BENCH = ROOT / "bench"
 PEER_DIR = BENCH / ".peer"
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
-DB_ROLE = DB_PASSWORD = DB_NAME = "idp_bench"
+DB_ROLE = DB_PASSWORD = "idp_bench"
+DB_NAME = os.environ.get("IDP_BENCH_DATABASE_NAME", "idp_bench")
 WORKERS = 2
 ARGON2 = (2, 19456, 1)
 
@@ -332,7 +334,17 @@ def summarize_profile(name: str, paths: list[Path], top: int = 12) -> None:
 GUNICORN_EXTRA: list[str] = []
 
 
-def gunicorn_command(app: str, *extra: str) -> list[str]:
+SERVER = {"name": "gunicorn"}
+
+
+def gunicorn_command(app: str, *extra: str, port: int | None = None, folder: Path | None = None) -> list[str]:
+    """The WSGI server for ``app``: gunicorn with deploy/gunicorn.conf.py (the default), or
+    granian's WSGI mode (``--server granian``) with the same number of workers and threads. idp
+    and the bare Flask ceiling always run under the same one."""
+    if SERVER["name"] == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(WORKERS), "--blocking-threads", os.environ.get("IDP_THREADS", "4"),
+                "--no-ws", "--log-level", "warning", *(["--working-dir", str(folder)] if folder else []), app]
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), *GUNICORN_EXTRA, *extra, app]
 
 
@@ -346,6 +358,7 @@ def phase(name, port, scenario, args, **kwargs) -> Result:
 
 def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, results: dict,
             profiler: Profiler) -> dict:
+    """idp under gunicorn on ``database_url``; every measured phase ``args.repeat`` times."""
     from cryptography.fernet import Fernet
 
     from idp import create_app
@@ -363,13 +376,14 @@ def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, resul
         # Every request comes from 127.0.0.1: the per-IP form limit stays on (its counter is
         # still written on every post) but high enough for the run.
         "IDP_SECURITY_FORM_RATE_LIMIT": "1000000 per minute",
+        "IDP_SECURITY_LOGIN_TRANSACTION_RATE_LIMIT": "1000000 per minute",
         "IDP_BIND": f"127.0.0.1:{port}",
         "IDP_WORKERS": str(WORKERS),
         "IDP_ACCESS_LOG": "",
     })
     if redis_url:
         env["IDP_REDIS_URL"] = redis_url
-    log(f"provisioning realm '{REALM}' with {args.users} users on PostgreSQL")
+    log(f"provisioning realm '{REALM}' with {args.users} users on {database_url.split(':')[0]}")
     app = create_app(workdir / "instance", settings=load_settings(None, environ=env))
     setup = provision(app, args.users)
     with app.app_context():
@@ -377,18 +391,20 @@ def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, resul
 
         db.session.remove()
         db.engine.dispose()
-    server = Server("idp", gunicorn_command("idp.wsgi:app"), env, "/healthz", port, workdir)
+    server = Server("idp", gunicorn_command("idp.wsgi:app", port=port), env, "/healthz", port, workdir)
     info = {"workers": server.worker_pids()}
     try:
         realm = f"/realms/{REALM}"
         pool = UserPool(setup.emails, setup.totp_secret)
 
-        def measured(name, scenario, **kwargs):
+        def measured(name, scenario, repeat=None, **kwargs):
             if args.only and name not in args.only:
                 return
             profiler.start(f"idp-{name}", server.worker_pids())
             try:
-                results[("idp", name)] = phase(f"idp {name}", port, scenario, args, **kwargs)
+                for n in range(repeat or args.repeat):
+                    results.setdefault(("idp", name), []).append(
+                        phase(f"idp {name} #{n + 1}", port, scenario, args, **kwargs))
             finally:
                 profiler.stop(f"idp {name}")
 
@@ -402,12 +418,14 @@ def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, resul
         measured("token_refresh", RefreshChains(f"{realm}/token", setup.client_id, setup.client_secret,
                                                 [t["refresh_token"] for t in tokens[1:]]))
         measured("userinfo", Get(f"{realm}/userinfo", {"Authorization": f"Bearer {tokens[0]['access_token']}"}))
+        measured("introspection", Introspect(f"{realm}/introspect", setup.client_id, setup.client_secret,
+                                             tokens[0]["access_token"]))
         logins = HostedLogins(REALM, setup.client_id, setup.client_secret, REDIRECT_URI, PASSWORD, pool)
         log(f"idp: full logins, up to {args.logins} or {args.login_seconds:g} s")
-        measured("logins", logins, max_operations=args.logins, seconds=args.login_seconds)
+        measured("logins", logins, repeat=1, max_operations=args.logins, seconds=args.login_seconds)
         info["rss_mb"] = [rss_mb(pid) for pid in server.worker_pids()]
         if ("idp", "logins") in results:
-            info["logins_done"] = results[("idp", "logins")].all_operations + seeded.all_operations
+            info["logins_done"] = results[("idp", "logins")][0].all_operations + seeded.all_operations
     finally:
         server.stop()
     return info
@@ -419,18 +437,19 @@ def run_peer(args, workdir: Path, results: dict) -> None:
     env = {**os.environ, "PEER_MODULES": str(PEER_DIR), "NODE_ENV": "production"}
     server = Server("peer", ["node", str(BENCH / "peer" / "server.mjs"), str(port)], env,
                     "/.well-known/openid-configuration", port, workdir)
+    def measured(name, scenario):
+        for n in range(args.repeat):
+            results.setdefault(("peer", name), []).append(phase(f"peer {name} #{n + 1}", port, scenario, args))
+
     try:
-        results[("peer", "discovery")] = phase("peer discovery", port, Get("/.well-known/openid-configuration"), args)
-        results[("peer", "jwks")] = phase("peer jwks", port, Get("/jwks"), args)
-        results[("peer", "token_cc")] = phase("peer token_cc", port,
-                                              ClientCredentials("/token", "bench", "bench-secret", {"scope": "api"}), args)
+        measured("discovery", Get("/.well-known/openid-configuration"))
+        measured("jwks", Get("/jwks"))
+        measured("token_cc", ClientCredentials("/token", "bench", "bench-secret", {"scope": "api"}))
         tokens = peer_tokens(server.url, args.connections)
-        results[("peer", "token_refresh")] = phase("peer token_refresh", port, RefreshChains(
-            "/token", "bench", "bench-secret", [t["refresh_token"] for t in tokens]), args)
+        measured("token_refresh", RefreshChains("/token", "bench", "bench-secret", [t["refresh_token"] for t in tokens]))
         # A new token: the in-memory adapter's LRU has dropped the early ones by now.
         fresh = peer_tokens(server.url, 1)[0]
-        results[("peer", "userinfo")] = phase("peer userinfo", port, Get(
-            "/me", {"Authorization": f"Bearer {fresh['access_token']}"}), args)
+        measured("userinfo", Get("/me", {"Authorization": f"Bearer {fresh['access_token']}"}))
     finally:
         server.stop()
 
@@ -438,10 +457,12 @@ def run_peer(args, workdir: Path, results: dict) -> None:
 def run_floor_app(args, workdir: Path, results: dict) -> None:
     port = free_port()
     env = {**os.environ, "IDP_BIND": f"127.0.0.1:{port}", "IDP_WORKERS": str(WORKERS), "IDP_ACCESS_LOG": ""}
-    server = Server("flask", gunicorn_command("floor_app:app", "--pythonpath", str(BENCH)), env, "/document", port,
+    server = Server("flask", gunicorn_command("floor_app:app", "--pythonpath", str(BENCH), port=port, folder=BENCH),
+                    env, "/document", port,
                     workdir)
     try:
-        results[("floor", "flask")] = phase("bare Flask JSON", port, Get("/document"), args)
+        for n in range(args.repeat):
+            results.setdefault(("floor", "flask"), []).append(phase(f"bare Flask JSON #{n + 1}", port, Get("/document"), args))
     finally:
         server.stop()
 
@@ -450,53 +471,70 @@ def fmt_rate(value) -> str:
     return "—" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
 
 
-def fmt_ratio(value) -> str:
-    return "—" if value is None else f"{value:.2f}x"
+def spread(ratios: list[float]) -> str:
+    if not ratios:
+        return "—"
+    return f"{min(ratios):.2f}/{statistics.median(ratios):.2f}/{max(ratios):.2f}x"
+
+
+#: Issue 17's targets: (label, phase, {reference: minimum ratio}, p99 limit in ms or None).
+#: "ceiling" is the bare Flask JSON endpoint under the same server and workers, "peer" node
+#: oidc-provider, "argon2" the argon2id verify rate of the same number of workers.
+TARGETS = [
+    ("discovery", "discovery", {"ceiling": 0.9}, None),
+    ("JWKS", "jwks", {"ceiling": 0.9}, None),
+    ("token client_credentials", "token_cc", {"ceiling": 0.5, "peer": 1.0}, 50.0),
+    ("token refresh (rotation)", "token_refresh", {"peer": 0.5}, None),
+    ("userinfo", "userinfo", {"ceiling": 0.35}, None),
+    ("introspection (JWT)", "introspection", {"ceiling": 0.35}, None),
+    ("full logins (argon2id+TOTP)", "logins", {"argon2": 0.35}, None),
+]
+
+
+def ratios_to(reference: str, key: str, ours: list[Result], results: dict, argon2_per_s: float) -> list[float]:
+    """One ratio per repeat, each against the reference measured in the same position."""
+    if reference == "argon2":
+        return [r.rate / argon2_per_s for r in ours]
+    theirs = results.get({"ceiling": ("floor", "flask"), "peer": ("peer", key)}[reference], [])
+    return [mine.rate / other.rate for mine, other in zip(ours, theirs) if other.rate]
 
 
 def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> bool:
-    flask = results.get(("floor", "flask"))
-    sign_per_s = WORKERS / floors["sign_s"]
     argon2_per_s = WORKERS / floors["argon2_s"]
-    rows = []
-    verdicts = []
-
-    def row(label, key, floor_name, floor_rate, target_text, check):
+    headers = ["endpoint", "idp req/s", "p50 ms", "p99 ms", "peer req/s", "x ceiling", "x peer", "x argon2",
+               "target", "result"]
+    rows, verdicts = [], []
+    for label, key, minimums, p99_limit in TARGETS:
         ours = results.get(("idp", key))
+        if not ours:
+            rows.append([label, "—", "—", "—", "—", "—", "—", "—", "", "n/a"])
+            verdicts.append(None)
+            continue
         peer = results.get(("peer", key))
-        peer_ratio = ours.rate / peer.rate if ours and peer and peer.rate else None
-        floor_ratio = ours.rate / floor_rate if ours and floor_rate else None
-        verdict = check(ours, peer_ratio, floor_ratio) if ours else None
+        ratios = {name: ratios_to(name, key, ours, results, argon2_per_s) for name in ("ceiling", "peer", "argon2")}
+        checks = [statistics.median(ratios[name]) >= minimum for name, minimum in minimums.items() if ratios[name]]
+        p99 = statistics.median(r.p99_ms for r in ours)
+        if p99_limit is not None:
+            checks.append(p99 < p99_limit)
+        verdict = all(checks) if checks else None
         verdicts.append(verdict)
-        rows.append([label, fmt_rate(ours.rate) if ours else "—",
-                     f"{ours.p50_ms:.1f}" if ours else "—", f"{ours.p99_ms:.1f}" if ours else "—",
-                     fmt_rate(peer.rate) if peer else "—", f"{peer.p50_ms:.1f}" if peer else "—",
-                     f"{peer.p99_ms:.1f}" if peer else "—", fmt_ratio(peer_ratio),
-                     f"{fmt_ratio(floor_ratio)} {floor_name}" if floor_ratio is not None else "—",
-                     target_text, {True: "PASS", False: "FAIL", None: "n/a"}[verdict]])
+        target = ", ".join(f">={m:.2f}x {n}" for n, m in minimums.items()) + (
+            f", p99<{p99_limit:g}ms" if p99_limit else "")
+        rows.append([label, fmt_rate(statistics.median(r.rate for r in ours)),
+                     f"{statistics.median(r.p50_ms for r in ours):.1f}", f"{p99:.1f}",
+                     fmt_rate(statistics.median(r.rate for r in peer)) if peer else "—",
+                     spread(ratios["ceiling"]) if key != "logins" else "—", spread(ratios["peer"]),
+                     spread(ratios["argon2"]) if key == "logins" else "—", target,
+                     {True: "PASS", False: "FAIL", None: "n/a"}[verdict]])
 
-    def need_peer(minimum):
-        return lambda ours, peer_ratio, floor_ratio: None if peer_ratio is None else peer_ratio >= minimum
-
-    flask_rate = flask.rate if flask else None
-    row("discovery", "discovery", "flask", flask_rate, ">=0.90x flask",
-        lambda o, p, f: None if f is None else f >= 0.9)
-    row("JWKS", "jwks", "flask", flask_rate, ">=0.90x flask", lambda o, p, f: None if f is None else f >= 0.9)
-    row("token client_credentials", "token_cc", "sign", sign_per_s, ">=1.5x peer, p99<50ms",
-        lambda o, p, f: (o.p99_ms < 50) if p is None else (p >= 1.5 and o.p99_ms < 50))
-    row("token refresh (rotation)", "token_refresh", "sign", sign_per_s, ">=1.0x peer", need_peer(1.0))
-    row("userinfo", "userinfo", "flask", flask_rate, "—", lambda o, p, f: None)
-    row("full logins (argon2id+TOTP)", "logins", "argon2", argon2_per_s, ">=0.80x argon2",
-        lambda o, p, f: None if f is None else f >= 0.8)
-
-    headers = ["endpoint", "idp req/s", "p50 ms", "p99 ms", "peer req/s", "p50 ms", "p99 ms", "x peer",
-               "x floor", "target", "result"]
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     line = "  ".join("{:<%d}" % widths[0] if i == 0 else "{:>%d}" % w for i, w in enumerate(widths))
     print()
-    print(f"idp benchmark — {args.connections} connections, {args.seconds:g} s per endpoint after "
-          f"{args.warmup:g} s warm-up, gunicorn {WORKERS} workers (gthread), {os.cpu_count()} cores shared with "
-          f"the load generator")
+    print(f"idp benchmark — {args.database}{' + Redis' if idp_info.get('redis') else ''}, {args.connections} "
+          f"connections, {args.seconds:g} s per phase after {args.warmup:g} s warm-up, {args.repeat} repeats "
+          f"(ratios min/median/max, one per repeat against the reference's run in the same position; verdict on "
+          f"the median), {SERVER['name']} {WORKERS} workers {' '.join(GUNICORN_EXTRA)}, {os.cpu_count()} cores "
+          f"shared with the load generator")
     print(line.format(*headers))
     print(line.format(*["-" * w for w in widths]))
     for r in rows:
@@ -504,18 +542,20 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
     rss = idp_info.get("rss_mb") or []
     done = idp_info.get("logins_done", 0)
     rss_ok = bool(rss) and max(rss) < 120
-    verdicts.append(rss_ok)
-    note = "" if done >= 10000 else " (target is after 10,000 logins; run with --logins 10000)"
+    verdicts.append(rss_ok if done >= 10000 else (None if rss_ok else False))
+    note = "" if done >= 10000 else " (the target is after 10,000 logins; run with --logins 10000)"
     print(f"memory: RSS per idp worker after {done:,} logins: "
           + ", ".join(f"{m:.0f} MB" for m in rss) + f" — target < 120 MB: {'PASS' if rss_ok else 'FAIL'}{note}")
-    print(f"floors: argon2id verify {floors['argon2_s'] * 1000:.1f} ms (m=19456 KiB, t=2, p=1) = "
-          f"{1 / floors['argon2_s']:.1f} logins/s per core, {argon2_per_s:.1f} on {WORKERS} workers; "
-          f"ES256 JWT sign {floors['sign_s'] * 1e6:.0f} us = {sign_per_s:,.0f}/s on {WORKERS} workers; "
-          f"bare Flask JSON {fmt_rate(flask_rate)} req/s")
-    print(f"PostgreSQL {pg.get('server_version')} (fsync={pg.get('fsync')}, "
-          f"synchronous_commit={pg.get('synchronous_commit')}); counters in "
-          f"{'Redis' if idp_info.get('redis') else 'PostgreSQL'}; peer: oidc-provider, one Node process, "
-          f"in-memory adapter")
+    flask = results.get(("floor", "flask")) or []
+    print(f"references: ceiling (bare Flask JSON) {' / '.join(fmt_rate(r.rate) for r in flask) or '—'} req/s; "
+          f"argon2id verify {floors['argon2_s'] * 1000:.1f} ms (m=19456 KiB, t=2, p=1) = {argon2_per_s:.1f} "
+          f"logins/s on {WORKERS} workers; ES256 JWT sign {floors['sign_s'] * 1e6:.0f} us")
+    if pg:
+        print(f"PostgreSQL {pg.get('server_version')} (fsync={pg.get('fsync')}, "
+              f"synchronous_commit={pg.get('synchronous_commit')}); counters in "
+              f"{'Redis' if idp_info.get('redis') else 'the database'}; peer: oidc-provider, one Node process, "
+              f"in-memory adapter")
+    print(f"load: {open('/proc/loadavg').read().strip()}")
     failed = [v for v in verdicts if v is False]
     print(f"targets: {sum(1 for v in verdicts if v)} PASS, {len(failed)} FAIL, "
           f"{sum(1 for v in verdicts if v is None)} n/a")
@@ -528,19 +568,26 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per endpoint (default 10)")
     parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds per endpoint (default 2)")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each phase (logins: one); default 3")
+    parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres",
+                        help="postgres (default: a fresh database, Redis for counters) or sqlite (the embedded "
+                             "default: a file, no Redis)")
     parser.add_argument("--logins", type=int, default=None, help="full logins to run at most (default 10000)")
     parser.add_argument("--login-seconds", type=float, default=None,
                         help="stop the logins after this many seconds (default 240)")
     parser.add_argument("--users", type=int, default=None, help="users to provision (default: enough)")
     parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip node-oidc-provider")
     parser.add_argument("--only", default="", help="comma-separated phases: discovery,jwks,token_cc,"
-                        "token_refresh,userinfo,logins (default: all)")
+                        "token_refresh,userinfo,introspection,logins (default: all)")
     parser.add_argument("--gunicorn-args", default="", help="extra gunicorn options, e.g. '--threads 8'")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
+                        help="WSGI server for idp and the ceiling (granian: pip install granian)")
     parser.add_argument("--profile", action="store_true",
                         help="run py-spy on the idp workers and print where time goes (slows idp down)")
     args = parser.parse_args(argv)
     args.only = {p.strip() for p in args.only.split(",") if p.strip()}
     GUNICORN_EXTRA.extend(args.gunicorn_args.split())
+    SERVER["name"] = args.server
     args.seconds = args.seconds if args.seconds is not None else (3 if args.quick else 10)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
     args.logins = args.logins if args.logins is not None else (500 if args.quick else 10000)
@@ -553,11 +600,13 @@ def main(argv=None) -> int:
     log("floors: argon2id and ES256 signing")
     floors = {"argon2_s": argon2_verify_seconds(7 if args.quick else 21),
               "sign_s": es256_sign_seconds(500 if args.quick else 2000)}
-    admin_url = ensure_postgres()
-    database_url, pg = fresh_database(admin_url)
+    if args.database == "postgres":
+        database_url, pg = fresh_database(ensure_postgres())
+    else:
+        database_url, pg = f"sqlite:///{workdir / 'idp.sqlite3'}", {}
     run_floor_app(args, workdir, results)
     profiler = Profiler(args.profile)
-    redis_process, redis_url = start_redis(workdir)
+    redis_process, redis_url = start_redis(workdir) if args.database == "postgres" else (None, None)
     try:
         idp_info = run_idp(args, workdir, database_url, redis_url, results, profiler)
     finally:

@@ -114,6 +114,9 @@ def create_app(
     i18n.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    from .services import lookup_cache
+
+    lookup_cache.init_app(app, settings)
 
     from .oidc.metadata import serve_cached_documents
 

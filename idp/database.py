@@ -87,3 +87,19 @@ def commit_keeping_loaded_state() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+def read_only_request() -> None:
+    """This request only reads: on PostgreSQL its statements run without a transaction of their
+    own (autocommit), so a lookup costs its one round trip and not ``BEGIN`` and ``ROLLBACK``
+    besides. Call it before the request's first statement, and only where nothing is written
+    (userinfo, introspection); anything already begun keeps its transaction."""
+    from .extensions import db
+
+    session = db.session()
+    if db.engine.dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and getattr(transaction, "_connections", None):
+        return  # a statement already ran in a transaction: it stays one
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

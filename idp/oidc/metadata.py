@@ -9,8 +9,8 @@ which is how a rotation by another worker or machine, a retired key passing its 
 deleted realm reach this process. Relying parties may cache the same documents for 300 s, and
 look the JWKS up again when they meet an unknown ``kid``.
 
-Only these public documents are cached: signing always uses the current key read from the
-database, and tokens are verified against the keys the database publishes at that moment."""
+Signing and verification do not use these documents: they read the keys through
+``idp.services.lookup_cache``, which every key change invalidates at once in every process."""
 from __future__ import annotations
 
 import hashlib

@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError, LoginRequiredError
 from flask import Blueprint, g, jsonify, request, url_for
 
+from ..database import read_only_request
 from ..extensions import csrf, db
 from ..i18n import _
 from ..login import flow
@@ -205,6 +206,7 @@ def revoke():
 @oidc_bp.post("/introspect")
 @csrf.exempt
 def introspect():
+    read_only_request()
     return authorization_server.create_endpoint_response("introspection")
 
 
@@ -222,6 +224,7 @@ def _bearer_error(error: OAuth2Error):
 @oidc_bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 def userinfo():
+    read_only_request()
     try:
         row = require_oauth.acquire_token(["openid"])
     except NoBearerToken:

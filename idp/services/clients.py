@@ -95,9 +95,15 @@ def set_home_uri(client: Client, uri: str | None) -> None:
 
 
 def find_client(realm, client_id: str) -> Client | None:
+    """The realm's client ``client_id``; its row comes from this process's cache when it has not
+    changed since (``idp.services.lookup_cache``)."""
+    from .lookup_cache import cached_row
+
     if not client_id:
         return None
-    return db.session.scalar(db.select(Client).filter_by(realm_id=realm.id, client_id=client_id))
+    realm_id = realm.id
+    return cached_row(("client", realm_id, client_id), Client, db.session(), lambda: db.session.scalar(
+        db.select(Client).filter_by(realm_id=realm_id, client_id=client_id)))
 
 
 def get_client(realm, client_id: str) -> Client:

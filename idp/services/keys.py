@@ -94,7 +94,18 @@ def jwks_document(realm, settings) -> dict:
 
 
 def public_key_set(realm, settings) -> KeySet:
-    return KeySet.import_key_set(jwks_document(realm, settings))
+    """The keys tokens are verified with, cached per process until the keys or the realm change
+    (``idp.services.lookup_cache``) or a retired key passes its horizon."""
+    from .lookup_cache import cached
+
+    def load():
+        rows = published_keys(realm, settings)
+        lifetime = _max_token_lifetime(realm, settings)
+        horizons = [row.retired_at.timestamp() + lifetime for row in rows if row.retired_at is not None]
+        return KeySet.import_key_set({"keys": [dict(row.public_jwk) for row in rows]}), min(horizons, default=None)
+
+    key_set, _until = cached(("public_keys", realm.id), load, valid_until=lambda value: value[1])
+    return key_set
 
 
 _private_cache: dict[str, object] = {}
@@ -110,12 +121,16 @@ def _forget_memoised_signing_keys(_session) -> None:
 def current_signing_key(realm, alg: str):
     """The realm's current private key for ``alg`` as a joserfc key (decrypted once per kid).
 
-    Read from the database once per request (a token response signs up to three JWTs), so a
-    rotation reaches the next request on every worker."""
+    Kept per process until a key of any realm changes (``idp.services.lookup_cache``), and
+    once per request besides (a token response signs up to three JWTs), so a rotation reaches
+    the next request on every worker."""
+    from .lookup_cache import cached
+
     memo = g.setdefault("signing_keys", {}) if has_app_context() else {}
     found = memo.get((realm.id, alg))
     if found is None:
-        found = memo[(realm.id, alg)] = _current_signing_key(realm, alg)
+        realm_id = realm.id
+        found = memo[(realm_id, alg)] = cached(("signing_key", realm_id, alg), lambda: _current_signing_key(realm, alg))
     return found
 
 

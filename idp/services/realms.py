@@ -12,7 +12,12 @@ REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 def find_realm(name: str) -> Realm | None:
-    return db.session.scalar(db.select(Realm).filter_by(name=name))
+    """The realm called ``name``; its row comes from this process's cache when it has not
+    changed since (``idp.services.lookup_cache``)."""
+    from .lookup_cache import cached_row
+
+    return cached_row(("realm", name), Realm, db.session(),
+                      lambda: db.session.scalar(db.select(Realm).filter_by(name=name)))
 
 
 def get_realm(name: str) -> Realm:

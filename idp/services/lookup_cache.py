@@ -1,0 +1,386 @@
+"""Per-process caches of what every token request reads and an administrator rarely changes:
+realms, clients and each realm's signing keys (private, decrypted; and the published set).
+
+A token request used to spend most of its time reading those three rows (and decrypting the
+key) over and over. Here they are kept in memory, and never served stale:
+
+- **Invalidation on write.** Any flush that inserts, updates or deletes a row of a watched table
+  (``realms``, ``clients``, ``signing_keys``), through the ORM or a bulk statement, marks its
+  session; when that session commits, every cache of the process is dropped at once
+  (``invalidate``), and the other processes are told:
+  - on PostgreSQL, by ``NOTIFY idp_lookup_cache`` sent inside the writing transaction (so it is
+    delivered exactly when the change becomes visible, and never for a rollback). Each process
+    keeps one connection that ``LISTEN``s, in a daemon thread; a notification drops its caches.
+    Until that connection is up, and whenever it breaks, the caches are off (every lookup goes to
+    the database) and everything cached before is dropped: a process that might have missed a
+    notification serves nothing from memory. This works across machines sharing the database.
+  - on a SQLite file, by replacing a small stamp file next to the database
+    (``<database>-lookup-stamp``) after the commit; each lookup compares the stamp's
+    ``os.stat`` with the one it saw (a system call, no database statement), so a second process
+    on the same file (``idp serve`` next to a CLI, two workers) sees the change on its next
+    request. An in-memory SQLite database lives in one process: the in-process signal suffices.
+- **No fill from a changing view.** A lookup made while its own session holds uncommitted
+  changes to a watched table bypasses the cache (it reads, and must not remember, what may yet
+  be rolled back). A value read while an invalidation happened (the generation moved) is used
+  for that request but not kept; on SQLite neither is one read in a transaction that began
+  before the lookup (its snapshot may predate the stamp just seen).
+- **The hot path costs no round trip**: a generation number in memory, bumped by the writer's
+  commit hook or the listener thread.
+
+What is cached is row data (a dict of the mapped columns), never a live ORM object: each request
+gets its own instance built from it and attached to its session (``attached``), so relationships
+load lazily as before, and a change made to it is flushed and invalidates like any other. A
+column added to ``Realm`` or ``Client`` is cached with no change here. Revocation lists,
+counters, one-time codes, sessions, users and tokens are never cached: they are not read here.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import select
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, g, has_app_context, has_request_context
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+log = logging.getLogger(__name__)
+
+#: The tables whose rows (or derived values) the caches hold.
+WATCHED_TABLES = frozenset({"realms", "clients", "signing_keys"})
+CHANNEL = "idp_lookup_cache"
+#: Entries kept at most (client ids come from requests; only found clients are kept).
+MAX_ENTRIES = 10_000
+_CHANGED = "idp.lookup_cache.changed"
+#: Seconds between checks that the listening connection is alive.
+HEARTBEAT = 5.0
+_MISSING = object()
+
+
+class LookupCache:
+    """One app's cache (``current_app.extensions["idp.lookup_cache"]``)."""
+
+    def __init__(self, database_url, *, enabled: bool = True):
+        self.url = database_url
+        self.enabled = enabled
+        self.dialect = database_url.get_backend_name()
+        self.generation = 0
+        self._entries: dict[Any, tuple[Any, float | None]] = {}
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._listening = False
+        self._stop = threading.Event()
+        self._connection = None
+        self._connection_lock = threading.Lock()
+        self._socket = -1
+        database = database_url.database or ""
+        self.stamp_path = (f"{database}-lookup-stamp"
+                           if self.dialect == "sqlite" and database and database != ":memory:"
+                           and not database.startswith("file:") else None)
+        self._stamp_seen: tuple | None = None
+
+    # --- reading --------------------------------------------------------------------------
+
+    def usable(self) -> bool:
+        """Whether values may be served from (and kept in) memory right now. Only while serving
+        requests: a CLI command or a migration reads once and exits, and must not leave a
+        listener holding the database."""
+        if not self.enabled or not has_request_context():
+            return False
+        if self._pid != os.getpid():
+            self._start_in_this_process()
+        if self.dialect == "postgresql":
+            # Once per request: the notifications that arrived before it began.
+            checked = g.get("_lookup_cache_checked")
+            if checked is None or checked[0] is not self:
+                checked = g._lookup_cache_checked = (self, self._drain_notifications())
+            return checked[1]
+        if self.stamp_path is not None:
+            self._check_stamp()
+        return True
+
+    def get(self, key, load: Callable[[], Any], *, session: Session | None = None,
+            valid_until: Callable[[Any], float | None] | None = None):
+        """The cached value of ``key``, or ``load()`` (kept unless it is None, the session holds
+        uncommitted changes to a watched table, or an invalidation ran meanwhile).
+        ``valid_until(value)``: a ``time.time()`` after which the value must be loaded again."""
+        if not self.usable() or (session is not None and session.info.get(_CHANGED)):
+            return load()
+        found = self._entries.get(key, _MISSING)
+        if found is not _MISSING:
+            value, until = found
+            if until is None or time.time() < until:
+                return value
+        generation = self.generation
+        # A SQLite read transaction keeps the snapshot it began with: a value read in one that
+        # began before another process's commit (and stamp) would be old under a new generation.
+        old_snapshot = self.dialect == "sqlite" and session is not None and _sqlite_transaction_open(session)
+        value = load()
+        if value is None or old_snapshot or (session is not None and session.info.get(_CHANGED)):
+            return value
+        until = valid_until(value) if valid_until else None
+        with self._lock:
+            if self.generation == generation and (self.dialect != "postgresql" or self._listening):
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[key] = (value, until)
+        return value
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def changed(self) -> None:
+        """A watched row changed and was committed by this process."""
+        self.invalidate()
+        if self.stamp_path is not None:
+            self._write_stamp()
+
+    # --- SQLite: the stamp file ---------------------------------------------------------------
+
+    def _write_stamp(self) -> None:
+        temporary = f"{self.stamp_path}.{os.getpid()}.{threading.get_ident()}"
+        try:
+            with open(temporary, "w") as stamp:
+                stamp.write(f"{time.time_ns()} {os.getpid()}\n")
+            os.replace(temporary, self.stamp_path)
+        except OSError:
+            log.warning("could not write the lookup cache stamp %s", self.stamp_path, exc_info=True)
+        self._stamp_seen = self._stamp()
+
+    def _stamp(self) -> tuple | None:
+        try:
+            status = os.stat(self.stamp_path)
+        except OSError:
+            return None
+        return status.st_ino, status.st_mtime_ns, status.st_size
+
+    def _check_stamp(self) -> None:
+        stamp = self._stamp()
+        if stamp != self._stamp_seen:
+            self.invalidate()
+            self._stamp_seen = stamp
+
+    # --- PostgreSQL: the listening connection --------------------------------------------------
+
+    def _start_in_this_process(self) -> None:
+        """First use in this process (after a fork every worker opens its own connection)."""
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._listening = False
+            self._connection = None
+            self._entries.clear()
+            self.generation += 1
+            self._stamp_seen = None
+            if self.dialect == "postgresql":
+                self._stop = threading.Event()
+                threading.Thread(target=self._keep_listening, name="idp-lookup-cache-listener", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _drain_notifications(self) -> bool:
+        """Handle the notifications that have reached this process, before the request reads
+        anything: a ``select`` with no timeout on the listening socket (no round trip), and only
+        when it is readable a read of what arrived. False when there is no listening connection
+        (the caches are off)."""
+        connection = self._connection
+        if connection is None:
+            return False
+        try:
+            readable = select.select([self._socket], [], [], 0)[0]
+        except (OSError, ValueError):
+            self._lost(connection, "its socket failed")
+            return False
+        if readable:
+            with self._connection_lock:
+                if self._connection is not connection:
+                    return self._connection is not None
+                try:
+                    pgconn = connection.pgconn
+                    pgconn.consume_input()
+                    while pgconn.notifies() is not None:
+                        self.invalidate()
+                except Exception as error:  # noqa: BLE001 - a broken connection turns the caches off
+                    self._lost(connection, str(error))
+                    return False
+        return True
+
+    def _lost(self, connection, why: str) -> None:
+        with self._lock:
+            if self._connection is connection:
+                self._connection = None
+                self._listening = False
+                self._entries.clear()
+                self.generation += 1
+        log.warning("lookup cache: listening connection lost (%s); caches off until it is back", why)
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def _keep_listening(self) -> None:
+        """Open the ``LISTEN`` connection, then check it every few seconds (a connection that
+        died without a word is found by the check); open it again when it is lost."""
+        import psycopg
+
+        conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        delay = 0.1
+        while not self._stop.is_set():
+            connection = self._connection
+            if connection is None:
+                try:
+                    connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+                    connection.add_notify_handler(lambda _notification: self.invalidate())
+                    connection.execute(f"LISTEN {CHANNEL}")
+                except psycopg.OperationalError as error:
+                    if "does not exist" in str(error):
+                        return  # the database was dropped (tests): caching stays off
+                    log.warning("lookup cache: cannot listen (%s); caches off", error)
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                delay = 0.1
+                with self._lock:
+                    self._socket = connection.pgconn.socket
+                    self._connection = connection
+                    self._entries.clear()
+                    self.generation += 1
+                    self._listening = True
+                continue
+            self._stop.wait(HEARTBEAT)
+            with self._connection_lock:
+                if self._connection is not connection:
+                    continue
+                try:
+                    connection.execute("SELECT 1")
+                except Exception as error:  # noqa: BLE001
+                    self._lost(connection, str(error))
+
+
+def _sqlite_transaction_open(session: Session) -> bool:
+    """Whether the session's SQLite connection is inside a transaction (after a write: the
+    driver begins one only before data changes, so plain reads each see the latest commit)."""
+    return bool(session.connection().connection.dbapi_connection.in_transaction)
+
+
+def lookup_cache() -> LookupCache | None:
+    return current_app.extensions.get("idp.lookup_cache") if has_app_context() else None
+
+
+def cached(key, load: Callable[[], Any], **kwargs):
+    """``load()``, through the current app's cache when there is one."""
+    from ..extensions import db
+
+    cache = lookup_cache()
+    if cache is None:
+        return load()
+    return cache.get(key, load, session=db.session(), **kwargs)
+
+
+def row_data(instance) -> dict:
+    """The mapped column values of ``instance``: what the cache keeps of a row."""
+    mapper = inspect(instance).mapper
+    return {attr.key: copy.deepcopy(getattr(instance, attr.key)) for attr in mapper.column_attrs}
+
+
+def attached(model, data: dict, session: Session):
+    """An instance of ``model`` with ``data`` in ``session``, as if it had just been loaded: the
+    one the session already holds for that primary key, or a new one (no SQL)."""
+    mapper = inspect(model)
+    identity = mapper.identity_key_from_primary_key([data[c.key] for c in mapper.primary_key])
+    existing = session.identity_map.get(identity)
+    if existing is not None:
+        return existing
+    instance = mapper.class_manager.new_instance()
+    for key, value in data.items():
+        set_committed_value(instance, key, copy.deepcopy(value) if isinstance(value, (list, dict)) else value)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+def cached_row(key, model, session: Session, load: Callable[[], Any]):
+    """The ``model`` instance ``load()`` finds, its row data cached under ``key``."""
+    holder: list = []
+
+    def load_data():
+        instance = load()
+        if instance is None:
+            return None
+        holder.append(instance)
+        return row_data(instance)
+
+    data = cached(key, load_data)
+    if data is None:
+        return None
+    return holder[0] if holder else attached(model, data, session)
+
+
+# --- invalidation on write -----------------------------------------------------------------------
+
+def _mark(session: Session) -> None:
+    if session.info.get(_CHANGED):
+        return
+    session.info[_CHANGED] = True
+    try:
+        connection = session.connection()
+    except Exception:  # noqa: BLE001 - no transaction to notify in
+        return
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"NOTIFY {CHANNEL}")
+
+
+def _touches_watched(instances) -> bool:
+    for instance in instances:
+        table = getattr(type(instance), "__tablename__", None)
+        if table in WATCHED_TABLES:
+            return True
+    return False
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session, _flush_context) -> None:
+    if _touches_watched(session.new) or _touches_watched(session.dirty) or _touches_watched(session.deleted):
+        _mark(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_statement(state) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) in WATCHED_TABLES:
+        _mark(state.session)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    if session.info.pop(_CHANGED, False):
+        cache = lookup_cache()
+        if cache is not None:
+            cache.changed()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_CHANGED, None)
+
+
+def init_app(app, settings) -> None:
+    from sqlalchemy.engine import make_url
+
+    enabled = getattr(getattr(settings, "server", None), "lookup_cache", True)
+    app.extensions["idp.lookup_cache"] = LookupCache(make_url(app.config["SQLALCHEMY_DATABASE_URI"]),
+                                                     enabled=enabled)

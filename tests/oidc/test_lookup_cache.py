@@ -1,0 +1,225 @@
+"""The token path keeps realms, clients and signing keys in memory (``idp.services.lookup_cache``)
+and is never stale: what an administrator changes on one app instance takes effect on the very
+next request of another instance on the same database (each with a cache of its own, as two
+machines have), and of the instance itself. On SQLite both instances share the file; under
+``IDP_TEST_DATABASE=postgres`` they share the PostgreSQL database and learn of changes through
+``LISTEN``/``NOTIFY``."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from sqlalchemy import event
+
+from ..flows import signed_in_with_tokens
+
+REALM = "lookups"
+REDIRECT_URI = "http://127.0.0.1:9999/callback"
+EMAIL = "alice@example.com"
+
+
+def kid_of(jwt_string: str) -> str:
+    header = jwt_string.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+
+
+@pytest.fixture
+def setup(runner):
+    assert runner("realms", "create", REALM).exit_code == 0
+    machine = json.loads(runner("clients", "create", "--realm", REALM, "--name", "Machine", "--client-credentials",
+                                "--json").stdout)
+    shop = json.loads(runner("clients", "create", "--realm", REALM, "--name", "Shop", "--redirect-uri", REDIRECT_URI,
+                             "--json").stdout)
+    from ..helpers import PASSWORD
+
+    assert runner("users", "create", "--realm", REALM, "--email", EMAIL, "--password", PASSWORD).exit_code == 0
+    return {"machine": (machine["client_id"], machine["client_secret"]),
+            "shop": (shop["client_id"], shop["client_secret"])}
+
+
+class Instance:
+    """One app instance (one machine's worker) and what it answers."""
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+
+    def client_credentials(self, client):
+        return self.http.post(f"/realms/{REALM}/token", data={"grant_type": "client_credentials"}, auth=client)
+
+    def userinfo(self, access_token):
+        return self.http.get(f"/realms/{REALM}/userinfo", headers={"Authorization": f"Bearer {access_token}"})
+
+    def refresh(self, client, refresh_token):
+        return self.http.post(f"/realms/{REALM}/token", auth=client,
+                              data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+
+@pytest.fixture
+def instances(make_app, setup):
+    return Instance(make_app()), Instance(make_app())
+
+
+def statements_during(app, action, *, in_transaction: list | None = None) -> list[str]:
+    """The SQL statements ``action`` sent; ``in_transaction`` collects, per statement, whether
+    it ran inside a transaction (PostgreSQL: not in autocommit)."""
+    with app.app_context():
+        from idp.extensions import db
+
+        engine = db.engine
+    seen: list[str] = []
+
+    def record(conn, _cursor, statement, *_args):
+        seen.append(statement)
+        if in_transaction is not None:
+            in_transaction.append(not getattr(conn.connection.dbapi_connection, "autocommit", False))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def settled(answer, check, timeout: float = 2.0):
+    """``answer()`` once ``check`` holds for it. On SQLite the first answer must hold: each
+    request compares the stamp file the writer replaced before its commit returned. PostgreSQL
+    delivers ``NOTIFY`` to the other connections a moment after the commit returns (a signal to
+    each listening backend), so there the next requests may precede it by milliseconds: poll."""
+    import time
+
+    from .. import databases
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = answer()
+        if check(result) or not databases.postgres_mode() or time.monotonic() > deadline:
+            assert check(result), result
+            return result
+        time.sleep(0.01)
+
+
+def warm(instance, client) -> None:
+    """Ask until the instance answers from its caches alone (on PostgreSQL they are off until
+    its listener is connected)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while statements_during(instance.app, lambda: instance.client_credentials(client)):
+        assert time.monotonic() < deadline, "the caches never served a request"
+        time.sleep(0.02)
+
+
+def test_a_client_credentials_token_from_a_warm_cache_reads_nothing_from_the_database(instances, setup):
+    first, _ = instances
+    warm(first, setup["machine"])
+    assert statements_during(first.app, lambda: first.client_credentials(setup["machine"])) == []
+
+
+def test_changes_take_effect_on_the_next_request_of_every_instance(instances, setup, runner):
+    first, second = instances
+    machine = setup["machine"]
+    for instance in instances:
+        warm(instance, machine)
+        token = instance.client_credentials(machine)
+        assert token.status_code == 200
+        old_kid = kid_of(token.get_json()["access_token"])
+        assert token.get_json()["expires_in"] != 123
+
+    # A realm setting changed (on another machine: the CLI's own app).
+    assert runner("realms", "set", REALM, "--access-token-lifetime", "123").exit_code == 0
+    for instance in instances:
+        settled(lambda: instance.client_credentials(machine).get_json()["expires_in"], lambda value: value == 123)
+
+    # The signing keys rotated: the next token is signed with the new key everywhere, and a
+    # token signed with the old one still verifies (it stays published until it expires).
+    user_login, user_tokens = signed_in_with_tokens(first.http, REALM, *setup["shop"])
+    assert runner("keys", "rotate", "--realm", REALM).exit_code == 0
+    for instance in instances:
+        settled(lambda: kid_of(instance.client_credentials(machine).get_json()["access_token"]),
+                lambda kid: kid != old_kid)
+        assert instance.userinfo(user_tokens["access_token"]).status_code == 200
+
+    # The client's secret rotated on the first instance: the old secret fails on both at once.
+    with first.app.app_context():
+        from idp.extensions import db
+        from idp.services.clients import get_client, rotate_client_secret
+        from idp.services.realms import get_realm
+
+        new_secret = rotate_client_secret(get_client(get_realm(REALM), machine[0]))
+        db.session.commit()
+    for instance in instances:
+        settled(lambda: instance.client_credentials(machine).status_code, lambda status: status == 401)
+        assert instance.client_credentials((machine[0], new_secret)).status_code == 200
+
+    # A token revoked on one instance is refused on the other.
+    refreshed = second.refresh(setup["shop"], user_tokens["refresh_token"])
+    assert refreshed.status_code == 200
+    user_tokens = refreshed.get_json()
+    revoked = first.http.post(f"/realms/{REALM}/revoke", auth=setup["shop"],
+                              data={"token": user_tokens["refresh_token"]})
+    assert revoked.status_code == 200
+    assert second.refresh(setup["shop"], user_tokens["refresh_token"]).status_code == 400
+    assert second.userinfo(user_tokens["access_token"]).status_code == 401
+
+    # A user locked out: their tokens stop working everywhere.
+    _, alice_tokens = signed_in_with_tokens(second.http, REALM, *setup["shop"])
+    assert first.userinfo(alice_tokens["access_token"]).status_code == 200
+    assert runner("users", "set", EMAIL, "--realm", REALM, "--disabled", "on").exit_code == 0
+    for instance in instances:
+        assert instance.userinfo(alice_tokens["access_token"]).status_code == 401
+    assert first.refresh(setup["shop"], alice_tokens["refresh_token"]).status_code == 400
+
+    # The client deleted: no instance knows it any more.
+    assert runner("clients", "delete", machine[0], "--realm", REALM).exit_code == 0
+    for instance in instances:
+        answer = settled(lambda: instance.client_credentials((machine[0], new_secret)),
+                         lambda response: response.status_code == 401)
+        assert answer.get_json()["error"] == "invalid_client"
+
+
+def test_a_change_rolled_back_is_never_cached(instances, setup):
+    """A lookup inside a transaction that changed a client reads the change but keeps nothing
+    of it: after the rollback, the committed secret still works and the attempted one does not."""
+    first, _ = instances
+    machine = setup["machine"]
+    warm(first, machine)
+    with first.app.app_context():
+        from idp.extensions import db
+        from idp.services.clients import find_client, rotate_client_secret
+        from idp.services.realms import get_realm
+
+        realm = get_realm(REALM)
+        attempted = rotate_client_secret(find_client(realm, machine[0]))
+        db.session.flush()
+        assert find_client(realm, machine[0]).check_client_secret(attempted)
+        db.session.rollback()
+    assert first.client_credentials(machine).status_code == 200
+    assert first.client_credentials((machine[0], attempted)).status_code == 401
+
+
+def test_userinfo_and_introspection_read_the_token_and_its_user_in_one_statement(instances, setup):
+    """The signature is checked against the cached keys; what may have changed (the token's
+    revocation, the user's claims and state) is read in one statement."""
+    first, _ = instances
+    warm(first, setup["machine"])
+    _, tokens = signed_in_with_tokens(first.http, REALM, *setup["shop"])
+    assert first.userinfo(tokens["access_token"]).status_code == 200
+    in_transaction: list[bool] = []
+    seen = statements_during(first.app, lambda: first.userinfo(tokens["access_token"]), in_transaction=in_transaction)
+    assert len(seen) == 1, seen
+
+    def introspect():
+        answer = first.http.post(f"/realms/{REALM}/introspect", auth=setup["shop"],
+                                 data={"token": tokens["access_token"]})
+        assert answer.get_json()["active"] is True
+
+    introspect()
+    seen = statements_during(first.app, introspect, in_transaction=in_transaction)
+    assert len(seen) == 1, seen
+    from .. import databases
+
+    if databases.postgres_mode():  # no BEGIN and ROLLBACK around the one read
+        assert in_transaction == [False, False]
