@@ -777,6 +777,45 @@ def users_delete(email, realm_name):
     click.echo(f"deleted user {email}")
 
 
+@users.command("import")
+@click.argument("file", type=click.File("rb"))
+@realm_option
+@click.option("--dry-run", is_flag=True, help="Check every line and report; write nothing.")
+@click.option("--batch-size", type=click.IntRange(1, 10000), default=1000, show_default=True,
+              help="Users committed together.")
+@with_app()
+def users_import(file, realm_name, dry_run, batch_size):
+    """Import users from FILE, one JSON object per line ('-' reads standard input).
+
+    Each rejected line is reported on standard error as 'line N: reason' and skipped; a user
+    is imported whole or not at all. The exit status is 1 when any line was rejected."""
+    from .transfer.jsonl import import_users
+
+    def rejected(number, reason):
+        click.echo(f"line {number}: {reason}", err=True)
+
+    report = import_users(_realm(realm_name), file, dry_run=dry_run, batch_size=batch_size, on_rejected=rejected)
+    click.echo(report.summary())
+    if report.rejected:
+        raise SystemExit(1)
+
+
+@users.command("export")
+@realm_option
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8", atomic=True), default="-",
+              help="File to write (standard output by default).")
+@with_app()
+def users_export(realm_name, output):
+    """Write every user of the realm, one JSON object per line, in the format 'idp users import'
+    reads. The lines hold password hashes and TOTP secrets: keep the file as secret as the database."""
+    from .transfer.jsonl import export_users
+
+    count = export_users(_realm(realm_name), output.write)
+    output.flush()
+    if output is not sys.stdout and getattr(output, "name", "-") != "<stdout>":
+        click.echo(f"exported {count} user(s)", err=True)
+
+
 # --- keys --------------------------------------------------------------------------------
 
 @main.group()
