@@ -104,6 +104,8 @@ EVENT_TYPES: dict[str, str] = {
     "user.created": "A user was created.",
     "user.deleted": "A user was deleted.",
     "user.email_verified": "A user's address was verified.",
+    "user.imported": "Users were imported (idp users import): one event per committed batch, with the "
+                     "new users' ids.",
     "user.invitation_accepted": "An invited user chose their password and joined.",
     "user.invited": "A user was invited by mail to set their password.",
     "user.locked": "A user was locked (disabled) by an administrator.",

@@ -1,12 +1,13 @@
 """Streaming a realm's users in and out as JSON Lines.
 
 Import reads the file line by line and never holds more than one batch: each line is checked
-whole (``records.check_user``) before anything of it is written, then written with the
-others of its batch and committed every ``batch_size`` users. A bad line is reported (line
-number, reason) and skipped, as Auth0's and Keycloak's imports do; the lines around it are
-imported. A user is all or nothing: when a batch's commit fails (another process created one
-of its addresses meanwhile), the batch is rolled back and its users are written again one by one,
-so each either lands whole or is reported. ``dry_run`` runs every check and writes nothing.
+whole (``records.check_user``, then the batch's addresses and ids against the database in one
+query) before anything of it is written; the batch is written and committed together, with
+one ``user.imported`` event naming its users. A bad line is reported (line number, reason) and
+skipped, as Auth0's and Keycloak's imports do; the lines around it are imported. A user is all
+or nothing: when a batch's commit fails (another process created one of its addresses
+meanwhile), the batch is rolled back and its users are written again one by one, so each either
+lands whole or is reported. ``dry_run`` runs every check and writes nothing.
 
 Only the keys of the users seen so far (email key and id) are kept across batches, to find a
 user listed twice in one file."""
@@ -18,9 +19,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from ..events import record_event
 from ..extensions import db
 from ..models import Authenticator, Realm, User
-from .records import CheckedUser, Rejected, check_user, export_user, identity_keys, parse_line, write_user
+from .records import (CheckedUser, Rejected, check_user, existing_identities, export_user, identity_keys,
+                      parse_line, write_user)
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -40,8 +43,8 @@ class ImportReport:
 def import_users(realm, lines: Iterable[bytes], *, dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
                  on_rejected: Callable[[int, str], None] | None = None) -> ImportReport:
     """Import the users of ``lines`` (bytes, as read from a file opened in binary) into
-    ``realm``; ``on_rejected(line_number, reason)`` hears each refused line as it is found.
-    Commits as it goes (unless ``dry_run``)."""
+    ``realm``; ``on_rejected(line_number, reason)`` hears each refused line. Commits each batch
+    (unless ``dry_run``)."""
     report = ImportReport(dry_run=dry_run)
     realm_id = realm.id
     seen: dict[str, int] = {}
@@ -51,6 +54,17 @@ def import_users(realm, lines: Iterable[bytes], *, dry_run: bool = False, batch_
         report.rejected += 1
         if on_rejected is not None:
             on_rejected(number, reason)
+
+    def write(batch):
+        refused = existing_identities(realm_id, batch)
+        for checked in batch:
+            if checked.line in refused:
+                reject(checked.line, refused[checked.line])
+        batch = [checked for checked in batch if checked.line not in refused]
+        if dry_run:
+            report.imported += len(batch)
+            return db.session.get(Realm, realm_id)
+        return _write_batch(realm_id, batch, report, reject)
 
     for number, raw in enumerate(lines, start=1):
         report.lines = number
@@ -68,34 +82,33 @@ def import_users(realm, lines: Iterable[bytes], *, dry_run: bool = False, batch_
             continue
         for key in identity_keys(checked):
             seen[key] = number
-        if dry_run:
-            report.imported += 1
-            continue
         batch.append(checked)
         if len(batch) >= batch_size:
-            realm = _write_batch(realm_id, batch, report, reject)
+            realm = write(batch)
             batch = []
-    if batch and not dry_run:
-        _write_batch(realm_id, batch, report, reject)
+    if batch:
+        write(batch)
     if dry_run:
         db.session.rollback()
     return report
 
 
+def _write_users(realm, batch: list[CheckedUser]) -> None:
+    users = [write_user(realm, checked) for checked in batch]
+    if users:
+        record_event("user.imported", realm=realm, count=len(users), user_ids=[user.id for user in users])
+    db.session.commit()
+
+
 def _write_batch(realm_id: int, batch: list[CheckedUser], report: ImportReport, reject) -> Realm:
-    realm = db.session.get(Realm, realm_id)
     try:
-        for checked in batch:
-            write_user(realm, checked)
-        db.session.commit()
+        _write_users(db.session.get(Realm, realm_id), batch)
         report.imported += len(batch)
     except IntegrityError:
         db.session.rollback()
         for checked in batch:
-            realm = db.session.get(Realm, realm_id)
             try:
-                write_user(realm, checked)
-                db.session.commit()
+                _write_users(db.session.get(Realm, realm_id), [checked])
                 report.imported += 1
             except IntegrityError:
                 db.session.rollback()

@@ -27,7 +27,7 @@ from ..mfa.registry import get_factor
 from ..models import Authenticator, User
 from ..password_hashes import UnknownHashFormat, check_stored_hash, keycloak_credential
 from ..services import ServiceError
-from ..services.users import email_key, find_user_by_email, normalize_email
+from ..services.users import email_key, normalize_email
 
 #: A longer line is refused without being parsed.
 MAX_LINE_BYTES = 64 * 1024
@@ -47,6 +47,7 @@ class CheckedUser:
 
     line: int
     email: str
+    email_key: str
     subject: str | None
     name: str | None
     email_verified: bool
@@ -169,8 +170,8 @@ def _factors(realm, mfa) -> tuple[bool, list]:
 
 
 def check_user(realm, data: dict, number: int) -> CheckedUser:
-    """Every check of one line, reading the database but writing nothing; ``Rejected`` says why
-    a line fails."""
+    """Every check of one line that needs nothing but the line (``existing_identities`` checks
+    a whole batch against the database); ``Rejected`` says why a line fails."""
     unknown = set(data) - FIELDS
     if unknown:
         raise Rejected(f"unknown field(s): {', '.join(sorted(unknown))[:100]}")
@@ -189,31 +190,41 @@ def check_user(realm, data: dict, number: int) -> CheckedUser:
         raise Rejected("'name' must be at most 200 characters")
     subject = _subject(data.get("id"))
     mfa_enabled, factors = _factors(realm, data.get("mfa"))
-    checked = CheckedUser(
-        line=number, email=email, subject=subject, name=name,
+    return CheckedUser(
+        line=number, email=email, email_key=email_key(email), subject=subject, name=name,
         email_verified=_bool(data, "email_verified"), disabled=_bool(data, "disabled"),
         created_at=_created_at(data.get("created_at")), password_hash=_password_hash(data.get("password_hash")),
         mfa_enabled=mfa_enabled, factors=factors)
-    with db.session.no_autoflush:
-        if find_user_by_email(realm, email) is not None:
-            raise Rejected("an account with this email already exists")
-        if subject is not None and db.session.get(User, subject) is not None:
-            raise Rejected("a user with this id already exists")
-    return checked
 
 
 def identity_keys(checked: CheckedUser) -> list[str]:
     """What must be unique across one file: the email key and the id."""
-    keys = [f"email:{email_key(checked.email)}"]
+    keys = [f"email:{checked.email_key}"]
     if checked.subject:
         keys.append(f"id:{checked.subject}")
     return keys
 
 
-def write_user(realm, checked: CheckedUser) -> User:
-    """Add the user and their credentials to the session (the caller flushes and commits)."""
-    from ..events import record_event
+def existing_identities(realm_id: int, batch: list[CheckedUser]) -> dict[int, str]:
+    """The lines of ``batch`` whose address is already an account of the realm, or whose id is
+    already a user's (of any realm: ids are subjects, unique on the server), with the reason."""
+    with db.session.no_autoflush:
+        taken_keys = set(db.session.scalars(db.select(User.email_normalized).where(
+            User.realm_id == realm_id, User.email_normalized.in_([c.email_key for c in batch]))))
+        subjects = [c.subject for c in batch if c.subject]
+        taken_ids = set(db.session.scalars(db.select(User.id).where(User.id.in_(subjects)))) if subjects else set()
+    refused = {}
+    for checked in batch:
+        if checked.email_key in taken_keys:
+            refused[checked.line] = "an account with this email already exists"
+        elif checked.subject in taken_ids:
+            refused[checked.line] = "a user with this id already exists"
+    return refused
 
+
+def write_user(realm, checked: CheckedUser) -> User:
+    """Add the user and their credentials to the session (the caller records the batch's
+    ``user.imported`` event, flushes and commits)."""
     user = User(realm_id=realm.id, email=checked.email, name=checked.name, email_verified=checked.email_verified,
                 password_hash=checked.password_hash, mfa_enabled=checked.mfa_enabled, failed_mfa_attempts=0,
                 disabled=checked.disabled)
@@ -229,8 +240,6 @@ def write_user(realm, checked: CheckedUser) -> User:
     db.session.add(user)
     for factor, data in checked.factors:
         factor.restore_credential(user, data)
-    record_event("user.created", realm=realm, user=user, source="import",
-                 factors=[factor.kind for factor, _ in checked.factors] or None)
     return user
 
 
