@@ -177,6 +177,9 @@ def create_app(
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(console_entry_bp)
+    from . import scim
+
+    scim.init_app(app)
 
     from .login.stages import StageOrderError, order_stages, parse_stage_order
 

@@ -18,6 +18,8 @@ SCOPES = {
     "api_keys:admin": "Create, list and revoke the realm's API keys (only with scopes the key holds itself).",
     "webhooks:read": "Read webhooks and their delivery log.",
     "webhooks:admin": "Add, change and remove webhooks; send test events; redeliver messages.",
+    "scim:read": "Read users and groups through SCIM 2.0 (/realms/<realm>/scim/v2).",
+    "scim:write": "Provision users and groups through SCIM 2.0: create, change, deactivate and delete them.",
 }
 IMPLIED = {
     "users:write": ("users:read",),
@@ -25,4 +27,5 @@ IMPLIED = {
     "providers:write": ("providers:read",),
     "realms:admin": ("realms:read",),
     "webhooks:admin": ("webhooks:read",),
+    "scim:write": ("scim:read",),
 }
