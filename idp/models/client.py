@@ -52,6 +52,9 @@ class Client(db.Model, ClientMixin):
     #: RFC 9126: this client must push its authorization requests (``idp.oidc.par``).
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False,
                                                                          server_default=false())
+    #: Every login to this client is on behalf of one organization the user belongs to: without
+    #: ``organization=`` on the request, the user picks one after logging in (``idp.organizations``).
+    organization_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     realm: Mapped[Realm] = relationship()

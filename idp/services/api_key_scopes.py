@@ -18,6 +18,10 @@ SCOPES = {
     "api_keys:admin": "Create, list and revoke the realm's API keys (only with scopes the key holds itself).",
     "webhooks:read": "Read webhooks and their delivery log.",
     "webhooks:admin": "Add, change and remove webhooks; send test events; redeliver messages.",
+    "orgs:read": "Read organizations, their domains, members and invitations.",
+    "orgs:write": "Create, change and delete organizations; add and remove members, set their roles; invite.",
+    "roles:read": "Read roles and their permissions, and the realm roles of users.",
+    "roles:write": "Create, change and delete roles; give realm roles to users and take them away.",
 }
 IMPLIED = {
     "users:write": ("users:read",),
@@ -25,4 +29,6 @@ IMPLIED = {
     "providers:write": ("providers:read",),
     "realms:admin": ("realms:read",),
     "webhooks:admin": ("webhooks:read",),
+    "orgs:write": ("orgs:read",),
+    "roles:write": ("roles:read",),
 }
