@@ -415,15 +415,6 @@ def revoke_invitation(invitation: OrganizationInvitation) -> None:
                      organization_id=invitation.organization_id)
 
 
-def delete_finished_invitations(now: dt.datetime | None = None, *, keep_for=dt.timedelta(days=30)) -> int:
-    """Invitations accepted or expired more than ``keep_for`` ago (the purge)."""
-    cutoff = (now or utcnow()) - keep_for
-    return db.session.execute(
-        db.delete(OrganizationInvitation).where(db.or_(
-            OrganizationInvitation.expires_at < cutoff, OrganizationInvitation.accepted_at < cutoff))
-        .execution_options(synchronize_session=False)).rowcount
-
-
 # --- what tokens carry ---------------------------------------------------------------------------
 
 def membership_in(organization_id: str | None, user: User) -> Membership | None:

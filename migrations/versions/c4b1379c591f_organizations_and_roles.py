@@ -26,6 +26,15 @@ EVERY_REALM_SCOPE_BEFORE = {
     "webhooks:read", "webhooks:admin",
 }
 ORGANIZATION_SCOPES = ["orgs:read", "orgs:write", "roles:read", "roles:write"]
+#: Clients may ask for the new OpenID scopes ``roles`` and ``organizations`` (every client had
+#: the same fixed scope list before).
+CLIENT_SCOPE_BEFORE = "openid profile email offline_access"
+CLIENT_SCOPE_AFTER = "openid profile email offline_access roles organizations"
+
+
+def _set_client_scope(old, new):
+    clients = sa.table('clients', sa.column('scope', sa.String()))
+    op.get_bind().execute(clients.update().where(clients.c.scope == old).values(scope=new))
 
 
 def _rewrite_scopes(change):
@@ -156,9 +165,11 @@ def upgrade():
     # ### end Alembic commands ###
     _rewrite_scopes(lambda scopes: scopes + [s for s in ORGANIZATION_SCOPES if s not in scopes]
                     if EVERY_REALM_SCOPE_BEFORE <= set(scopes) else None)
+    _set_client_scope(CLIENT_SCOPE_BEFORE, CLIENT_SCOPE_AFTER)
 
 
 def downgrade():
+    _set_client_scope(CLIENT_SCOPE_AFTER, CLIENT_SCOPE_BEFORE)
     _rewrite_scopes(lambda scopes: [s for s in scopes if s not in ORGANIZATION_SCOPES]
                     if set(ORGANIZATION_SCOPES) & set(scopes) else None)
     # Plain DROP COLUMN (SQLite 3.35+), for the same reason.
