@@ -135,11 +135,12 @@ def create_app(
 
     mail.init_app(app, settings)
 
-    from . import consent, lifecycle, login, mfa, webhooks
+    from . import consent, lifecycle, login, mfa, organizations, webhooks
     login.init_app(app)
     mfa.init_app(app)
     lifecycle.init_app(app)
     consent.init_app(app)
+    organizations.init_app(app)
     webhooks.init_app(app, settings)
     from . import social
 

@@ -2,7 +2,7 @@
 every realm scope also get the SCIM scopes, so a key that could do everything still can
 
 Revision ID: a7c3e5f9b2d1
-Revises: 4db1ed83930a
+Revises: c4b1379c591f
 Create Date: 2026-12-03 16:40:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e5f9b2d1'
-down_revision = '4db1ed83930a'
+down_revision = 'c4b1379c591f'
 branch_labels = None
 depends_on = None
 
@@ -20,7 +20,7 @@ depends_on = None
 EVERY_REALM_SCOPE_BEFORE = {
     "users:read", "users:write", "sessions:write", "clients:read", "clients:write", "providers:read",
     "providers:write", "realms:read", "realms:admin", "audit:read", "api_keys:admin", "webhooks:read",
-    "webhooks:admin",
+    "webhooks:admin", "orgs:read", "orgs:write", "roles:read", "roles:write",
 }
 SCIM_SCOPES = ["scim:read", "scim:write"]
 
