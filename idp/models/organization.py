@@ -76,6 +76,8 @@ class Organization(db.Model):
     #: The role a user gets when joining through a verified domain or an invitation naming none.
     default_role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id", ondelete="SET NULL"),
                                                         nullable=True, index=True)
+    #: The provisioning client's own id for it (SCIM ``externalId`` of the Group).
+    external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     realm: Mapped[Realm] = relationship()

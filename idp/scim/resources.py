@@ -11,11 +11,11 @@ them, as the RFC allows a service provider that does not support them; ``/Schema
 exactly the attributes above."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import ConfigDict
-from scim2_models import (URN, Email, GroupMembership, Mutability, Required, Resource, Returned,
-                          Uniqueness)
+from pydantic import ConfigDict, Field
+from scim2_models import (URN, CaseExact, ComplexAttribute, Email, GroupMembership, Mutability, Reference, Required,
+                          Resource, Returned, Uniqueness)
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -41,3 +41,35 @@ class User(Resource):
 
     groups: Annotated[list[GroupMembership] | None, Mutability.read_only] = None
     """The organizations the user is a member of."""
+
+
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+class GroupMember(ComplexAttribute):
+    """A member: a user of the realm (groups do not nest: an organization holds users). A
+    ``display`` a client sends is ignored (the user's own ``displayName`` says it)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    value: Annotated[str | None, Mutability.immutable, CaseExact.true] = None
+    """The user's id."""
+
+    ref: Annotated[Reference["User"] | None, Mutability.immutable] = Field(
+        None, serialization_alias="$ref", validation_alias="$ref")
+
+    type: Annotated[str | None, Mutability.immutable] = Field(None, examples=["User"])
+
+
+class Group(Resource):
+    """An organization of the realm: ``displayName`` is its display name, ``members`` its
+    memberships (adding a member gives them the organization's default role, if it has one;
+    roles themselves are managed through the API, console and CLI). A new group's
+    organization name (the slug ``organization=`` takes) is made from its display name."""
+
+    __schema__ = URN(GROUP_SCHEMA)
+    model_config = ConfigDict(extra="ignore")
+
+    display_name: Annotated[str | None, Required.true] = None
+    members: list[GroupMember] | None = None
+    Members: ClassVar[type[ComplexAttribute]] = GroupMember

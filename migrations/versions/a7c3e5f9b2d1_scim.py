@@ -1,4 +1,4 @@
-"""SCIM 2.0: a user's externalId (the provisioning client's own id for them); API keys that held
+"""SCIM 2.0: a user's and an organization's externalId (the provisioning client's own id for them); API keys that held
 every realm scope also get the SCIM scopes, so a key that could do everything still can
 
 Revision ID: a7c3e5f9b2d1
@@ -39,11 +39,13 @@ def upgrade():
     # other one refers to on SQLite
     op.add_column('users', sa.Column('external_id', sa.String(length=255), nullable=True))
     op.create_index('ix_users_realm_external_id', 'users', ['realm_id', 'external_id'], unique=False)
+    op.add_column('organizations', sa.Column('external_id', sa.String(length=255), nullable=True))
     _rewrite_scopes(lambda scopes: scopes + SCIM_SCOPES if EVERY_REALM_SCOPE_BEFORE <= set(scopes) else None)
 
 
 def downgrade():
     _rewrite_scopes(lambda scopes: [s for s in scopes if s not in SCIM_SCOPES] if set(SCIM_SCOPES) & set(scopes)
                     else None)
+    op.execute(sa.text('ALTER TABLE organizations DROP COLUMN external_id'))
     op.drop_index('ix_users_realm_external_id', table_name='users')
     op.execute(sa.text('ALTER TABLE users DROP COLUMN external_id'))
