@@ -783,8 +783,10 @@ def users_delete(email, realm_name):
 @click.option("--dry-run", is_flag=True, help="Check every line and report; write nothing.")
 @click.option("--batch-size", type=click.IntRange(1, 10000), default=1000, show_default=True,
               help="Users committed together.")
+@click.option("--new-ids", is_flag=True, help="Give every user a new id instead of the line's (to copy users "
+                                              "between realms of one server, where their ids are taken).")
 @with_app()
-def users_import(file, realm_name, dry_run, batch_size):
+def users_import(file, realm_name, dry_run, batch_size, new_ids):
     """Import users from FILE, one JSON object per line ('-' reads standard input).
 
     Each rejected line is reported on standard error as 'line N: reason' and skipped; a user
@@ -794,7 +796,8 @@ def users_import(file, realm_name, dry_run, batch_size):
     def rejected(number, reason):
         click.echo(f"line {number}: {reason}", err=True)
 
-    report = import_users(_realm(realm_name), file, dry_run=dry_run, batch_size=batch_size, on_rejected=rejected)
+    report = import_users(_realm(realm_name), file, dry_run=dry_run, batch_size=batch_size, new_ids=new_ids,
+                          on_rejected=rejected)
     click.echo(report.summary())
     if report.rejected:
         raise SystemExit(1)

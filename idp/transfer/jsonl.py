@@ -41,10 +41,11 @@ class ImportReport:
 
 
 def import_users(realm, lines: Iterable[bytes], *, dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
-                 on_rejected: Callable[[int, str], None] | None = None) -> ImportReport:
+                 new_ids: bool = False, on_rejected: Callable[[int, str], None] | None = None) -> ImportReport:
     """Import the users of ``lines`` (bytes, as read from a file opened in binary) into
     ``realm``; ``on_rejected(line_number, reason)`` hears each refused line. Commits each batch
-    (unless ``dry_run``)."""
+    (unless ``dry_run``). ``new_ids`` ignores the lines' ids (users copied between realms of
+    one server, where ids are taken)."""
     report = ImportReport(dry_run=dry_run)
     realm_id = realm.id
     seen: dict[str, int] = {}
@@ -72,7 +73,7 @@ def import_users(realm, lines: Iterable[bytes], *, dry_run: bool = False, batch_
             data = parse_line(raw.rstrip(b"\r\n"), number)
             if data is None:
                 continue
-            checked = check_user(realm, data, number)
+            checked = check_user(realm, data, number, new_ids=new_ids)
             for key in identity_keys(checked):
                 if key in seen:
                     what = "email" if key.startswith("email:") else "id"

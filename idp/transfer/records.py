@@ -169,7 +169,7 @@ def _factors(realm, mfa) -> tuple[bool, list]:
     return _bool(mfa, "enabled", bool(checked)), checked
 
 
-def check_user(realm, data: dict, number: int) -> CheckedUser:
+def check_user(realm, data: dict, number: int, *, new_ids: bool = False) -> CheckedUser:
     """Every check of one line that needs nothing but the line (``existing_identities`` checks
     a whole batch against the database); ``Rejected`` says why a line fails."""
     unknown = set(data) - FIELDS
@@ -189,6 +189,8 @@ def check_user(realm, data: dict, number: int) -> CheckedUser:
     if name and len(name) > 200:
         raise Rejected("'name' must be at most 200 characters")
     subject = _subject(data.get("id"))
+    if new_ids:
+        subject = None
     mfa_enabled, factors = _factors(realm, data.get("mfa"))
     return CheckedUser(
         line=number, email=email, email_key=email_key(email), subject=subject, name=name,
