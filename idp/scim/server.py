@@ -10,7 +10,8 @@ or without the scope: 403. All answered as SCIM errors."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask, g, request, url_for
-from scim2_models import (Bulk, ChangePassword, ETag, Filter, ForbiddenException, NotFoundException, Patch,
+from scim2_models import (Bulk, ChangePassword, ETag, Filter, ForbiddenException, InvalidValueException,
+                          NotFoundException, Patch,
                           ScimProvider, ServiceProviderConfig, Sort, UnauthorizedException)
 from scim2_models.resources.service_provider_config import AuthenticationScheme
 from scim2_flask import ScimServer
@@ -67,6 +68,14 @@ class RealmScimServer(ScimServer):
 
     def get_subject(self):
         return g.get("api_key")
+
+    def read_body(self, scim_request: ScimRequest) -> bytes:
+        """No attribute holds a NUL character (PostgreSQL refuses it in text), so a body with one
+        is refused whole before anything reads it."""
+        body = super().read_body(scim_request)
+        if b"\x00" in body or b"\\u0000" in body:
+            raise InvalidValueException(detail="Text must not contain NUL characters")
+        return body
 
     def read_request(self) -> ScimRequest:
         prefix = url_for(f"{self.name}.search_root").rstrip("/")

@@ -105,9 +105,10 @@ def test_a_stale_etag_is_refused(scim):
     ({"schemas": [USER_SCHEMA], "userName": "not an address"}, 400, "invalidValue"),
     ({"schemas": [USER_SCHEMA], "userName": "taken@example.com"}, 409, "uniqueness"),
     ({"schemas": [USER_SCHEMA], "userName": "x\u0000@example.com"}, 400, "invalidValue"),
+    ({"schemas": [USER_SCHEMA], "userName": "nul@example.com", "displayName": "a\u0000b"}, 400, "invalidValue"),
     ({"schemas": [USER_SCHEMA], "userName": "long@example.com", "externalId": "x" * 300}, 400, "invalidValue"),
     ({"schemas": [USER_SCHEMA]}, 400, None),
-], ids=["malformed JSON", "not an address", "address taken", "NUL byte", "externalId too long", "no userName"])
+], ids=["malformed JSON", "not an address", "address taken", "NUL byte", "NUL in the name", "externalId too long", "no userName"])
 def test_a_bad_user_is_refused_with_a_scim_error_and_nothing_is_written(app, scim, body, status, scim_type):
     from idp.extensions import db
     from idp.models import User
