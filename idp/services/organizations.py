@@ -415,6 +415,17 @@ def revoke_invitation(invitation: OrganizationInvitation) -> None:
                      organization_id=invitation.organization_id)
 
 
+# --- clients -------------------------------------------------------------------------------------
+
+def set_client_organization_required(client, required: bool) -> None:
+    """Whether every login to ``client`` must be for one organization (``idp.organizations.stage``)."""
+    if bool(client.organization_required) == bool(required):
+        return
+    client.organization_required = bool(required)
+    record_event("client.updated", realm=client.realm, client_id=client.client_id,
+                 organization_required=bool(required))
+
+
 # --- what tokens carry ---------------------------------------------------------------------------
 
 def membership_in(organization_id: str | None, user: User) -> Membership | None:
