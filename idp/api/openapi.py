@@ -347,6 +347,9 @@ SCHEMAS = {
                                           "add offline_access for a refresh token."),
         "nonce": _string(255, description="Put in the client's ID token."),
         "acr_values": _string(500, description="urn:idp:acr:mfa asks for a second factor even without MFA."),
+        "organization": _string(64, description="Log in for this organization (name or id): the client's tokens "
+                                                "carry org_id, org_name and the user's org_permissions; a user "
+                                                "who is not a member gets 403 access_denied."),
     }, ("email", "password")),
     "SendCodeRequest": _object({"token": _string(300, pattern="^kli_"), "factor": {"enum": ["sms"]}}, ("token",)),
     "CompleteMfaRequest": _object({

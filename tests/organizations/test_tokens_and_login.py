@@ -211,3 +211,17 @@ def test_an_organization_parameter_that_is_too_long_is_a_bad_request(app, acme):
     login = HostedLogin(app.test_client(), "acme", client_id, secret)
     login.authorize(organization="x" * 65)
     assert login.redirected_to_app and query_params(login.response.location)["error"] == "invalid_request"
+
+
+def test_a_direct_login_through_the_api_may_be_for_an_organization(app, acme):
+    realm, client_id, secret = acme
+    http = app.test_client()
+
+    member = http.post("/api/v1/realms/acme/sessions/authenticate", auth=(client_id, secret), json={
+        "email": "alice@example.com", "password": "correct horse battery", "organization": "globex"})
+    outsider = http.post("/api/v1/realms/acme/sessions/authenticate", auth=(client_id, secret), json={
+        "email": "bob@example.com", "password": "correct horse battery", "organization": "globex"})
+
+    assert member.status_code == 200, member.get_json()
+    assert _payload(member.get_json()["oidc"]["access_token"])["org_name"] == "globex"
+    assert outsider.status_code == 403 and outsider.get_json()["error"] == "access_denied"
