@@ -73,8 +73,14 @@ SCHEMAS = {
     "UserRoles": _object({"roles": {"type": "array", "items": _ref("Role")},
                           "permissions": {"type": "array", "items": _string()}}),
     "UserRoleAssign": _object({"role": _string(64)}, ("role",)),
-    "UserOrganizations": _object({"organizations": {"type": "array", "items": {
-        "allOf": [_ref("Organization")], "description": "With the user's roles and permissions there."}}}),
+    "UserOrganization": _object({
+        "id": _string(32), "name": _string(64), "display_name": _string(200),
+        "domains": {"type": "array", "items": _ref("OrganizationDomain")},
+        "default_role": _nullable(_string(64)), "created_at": TIME,
+        "roles": {**NAMES, "description": "The user's roles in this organization."},
+        "permissions": {"type": "array", "items": _string(), "description": "Every permission of those roles."},
+    }),
+    "UserOrganizations": _object({"organizations": {"type": "array", "items": _ref("UserOrganization")}}),
 }
 
 PARAMETERS = {
