@@ -510,6 +510,7 @@ def _client_dict(client):
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "grant_types": client.grant_types,
         "require_par": client.require_pushed_authorization_requests,
+        "organization_required": client.organization_required,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
         "home_uri": client.home_uri,
@@ -581,9 +582,12 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
 @click.option("--require-par", type=ON_OFF, default=None,
               help="This client must push its authorization requests first (RFC 9126).")
 @click.option("--home-uri", default=None, help=HOME_URI_HELP + " --home-uri '' removes it.")
+@click.option("--require-organization", type=ON_OFF, default=None,
+              help="Every login is for one organization of the user (organization= or a picker).")
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, home_uri, as_json):
+def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, home_uri, require_organization,
+                as_json):
     """Change settings of client CLIENT_ID."""
     from .services.clients import (
         get_client,
@@ -602,6 +606,10 @@ def clients_set(client_id, realm_name, resource_server_for, grant_types, require
         set_client_requires_par(client, _flag(require_par))
     if home_uri is not None:
         set_home_uri(client, home_uri)
+    if require_organization is not None:
+        from .services.organizations import set_client_organization_required
+
+        set_client_organization_required(client, _flag(require_organization))
     commit()
     _print(_client_dict(client), as_json)
 
@@ -1007,6 +1015,18 @@ def _register_webhooks():
                       commit=commit)
 
 
+def _register_organizations():
+    """``idp orgs ...`` and ``idp roles ...`` (one module)."""
+    from .organizations.cli import register as register_organizations
+
+    register_organizations(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print,
+                           commit=commit)
+
+
+main.add_group_loaded_when_used("orgs", _register_organizations,
+                                "Organizations: a realm's customers or teams, their members and roles.")
+main.add_group_loaded_when_used("roles", _register_organizations,
+                                "Roles: named sets of permissions, given to users for the realm or inside organizations.")
 main.add_group_loaded_when_used("providers", _register_providers,
                                 "Upstream identity providers (social and enterprise OpenID Connect).")
 main.add_group_loaded_when_used("webhooks", _register_webhooks,

@@ -96,10 +96,18 @@ def create_organization(realm, name: str, *, display_name: str | None = None, do
     return organization
 
 
+def _existing_roles(realm, names, field: str) -> list[Role]:
+    """The roles named; an unknown one is a mistake in the field that named it (422, not 404)."""
+    try:
+        return get_roles(realm, names)
+    except NotFound as error:
+        raise ServiceError(error.message, field=field) from None
+
+
 def _role_id(realm, role_name: str | None) -> int | None:
     if not role_name:
         return None
-    return get_roles(realm, [role_name])[0].id
+    return _existing_roles(realm, [role_name], "default_role")[0].id
 
 
 def update_organization(organization: Organization, *, display_name: str | None = None,
@@ -243,7 +251,7 @@ def add_member(organization: Organization, user: User, *, roles=(), joined_via: 
 
 def _roles(realm, roles) -> list[Role]:
     names = [role.name if isinstance(role, Role) else role for role in roles or []]
-    return get_roles(realm, [name for name in names if name])
+    return _existing_roles(realm, [name for name in names if name], "roles")
 
 
 def set_member_roles(organization: Organization, user: User, roles) -> Membership:
@@ -323,7 +331,7 @@ def invite_to_organization(organization: Organization, email: str, *, role: str 
     organization stop working. The caller mails the link (``idp.organizations.invitations``)."""
     realm = organization.realm
     email = normalize_email(email)
-    role_row = get_roles(realm, [role])[0] if role else organization.default_role
+    role_row = _existing_roles(realm, [role], "role")[0] if role else organization.default_role
     user = find_user_by_email(realm, email)
     if user is None:
         user = create_user(realm, email=email, password=None, email_verified=False)
@@ -413,6 +421,17 @@ def revoke_invitation(invitation: OrganizationInvitation) -> None:
         record_event("organization.invitation_revoked", realm=invitation.organization.realm,
                      user_id=invitation.user_id, organization=invitation.organization.name,
                      organization_id=invitation.organization_id)
+
+
+# --- clients -------------------------------------------------------------------------------------
+
+def set_client_organization_required(client, required: bool) -> None:
+    """Whether every login to ``client`` must be for one organization (``idp.organizations.stage``)."""
+    if bool(client.organization_required) == bool(required):
+        return
+    client.organization_required = bool(required)
+    record_event("client.updated", realm=client.realm, client_id=client.client_id,
+                 organization_required=bool(required))
 
 
 # --- what tokens carry ---------------------------------------------------------------------------

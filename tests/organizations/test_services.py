@@ -7,7 +7,7 @@ import pytest
 from idp.extensions import db
 from idp.models import AuditEvent, Membership, OrganizationInvitation, Role
 from idp.models.organization import membership_roles, user_roles
-from idp.services import NotFound, ServiceError
+from idp.services import ServiceError
 from idp.services import organizations as orgs
 from idp.services import roles
 from idp.services.users import delete_user, update_user
@@ -83,7 +83,7 @@ def test_a_user_belongs_to_several_organizations_with_roles_in_each(realm, facto
     assert [r.name for r in orgs.get_membership(initech, alice).roles] == ["admin", "viewer"]
     with pytest.raises(ServiceError, match="already a member"):
         orgs.add_member(globex, alice)
-    with pytest.raises(NotFound):
+    with pytest.raises(ServiceError, match="does not exist"):
         orgs.set_member_roles(globex, alice, ["nope"])
     orgs.remove_member(initech, alice)
     assert [m.organization.name for m in orgs.memberships_of(alice)] == ["globex"]
