@@ -199,3 +199,20 @@ def test_batches_commit_as_they_go(runner, import_file, make_app):
     result = runner("users", "import", "--batch-size", "7", path)
     assert "imported 25 user(s)" in result.stdout
     assert len(users_in(make_app())) == 25
+
+
+def test_an_imported_bcrypt_user_logs_in_on_the_hosted_page_and_leaves_with_an_argon2id_hash(
+        app, factory, runner, import_file):
+    from ..flows import HostedLogin
+
+    realm = factory.realm("acme")
+    client_id, secret = factory.client(realm)
+    path = import_file({"email": "hal@example.com", "email_verified": True,
+                        "password_hash": bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()})
+    assert runner("users", "import", "--realm", "acme", path).exit_code == 0
+    login = HostedLogin(app.test_client(), "acme", client_id, secret)
+    login.authorize()
+    login.log_in("hal@example.com", PASSWORD)
+    assert login.redirected_to_app, login.page
+    assert login.exchange_code()["id_token"]
+    assert users_in(app, "acme")["hal@example.com"][0].startswith("$argon2id$")
