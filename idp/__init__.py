@@ -141,11 +141,12 @@ def create_app(
 
     mail.init_app(app, settings)
 
-    from . import consent, lifecycle, login, mfa, webhooks
+    from . import consent, lifecycle, login, mfa, organizations, webhooks
     login.init_app(app)
     mfa.init_app(app)
     lifecycle.init_app(app)
     consent.init_app(app)
+    organizations.init_app(app)
     webhooks.init_app(app, settings)
     from . import social
 
@@ -183,6 +184,9 @@ def create_app(
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(console_entry_bp)
+    from . import scim
+
+    scim.init_app(app)
 
     from .login.stages import StageOrderError, order_stages, parse_stage_order
 

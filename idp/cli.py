@@ -510,6 +510,7 @@ def _client_dict(client):
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "grant_types": client.grant_types,
         "require_par": client.require_pushed_authorization_requests,
+        "organization_required": client.organization_required,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
         "home_uri": client.home_uri,
@@ -581,9 +582,12 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
 @click.option("--require-par", type=ON_OFF, default=None,
               help="This client must push its authorization requests first (RFC 9126).")
 @click.option("--home-uri", default=None, help=HOME_URI_HELP + " --home-uri '' removes it.")
+@click.option("--require-organization", type=ON_OFF, default=None,
+              help="Every login is for one organization of the user (organization= or a picker).")
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, home_uri, as_json):
+def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, home_uri, require_organization,
+                as_json):
     """Change settings of client CLIENT_ID."""
     from .services.clients import (
         get_client,
@@ -602,6 +606,10 @@ def clients_set(client_id, realm_name, resource_server_for, grant_types, require
         set_client_requires_par(client, _flag(require_par))
     if home_uri is not None:
         set_home_uri(client, home_uri)
+    if require_organization is not None:
+        from .services.organizations import set_client_organization_required
+
+        set_client_organization_required(client, _flag(require_organization))
     commit()
     _print(_client_dict(client), as_json)
 
@@ -775,6 +783,48 @@ def users_delete(email, realm_name):
 
     delete_user(get_user(_realm(realm_name), email))
     click.echo(f"deleted user {email}")
+
+
+@users.command("import")
+@click.argument("file", type=click.File("rb"))
+@realm_option
+@click.option("--dry-run", is_flag=True, help="Check every line and report; write nothing.")
+@click.option("--batch-size", type=click.IntRange(1, 10000), default=1000, show_default=True,
+              help="Users committed together.")
+@click.option("--new-ids", is_flag=True, help="Give every user a new id instead of the line's (to copy users "
+                                              "between realms of one server, where their ids are taken).")
+@with_app()
+def users_import(file, realm_name, dry_run, batch_size, new_ids):
+    """Import users from FILE, one JSON object per line ('-' reads standard input).
+
+    Each rejected line is reported on standard error as 'line N: reason' and skipped; a user
+    is imported whole or not at all. The exit status is 1 when any line was rejected."""
+    from .transfer.jsonl import import_users
+
+    def rejected(number, reason):
+        click.echo(f"line {number}: {reason}", err=True)
+
+    report = import_users(_realm(realm_name), file, dry_run=dry_run, batch_size=batch_size, new_ids=new_ids,
+                          on_rejected=rejected)
+    click.echo(report.summary())
+    if report.rejected:
+        raise SystemExit(1)
+
+
+@users.command("export")
+@realm_option
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8", atomic=True), default="-",
+              help="File to write (standard output by default).")
+@with_app()
+def users_export(realm_name, output):
+    """Write every user of the realm, one JSON object per line, in the format 'idp users import'
+    reads. The lines hold password hashes and TOTP secrets: keep the file as secret as the database."""
+    from .transfer.jsonl import export_users
+
+    count = export_users(_realm(realm_name), output.write)
+    output.flush()
+    if output is not sys.stdout and getattr(output, "name", "-") != "<stdout>":
+        click.echo(f"exported {count} user(s)", err=True)
 
 
 # --- keys --------------------------------------------------------------------------------
@@ -995,6 +1045,18 @@ def _register_webhooks():
                       commit=commit)
 
 
+def _register_organizations():
+    """``idp orgs ...`` and ``idp roles ...`` (one module)."""
+    from .organizations.cli import register as register_organizations
+
+    register_organizations(main, with_app=with_app, realm_option=realm_option, realm_lookup=_realm, printer=_print,
+                           commit=commit)
+
+
+main.add_group_loaded_when_used("orgs", _register_organizations,
+                                "Organizations: a realm's customers or teams, their members and roles.")
+main.add_group_loaded_when_used("roles", _register_organizations,
+                                "Roles: named sets of permissions, given to users for the realm or inside organizations.")
 main.add_group_loaded_when_used("providers", _register_providers,
                                 "Upstream identity providers (social and enterprise OpenID Connect).")
 main.add_group_loaded_when_used("webhooks", _register_webhooks,

@@ -72,7 +72,7 @@ class LoginSettings:
     password_lockout_seconds: int = 900
     #: The login stages in the order they run (``idp.login.stages``); every registered stage
     #: must be named once.
-    stage_order: str = "password mfa verify_email consent"
+    stage_order: str = "password mfa verify_email organization consent"
 
 
 @dataclass

@@ -11,6 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
+from .password_hashes import hash_kind, is_argon2id, verify_foreign
+
 
 def random_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
@@ -58,6 +60,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             pass
         return False
+    if hash_kind(password_hash) not in (None, "argon2"):
+        return verify_foreign(password_hash, password)
     try:
         return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -65,7 +69,14 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def password_needs_rehash(password_hash: str) -> bool:
-    return _password_hasher().check_needs_rehash(password_hash)
+    """True for any hash but an argon2id one with this server's parameters: an imported bcrypt,
+    PBKDF2 or argon2i hash becomes argon2id at the user's next successful password check."""
+    if not is_argon2id(password_hash):
+        return True
+    try:
+        return _password_hasher().check_needs_rehash(password_hash)
+    except (InvalidHashError, ValueError):
+        return True
 
 
 def _fernet() -> Fernet:

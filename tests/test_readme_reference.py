@@ -53,7 +53,8 @@ def without_optional_parts(command: str) -> str:
         command = shorter
 
 
-def test_the_readme_reference_block_runs_as_written(runner):
+def test_the_readme_reference_block_runs_as_written(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # files the block writes (an export) land here
     ran, unrun, names, client_ids = [], [], {}, []
     for command in reference_commands():
         if command.startswith(SERVERS):

@@ -17,6 +17,8 @@ admin_bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="te
 console_entry_bp = Blueprint("admin_entry", __name__, url_prefix=f"/realms/{ADMIN_REALM}/console")
 
 from . import console  # noqa: E402,F401  (request hooks, error pages, sign-in)
-from .pages import api_keys, audit, clients, dashboard, providers, realms, sms_integrations, users, webhooks  # noqa: E402,F401
+from .pages import (  # noqa: E402,F401
+    api_keys, audit, clients, dashboard, organizations, providers, realms, sms_integrations, users, webhooks,
+)
 
 __all__ = ["admin_bp", "console_entry_bp"]

@@ -27,6 +27,8 @@ AREA_ROLES = {
     "providers": ("owner",),
     "api_keys": ("owner",),
     "webhooks": ("owner",),
+    "organizations": ("owner", "operator"),
+    "roles": ("owner",),
     "users": ("owner", "operator"),
     "clients": ("owner", "operator"),
     "admins": ("owner",),

@@ -42,6 +42,8 @@ AREA_NAMES = {
     "providers": "login providers",
     "api_keys": "API keys",
     "webhooks": "webhooks",
+    "organizations": "organizations",
+    "roles": "roles",
     "users": "users",
     "clients": "clients",
     "admins": "console roles",

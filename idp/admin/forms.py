@@ -300,3 +300,72 @@ class WebhookForm(FlaskForm):
                               description="What the receiver is, for the people who read this page.")
     enabled = BooleanField("Enabled", default=True,
                            description="A disabled webhook is sent nothing; events while it is off are not queued.")
+
+
+def _roles_field(label: str, description: str):
+    """One checkbox per role of the realm (the choices are set by the view)."""
+    return SelectMultipleField(label, choices=[], validate_choice=False, description=description,
+                               widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField("Organization name", validators=[DataRequired("Give the organization a name."), Length(max=64)],
+                       description="A stable slug (lowercase letters, digits, hyphens): apps send it as "
+                                   "organization= on /authorize.")
+    display_name = StringField("Display name", validators=[Optional(), Length(max=200)],
+                               description="What users see. Leave empty to use the name.")
+    domains = TextAreaField("Verified domains", validators=[Optional(), Length(max=13000)],
+                            description="Email domains that belong to the organization, one per line (optional).")
+    auto_join = BooleanField("Users of these domains join automatically",
+                             description="A user with a verified address at one of the domains joins at their next "
+                                         "login, or when they verify the address.")
+    default_role = SelectField("Default role", choices=[], validate_choice=False,
+                               description="The role of members who join by domain or by an invitation naming none.")
+
+
+class OrganizationSettingsForm(FlaskForm):
+    display_name = StringField("Display name", validators=[DataRequired("Give a display name."), Length(max=200)])
+    default_role = SelectField("Default role", choices=[], validate_choice=False,
+                               description="The role of members who join by domain or by an invitation naming none.")
+
+
+class DomainForm(FlaskForm):
+    domain = StringField("Domain", validators=[DataRequired("Give a domain, such as example.com."), Length(max=253)])
+    auto_join = BooleanField("Users of this domain join automatically")
+
+
+class MemberForm(FlaskForm):
+    email = StringField("User's email", validators=[DataRequired("Give the email of a user of this realm."),
+                                                    Length(max=320)])
+    roles = _roles_field("Roles", "What the member may do in this organization.")
+
+
+class MemberRolesForm(FlaskForm):
+    roles = _roles_field("Roles", "Replaces the member's roles in this organization.")
+
+
+class InvitationForm(FlaskForm):
+    email = StringField("Email to invite", validators=[DataRequired("Give the address to invite."), Length(max=320)],
+                        description="An account without a password is made for an address that has none; the link "
+                                    "works once, for 72 hours.")
+    role = SelectField("Role", choices=[], validate_choice=False)
+
+
+class RoleForm(FlaskForm):
+    name = StringField("Role name", validators=[DataRequired("Give the role a name."), Length(max=64)],
+                       description="Lowercase letters, digits, dots, hyphens or underscores: tokens carry it.")
+    description = StringField("Description", validators=[Optional(), Length(max=200)])
+    permissions = TextAreaField("Permissions", validators=[Optional(), Length(max=11000)],
+                                description="One per line, such as invoices:read.")
+
+
+class RoleSettingsForm(FlaskForm):
+    description = StringField("Description", validators=[Optional(), Length(max=200)])
+    permissions = TextAreaField("Permissions", validators=[Optional(), Length(max=11000)],
+                                description="One per line, such as invoices:read. Replaces the list.")
+
+
+class RoleAssignForm(FlaskForm):
+    email = StringField("User's email", validators=[DataRequired("Give the email of a user of this realm."),
+                                                    Length(max=320)],
+                        description="The user gets this role for the whole realm, whatever the organization.")

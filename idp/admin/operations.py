@@ -8,6 +8,7 @@ from ..mfa import flows
 from ..mfa.codes import end_codes
 from ..models import SmsMessage, utcnow
 from ..services import ServiceError
+from ..services.account_lock import lock_user, unlock_user  # noqa: F401  (the console's verbs)
 from ..services.audit import record_event
 from ..services.phones import mask_phone, parse_phone, phone_country
 from ..services.sign_out import end_browser_sessions, revoke_user_tokens
@@ -28,20 +29,6 @@ def end_user_sessions(user) -> None:
     """Log the user out everywhere: browser sessions and issued tokens."""
     end_browser_sessions(user)
     revoke_user_tokens(user)
-
-
-def lock_user(user) -> None:
-    """The user can no longer log in, and is logged out of every session and app."""
-    user.disabled = True
-    end_user_sessions(user)
-    record_event("user.locked", realm=user.realm, user=user)
-
-
-def unlock_user(user) -> None:
-    """The account works again, and a second-factor lockout (too many wrong codes) is lifted."""
-    user.disabled = False
-    user.failed_mfa_attempts, user.mfa_locked_until = 0, None
-    record_event("user.unlocked", realm=user.realm, user=user)
 
 
 def client_realm(client):

@@ -21,6 +21,7 @@ from . import (  # noqa: E402,F401  (their routes register on api_bp)
     keys,
     management,
     openapi,
+    organizations,
     providers,
     realms,
     sessions,

@@ -53,6 +53,8 @@ ROUTE_SCOPES = {
     "api_keys": ("api_keys:admin", "api_keys:admin"),
     "audit_events": ("audit:read", "audit:read"),
     "webhooks": ("webhooks:read", "webhooks:admin"),
+    "organizations": ("orgs:read", "orgs:write"),
+    "roles": ("roles:read", "roles:write"),
 }
 
 

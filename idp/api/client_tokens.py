@@ -27,7 +27,7 @@ from flask import url_for
 
 from ..login.acr import acr_for
 from ..login.resume import LoginResult
-from ..oidc.resume import authenticated_user
+from ..oidc.resume import authenticated_user, login_organization_id
 from ..oidc.server import authorization_server
 from .errors import ApiError
 
@@ -96,7 +96,7 @@ def authenticate_client(credentials: ClientCredentials):
 
 
 def authorization_request_for(client, *, scope: str | None = None, nonce: str | None = None,
-                              acr_values: str | None = None) -> dict:
+                              acr_values: str | None = None, organization: str | None = None) -> dict:
     params = {"response_type": "code", "client_id": client.client_id, "scope": scope or DEFAULT_SCOPE}
     if client.redirect_uris:
         params["redirect_uri"] = client.redirect_uris[0]
@@ -104,6 +104,8 @@ def authorization_request_for(client, *, scope: str | None = None, nonce: str | 
         params["nonce"] = nonce
     if acr_values:
         params["acr_values"] = acr_values
+    if organization:
+        params["organization"] = organization
     return params
 
 
@@ -133,7 +135,8 @@ def issue_client_tokens(txn, user, credentials: ClientCredentials) -> dict:
     result = LoginResult(user=user, amr=amr, acr=acr_for(amr), auth_time=txn.auth_time, sid=None)
     request, grant = _authorization_grant(params)
     response = authorization_server.create_authorization_response(
-        request=request, grant_user=authenticated_user(result), grant=grant)
+        request=request, grant=grant,
+        grant_user=authenticated_user(result, organization_id=login_organization_id(txn)))
     answer = {k: v[0] for k, v in parse_qs(urlsplit(response.location or "").query).items()}
     if "code" not in answer:
         raise ApiError(400, answer.get("error", "invalid_request"),

@@ -81,8 +81,14 @@ def update_client_view(client_id):
         "post_logout_redirect_uris": URIS,
         "grant_types": GRANTS,
         "resource_server_for": CLIENT_IDS,
+        "organization_required": Field("boolean"),
     })
+    organization_required = fields.pop("organization_required", None)
     update_client(client, **fields)
+    if organization_required is not None:
+        from ..services.organizations import set_client_organization_required
+
+        set_client_organization_required(client, organization_required)
     db.session.commit()
     return jsonify(client_json(client))
 

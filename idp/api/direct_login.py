@@ -24,7 +24,7 @@ import uuid
 from ..extensions import db
 from ..login.acr import acr_for
 from ..login.completion import apply_deferred_changes
-from ..login.stages import conclude_stages
+from ..login.stages import ACCESS_DENIED, conclude_stages, pending_prompt
 from ..login.transaction import (
     authenticate_in_transaction,
     begin_transaction,
@@ -233,11 +233,15 @@ def login_user(user) -> dict:
 def _refuse_unfinished_stages(txn) -> None:
     """Every stage of the login must be done before any token: a stage the API cannot run
     (email verification, consent) sends the user to the hosted pages."""
-    stage = next_stage(txn)
-    if stage is None:
+    pending = pending_prompt(txn)
+    if pending is None:
         return
+    stage, prompt = pending
     txn.status = "cancelled"
     db.session.commit()
+    if prompt.error == ACCESS_DENIED:
+        raise ApiError(403, "access_denied", "This account cannot log in to this application "
+                                             "(it is not a member of the organization it requires).")
     if stage.key == "verify_email":
         raise ApiError(403, "email_verification_required",
                        "This account must verify its email address before it can log in.")

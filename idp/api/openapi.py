@@ -15,6 +15,8 @@ from . import api_bp
 from .access import public, required_scope
 
 API_KEY = [{"apiKey": []}]
+ORGANIZATION_REQUIRED = ("Every login to this client is for one organization of the user: organization= on "
+                         "/authorize, else the one they belong to, or a picker when they belong to several.")
 RESOURCE_SERVER_FOR = ("Client ids whose tokens this client may introspect, as their resource server (API); "
                        "every client may introspect its own. Only confidential clients.")
 PUBLIC = [{}, {"clientSecretBasic": []}]
@@ -144,6 +146,7 @@ CLIENT_PROPERTIES = {
     "grant_types": {"type": "array", "items": _string()},
     "id_token_signed_response_alg": _string(),
     "resource_server_for": _strings(description=RESOURCE_SERVER_FOR),
+    "organization_required": {"type": "boolean", "description": ORGANIZATION_REQUIRED},
     "created_at": _string(format="date-time"),
 }
 PROVIDER_CHANGES = {
@@ -264,6 +267,7 @@ SCHEMAS = {
         "grant_types": {**_strings(64, 10, GRANT_TYPES_TEXT + " Replaces the list."),
                         "items": {"enum": list(GRANT_TYPES)}},
         "resource_server_for": _strings(64, 100, RESOURCE_SERVER_FOR + " Replaces the list; [] clears it."),
+        "organization_required": {"type": "boolean", "description": ORGANIZATION_REQUIRED},
     }),
     "RealmList": _object({"realms": {"type": "array", "items": _ref("RealmSettings")}}),
     "RealmCreate": _object({"name": _string(63, pattern="^[a-z0-9][a-z0-9-]{0,62}$"),
@@ -332,6 +336,9 @@ SCHEMAS = {
                                           "add offline_access for a refresh token."),
         "nonce": _string(255, description="Put in the client's ID token."),
         "acr_values": _string(500, description="urn:idp:acr:mfa asks for a second factor even without MFA."),
+        "organization": _string(64, description="Log in for this organization (name or id): the client's tokens "
+                                                "carry org_id, org_name and the user's org_permissions; a user "
+                                                "who is not a member gets 403 access_denied."),
     }, ("email", "password")),
     "SendCodeRequest": _object({"token": _string(300, pattern="^kli_"), "factor": {"enum": ["sms"]}}, ("token",)),
     "CompleteMfaRequest": _object({
@@ -638,9 +645,11 @@ def openapi_document(server_url: str = "") -> dict:
             },
         },
     }
+    from .organizations_openapi import add_organizations
     from .webhooks_openapi import add_webhooks
 
     add_webhooks(document)
+    add_organizations(document)
     if server_url:
         document["servers"] = [{"url": server_url}]
     return _with_factor_names(document)

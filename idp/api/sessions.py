@@ -76,12 +76,13 @@ def authenticate():
         "scope": Field(max_length=500),
         "nonce": Field(max_length=255),
         "acr_values": Field(max_length=500),
+        "organization": Field(max_length=64),
         **CLIENT_FIELDS,
     })
     credentials = _presented_credentials(fields)
     client = _login_client(fields, credentials)
     params = authorization_request_for(client, scope=fields.get("scope"), nonce=fields.get("nonce"),
-                                       acr_values=fields.get("acr_values"))
+                                       acr_values=fields.get("acr_values"), organization=fields.get("organization"))
     if credentials is not None:
         check_authorization_request(params)
     return jsonify(direct_login.authenticate_with_password(

@@ -20,6 +20,8 @@ SCOPE_DESCRIPTIONS = {
     "profile": _l("See your name"),
     "email": _l("See your email address"),
     "offline_access": _l("Stay signed in when you are not using it"),
+    "roles": _l("See your roles and permissions"),
+    "organizations": _l("See which organizations you belong to"),
 }
 
 

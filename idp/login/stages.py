@@ -60,6 +60,8 @@ if TYPE_CHECKING:
 LOGIN_REQUIRED = "login_required"
 CONSENT_REQUIRED = "consent_required"
 INTERACTION_REQUIRED = "interaction_required"
+#: A stage that refuses the login outright (the user is not a member of the organization asked for).
+ACCESS_DENIED = "access_denied"
 
 _REGISTRY_KEY = "idp.login_stages"
 _PENDING_KEY = "idp.login_stages.registered"

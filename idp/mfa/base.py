@@ -175,6 +175,28 @@ class Factor:
     wrong_response_message = _l("That code is not right. Check it and try again.")
     exhausted_message = _l("This code can no longer be used. Request a new code.")
 
+    # --- import and export (``idp users import`` / ``export``) ---------------------------------
+
+    #: Its active credentials can be carried to and from another system. A portable factor
+    #: fills the three methods below.
+    portable = False
+
+    def export_credential(self, authenticator) -> dict | None:
+        """The credential as one entry of an export line's ``mfa.factors`` (``{"type": kind,
+        ...}``), or None when it cannot leave this server."""
+        return None
+
+    def check_import(self, realm, entry: Mapping) -> dict:
+        """The data of an imported credential from an entry of ``mfa.factors``, checked and
+        ready for ``restore_credential``; ``FactorError`` (message for the import report) when it
+        is not valid. Writes nothing, so a bad entry leaves no half-imported user."""
+        raise FactorError(f"credentials of type '{self.kind}' cannot be imported")
+
+    def restore_credential(self, user, checked: dict) -> object:
+        """An active ``Authenticator`` for ``user`` from what ``check_import`` returned (added to
+        the session, not committed)."""
+        raise NotImplementedError
+
     # --- lists -----------------------------------------------------------------------------
 
     def describe(self, authenticator) -> CredentialDescription:

@@ -6,6 +6,7 @@ from .client import SUPPORTED_SCOPES, Client
 from .consent import Consent
 from .email_link import EmailLink
 from .keys import SigningKey
+from .organization import Membership, Organization, OrganizationDomain, OrganizationInvitation, Role
 from .mfa import Authenticator, OtpChallenge, SmsIntegration, SmsMessage
 from .ratelimit import rate_limit_counters
 from .realm import Realm
@@ -33,6 +34,11 @@ __all__ = [
     "EmailLink",
     "IssuedToken",
     "LoginTransaction",
+    "Membership",
+    "Organization",
+    "OrganizationDomain",
+    "OrganizationInvitation",
+    "Role",
     "Realm",
     "RememberedDevice",
     "SUPPORTED_SCOPES",

@@ -11,7 +11,7 @@ from ..security import digests_equal, keyed_digest
 from .base import UTCDateTime, utcnow
 from .realm import Realm
 
-SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
+SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access", "roles", "organizations")
 
 #: Which clients are resource servers of which: a row lets the client ``resource_server_id``
 #: introspect the tokens issued to ``served_client_id`` (RFC 7662 §2.1, §4). Both are
@@ -42,7 +42,7 @@ class Client(db.Model, ClientMixin):
     redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
     post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
     grant_types: Mapped[list] = mapped_column(JSON, default=list)
-    scope: Mapped[str] = mapped_column(String(500), default="openid profile email offline_access")
+    scope: Mapped[str] = mapped_column(String(500), default=" ".join(SUPPORTED_SCOPES))
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="RS256")
     logo_uri: Mapped[str | None] = mapped_column(String(500), nullable=True)
     #: The app's home page (``client_uri``): the way back to it offered on our error and logout
@@ -52,6 +52,9 @@ class Client(db.Model, ClientMixin):
     #: RFC 9126: this client must push its authorization requests (``idp.oidc.par``).
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False,
                                                                          server_default=false())
+    #: Every login to this client is on behalf of one organization the user belongs to: without
+    #: ``organization=`` on the request, the user picks one after logging in (``idp.organizations``).
+    organization_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     realm: Mapped[Realm] = relationship()

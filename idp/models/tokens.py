@@ -31,6 +31,9 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     auth_time: Mapped[int] = mapped_column(Integer)
     amr: Mapped[list] = mapped_column(JSON, default=list)
     acr: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: The organization the login was for (``organization=`` or the picker), if any. No foreign
+    #: key: a deleted organization simply stops appearing in the tokens' claims.
+    organization_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -83,6 +86,8 @@ class IssuedToken(db.Model, TokenMixin):
     auth_time: Mapped[int | None] = mapped_column(Integer, nullable=True)
     amr: Mapped[list] = mapped_column(JSON, default=list)
     acr: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: As on the authorization code the tokens came from.
+    organization_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -22,6 +22,7 @@ class User(db.Model):
         # an index, not a constraint: SQLite adds one without rebuilding the table (a rebuild
         # would cascade the DROP of ``users`` into every table that refers to it)
         Index("uq_users_realm_email_normalized", "realm_id", "email_normalized", unique=True),
+        Index("ix_users_realm_external_id", "realm_id", "external_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_subject)
@@ -35,6 +36,9 @@ class User(db.Model):
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    #: The provisioning client's own id for this user (SCIM ``externalId``, RFC 7643 §3.1).
+    external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class AuthenticationContext:
     """``auth_time``/``amr``/``acr``/``sid`` as recorded by the login; ``authorization_code_id``
-    and ``family_id`` tie the tokens to the grant they came from (replay and rotation)."""
+    and ``family_id`` tie the tokens to the grant they came from (replay and rotation);
+    ``organization_id`` is the organization the login was for, if any (``idp.organizations``)."""
 
     auth_time: int | None = None
     amr: list[str] = field(default_factory=list)
@@ -18,6 +19,7 @@ class AuthenticationContext:
     sid: str | None = None
     authorization_code_id: int | None = None
     family_id: str | None = None
+    organization_id: str | None = None
 
 
 class AuthenticatedUser:

@@ -28,6 +28,7 @@ from werkzeug.wsgi import get_host
 from ..i18n import SUPPORTED_LOCALES
 from ..login.acr import ACR_VALUES_SUPPORTED
 from ..models import SUPPORTED_SCOPES
+from .claims import AUTHORIZATION_CLAIMS
 from ..services.keys import ID_TOKEN_ALGORITHMS, jwks_document
 from .authorization_parameters import RESPONSE_MODES_SUPPORTED
 from .issuer import public_base_url
@@ -112,7 +113,7 @@ def discovery_metadata(realm) -> dict:
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
-            "name", "preferred_username", "email", "email_verified",
+            "name", "preferred_username", "email", "email_verified", *AUTHORIZATION_CLAIMS,
         ],
         "acr_values_supported": ACR_VALUES_SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent"],

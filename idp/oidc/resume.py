@@ -13,12 +13,19 @@ from flask import url_for
 
 from ..extensions import db
 from ..login.resume import AUTHORIZATION, LoginResult, register_answer
+from ..login.stages import state_of
 from .authentication import AuthenticatedUser, AuthenticationContext
 
 
 def authenticated_user(result: LoginResult, **extra) -> AuthenticatedUser:
     return AuthenticatedUser(result.user, AuthenticationContext(
         auth_time=result.auth_time, amr=list(result.amr), acr=result.acr, sid=result.sid, **extra))
+
+
+def login_organization_id(txn) -> str | None:
+    """The organization the login was for, as its ``organization`` stage decided it
+    (``idp.organizations.stage``)."""
+    return state_of(txn, "organization").get("organization_id")
 
 
 class AuthorizationAnswer:
@@ -36,7 +43,8 @@ class AuthorizationAnswer:
             db.session.commit()
             return authorization_error(error)
         return authorization_server.create_authorization_response(
-            request=oauth_request, grant_user=authenticated_user(result), grant=grant)
+            request=oauth_request, grant=grant,
+            grant_user=authenticated_user(result, organization_id=login_organization_id(txn)))
 
     def deny(self, txn, reason: str):
         from .views import authorization_error

@@ -20,6 +20,7 @@ from ..services.clients import find_client
 from ..services.keys import jwks_document
 from . import tokens
 from .authorization_parameters import AuthorizationParameterSyntax
+from .claims import authorization_claims
 from .grants import register_grants
 from .issuer import realm_issuer
 
@@ -133,6 +134,8 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
         }
         if token.user is not None and "email" in (token.scope or "").split():
             payload["username"] = token.user.email  # the email only where the user let the app have it
+        if token.user is not None:
+            payload.update(authorization_claims(token.user, token.scope, organization_id=token.organization_id))
         if kind == "access_token":
             payload["jti"] = token.access_jti
             payload["aud"] = realm_issuer(g.realm)

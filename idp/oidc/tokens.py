@@ -20,6 +20,7 @@ from ..security import keyed_digest, random_token
 from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt
 from ..services.sign_out import revoke_tokens_where, revoke_user_tokens  # noqa: F401 (their old home)
 from .authentication import authentication_of
+from .claims import authorization_claims
 from .issuer import realm_issuer
 
 
@@ -64,6 +65,9 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
     for name in ("auth_time", "acr", "amr", "sid"):
         if getattr(context, name):
             claims[name] = getattr(context, name)
+    if user is not None:
+        claims.update(authorization_claims(getattr(user, "user", user), scope or "",
+                                           organization_id=context.organization_id))
     token = {
         "token_type": "Bearer",
         "access_token": sign_jwt(realm, claims, alg=ACCESS_TOKEN_ALGORITHM, typ="at+jwt"),
@@ -105,6 +109,7 @@ def save_token(token: dict, request) -> IssuedToken | None:
         auth_time=context.auth_time,
         amr=list(context.amr or []),
         acr=context.acr,
+        organization_id=context.organization_id,
         issued_at=now,
     )
     refresh = token.get("refresh_token")

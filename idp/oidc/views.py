@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError, LoginRequiredError
 from flask import Blueprint, g, jsonify, request, url_for
@@ -14,7 +14,7 @@ from ..extensions import csrf, db
 from ..i18n import _
 from ..login import flow
 from ..login.sessions import current_browser_session
-from ..login.stages import CONSENT_REQUIRED, LOGIN_REQUIRED
+from ..login.stages import ACCESS_DENIED, CONSENT_REQUIRED, LOGIN_REQUIRED
 from ..ratelimit import LoginTransactionLimitExceeded
 from ..web import add_realm_name, load_realm, render_error
 from . import authorization_parameters as parameters
@@ -186,7 +186,8 @@ class TemporarilyUnavailableError(OAuth2Error):
 
 
 #: A login stage's ``Prompt.error`` -> what ``prompt=none`` answers (OIDC Core 3.1.2.6).
-PROMPT_NONE_ERRORS = {LOGIN_REQUIRED: LoginRequiredError, CONSENT_REQUIRED: ConsentRequiredError}
+PROMPT_NONE_ERRORS = {LOGIN_REQUIRED: LoginRequiredError, CONSENT_REQUIRED: ConsentRequiredError,
+                      ACCESS_DENIED: AccessDeniedError}
 
 
 @oidc_bp.post("/token")
@@ -233,7 +234,7 @@ def userinfo():
         return _bearer_error(error)
     if row.user is None or row.user.disabled:
         return _bearer_error(InvalidTokenError(realm=realm_issuer(g.realm)))
-    return _json(user_claims(row.user, row.scope))
+    return _json(user_claims(row.user, row.scope, organization_id=row.organization_id))
 
 
 @oidc_bp.route("/logout", methods=["GET", "POST"])

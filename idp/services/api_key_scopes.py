@@ -18,6 +18,12 @@ SCOPES = {
     "api_keys:admin": "Create, list and revoke the realm's API keys (only with scopes the key holds itself).",
     "webhooks:read": "Read webhooks and their delivery log.",
     "webhooks:admin": "Add, change and remove webhooks; send test events; redeliver messages.",
+    "orgs:read": "Read organizations, their domains, members and invitations.",
+    "orgs:write": "Create, change and delete organizations; add and remove members, set their roles; invite.",
+    "roles:read": "Read roles and their permissions, and the realm roles of users.",
+    "roles:write": "Create, change and delete roles; give realm roles to users and take them away.",
+    "scim:read": "Read users and groups through SCIM 2.0 (/realms/<realm>/scim/v2).",
+    "scim:write": "Provision users and groups through SCIM 2.0: create, change, deactivate and delete them.",
 }
 IMPLIED = {
     "users:write": ("users:read",),
@@ -25,4 +31,7 @@ IMPLIED = {
     "providers:write": ("providers:read",),
     "realms:admin": ("realms:read",),
     "webhooks:admin": ("webhooks:read",),
+    "orgs:write": ("orgs:read",),
+    "roles:write": ("roles:read",),
+    "scim:write": ("scim:read",),
 }

@@ -5,7 +5,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from ..extensions import db
-from ..models import Client, Consent, IssuedToken
+from ..models import SUPPORTED_SCOPES, Client, Consent, IssuedToken
 from ..security import keyed_digest, random_token
 from . import NotFound, ServiceError
 from .keys import ID_TOKEN_ALGORITHMS
@@ -180,7 +180,7 @@ def create_client(
         redirect_uris=uris,
         post_logout_redirect_uris=logout_uris,
         grant_types=grant_types,
-        scope="openid profile email offline_access",
+        scope=" ".join(SUPPORTED_SCOPES),
         id_token_signed_response_alg=id_token_signed_response_alg,
         logo_uri=logo_uri,
         theme=theme,

@@ -253,6 +253,15 @@ def world(in_app):
             key, _ = create_api_key(realm, "ci") if name != "admin" else (None, None)
             # a webhook for every event: its first delivery is the news of its own creation
             webhook, _ = create_webhook(realm, url="https://hooks.example.com/idp") if name != "admin" else (None, None)
+            organization = invitation = None
+            if name != "admin":
+                from idp.services import organizations, roles
+
+                viewer = roles.create_role(realm, "viewer", permissions=["invoices:read"])
+                roles.assign_role(user, viewer)
+                organization = organizations.create_organization(realm, "globex", domains=["globex.example"])
+                organizations.add_member(organization, user)
+                invitation, _ = organizations.invite_to_organization(organization, "bob@example.com")
             db.session.flush()
             realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
                             "other_client_id": other_client.client_id,
@@ -263,6 +272,8 @@ def world(in_app):
                             "kind": "totp", "credential_id": pending.id if name != "admin" else "none",
                             "pending_totp_secret": pending_secret if name != "admin" else None,
                             "webhook_id": webhook.id if webhook else 0,
-                            "delivery_id": webhook.deliveries[0].id if webhook else 0}
+                            "delivery_id": webhook.deliveries[0].id if webhook else 0,
+                            "organization": "globex", "domain": "globex.example", "role_name": "viewer",
+                            "invitation_id": invitation.id if invitation else 0}
         db.session.commit()
         return realms

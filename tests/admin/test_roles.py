@@ -52,8 +52,23 @@ POST_ROUTES = {
     "admin.test_webhook_view": "webhooks",
     "admin.redeliver_view": "webhooks",
     "admin.delete_webhook_view": "webhooks",
+    "admin.create_organization_view": "organizations",
+    "admin.update_organization_view": "organizations",
+    "admin.delete_organization_view": "organizations",
+    "admin.add_organization_domain": "organizations",
+    "admin.remove_organization_domain": "organizations",
+    "admin.add_organization_member": "organizations",
+    "admin.update_organization_member": "organizations",
+    "admin.remove_organization_member": "organizations",
+    "admin.invite_to_organization_view": "organizations",
+    "admin.revoke_organization_invitation": "organizations",
+    "admin.create_role_view": "roles",
+    "admin.update_role_view": "roles",
+    "admin.delete_role_view": "roles",
+    "admin.assign_role_view": "roles",
+    "admin.unassign_role_view": "roles",
 }
-OPERATOR_AREAS = {"users", "clients"}
+OPERATOR_AREAS = {"users", "clients", "organizations"}
 
 
 def test_every_post_route_of_the_console_is_listed_with_its_area(app):
@@ -104,6 +119,15 @@ def _request(app, endpoint, ids):
         "admin.verify_user_credential": {"code": _totp_now(ids.get("pending_totp_secret"))},
         "admin.create_webhook_view": {"url": "https://hooks.example.com/new", "enabled": "y"},
         "admin.update_webhook_view": {"url": "https://hooks.example.com/changed", "enabled": "y"},
+        "admin.create_organization_view": {"name": "initech", "domains": "initech.example"},
+        "admin.update_organization_view": {"display_name": "Globex Inc.", "default_role": "viewer"},
+        "admin.add_organization_domain": {"domain": "globex.org", "auto_join": "y"},
+        "admin.add_organization_member": {"email": "invitee@example.com", "roles": "viewer"},
+        "admin.update_organization_member": {"roles": "viewer"},
+        "admin.invite_to_organization_view": {"email": "carol@example.com", "role": "viewer"},
+        "admin.create_role_view": {"name": "auditor", "permissions": "reports:read"},
+        "admin.update_role_view": {"description": "Reads invoices", "permissions": "invoices:read\nreports:read"},
+        "admin.assign_role_view": {"email": "invitee@example.com"},
     }.get(endpoint, {})
     return url, data, prefix
 
@@ -170,7 +194,9 @@ def test_each_role_may_post_only_to_its_areas(app, console, world, in_app, role,
         assert changes == [], "a refused request changes nothing"
 
 
-READ_PAGES = ["/admin/", "/admin/realms", "/admin/realms/acme", "/admin/realms/acme/sms-integrations",
+READ_PAGES = ["/admin/realms/acme/organizations", "/admin/realms/acme/organizations/globex",
+              "/admin/realms/acme/roles", "/admin/realms/acme/roles/viewer",
+              "/admin/", "/admin/realms", "/admin/realms/acme", "/admin/realms/acme/sms-integrations",
               "/admin/realms/acme/providers", "/admin/realms/acme/providers/corp",
               "/admin/realms/acme/users", "/admin/realms/acme/users/{user_id}", "/admin/realms/acme/clients",
               "/admin/realms/acme/clients/{client_id}", "/admin/realms/acme/api-keys", "/admin/audit",
@@ -198,6 +224,7 @@ def test_an_operator_sees_user_and_client_controls_but_not_realm_sms_or_key_cont
         "/admin/realms/acme/providers": False, "/admin/realms/acme/providers/corp": False,
         "/admin/realms/acme/webhooks": False, "/admin/realms/acme/webhooks/{webhook_id}": False,
         "/admin/realms/acme/clients": True, "/admin/realms/acme/clients/{client_id}": True,
+        "/admin/realms/acme/organizations/globex": True, "/admin/realms/acme/roles/viewer": False,
     }
     for path, has_controls in expectations.items():
         browser.get(path.format(**world["acme"]))

@@ -68,6 +68,11 @@ def world(api, client, factory, mfa_realm, user, login_client):
     provider = api.post("/providers", {"kind": "github", "name": "github", "client_id": "gh-id",
                                        "client_secret": "gh-secret"}).get_json()["name"]
     key_id = api.get("/api_keys").get_json()["api_keys"][0]["id"]
+    api.post("/roles", {"name": "viewer", "permissions": ["invoices:read"]})
+    api.post("/organizations", {"name": "globex", "domains": ["globex.example"]})
+    api.post("/organizations/globex/members", {"user_id": user.id, "roles": ["viewer"]})
+    api.post(f"/users/{user.id}/roles", {"role": "viewer"})
+    invitation = api.post("/organizations/globex/invitations", {"email": "new@example.com"}).get_json()["id"]
     return {
         "realm_name": ["acme", "other", "nowhere"],
         "provider_name": [provider, "nope"],
@@ -80,6 +85,10 @@ def world(api, client, factory, mfa_realm, user, login_client):
         "client_id": [login_client[0], "nope"],
         "webhook_id": [str(webhook), "0"],
         "delivery_id": [str(delivery), "99999"],
+        "organization": ["globex", "nope"],
+        "domain": ["globex.example", "nope.example"],
+        "role_name": ["viewer", "nope"],
+        "invitation_id": [str(invitation), "99999"],
     }
 
 

@@ -18,7 +18,8 @@ PROTECTED = [route for route in ROUTES if "/sessions/authenticate" not in route 
              and "/sessions/complete_mfa" not in route and "openapi.json" not in route]
 PATH_VALUES = {"realm_name": REALM, "user_id": "nobody@example.com", "credential_id": "totp_1",
                "integration_id": "999", "client_id": "nope", "provider_name": "nope", "key_id": "999",
-               "session_id": "nope", "webhook_id": "999", "delivery_id": "999"}
+               "session_id": "nope", "webhook_id": "999", "delivery_id": "999", "organization": "nope",
+               "domain": "nope.example", "role_name": "nope", "invitation_id": "999"}
 
 
 def _url(rule: str) -> str:
@@ -43,7 +44,8 @@ def test_a_key_without_the_routes_scope_is_refused_and_one_with_only_that_scope_
     realm = factory.realm(REALM)
     scope = _scope(route)
     implied_by = {"users:read": "users:write", "clients:read": "clients:write", "providers:read": "providers:write",
-                  "realms:read": "realms:admin", "webhooks:read": "webhooks:admin"}
+                  "realms:read": "realms:admin", "webhooks:read": "webhooks:admin", "orgs:read": "orgs:write",
+                  "roles:read": "roles:write"}
     others = [s for s in SCOPES if s != scope and implied_by.get(scope) != s]
     server_route = "<realm_name>" not in rule
     owner = None if server_route else realm

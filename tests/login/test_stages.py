@@ -8,8 +8,8 @@ from idp.config import ConfigError
 from idp.login.stages import Prompt, Stage, login_stages
 
 
-def test_the_default_order_is_password_mfa_email_verification_consent(ctx):
-    assert [stage.key for stage in login_stages()] == ["password", "mfa", "verify_email", "consent"]
+def test_the_default_order_is_password_mfa_email_verification_organization_consent(ctx):
+    assert [stage.key for stage in login_stages()] == ["password", "mfa", "verify_email", "organization", "consent"]
 
 
 def test_every_registered_stage_keeps_the_stage_contract(ctx):
@@ -29,9 +29,10 @@ def test_an_operator_who_misplaces_a_stage_is_stopped_at_start_up(make_app, orde
 
 
 def test_an_operator_may_put_consent_before_the_second_factor(make_app):
-    app = make_app(login={"stage_order": "password, consent, mfa, verify_email"})
+    app = make_app(login={"stage_order": "password, consent, mfa, verify_email, organization"})
     with app.app_context():
-        assert [stage.key for stage in login_stages()] == ["password", "consent", "mfa", "verify_email"]
+        assert [stage.key for stage in login_stages()] == ["password", "consent", "mfa", "verify_email",
+                                                           "organization"]
 
 
 def test_a_check_only_reads_and_says_why_it_prompts(ctx, factory):

@@ -179,6 +179,38 @@ class SmsFactor(Factor):
     def renamable(self, authenticator):
         return False
 
+    # --- import and export -----------------------------------------------------------------
+
+    portable = True
+
+    def export_credential(self, authenticator):
+        data = authenticator.data or {}
+        return {"type": self.kind, "phone": data.get("phone"), "verified": bool(data.get("verified"))}
+
+    def check_import(self, realm, entry):
+        """``{"type": "sms", "phone": "+14155550100", "verified": true}``: the number as
+        ``phonenumbers`` reads it (a mobile number, in the realm's allowed countries). An
+        unverified number is kept as an administrator's (usable, verified by its first code)."""
+        raw = entry.get("phone")
+        if not isinstance(raw, str):
+            raise FactorError("an sms factor needs its 'phone' in international format", field="phone")
+        try:
+            phone = parse_phone(raw, allowed_countries=realm.sms_allowed_countries or None)
+        except Exception as error:  # ServiceError: the message says what is wrong with the number
+            raise FactorError(getattr(error, "message", str(error)), field="phone") from None
+        verified = entry.get("verified", False)
+        if not isinstance(verified, bool):
+            raise FactorError("sms 'verified' must be true or false", field="verified")
+        return {"phone": phone, "verified": verified}
+
+    def restore_credential(self, user, checked):
+        row = Authenticator(user_id=user.id, kind=self.kind, name=DEFAULT_NAME, state="active", activated_at=utcnow(),
+                            data={"phone": checked["phone"], "verified": checked["verified"],
+                                  "set_by_admin": not checked["verified"]}, revision=0)
+        row.user = user
+        db.session.add(row)
+        return row
+
     def verify_form(self, **kwargs):
         from ..forms import CodeForm
 

@@ -7,17 +7,20 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import re
+
 import pyotp
 
 from ...extensions import db
 from ...i18n import _, _l
-from ...models import Authenticator
+from ...models import Authenticator, utcnow
 from ...security import decrypt, encrypt
 from ...services.audit import record_event
 from ..base import Factor, FactorError, normalize_code
 from ..qr import build_totp_svg
 
 VALID_WINDOW = 1
+BASE32 = re.compile(r"^[A-Z2-7]+$")
 
 
 def provisioning_uri(realm, user, secret: str) -> str:
@@ -127,3 +130,35 @@ class TotpFactor(Factor):
         from ..forms import TotpSetupForm
 
         return TotpSetupForm(**kwargs)
+
+    # --- import and export -----------------------------------------------------------------
+
+    portable = True
+
+    def export_credential(self, authenticator):
+        return {"type": self.kind, "name": authenticator.name, "secret": credential_secret(authenticator)}
+
+    def check_import(self, realm, entry):
+        """``{"type": "totp", "secret": BASE32, "name": optional}``; only the parameters codes are
+        checked with here (6 digits, 30 seconds, SHA1), which are what authenticator apps use."""
+        secret = entry.get("secret")
+        if not isinstance(secret, str):
+            raise FactorError("a totp factor needs its 'secret' (base32)")
+        secret = "".join(secret.split()).upper().rstrip("=")
+        if not 16 <= len(secret) <= 128 or not BASE32.match(secret):
+            raise FactorError("the totp secret must be 16 to 128 base32 characters (A-Z, 2-7)")
+        for key, default in (("digits", 6), ("period", 30), ("algorithm", "SHA1")):
+            if entry.get(key, default) not in (default, str(default)):
+                raise FactorError(f"totp {key} must be {default}")
+        name = entry.get("name") or self.default_name
+        if not isinstance(name, str) or len(name.strip()) > 100 or not name.strip():
+            raise FactorError("the totp factor's name must be 1-100 characters")
+        return {"secret": secret, "name": name.strip()}
+
+    def restore_credential(self, user, checked):
+        row = Authenticator(user_id=user.id, kind=self.kind, name=checked["name"], state="active",
+                            activated_at=utcnow(), data={"secret": encrypt(checked["secret"]), "last_used_step": 0},
+                            revision=0)
+        row.user = user
+        db.session.add(row)
+        return row

@@ -48,6 +48,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             auth_time=login.auth_time,
             amr=list(login.amr),
             acr=login.acr,
+            organization_id=login.organization_id,
             issued_at=utcnow(),
             expires_at=utcnow() + dt.timedelta(seconds=lifetime),
         )
@@ -93,6 +94,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             acr=authorization_code.acr,
             sid=authorization_code.session_sid,
             authorization_code_id=authorization_code.id,
+            organization_id=authorization_code.organization_id,
         ))
 
 
@@ -153,7 +155,8 @@ class IdpOpenIDCode(OpenIDCode):
         return claims
 
     def generate_user_info(self, user, scope):
-        return UserInfo(user_claims(getattr(user, "user", user), scope))
+        return UserInfo(user_claims(getattr(user, "user", user), scope,
+                                    organization_id=authentication_of(user).organization_id))
 
     def encode_id_token(self, token, request):
         with warnings.catch_warnings():

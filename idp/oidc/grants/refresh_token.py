@@ -56,6 +56,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             acr=refresh_token.acr,
             sid=refresh_token.session_sid,
             family_id=refresh_token.family_id,
+            organization_id=refresh_token.organization_id,
         ))
 
     def revoke_old_credential(self, refresh_token):
