@@ -314,7 +314,7 @@ def setup_factor(kind):
                            messages=[("error", gettext("Too many wrong codes. Start again."))]) \
             if factor.enrolment_needs_input else redirect(url_for("account.setup_factor", kind=factor.kind))
     except flows.WrongResponse as wrong:
-        form.code.errors = [wrong.message]
+        getattr(form, factor.response_field).errors = [wrong.message]
         return _setup_page(factor, pending, form, status=400)
     _set_pending(browser_session, enrolment=None)
     if codes:

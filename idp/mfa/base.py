@@ -88,6 +88,9 @@ class Factor:
     #: when the setup page opens.
     enrolment_needs_input = False
 
+    #: The form field a wrong response is reported on.
+    response_field = "code"
+
     label = ""
     plural_label = ""
     choice_label = ""
@@ -102,6 +105,10 @@ class Factor:
     #: Shown on the account page once a credential is set up; ``%(name)s`` is its name.
     added_message = _l("'%(name)s' is set up.")
     default_name = ""
+
+    def init_app(self, app) -> None:
+        """Called from ``create_app`` for each configured factor: the place to register the
+        factor's own routes, login options or stages."""
 
     # --- the realm -------------------------------------------------------------------------
 
@@ -167,6 +174,11 @@ class Factor:
     def verify(self, challenge: Challenge, response: Mapping):
         """The active credential ``response`` proves, or None."""
         raise NotImplementedError
+
+    def methods(self, authenticator) -> tuple[str, ...]:
+        """The RFC 8176 methods a verification with ``authenticator`` proved (``amr`` by
+        default; a passkey tells ``hwk`` from ``swk`` and whether the user was verified)."""
+        return tuple(self.amr)
 
     def exhausted(self, challenge: Challenge) -> bool:
         """The response can no longer succeed without ``begin`` again (a code used up)."""

@@ -205,9 +205,9 @@ def verify(kind):
     except flows.MfaLocked as locked:
         return _locked_page(locked.seconds)
     except flows.WrongResponse as wrong:
-        form.code.errors = [wrong.message]
+        getattr(form, factor.response_field).errors = [wrong.message]
         return _code_page(txn, factor, form, status=400, remember=remember)
-    record_factor_success(txn, factor)
+    record_factor_success(txn, factor, authenticator)
     if factor.backup:
         finish_mfa(txn)
         db.session.commit()
@@ -351,11 +351,11 @@ def setup(kind):
                            factor.enrol_form(None if factor.enrolment_needs_input else pending, formdata=None),
                            status=400, messages=[("error", _("Too many wrong codes. Start again."))])
     except flows.WrongResponse as wrong:
-        form.code.errors = [wrong.message]
+        getattr(form, factor.response_field).errors = [wrong.message]
         return _setup_page(txn, factor, pending, form, status=400)
     mark_form_success()
     keep_recovery_codes(txn, codes)
-    record_factor_success(txn, factor)
+    record_factor_success(txn, factor, pending)
     return _after_success(txn)
 
 
