@@ -382,7 +382,7 @@ def remove_credential(credential_id):
     if factor.backup or factor.self_enrolment_refused(user):
         abort(403)
     if ConfirmForm(prefix=f"r{credential_id}").validate_on_submit():
-        name = factor.describe(row).detail or row.name
+        name = factor.display_name(row)
         flows.remove(row, by="user")
         _flash(browser_session, "success", gettext("%(name)s removed.", name=name))
         db.session.commit()

@@ -195,6 +195,10 @@ class Factor:
             state=authenticator.state, detail=None, created_at=authenticator.created_at,
             last_used_at=authenticator.last_used_at, fields={})
 
+    def display_name(self, authenticator) -> str:
+        """How messages name a credential ("... removed."): its detail (a phone number), else its name."""
+        return self.describe(authenticator).detail or authenticator.name
+
     def renamable(self, authenticator) -> bool:
         return not self.backup
 

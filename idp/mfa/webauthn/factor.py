@@ -191,6 +191,9 @@ class WebauthnFactor(Factor):
             fields={"synced": synced, "backup_eligible": synced, "backup_state": bool(data.get("backup_state")),
                     "aaguid": data.get("aaguid"), "transports": list(data.get("transports") or [])})
 
+    def display_name(self, authenticator):
+        return authenticator.name
+
     # --- forms -----------------------------------------------------------------------------
 
     def verify_form(self, **kwargs):

@@ -51,6 +51,8 @@ def sign_in_option(txn):
     db.session.commit()
     failed = request.args.get("passkey") == "failed"
     return SimpleNamespace(template="mfa/webauthn/sign_in.html", username_autocomplete="webauthn",
+                           # after a refusal, the autofill waits for the user (no loop of retries)
+                           conditional=not failed,
                            action_url=url_for("passkey.sign_in", realm_name=txn.realm.name, txn_id=txn.id),
                            form=PasskeyForm(formdata=None), options_json=options,
                            error=_("That passkey could not be used to sign in. Try again, or log in with your "
