@@ -88,6 +88,9 @@ class Factor:
     #: when the setup page opens.
     enrolment_needs_input = False
 
+    #: Enrolment is a ceremony in the user's browser (a passkey): the management API cannot
+    #: create one, and a pending one has nothing to show anyone but that browser.
+    browser_enrolment = False
     #: The form field a wrong response is reported on.
     response_field = "code"
 

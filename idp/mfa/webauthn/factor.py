@@ -87,6 +87,7 @@ class WebauthnFactor(Factor):
     kind = "webauthn"
     amr = ("hwk",)
     response_field = "credential"
+    browser_enrolment = True
     label = _l("Passkey")
     plural_label = _l("Passkeys and security keys")
     choice_label = _l("Use your passkey")
