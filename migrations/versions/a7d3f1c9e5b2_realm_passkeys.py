@@ -15,12 +15,16 @@ branch_labels = None
 depends_on = None
 
 
+REALM_COLUMNS = ('passkey_sign_in', 'passkey_user_verification_required', 'passkey_offer_after_login')
+
+
 def upgrade():
-    with op.batch_alter_table('realms', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('passkey_sign_in', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('passkey_user_verification_required', sa.Boolean(), server_default=sa.true(),
+    # in place: a batch rebuild of ``realms`` on SQLite would drop the table every other one
+    # refers to (and cascade the deletion to them)
+    op.add_column('realms', sa.Column('passkey_sign_in', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('realms', sa.Column('passkey_user_verification_required', sa.Boolean(), server_default=sa.true(),
                                       nullable=False))
-        batch_op.add_column(sa.Column('passkey_offer_after_login', sa.Boolean(), server_default=sa.false(),
+    op.add_column('realms', sa.Column('passkey_offer_after_login', sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
     with op.batch_alter_table('otp_challenges', schema=None) as batch_op:
         batch_op.alter_column('user_id', existing_type=sa.String(length=32), nullable=True)
@@ -31,7 +35,5 @@ def downgrade():
     op.execute(otp_challenges.delete().where(otp_challenges.c.user_id.is_(None)))
     with op.batch_alter_table('otp_challenges', schema=None) as batch_op:
         batch_op.alter_column('user_id', existing_type=sa.String(length=32), nullable=False)
-    with op.batch_alter_table('realms', schema=None) as batch_op:
-        batch_op.drop_column('passkey_offer_after_login')
-        batch_op.drop_column('passkey_user_verification_required')
-        batch_op.drop_column('passkey_sign_in')
+    for column in reversed(REALM_COLUMNS):
+        op.execute(sa.text(f'ALTER TABLE realms DROP COLUMN {column}'))
