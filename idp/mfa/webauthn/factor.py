@@ -177,8 +177,9 @@ class WebauthnFactor(Factor):
         return row
 
     def methods(self, authenticator) -> tuple[str, ...]:
-        return getattr(authenticator, "verified_methods", None) or methods_of(authenticator.data or {},
-                                                                              user_verified=False)
+        data = authenticator.data or {}
+        return getattr(authenticator, "verified_methods", None) or methods_of(
+            data, user_verified=bool(data.get("user_verified")))
 
     # --- lists -----------------------------------------------------------------------------
 
