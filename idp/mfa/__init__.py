@@ -9,9 +9,19 @@ def init_app(app) -> None:
     from .stage import MfaStage
 
     register_stage(app, MfaStage())
+    from ..login.completion import register_deferred_change
+
+    register_deferred_change(app, "factor_offer_seen", _factor_offer_seen)
     _serve_factor_static_files(app)
     for factor in app.extensions["idp.mfa_factors"].all():
         factor.init_app(app)
+
+
+def _factor_offer_seen(txn) -> None:
+    """The offer of a factor after a login is made once (``views.offer``)."""
+    from ..models import utcnow
+
+    txn.user.factor_offer_seen_at = utcnow()
 
 
 def _serve_factor_static_files(app) -> None:

@@ -157,6 +157,16 @@ class Factor:
 
     # --- login -----------------------------------------------------------------------------
 
+    #: What the offer after a login says ("Create a passkey for faster sign-in"), for factors
+    #: that make one (``offers_after_login``).
+    offer_label = ""
+    offer_description = ""
+
+    def offers_after_login(self, txn) -> bool:
+        """Whether this login, its second factor just verified, should offer to set this factor
+        up (once per user: ``User.factor_offer_seen_at``)."""
+        return False
+
     def usable(self, authenticator) -> bool:
         """Whether an active credential can still verify (a recovery set with codes left)."""
         return True

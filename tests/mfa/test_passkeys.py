@@ -167,3 +167,66 @@ def test_the_api_lists_and_deletes_passkeys_but_cannot_create_one(app, acme):
 
     assert api.delete(f"/users/{user_id}/credentials/{listed['id']}").status_code in (200, 204)
     assert api.get(f"/users/{user_id}/credentials").get_json()["credentials"] == []
+
+
+@pytest.fixture
+def alice_with_an_app(app, acme):
+    """Alice holds an authenticator app; acme offers a passkey after a login."""
+    import time
+
+    import pyotp
+
+    from ..helpers import activate_totp, begin_totp_enrolment
+
+    with app.app_context():
+        from idp.extensions import db
+
+        user = _user(acme["user_id"])
+        user.realm.passkey_offer_after_login = True
+        device, secret = begin_totp_enrolment(user)
+        totp = pyotp.TOTP(secret)
+        assert activate_totp(user, device, totp.at(time.time() - totp.interval))  # steps 0 and 1 stay usable
+        db.session.commit()
+    return secret
+
+
+def _log_in_with_app(app, acme, secret, *, steps_ahead):
+    import time
+
+    import pyotp
+
+    login = HostedLogin(app.test_client(), "acme", *acme["client"])
+    login.authorize()
+    login.log_in()
+    assert "Enter the code from your authenticator app" in login.page
+    totp = pyotp.TOTP(secret)
+    login.submit({"code": totp.at(time.time() + steps_ahead * totp.interval)})
+    return login
+
+
+CREATION_OPTIONS = re.compile(r'<script type="application/json" id="webauthn-options"[^>]*>(.*?)</script>', re.S)
+
+
+def test_after_a_password_and_app_login_a_passkey_is_offered_once_and_can_be_created(app, acme, alice_with_an_app):
+    login = _log_in_with_app(app, acme, alice_with_an_app, steps_ahead=1)
+    assert "/mfa/webauthn/offer" in login.page_url and "Create a passkey for faster sign-in" in login.page
+    authenticator = SoftAuthenticator()
+    options = html.unescape(CREATION_OPTIONS.search(login.page).group(1)).replace("<\\/", "</")
+    login.submit({"name": "Phone", "credential": json.dumps(authenticator.create(options, ORIGIN))})
+    assert id_token_claims(login.exchange_code())["amr"] == ["pwd", "mfa", "otp"]
+    with app.app_context():
+        from idp.mfa import flows
+
+        user = _user(acme["user_id"])
+        assert [row.name for row in flows.credentials_of(user, kind="webauthn")] == ["Phone"]
+        assert user.factor_offer_seen_at is not None
+
+
+def test_a_dismissed_passkey_offer_is_not_made_again(app, acme, alice_with_an_app):
+    login = _log_in_with_app(app, acme, alice_with_an_app, steps_ahead=0)
+    assert "Create a passkey for faster sign-in" in login.page
+    login.submit({}, url=re.search(r'action="([^"]*/offer/dismiss)"', login.page).group(1))
+    assert login.redirected_to_app
+
+    login = _log_in_with_app(app, acme, alice_with_an_app, steps_ahead=1)
+    assert login.redirected_to_app, login.page_url

@@ -99,6 +99,9 @@ class WebauthnFactor(Factor):
     wrong_response_message = _l("That passkey could not be verified. Try again, or use another method.")
     exhausted_message = wrong_response_message
     default_name = DEFAULT_NAME
+    offer_label = _l("Create a passkey for faster sign-in")
+    offer_description = _l("Next time, sign in with your fingerprint, face or screen lock: no password and no "
+                           "code to type.")
 
     def init_app(self, app):
         from . import views
@@ -144,6 +147,17 @@ class WebauthnFactor(Factor):
         return True
 
     # --- login -----------------------------------------------------------------------------
+
+    def offers_after_login(self, txn):
+        """After a password and another second factor, to a user of a realm that asks for it who
+        holds no passkey and was not offered one before."""
+        from ..flows import credentials_of
+        from ..login_state import mfa_state
+
+        realm, user = txn.realm, txn.user
+        return (bool(realm.passkey_offer_after_login) and self.enabled(realm) and user.factor_offer_seen_at is None
+                and "pwd" in (txn.amr or []) and mfa_state(txn).get("verified") not in (None, self.kind)
+                and not credentials_of(user, kind=self.kind))
 
     def usable(self, authenticator):
         return bool((authenticator.data or {}).get("public_key"))
