@@ -230,3 +230,22 @@ def test_a_dismissed_passkey_offer_is_not_made_again(app, acme, alice_with_an_ap
 
     login = _log_in_with_app(app, acme, alice_with_an_app, steps_ahead=1)
     assert login.redirected_to_app, login.page_url
+
+
+def test_a_user_without_a_factor_sets_up_a_passkey_during_login_and_gets_recovery_codes(app, acme):
+    with app.app_context():
+        from idp.extensions import db
+
+        realm = _user(acme["user_id"]).realm
+        realm.mfa_factors, realm.mfa_required = ["webauthn"], True
+        db.session.commit()
+    login = HostedLogin(app.test_client(), "acme", *acme["client"])
+    login.authorize()
+    login.log_in()
+    assert "/mfa/webauthn/setup" in login.page_url and "Add a passkey or security key" in login.page
+    options = html.unescape(CREATION_OPTIONS.search(login.page).group(1)).replace("<\\/", "</")
+    login.submit({"name": "Laptop", "credential": json.dumps(SoftAuthenticator().create(options, ORIGIN))},
+                 url=re.search(r'action="([^"]*/setup[^"]*)"', login.page).group(1).replace("&amp;", "&"))
+    assert "Save your recovery codes" in login.page
+    login.submit({"saved": "y"})
+    assert id_token_claims(login.exchange_code())["amr"] == ["pwd", "mfa", "hwk", "user"]
