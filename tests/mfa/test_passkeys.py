@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from ..admin.conftest import admin_factory, console  # noqa: F401  (fixtures)
 from ..api.conftest import ApiClient, make_api_key
 from ..flows import HostedLogin, id_token_claims
 from ..helpers import Factory
@@ -249,3 +250,21 @@ def test_a_user_without_a_factor_sets_up_a_passkey_during_login_and_gets_recover
     assert "Save your recovery codes" in login.page
     login.submit({"saved": "y"})
     assert id_token_claims(login.exchange_code())["amr"] == ["pwd", "mfa", "hwk", "user"]
+
+
+def test_the_console_lists_a_users_passkeys_and_removes_one(app, acme, console):  # noqa: F811
+    register_passkey(app, acme["user_id"], synced=True)
+    with app.app_context():
+        from idp.mfa import flows
+
+        (passkey,) = flows.credentials_of(_user(acme["user_id"]), kind="webauthn")
+        passkey_id = passkey.id
+    browser = console("owner")
+    browser.get(f"/admin/realms/acme/users/{acme['user_id']}")
+    assert re.search(r"Passkey\s+Passkey\s+Synced", browser.text()), browser.text()
+    browser.post(f"/admin/realms/acme/users/{acme['user_id']}/credentials/{passkey_id}/remove")
+    assert "Passkey 'Passkey' of alice@example.com was removed." in browser.text()
+    with app.app_context():
+        from idp.mfa import flows
+
+        assert flows.credentials_of(_user(acme["user_id"]), kind="webauthn") == []
