@@ -15,7 +15,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from .conftest import DemoServer
-
 from .journeys import (
     assert_back_at_demo,
     enter_code,

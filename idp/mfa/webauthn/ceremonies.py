@@ -22,7 +22,6 @@ import secrets
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from flask import current_app
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -32,7 +31,10 @@ from webauthn import (
 )
 from webauthn.helpers import bytes_to_base64url, parse_client_data_json
 from webauthn.helpers.base64url_to_bytes import base64url_to_bytes
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import (
+    InvalidAuthenticationResponse,
+    InvalidRegistrationResponse,
+)
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
     AuthenticatorSelectionCriteria,
@@ -243,7 +245,3 @@ def user_handle_in(credential: Mapping) -> str | None:
         return base64url_to_bytes(value).decode()
     except Exception:  # noqa: BLE001
         return None
-
-
-def settings():
-    return current_app.extensions["idp.settings"].mfa

@@ -20,8 +20,16 @@ from flask import g, redirect, request, url_for
 from ...extensions import db
 from ...i18n import _
 from ...login import flow as login_flow
-from ...login.completion import after_password, defer_until_login_succeeds, register_deferred_change
-from ...login.transaction import authenticate_in_transaction, load_transaction, transaction_blueprint
+from ...login.completion import (
+    after_password,
+    defer_until_login_succeeds,
+    register_deferred_change,
+)
+from ...login.transaction import (
+    authenticate_in_transaction,
+    load_transaction,
+    transaction_blueprint,
+)
 from ...login.views import register_sign_in_option
 from ...models import Authenticator, User
 from ...ratelimit import mark_form_success
