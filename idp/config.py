@@ -79,7 +79,7 @@ class LoginSettings:
 class MfaSettings:
     #: The second factors this installation offers (each a package ``idp.mfa.<kind>``), in the
     #: order logins prefer them; a realm enables some of them.
-    factors: list = field(default_factory=lambda: ["totp", "sms", "email", "recovery"])
+    factors: list = field(default_factory=lambda: ["webauthn", "totp", "sms", "email", "recovery"])
     otp_lifetime: int = 300
     otp_max_attempts: int = 5
     resend_cooldown: int = 30

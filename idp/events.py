@@ -53,6 +53,7 @@ EVENT_TYPES: dict[str, str] = {
     "login.locked": "Password logins of an account were locked after too many wrong passwords.",
     "login.mfa_ok": "A login passed its second factor.",
     "login.mfa_remembered_device": "A login skipped its second factor on a remembered device.",
+    "login.passkey_ok": "A login began with a passkey instead of a password (multi-factor when the user was verified).",
     "login.password_ok": "A login passed its password.",
     "login.succeeded": "A login finished: the user is signed in.",
     "mfa.challenge_sent": "A code was texted for a login's second factor.",
@@ -63,6 +64,8 @@ EVENT_TYPES: dict[str, str] = {
     "mfa.factors_reset": "An administrator removed all of a user's second factors.",
     "mfa.failed": "A wrong second-factor code.",
     "mfa.locked": "Second-factor attempts were locked after too many wrong codes.",
+    "mfa.passkey_sign_count_regressed": "A passkey answered with a sign count not above the stored one (a cloned "
+                                        "key or a replay): refused.",
     "mfa.phone_changed": "A user's phone number for text codes changed.",
     "mfa.phone_removed": "A user's phone number was removed.",
     "mfa.recovery_code_used": "A recovery code was used to log in.",

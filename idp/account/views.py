@@ -314,7 +314,7 @@ def setup_factor(kind):
                            messages=[("error", gettext("Too many wrong codes. Start again."))]) \
             if factor.enrolment_needs_input else redirect(url_for("account.setup_factor", kind=factor.kind))
     except flows.WrongResponse as wrong:
-        form.code.errors = [wrong.message]
+        getattr(form, factor.response_field).errors = [wrong.message]
         return _setup_page(factor, pending, form, status=400)
     _set_pending(browser_session, enrolment=None)
     if codes:
@@ -382,7 +382,7 @@ def remove_credential(credential_id):
     if factor.backup or factor.self_enrolment_refused(user):
         abort(403)
     if ConfirmForm(prefix=f"r{credential_id}").validate_on_submit():
-        name = factor.describe(row).detail or row.name
+        name = factor.display_name(row)
         flows.remove(row, by="user")
         _flash(browser_session, "success", gettext("%(name)s removed.", name=name))
         db.session.commit()

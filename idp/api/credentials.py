@@ -51,6 +51,11 @@ def create_credential(user, *, credential_type: str, fields: dict):
         raise ServiceError(f"credential_type must be one of: {', '.join(credential_types())}.", field="credential_type")
     if not factor.enabled(user.realm):
         raise ServiceError(f"{factor.label} ({factor.kind}) is not enabled in this realm.", field="credential_type")
+    if factor.browser_enrolment:
+        raise ApiError(400, "browser_registration_required",
+                       f"A {factor.kind} credential is registered by its user in a browser (the account page's "
+                       f"\"{factor.add_label}\", or the login's two-factor setup), not through the API. The API "
+                       "lists and deletes them.", fields={"credential_type": "registration needs a browser"})
     try:
         return flows.start_enrolment(factor, user, fields)
     except FactorError as error:

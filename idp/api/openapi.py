@@ -220,10 +220,19 @@ SCHEMAS = {
             "codes, shown once.")},
         "otp_secret": _string(description="Base32 secret of a pending TOTP credential (case-insensitive)."),
         "provisioning_uri": _string(description="otpauth://totp/... URI for a QR code, issuer and account set."),
+        "synced": {"type": "boolean", "description": (
+            "webauthn: the passkey may be synced to the user's other devices (its backup-eligible flag); "
+            "false for a device-bound passkey or security key.")},
+        "backup_eligible": {"type": "boolean", "description": "webauthn: the authenticator's BE flag."},
+        "backup_state": {"type": "boolean", "description": "webauthn: the authenticator's BS flag at its last use."},
+        "aaguid": _string(description="webauthn: the authenticator model's AAGUID (all zeros when not told)."),
+        "transports": {"type": "array", "items": _string(), "description": "webauthn: how the browser reaches it."},
     }),
     "CredentialList": _object({"credentials": {"type": "array", "items": _ref("Credential")}}),
     "CredentialCreate": _object({
-        "credential_type": {"enum": ["totp", "sms"]},
+        "credential_type": {"enum": ["totp", "sms"], "description": (
+            "A webauthn credential (passkey) is registered by its user in a browser: creating one here answers "
+            "400 browser_registration_required.")},
         "name": _nullable(_string(100, description="Device name; a default is used when absent.")),
         "phone": _nullable(_string(64, description="Required for sms: E.164 with country code.")),
         "auth_provider_id": _nullable(_string(200, description="Accepted for AuthRocket clients and ignored.")),

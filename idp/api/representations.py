@@ -61,7 +61,7 @@ def credential_json(row) -> dict:
         "last_used_at": timestamp(row.last_used_at),
         **description.fields,
     }
-    if row.state == "pending":
+    if row.state == "pending" and not factor.browser_enrolment:
         context = factor.enrolment_context(flows.enrolment_challenge(row))
         data.update({key: context[key] for key in ("otp_secret", "provisioning_uri") if key in context})
     return data

@@ -124,7 +124,7 @@ def claim_completion(txn: LoginTransaction) -> bool:
     return result.rowcount == 1
 
 
-_AMR_ORDER = ["pwd", "fed", "mfa", "sms", "otp", "hwk", "swk"]
+_AMR_ORDER = ["pwd", "fed", "mfa", "sms", "otp", "hwk", "swk", "user"]
 
 
 def ordered_amr(methods) -> list[str]:

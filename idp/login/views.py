@@ -1,7 +1,7 @@
 """Hosted login pages: /realms/<realm>/login/<transaction>/..."""
 from __future__ import annotations
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 
 from ..extensions import db
 from ..i18n import _
@@ -26,6 +26,18 @@ from .transaction import (
 )
 
 login_bp = transaction_blueprint("login", __name__)
+
+
+def register_sign_in_option(app, provide) -> None:
+    """Another way to sign in on the login page (a passkey): ``provide(txn)`` returns None or an
+    object with ``template`` (included below the password form, with it as ``option``) and
+    ``username_autocomplete`` (a token added to the email field's ``autocomplete``)."""
+    app.extensions.setdefault("idp.sign_in_options", []).append(provide)
+
+
+def _sign_in_options(txn) -> list:
+    return [option for provide in current_app.extensions.get("idp.sign_in_options", [])
+            if (option := provide(txn)) is not None]
 
 
 def _page_context(txn):
@@ -71,6 +83,7 @@ def login():
             return flow.advance(txn)
     register_url = url_for("login.register") if g.realm.registration_enabled else None
     messages = [("error", state["login_message"])] if state.get("login_message") else []
+    options = _sign_in_options(txn)
     return render_page(
         "login.html",
         **_page_context(txn),
@@ -79,6 +92,9 @@ def login():
         register_url=register_url,
         forgot_password_url=url_for("lifecycle.forgot_password", txn_id=txn.id),
         providers=_provider_buttons(txn),
+        sign_in_options=options,
+        username_autocomplete=" ".join(["username", *(o.username_autocomplete for o in options
+                                                       if getattr(o, "username_autocomplete", None))]),
         flash_messages=messages,
         page_title=_("Log in"),
         status=429 if locked else 400 if form.errors or form.form_errors else 200,

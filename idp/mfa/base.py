@@ -88,6 +88,12 @@ class Factor:
     #: when the setup page opens.
     enrolment_needs_input = False
 
+    #: Enrolment is a ceremony in the user's browser (a passkey): the management API cannot
+    #: create one, and a pending one has nothing to show anyone but that browser.
+    browser_enrolment = False
+    #: The form field a wrong response is reported on.
+    response_field = "code"
+
     label = ""
     plural_label = ""
     choice_label = ""
@@ -102,6 +108,10 @@ class Factor:
     #: Shown on the account page once a credential is set up; ``%(name)s`` is its name.
     added_message = _l("'%(name)s' is set up.")
     default_name = ""
+
+    def init_app(self, app) -> None:
+        """Called from ``create_app`` for each configured factor: the place to register the
+        factor's own routes, login options or stages."""
 
     # --- the realm -------------------------------------------------------------------------
 
@@ -147,6 +157,16 @@ class Factor:
 
     # --- login -----------------------------------------------------------------------------
 
+    #: What the offer after a login says ("Create a passkey for faster sign-in"), for factors
+    #: that make one (``offers_after_login``).
+    offer_label = ""
+    offer_description = ""
+
+    def offers_after_login(self, txn) -> bool:
+        """Whether this login, its second factor just verified, should offer to set this factor
+        up (once per user: ``User.factor_offer_seen_at``)."""
+        return False
+
     def usable(self, authenticator) -> bool:
         """Whether an active credential can still verify (a recovery set with codes left)."""
         return True
@@ -167,6 +187,11 @@ class Factor:
     def verify(self, challenge: Challenge, response: Mapping):
         """The active credential ``response`` proves, or None."""
         raise NotImplementedError
+
+    def methods(self, authenticator) -> tuple[str, ...]:
+        """The RFC 8176 methods a verification with ``authenticator`` proved (``amr`` by
+        default; a passkey tells ``hwk`` from ``swk`` and whether the user was verified)."""
+        return tuple(self.amr)
 
     def exhausted(self, challenge: Challenge) -> bool:
         """The response can no longer succeed without ``begin`` again (a code used up)."""
@@ -204,6 +229,10 @@ class Factor:
             id=authenticator.id, kind=self.kind, kind_label=str(self.label), name=authenticator.name,
             state=authenticator.state, detail=None, created_at=authenticator.created_at,
             last_used_at=authenticator.last_used_at, fields={})
+
+    def display_name(self, authenticator) -> str:
+        """How messages name a credential ("... removed."): its detail (a phone number), else its name."""
+        return self.describe(authenticator).detail or authenticator.name
 
     def renamable(self, authenticator) -> bool:
         return not self.backup

@@ -35,10 +35,11 @@ def enrolling(txn) -> bool:
     return not flows.has_factor(txn.realm, txn.user)
 
 
-def record_factor_success(txn, factor: Factor) -> None:
+def record_factor_success(txn, factor: Factor, authenticator=None) -> None:
     """The second factor was verified; the stage completes (and ``amr`` grows) in finish_mfa,
     after any recovery codes have been shown."""
-    set_mfa_state(txn, verified=factor.kind, enrolment=None)
+    methods = list(factor.methods(authenticator)) if authenticator is not None else list(factor.amr)
+    set_mfa_state(txn, verified=factor.kind, verified_amr=methods, enrolment=None)
     record_event("login.mfa_ok", realm=txn.realm, user=txn.user, factor=factor.kind)
 
 
@@ -68,7 +69,8 @@ def finish_mfa(txn) -> None:
     set_mfa_state(txn, recovery_codes=None)
     txn.auth_time = int(time.time())
     update_stage_state(txn, mfa_at=txn.auth_time)
-    txn.amr = ordered_amr(set(txn.amr or []) | {"mfa", *factor.amr})
+    methods = mfa_state(txn).get("verified_amr")
+    txn.amr = ordered_amr(set(txn.amr or []) | {"mfa", *(factor.amr if methods is None else methods)})
     complete_stage(txn, "mfa")
 
 

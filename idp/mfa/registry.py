@@ -44,6 +44,10 @@ class FactorRegistry:
     def kinds(self, *, include_backup: bool = True) -> list[str]:
         return [f.kind for f in self._factors.values() if include_backup or not f.backup]
 
+    def static_folder(self, kind: str) -> str | None:
+        folder = self._folders.get(kind)
+        return str(folder / "static") if folder is not None and (folder / "static").is_dir() else None
+
     def translation_directories(self) -> list[str]:
         """Each factor folder's own gettext catalogs (``idp/mfa/<kind>/translations/``), if any."""
         return [str(folder / "translations") for folder in self._folders.values() if (folder / "translations").is_dir()]

@@ -205,9 +205,9 @@ def verify(kind):
     except flows.MfaLocked as locked:
         return _locked_page(locked.seconds)
     except flows.WrongResponse as wrong:
-        form.code.errors = [wrong.message]
+        getattr(form, factor.response_field).errors = [wrong.message]
         return _code_page(txn, factor, form, status=400, remember=remember)
-    record_factor_success(txn, factor)
+    record_factor_success(txn, factor, authenticator)
     if factor.backup:
         finish_mfa(txn)
         db.session.commit()
@@ -225,8 +225,81 @@ def _after_success(txn):
     commit_keeping_loaded_state()
     if codes:
         return redirect(url_for("mfa.recovery_codes"))
+    offered = next((f for f in flows.enrollable_factors(txn.realm) if f.offers_after_login(txn)), None)
+    if offered is not None:
+        return redirect(url_for("mfa.offer", kind=offered.kind))
     finish_mfa(txn)
     return login_flow.advance(txn)
+
+
+# --- a factor offered after the second factor ("Create a passkey for faster sign-in") ---------
+#
+# Part of the MFA step rather than a stage of its own: it is optional, shown once, and only right
+# after this login verified a second factor (a stage would have to be placed in every operator's
+# ``login.stage_order``). "Seen" is recorded when the login succeeds (``factor_offer_seen``).
+
+def _offered_factor(txn, kind):
+    factor = get_factor(kind)
+    if factor is None or factor.backup or not mfa_state(txn).get("verified") or not factor.offers_after_login(txn):
+        return None
+    return factor
+
+
+def _offer_page(txn, factor, pending, form, *, status=200):
+    return _page("mfa_offer.html", txn, status=status, factor=factor, pending=pending, form=form,
+                 enrolment=factor.enrolment_context(flows.enrolment_challenge(pending)),
+                 action_url=url_for("mfa.offer", kind=factor.kind),
+                 dismiss_url=url_for("mfa.offer_dismiss", kind=factor.kind),
+                 dismiss_form=CodeForm(formdata=None, prefix="dismiss"), page_title=str(factor.offer_label))
+
+
+@mfa_bp.route("/<kind>/offer", methods=["GET", "POST"])
+def offer(kind):
+    from ..login.completion import defer_until_login_succeeds
+
+    txn = _mfa_transaction()
+    factor = _offered_factor(txn, kind)
+    if factor is None:
+        if not mfa_state(txn).get("verified"):
+            return redirect(url_for("mfa.start"))
+        finish_mfa(txn)
+        return login_flow.advance(txn)
+    enrolment = mfa_state(txn).get("offer") or {}
+    pending = flows.pending_credential(txn.user, enrolment.get("id"), factor.kind)
+    if pending is None:
+        pending = flows.start_enrolment(factor, txn.user, {})
+        set_mfa_state(txn, offer={"kind": factor.kind, "id": pending.id})
+        defer_until_login_succeeds(txn, "factor_offer_seen")
+        db.session.commit()
+    form = factor.enrol_form(pending)
+    if request.method == "GET" or not form.validate_on_submit():
+        return _offer_page(txn, factor, pending, form, status=200 if request.method == "GET" else 400)
+    try:
+        flows.complete_enrolment(pending, form.data, by="user")
+    except flows.EnrolmentExpired:
+        set_mfa_state(txn, offer=None)
+        db.session.commit()
+        return redirect(url_for("mfa.offer", kind=factor.kind))
+    except flows.WrongResponse as wrong:
+        getattr(form, factor.response_field).errors = [wrong.message]
+        return _offer_page(txn, factor, pending, form, status=400)
+    mark_form_success()
+    set_mfa_state(txn, offer=None)
+    finish_mfa(txn)
+    return login_flow.advance(txn)
+
+
+@mfa_bp.post("/<kind>/offer/dismiss")
+def offer_dismiss(kind):
+    """"Not now": the login goes on; the offer is not made again once it succeeds."""
+    txn = _mfa_transaction()
+    form = CodeForm(prefix="dismiss")
+    form.code.validators = []
+    if mfa_state(txn).get("verified") and form.validate_on_submit():
+        set_mfa_state(txn, offer=None)
+        finish_mfa(txn)
+        return login_flow.advance(txn)
+    return redirect(url_for("mfa.offer", kind=kind))
 
 
 @mfa_bp.post("/<kind>/resend")
@@ -351,11 +424,11 @@ def setup(kind):
                            factor.enrol_form(None if factor.enrolment_needs_input else pending, formdata=None),
                            status=400, messages=[("error", _("Too many wrong codes. Start again."))])
     except flows.WrongResponse as wrong:
-        form.code.errors = [wrong.message]
+        getattr(form, factor.response_field).errors = [wrong.message]
         return _setup_page(txn, factor, pending, form, status=400)
     mark_form_success()
     keep_recovery_codes(txn, codes)
-    record_factor_success(txn, factor)
+    record_factor_success(txn, factor, pending)
     return _after_success(txn)
 
 

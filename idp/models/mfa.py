@@ -50,13 +50,15 @@ class Authenticator(db.Model):
 class OtpChallenge(db.Model):
     """A code sent out of band (text message, mail) for one binding (a login transaction or an
     account action) and one destination. Stored as a salted keyed digest; at most N wrong tries,
-    then dead."""
+    then dead. A passkey ceremony's challenge is kept here too (``idp.mfa.webauthn.ceremonies``);
+    a passkey sign-in has no user yet (``user_id`` NULL, bound to its login transaction)."""
 
     __tablename__ = "otp_challenges"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     realm_id: Mapped[int] = mapped_column(ForeignKey("realms.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True,
+                                                nullable=True)
     transaction_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     factor: Mapped[str] = mapped_column(String(16))
     purpose: Mapped[str] = mapped_column(String(16))

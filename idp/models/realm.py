@@ -36,6 +36,12 @@ class Realm(db.Model):
                                                                          server_default=false())
     #: "Remember this device" for this many days after a second factor; 0 turns it off.
     remember_device_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Passkeys (``idp.mfa.webauthn``): "Sign in with a passkey" on the login page; whether
+    #: every ceremony requires user verification (else preferred); and "Create a passkey for
+    #: faster sign-in", offered once after a password and second-factor login.
+    passkey_sign_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    passkey_user_verification_required: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    passkey_offer_after_login: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     #: Password policy (NIST SP 800-63B): a minimum length, the bundled list of common passwords,
     #: and the email address (or its local part) inside the password; no composition rules.

@@ -51,6 +51,9 @@ class User(db.Model):
     #: Set when a visitor registered this address, until its owner verifies it
     #: (``idp.lifecycle.registration``).
     registration_pending_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    #: When the user was offered a factor after a login ("Create a passkey for faster sign-in",
+    #: ``idp.mfa.views.offer``): it is offered once.
+    factor_offer_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     realm: Mapped[Realm] = relationship()
 

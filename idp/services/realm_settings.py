@@ -142,6 +142,7 @@ def _lifetime(name, label, cli_help) -> RealmSetting:
 TWO_FACTOR = "Two-factor authentication"
 SECOND_FACTORS = "Second factors"
 PASSWORDS = "Passwords"
+PASSKEYS = "Passkeys"
 LIFE_CYCLE = "Account life cycle"
 
 REALM_SETTINGS: tuple[RealmSetting, ...] = (
@@ -175,6 +176,20 @@ REALM_SETTINGS: tuple[RealmSetting, ...] = (
                  group=SECOND_FACTORS, max_length=8, cli_help="Comma-separated ISO codes; empty for all."),
     _switch("totp_enabled", "Authenticator apps", "Codes from an app such as Google Authenticator (TOTP).",
             group=SECOND_FACTORS, cli_name="totp", cli_help="Authenticator-app factor."),
+    _switch("passkey_sign_in", "Sign in with a passkey",
+            'The login page offers "Sign in with a passkey" and passkeys in the email field\'s autofill. A '
+            "user-verified passkey is multi-factor on its own: no password and no second step. Needs the "
+            "passkey factor (webauthn) in the realm's factors.", group=PASSKEYS,
+            cli_help="Offer passkey sign-in on the login page (needs webauthn in --factors)."),
+    _switch("passkey_user_verification_required", "Require user verification",
+            "Every passkey ceremony must verify the user on the device (PIN, fingerprint, face). When this is off "
+            "it is preferred: a security key without a PIN still works as a second factor, but then a passkey "
+            "sign-in is one factor and the login asks for a second one.", group=PASSKEYS, negatable=True,
+            cli_help="Passkey ceremonies require user verification (else preferred)."),
+    _switch("passkey_offer_after_login", "Offer a passkey after login",
+            'After a password and second-factor login, offer "Create a passkey for faster sign-in" once to '
+            "users without a passkey (they may dismiss it; it is not offered again).", group=PASSKEYS,
+            cli_help="Offer once to create a passkey after a password + second-factor login."),
     RealmSetting("password_min_length", "integer", "Minimum password length (characters)",
                  "Between 8 and 128. Length is what makes a password hard to guess (NIST SP 800-63B), so there "
                  "are no rules about digits or symbols. Existing passwords keep working; the minimum applies when "

@@ -14,7 +14,8 @@ from .conftest import PHONE, user_id
 
 SETTINGS = {"display_name": "Acme", "theme": "default", "registration_enabled": "y", "mfa_login_form": "y",
             "users_may_toggle_mfa": "y", "password_min_length": "8", "password_block_common": "y",
-            "password_block_email": "y", "remember_device_days": "0"}  # the form as it opens on a new realm
+            "password_block_email": "y", "remember_device_days": "0",
+            "passkey_user_verification_required": "y"}  # the form as it opens on a new realm
 
 
 def _integration_id(page: str, name: str) -> str:
