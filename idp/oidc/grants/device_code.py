@@ -150,6 +150,13 @@ class RealmDeviceAuthorizationEndpoint(DeviceAuthorizationEndpoint):
     def INTERVAL(self):  # noqa: N802 (Authlib's name)
         return settings().tokens.device_code_interval
 
+    def authenticate_client(self, request):
+        """Once per request: Authlib's response authenticates again, and a client assertion
+        works only once (its ``jti``)."""
+        if getattr(request, "client", None) is not None:
+            return request.client
+        return super().authenticate_client(request)
+
     def create_endpoint_response(self, request):
         client = self.authenticate_client(request)
         if not client.check_grant_type(GRANT_TYPE):
