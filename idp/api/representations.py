@@ -41,6 +41,10 @@ def client_json(client) -> dict:
         "grant_types": list(client.grant_types or []),
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "jwks": client.jwks,
+        "jwks_uri": client.jwks_uri,
+        "require_signed_request_object": bool(client.require_signed_request_object),
         "created_at": timestamp(client.created_at),
     }
 
