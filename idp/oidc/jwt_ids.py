@@ -62,8 +62,9 @@ def claim_jwt_id(purpose: str, issuer: str, jti: str, expires_at: dt.datetime) -
     table = UsedJwtId.__table__
     now = utcnow()
     statement = insert(table).values(digest=digest, expires_at=expires_at).on_conflict_do_update(
-        index_elements=[table.c.digest], set_={"expires_at": expires_at}, where=table.c.expires_at <= now)
-    claimed = db.session.execute(statement).rowcount == 1
+        index_elements=[table.c.digest], set_={"expires_at": expires_at}, where=table.c.expires_at <= now,
+    ).returning(table.c.id)
+    claimed = db.session.execute(statement).scalar() is not None
     commit_keeping_loaded_state()
     return claimed
 

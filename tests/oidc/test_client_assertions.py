@@ -341,3 +341,35 @@ def test_registering_keys_or_a_method_that_cannot_work_is_refused(make_app, regi
             _service_client(factory, realm, **registration)
         db.session.rollback()
         assert db.session.scalar(db.select(db.func.count()).select_from(Client)) == 0
+
+
+def test_with_redis_every_worker_refuses_a_replayed_assertion(make_app):
+    """With ``redis.url`` the used ``jti``s live in Redis (shared by every worker and machine),
+    not in the database."""
+    import os
+
+    import redis
+
+    from idp.extensions import db
+    from idp.oidc.jwt_ids import UsedJwtId
+    from tests.helpers import Factory
+
+    from ..scale.conftest import skip_or_fail
+
+    url = os.environ.get("IDP_TEST_REDIS_URL")
+    if not url:
+        skip_or_fail("IDP_TEST_REDIS_URL is not set (redis://127.0.0.1:6379/0; .ci/run starts one)")
+    first, second = make_app(redis={"url": url}), make_app(redis={"url": url})
+    key = new_key("ES256")
+    with first.app_context():
+        client_id, _ = _service_client(Factory(first), Factory(first).realm("acme"),
+                                       token_endpoint_auth_method="private_key_jwt", jwks=public_jwks(key))
+    assertion = client_assertion(client_id, key, "ES256")
+
+    assert _token(first.test_client(), assertion_form(client_id, assertion)).status_code == 200
+    replay = _token(second.test_client(), assertion_form(client_id, assertion))
+
+    assert replay.get_json()["error"] == "invalid_client"
+    with first.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(UsedJwtId)) == 0
+    assert redis.Redis.from_url(url).ttl(next(iter(redis.Redis.from_url(url).scan_iter("idp:jti:*")))) > 0
