@@ -514,7 +514,32 @@ def _client_dict(client):
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
         "home_uri": client.home_uri,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "jwks_uri": client.jwks_uri,
+        "jwks": client.jwks,
+        "require_signed_request_object": bool(client.require_signed_request_object),
     }
+
+
+AUTH_METHOD_HELP = ("How the client authenticates at the token endpoint: client_secret_basic (default; "
+                    "client_secret_post also accepted), client_secret_jwt (a JWT signed with its secret), "
+                    "private_key_jwt (a JWT signed with its key: give --jwks or --jwks-uri; it gets no secret).")
+JWKS_HELP = "A file holding the client's public keys (a JSON Web Key Set; '-' reads standard input)."
+JWKS_URI_HELP = "Where the client publishes its public keys (https; fetched and cached by the provider)."
+AUTH_METHOD_CHOICE = click.Choice(["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"])
+
+
+def _read_jwks(path):
+    """The key set in the file ``path`` ('-': standard input); '' means none."""
+    if path is None or path == "":
+        return path
+    try:
+        if path == "-":
+            return click.get_text_stream("stdin").read()
+        with open(path, encoding="utf-8") as fh:
+            return fh.read(1024 * 1024)
+    except OSError as error:
+        raise click.BadParameter(f"cannot read {path}: {error.strerror}", param_hint="--jwks") from None
 
 
 GRANT_TYPE_HELP = ("A grant the client may use (repeatable): authorization_code, refresh_token, client_credentials, "
@@ -549,10 +574,16 @@ def clients():
 @click.option("--resource-server-for", "resource_server_for", multiple=True, metavar="CLIENT_ID",
               help=RESOURCE_SERVER_FOR_HELP)
 @click.option("--home-uri", default=None, help=HOME_URI_HELP)
+@click.option("--auth-method", default=None, type=AUTH_METHOD_CHOICE, help=AUTH_METHOD_HELP)
+@click.option("--jwks", "jwks_file", default=None, metavar="FILE", help=JWKS_HELP)
+@click.option("--jwks-uri", default=None, help=JWKS_URI_HELP)
+@click.option("--require-request-object", is_flag=True,
+              help="Authorization requests must come as signed request objects (RFC 9101).")
 @click.option("--json", "as_json", is_flag=True, help="Print client_id and the one-time client_secret as JSON.")
 @with_app()
 def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_party, client_credentials,
-                   grant_types, id_token_alg, client_id, theme, resource_server_for, home_uri, as_json):
+                   grant_types, id_token_alg, client_id, theme, resource_server_for, home_uri, auth_method,
+                   jwks_file, jwks_uri, require_request_object, as_json):
     from .services.clients import create_client
 
     client, secret = create_client(
@@ -561,6 +592,8 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
         client_credentials=client_credentials, grant_types=list(grant_types) or None,
         id_token_signed_response_alg=id_token_alg, client_id=client_id,
         theme=theme, resource_server_for=list(resource_server_for), home_uri=home_uri,
+        token_endpoint_auth_method=auth_method, jwks=_read_jwks(jwks_file) or None, jwks_uri=jwks_uri,
+        require_signed_request_object=require_request_object,
     )
     commit()
     data = {"client_id": client.client_id, "client_secret": secret, **_client_dict(client)}
@@ -584,10 +617,17 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
 @click.option("--home-uri", default=None, help=HOME_URI_HELP + " --home-uri '' removes it.")
 @click.option("--require-organization", type=ON_OFF, default=None,
               help="Every login is for one organization of the user (organization= or a picker).")
+@click.option("--auth-method", default=None, type=AUTH_METHOD_CHOICE,
+              help=AUTH_METHOD_HELP + " Switching to client_secret_jwt or back from private_key_jwt issues a new "
+                                      "secret, shown once.")
+@click.option("--jwks", "jwks_file", default=None, metavar="FILE", help=JWKS_HELP + " --jwks '' removes them.")
+@click.option("--jwks-uri", default=None, help=JWKS_URI_HELP + " --jwks-uri '' removes it.")
+@click.option("--require-request-object", type=ON_OFF, default=None,
+              help="Authorization requests must come as signed request objects (RFC 9101).")
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
 def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, home_uri, require_organization,
-                as_json):
+                auth_method, jwks_file, jwks_uri, require_request_object, as_json):
     """Change settings of client CLIENT_ID."""
     from .services.clients import (
         get_client,
@@ -610,8 +650,19 @@ def clients_set(client_id, realm_name, resource_server_for, grant_types, require
         from .services.organizations import set_client_organization_required
 
         set_client_organization_required(client, _flag(require_organization))
+    secret = None
+    if auth_method is not None or jwks_file is not None or jwks_uri is not None or require_request_object is not None:
+        from .services.client_authentication import UNCHANGED, set_client_authentication
+
+        secret = set_client_authentication(
+            client, UNCHANGED if auth_method is None else auth_method,
+            jwks=UNCHANGED if jwks_file is None else _read_jwks(jwks_file),
+            jwks_uri=UNCHANGED if jwks_uri is None else jwks_uri,
+            require_signed_request_object=None if require_request_object is None else _flag(require_request_object))
     commit()
-    _print(_client_dict(client), as_json)
+    _print({**_client_dict(client), **({"client_secret": secret} if secret else {})}, as_json)
+    if secret and not as_json:
+        click.echo("The new client secret is shown only this once.", err=True)
 
 
 @clients.command("list")

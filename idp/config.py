@@ -144,6 +144,19 @@ class WebhookSettings:
 
 
 @dataclass
+class ClientKeySettings:
+    """Clients' public keys published at a ``jwks_uri`` (``idp.oidc.client_keys``)."""
+
+    allow_private_jwks_uri: bool = False
+    allow_http_jwks_uri: bool = False
+    fetch_timeout_seconds: int = 5
+    max_jwks_bytes: int = 65536
+    min_cache_seconds: int = 60
+    max_cache_seconds: int = 86400
+    refetch_interval_seconds: int = 30
+
+
+@dataclass
 class ThemeSettings:
     dir: str = ""
 
@@ -162,6 +175,7 @@ class Settings:
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
     themes: ThemeSettings = field(default_factory=ThemeSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    client_keys: ClientKeySettings = field(default_factory=ClientKeySettings)
 
 
 #: ``IDP_`` variables that are not settings: the CLI's own options and secrets it reads for one

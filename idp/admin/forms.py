@@ -247,6 +247,28 @@ class RedirectUrisForm(FlaskForm):
                                                           "(post_logout_redirect_uri); one per line, optional.")
 
 
+class ClientAuthenticationForm(FlaskForm):
+    """How a confidential client authenticates (``services.client_authentication``) and its
+    public keys, for private_key_jwt and signed request objects."""
+
+    token_endpoint_auth_method = SelectField(
+        "Authentication method", choices=[
+            SelectChoice("client_secret_basic", "Client secret (client_secret_basic or client_secret_post)"),
+            SelectChoice("client_secret_jwt", "JWT signed with the client secret (client_secret_jwt)"),
+            SelectChoice("private_key_jwt", "JWT signed with the client's key (private_key_jwt)"),
+        ],
+        description="Switching to client_secret_jwt, or from private_key_jwt back to a secret, issues a new "
+                    "secret, shown once. A private_key_jwt client has no secret.")
+    jwks = TextAreaField("Public keys (JWKS)", validators=[Length(max=65536)],
+                         description='The client\'s public keys as a JSON Web Key Set ({"keys": [...]}); '
+                                     "empty for none.")
+    jwks_uri = StringField("JWKS URI", validators=[Length(max=2000)],
+                           description="Or: the https URL where the client publishes them (fetched and cached).")
+    require_signed_request_object = BooleanField(
+        "Require signed request objects",
+        description="Authorization requests must come as request objects signed by the client (RFC 9101).")
+
+
 class GrantTypesForm(FlaskForm):
     """The grants a client may use: one checkbox per grant the server supports (the choices are
     the registry's, set by the view; the service checks each against its client rule)."""

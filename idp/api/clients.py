@@ -7,6 +7,7 @@ from flask import g, jsonify
 
 from ..extensions import db
 from ..services import NotFound
+from ..services.client_authentication import CONFIDENTIAL_AUTH_METHODS, UNCHANGED, set_client_authentication
 from ..services.clients import (
     create_client,
     delete_client,
@@ -22,6 +23,13 @@ from .parameters import Field, body_fields, path_text
 from .representations import client_json, created_client_json
 
 URIS = Field("strings", max_length=2000, max_items=50)
+#: How the client authenticates and its public keys (``services.client_authentication``).
+AUTHENTICATION_FIELDS = {
+    "token_endpoint_auth_method": Field(choices=CONFIDENTIAL_AUTH_METHODS, max_length=32),
+    "jwks": Field("object", nullable=True),
+    "jwks_uri": Field(max_length=2000, nullable=True),
+    "require_signed_request_object": Field("boolean"),
+}
 GRANTS = Field("strings", max_length=64, max_items=10)
 CLIENT_IDS = Field("strings", max_length=64, max_items=100)
 
@@ -52,6 +60,7 @@ def create_client_view():
         "client_id": Field(max_length=64),
         "theme": Field(max_length=64),
         "resource_server_for": CLIENT_IDS,
+        **AUTHENTICATION_FIELDS,
     })
     client, secret = create_client(
         g.realm, name=fields["name"], redirect_uris=fields.get("redirect_uris", []),
@@ -59,7 +68,10 @@ def create_client_view():
         first_party=fields.get("first_party", True), grant_types=fields.get("grant_types"),
         id_token_signed_response_alg=fields.get("id_token_signed_response_alg", "RS256"),
         client_id=fields.get("client_id"), theme=fields.get("theme"),
-        resource_server_for=fields.get("resource_server_for"))
+        resource_server_for=fields.get("resource_server_for"),
+        token_endpoint_auth_method=fields.get("token_endpoint_auth_method"), jwks=fields.get("jwks"),
+        jwks_uri=fields.get("jwks_uri"),
+        require_signed_request_object=fields.get("require_signed_request_object", False))
     db.session.commit()
     return created(created_client_json(client, secret))
 
@@ -73,7 +85,8 @@ def get_client_view(client_id):
 def update_client_view(client_id):
     """Each list replaces the one before; what is absent stays. ``resource_server_for``: the
     clients whose tokens this one may introspect, as an API that receives them (``[]`` clears
-    it). Redirect URIs are applied before the grant types that need them."""
+    it). Redirect URIs are applied before the grant types that need them. A change of
+    ``token_endpoint_auth_method`` that issues a new secret answers with it, once."""
     client = _client(client_id)
     fields = body_fields({
         "name": Field(max_length=200),
@@ -82,15 +95,23 @@ def update_client_view(client_id):
         "grant_types": GRANTS,
         "resource_server_for": CLIENT_IDS,
         "organization_required": Field("boolean"),
+        **AUTHENTICATION_FIELDS,
     })
     organization_required = fields.pop("organization_required", None)
+    authentication = {name: fields.pop(name) for name in AUTHENTICATION_FIELDS if name in fields}
     update_client(client, **fields)
     if organization_required is not None:
         from ..services.organizations import set_client_organization_required
 
         set_client_organization_required(client, organization_required)
+    secret = None
+    if authentication:
+        secret = set_client_authentication(
+            client, authentication.get("token_endpoint_auth_method", UNCHANGED),
+            jwks=authentication.get("jwks", UNCHANGED), jwks_uri=authentication.get("jwks_uri", UNCHANGED),
+            require_signed_request_object=authentication.get("require_signed_request_object"))
     db.session.commit()
-    return jsonify(client_json(client))
+    return jsonify(created_client_json(client, secret) if secret else client_json(client))
 
 
 @api_bp.delete("/realms/<realm_name>/clients/<client_id>")

@@ -147,7 +147,26 @@ CLIENT_PROPERTIES = {
     "id_token_signed_response_alg": _string(),
     "resource_server_for": _strings(description=RESOURCE_SERVER_FOR),
     "organization_required": {"type": "boolean", "description": ORGANIZATION_REQUIRED},
+    "token_endpoint_auth_method": {"enum": ["client_secret_basic", "client_secret_post", "client_secret_jwt",
+                                            "private_key_jwt", "none"]},
+    "jwks": _nullable({"type": "object", "description": "The client's public keys (a JSON Web Key Set)."}),
+    "jwks_uri": _nullable(_string(description="Where the client publishes its public keys.")),
+    "require_signed_request_object": {"type": "boolean"},
     "created_at": _string(format="date-time"),
+}
+AUTH_METHOD_TEXT = ("How the client authenticates at the token endpoint and the others that authenticate clients: "
+                    "client_secret_basic (default; client_secret_post also accepted), client_secret_jwt (a JWT "
+                    "signed with HS256 and its secret, RFC 7523), private_key_jwt (a JWT signed with one of its keys; "
+                    "needs jwks or jwks_uri, and the client has no secret).")
+CLIENT_AUTHENTICATION_INPUT = {
+    "token_endpoint_auth_method": {"enum": ["client_secret_basic", "client_secret_post", "client_secret_jwt",
+                                            "private_key_jwt"], "description": AUTH_METHOD_TEXT},
+    "jwks": _nullable({"type": "object", "description": "The client's public keys (a JSON Web Key Set of RSA, EC "
+                                                        "or OKP public signing keys, at most 20); null removes them."}),
+    "jwks_uri": _nullable(_string(2000, description="An https URL where the client publishes its public keys, "
+                                                    "fetched and cached by the provider; not with jwks.")),
+    "require_signed_request_object": {"type": "boolean", "description": "Authorization requests must come as "
+                                                                         "signed request objects (RFC 9101)."},
 }
 PROVIDER_CHANGES = {
     "display_name": _string(100), "issuer": _string(500, description="Issuer URL (not for github)."),
@@ -263,6 +282,7 @@ SCHEMAS = {
         "client_id": _string(64, description="Choose the client id (default: random)."),
         "theme": _string(64, description="Theme for this client's pages (overrides the realm's)."),
         "resource_server_for": _strings(64, 100, RESOURCE_SERVER_FOR),
+        **CLIENT_AUTHENTICATION_INPUT,
     }, ("name",)),
     "ClientWithSecret": _object({
         **CLIENT_PROPERTIES,
@@ -277,6 +297,7 @@ SCHEMAS = {
                         "items": {"enum": list(GRANT_TYPES)}},
         "resource_server_for": _strings(64, 100, RESOURCE_SERVER_FOR + " Replaces the list; [] clears it."),
         "organization_required": {"type": "boolean", "description": ORGANIZATION_REQUIRED},
+        **CLIENT_AUTHENTICATION_INPUT,
     }),
     "RealmList": _object({"realms": {"type": "array", "items": _ref("RealmSettings")}}),
     "RealmCreate": _object({"name": _string(63, pattern="^[a-z0-9][a-z0-9-]{0,62}$"),
@@ -485,7 +506,7 @@ def _paths() -> dict:
             "parameters": [_param("realm"), _param("client_id")],
             "get": _op("Get a client", ok("Client"), READ, tags=("clients",)),
             "patch": _op("Change a client's name, redirect URIs, grant types or the clients it may introspect",
-                         ok("Client"), WRITE, body="ClientUpdate", tags=("clients",)),
+                         ok("ClientWithSecret"), WRITE, body="ClientUpdate", tags=("clients",)),
             "delete": _op("Delete a client (its tokens end with it)", NO_CONTENT, READ, tags=("clients",)),
         },
         f"{CLIENT}/secret": {

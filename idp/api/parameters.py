@@ -16,8 +16,9 @@ MAX_ID = 2**31 - 1
 
 @dataclass(frozen=True)
 class Field:
-    """One JSON body field. ``kind`` is "string", "boolean", "integer" or "strings" (a list of
-    strings). ``nullable`` accepts null (read as "clear" or "no change" by the caller)."""
+    """One JSON body field. ``kind`` is "string", "boolean", "integer", "strings" (a list of
+    strings) or "object" (a JSON object the service checks, such as a key set). ``nullable``
+    accepts null (read as "clear" or "no change" by the caller)."""
 
     kind: str = "string"
     required: bool = False
@@ -92,6 +93,8 @@ def _check(field: Field, value):
             if problem:
                 return problem
         return None
+    if field.kind == "object":
+        return None if isinstance(value, dict) else "Must be a JSON object."
     raise ValueError(f"unknown field kind {field.kind}")
 
 

@@ -42,6 +42,10 @@ def client_json(client) -> dict:
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
         "organization_required": bool(client.organization_required),
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "jwks": client.jwks,
+        "jwks_uri": client.jwks_uri,
+        "require_signed_request_object": bool(client.require_signed_request_object),
         "created_at": timestamp(client.created_at),
     }
 

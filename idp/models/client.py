@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -12,6 +12,18 @@ from .base import UTCDateTime, utcnow
 from .realm import Realm
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access", "roles", "organizations")
+
+#: How a confidential client may authenticate, by its registered ``token_endpoint_auth_method``
+#: (RFC 7591 §2): a client registered for one of the secret methods may use either (as before
+#: methods were registered); one registered for a JWT method only that method.
+SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+ACCEPTED_AUTH_METHODS = {
+    "client_secret_basic": SECRET_AUTH_METHODS,
+    "client_secret_post": SECRET_AUTH_METHODS,
+    "client_secret_jwt": ("client_secret_jwt",),
+    "private_key_jwt": ("private_key_jwt",),
+    "none": ("none",),
+}
 
 #: Which clients are resource servers of which: a row lets the client ``resource_server_id``
 #: introspect the tokens issued to ``served_client_id`` (RFC 7662 §2.1, §4). Both are
@@ -55,6 +67,19 @@ class Client(db.Model, ClientMixin):
     #: Every login to this client is on behalf of one organization the user belongs to: without
     #: ``organization=`` on the request, the user picks one after logging in (``idp.organizations``).
     organization_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: RFC 7591 §2; None for clients registered before methods were: ``client_secret_basic``
+    #: (or ``none`` for a public client). See ``token_endpoint_auth_method``.
+    registered_auth_method: Mapped[str | None] = mapped_column("token_endpoint_auth_method", String(32),
+                                                                nullable=True)
+    #: The client's public keys (RFC 7591 §2), inline or by URL (``idp.oidc.client_keys``):
+    #: for ``private_key_jwt`` and for signed request objects.
+    jwks: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    jwks_uri: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    #: ``client_secret_jwt`` needs the secret itself to check an HMAC: such a client's secret is
+    #: also kept encrypted (like TOTP seeds), besides its digest. No other client's is.
+    client_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: RFC 9101 §10.5: this client's authorization requests must come as signed request objects.
+    require_signed_request_object: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     realm: Mapped[Realm] = relationship()
@@ -111,9 +136,9 @@ class Client(db.Model, ClientMixin):
         return digests_equal(keyed_digest(client_secret), self.client_secret_digest)
 
     def check_endpoint_auth_method(self, method, endpoint):
-        if self.public:
-            return method == "none"
-        return method in ("client_secret_basic", "client_secret_post")
+        """Only the methods of the registered one (``ACCEPTED_AUTH_METHODS``), at every endpoint
+        that authenticates clients: a client registered for private_key_jwt cannot use a secret."""
+        return method in ACCEPTED_AUTH_METHODS.get(self.token_endpoint_auth_method, ())
 
     def check_response_type(self, response_type):
         return response_type == "code" and "authorization_code" in self.grant_types
@@ -125,7 +150,9 @@ class Client(db.Model, ClientMixin):
 
     @property
     def token_endpoint_auth_method(self) -> str:
-        return "none" if self.public else "client_secret_basic"
+        if self.public:
+            return "none"
+        return self.registered_auth_method or "client_secret_basic"
 
     def __repr__(self) -> str:
         return f"<Client {self.client_id}>"

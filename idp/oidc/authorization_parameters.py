@@ -150,8 +150,10 @@ PARAMETER_SYNTAX = {
 #: Checked before the client is known: a malformed one gets an error page, never a redirect.
 CHECKED_BEFORE_THE_CLIENT = ("client_id", "redirect_uri", "response_type", "state")
 
-#: OpenID Connect Core §6 and §7.2.1: request objects and dynamic registration at the
-#: authorization endpoint are not supported (discovery says so); each has its own error.
+#: OpenID Connect Core §6 and §7.2.1: ``request_uri`` values other than this provider's pushed
+#: requests and dynamic registration at the authorization endpoint are not supported (discovery
+#: says so); each has its own error. A ``request`` object is unpacked before the request gets
+#: here (``idp.oidc.request_objects``), so one still here is one inside a request object.
 UNSUPPORTED_FEATURES = {
     "request": RequestNotSupportedError,
     "request_uri": RequestUriNotSupportedError,

@@ -88,6 +88,7 @@ def discovery_metadata(realm) -> dict:
     those registered (``idp.oidc.grants``), so discovery lists exactly what works."""
     from .grants import registered_grants
     from .issuer import realm_issuer
+    from .server import RealmIntrospectionEndpoint, RealmRevocationEndpoint
 
     issuer = realm_issuer(realm)
     grants = registered_grants()
@@ -108,8 +109,8 @@ def discovery_metadata(realm) -> dict:
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
         "token_endpoint_auth_methods_supported": _in_order(
             method for spec in grants for method in spec.token_endpoint_auth_methods),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": list(RealmRevocationEndpoint.CLIENT_AUTH_METHODS),
+        "introspection_endpoint_auth_methods_supported": list(RealmIntrospectionEndpoint.CLIENT_AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
@@ -118,16 +119,17 @@ def discovery_metadata(realm) -> dict:
         "acr_values_supported": ACR_VALUES_SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": False,
-        "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "ui_locales_supported": list(SUPPORTED_LOCALES),
     }
     for spec in grants:
         metadata.update(spec.metadata(issuer))
-    from . import par
+    from . import par, request_objects
+    from .client_assertions import discovery_metadata as client_authentication_metadata
 
     metadata.update(par.discovery_metadata(realm, issuer))
+    metadata.update(client_authentication_metadata())
+    metadata.update(request_objects.discovery_metadata())
     return metadata
 
 

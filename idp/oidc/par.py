@@ -31,6 +31,8 @@ from ..models import UTCDateTime, utcnow
 from ..security import keyed_digest, random_token
 from ..web import load_realm
 from . import authorization_parameters as parameters
+from . import request_objects
+from .client_assertions import JWT_AUTH_METHODS
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 #: RFC 9126 §2.2: a short lifetime (its example is 60 s); the browser follows at once.
@@ -141,7 +143,7 @@ def push():
     oauth_request = _PushedRequest(uri, params, dict(request.headers))
     try:
         client = authorization_server.authenticate_client(
-            oauth_request, ["client_secret_basic", "client_secret_post", "none"], endpoint="par")
+            oauth_request, ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS], endpoint="par")
     except OAuth2Error as error:
         return _error(error)
     if params.get("client_id", client.client_id) != client.client_id:
@@ -149,6 +151,15 @@ def push():
     if "request_uri" in params:
         return _error(InvalidRequestError("'request_uri' cannot be pushed (RFC 9126, section 2.1)."))
     params["client_id"] = client.client_id
+    if request_objects.has_request_object(params):
+        try:
+            params = request_objects.unpack_request_object(authorization_server, uri, params)
+        except OAuth2Error as error:
+            return _error(error)
+    else:
+        refused = request_objects.require_request_object_error(client)
+        if refused is not None:
+            return _error(refused)
     stored = parameters.parameters_to_store(params)
     checked = authorization_server.authorization_request_from(uri, dict(stored))
     try:

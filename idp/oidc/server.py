@@ -18,9 +18,10 @@ from ..extensions import db
 from ..models import IssuedToken, utcnow
 from ..services.clients import find_client
 from ..services.keys import jwks_document
-from . import tokens
+from . import client_assertions, tokens
 from .authorization_parameters import AuthorizationParameterSyntax
 from .claims import authorization_claims
+from .client_assertions import JWT_AUTH_METHODS
 from .grants import register_grants
 from .issuer import realm_issuer
 
@@ -75,7 +76,7 @@ class IntrospectedToken:
 
 
 class RealmRevocationEndpoint(RevocationEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
 
     def query_token(self, token_string, token_type_hint):
         return _find_token(token_string, token_type_hint)
@@ -93,7 +94,7 @@ class RealmRevocationEndpoint(RevocationEndpoint):
 
 
 class RealmIntrospectionEndpoint(IntrospectionEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", *JWT_AUTH_METHODS]
 
     def query_token(self, token_string, token_type_hint):
         row = _find_token(token_string, token_type_hint)
@@ -235,6 +236,7 @@ def init_authorization_server(app) -> None:
     server = RealmAuthorizationServer()
     server.init_app(app)
     server.register_token_generator("default", tokens.generate_token)
+    client_assertions.init_app(app, server)
     register_grants(app, server)
     server.register_endpoint(RealmRevocationEndpoint)
     server.register_endpoint(RealmIntrospectionEndpoint)

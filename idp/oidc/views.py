@@ -18,7 +18,7 @@ from ..login.stages import ACCESS_DENIED, CONSENT_REQUIRED, LOGIN_REQUIRED
 from ..ratelimit import LoginTransactionLimitExceeded
 from ..web import add_realm_name, load_realm, render_error
 from . import authorization_parameters as parameters
-from . import par
+from . import par, request_objects
 from .bearer import BearerTokenProtector, NoBearerToken
 from .claims import user_claims
 from .issuer import realm_issuer
@@ -131,6 +131,13 @@ def authorize():
         except par.InvalidRequestUriError:
             return render_error(400, _("This login link has expired"),
                                 _("Go back to the application and start the login again."))
+    signed = not pushed and request_objects.has_request_object(params)
+    if signed:
+        try:
+            params = request_objects.unpack_request_object(
+                authorization_server, url_for("oidc.authorize", _external=True), params)
+        except OAuth2Error as error:
+            return authorization_error(error)
     oversized = parameters.oversized_parameter(params, parameters.ROUTING_PARAMETERS)
     if oversized is not None:
         return authorization_error(parameters.too_long_error(oversized))
@@ -141,9 +148,14 @@ def authorize():
         force_login = True
     user = None if (session is None or force_login) else session.user
     try:
-        grant = _consent_grant(params, user) if pushed else authorization_server.get_consent_grant(end_user=user)
+        grant = _consent_grant(params, user) if pushed or signed else \
+            authorization_server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return authorization_error(error)
+    if not (pushed or signed):
+        refused = request_objects.require_request_object_error(grant.client, params.get("state"), grant.redirect_uri)
+        if refused is not None:
+            return authorization_error(refused)
     if not pushed and par.required_for(realm, grant.client):
         return authorization_error(InvalidRequestError(
             "This client must push its authorization requests first (RFC 9126): use the "

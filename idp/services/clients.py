@@ -133,13 +133,19 @@ def create_client(
     theme: str | None = None,
     resource_server_for: list[str] | None = None,
     home_uri: str | None = None,
+    token_endpoint_auth_method: str | None = None,
+    jwks=None,
+    jwks_uri: str | None = None,
+    require_signed_request_object: bool = False,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it with its one-time plain secret (None for public clients).
     ``grant_types`` are the grants it may use (default: ``authorization_code`` and
     ``refresh_token`` when it has redirect URIs); ``client_credentials=True`` adds that grant and
     ``False`` removes it (the CLI's ``--client-credentials``): a client gets it only when asked.
     ``theme`` overrides the realm's theme on the pages this client's users see;
-    ``resource_server_for`` names the clients whose tokens it may introspect."""
+    ``resource_server_for`` names the clients whose tokens it may introspect;
+    ``token_endpoint_auth_method``, ``jwks``/``jwks_uri`` how it authenticates
+    (``idp.services.client_authentication``: a private_key_jwt client gets no secret)."""
     from ..themes import theme_exists
 
     if theme is not None and not theme_exists(theme):
@@ -186,6 +192,12 @@ def create_client(
         theme=theme,
         home_uri=home_uri,
     )
+    from .client_authentication import configure_client_authentication
+
+    configure_client_authentication(client, token_endpoint_auth_method, jwks=jwks, jwks_uri=jwks_uri, secret=secret)
+    if client.token_endpoint_auth_method == "private_key_jwt":
+        secret = None
+    client.require_signed_request_object = bool(require_signed_request_object)
     db.session.add(client)
     db.session.flush()
     if resource_server_for:
@@ -339,10 +351,9 @@ def set_resource_server_for(client: Client, client_ids: list[str]) -> None:
 
 
 def rotate_client_secret(client: Client) -> str:
-    if client.public:
-        raise ServiceError("public clients have no secret")
-    secret = random_token(32)
-    client.client_secret_digest = keyed_digest(secret)
+    from .client_authentication import rotated_secret
+
+    secret = rotated_secret(client)
     from ..models import Realm
     from .audit import record_event
 

@@ -1,10 +1,8 @@
 """Where a webhook may point, and the one HTTP request of a delivery.
 
-A webhook URL is operator input, but what it resolves to can change after it was saved (DNS
-rebinding), so the address is checked where it matters: at each delivery the host is resolved
-once, every address it resolves to must be allowed, and the connection goes to the address that
-was checked (the host name is still sent as ``Host`` and used for TLS: SNI and certificate
-check). Non-public addresses (loopback, private, link-local, shared, reserved, multicast) are
+A webhook URL is operator input, checked at each delivery by the rules every outbound request
+follows (``idp.outbound``: resolved once, every address allowed, connected to the checked
+address). Non-public addresses (loopback, private, link-local, shared, reserved, multicast) are
 refused unless ``webhooks.allow_private_targets`` is on; ``http://`` unless
 ``webhooks.allow_http`` is.
 
@@ -12,22 +10,17 @@ The request: no redirects followed (a 3xx is a failed delivery: a redirect could
 a time limit on the whole exchange, and at most ``max_response_bytes`` of the answer read."""
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import certifi
 import urllib3
 
+from ..outbound import TargetRefused, address_allowed, connection_pool, resolve_target
+from ..outbound import literal_address as _literal_address
 from ..services import ServiceError
 
 MAX_URL_LENGTH = 2000
-
-
-class TargetRefused(Exception):
-    """The URL may not be delivered to (its address, its scheme); the message says why."""
 
 
 @dataclass
@@ -75,38 +68,6 @@ def check_webhook_url(url, *, allow_private: bool, allow_http: bool) -> str:
     return url
 
 
-def _literal_address(host: str):
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-
-
-def address_allowed(address, *, allow_private: bool) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address.is_unspecified or address.is_multicast:
-        return False
-    return allow_private or address.is_global
-
-
-def resolve_target(host: str, port: int, *, allow_private: bool) -> str:
-    """The address to connect to; every address the name resolves to must be allowed (one
-    refused address refuses them all, so a name cannot mix a public and a private one)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"cannot resolve {host}: {exc}") from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    if not addresses:
-        raise TargetRefused(f"cannot resolve {host}")
-    for address in addresses:
-        if not address_allowed(address, allow_private=allow_private):
-            raise TargetRefused(f"{host} resolves to a non-public address ({address}); "
-                                "webhooks.allow_private_targets is off")
-    return str(addresses[0])
-
-
 def post(url: str, body: bytes, headers: dict, *, settings) -> Answer:
     """POST ``body`` to ``url`` under the rules above; never raises for the receiver's faults."""
     started = time.monotonic()
@@ -123,13 +84,7 @@ def post(url: str, body: bytes, headers: dict, *, settings) -> Answer:
         address = resolve_target(host, port, allow_private=settings.allow_private_targets)
     except TargetRefused as exc:
         return answer(error=f"refused: {exc}")
-    timeout = urllib3.Timeout(connect=settings.timeout_seconds, read=settings.timeout_seconds)
-    common = {"port": port, "timeout": timeout, "retries": False, "maxsize": 1}
-    if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(address, server_hostname=host, assert_hostname=host,
-                                           cert_reqs="CERT_REQUIRED", ca_certs=certifi.where(), **common)
-    else:
-        pool = urllib3.HTTPConnectionPool(address, **common)
+    pool = connection_pool(url, address, settings.timeout_seconds)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host_header = parts.netloc.rpartition("@")[2]
     deadline = started + settings.timeout_seconds

@@ -3,7 +3,7 @@ otp_challenges.user_id nullable (a passkey sign-in's challenge has no user yet);
 users.factor_offer_seen_at (the offer of a passkey after a login is made once)
 
 Revision ID: a7d3f1c9e5b2
-Revises: 4db1ed83930a
+Revises: a7c3e5f9b2d1
 Create Date: 2026-12-03 16:40:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 from idp.models.base import UTCDateTime
 
 revision = 'a7d3f1c9e5b2'
-down_revision = '4db1ed83930a'
+down_revision = 'a7c3e5f9b2d1'
 branch_labels = None
 depends_on = None
 

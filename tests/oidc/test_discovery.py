@@ -26,7 +26,14 @@ def test_discovery_advertises_what_the_provider_does(metadata):
     assert set(metadata["id_token_signing_alg_values_supported"]) == {"RS256", "ES256", "EdDSA"}
     assert set(metadata["grant_types_supported"]) == {"authorization_code", "refresh_token", "client_credentials",
                                                       "urn:ietf:params:oauth:grant-type:device_code"}
-    assert set(metadata["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post", "none"}
+    assert set(metadata["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic", "client_secret_post", "none", "client_secret_jwt", "private_key_jwt"}
+    assert set(metadata["token_endpoint_auth_signing_alg_values_supported"]) == {
+        "RS256", "PS256", "ES256", "EdDSA", "HS256"}, "each exercised in tests/oidc/test_client_assertions.py"
+    assert metadata["request_parameter_supported"] is True
+    assert metadata["request_uri_parameter_supported"] is False, "only pushed requests' URIs"
+    assert set(metadata["request_object_signing_alg_values_supported"]) == {
+        "RS256", "PS256", "ES256", "EdDSA", "HS256"}, "each exercised in tests/oidc/test_request_objects.py"
     assert {"openid", "profile", "email"} <= set(metadata["scopes_supported"])
     assert {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "email",
             "email_verified", "name"} <= set(metadata["claims_supported"])

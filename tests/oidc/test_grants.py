@@ -6,6 +6,7 @@ import requests
 
 from idp.oidc.grants import REGISTERED
 from idp.oidc.grants.base import GrantSpec
+from idp.services.client_authentication import AUTH_METHODS
 
 
 def test_every_registered_grant_keeps_the_grant_contract(ctx):
@@ -16,7 +17,7 @@ def test_every_registered_grant_keeps_the_grant_contract(ctx):
         assert isinstance(spec, GrantSpec)
         assert issubclass(spec.grant_class, BaseGrant) and spec.grant_type not in seen
         assert spec.description and callable(spec.client_rule)
-        assert set(spec.token_endpoint_auth_methods) <= {"client_secret_basic", "client_secret_post", "none"}
+        assert set(spec.token_endpoint_auth_methods) <= set(AUTH_METHODS)
         seen.add(spec.grant_type)
 
 

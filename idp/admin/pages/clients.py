@@ -19,6 +19,7 @@ from .. import admin_bp
 from ..console import apply_change, done, managed_realm, render, requires
 from ..forms import (
     ButtonForm,
+    ClientAuthenticationForm,
     ClientCreateForm,
     ConfirmDeleteForm,
     GrantTypesForm,
@@ -77,8 +78,18 @@ def _grant_types_form(client=None) -> GrantTypesForm:
     return form
 
 
+def _authentication_form(client) -> ClientAuthenticationForm:
+    import json
+
+    method = client.token_endpoint_auth_method
+    return ClientAuthenticationForm(
+        formdata=None, token_endpoint_auth_method="client_secret_basic" if method == "client_secret_post" else method,
+        jwks=json.dumps(client.jwks, indent=2) if client.jwks else "", jwks_uri=client.jwks_uri or "",
+        require_signed_request_object=bool(client.require_signed_request_object))
+
+
 def _client_page(realm, client, *, uris_form=None, resource_form=None, grants_form=None, delete_form=None,
-                 errors=(), status=200):
+                 authentication_form=None, errors=(), status=200):
     if uris_form is None:
         uris_form = RedirectUrisForm(formdata=None, redirect_uris="\n".join(client.redirect_uris or []),
                                      post_logout_redirect_uris="\n".join(client.post_logout_redirect_uris or []))
@@ -88,6 +99,7 @@ def _client_page(realm, client, *, uris_form=None, resource_form=None, grants_fo
     return render("client.html", status=status, realm=realm, client=client, uris_form=uris_form,
                   resource_form=resource_form, grants_form=grants_form or _grant_types_form(client),
                   grant_types=registered_grant_types(),
+                  authentication_form=authentication_form or _authentication_form(client),
                   delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
                   errors=list(errors), page_title=f"{client.name}: client")
 
@@ -131,6 +143,28 @@ def update_client_grant_types(client_id):
     if form.validate() and apply_change(form, change):
         return done("Grant types saved.", "admin.client_details", client_id=client_id)
     return _client_page(realm, client, grants_form=form, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/<client_id>/authentication")
+@requires("clients")
+def update_client_authentication(client_id):
+    from ...services.client_authentication import set_client_authentication
+
+    realm, client = _client(client_id)
+    form = ClientAuthenticationForm()
+    issued = {}
+
+    def change():
+        issued["secret"] = set_client_authentication(
+            client, form.token_endpoint_auth_method.data, jwks=(form.jwks.data or "").strip() or None,
+            jwks_uri=(form.jwks_uri.data or "").strip() or None,
+            require_signed_request_object=bool(form.require_signed_request_object.data))
+
+    if not client.public and form.validate() and apply_change(form, change):
+        if issued["secret"]:
+            return _secret_page(realm, client, issued["secret"], f"New secret for {client.name}")
+        return done("Authentication saved.", "admin.client_details", client_id=client_id)
+    return _client_page(realm, client, authentication_form=form, status=400)
 
 
 @admin_bp.post("/realms/<realm_name>/clients/<client_id>/resource-servers")

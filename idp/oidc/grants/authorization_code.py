@@ -22,6 +22,7 @@ from .. import tokens
 from ..authentication import AuthenticatedUser, AuthenticationContext, authentication_of
 from ..authorization_parameters import AuthorizationRequestRules
 from ..claims import user_claims
+from ..client_assertions import JWT_AUTH_METHODS
 from ..issuer import realm_issuer
 from .base import GrantSpec, settings
 
@@ -29,7 +30,7 @@ _CODE_LIFETIME_KEY = "authorization_code_lifetime"
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
 
     def save_authorization_code(self, code, request):
         login = authentication_of(request.user)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import grants
 
+from ..client_assertions import JWT_AUTH_METHODS
 from .base import GrantSpec, confidential_only
 
 
@@ -12,7 +13,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     refuses it) instead of a misleading ``invalid_client``; a confidential client can never
     authenticate with ``none`` (``Client.check_endpoint_auth_method``)."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
 
 
 grant = GrantSpec(

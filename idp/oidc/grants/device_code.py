@@ -59,6 +59,7 @@ from ...ratelimit import limit_form_posts
 from ...security import keyed_digest
 from ...web import add_realm_name, load_realm
 from ..authentication import AuthenticatedUser, AuthenticationContext
+from ..client_assertions import JWT_AUTH_METHODS
 from ..issuer import realm_issuer
 from .base import GrantSpec, any_client, settings
 
@@ -139,6 +140,7 @@ class RealmDeviceAuthorizationEndpoint(DeviceAuthorizationEndpoint):
     (``unauthorized_client`` otherwise); the scope is narrowed to what the client may have."""
 
     USER_CODE_TYPE = "string"
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
 
     @property
     def EXPIRES_IN(self):  # noqa: N802 (Authlib's name)
@@ -147,6 +149,13 @@ class RealmDeviceAuthorizationEndpoint(DeviceAuthorizationEndpoint):
     @property
     def INTERVAL(self):  # noqa: N802 (Authlib's name)
         return settings().tokens.device_code_interval
+
+    def authenticate_client(self, request):
+        """Once per request: Authlib's response authenticates again, and a client assertion
+        works only once (its ``jti``)."""
+        if getattr(request, "client", None) is not None:
+            return request.client
+        return super().authenticate_client(request)
 
     def create_endpoint_response(self, request):
         client = self.authenticate_client(request)
@@ -181,7 +190,7 @@ class RealmDeviceAuthorizationEndpoint(DeviceAuthorizationEndpoint):
 class RealmDeviceCodeGrant(DeviceCodeGrant):
     """RFC 8628 §3.4-3.5 at the token endpoint."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
 
     def query_device_credential(self, device_code):
         if len(device_code) > 200:

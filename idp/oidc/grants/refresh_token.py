@@ -9,13 +9,14 @@ from ...extensions import db
 from ...models import utcnow
 from .. import tokens
 from ..authentication import AuthenticatedUser, AuthenticationContext
+from ..client_assertions import JWT_AUTH_METHODS
 from .base import GrantSpec
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     """Rotation with reuse detection (RFC 9700 §4.14.2)."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token):
