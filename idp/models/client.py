@@ -52,6 +52,9 @@ class Client(db.Model, ClientMixin):
     #: RFC 9126: this client must push its authorization requests (``idp.oidc.par``).
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False,
                                                                          server_default=false())
+    #: RFC 9449 §5.2: this client always uses DPoP; a token request without a proof is refused,
+    #: so it never gets a bearer token (``idp.oidc.dpop``).
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     realm: Mapped[Realm] = relationship()

@@ -30,6 +30,7 @@ from ..login.acr import ACR_VALUES_SUPPORTED
 from ..models import SUPPORTED_SCOPES
 from ..services.keys import ID_TOKEN_ALGORITHMS, jwks_document
 from .authorization_parameters import RESPONSE_MODES_SUPPORTED
+from .dpop import ALGORITHMS as DPOP_ALGORITHMS
 from .issuer import public_base_url
 
 REBUILD_AFTER = 5.0
@@ -110,6 +111,7 @@ def discovery_metadata(realm) -> dict:
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
             "name", "preferred_username", "email", "email_verified",
