@@ -510,6 +510,7 @@ def _client_dict(client):
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "grant_types": client.grant_types,
         "require_par": client.require_pushed_authorization_requests,
+        "dpop_required": client.dpop_bound_access_tokens,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
         "home_uri": client.home_uri,
@@ -522,6 +523,8 @@ RESOURCE_SERVER_FOR_HELP = ("This client is a resource server (an API) of CLIENT
                             "(repeatable). A client may always introspect its own.")
 
 
+DPOP_REQUIRED_HELP = ("This client must send a DPoP proof with every token request (RFC 9449): it never gets a "
+                      "bearer token.")
 HOME_URI_HELP = ("The app's home page (https): error and logout pages link back to it. Without it they have no "
                  "way back to the app.")
 
@@ -548,10 +551,11 @@ def clients():
 @click.option("--resource-server-for", "resource_server_for", multiple=True, metavar="CLIENT_ID",
               help=RESOURCE_SERVER_FOR_HELP)
 @click.option("--home-uri", default=None, help=HOME_URI_HELP)
+@click.option("--dpop-required", type=ON_OFF, default="off", show_default=True, help=DPOP_REQUIRED_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print client_id and the one-time client_secret as JSON.")
 @with_app()
 def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_party, client_credentials,
-                   grant_types, id_token_alg, client_id, theme, resource_server_for, home_uri, as_json):
+                   grant_types, id_token_alg, client_id, theme, resource_server_for, home_uri, dpop_required, as_json):
     from .services.clients import create_client
 
     client, secret = create_client(
@@ -560,6 +564,7 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
         client_credentials=client_credentials, grant_types=list(grant_types) or None,
         id_token_signed_response_alg=id_token_alg, client_id=client_id,
         theme=theme, resource_server_for=list(resource_server_for), home_uri=home_uri,
+        dpop_bound_access_tokens=_flag(dpop_required),
     )
     commit()
     data = {"client_id": client.client_id, "client_secret": secret, **_client_dict(client)}
@@ -581,13 +586,16 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
 @click.option("--require-par", type=ON_OFF, default=None,
               help="This client must push its authorization requests first (RFC 9126).")
 @click.option("--home-uri", default=None, help=HOME_URI_HELP + " --home-uri '' removes it.")
+@click.option("--dpop-required", type=ON_OFF, default=None, help=DPOP_REQUIRED_HELP)
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
-def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, home_uri, as_json):
+def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, home_uri, dpop_required,
+                as_json):
     """Change settings of client CLIENT_ID."""
     from .services.clients import (
         get_client,
         set_client_grant_types,
+        set_client_requires_dpop,
         set_client_requires_par,
         set_home_uri,
         set_resource_server_for,
@@ -602,6 +610,8 @@ def clients_set(client_id, realm_name, resource_server_for, grant_types, require
         set_client_requires_par(client, _flag(require_par))
     if home_uri is not None:
         set_home_uri(client, home_uri)
+    if dpop_required is not None:
+        set_client_requires_dpop(client, _flag(dpop_required))
     commit()
     _print(_client_dict(client), as_json)
 

@@ -52,6 +52,7 @@ def create_client_view():
         "client_id": Field(max_length=64),
         "theme": Field(max_length=64),
         "resource_server_for": CLIENT_IDS,
+        "dpop_bound_access_tokens": Field("boolean"),
     })
     client, secret = create_client(
         g.realm, name=fields["name"], redirect_uris=fields.get("redirect_uris", []),
@@ -59,7 +60,8 @@ def create_client_view():
         first_party=fields.get("first_party", True), grant_types=fields.get("grant_types"),
         id_token_signed_response_alg=fields.get("id_token_signed_response_alg", "RS256"),
         client_id=fields.get("client_id"), theme=fields.get("theme"),
-        resource_server_for=fields.get("resource_server_for"))
+        resource_server_for=fields.get("resource_server_for"),
+        dpop_bound_access_tokens=fields.get("dpop_bound_access_tokens", False))
     db.session.commit()
     return created(created_client_json(client, secret))
 
@@ -81,6 +83,7 @@ def update_client_view(client_id):
         "post_logout_redirect_uris": URIS,
         "grant_types": GRANTS,
         "resource_server_for": CLIENT_IDS,
+        "dpop_bound_access_tokens": Field("boolean"),
     })
     update_client(client, **fields)
     db.session.commit()

@@ -137,6 +137,8 @@ GRANT_TYPES_TEXT = ("The grants the client may use: authorization_code (needs a 
                     "(with authorization_code or device_code), client_credentials (confidential clients only, "
                     "only when listed), urn:ietf:params:oauth:grant-type:device_code (RFC 8628). Default: "
                     "authorization_code and refresh_token when there are redirect URIs.")
+DPOP_BOUND = ("DPoP required (RFC 9449 §5.2): every token request of this client must carry a DPoP proof; it "
+              "never gets a bearer token.")
 CLIENT_PROPERTIES = {
     "client_id": _string(), "name": _string(), "public": {"type": "boolean"},
     "first_party": {"type": "boolean", "description": "false: users are asked for consent."},
@@ -144,6 +146,7 @@ CLIENT_PROPERTIES = {
     "grant_types": {"type": "array", "items": _string()},
     "id_token_signed_response_alg": _string(),
     "resource_server_for": _strings(description=RESOURCE_SERVER_FOR),
+    "dpop_bound_access_tokens": {"type": "boolean", "description": DPOP_BOUND},
     "created_at": _string(format="date-time"),
 }
 PROVIDER_CHANGES = {
@@ -251,6 +254,7 @@ SCHEMAS = {
         "client_id": _string(64, description="Choose the client id (default: random)."),
         "theme": _string(64, description="Theme for this client's pages (overrides the realm's)."),
         "resource_server_for": _strings(64, 100, RESOURCE_SERVER_FOR),
+        "dpop_bound_access_tokens": {"type": "boolean", "default": False, "description": DPOP_BOUND},
     }, ("name",)),
     "ClientWithSecret": _object({
         **CLIENT_PROPERTIES,
@@ -264,6 +268,7 @@ SCHEMAS = {
         "grant_types": {**_strings(64, 10, GRANT_TYPES_TEXT + " Replaces the list."),
                         "items": {"enum": list(GRANT_TYPES)}},
         "resource_server_for": _strings(64, 100, RESOURCE_SERVER_FOR + " Replaces the list; [] clears it."),
+        "dpop_bound_access_tokens": {"type": "boolean", "description": DPOP_BOUND},
     }),
     "RealmList": _object({"realms": {"type": "array", "items": _ref("RealmSettings")}}),
     "RealmCreate": _object({"name": _string(63, pattern="^[a-z0-9][a-z0-9-]{0,62}$"),
@@ -479,7 +484,8 @@ def _paths() -> dict:
         CLIENT: {
             "parameters": [_param("realm"), _param("client_id")],
             "get": _op("Get a client", ok("Client"), READ, tags=("clients",)),
-            "patch": _op("Change a client's name, redirect URIs, grant types or the clients it may introspect",
+            "patch": _op("Change a client's name, redirect URIs, grant types, the clients it may introspect or whether it "
+                         "must use DPoP",
                          ok("Client"), WRITE, body="ClientUpdate", tags=("clients",)),
             "delete": _op("Delete a client (its tokens end with it)", NO_CONTENT, READ, tags=("clients",)),
         },

@@ -41,6 +41,7 @@ def client_json(client) -> dict:
         "grant_types": list(client.grant_types or []),
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
+        "dpop_bound_access_tokens": bool(client.dpop_bound_access_tokens),
         "created_at": timestamp(client.created_at),
     }
 

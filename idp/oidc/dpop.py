@@ -203,6 +203,7 @@ def verify_proof(realm, values: list[str], *, method: str, url: str, access_toke
     from joserfc.errors import JoseError
     from joserfc.jwk import JWKRegistry
 
+    registries = _proof_registries()
     if len(values) != 1:
         raise InvalidDPoPProofError("Send exactly one DPoP header.")
     value = values[0].strip()
@@ -211,7 +212,7 @@ def verify_proof(realm, values: list[str], *, method: str, url: str, access_toke
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="EdDSA is deprecated")
-            header = jws.extract_compact(value.encode()).headers()
+            header = jws.extract_compact(value.encode(), registry=registries[None]).headers()
             if header.get("typ") != "dpop+jwt":
                 raise InvalidDPoPProofError("The DPoP proof's typ must be dpop+jwt.")
             alg = header.get("alg")
@@ -223,7 +224,7 @@ def verify_proof(realm, values: list[str], *, method: str, url: str, access_toke
             key = JWKRegistry.import_key(jwk)
             if key.is_private:
                 raise InvalidDPoPProofError("The DPoP proof's jwk header must be a public key.")
-            payload = jws.deserialize_compact(value, key, algorithms=[alg]).payload
+            payload = jws.deserialize_compact(value, key, registry=registries[alg]).payload
             jkt = key.thumbprint()
     except (JoseError, ValueError, TypeError, KeyError) as error:
         raise InvalidDPoPProofError("The DPoP proof is not a JWT signed with the key in its jwk header.") from error
@@ -235,6 +236,24 @@ def verify_proof(realm, values: list[str], *, method: str, url: str, access_toke
         raise InvalidDPoPProofError("The DPoP proof's payload must be a JSON object.")
     _check_claims(realm, claims, method=method, url=url, access_token=access_token)
     return Proof(jkt=jkt, jti=claims["jti"], claims=claims)
+
+
+_registries: dict = {}
+
+
+def _proof_registries() -> dict:
+    """joserfc registries for proofs: one allowing only each algorithm (signature checks) and
+    one allowing any of them (reading the header), each taking a header of up to 4 KiB, as a
+    proof's header carries its public key (an RSA key is past joserfc's default of 512 bytes)."""
+    if not _registries:
+        from joserfc.jws import JWSRegistry
+
+        class ProofRegistry(JWSRegistry):
+            max_header_length = 4096
+
+        _registries[None] = ProofRegistry(algorithms=list(ALGORITHMS))
+        _registries.update({alg: ProofRegistry(algorithms=[alg]) for alg in ALGORITHMS})
+    return _registries
 
 
 def _check_claims(realm, claims: dict, *, method: str, url: str, access_token: str | None) -> None:

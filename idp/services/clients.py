@@ -127,13 +127,15 @@ def create_client(
     theme: str | None = None,
     resource_server_for: list[str] | None = None,
     home_uri: str | None = None,
+    dpop_bound_access_tokens: bool = False,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it with its one-time plain secret (None for public clients).
     ``grant_types`` are the grants it may use (default: ``authorization_code`` and
     ``refresh_token`` when it has redirect URIs); ``client_credentials=True`` adds that grant and
     ``False`` removes it (the CLI's ``--client-credentials``): a client gets it only when asked.
     ``theme`` overrides the realm's theme on the pages this client's users see;
-    ``resource_server_for`` names the clients whose tokens it may introspect."""
+    ``resource_server_for`` names the clients whose tokens it may introspect;
+    ``dpop_bound_access_tokens`` makes it send DPoP proofs (RFC 9449 §5.2)."""
     from ..themes import theme_exists
 
     if theme is not None and not theme_exists(theme):
@@ -179,6 +181,7 @@ def create_client(
         logo_uri=logo_uri,
         theme=theme,
         home_uri=home_uri,
+        dpop_bound_access_tokens=bool(dpop_bound_access_tokens),
     )
     db.session.add(client)
     db.session.flush()
@@ -233,6 +236,15 @@ def set_client_requires_par(client: Client, required: bool) -> None:
     client.require_pushed_authorization_requests = bool(required)
     record_event("client.updated", realm=client.realm, client_id=client.client_id,
                  require_pushed_authorization_requests=bool(required))
+def set_client_requires_dpop(client: Client, required: bool) -> None:
+    """Whether ``client`` must send a DPoP proof with every token request (RFC 9449 §5.2,
+    ``dpop_bound_access_tokens``): it then never gets a bearer token."""
+    if bool(client.dpop_bound_access_tokens) == bool(required):
+        return
+    client.dpop_bound_access_tokens = bool(required)
+    _record_update(client, dpop_bound_access_tokens=bool(required))
+
+
 def set_redirect_uris(client: Client, redirect_uris: list[str], post_logout_redirect_uris: list[str]) -> None:
     """Replace the client's redirect URIs (the same rules as at creation). The code grant and
     refresh tokens follow them: on with a first URI, off with none. A client with no redirect
@@ -278,7 +290,8 @@ set_client_grant_types = set_grant_types
 
 def update_client(client: Client, *, name: str | None = None, redirect_uris: list[str] | None = None,
                   post_logout_redirect_uris: list[str] | None = None, grant_types: list[str] | None = None,
-                  resource_server_for: list[str] | None = None) -> Client:
+                  resource_server_for: list[str] | None = None,
+                  dpop_bound_access_tokens: bool | None = None) -> Client:
     """Change what is given (None keeps a setting): redirect URIs first, then the grant types,
     checked against them. The caller commits, or rolls back on ``ServiceError``."""
     if name is not None:
@@ -294,6 +307,8 @@ def update_client(client: Client, *, name: str | None = None, redirect_uris: lis
         set_grant_types(client, grant_types)
     if resource_server_for is not None:
         set_resource_server_for(client, resource_server_for)
+    if dpop_bound_access_tokens is not None:
+        set_client_requires_dpop(client, dpop_bound_access_tokens)
     return client
 
 

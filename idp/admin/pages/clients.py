@@ -11,6 +11,7 @@ from ...services.clients import (
     list_clients,
     rotate_client_secret,
     set_client_grant_types,
+    set_client_requires_dpop,
     set_redirect_uris,
     set_resource_server_for,
 )
@@ -21,6 +22,7 @@ from ..forms import (
     ButtonForm,
     ClientCreateForm,
     ConfirmDeleteForm,
+    DPoPForm,
     GrantTypesForm,
     RedirectUrisForm,
     ResourceServerForm,
@@ -78,7 +80,7 @@ def _grant_types_form(client=None) -> GrantTypesForm:
 
 
 def _client_page(realm, client, *, uris_form=None, resource_form=None, grants_form=None, delete_form=None,
-                 errors=(), status=200):
+                 dpop_form=None, errors=(), status=200):
     if uris_form is None:
         uris_form = RedirectUrisForm(formdata=None, redirect_uris="\n".join(client.redirect_uris or []),
                                      post_logout_redirect_uris="\n".join(client.post_logout_redirect_uris or []))
@@ -88,6 +90,7 @@ def _client_page(realm, client, *, uris_form=None, resource_form=None, grants_fo
     return render("client.html", status=status, realm=realm, client=client, uris_form=uris_form,
                   resource_form=resource_form, grants_form=grants_form or _grant_types_form(client),
                   grant_types=registered_grant_types(),
+                  dpop_form=dpop_form or DPoPForm(formdata=None, dpop_required=client.dpop_bound_access_tokens),
                   delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
                   errors=list(errors), page_title=f"{client.name}: client")
 
@@ -131,6 +134,20 @@ def update_client_grant_types(client_id):
     if form.validate() and apply_change(form, change):
         return done("Grant types saved.", "admin.client_details", client_id=client_id)
     return _client_page(realm, client, grants_form=form, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/<client_id>/dpop")
+@requires("clients")
+def update_client_dpop(client_id):
+    realm, client = _client(client_id)
+    form = DPoPForm()
+
+    def change():
+        set_client_requires_dpop(client, bool(form.dpop_required.data))
+
+    if form.validate() and apply_change(form, change):
+        return done("DPoP setting saved.", "admin.client_details", client_id=client_id)
+    return _client_page(realm, client, dpop_form=form, status=400)
 
 
 @admin_bp.post("/realms/<realm_name>/clients/<client_id>/resource-servers")
