@@ -496,16 +496,29 @@ def test_when_too_many_proofs_are_remembered_new_ones_wait(make_app):
     assert full.status_code == 503 and full.get_json()["error"] == "temporarily_unavailable"
 
 
-def test_the_api_and_console_show_and_change_the_dpop_setting(app, acme):
-    assert secrets  # the API's own tests cover its authentication; here the field round-trips
-    from idp.extensions import db
-    from idp.services.clients import get_client, update_client
-    from idp.services.realms import find_realm
+def test_a_tv_polling_with_a_proof_gets_tokens_bound_to_its_key_and_refreshes_with_it(app, factory, acme):
+    """The device grant (RFC 8628) with DPoP: the device proves its key when it polls."""
+    from .test_device_flow import DEVICE_GRANT, Tv, _forget_last_poll, _user_enters_code
 
     with app.app_context():
-        from idp.api.representations import client_json
+        from idp.services.realms import find_realm
 
-        client = get_client(find_realm("acme"), acme["spa"])
-        update_client(client, dpop_bound_access_tokens=True)
-        db.session.commit()
-        assert client_json(client)["dpop_bound_access_tokens"] is True
+        tv_id, _ = factory.client(find_realm("acme"), name="TV", public=True,
+                                  grant_types=["refresh_token", DEVICE_GRANT])
+    key = DPoPKey()
+    tv = Tv(app.test_client(), tv_id)
+    codes = tv.start()
+    phone = _user_enters_code(app, codes["user_code"])
+    phone.submit({"decision": "allow"})
+    _forget_last_poll(app)
+
+    polled = app.test_client().post("/realms/acme/token", data={
+        "grant_type": DEVICE_GRANT, "device_code": codes["device_code"], "client_id": tv_id},
+        headers={"DPoP": key.proof()})
+
+    assert polled.status_code == 200, polled.get_json()
+    tokens = polled.get_json()
+    assert tokens["token_type"] == "DPoP" and _claims(tokens["access_token"])["cnf"] == {"jkt": key.jkt}
+    assert _refresh(app.test_client(), tv_id, tokens["refresh_token"], DPoPKey()).get_json()["error"] == \
+        "invalid_grant"
+    assert _refresh(app.test_client(), tv_id, tokens["refresh_token"], key).status_code == 200
