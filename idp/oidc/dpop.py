@@ -42,6 +42,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 import threading
 import time
 import warnings
@@ -267,7 +268,8 @@ def _check_claims(realm, claims: dict, *, method: str, url: str, access_token: s
         raise InvalidDPoPProofError(f"The DPoP proof's htu must be {url}.")
     iat = claims.get("iat")
     window = _settings().dpop_proof_max_age
-    if isinstance(iat, bool) or not isinstance(iat, int | float) or abs(time.time() - iat) > window:
+    if isinstance(iat, bool) or not isinstance(iat, int | float) or not math.isfinite(iat) or \
+            abs(time.time() - iat) > window:
         raise InvalidDPoPProofError("The DPoP proof's iat is missing or too far from the server's time.")
     if access_token is not None:
         ath = claims.get("ath")

@@ -45,7 +45,8 @@ class DPoPKey:
               jwk: dict | None = None, omit: tuple = ()) -> str:
         from idp.oidc.dpop import access_token_hash
 
-        claims = {"jti": uuid.uuid4().hex, "htm": htm, "htu": htu, "iat": int(iat if iat is not None else time.time())}
+        when = time.time() if iat is None else iat
+        claims = {"jti": uuid.uuid4().hex, "htm": htm, "htu": htu, "iat": when if when != when else int(when)}
         if access_token is not None:
             claims["ath"] = access_token_hash(access_token)
         if nonce is not None:
@@ -157,6 +158,7 @@ def _hs256_proof():
     (lambda key: key.proof(typ="JWT"), "not typed dpop+jwt"),
     (lambda key: key.proof(jwk=key.key.as_dict(private=True)), "carrying the private key"),
     (lambda key: key.proof(omit=("jti",)), "without a jti"),
+    (lambda key: key.proof(iat=float("nan")), "dated NaN"),
     (lambda key: _hs256_proof(), "signed with a shared secret (HS256)"),
     (lambda key: "not-a-jwt", "not a JWT at all"),
 ])
