@@ -282,7 +282,6 @@ def _check_claims(realm, claims: dict, *, method: str, url: str, access_token: s
 # --- replay: each proof once --------------------------------------------------------------------
 
 _cap_lock = threading.Lock()
-_cap_state = {"checked_at": 0.0, "full": False}
 
 
 def remember_proof(proof: Proof) -> None:
@@ -327,12 +326,13 @@ def _check_room() -> None:
     number of index entries)."""
     cap = _settings().dpop_max_remembered_proofs
     now = time.monotonic()
+    cap_state = current_app.extensions.setdefault("idp.dpop_proof_cap", {"checked_at": 0.0, "full": False})
     with _cap_lock:
-        if now - _cap_state["checked_at"] >= CAP_CHECK_INTERVAL:
+        if now - cap_state["checked_at"] >= CAP_CHECK_INTERVAL:
             live = sa.select(DPoPProofRecord.id).where(DPoPProofRecord.expires_at > utcnow()).limit(cap).subquery()
-            _cap_state["full"] = db.session.scalar(sa.select(sa.func.count()).select_from(live)) >= cap
-            _cap_state["checked_at"] = now
-        full = _cap_state["full"]
+            cap_state["full"] = db.session.scalar(sa.select(sa.func.count()).select_from(live)) >= cap
+            cap_state["checked_at"] = now
+        full = cap_state["full"]
     if full:
         raise ProofStoreFullError("Too many DPoP proofs at once; try again in a minute.")
 
