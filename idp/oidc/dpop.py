@@ -183,7 +183,7 @@ def nonce_is_fresh(realm, nonce) -> bool:
     if not isinstance(nonce, str) or len(nonce) > 64:
         return False
     slot = int(time.time()) // NONCE_PERIOD
-    return any(hmac.compare_digest(nonce, _nonce_for(realm, s)) for s in (slot, slot - 1))
+    return any(hmac.compare_digest(nonce.encode(), _nonce_for(realm, s).encode()) for s in (slot, slot - 1))
 
 
 def nonce_required() -> bool:
@@ -273,7 +273,7 @@ def _check_claims(realm, claims: dict, *, method: str, url: str, access_token: s
         raise InvalidDPoPProofError("The DPoP proof's iat is missing or too far from the server's time.")
     if access_token is not None:
         ath = claims.get("ath")
-        if not isinstance(ath, str) or not hmac.compare_digest(ath, access_token_hash(access_token)):
+        if not isinstance(ath, str) or not hmac.compare_digest(ath.encode(), access_token_hash(access_token).encode()):
             raise InvalidDPoPProofError("The DPoP proof's ath must be the hash of the access token.")
     if nonce_required() and not nonce_is_fresh(realm, claims.get("nonce")):
         raise UseDPoPNonceError(current_nonce(realm))

@@ -42,13 +42,15 @@ class DPoPKey:
 
     def proof(self, htm: str = "POST", htu: str = TOKEN_URL, *, access_token: str | None = None, nonce=None,
               iat: float | None = None, signed_by: DPoPKey | None = None, typ: str = "dpop+jwt",
-              jwk: dict | None = None, omit: tuple = ()) -> str:
+              jwk: dict | None = None, omit: tuple = (), ath: str | None = None) -> str:
         from idp.oidc.dpop import access_token_hash
 
         when = time.time() if iat is None else iat
         claims = {"jti": uuid.uuid4().hex, "htm": htm, "htu": htu, "iat": when if when != when else int(when)}
         if access_token is not None:
             claims["ath"] = access_token_hash(access_token)
+        if ath is not None:
+            claims["ath"] = ath
         if nonce is not None:
             claims["nonce"] = nonce
         for name in omit:
@@ -231,6 +233,7 @@ def test_a_public_app_keeps_its_tokens_bound_to_its_key_from_code_to_userinfo_an
 @pytest.mark.parametrize("problem, expected", [
     ("missing ath", "invalid_dpop_proof"),
     ("ath of another token", "invalid_dpop_proof"),
+    ("ath not in ASCII", "invalid_dpop_proof"),
     ("no proof", "invalid_dpop_proof"),
     ("another key", "invalid_token"),
     ("proof for the token endpoint", "invalid_dpop_proof"),
@@ -241,6 +244,7 @@ def test_userinfo_refuses_a_bound_token_without_the_right_proof(app, acme, probl
     proofs = {
         "missing ath": key.proof("GET", USERINFO_URL),
         "ath of another token": key.proof("GET", USERINFO_URL, access_token="another"),
+        "ath not in ASCII": key.proof("GET", USERINFO_URL, ath="é"),
         "no proof": None,
         "another key": DPoPKey().proof("GET", USERINFO_URL, access_token=token),
         "proof for the token endpoint": key.proof(access_token=token),
@@ -372,6 +376,7 @@ def test_when_the_server_requires_nonces_a_proof_without_one_gets_a_nonce_to_ret
     nonce = first.headers["DPoP-Nonce"]
 
     assert token(key.proof(nonce="made-up")).get_json()["error"] == "use_dpop_nonce"
+    assert token(key.proof(nonce="prêt")).get_json()["error"] == "use_dpop_nonce"
     retried = token(key.proof(nonce=nonce))
     assert retried.status_code == 200, retried.get_json()
     assert retried.headers["DPoP-Nonce"], "every DPoP answer carries the current nonce"
