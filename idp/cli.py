@@ -511,6 +511,7 @@ def _client_dict(client):
         "grant_types": client.grant_types,
         "require_par": client.require_pushed_authorization_requests,
         "organization_required": client.organization_required,
+        "dpop_required": client.dpop_bound_access_tokens,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
         "home_uri": client.home_uri,
@@ -548,6 +549,8 @@ RESOURCE_SERVER_FOR_HELP = ("This client is a resource server (an API) of CLIENT
                             "(repeatable). A client may always introspect its own.")
 
 
+DPOP_REQUIRED_HELP = ("This client must send a DPoP proof with every token request (RFC 9449): it never gets a "
+                      "bearer token.")
 HOME_URI_HELP = ("The app's home page (https): error and logout pages link back to it. Without it they have no "
                  "way back to the app.")
 
@@ -579,11 +582,12 @@ def clients():
 @click.option("--jwks-uri", default=None, help=JWKS_URI_HELP)
 @click.option("--require-request-object", is_flag=True,
               help="Authorization requests must come as signed request objects (RFC 9101).")
+@click.option("--dpop-required", type=ON_OFF, default="off", show_default=True, help=DPOP_REQUIRED_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print client_id and the one-time client_secret as JSON.")
 @with_app()
 def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_party, client_credentials,
                    grant_types, id_token_alg, client_id, theme, resource_server_for, home_uri, auth_method,
-                   jwks_file, jwks_uri, require_request_object, as_json):
+                   jwks_file, jwks_uri, require_request_object, dpop_required, as_json):
     from .services.clients import create_client
 
     client, secret = create_client(
@@ -594,6 +598,7 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
         theme=theme, resource_server_for=list(resource_server_for), home_uri=home_uri,
         token_endpoint_auth_method=auth_method, jwks=_read_jwks(jwks_file) or None, jwks_uri=jwks_uri,
         require_signed_request_object=require_request_object,
+        dpop_bound_access_tokens=_flag(dpop_required),
     )
     commit()
     data = {"client_id": client.client_id, "client_secret": secret, **_client_dict(client)}
@@ -624,14 +629,16 @@ def clients_create(realm_name, name, redirect_uris, logout_uris, public, third_p
 @click.option("--jwks-uri", default=None, help=JWKS_URI_HELP + " --jwks-uri '' removes it.")
 @click.option("--require-request-object", type=ON_OFF, default=None,
               help="Authorization requests must come as signed request objects (RFC 9101).")
+@click.option("--dpop-required", type=ON_OFF, default=None, help=DPOP_REQUIRED_HELP)
 @click.option("--json", "as_json", is_flag=True)
 @with_app()
 def clients_set(client_id, realm_name, resource_server_for, grant_types, require_par, home_uri, require_organization,
-                auth_method, jwks_file, jwks_uri, require_request_object, as_json):
+                auth_method, jwks_file, jwks_uri, require_request_object, dpop_required, as_json):
     """Change settings of client CLIENT_ID."""
     from .services.clients import (
         get_client,
         set_client_grant_types,
+        set_client_requires_dpop,
         set_client_requires_par,
         set_home_uri,
         set_resource_server_for,
@@ -659,6 +666,8 @@ def clients_set(client_id, realm_name, resource_server_for, grant_types, require
             jwks=UNCHANGED if jwks_file is None else _read_jwks(jwks_file),
             jwks_uri=UNCHANGED if jwks_uri is None else jwks_uri,
             require_signed_request_object=None if require_request_object is None else _flag(require_request_object))
+    if dpop_required is not None:
+        set_client_requires_dpop(client, _flag(dpop_required))
     commit()
     _print({**_client_dict(client), **({"client_secret": secret} if secret else {})}, as_json)
     if secret and not as_json:

@@ -60,6 +60,14 @@ class TokenSettings:
     #: RFC 8628: how long a device's codes stay valid, and how often it may poll (seconds).
     device_code_lifetime: int = 600
     device_code_interval: int = 5
+    #: RFC 9449: how far (seconds) a DPoP proof's ``iat`` may be from now, either way; its
+    #: ``jti`` is remembered twice as long to refuse a replay.
+    dpop_proof_max_age: int = 60
+    #: RFC 9449 §8: every DPoP proof must carry a nonce this server issued (``DPoP-Nonce``).
+    dpop_require_nonce: bool = False
+    #: DPoP proofs remembered at most (when they are kept in the database, not in Redis); past
+    #: it new proofs are refused with 503 until the oldest expire.
+    dpop_max_remembered_proofs: int = 100000
 
 
 @dataclass

@@ -277,6 +277,13 @@ class GrantTypesForm(FlaskForm):
                                       widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 
+class DPoPForm(FlaskForm):
+    dpop_required = BooleanField(
+        "Require DPoP",
+        description="Every token request must carry a DPoP proof (RFC 9449): the client's tokens are bound to its "
+                    "key and it never gets a bearer token.")
+
+
 class ResourceServerForm(FlaskForm):
     resource_server_for = TextAreaField(
         "Resource server for", validators=[Length(max=10000)],

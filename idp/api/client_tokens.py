@@ -125,6 +125,9 @@ def check_authorization_request(params: dict) -> None:
         grant.validate_authorization_request()
     except OAuth2Error as error:
         raise _api_error(error) from None
+    if getattr(_request.client, "dpop_bound_access_tokens", False):
+        raise ApiError(400, "unauthorized_client", "This client must use DPoP (RFC 9449), which this API cannot "
+                                                   "carry: log users in through the authorization code flow.")
 
 
 def issue_client_tokens(txn, user, credentials: ClientCredentials) -> dict:

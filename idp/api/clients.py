@@ -61,6 +61,7 @@ def create_client_view():
         "theme": Field(max_length=64),
         "resource_server_for": CLIENT_IDS,
         **AUTHENTICATION_FIELDS,
+        "dpop_bound_access_tokens": Field("boolean"),
     })
     client, secret = create_client(
         g.realm, name=fields["name"], redirect_uris=fields.get("redirect_uris", []),
@@ -71,7 +72,8 @@ def create_client_view():
         resource_server_for=fields.get("resource_server_for"),
         token_endpoint_auth_method=fields.get("token_endpoint_auth_method"), jwks=fields.get("jwks"),
         jwks_uri=fields.get("jwks_uri"),
-        require_signed_request_object=fields.get("require_signed_request_object", False))
+        require_signed_request_object=fields.get("require_signed_request_object", False),
+        dpop_bound_access_tokens=fields.get("dpop_bound_access_tokens", False))
     db.session.commit()
     return created(created_client_json(client, secret))
 
@@ -96,6 +98,7 @@ def update_client_view(client_id):
         "resource_server_for": CLIENT_IDS,
         "organization_required": Field("boolean"),
         **AUTHENTICATION_FIELDS,
+        "dpop_bound_access_tokens": Field("boolean"),
     })
     organization_required = fields.pop("organization_required", None)
     authentication = {name: fields.pop(name) for name in AUTHENTICATION_FIELDS if name in fields}

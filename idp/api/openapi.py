@@ -139,6 +139,8 @@ GRANT_TYPES_TEXT = ("The grants the client may use: authorization_code (needs a 
                     "(with authorization_code or device_code), client_credentials (confidential clients only, "
                     "only when listed), urn:ietf:params:oauth:grant-type:device_code (RFC 8628). Default: "
                     "authorization_code and refresh_token when there are redirect URIs.")
+DPOP_BOUND = ("DPoP required (RFC 9449 §5.2): every token request of this client must carry a DPoP proof; it "
+              "never gets a bearer token.")
 CLIENT_PROPERTIES = {
     "client_id": _string(), "name": _string(), "public": {"type": "boolean"},
     "first_party": {"type": "boolean", "description": "false: users are asked for consent."},
@@ -152,6 +154,7 @@ CLIENT_PROPERTIES = {
     "jwks": _nullable({"type": "object", "description": "The client's public keys (a JSON Web Key Set)."}),
     "jwks_uri": _nullable(_string(description="Where the client publishes its public keys.")),
     "require_signed_request_object": {"type": "boolean"},
+    "dpop_bound_access_tokens": {"type": "boolean", "description": DPOP_BOUND},
     "created_at": _string(format="date-time"),
 }
 AUTH_METHOD_TEXT = ("How the client authenticates at the token endpoint and the others that authenticate clients: "
@@ -283,6 +286,7 @@ SCHEMAS = {
         "theme": _string(64, description="Theme for this client's pages (overrides the realm's)."),
         "resource_server_for": _strings(64, 100, RESOURCE_SERVER_FOR),
         **CLIENT_AUTHENTICATION_INPUT,
+        "dpop_bound_access_tokens": {"type": "boolean", "default": False, "description": DPOP_BOUND},
     }, ("name",)),
     "ClientWithSecret": _object({
         **CLIENT_PROPERTIES,
@@ -298,6 +302,7 @@ SCHEMAS = {
         "resource_server_for": _strings(64, 100, RESOURCE_SERVER_FOR + " Replaces the list; [] clears it."),
         "organization_required": {"type": "boolean", "description": ORGANIZATION_REQUIRED},
         **CLIENT_AUTHENTICATION_INPUT,
+        "dpop_bound_access_tokens": {"type": "boolean", "description": DPOP_BOUND},
     }),
     "RealmList": _object({"realms": {"type": "array", "items": _ref("RealmSettings")}}),
     "RealmCreate": _object({"name": _string(63, pattern="^[a-z0-9][a-z0-9-]{0,62}$"),
@@ -505,7 +510,8 @@ def _paths() -> dict:
         CLIENT: {
             "parameters": [_param("realm"), _param("client_id")],
             "get": _op("Get a client", ok("Client"), READ, tags=("clients",)),
-            "patch": _op("Change a client's name, redirect URIs, grant types or the clients it may introspect",
+            "patch": _op("Change a client's name, redirect URIs, grant types, the clients it may introspect, how it "
+                         "authenticates or whether it must use DPoP",
                          ok("ClientWithSecret"), WRITE, body="ClientUpdate", tags=("clients",)),
             "delete": _op("Delete a client (its tokens end with it)", NO_CONTENT, READ, tags=("clients",)),
         },

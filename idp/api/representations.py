@@ -46,6 +46,7 @@ def client_json(client) -> dict:
         "jwks": client.jwks,
         "jwks_uri": client.jwks_uri,
         "require_signed_request_object": bool(client.require_signed_request_object),
+        "dpop_bound_access_tokens": bool(client.dpop_bound_access_tokens),
         "created_at": timestamp(client.created_at),
     }
 

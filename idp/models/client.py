@@ -80,6 +80,9 @@ class Client(db.Model, ClientMixin):
     client_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: RFC 9101 §10.5: this client's authorization requests must come as signed request objects.
     require_signed_request_object: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: RFC 9449 §5.2: this client always uses DPoP; a token request without a proof is refused,
+    #: so it never gets a bearer token (``idp.oidc.dpop``).
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     realm: Mapped[Realm] = relationship()

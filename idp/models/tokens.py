@@ -37,6 +37,8 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: RFC 9449 §10: the thumbprint of the key the code's token request must prove.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     user: Mapped[User] = relationship()
 
@@ -90,6 +92,10 @@ class IssuedToken(db.Model, TokenMixin):
     organization_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: RFC 9449: the thumbprint of the DPoP key the access token is bound to (its ``cnf.jkt``).
+    #: A public client's refresh token is bound to it too (§5); a confidential client's is not,
+    #: as its client authentication already constrains it.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     user: Mapped[User | None] = relationship()
 

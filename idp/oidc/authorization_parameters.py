@@ -62,6 +62,7 @@ PARAMETER_CAPS: dict[str, int] = {
     "claims_locales": 256,
     "display": 16,
     "organization": 64,  # an organization's name or id (idp.organizations)
+    "dpop_jkt": 64,  # RFC 9449 §10: a base64url SHA-256 thumbprint (43 characters)
 }
 
 #: Checked before Authlib routes the request: while any of these is in doubt there is no
@@ -113,6 +114,7 @@ _ASCII_TOKENS = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 #: A compact JWS (id_token_hint): base64url segments and dots.
 _COMPACT_JWT = re.compile(r"[A-Za-z0-9_\-.]*")
 _DIGITS = re.compile(r"[0-9]*")
+_BASE64URL = re.compile(r"[A-Za-z0-9_\-]+")
 
 
 def _text(value: str) -> bool:
@@ -141,6 +143,7 @@ PARAMETER_SYNTAX = {
     "ui_locales": _matches(_ASCII_TOKENS),
     "claims_locales": _matches(_ASCII_TOKENS),
     "max_age": _matches(_DIGITS),
+    "dpop_jkt": _matches(_BASE64URL),
     "id_token_hint": _matches(_COMPACT_JWT),
     "nonce": _text,
     "login_hint": _text,

@@ -31,6 +31,7 @@ from ..models import SUPPORTED_SCOPES
 from .claims import AUTHORIZATION_CLAIMS
 from ..services.keys import ID_TOKEN_ALGORITHMS, jwks_document
 from .authorization_parameters import RESPONSE_MODES_SUPPORTED
+from .dpop import ALGORITHMS as DPOP_ALGORITHMS
 from .issuer import public_base_url
 
 REBUILD_AFTER = 5.0
@@ -112,6 +113,7 @@ def discovery_metadata(realm) -> dict:
         "revocation_endpoint_auth_methods_supported": list(RealmRevocationEndpoint.CLIENT_AUTH_METHODS),
         "introspection_endpoint_auth_methods_supported": list(RealmIntrospectionEndpoint.CLIENT_AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
             "name", "preferred_username", "email", "email_verified", *AUTHORIZATION_CLAIMS,

@@ -33,6 +33,7 @@ from ..web import load_realm
 from . import authorization_parameters as parameters
 from . import request_objects
 from .client_assertions import JWT_AUTH_METHODS
+from .issuer import realm_issuer
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 #: RFC 9126 §2.2: a short lifetime (its example is 60 s); the browser follows at once.
@@ -121,7 +122,7 @@ def _error(error: OAuth2Error, status: int | None = None):
     response.status_code = status or (error.status_code if error.status_code >= 400 else 400)
     response.headers["Cache-Control"] = "no-store"
     for name, value in error.get_headers():
-        if name.lower() == "www-authenticate":
+        if name.lower() in ("www-authenticate", "dpop-nonce", "retry-after"):
             response.headers[name] = value
     return response
 
@@ -150,6 +151,10 @@ def push():
         return _error(InvalidRequestError("'client_id' does not match the authenticated client."))
     if "request_uri" in params:
         return _error(InvalidRequestError("'request_uri' cannot be pushed (RFC 9126, section 2.1)."))
+    try:
+        _bind_to_dpop_key(params)
+    except OAuth2Error as error:
+        return _error(error)
     params["client_id"] = client.client_id
     if request_objects.has_request_object(params):
         try:
@@ -183,7 +188,24 @@ def push():
     response = jsonify(request_uri=request_uri, expires_in=LIFETIME)
     response.status_code = 201
     response.headers["Cache-Control"] = "no-store"
+    if "dpop_jkt" in params:
+        from . import dpop
+
+        response.headers.update(dpop.response_headers(g.realm))
     return response
+
+
+def _bind_to_dpop_key(params: dict) -> None:
+    """RFC 9449 §10.1: a push with a DPoP proof binds the code to the proof's key, as
+    ``dpop_jkt`` would; both given, they must name the same key."""
+    from . import dpop
+
+    proof = dpop.token_request_proof(g.realm, request, f"{realm_issuer(g.realm)}/par")
+    if proof is None:
+        return
+    if params.get("dpop_jkt") not in (None, proof.jkt):
+        raise dpop.InvalidDPoPProofError("'dpop_jkt' does not match the key of the DPoP proof.")
+    params["dpop_jkt"] = proof.jkt
 
 
 def purge_pushed_requests(settings, expired_before: dt.datetime) -> int:

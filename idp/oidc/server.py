@@ -5,6 +5,8 @@ from dataclasses import dataclass, fields
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedResponseTypeError
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -12,13 +14,14 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from authlib.oidc.rpinitiated.end_session import EndSessionRequest
 from flask import current_app, g
+from flask import request as flask_request
 from werkzeug.local import LocalProxy
 
 from ..extensions import db
 from ..models import IssuedToken, utcnow
 from ..services.clients import find_client
 from ..services.keys import jwks_document
-from . import client_assertions, tokens
+from . import client_assertions, dpop, tokens
 from .authorization_parameters import AuthorizationParameterSyntax
 from .claims import authorization_claims
 from .client_assertions import JWT_AUTH_METHODS
@@ -32,6 +35,34 @@ class RealmAuthorizationServer(AuthorizationServer):
 
     def save_token(self, token, request):
         return tokens.save_token(token, request)
+
+    def create_oauth2_request(self, request):
+        """A request built in memory (a stored authorization request, a token request with its
+        DPoP proof attached) is used as it is; else the Flask request."""
+        return request if isinstance(request, OAuth2Request) else FlaskOAuth2Request(flask_request)
+
+    def generate_token(self, grant_type, client, user=None, scope=None, expires_in=None,
+                       include_refresh_token=True, dpop_jkt=None):
+        """Authlib's, plus the DPoP key the tokens are bound to (``dpop.SenderConstrainedGrant``)."""
+        return tokens.generate_token(grant_type=grant_type, client=client, user=user, scope=scope,
+                                     expires_in=expires_in, include_refresh_token=include_refresh_token,
+                                     dpop_jkt=dpop_jkt)
+
+    def create_token_response(self, request=None):
+        """The token endpoint. A ``DPoP`` proof, when the request has one, is checked first
+        (RFC 9449 §5) and attached to the request for the grants (``dpop.proof_of``); a
+        request without one pays a header lookup."""
+        request = self.create_oauth2_request(request)
+        if not dpop.proof_headers(request.headers):
+            return super().create_token_response(request)
+        try:
+            request.dpop_proof = dpop.token_request_proof(g.realm, request, f"{realm_issuer(g.realm)}/token")
+        except OAuth2Error as error:
+            response = self.handle_error_response(request, error)
+        else:
+            response = super().create_token_response(request)
+        response.headers.update(dpop.response_headers(g.realm))
+        return response
 
     def get_authorization_grant(self, request):
         """Authlib answers a request without ``response_type`` as an unsupported one; it is a
@@ -103,6 +134,13 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
         kind = "refresh_token" if token_string.startswith("rt_") else "access_token"
         return IntrospectedToken(row, kind)
 
+    def authenticate_endpoint_client(self, request):
+        """The resource server's own DPoP proof, when it sends one, is checked like at the token
+        endpoint (RFC 9449 §4.3 with this endpoint's URL)."""
+        client = super().authenticate_endpoint_client(request)
+        dpop.token_request_proof(g.realm, request, f"{realm_issuer(g.realm)}/introspect")
+        return client
+
     def check_permission(self, token, client, request):
         """The token's own client and the clients marked as its resource servers; any other
         client learns nothing, not even that the token exists: ``{"active": false}``
@@ -126,7 +164,7 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
         payload = {
             "active": True,
             "client_id": token.client_id,
-            "token_type": "refresh_token" if kind == "refresh_token" else "Bearer",
+            "token_type": "refresh_token" if kind == "refresh_token" else ("DPoP" if token.dpop_jkt else "Bearer"),
             "scope": token.scope,
             "sub": token.user_id or token.client_id,
             "iss": realm_issuer(g.realm),
@@ -137,6 +175,8 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
             payload["username"] = token.user.email  # the email only where the user let the app have it
         if token.user is not None:
             payload.update(authorization_claims(token.user, token.scope, organization_id=token.organization_id))
+        if token.dpop_jkt and (kind == "access_token" or dpop.refresh_token_is_bound(token)):
+            payload["cnf"] = {"jkt": token.dpop_jkt}  # RFC 9449 §6.2
         if kind == "access_token":
             payload["jti"] = token.access_jti
             payload["aud"] = realm_issuer(g.realm)
@@ -248,6 +288,7 @@ def init_authorization_server(app) -> None:
 
     resume.init_app(app)
     par.init_app(app)
+    dpop.init_app(app)
 
 
 def active_access_token(realm, access_token: str) -> IssuedToken | None:

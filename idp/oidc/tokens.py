@@ -40,7 +40,8 @@ def refresh_token_lifetime(realm) -> int:
     return realm.refresh_token_lifetime or _settings().tokens.refresh_token_lifetime
 
 
-def generate_token(grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+def generate_token(grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True,
+                   dpop_jkt=None):
     """Authlib token generator: a signed JWT access token and, for a user who granted
     ``offline_access``, an opaque refresh token.
 
@@ -68,8 +69,10 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
     if user is not None:
         claims.update(authorization_claims(getattr(user, "user", user), scope or "",
                                            organization_id=context.organization_id))
+    if dpop_jkt:
+        claims["cnf"] = {"jkt": dpop_jkt}
     token = {
-        "token_type": "Bearer",
+        "token_type": "DPoP" if dpop_jkt else "Bearer",
         "access_token": sign_jwt(realm, claims, alg=ACCESS_TOKEN_ALGORITHM, typ="at+jwt"),
         "expires_in": lifetime,
         "scope": scope or "",
@@ -111,6 +114,7 @@ def save_token(token: dict, request) -> IssuedToken | None:
         acr=context.acr,
         organization_id=context.organization_id,
         issued_at=now,
+        dpop_jkt=(claims.get("cnf") or {}).get("jkt"),
     )
     refresh = token.get("refresh_token")
     if refresh:
@@ -172,7 +176,7 @@ def _client_credentials_token(realm, claims: dict) -> IssuedToken | None:
     return IssuedToken(
         realm_id=realm.id, client_id=client.client_id, user_id=None, scope=claims.get("scope") or "",
         access_jti=claims["jti"], access_expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.timezone.utc),
-        family_id=claims["jti"], amr=[], issued_at=issued_at,
+        family_id=claims["jti"], amr=[], issued_at=issued_at, dpop_jkt=(claims.get("cnf") or {}).get("jkt"),
     )
 
 

@@ -7,7 +7,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError, LoginRequiredError
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, make_response, request, url_for
 
 from ..database import read_only_request
 from ..extensions import csrf, db
@@ -18,7 +18,7 @@ from ..login.stages import ACCESS_DENIED, CONSENT_REQUIRED, LOGIN_REQUIRED
 from ..ratelimit import LoginTransactionLimitExceeded
 from ..web import add_realm_name, load_realm, render_error
 from . import authorization_parameters as parameters
-from . import par, request_objects
+from . import dpop, par, request_objects
 from .bearer import BearerTokenProtector, NoBearerToken
 from .claims import user_claims
 from .issuer import realm_issuer
@@ -69,8 +69,8 @@ def cors_for_browser_apps(response):
     if origin and g.get("realm") is not None and _registered_origin(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = f"{methods}, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-        response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, DPoP"
+        response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, DPoP-Nonce"
         response.headers["Access-Control-Max-Age"] = "600"
     return response
 
@@ -219,8 +219,12 @@ def revoke():
 @oidc_bp.post("/introspect")
 @csrf.exempt
 def introspect():
-    read_only_request()
-    return authorization_server.create_endpoint_response("introspection")
+    if not dpop.proof_headers(request.headers):
+        read_only_request()
+    response = authorization_server.create_endpoint_response("introspection")
+    if dpop.proof_headers(request.headers):
+        response.headers.update(dpop.response_headers(g.realm))
+    return response
 
 
 def _bearer_error(error: OAuth2Error):
@@ -234,18 +238,47 @@ def _bearer_error(error: OAuth2Error):
     return response
 
 
+def _dpop_error(error: OAuth2Error):
+    """RFC 9449 §7.1: a refused DPoP request gets a ``DPoP`` challenge naming the error and the
+    accepted algorithms (and a fresh nonce when nonces are on)."""
+    status = 401 if error.error in ("invalid_token", "invalid_dpop_proof", "use_dpop_nonce") else error.status_code
+    response = _json(dict(error.get_body()), status)
+    response.headers["WWW-Authenticate"] = dpop.challenge(error)
+    response.headers.update(dpop.response_headers(g.realm))
+    return response
+
+
 @oidc_bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 def userinfo():
+    """Bearer tokens (RFC 6750) and DPoP-bound ones with their proof (``Authorization: DPoP``,
+    RFC 9449 §7); a DPoP-bound token sent as a bearer token is refused."""
+    scheme, _, presented = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() == "dpop":
+        try:
+            row = dpop.bound_access_token(g.realm, presented.strip(), method=request.method,
+                                          url=f"{realm_issuer(g.realm)}/userinfo", headers=request.headers,
+                                          scope="openid")
+        except OAuth2Error as error:
+            return _dpop_error(error)
+        response = _json(user_claims(row.user, row.scope, organization_id=row.organization_id))
+        response.headers.update(dpop.response_headers(g.realm))
+        return response
     read_only_request()
     try:
         row = require_oauth.acquire_token(["openid"])
     except NoBearerToken:
-        return "", 401, {"WWW-Authenticate": f'Bearer realm="{realm_issuer(g.realm)}"'}
+        response = make_response("", 401)
+        response.headers["WWW-Authenticate"] = f'Bearer realm="{realm_issuer(g.realm)}"'
+        response.headers.add("WWW-Authenticate", dpop.challenge())
+        return response
     except OAuth2Error as error:
         return _bearer_error(error)
     if row.user is None or row.user.disabled:
         return _bearer_error(InvalidTokenError(realm=realm_issuer(g.realm)))
+    if row.dpop_jkt:
+        return _dpop_error(InvalidTokenError("This access token is bound to a DPoP key: send it with the DPoP "
+                                             "scheme and a proof."))
     return _json(user_claims(row.user, row.scope, organization_id=row.organization_id))
 
 

@@ -137,6 +137,7 @@ def create_client(
     jwks=None,
     jwks_uri: str | None = None,
     require_signed_request_object: bool = False,
+    dpop_bound_access_tokens: bool = False,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it with its one-time plain secret (None for public clients).
     ``grant_types`` are the grants it may use (default: ``authorization_code`` and
@@ -145,7 +146,8 @@ def create_client(
     ``theme`` overrides the realm's theme on the pages this client's users see;
     ``resource_server_for`` names the clients whose tokens it may introspect;
     ``token_endpoint_auth_method``, ``jwks``/``jwks_uri`` how it authenticates
-    (``idp.services.client_authentication``: a private_key_jwt client gets no secret)."""
+    (``idp.services.client_authentication``: a private_key_jwt client gets no secret);
+    ``dpop_bound_access_tokens`` makes it send DPoP proofs (RFC 9449 §5.2)."""
     from ..themes import theme_exists
 
     if theme is not None and not theme_exists(theme):
@@ -191,6 +193,7 @@ def create_client(
         logo_uri=logo_uri,
         theme=theme,
         home_uri=home_uri,
+        dpop_bound_access_tokens=bool(dpop_bound_access_tokens),
     )
     from .client_authentication import configure_client_authentication
 
@@ -251,6 +254,15 @@ def set_client_requires_par(client: Client, required: bool) -> None:
     client.require_pushed_authorization_requests = bool(required)
     record_event("client.updated", realm=client.realm, client_id=client.client_id,
                  require_pushed_authorization_requests=bool(required))
+def set_client_requires_dpop(client: Client, required: bool) -> None:
+    """Whether ``client`` must send a DPoP proof with every token request (RFC 9449 §5.2,
+    ``dpop_bound_access_tokens``): it then never gets a bearer token."""
+    if bool(client.dpop_bound_access_tokens) == bool(required):
+        return
+    client.dpop_bound_access_tokens = bool(required)
+    _record_update(client, dpop_bound_access_tokens=bool(required))
+
+
 def set_redirect_uris(client: Client, redirect_uris: list[str], post_logout_redirect_uris: list[str]) -> None:
     """Replace the client's redirect URIs (the same rules as at creation). The code grant and
     refresh tokens follow them: on with a first URI, off with none. A client with no redirect
@@ -296,7 +308,8 @@ set_client_grant_types = set_grant_types
 
 def update_client(client: Client, *, name: str | None = None, redirect_uris: list[str] | None = None,
                   post_logout_redirect_uris: list[str] | None = None, grant_types: list[str] | None = None,
-                  resource_server_for: list[str] | None = None) -> Client:
+                  resource_server_for: list[str] | None = None,
+                  dpop_bound_access_tokens: bool | None = None) -> Client:
     """Change what is given (None keeps a setting): redirect URIs first, then the grant types,
     checked against them. The caller commits, or rolls back on ``ServiceError``."""
     if name is not None:
@@ -312,6 +325,8 @@ def update_client(client: Client, *, name: str | None = None, redirect_uris: lis
         set_grant_types(client, grant_types)
     if resource_server_for is not None:
         set_resource_server_for(client, resource_server_for)
+    if dpop_bound_access_tokens is not None:
+        set_client_requires_dpop(client, dpop_bound_access_tokens)
     return client
 
 

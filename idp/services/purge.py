@@ -38,6 +38,9 @@ What each table keeps, and why:
 - ``webhook_deliveries``: ``webhooks.delivery_retention_days`` after the retry window
   (``webhooks.retry_window_hours``) of the delivery ended, whatever its status: by then it has
   succeeded or been given up (a delivery no worker ever picked up goes too).
+- ``dpop_proofs`` (``idp.oidc.dpop``, registered by the protocol layer): at expiry, twice the
+  ``iat`` window after the proof was seen; the table is also capped
+  (``tokens.dpop_max_remembered_proofs``).
 - ``api_keys``: a key that expired or was revoked stays listed (what it was, when it was last
   used) as long as the audit events about it: it goes ``audit_event_retention_days`` after it
   stopped working (0 keeps them).

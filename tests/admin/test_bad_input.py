@@ -10,7 +10,7 @@ JUNK = ["", "x" * 5000, "\x00", "🙂" * 300, "-1", "' OR 1=1 --"]
 FIELDS = ["name", "display_name", "phone", "redirect_uris", "post_logout_redirect_uris", "kind", "account_sid",
           "auth_token", "from_number", "messaging_service_sid", "theme", "access_token_lifetime",
           "id_token_lifetime", "refresh_token_lifetime", "sms_allowed_countries", "confirm", "mfa_enabled",
-          "sms_enabled", "resource_server_for"]
+          "sms_enabled", "resource_server_for", "dpop_required"]
 
 
 @pytest.mark.parametrize("endpoint", sorted(POST_ROUTES))

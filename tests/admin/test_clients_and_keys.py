@@ -223,3 +223,22 @@ def test_operator_gives_a_client_the_client_credentials_grant_and_takes_it_away(
     assert browser.status == 400 and "unknown grant type password" in browser.text()
     browser.post(f"{url}/grant-types", {"grant_types": ["authorization_code"]})
     assert "Grant types saved." in browser.text() and client_credentials() == 400
+
+
+def test_operator_makes_a_client_require_dpop_and_it_gets_no_more_bearer_tokens(console, target_realm, app,
+                                                                              audit_events):
+    target_realm()
+    browser = console("operator")
+    browser.post("/admin/realms/acme/clients", {"name": "Reports", "redirect_uris": "https://reports.example/cb"})
+    client_id = _client_id(browser.page)
+    url = f"/admin/realms/acme/clients/{client_id}"
+    browser.get(url)
+    assert "Sender-constrained tokens (DPoP)" in browser.page and "Optional" in browser.text()
+
+    browser.post(f"{url}/dpop", {"dpop_required": "y"})
+
+    assert "DPoP setting saved." in browser.text()
+    assert "Required: tokens bound to the client" in browser.text()
+    assert audit_events("client.updated")[-1][0]["dpop_bound_access_tokens"] is True
+    browser.post(f"{url}/dpop", {})
+    assert "DPoP setting saved." in browser.text() and "Optional" in browser.text()

@@ -167,3 +167,19 @@ def test_deleting_a_client_ends_its_tokens(api, client, factory, realm):
     assert api.get(f"/clients/{client_id}").status_code == 404
     assert _introspect(client, api_id, api_secret, token) == {"active": False}
     assert api.delete(f"/clients/{client_id}").status_code == 404
+
+
+def test_a_client_registered_to_require_dpop_is_refused_bearer_tokens(api, client):
+    """RFC 9449 §5.2 ``dpop_bound_access_tokens``: set at registration, shown, and changed."""
+    created = api.post("/clients", {"name": "Reports", "grant_types": ["client_credentials"],
+                                    "dpop_bound_access_tokens": True})
+    assert created.status_code == 201 and created.get_json()["dpop_bound_access_tokens"] is True
+    client_id, secret = created.get_json()["client_id"], created.get_json()["client_secret"]
+
+    refused = client.post(f"/realms/{REALM}/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
+    assert (refused.status_code, refused.get_json()["error"]) == (400, "invalid_dpop_proof")
+
+    changed = api.patch(f"/clients/{client_id}", {"dpop_bound_access_tokens": False})
+    assert changed.status_code == 200 and changed.get_json()["dpop_bound_access_tokens"] is False
+    assert _client_credentials_token(client, client_id, secret)
+    assert api.patch(f"/clients/{client_id}", {"dpop_bound_access_tokens": "yes"}).status_code == 422

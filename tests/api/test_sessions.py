@@ -351,3 +351,21 @@ def test_direct_login_cannot_skip_email_verification_the_realm_requires(client, 
     response = client.post(AUTHENTICATE, json={"email": EMAIL, "password": PASSWORD, "client_id": client_id})
     assert response.status_code == 403
     assert response.get_json()["error"] == "email_verification_required"
+
+
+def test_a_client_that_requires_dpop_cannot_collect_bearer_tokens_through_the_api(client, app, user, login_client):
+    """The direct login cannot carry a DPoP proof, so a client that must use DPoP is refused,
+    before the password is checked."""
+    from idp.extensions import db
+    from idp.services.clients import get_client, set_client_requires_dpop
+    from idp.services.realms import find_realm
+
+    client_id, secret = login_client
+    with app.app_context():
+        set_client_requires_dpop(get_client(find_realm("acme"), client_id), True)
+        db.session.commit()
+
+    response = client.post(AUTHENTICATE, json={"email": EMAIL, "password": "wrong"}, headers=basic(client_id, secret))
+
+    assert response.status_code == 400 and response.get_json()["error"] == "unauthorized_client"
+    assert "DPoP" in response.get_json()["error_description"]

@@ -12,10 +12,13 @@ from idp.services.client_authentication import AUTH_METHODS
 def test_every_registered_grant_keeps_the_grant_contract(ctx):
     from authlib.oauth2.rfc6749.grants import BaseGrant
 
+    from idp.oidc.dpop import SenderConstrainedGrant
+
     seen = set()
     for spec in REGISTERED:
         assert isinstance(spec, GrantSpec)
         assert issubclass(spec.grant_class, BaseGrant) and spec.grant_type not in seen
+        assert issubclass(spec.grant_class, SenderConstrainedGrant), "every grant issues DPoP-bound tokens (RFC 9449)"
         assert spec.description and callable(spec.client_rule)
         assert set(spec.token_endpoint_auth_methods) <= set(AUTH_METHODS)
         seen.add(spec.grant_type)

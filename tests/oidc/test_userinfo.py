@@ -33,10 +33,12 @@ def test_userinfo_takes_the_token_in_a_form_encoded_post_body(provider, token):
     ({"Authorization": "Basic YTpi"}, "another scheme: no bearer token either"),
 ])
 def test_userinfo_without_a_token_gets_the_bare_challenge(provider, token, headers, reason):
-    """RFC 6750 §3.1: a request that lacks any authentication information gets no error code."""
+    """RFC 6750 §3.1: a request that lacks any authentication information gets no error code;
+    the DPoP challenge beside it names the proof algorithms accepted (RFC 9449 §7.1)."""
     response = requests.get(provider.url("userinfo"), headers=headers, timeout=5)
     assert response.status_code == 401, reason
-    assert response.headers["WWW-Authenticate"] == f'Bearer realm="{provider.issuer}"', reason
+    assert response.headers["WWW-Authenticate"] == (
+        f'Bearer realm="{provider.issuer}", DPoP algs="ES256 RS256 PS256 EdDSA"'), reason
     assert response.content == b"", reason
 
 

@@ -11,6 +11,7 @@ from ...services.clients import (
     list_clients,
     rotate_client_secret,
     set_client_grant_types,
+    set_client_requires_dpop,
     set_redirect_uris,
     set_resource_server_for,
 )
@@ -22,6 +23,7 @@ from ..forms import (
     ClientAuthenticationForm,
     ClientCreateForm,
     ConfirmDeleteForm,
+    DPoPForm,
     GrantTypesForm,
     RedirectUrisForm,
     ResourceServerForm,
@@ -89,7 +91,7 @@ def _authentication_form(client) -> ClientAuthenticationForm:
 
 
 def _client_page(realm, client, *, uris_form=None, resource_form=None, grants_form=None, delete_form=None,
-                 authentication_form=None, errors=(), status=200):
+                 authentication_form=None, dpop_form=None, errors=(), status=200):
     if uris_form is None:
         uris_form = RedirectUrisForm(formdata=None, redirect_uris="\n".join(client.redirect_uris or []),
                                      post_logout_redirect_uris="\n".join(client.post_logout_redirect_uris or []))
@@ -100,6 +102,7 @@ def _client_page(realm, client, *, uris_form=None, resource_form=None, grants_fo
                   resource_form=resource_form, grants_form=grants_form or _grant_types_form(client),
                   grant_types=registered_grant_types(),
                   authentication_form=authentication_form or _authentication_form(client),
+                  dpop_form=dpop_form or DPoPForm(formdata=None, dpop_required=client.dpop_bound_access_tokens),
                   delete_form=delete_form or ConfirmDeleteForm(formdata=None), button_form=ButtonForm(formdata=None),
                   errors=list(errors), page_title=f"{client.name}: client")
 
@@ -165,6 +168,20 @@ def update_client_authentication(client_id):
             return _secret_page(realm, client, issued["secret"], f"New secret for {client.name}")
         return done("Authentication saved.", "admin.client_details", client_id=client_id)
     return _client_page(realm, client, authentication_form=form, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/<client_id>/dpop")
+@requires("clients")
+def update_client_dpop(client_id):
+    realm, client = _client(client_id)
+    form = DPoPForm()
+
+    def change():
+        set_client_requires_dpop(client, bool(form.dpop_required.data))
+
+    if form.validate() and apply_change(form, change):
+        return done("DPoP setting saved.", "admin.client_details", client_id=client_id)
+    return _client_page(realm, client, dpop_form=form, status=400)
 
 
 @admin_bp.post("/realms/<realm_name>/clients/<client_id>/resource-servers")

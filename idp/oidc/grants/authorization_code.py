@@ -23,13 +23,14 @@ from ..authentication import AuthenticatedUser, AuthenticationContext, authentic
 from ..authorization_parameters import AuthorizationRequestRules
 from ..claims import user_claims
 from ..client_assertions import JWT_AUTH_METHODS
+from ..dpop import SenderConstrainedGrant, check_code_binding
 from ..issuer import realm_issuer
 from .base import GrantSpec, settings
 
 _CODE_LIFETIME_KEY = "authorization_code_lifetime"
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class AuthorizationCodeGrant(SenderConstrainedGrant, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
 
     def save_authorization_code(self, code, request):
@@ -45,6 +46,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             nonce=request.payload.data.get("nonce"),
             code_challenge=request.payload.data.get("code_challenge"),
             code_challenge_method=request.payload.data.get("code_challenge_method"),
+            dpop_jkt=request.payload.data.get("dpop_jkt"),
             session_sid=login.sid,
             auth_time=login.auth_time,
             amr=list(login.amr),
@@ -58,12 +60,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code, client):
         """Claim the code atomically. A code presented twice revokes what it issued (RFC 6749
-        §4.1.2); a code for another client or past its expiry is simply invalid."""
+        §4.1.2); a code for another client or past its expiry is simply invalid. A code bound
+        to a DPoP key (``dpop_jkt``, RFC 9449 §10) is refused, unspent, without a proof of it."""
         row = db.session.scalar(
             db.select(AuthorizationCode).filter_by(realm_id=g.realm.id, code_digest=keyed_digest(code))
         )
         if row is None or row.client_id != client.get_client_id():
             return None
+        check_code_binding(row.dpop_jkt, self.request)
         claimed = db.session.execute(
             db.update(AuthorizationCode)
             .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))

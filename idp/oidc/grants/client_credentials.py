@@ -4,10 +4,11 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import grants
 
 from ..client_assertions import JWT_AUTH_METHODS
+from ..dpop import SenderConstrainedGrant
 from .base import GrantSpec, confidential_only
 
 
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGrant):
     """For confidential clients only. ``none`` is accepted as an authentication method so that a
     public client is identified and told ``unauthorized_client`` (``Client.check_grant_type``
     refuses it) instead of a misleading ``invalid_client``; a confidential client can never

@@ -61,6 +61,7 @@ from ...web import add_realm_name, load_realm
 from ..authentication import AuthenticatedUser, AuthenticationContext
 from ..client_assertions import JWT_AUTH_METHODS
 from ..issuer import realm_issuer
+from ..dpop import SenderConstrainedGrant
 from .base import GrantSpec, any_client, settings
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -187,7 +188,7 @@ class RealmDeviceAuthorizationEndpoint(DeviceAuthorizationEndpoint):
 
 # --- the device's polling: the token endpoint --------------------------------------------------
 
-class RealmDeviceCodeGrant(DeviceCodeGrant):
+class RealmDeviceCodeGrant(SenderConstrainedGrant, DeviceCodeGrant):
     """RFC 8628 §3.4-3.5 at the token endpoint."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]

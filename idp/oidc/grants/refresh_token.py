@@ -10,10 +10,11 @@ from ...models import utcnow
 from .. import tokens
 from ..authentication import AuthenticatedUser, AuthenticationContext
 from ..client_assertions import JWT_AUTH_METHODS
+from ..dpop import SenderConstrainedGrant, check_refresh_binding
 from .base import GrantSpec
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
     """Rotation with reuse detection (RFC 9700 §4.14.2)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
@@ -41,7 +42,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         db.session.commit()
 
     def _validate_request_token(self, client):
+        """A public client's token bound to a DPoP key needs a proof of that key; refused before
+        the claim, so the token and its family stay the key holder's (``idp.oidc.dpop``)."""
         row = super()._validate_request_token(client)
+        check_refresh_binding(row, client, self.request)
         if not tokens.claim_refresh_token(row):
             self._revoke_reused(row)
             raise InvalidGrantError("The refresh token has already been used.")
