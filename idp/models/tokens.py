@@ -85,6 +85,10 @@ class IssuedToken(db.Model, TokenMixin):
     acr: Mapped[str | None] = mapped_column(String(100), nullable=True)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: RFC 8693: the acting party of a token issued by token exchange (its ``act`` claim).
+    act: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    #: RFC 8693 ``audience``: the clients an exchanged token is for (else the issuer).
+    audience: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
     user: Mapped[User | None] = relationship()
 

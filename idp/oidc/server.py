@@ -135,7 +135,10 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
             payload["username"] = token.user.email  # the email only where the user let the app have it
         if kind == "access_token":
             payload["jti"] = token.access_jti
-            payload["aud"] = realm_issuer(g.realm)
+            audience = list(token.audience or [])
+            payload["aud"] = (audience[0] if len(audience) == 1 else audience) if audience else realm_issuer(g.realm)
+            if token.act:
+                payload["act"] = token.act
         return payload
 
 

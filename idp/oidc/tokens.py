@@ -64,6 +64,10 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
     for name in ("auth_time", "acr", "amr", "sid"):
         if getattr(context, name):
             claims[name] = getattr(context, name)
+    if context.audience:
+        claims["aud"] = context.audience[0] if len(context.audience) == 1 else list(context.audience)
+    if context.act:
+        claims["act"] = context.act
     token = {
         "token_type": "Bearer",
         "access_token": sign_jwt(realm, claims, alg=ACCESS_TOKEN_ALGORITHM, typ="at+jwt"),
@@ -106,6 +110,8 @@ def save_token(token: dict, request) -> IssuedToken | None:
         amr=list(context.amr or []),
         acr=context.acr,
         issued_at=now,
+        act=context.act,
+        audience=list(context.audience) if context.audience else None,
     )
     refresh = token.get("refresh_token")
     if refresh:
