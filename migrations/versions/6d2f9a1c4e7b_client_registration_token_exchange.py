@@ -30,41 +30,36 @@ def upgrade():
         sa.Column('uses', sa.Integer(), nullable=False),
         sa.Column('created_at', idp.models.base.UTCDateTime(), nullable=False),
         sa.Column('expires_at', idp.models.base.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(['realm_id'], ['realms.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('token_digest'),
+        sa.ForeignKeyConstraint(['realm_id'], ['realms.id'], name=op.f('fk_initial_access_tokens_realm_id_realms'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_initial_access_tokens')),
+        sa.UniqueConstraint('token_digest', name=op.f('uq_initial_access_tokens_token_digest')),
     )
-    with op.batch_alter_table('initial_access_tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_initial_access_tokens_realm_id'), ['realm_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_initial_access_tokens_expires_at'), ['expires_at'], unique=False)
-    with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('self_registered', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('registration_token_digest', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('expires_at', idp.models.base.UTCDateTime(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_clients_expires_at'), ['expires_at'], unique=False)
-    with op.batch_alter_table('realms', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('dynamic_client_registration', sa.Boolean(), server_default=sa.false(),
+    op.create_index(op.f('ix_initial_access_tokens_realm_id'), 'initial_access_tokens', ['realm_id'])
+    op.create_index(op.f('ix_initial_access_tokens_expires_at'), 'initial_access_tokens', ['expires_at'])
+    # Plain ADD COLUMN: a batch copy of realms or clients on SQLite would, with foreign keys on,
+    # cascade-delete the rows that reference them.
+    op.add_column('clients', sa.Column('self_registered', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('clients', sa.Column('registration_token_digest', sa.String(length=64), nullable=True))
+    op.add_column('clients', sa.Column('expires_at', idp.models.base.UTCDateTime(), nullable=True))
+    op.create_index(op.f('ix_clients_expires_at'), 'clients', ['expires_at'])
+    op.add_column('realms', sa.Column('dynamic_client_registration', sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
-        batch_op.add_column(sa.Column('anonymous_client_registration', sa.Boolean(), server_default=sa.false(),
+    op.add_column('realms', sa.Column('anonymous_client_registration', sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
-    with op.batch_alter_table('issued_tokens', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('act', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('audience', sa.JSON(), nullable=True))
+    op.add_column('issued_tokens', sa.Column('act', sa.JSON(), nullable=True))
+    op.add_column('issued_tokens', sa.Column('audience', sa.JSON(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('issued_tokens', schema=None) as batch_op:
-        batch_op.drop_column('audience')
-        batch_op.drop_column('act')
-    with op.batch_alter_table('realms', schema=None) as batch_op:
-        batch_op.drop_column('anonymous_client_registration')
-        batch_op.drop_column('dynamic_client_registration')
-    with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_clients_expires_at'))
-        batch_op.drop_column('expires_at')
-        batch_op.drop_column('registration_token_digest')
-        batch_op.drop_column('self_registered')
-    with op.batch_alter_table('initial_access_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_initial_access_tokens_expires_at'))
-        batch_op.drop_index(batch_op.f('ix_initial_access_tokens_realm_id'))
+    op.drop_column('issued_tokens', 'audience')
+    op.drop_column('issued_tokens', 'act')
+    op.drop_column('realms', 'anonymous_client_registration')
+    op.drop_column('realms', 'dynamic_client_registration')
+    op.drop_index(op.f('ix_clients_expires_at'), table_name='clients')
+    op.drop_column('clients', 'expires_at')
+    op.drop_column('clients', 'registration_token_digest')
+    op.drop_column('clients', 'self_registered')
+    op.drop_index(op.f('ix_initial_access_tokens_expires_at'), table_name='initial_access_tokens')
+    op.drop_index(op.f('ix_initial_access_tokens_realm_id'), table_name='initial_access_tokens')
     op.drop_table('initial_access_tokens')
