@@ -127,6 +127,9 @@ def discovery_metadata(realm) -> dict:
     from . import par
 
     metadata.update(par.discovery_metadata(realm, issuer))
+    from . import registration
+
+    metadata.update(registration.discovery_metadata(realm, issuer))
     return metadata
 
 

@@ -242,10 +242,11 @@ def init_authorization_server(app) -> None:
     server.register_extension(RealmIssuerParameter())
     server.register_extension(AuthorizationParameterSyntax())
     app.extensions["idp.authorization_server"] = server
-    from . import par, resume
+    from . import par, registration, resume
 
     resume.init_app(app)
     par.init_app(app)
+    registration.init_app(app)
 
 
 def active_access_token(realm, access_token: str) -> IssuedToken | None:
