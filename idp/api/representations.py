@@ -41,6 +41,8 @@ def client_json(client) -> dict:
         "grant_types": list(client.grant_types or []),
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "resource_server_for": [c.client_id for c in client.resource_server_for],
+        "self_registered": bool(client.self_registered),
+        "expires_at": timestamp(client.expires_at) if client.expires_at else None,
         "created_at": timestamp(client.created_at),
     }
 

@@ -68,6 +68,7 @@ def world(api, client, factory, mfa_realm, user, login_client):
     provider = api.post("/providers", {"kind": "github", "name": "github", "client_id": "gh-id",
                                        "client_secret": "gh-secret"}).get_json()["name"]
     key_id = api.get("/api_keys").get_json()["api_keys"][0]["id"]
+    initial_token = api.post("/initial_access_tokens", {"max_uses": 1}).get_json()["id"]
     return {
         "realm_name": ["acme", "other", "nowhere"],
         "provider_name": [provider, "nope"],
@@ -80,6 +81,7 @@ def world(api, client, factory, mfa_realm, user, login_client):
         "client_id": [login_client[0], "nope"],
         "webhook_id": [str(webhook), "0"],
         "delivery_id": [str(delivery), "99999"],
+        "token_id": [str(initial_token), "0"],
     }
 
 

@@ -229,3 +229,28 @@ def test_the_cli_issues_lists_and_revokes_initial_access_tokens(runner, factory)
     assert json.loads(runner("clients", "initial-token", "list", "--realm", REALM, "--json").output) == []
     bad = runner("clients", "initial-token", "create", "--realm", REALM, "--expires-in", "5")
     assert bad.exit_code != 0 and "expires_in" in bad.output
+
+
+def test_the_api_issues_initial_access_tokens_and_marks_self_registered_clients(client, factory, ctx):
+    from idp.extensions import db
+    from idp.services.api_keys import create_api_key
+
+    realm = factory.realm(REALM, dynamic_client_registration=True)
+    _key, secret = create_api_key(realm, name="ops", scopes=["clients:read", "clients:write"])
+    db.session.commit()
+    api = {"Authorization": f"Bearer {secret}"}
+
+    created = client.post(f"/api/v1/realms/{REALM}/initial_access_tokens", json={"expires_in": 600, "max_uses": 1,
+                                                                                "note": "CI"}, headers=api)
+    assert created.status_code == 201, created.get_json()
+    token = created.get_json()["token"]
+    registered = register(client, WEB_APP, token).get_json()
+    shown = client.get(f"/api/v1/realms/{REALM}/clients/{registered['client_id']}", headers=api).get_json()
+    listed = client.get(f"/api/v1/realms/{REALM}/initial_access_tokens", headers=api).get_json()
+    revoked = client.delete(f"/api/v1/realms/{REALM}/initial_access_tokens/{created.get_json()['id']}", headers=api)
+
+    assert shown["self_registered"] is True and shown["expires_at"] is None
+    assert listed["initial_access_tokens"][0]["uses"] == 1 and "token" not in listed["initial_access_tokens"][0]
+    assert revoked.status_code == 204
+    bad = client.post(f"/api/v1/realms/{REALM}/initial_access_tokens", json={"expires_in": 1}, headers=api)
+    assert bad.status_code in (400, 422)
