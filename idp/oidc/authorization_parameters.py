@@ -61,6 +61,7 @@ PARAMETER_CAPS: dict[str, int] = {
     "ui_locales": 256,
     "claims_locales": 256,
     "display": 16,
+    "claims": 4096,
 }
 
 #: Checked before Authlib routes the request: while any of these is in doubt there is no
@@ -143,6 +144,7 @@ PARAMETER_SYNTAX = {
     "id_token_hint": _matches(_COMPACT_JWT),
     "nonce": _text,
     "login_hint": _text,
+    "claims": _text,
 }
 
 #: Checked before the client is known: a malformed one gets an error page, never a redirect.
