@@ -27,11 +27,11 @@ def test_claims_asked_for_individually_come_in_the_id_token_and_userinfo(provide
 
 def test_an_acr_requested_as_essential_in_claims_asks_for_that_level(provider, browser, relying_app):
     rp = relying_app(scope="openid")
-    claims = {"id_token": {"acr": {"essential": True, "values": ["urn:idp:acr:password"]}}}
+    claims = {"id_token": {"acr": {"essential": True, "values": ["urn:idp:acr:sfa"]}}}
 
     result = rp.log_in(browser, claims=json.dumps(claims))
 
-    assert result["id_token_claims"]["acr"]
+    assert result["id_token_claims"]["acr"] == "urn:idp:acr:sfa"
 
 
 def test_a_malformed_claims_parameter_is_an_invalid_request_sent_to_the_app(provider, browser, relying_app):
