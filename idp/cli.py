@@ -519,7 +519,8 @@ def _client_dict(client):
 
 
 GRANT_TYPE_HELP = ("A grant the client may use (repeatable): authorization_code, refresh_token, client_credentials, "
-                   "urn:ietf:params:oauth:grant-type:device_code (or its short name device_code).")
+                   "urn:ietf:params:oauth:grant-type:device_code (or its short name device_code), "
+                   "urn:ietf:params:oauth:grant-type:token-exchange (or token-exchange; confidential clients).")
 RESOURCE_SERVER_FOR_HELP = ("This client is a resource server (an API) of CLIENT_ID and may introspect its tokens "
                             "(repeatable). A client may always introspect its own.")
 

@@ -135,7 +135,8 @@ def _strings(max_length: int | None = None, max_items: int | None = None, descri
 
 GRANT_TYPES_TEXT = ("The grants the client may use: authorization_code (needs a redirect URI), refresh_token "
                     "(with authorization_code or device_code), client_credentials (confidential clients only, "
-                    "only when listed), urn:ietf:params:oauth:grant-type:device_code (RFC 8628). Default: "
+                    "only when listed), urn:ietf:params:oauth:grant-type:device_code (RFC 8628), "
+                    "urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693, confidential clients only). Default: "
                     "authorization_code and refresh_token when there are redirect URIs.")
 CLIENT_PROPERTIES = {
     "client_id": _string(), "name": _string(), "public": {"type": "boolean"},

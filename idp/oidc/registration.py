@@ -60,6 +60,7 @@ def _bearer_token() -> str | None:
 
 
 def _json_body():
+    request.max_content_length = registration.MAX_METADATA_BYTES
     if (request.content_length or 0) > registration.MAX_METADATA_BYTES:
         raise registration.RegistrationError("invalid_request", "The client metadata is too large.")
     if not request.is_json:
@@ -152,4 +153,5 @@ def init_app(app) -> None:
     from ..services.purge import Purge, register_purge
 
     app.register_blueprint(registration_bp)
-    register_purge(app, Purge("clients", registration.purge_expired_registrations))
+    register_purge(app, Purge("clients", registration.purge_expired_clients))
+    register_purge(app, Purge("initial_access_tokens", registration.purge_initial_access_tokens))

@@ -368,11 +368,10 @@ def keep_registered_client(client: Client) -> None:
         _record_update(client, expires_at=None)
 
 
-def purge_expired_registrations(settings, expired_before: dt.datetime) -> int:
-    """Anonymously registered clients past their lifetime (deleted with ``delete_client``, which
-    revokes their tokens) and initial access tokens past their expiry."""
+def purge_expired_clients(settings, expired_before: dt.datetime) -> int:
+    """Anonymously registered clients past their lifetime, deleted with ``delete_client`` (which
+    revokes their tokens), a batch at a time."""
     from .clients import delete_client
-    from .purge import delete_in_batches
 
     count = 0
     while True:
@@ -383,6 +382,11 @@ def purge_expired_registrations(settings, expired_before: dt.datetime) -> int:
         db.session.commit()
         count += len(expired)
         if len(expired) < 200:
-            break
-    return count + delete_in_batches(InitialAccessToken.id, InitialAccessToken.expires_at <= expired_before,
-                                     InitialAccessToken.expires_at)
+            return count
+
+
+def purge_initial_access_tokens(settings, expired_before: dt.datetime) -> int:
+    from .purge import delete_in_batches
+
+    return delete_in_batches(InitialAccessToken.id, InitialAccessToken.expires_at <= expired_before,
+                             InitialAccessToken.expires_at)

@@ -254,3 +254,13 @@ def test_the_api_issues_initial_access_tokens_and_marks_self_registered_clients(
     assert revoked.status_code == 204
     bad = client.post(f"/api/v1/realms/{REALM}/initial_access_tokens", json={"expires_in": 1}, headers=api)
     assert bad.status_code in (400, 422)
+
+
+def test_an_oversized_or_non_json_registration_is_refused_before_anything_is_stored(client, initial_token):
+    big = register(client, {**WEB_APP, "client_name": "x", "contacts": ["a" * 40000]}, initial_token)
+    form = client.post(f"/realms/{REALM}/register", data={"client_name": "Shop"},
+                       headers={"Authorization": f"Bearer {initial_token}"})
+
+    assert big.status_code == 400 and big.get_json()["error"] == "invalid_request"
+    assert form.status_code == 400 and form.get_json()["error"] == "invalid_request"
+    assert register(client, WEB_APP, initial_token).status_code == 201, "refusals used none of the token's uses"
