@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from .conftest import REALM, log_in_with_test_client
+from .conftest import REALM
 
 WEB_APP = {"client_name": "Shop", "redirect_uris": ["https://shop.example/callback"]}
 
@@ -124,7 +124,6 @@ def test_a_wrong_registration_access_token_reads_nothing(client, initial_token):
 def test_a_self_registered_client_cannot_ask_for_what_only_an_operator_grants(client, initial_token, metadata, error):
     from idp.models import Client
 
-    before = client.application.extensions  # the app is up
     response = register(client, metadata, initial_token)
 
     assert response.status_code == 400 and response.get_json()["error"] == error, response.get_json()
@@ -132,7 +131,6 @@ def test_a_self_registered_client_cannot_ask_for_what_only_an_operator_grants(cl
         from idp.extensions import db
 
         assert db.session.scalar(db.select(db.func.count(Client.id)).filter_by(self_registered=True)) == 0
-    assert before
 
 
 def test_native_apps_may_use_loopback_and_their_own_scheme_as_public_clients(client, initial_token):
@@ -153,7 +151,7 @@ def test_registration_needs_the_realm_switch_and_a_valid_initial_token(client, f
     factory.realm(REALM, dynamic_client_registration=True)
     _row, once = create_initial_access_token(realm, expires_in=60, max_uses=1)
     _row, expired = create_initial_access_token(realm, expires_in=60)
-    _row.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    _row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     db.session.commit()
 
     anonymous = register(client, WEB_APP)
@@ -196,7 +194,7 @@ def test_anonymous_registration_is_opt_in_capped_limited_and_expires(client, fac
     assert registered.expires_at is not None
 
     for row in db.session.scalars(db.select(Client).filter_by(self_registered=True)):
-        row.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)
+        row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     db.session.commit()
     purge_expired(client.application.extensions["idp.settings"])
     assert db.session.scalar(db.select(db.func.count(Client.id)).filter_by(self_registered=True)) == 0

@@ -7,7 +7,14 @@ import json
 
 import pytest
 
-from .conftest import REALM, REDIRECT, log_in_with_test_client
+from ..helpers import PASSWORD, csrf_token, query_params
+from .conftest import (
+    REALM,
+    REDIRECT,
+    authorize_params,
+    log_in_with_test_client,
+    pkce_pair,
+)
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
@@ -140,15 +147,9 @@ def test_a_token_of_another_realm_is_not_a_subject_token_here(client, apps, fact
     other = factory.realm("globex")
     factory.user(other, email="alice@example.com")
     web_id, web_secret = factory.client(other, redirect_uri=REDIRECT, name="Globex web")
-    params = None
-    from ..helpers import csrf_token, query_params
-    from .conftest import authorize_params, pkce_pair
-
     verifier, challenge = pkce_pair()
     response = client.get("/realms/globex/authorize", query_string=authorize_params(web_id, challenge))
     page = client.get(response.location).get_data(as_text=True)
-    from ..helpers import PASSWORD
-
     response = client.post(response.location, data={"csrf_token": csrf_token(page), "email": "alice@example.com",
                                                      "password": PASSWORD})
     params = query_params(response.location)

@@ -4,6 +4,12 @@ delete."""
 from __future__ import annotations
 
 from ...services import NotFound
+from ...services.client_registration import (
+    create_initial_access_token,
+    keep_registered_client,
+    list_initial_access_tokens,
+    revoke_initial_access_token,
+)
 from ...services.clients import (
     create_client,
     delete_client,
@@ -13,12 +19,6 @@ from ...services.clients import (
     set_client_grant_types,
     set_redirect_uris,
     set_resource_server_for,
-)
-from ...services.client_registration import (
-    create_initial_access_token,
-    keep_registered_client,
-    list_initial_access_tokens,
-    revoke_initial_access_token,
 )
 from ...services.grant_types import registered_grant_types
 from .. import admin_bp
