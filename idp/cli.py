@@ -519,6 +519,8 @@ def _client_dict(client):
         "jwks_uri": client.jwks_uri,
         "jwks": client.jwks,
         "require_signed_request_object": bool(client.require_signed_request_object),
+        "self_registered": bool(client.self_registered),
+        "expires_at": client.expires_at.isoformat() if client.expires_at else None,
     }
 
 
@@ -544,7 +546,8 @@ def _read_jwks(path):
 
 
 GRANT_TYPE_HELP = ("A grant the client may use (repeatable): authorization_code, refresh_token, client_credentials, "
-                   "urn:ietf:params:oauth:grant-type:device_code (or its short name device_code).")
+                   "urn:ietf:params:oauth:grant-type:device_code (or its short name device_code), "
+                   "urn:ietf:params:oauth:grant-type:token-exchange (or token-exchange; confidential clients).")
 RESOURCE_SERVER_FOR_HELP = ("This client is a resource server (an API) of CLIENT_ID and may introspect its tokens "
                             "(repeatable). A client may always introspect its own.")
 
@@ -704,6 +707,81 @@ def clients_delete(client_id, realm_name):
 
     delete_client(get_client(_realm(realm_name), client_id))
     click.echo(f"deleted client {client_id}")
+
+
+@clients.command("keep")
+@click.argument("client_id")
+@realm_option
+@with_app()
+def clients_keep(client_id, realm_name):
+    """Keep an anonymously self-registered client CLIENT_ID: it no longer expires."""
+    from .services.client_registration import keep_registered_client
+    from .services.clients import get_client
+
+    keep_registered_client(get_client(_realm(realm_name), client_id))
+    commit()
+    click.echo(f"client {client_id} no longer expires")
+
+
+@clients.group("initial-token")
+def initial_token():
+    """Initial access tokens: apps register themselves at the realm's /register endpoint with one
+    (RFC 7591; turn it on with 'idp realms set REALM --dynamic-registration on')."""
+
+
+def _initial_token_dict(row, token=None):
+    data = {"id": row.id, "note": row.note, "uses": row.uses, "max_uses": row.max_uses,
+            "created_at": row.created_at.isoformat(), "expires_at": row.expires_at.isoformat()}
+    if token is not None:
+        data["token"] = token
+    return data
+
+
+@initial_token.command("create")
+@realm_option
+@click.option("--expires-in", type=int, default=86400, show_default=True, metavar="SECONDS",
+              help="Seconds the token is valid (60 to a year).")
+@click.option("--max-uses", type=int, default=None, metavar="N",
+              help="Registrations it allows (default: any number until it expires).")
+@click.option("--note", default="", help="What it is for (shown in the console).")
+@click.option("--json", "as_json", is_flag=True, help="Print the one-time token as JSON.")
+@with_app()
+def initial_token_create(realm_name, expires_in, max_uses, note, as_json):
+    """Create an initial access token; it is shown once."""
+    from .services.client_registration import create_initial_access_token
+
+    row, token = create_initial_access_token(_realm(realm_name), expires_in=expires_in, max_uses=max_uses, note=note)
+    commit()
+    if as_json:
+        _print(_initial_token_dict(row, token), True)
+        return
+    click.echo(f"initial access token (shown once): {token}")
+    click.echo(f"id {row.id}, expires {row.expires_at.isoformat()}, "
+               f"{'unlimited uses' if row.max_uses is None else f'{row.max_uses} uses'}")
+
+
+@initial_token.command("list")
+@realm_option
+@click.option("--json", "as_json", is_flag=True)
+@with_app()
+def initial_token_list(realm_name, as_json):
+    """The realm's unexpired initial access tokens (never the tokens themselves)."""
+    from .services.client_registration import list_initial_access_tokens
+
+    _print([_initial_token_dict(row) for row in list_initial_access_tokens(_realm(realm_name))], as_json)
+
+
+@initial_token.command("revoke")
+@click.argument("token_id", type=int)
+@realm_option
+@with_app()
+def initial_token_revoke(token_id, realm_name):
+    """Revoke initial access token TOKEN_ID (clients registered with it stay)."""
+    from .services.client_registration import revoke_initial_access_token
+
+    revoke_initial_access_token(_realm(realm_name), token_id)
+    commit()
+    click.echo(f"revoked initial access token {token_id}")
 
 
 # --- users -------------------------------------------------------------------------------

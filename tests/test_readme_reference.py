@@ -24,6 +24,7 @@ NOT_RUNNABLE_HERE = {
     "idp providers list",
     "idp providers enable",
     "idp webhooks show",
+    "idp clients initial-token revoke",
 }
 
 

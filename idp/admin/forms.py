@@ -239,6 +239,17 @@ class ClientCreateForm(FlaskForm):
     third_party = BooleanField("Third-party app", description="Users are asked to allow it access.")
 
 
+class InitialAccessTokenForm(FlaskForm):
+    """A new initial access token for dynamic client registration (RFC 7591)."""
+    note = StringField("Note", validators=[Optional(), Length(max=200)],
+                       description="What the token is for, such as the team or pipeline that registers apps with it.")
+    expires_in_hours = IntegerField("Valid for (hours)", default=24,
+                                    validators=[InputRequired("Give a number of hours."), NumberRange(1, 8760)],
+                                    description="1 to 8760 (a year).")
+    max_uses = IntegerField("Registrations allowed", validators=[Optional(), NumberRange(1, 100000)],
+                            description="Leave empty to allow any number until it expires.")
+
+
 class RedirectUrisForm(FlaskForm):
     redirect_uris = TextAreaField("Redirect URIs", validators=[Length(max=10000)],
                                   description="One per line. https, or http for localhost only.")

@@ -18,6 +18,7 @@ errors.register_error_handlers(api_bp)
 
 from . import (  # noqa: E402,F401  (their routes register on api_bp)
     clients,
+    initial_access_tokens,
     keys,
     management,
     openapi,

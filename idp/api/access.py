@@ -49,6 +49,7 @@ ROUTE_SCOPES = {
     "users": ("users:read", "users:write"),
     "sessions": ("users:read", "sessions:write"),
     "clients": ("clients:read", "clients:write"),
+    "initial_access_tokens": ("clients:read", "clients:write"),
     "providers": ("providers:read", "providers:write"),
     "api_keys": ("api_keys:admin", "api_keys:admin"),
     "audit_events": ("audit:read", "audit:read"),

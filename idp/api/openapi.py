@@ -137,7 +137,8 @@ def _strings(max_length: int | None = None, max_items: int | None = None, descri
 
 GRANT_TYPES_TEXT = ("The grants the client may use: authorization_code (needs a redirect URI), refresh_token "
                     "(with authorization_code or device_code), client_credentials (confidential clients only, "
-                    "only when listed), urn:ietf:params:oauth:grant-type:device_code (RFC 8628). Default: "
+                    "only when listed), urn:ietf:params:oauth:grant-type:device_code (RFC 8628), "
+                    "urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693, confidential clients only). Default: "
                     "authorization_code and refresh_token when there are redirect URIs.")
 DPOP_BOUND = ("DPoP required (RFC 9449 §5.2): every token request of this client must carry a DPoP proof; it "
               "never gets a bearer token.")
@@ -155,7 +156,15 @@ CLIENT_PROPERTIES = {
     "jwks_uri": _nullable(_string(description="Where the client publishes its public keys.")),
     "require_signed_request_object": {"type": "boolean"},
     "dpop_bound_access_tokens": {"type": "boolean", "description": DPOP_BOUND},
+    "self_registered": {"type": "boolean", "description": "Registered by the app itself (RFC 7591)."},
+    "expires_at": _nullable(_string(format="date-time", description="An anonymously registered client is "
+                                                                    "deleted then.")),
     "created_at": _string(format="date-time"),
+}
+INITIAL_ACCESS_TOKEN_PROPERTIES = {
+    "id": {"type": "integer"}, "note": _string(), "uses": {"type": "integer"},
+    "max_uses": _nullable({"type": "integer"}), "created_at": _string(format="date-time"),
+    "expires_at": _string(format="date-time"),
 }
 AUTH_METHOD_TEXT = ("How the client authenticates at the token endpoint and the others that authenticate clients: "
                     "client_secret_basic (default; client_secret_post also accepted), client_secret_jwt (a JWT "
@@ -275,6 +284,17 @@ SCHEMAS = {
                                     for setting in REALM_SETTINGS}),
     "Client": _object(CLIENT_PROPERTIES),
     "ClientList": _object({"clients": {"type": "array", "items": _ref("Client")}}),
+    "InitialAccessToken": _object(INITIAL_ACCESS_TOKEN_PROPERTIES),
+    "InitialAccessTokenWithToken": _object({**INITIAL_ACCESS_TOKEN_PROPERTIES, "token": _string(
+        description="The token, in this answer only: send it as a Bearer token to the realm's /register.")}),
+    "InitialAccessTokenList": _object({"initial_access_tokens": {"type": "array",
+                                                                 "items": _ref("InitialAccessToken")}}),
+    "InitialAccessTokenCreate": _object({
+        "expires_in": {"type": "integer", "minimum": 60, "maximum": 31536000, "default": 86400},
+        "max_uses": _nullable({"type": "integer", "minimum": 1, "maximum": 100000,
+                               "description": "Registrations it allows; null: any until it expires."}),
+        "note": _string(200, description="What it is for."),
+    }),
     "ClientCreate": _object({
         "name": _string(200), "redirect_uris": _strings(2000, 50, "Exact redirect URIs; https, or http for loopback."),
         "post_logout_redirect_uris": _strings(2000, 50, "Where the app may send users after logout."),
@@ -422,6 +442,7 @@ PARAMETERS = {
                        "schema": {"type": "integer", "minimum": 0}},
     "provider_name": {"name": "provider_name", "in": "path", "required": True, "schema": _string(64)},
     "key_id": {"name": "key_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+    "token_id": {"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
     "session_id": {"name": "session_id", "in": "path", "required": True, "schema": _string(64),
                    "description": "The session's sid."},
     "limit": _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Page size."),
@@ -519,6 +540,19 @@ def _paths() -> dict:
             "parameters": [_param("realm"), _param("client_id")],
             "post": _op("Rotate the client's secret; the answer holds the new one, once", ok("ClientWithSecret"),
                         (*WRITE, "409"), tags=("clients",)),
+        },
+        f"{REALM}/initial_access_tokens": {
+            "parameters": [_param("realm")],
+            "get": _op("List the unexpired initial access tokens for dynamic client registration",
+                       ok("InitialAccessTokenList"), READ, tags=("clients",)),
+            "post": _op("Create an initial access token (RFC 7591); the answer holds it, once",
+                        created("InitialAccessTokenWithToken"), WRITE, body="InitialAccessTokenCreate",
+                        body_required=False, tags=("clients",)),
+        },
+        f"{REALM}/initial_access_tokens/{{token_id}}": {
+            "parameters": [_param("realm"), _param("token_id")],
+            "delete": _op("Revoke an initial access token (clients registered with it stay)", NO_CONTENT, READ,
+                          tags=("clients",)),
         },
         f"{REALM}/providers": {
             "parameters": [_param("realm")],

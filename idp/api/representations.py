@@ -47,6 +47,8 @@ def client_json(client) -> dict:
         "jwks_uri": client.jwks_uri,
         "require_signed_request_object": bool(client.require_signed_request_object),
         "dpop_bound_access_tokens": bool(client.dpop_bound_access_tokens),
+        "self_registered": bool(client.self_registered),
+        "expires_at": timestamp(client.expires_at) if client.expires_at else None,
         "created_at": timestamp(client.created_at),
     }
 

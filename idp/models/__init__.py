@@ -3,6 +3,7 @@ from .api_key import ApiKey
 from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
 from .client import SUPPORTED_SCOPES, Client
+from .client_registration import InitialAccessToken
 from .consent import Consent
 from .email_link import EmailLink
 from .keys import SigningKey
@@ -32,6 +33,7 @@ __all__ = [
     "Client",
     "Consent",
     "EmailLink",
+    "InitialAccessToken",
     "IssuedToken",
     "LoginTransaction",
     "Membership",

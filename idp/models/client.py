@@ -83,6 +83,13 @@ class Client(db.Model, ClientMixin):
     #: RFC 9449 §5.2: this client always uses DPoP; a token request without a proof is refused,
     #: so it never gets a bearer token (``idp.oidc.dpop``).
     dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Registered by the app itself at ``/register`` (RFC 7591), not by an operator.
+    self_registered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: RFC 7592: the keyed digest of the registration access token that lets the app read,
+    #: update and delete its own registration.
+    registration_token_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: Clients registered anonymously expire (and are purged) unless an operator keeps them.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     realm: Mapped[Realm] = relationship()

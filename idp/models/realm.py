@@ -34,6 +34,10 @@ class Realm(db.Model):
     #: RFC 9126: every client of the realm must push its authorization requests (``idp.oidc.par``).
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False,
                                                                          server_default=false())
+    #: RFC 7591: apps may register themselves at ``/register`` with an initial access token, and
+    #: (``anonymous_client_registration``) even without one.
+    dynamic_client_registration: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    anonymous_client_registration: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: "Remember this device" for this many days after a second factor; 0 turns it off.
     remember_device_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Passkeys (``idp.mfa.webauthn``): "Sign in with a passkey" on the login page; whether

@@ -96,6 +96,10 @@ class IssuedToken(db.Model, TokenMixin):
     #: A public client's refresh token is bound to it too (§5); a confidential client's is not,
     #: as its client authentication already constrains it.
     dpop_jkt: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: RFC 8693: the acting party of a token issued by token exchange (its ``act`` claim).
+    act: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    #: RFC 8693 ``audience``: the clients an exchanged token is for (else the issuer).
+    audience: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
     user: Mapped[User | None] = relationship()
 

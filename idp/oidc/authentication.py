@@ -20,6 +20,10 @@ class AuthenticationContext:
     authorization_code_id: int | None = None
     family_id: str | None = None
     organization_id: str | None = None
+    #: RFC 8693: the acting party of an exchanged token (its ``act`` claim) and the clients it is
+    #: for (its ``aud``; the issuer when None).
+    act: dict | None = None
+    audience: list[str] | None = None
 
 
 class AuthenticatedUser:

@@ -63,6 +63,7 @@ PARAMETER_CAPS: dict[str, int] = {
     "display": 16,
     "organization": 64,  # an organization's name or id (idp.organizations)
     "dpop_jkt": 64,  # RFC 9449 §10: a base64url SHA-256 thumbprint (43 characters)
+    "claims": 4096,
 }
 
 #: Checked before Authlib routes the request: while any of these is in doubt there is no
@@ -148,6 +149,7 @@ PARAMETER_SYNTAX = {
     "nonce": _text,
     "login_hint": _text,
     "organization": _matches(_VSCHARS),
+    "claims": _text,
 }
 
 #: Checked before the client is known: a malformed one gets an error page, never a redirect.

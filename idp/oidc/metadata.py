@@ -120,7 +120,7 @@ def discovery_metadata(realm) -> dict:
         ],
         "acr_values_supported": ACR_VALUES_SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent"],
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": True,
         "authorization_response_iss_parameter_supported": True,
         "ui_locales_supported": list(SUPPORTED_LOCALES),
     }
@@ -132,6 +132,9 @@ def discovery_metadata(realm) -> dict:
     metadata.update(par.discovery_metadata(realm, issuer))
     metadata.update(client_authentication_metadata())
     metadata.update(request_objects.discovery_metadata())
+    from . import registration
+
+    metadata.update(registration.discovery_metadata(realm, issuer))
     return metadata
 
 

@@ -179,7 +179,10 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
             payload["cnf"] = {"jkt": token.dpop_jkt}  # RFC 9449 §6.2
         if kind == "access_token":
             payload["jti"] = token.access_jti
-            payload["aud"] = realm_issuer(g.realm)
+            audience = list(token.audience or [])
+            payload["aud"] = (audience[0] if len(audience) == 1 else audience) if audience else realm_issuer(g.realm)
+            if token.act:
+                payload["act"] = token.act
         return payload
 
 
@@ -284,11 +287,12 @@ def init_authorization_server(app) -> None:
     server.register_extension(RealmIssuerParameter())
     server.register_extension(AuthorizationParameterSyntax())
     app.extensions["idp.authorization_server"] = server
-    from . import par, resume
+    from . import par, registration, resume
 
     resume.init_app(app)
     par.init_app(app)
     dpop.init_app(app)
+    registration.init_app(app)
 
 
 def active_access_token(realm, access_token: str) -> IssuedToken | None:

@@ -71,6 +71,10 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
                                            organization_id=context.organization_id))
     if dpop_jkt:
         claims["cnf"] = {"jkt": dpop_jkt}
+    if context.audience:
+        claims["aud"] = context.audience[0] if len(context.audience) == 1 else list(context.audience)
+    if context.act:
+        claims["act"] = context.act
     token = {
         "token_type": "DPoP" if dpop_jkt else "Bearer",
         "access_token": sign_jwt(realm, claims, alg=ACCESS_TOKEN_ALGORITHM, typ="at+jwt"),
@@ -115,6 +119,8 @@ def save_token(token: dict, request) -> IssuedToken | None:
         organization_id=context.organization_id,
         issued_at=now,
         dpop_jkt=(claims.get("cnf") or {}).get("jkt"),
+        act=context.act,
+        audience=list(context.audience) if context.audience else None,
     )
     refresh = token.get("refresh_token")
     if refresh:

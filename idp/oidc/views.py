@@ -17,6 +17,7 @@ from ..login.sessions import current_browser_session
 from ..login.stages import ACCESS_DENIED, CONSENT_REQUIRED, LOGIN_REQUIRED
 from ..ratelimit import LoginTransactionLimitExceeded
 from ..web import add_realm_name, load_realm, render_error
+from . import authorization_hints as hints
 from . import authorization_parameters as parameters
 from . import dpop, par, request_objects
 from .bearer import BearerTokenProtector, NoBearerToken
@@ -162,6 +163,22 @@ def authorize():
             "pushed_authorization_request_endpoint.", redirect_uri=grant.redirect_uri, state=params.get("state")))
     silent = "none" in prompts
     try:
+        claims_request = hints.parse_claims_request(params.get("claims"))
+        expected = hints.id_token_hint_subject(realm, grant.client, params.get("id_token_hint")) or \
+            hints.expected_subject(claims_request)
+    except OAuth2Error as error:
+        error.redirect_uri, error.state = grant.redirect_uri, params.get("state")
+        return authorization_error(error)
+    params = hints.apply_claims_request(params, claims_request)
+    if expected is not None and session is not None and session.user_id != expected:
+        if silent:
+            error = LoginRequiredError(redirect_uri=grant.redirect_uri)
+            error.state = params.get("state")
+            return authorization_error(error)
+        force_login = True
+        if not params.get("login_hint"):
+            params = {**params, "login_hint": _email_of(realm, expected)}
+    try:
         return flow.begin_login(realm, grant.client, parameters.parameters_to_store(params),
                                 browser_session=None if force_login else session, interactive=not silent)
     except LoginTransactionLimitExceeded:
@@ -174,6 +191,14 @@ def authorize():
         error = PROMPT_NONE_ERRORS.get(needed.prompt.error, InteractionRequiredError)(redirect_uri=grant.redirect_uri)
         error.state = params.get("state")
         return authorization_error(error)
+
+
+def _email_of(realm, user_id: str) -> str | None:
+    """The address to fill in on the login page for the user an ``id_token_hint`` names."""
+    from ..models import User
+
+    user = db.session.get(User, user_id) if len(user_id) <= 64 else None
+    return user.email if user is not None and user.realm_id == realm.id else None
 
 
 def _consent_grant(params: dict, end_user):

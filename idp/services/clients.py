@@ -54,7 +54,7 @@ def validate_redirect_uri(uri: str) -> str:
 #: grant modules registered in ``idp.oidc.grants`` (``tests/oidc/test_grants.py`` keeps the two
 #: equal). The management API's schema lists them.
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials",
-               "urn:ietf:params:oauth:grant-type:device_code")
+               "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange")
 
 
 def check_grant_types(grant_types, *, public: bool, redirect_uris: list[str]) -> list[str]:

@@ -223,6 +223,17 @@ REALM_SETTINGS: tuple[RealmSetting, ...] = (
             "first (RFC 9126) and send the browser with the request_uri it gets back; a plain authorization "
             "request is refused. A single app can be made to require it too.", group="Protocol",
             cli_name="require_par", cli_help="Every client must push its authorization requests first (RFC 9126)."),
+    _switch("dynamic_client_registration", "Dynamic client registration",
+            "Apps may register themselves at the registration endpoint (RFC 7591) with an initial access token "
+            "from the Clients page, and then read, update and delete their own registration (RFC 7592). They "
+            "may not use the client credentials grant, and their redirect URIs must use https (http only on "
+            "localhost).", group="Protocol", cli_name="dynamic_registration",
+            cli_help="Apps may register themselves at /register with an initial access token (RFC 7591)."),
+    _switch("anonymous_client_registration", "Allow registration without an initial access token",
+            "Anyone may register an app (needs dynamic client registration on). Such apps are capped in number, "
+            "limited per network, and deleted after a time unless an administrator keeps them.", group="Protocol",
+            cli_name="anonymous_registration",
+            cli_help="Anyone may register an app without an initial access token (capped, expiring)."),
 )
 
 #: What a group of settings is about, where its settings' own help does not say it.

@@ -228,6 +228,10 @@ def world(in_app):
 
     from ..helpers import begin_totp_enrolment
     from idp.webhooks.subscriptions import create_webhook
+    import datetime as dt
+
+    from idp.models import utcnow
+    from idp.services.client_registration import create_initial_access_token
 
     with in_app():
         realms = {}
@@ -247,6 +251,10 @@ def world(in_app):
                 pending, pending_secret = begin_totp_enrolment(user, "Alice's phone")
             client, _ = create_client(realm, name="App", redirect_uris=["https://app.example/cb"])
             other_client, _ = create_client(realm, name="Other app", redirect_uris=["https://other.example/cb"])
+            anonymous_client, _ = create_client(realm, name="Anonymous app", redirect_uris=["https://anon.example/cb"])
+            anonymous_client.self_registered = True
+            anonymous_client.expires_at = utcnow() + dt.timedelta(days=30)
+            initial_token, _ = create_initial_access_token(realm, expires_in=3600)
             integration = add_integration(realm, kind="outbox", name="outbox") if name != "admin" else None
             twilio = add_integration(realm, kind="twilio", name="twilio", account_sid="AC" + "0" * 32,
                                      auth_token="twilio-token", from_number="+14155550199") if name != "admin" else None
@@ -265,6 +273,7 @@ def world(in_app):
             db.session.flush()
             realms[name] = {"realm_name": name, "user_id": user.id, "client_id": client.client_id,
                             "other_client_id": other_client.client_id,
+                            "anonymous_client_id": anonymous_client.client_id, "token_id": initial_token.id,
                             "integration_id": integration.id if integration else 0,
                             "twilio_integration_id": twilio.id if twilio else 0, "key_id": key.id if key else 0,
                             "name": "corp", "sid": session_row.sid,

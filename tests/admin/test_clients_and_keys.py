@@ -242,3 +242,31 @@ def test_operator_makes_a_client_require_dpop_and_it_gets_no_more_bearer_tokens(
     assert audit_events("client.updated")[-1][0]["dpop_bound_access_tokens"] is True
     browser.post(f"{url}/dpop", {})
     assert "DPoP setting saved." in browser.text() and "Optional" in browser.text()
+
+
+def test_operator_creates_an_initial_access_token_an_app_registers_with_it_and_shows_as_self_registered(
+        console, target_realm, app):
+    acme = target_realm()
+    with app.app_context():
+        from idp.services.realms import get_realm, update_realm
+
+        update_realm(get_realm("acme"), dynamic_client_registration=True)
+        db.session.commit()
+    browser = console("operator")
+    browser.post("/admin/realms/acme/clients/initial-access-tokens",
+                 {"note": "Partner portal", "expires_in_hours": "2", "max_uses": "1"})
+    assert browser.status == 200 and "Copy the token now: it is shown only this once." in browser.text()
+    token = _secret(browser.page, "initial-access-token")
+
+    registered = app.test_client().post("/realms/acme/register", json={
+        "client_name": "Partner app", "redirect_uris": ["https://partner.example/cb"]},
+        headers={"Authorization": f"Bearer {token}"})
+    assert registered.status_code == 201
+    browser.get("/admin/realms/acme/clients")
+    assert "self-registered" in browser.text() and "Partner portal" in browser.text() and "1 of 1" in browser.text()
+    browser.get(f"/admin/realms/acme/clients/{registered.get_json()['client_id']}")
+    assert "The app itself (dynamic client registration)" in browser.text()
+
+    browser.post("/admin/realms/acme/clients/initial-access-tokens", {"expires_in_hours": "0"})
+    assert browser.status == 400
+    assert acme is not None

@@ -46,6 +46,9 @@ POST_ROUTES = {
     "admin.update_client_dpop": "clients",
     "admin.rotate_client_secret_view": "clients",
     "admin.delete_client_view": "clients",
+    "admin.create_initial_access_token_view": "clients",
+    "admin.revoke_initial_access_token_view": "clients",
+    "admin.keep_client_view": "clients",
     "admin.create_api_key_view": "api_keys",
     "admin.revoke_api_key_view": "api_keys",
     "admin.create_webhook_view": "webhooks",
@@ -87,6 +90,8 @@ def _request(app, endpoint, ids):
         values["integration_id"] = ids["twilio_integration_id"]
     if endpoint == "admin.resend_invitation":
         values["user_id"] = ids["invitee_id"]
+    if endpoint == "admin.keep_client_view":
+        values["client_id"] = ids["anonymous_client_id"]
     with app.test_request_context():
         from flask import url_for
 
@@ -116,6 +121,7 @@ def _request(app, endpoint, ids):
         "admin.update_client_resource_servers": {"resource_server_for": ids["other_client_id"]},
         "admin.update_client_grant_types": {"grant_types": ["authorization_code"]},
         "admin.update_client_dpop": {"dpop_required": "y"},
+        "admin.create_initial_access_token_view": {"note": "CI", "expires_in_hours": "1"},
         "admin.delete_client_view": {"confirm": "y"},
         "admin.create_api_key_view": {"name": "deploy", "scopes": ["users:read"]},
         "admin.verify_user_credential": {"code": _totp_now(ids.get("pending_totp_secret"))},

@@ -73,6 +73,7 @@ def world(api, client, factory, mfa_realm, user, login_client):
     api.post("/organizations/globex/members", {"user_id": user.id, "roles": ["viewer"]})
     api.post(f"/users/{user.id}/roles", {"role": "viewer"})
     invitation = api.post("/organizations/globex/invitations", {"email": "new@example.com"}).get_json()["id"]
+    initial_token = api.post("/initial_access_tokens", {"max_uses": 1}).get_json()["id"]
     return {
         "realm_name": ["acme", "other", "nowhere"],
         "provider_name": [provider, "nope"],
@@ -89,6 +90,7 @@ def world(api, client, factory, mfa_realm, user, login_client):
         "domain": ["globex.example", "nope.example"],
         "role_name": ["viewer", "nope"],
         "invitation_id": [str(invitation), "99999"],
+        "token_id": [str(initial_token), "0"],
     }
 
 

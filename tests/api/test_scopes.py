@@ -19,7 +19,7 @@ PROTECTED = [route for route in ROUTES if "/sessions/authenticate" not in route 
 PATH_VALUES = {"realm_name": REALM, "user_id": "nobody@example.com", "credential_id": "totp_1",
                "integration_id": "999", "client_id": "nope", "provider_name": "nope", "key_id": "999",
                "session_id": "nope", "webhook_id": "999", "delivery_id": "999", "organization": "nope",
-               "domain": "nope.example", "role_name": "nope", "invitation_id": "999"}
+               "domain": "nope.example", "role_name": "nope", "invitation_id": "999", "token_id": "999"}
 
 
 def _url(rule: str) -> str:

@@ -187,7 +187,7 @@ def test_every_expiring_table_has_a_purge(ctx):
         "login_transactions", "issued_tokens", "authorization_codes", "otp_challenges", "email_links",
         "browser_sessions", "remembered_devices", "rate_limit_counters", "sms_messages", "audit_events",
         "webhook_deliveries", "api_keys", "authenticators", "users", "organization_invitations", "used_jwt_ids",
-        "device_authorizations", "pushed_authorization_requests", "dpop_proofs",
+        "device_authorizations", "pushed_authorization_requests", "dpop_proofs", "clients", "initial_access_tokens",
     ]
     expiring = {table.name for table in db.metadata.sorted_tables
                 if any(column.name.endswith("expires_at") for column in table.columns)}
@@ -202,7 +202,7 @@ def test_purge_prints_a_line_per_table_and_a_second_run_finds_nothing(seeded, id
     lines = output.splitlines()
     assert [line.split()[0] for line in lines] == [purge.table for purge in PURGES] + [
         "organization_invitations", "used_jwt_ids", "device_authorizations", "pushed_authorization_requests",
-        "dpop_proofs"]
+        "dpop_proofs", "clients", "initial_access_tokens"]
     assert all(line.split()[1] == "0" for line in lines)
 
 

@@ -263,3 +263,35 @@ def test_only_digests_of_the_codes_are_stored(app, world):
         row = db.session.scalar(db.select(DeviceAuthorization))
         stored = " ".join(str(getattr(row, c.name)) for c in DeviceAuthorization.__table__.columns)
     assert codes["device_code"] not in stored and codes["user_code"].replace("-", "") not in stored
+
+
+def test_a_tv_that_asked_for_openid_also_gets_an_id_token_of_the_login_on_the_phone(app, world):
+    import base64
+    import json
+
+    realm, tv_id = world
+    tv = Tv(app.test_client(), tv_id, scope="openid profile")
+    codes = tv.start()
+    phone = _user_enters_code(app, codes["user_code"])
+    phone.submit({"decision": "allow"})
+
+    status, tokens = tv.poll()
+
+    assert status == 200, tokens
+    payload = tokens["id_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["aud"] == [tv_id] and claims["iss"].endswith("/realms/acme")
+    assert claims["preferred_username"] == "alice@example.com" and claims["amr"] == ["pwd"]
+    assert claims["auth_time"] <= claims["iat"] and claims["sid"]
+
+
+def test_a_tv_without_openid_gets_no_id_token(app, world):
+    realm, tv_id = world
+    tv = Tv(app.test_client(), tv_id, scope="profile")
+    codes = tv.start()
+    phone = _user_enters_code(app, codes["user_code"])
+    phone.submit({"decision": "allow"})
+
+    status, tokens = tv.poll()
+
+    assert status == 200 and "id_token" not in tokens

@@ -25,7 +25,8 @@ def test_discovery_advertises_what_the_provider_does(metadata):
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert set(metadata["id_token_signing_alg_values_supported"]) == {"RS256", "ES256", "EdDSA"}
     assert set(metadata["grant_types_supported"]) == {"authorization_code", "refresh_token", "client_credentials",
-                                                      "urn:ietf:params:oauth:grant-type:device_code"}
+                                                      "urn:ietf:params:oauth:grant-type:device_code",
+                                                      "urn:ietf:params:oauth:grant-type:token-exchange"}
     assert set(metadata["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic", "client_secret_post", "none", "client_secret_jwt", "private_key_jwt"}
     assert set(metadata["token_endpoint_auth_signing_alg_values_supported"]) == {

@@ -4,6 +4,12 @@ delete."""
 from __future__ import annotations
 
 from ...services import NotFound
+from ...services.client_registration import (
+    create_initial_access_token,
+    keep_registered_client,
+    list_initial_access_tokens,
+    revoke_initial_access_token,
+)
 from ...services.clients import (
     create_client,
     delete_client,
@@ -25,6 +31,7 @@ from ..forms import (
     ConfirmDeleteForm,
     DPoPForm,
     GrantTypesForm,
+    InitialAccessTokenForm,
     RedirectUrisForm,
     ResourceServerForm,
     lines,
@@ -34,9 +41,11 @@ from ..forms import (
 ALIASES = {"redirect_uri": "redirect_uris", "public": "public"}
 
 
-def _list_page(realm, form=None, status=200):
+def _list_page(realm, form=None, status=200, token_form=None):
     return render("clients.html", status=status, realm=realm, clients=list_clients(realm),
-                  form=form or ClientCreateForm(formdata=None), page_title=f"{realm.display_name}: clients")
+                  form=form or ClientCreateForm(formdata=None), page_title=f"{realm.display_name}: clients",
+                  token_form=token_form or InitialAccessTokenForm(formdata=None),
+                  initial_tokens=list_initial_access_tokens(realm), button_form=ButtonForm())
 
 
 @admin_bp.get("/realms/<realm_name>/clients")
@@ -226,3 +235,43 @@ def delete_client_view(client_id):
     if form.validate() and apply_change(form, change):
         return done(f"Client {name} was deleted.", "admin.clients")
     return _client_page(realm, client, delete_form=form, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/initial-access-tokens")
+@requires("clients")
+def create_initial_access_token_view():
+    """An initial access token for dynamic client registration, shown once."""
+    realm = managed_realm()
+    form = InitialAccessTokenForm()
+    created = {}
+
+    def change():
+        row, token = create_initial_access_token(realm, expires_in=form.expires_in_hours.data * 3600,
+                                                 max_uses=form.max_uses.data, note=form.note.data or "")
+        created.update(row=row, token=token)
+
+    if form.validate() and apply_change(form, change, aliases={"expires_in": "expires_in_hours"}):
+        return render("initial_access_token.html", realm=realm, row=created["row"], token=created["token"],
+                      page_title="Initial access token created")
+    return _list_page(realm, token_form=form, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/initial-access-tokens/<int:token_id>/revoke")
+@requires("clients")
+def revoke_initial_access_token_view(token_id):
+    realm = managed_realm()
+    form = ButtonForm()
+    if form.validate() and apply_change(form, lambda: revoke_initial_access_token(realm, token_id)):
+        return done("Initial access token revoked. Clients registered with it stay.", "admin.clients")
+    return _list_page(realm, status=400)
+
+
+@admin_bp.post("/realms/<realm_name>/clients/<client_id>/keep")
+@requires("clients")
+def keep_client_view(client_id):
+    """An anonymously self-registered client no longer expires."""
+    _realm, client = _client(client_id)
+    form = ButtonForm()
+    if form.validate() and apply_change(form, lambda: keep_registered_client(client)):
+        return done(f"{client.name} is kept: it no longer expires.", "admin.client_details", client_id=client.client_id)
+    return done("The request expired; try again.", "admin.client_details", client_id=client.client_id)

@@ -8,7 +8,7 @@ authorization server registers exactly these (``idp.oidc.server``), discovery de
 client's grant types validate against them (``idp.services.grant_types``)."""
 from __future__ import annotations
 
-from . import authorization_code, client_credentials, device_code, refresh_token
+from . import authorization_code, client_credentials, device_code, refresh_token, token_exchange
 from .base import GrantSpec
 
 REGISTERED: tuple[GrantSpec, ...] = (
@@ -16,6 +16,7 @@ REGISTERED: tuple[GrantSpec, ...] = (
     refresh_token.grant,
     client_credentials.grant,
     device_code.grant,
+    token_exchange.grant,
 )
 
 

@@ -10,7 +10,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
-from authlib.oidc.core.grants import OpenIDCode
+from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 from flask import g
 
 from ...database import commit_keeping_loaded_state
@@ -121,16 +121,13 @@ class S256CodeChallenge(CodeChallenge):
         return super().validate_code_challenge(grant, redirect_uri)
 
 
-class IdpOpenIDCode(OpenIDCode):
-    def exists_nonce(self, nonce, request):
-        return (
-            db.session.scalar(
-                db.select(AuthorizationCode.id).filter_by(
-                    realm_id=g.realm.id, client_id=request.payload.client_id, nonce=nonce
-                )
-            )
-            is not None
-        )
+class IdpOpenIDToken(OpenIDToken):
+    """The ID token of any grant that logs a user in (the code grant, the device grant): signed
+    with the realm's key for the client's algorithm, with the user's claims for the scope and,
+    where no code row carries them, how the user authenticated from the grant's user
+    (``AuthenticationContext``).
+
+    Registered with a grant: ``register_grant(DeviceCodeGrant, [IdpOpenIDToken()])``."""
 
     def resolve_client_private_key(self, client):
         key, _kid = current_signing_key(g.realm, self.get_client_algorithm(client))
@@ -153,10 +150,13 @@ class IdpOpenIDCode(OpenIDCode):
             "exp": now + tokens.id_token_lifetime(g.realm),
         }
 
-    def get_authorization_code_claims(self, authorization_code):
-        claims = super().get_authorization_code_claims(authorization_code)
-        if authorization_code.session_sid:
-            claims["sid"] = authorization_code.session_sid
+    def get_compatible_claims(self, request):
+        claims = super().get_compatible_claims(request)
+        if getattr(request, "authorization_code", None) is None:
+            login = authentication_of(request.user)
+            for name in ("auth_time", "acr", "amr", "sid"):
+                if getattr(login, name):
+                    claims[name] = getattr(login, name)
         return claims
 
     def generate_user_info(self, user, scope):
@@ -167,6 +167,24 @@ class IdpOpenIDCode(OpenIDCode):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="EdDSA is deprecated")
             return super().encode_id_token(token, request)
+
+
+class IdpOpenIDCode(IdpOpenIDToken, OpenIDCode):
+    def exists_nonce(self, nonce, request):
+        return (
+            db.session.scalar(
+                db.select(AuthorizationCode.id).filter_by(
+                    realm_id=g.realm.id, client_id=request.payload.client_id, nonce=nonce
+                )
+            )
+            is not None
+        )
+
+    def get_authorization_code_claims(self, authorization_code):
+        claims = super().get_authorization_code_claims(authorization_code)
+        if authorization_code.session_sid:
+            claims["sid"] = authorization_code.session_sid
+        return claims
 
 
 def _uses_redirect_uris(client) -> str | None:

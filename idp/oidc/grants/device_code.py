@@ -433,11 +433,21 @@ def init_app(app) -> None:
     register_purge(app, Purge("device_authorizations", purge_device_authorizations))
 
 
+def _openid_token():
+    """With ``openid`` in the scope the device also gets an ID token (as Keycloak and Auth0 do):
+    the user logged in on the other device, with the ``auth_time``/``amr``/``acr``/``sid`` of
+    that login."""
+    from .authorization_code import IdpOpenIDToken
+
+    return IdpOpenIDToken()
+
+
 grant = GrantSpec(
     RealmDeviceCodeGrant,
     description="Devices without a browser (TVs, command-line tools) show a code the user enters on "
                 "another device (RFC 8628).",
     client_rule=any_client,
+    extensions=lambda: [_openid_token()],
     endpoints=(RealmDeviceAuthorizationEndpoint,),
     metadata=lambda issuer: {"device_authorization_endpoint": f"{issuer}/device_authorization"},
     init_app=init_app,
