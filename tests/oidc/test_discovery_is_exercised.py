@@ -20,6 +20,23 @@ HINTS = "oidc/test_authorization_hints.py"
 HERE = "oidc/test_discovery_is_exercised.py"
 DEVICE = "oidc/test_device_flow.py"
 EXCHANGE = "oidc/test_token_exchange.py"
+ASSERTIONS = "oidc/test_client_assertions.py"
+REQUEST_OBJECTS = "oidc/test_request_objects.py"
+DPOP = "oidc/test_dpop.py"
+ORGS = "organizations/test_tokens_and_login.py"
+KEY_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+#: Client assertions are checked by the same code at every endpoint that authenticates clients:
+#: each algorithm is exercised at the token endpoint, each endpoint with a signed assertion.
+ASSERTION_ALGORITHMS = {
+    **{alg: f"{ASSERTIONS}::test_a_service_gets_a_token_with_an_assertion_signed_by_its_registered_key"
+       for alg in KEY_ALGORITHMS},
+    "HS256": f"{ASSERTIONS}::test_a_client_secret_jwt_client_signs_with_its_secret",
+}
+ASSERTION_METHODS = {
+    "private_key_jwt":
+        f"{ASSERTIONS}::test_every_endpoint_that_authenticates_clients_takes_an_assertion_with_its_own_url_as_audience",
+    "client_secret_jwt": f"{ASSERTIONS}::test_a_client_secret_jwt_client_signs_with_its_secret",
+}
 
 EXERCISED_BY: dict[str, dict] = {
     "scopes_supported": {
@@ -27,6 +44,8 @@ EXERCISED_BY: dict[str, dict] = {
         "profile": f"{RP}::test_userinfo_returns_the_same_subject_and_the_scoped_claims",
         "email": f"{RP}::test_userinfo_returns_the_same_subject_and_the_scoped_claims",
         "offline_access": f"{LIFECYCLE}::test_an_app_that_did_not_ask_for_offline_access_gets_no_refresh_token",
+        "roles": f"{ORGS}::test_scope_roles_puts_realm_roles_and_permissions_in_both_tokens",
+        "organizations": f"{ORGS}::test_scope_roles_puts_realm_roles_and_permissions_in_both_tokens",
     },
     "response_types_supported": {
         "code": f"{RP}::test_id_token_carries_who_logged_in_how_and_when",
@@ -54,15 +73,30 @@ EXERCISED_BY: dict[str, dict] = {
         "client_secret_basic": f"{RP}::test_id_token_carries_who_logged_in_how_and_when",
         "client_secret_post": "oidc/test_token_errors.py::test_client_secret_post_is_accepted",
         "none": f"{RP}::test_public_relying_app_logs_in_with_pkce_and_no_secret",
+        "private_key_jwt": f"{ASSERTIONS}::test_a_service_gets_a_token_with_an_assertion_signed_by_its_registered_key",
+        "client_secret_jwt": f"{ASSERTIONS}::test_a_client_secret_jwt_client_signs_with_its_secret",
+    },
+    "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+    "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+    "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+    "request_object_signing_alg_values_supported": {
+        **{alg: f"{REQUEST_OBJECTS}::test_a_signed_request_object_is_what_the_login_answers" for alg in KEY_ALGORITHMS},
+        "HS256": f"{REQUEST_OBJECTS}::test_a_client_secret_jwt_client_may_sign_its_request_object_with_its_secret",
+    },
+    "dpop_signing_alg_values_supported": {
+        alg: f"{DPOP}::test_a_service_proving_its_key_with_each_advertised_algorithm_gets_a_token_bound_to_it"
+        for alg in KEY_ALGORITHMS
     },
     "revocation_endpoint_auth_methods_supported": {
         "client_secret_basic": f"{LIFECYCLE}::test_revoking_either_token_ends_the_grant",
         "client_secret_post": f"{HERE}::test_revocation_and_introspection_take_the_secret_in_the_body",
         "none": f"{LIFECYCLE}::test_public_client_revokes_its_own_refresh_token",
+        **ASSERTION_METHODS,
     },
     "introspection_endpoint_auth_methods_supported": {
         "client_secret_basic": f"{LIFECYCLE}::test_introspection_describes_an_active_access_token",
         "client_secret_post": f"{HERE}::test_revocation_and_introspection_take_the_secret_in_the_body",
+        **ASSERTION_METHODS,
     },
     "code_challenge_methods_supported": {
         "S256": f"{RP}::test_public_relying_app_logs_in_with_pkce_and_no_secret",
@@ -73,6 +107,10 @@ EXERCISED_BY: dict[str, dict] = {
         **{claim: f"{HINTS}::test_claims_asked_for_individually_come_in_the_id_token_and_userinfo"
            for claim in ("name", "email", "email_verified")},
         "preferred_username": f"{DEVICE}::test_a_tv_gets_tokens_once_after_its_user_enters_the_code_logs_in_and_allows_it",
+        **{claim: f"{ORGS}::test_scope_roles_puts_realm_roles_and_permissions_in_both_tokens"
+           for claim in ("roles", "permissions", "organizations")},
+        **{claim: f"{ORGS}::test_a_login_for_one_organization_carries_it_and_the_permissions_held_there"
+           for claim in ("org_id", "org_name", "org_roles", "org_permissions")},
     },
     "acr_values_supported": {
         "urn:idp:acr:sfa": f"{HINTS}::test_an_acr_requested_as_essential_in_claims_asks_for_that_level",
@@ -94,6 +132,7 @@ EXERCISED_BY: dict[str, dict] = {
     # Switches that are on (true) are exercised too.
     "claims_parameter_supported": {True: f"{HINTS}::test_claims_asked_for_individually_come_in_the_id_token_and_userinfo"},
     "authorization_response_iss_parameter_supported": {True: f"{RP}::test_authorization_response_names_the_issuer_once"},
+    "request_parameter_supported": {True: f"{REQUEST_OBJECTS}::test_a_signed_request_object_is_what_the_login_answers"},
 }
 
 
