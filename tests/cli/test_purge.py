@@ -186,7 +186,8 @@ def test_every_expiring_table_has_a_purge(ctx):
     assert [purge.table for purge in all_purges()] == [
         "login_transactions", "issued_tokens", "authorization_codes", "otp_challenges", "email_links",
         "browser_sessions", "remembered_devices", "rate_limit_counters", "sms_messages", "audit_events",
-        "webhook_deliveries", "api_keys", "authenticators", "users", "device_authorizations", "pushed_authorization_requests",
+        "webhook_deliveries", "api_keys", "authenticators", "users", "organization_invitations",
+        "device_authorizations", "pushed_authorization_requests",
     ]
     expiring = {table.name for table in db.metadata.sorted_tables
                 if any(column.name.endswith("expires_at") for column in table.columns)}
@@ -200,7 +201,7 @@ def test_purge_prints_a_line_per_table_and_a_second_run_finds_nothing(seeded, id
 
     lines = output.splitlines()
     assert [line.split()[0] for line in lines] == [purge.table for purge in PURGES] + [
-        "device_authorizations", "pushed_authorization_requests"]
+        "organization_invitations", "device_authorizations", "pushed_authorization_requests"]
     assert all(line.split()[1] == "0" for line in lines)
 
 
