@@ -14,7 +14,7 @@ Stored forms, one string in ``users.password_hash``:
   hash length, 64 bytes by Keycloak's default, is read from the hash).
 
 PBKDF2 is computed by the standard library's ``hashlib.pbkdf2_hmac`` and compared with
-``hmac.compare_digest``. Work factors are capped (``LIMITS``) so that an imported hash cannot
+``hmac.compare_digest``. Work factors are capped (the ``MAX_*`` constants) so that an imported hash cannot
 make a login check take minutes."""
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ import hmac
 import re
 
 import bcrypt
+from argon2 import extract_parameters
 from argon2.exceptions import InvalidHashError
 from argon2.low_level import Type
-from argon2 import extract_parameters
 
 KEYCLOAK_PREFIX = "keycloak-pbkdf2-sha256"
 DJANGO_PREFIX = "pbkdf2_sha256"

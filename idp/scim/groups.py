@@ -13,9 +13,9 @@ from typing import Any
 from flask import g
 from scim2_models import (InvalidValueException, Meta, NotFoundException, PreconditionFailedException,
                           UniquenessException)
+from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator, Not, Present, ValuePath
 from scim2_server.storage import SearchPage
 from sqlalchemy import and_, false, func, not_, or_, true
-from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator, Not, Present, ValuePath
 
 from ..extensions import db
 from ..models import Membership, Organization, User

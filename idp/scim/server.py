@@ -10,17 +10,15 @@ or without the scope: 403. All answered as SCIM errors."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask, g, request, url_for
-from scim2_models import (Bulk, ChangePassword, ETag, Filter, ForbiddenException, InvalidValueException,
-                          NotFoundException, Patch,
-                          ScimProvider, ServiceProviderConfig, Sort, UnauthorizedException)
-from scim2_models.resources.service_provider_config import AuthenticationScheme
 from scim2_flask import ScimServer
+from scim2_models import (Bulk, ChangePassword, ETag, Filter, ForbiddenException, InvalidValueException,
+                          NotFoundException, Patch, ScimProvider, ServiceProviderConfig, Sort, UnauthorizedException)
+from scim2_models.resources.service_provider_config import AuthenticationScheme
 from scim2_server.requests import ScimRequest
 
 from ..extensions import csrf
 from ..services.api_keys import authenticate_api_key, key_allows
 from ..services.realms import ADMIN_REALM, find_realm
-from . import resources
 
 URL_PREFIX = "/realms/<realm_name>/scim/v2"
 #: The largest page a search returns (``filter.maxResults``).

@@ -194,3 +194,21 @@ def test_a_new_invitation_replaces_the_earlier_one(realm):
     with pytest.raises(orgs.InvitationInvalid, match="expired"):
         orgs.find_invitation(realm, first)
     assert orgs.find_invitation(realm, second)
+
+
+def test_invitations_past_their_expiry_are_purged(app, realm):
+    import datetime as dt
+
+    from idp.models import utcnow
+    from idp.services.purge import purge_expired
+
+    globex = orgs.create_organization(realm, "globex")
+    old, _ = orgs.invite_to_organization(globex, "old@example.com")
+    orgs.invite_to_organization(globex, "new@example.com")
+    old.expires_at = utcnow() - dt.timedelta(hours=1)
+    db.session.commit()
+
+    counts = purge_expired(app.extensions["idp.settings"])
+
+    assert counts["organization_invitations"] == 1
+    assert [i.email for i in orgs.list_invitations(globex)] == ["new@example.com"]

@@ -156,7 +156,7 @@ def test_a_bad_line_is_reported_with_its_number_and_reason_and_the_others_are_im
     result = runner("users", "import", path)
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    assert f"line 2: " in result.stderr and reason in result.stderr, result.stderr
+    assert "line 2: " in result.stderr and reason in result.stderr, result.stderr
     assert "imported 2 user(s), rejected 1 line(s) of 3" in result.stdout
     users = users_in(make_app())
     assert "first@example.com" in users and "third@example.com" in users
