@@ -555,7 +555,7 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
               f"synchronous_commit={pg.get('synchronous_commit')}); counters in "
               f"{'Redis' if idp_info.get('redis') else 'the database'}; peer: oidc-provider, one Node process, "
               f"in-memory adapter")
-    print(f"load: {open('/proc/loadavg').read().strip()}")
+    print(f"load: {Path('/proc/loadavg').read_text().strip()}")
     failed = [v for v in verdicts if v is False]
     print(f"targets: {sum(1 for v in verdicts if v)} PASS, {len(failed)} FAIL, "
           f"{sum(1 for v in verdicts if v is None)} n/a")

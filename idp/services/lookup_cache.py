@@ -226,8 +226,8 @@ class LookupCache:
         log.warning("lookup cache: listening connection lost (%s); caches off until it is back", why)
         try:
             connection.close()
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception:  # noqa: BLE001 - it is gone either way
+            log.debug("lookup cache: closing the lost connection failed", exc_info=True)
 
     def _keep_listening(self) -> None:
         """Open the ``LISTEN`` connection, then check it every few seconds (a connection that

@@ -131,11 +131,11 @@ def test_changes_take_effect_on_the_next_request_of_every_instance(instances, se
     # A realm setting changed (on another machine: the CLI's own app).
     assert runner("realms", "set", REALM, "--access-token-lifetime", "123").exit_code == 0
     for instance in instances:
-        settled(lambda: instance.client_credentials(machine).get_json()["expires_in"], lambda value: value == 123)
+        settled(lambda instance=instance: instance.client_credentials(machine).get_json()["expires_in"], lambda value: value == 123)
 
     # The signing keys rotated: the next token is signed with the new key everywhere, and a
     # token signed with the old one still verifies (it stays published until it expires).
-    user_login, user_tokens = signed_in_with_tokens(first.http, REALM, *setup["shop"])
+    _, user_tokens = signed_in_with_tokens(first.http, REALM, *setup["shop"])
     assert runner("keys", "rotate", "--realm", REALM).exit_code == 0
     for instance in instances:
         settled(lambda: kid_of(instance.client_credentials(machine).get_json()["access_token"]),
@@ -151,7 +151,7 @@ def test_changes_take_effect_on_the_next_request_of_every_instance(instances, se
         new_secret = rotate_client_secret(get_client(get_realm(REALM), machine[0]))
         db.session.commit()
     for instance in instances:
-        settled(lambda: instance.client_credentials(machine).status_code, lambda status: status == 401)
+        settled(lambda instance=instance: instance.client_credentials(machine).status_code, lambda status: status == 401)
         assert instance.client_credentials((machine[0], new_secret)).status_code == 200
 
     # A token revoked on one instance is refused on the other.
@@ -175,7 +175,7 @@ def test_changes_take_effect_on_the_next_request_of_every_instance(instances, se
     # The client deleted: no instance knows it any more.
     assert runner("clients", "delete", machine[0], "--realm", REALM).exit_code == 0
     for instance in instances:
-        answer = settled(lambda: instance.client_credentials((machine[0], new_secret)),
+        answer = settled(lambda instance=instance: instance.client_credentials((machine[0], new_secret)),
                          lambda response: response.status_code == 401)
         assert answer.get_json()["error"] == "invalid_client"
 
