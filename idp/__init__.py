@@ -191,7 +191,10 @@ def create_app(
     from .login.stages import StageOrderError, order_stages, parse_stage_order
 
     try:
-        order_stages(app, parse_stage_order(settings.login.stage_order))
+        from .config import LoginSettings
+
+        order_stages(app, parse_stage_order(settings.login.stage_order),
+                     default=parse_stage_order(LoginSettings().stage_order))
     except StageOrderError as error:
         raise ConfigError(f"login.stage_order: {error}") from None
     return app

@@ -78,8 +78,8 @@ class LoginSettings:
     max_failed_passwords: int = 10
     failed_passwords_window: int = 900
     password_lockout_seconds: int = 900
-    #: The login stages in the order they run (``idp.login.stages``); every registered stage
-    #: must be named once.
+    #: The login stages in the order they run (``idp.login.stages``); each named at most once. A
+    #: stage left out runs where this default puts it (a warning says so).
     stage_order: str = "password mfa verify_email organization consent"
 
 

@@ -103,8 +103,13 @@ def register_stage(app, stage: Stage) -> None:
     registered[stage.key] = stage
 
 
-def order_stages(app, order: list[str]) -> list[Stage]:
-    """Fix the order of the registered stages (``create_app``, after every ``init_app``)."""
+def order_stages(app, order: list[str], default: list[str] | None = None) -> list[Stage]:
+    """Fix the order of the registered stages (``create_app``, after every ``init_app``).
+
+    A stage the configured order leaves out is never skipped: it goes where ``default`` (the
+    shipped order) puts it, right after the nearest stage before it there, and a warning says
+    so. That keeps an operator's custom order working when an upgrade brings a new stage (the
+    organization stage came that way); a stage missing from both orders stops start-up."""
     registered = dict(app.extensions.get(_PENDING_KEY, {}))
     unknown = [key for key in order if key not in registered]
     if unknown:
@@ -112,6 +117,14 @@ def order_stages(app, order: list[str]) -> list[Stage]:
                               f"(registered: {', '.join(registered)})")
     if len(set(order)) != len(order):
         raise StageOrderError("login.stage_order names a stage twice")
+    default = [key for key in (default or []) if key in registered]
+    order = list(order)
+    for key in [key for key in default if key not in order]:
+        before = default[:default.index(key)]
+        placed_before = [order.index(k) for k in before if k in order]
+        order.insert(max(placed_before) + 1 if placed_before else 0, key)
+        app.logger.warning("login.stage_order does not name the stage %r: it runs where the default order "
+                           "puts it (%s)", key, " ".join(order))
     unplaced = [key for key in registered if key not in order]
     if unplaced:
         raise StageOrderError(f"login.stage_order does not place the stages {', '.join(unplaced)}")

@@ -19,13 +19,22 @@ def test_every_registered_stage_keeps_the_stage_contract(ctx):
 
 
 @pytest.mark.parametrize("order, message", [
-    ("password mfa consent", "does not place the stages verify_email"),
     ("password mfa verify_email consent terms", "do not exist: terms"),
     ("password mfa mfa verify_email consent", "twice"),
 ])
 def test_an_operator_who_misplaces_a_stage_is_stopped_at_start_up(make_app, order, message):
     with pytest.raises(ConfigError, match=message):
         make_app(login={"stage_order": order})
+
+
+def test_a_custom_order_from_before_a_new_stage_existed_runs_it_where_the_default_puts_it(make_app, caplog):
+    """An upgrade that brings a stage (organization did) must not stop an operator's server, nor
+    skip the stage: it slots in after its predecessor in the default order."""
+    app = make_app(login={"stage_order": "password consent mfa"})
+    with app.app_context():
+        assert [stage.key for stage in login_stages()] == ["password", "consent", "mfa", "verify_email",
+                                                           "organization"]
+    assert "does not name the stage 'verify_email'" in caplog.text
 
 
 def test_an_operator_may_put_consent_before_the_second_factor(make_app):
