@@ -225,3 +225,19 @@ def test_a_direct_login_through_the_api_may_be_for_an_organization(app, acme):
     assert member.status_code == 200, member.get_json()
     assert _payload(member.get_json()["oidc"]["access_token"])["org_name"] == "globex"
     assert outsider.status_code == 403 and outsider.get_json()["error"] == "access_denied"
+
+
+def test_a_login_for_an_organization_the_user_has_left_cannot_be_refreshed(app, acme):
+    """The tokens of an organization login speak for that organization: once the user is no
+    longer a member, its refresh token gets nothing more (not even tokens without the claims)."""
+    realm, client_id, secret = acme
+    login = _login(app, acme, scope="openid email offline_access", organization="globex")
+    tokens = login.exchange_code()
+
+    orgs.remove_member(orgs.get_organization(realm, "globex"), login_user(realm))
+    db.session.commit()
+    refreshed = login.http.post("/realms/acme/token", data={"grant_type": "refresh_token",
+                                                           "refresh_token": tokens["refresh_token"]},
+                                auth=(client_id, secret))
+
+    assert refreshed.status_code == 400 and refreshed.get_json()["error"] == "invalid_grant"

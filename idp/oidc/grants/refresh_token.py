@@ -6,6 +6,7 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from flask import g
 
 from ...extensions import db
+from ...services.organizations import membership_in
 from ...models import utcnow
 from .. import tokens
 from ..authentication import AuthenticatedUser, AuthenticationContext
@@ -32,6 +33,8 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
             return None
         if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
             return None
+        if row.organization_id and membership_in(row.organization_id, row.user) is None:
+            return None  # the login was for an organization the user has since left
         return row
 
     def _revoke_reused(self, row):
