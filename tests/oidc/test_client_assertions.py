@@ -262,6 +262,23 @@ def test_made_up_key_ids_do_not_make_the_provider_fetch_again_and_again(app, fac
     assert key_server.hits[urlsplit(url).path] == 1, "refetched at most once per refetch_interval_seconds"
 
 
+def test_anyone_naming_a_client_whose_jwks_uri_fails_does_not_make_the_provider_fetch_it_each_time(
+        app, factory, realm, key_server):
+    """An anonymous caller can send assertions naming any client: while the client's jwks_uri
+    answers with an error, each of them must not cost the provider a new fetch."""
+    key = new_key("ES256")
+    url = key_server.publish(public_jwks(key))
+    key_server.documents.pop(urlsplit(url).path)
+    client_id, _ = _service_client(factory, realm, token_endpoint_auth_method="private_key_jwt", jwks_uri=url)
+    http = app.test_client()
+
+    for _ in range(5):
+        response = _token(http, assertion_form(client_id, client_assertion(client_id, new_key("ES256"), "ES256")))
+        assert response.get_json()["error"] == "invalid_client"
+        assert "cannot be fetched" in response.get_json()["error_description"]
+    assert key_server.hits[urlsplit(url).path] == 1, "a failed fetch is retried at most once per refetch_interval_seconds"
+
+
 def test_an_oversized_key_set_is_refused(make_app, key_server):
     from tests.helpers import Factory
 
