@@ -4,6 +4,9 @@ Core §9): ``private_key_jwt`` with keys registered inline or at a ``jwks_uri``,
 registered for one method cannot use another."""
 from __future__ import annotations
 
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
@@ -277,6 +280,49 @@ def test_anyone_naming_a_client_whose_jwks_uri_fails_does_not_make_the_provider_
         assert response.get_json()["error"] == "invalid_client"
         assert "cannot be fetched" in response.get_json()["error_description"]
     assert key_server.hits[urlsplit(url).path] == 1, "a failed fetch is retried at most once per refetch_interval_seconds"
+
+
+@pytest.mark.parametrize("dripped", ["headers", "body"])
+def test_a_jwks_uri_that_answers_a_byte_at_a_time_is_cut_off_at_the_time_limit(make_app, dripped):
+    """The fetch's time limit is for the whole answer: a server sending its headers or its key
+    set a byte now and then (each within the socket timeout) does not hold a worker for longer."""
+    from tests.helpers import Factory
+
+    class Dripping(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                if dripped == "body":
+                    self.wfile.write(b"Content-Type: application/json\r\nContent-Length: 40\r\n\r\n")
+                for _ in range(40):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.3)
+            except OSError:
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Dripping)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = make_app(client_keys={**LOOPBACK_KEYS, "fetch_timeout_seconds": 1})
+        key = new_key("ES256")
+        with app.app_context():
+            factory = Factory(app)
+            client_id, _ = _service_client(factory, factory.realm("acme"), token_endpoint_auth_method="private_key_jwt",
+                                           jwks_uri=f"http://127.0.0.1:{server.server_port}/jwks")
+        started = time.monotonic()
+        response = _token(app.test_client(), assertion_form(client_id, client_assertion(client_id, key, "ES256")))
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert response.get_json()["error"] == "invalid_client"
+    assert "time limit" in response.get_json()["error_description"]
+    assert took < 3, f"the fetch went on for {took:.1f} s with a 1 s time limit"
 
 
 def test_an_oversized_key_set_is_refused(make_app, key_server):
