@@ -332,6 +332,36 @@ def test_a_pushed_request_with_a_proof_binds_the_code_to_its_key(app, acme):
     assert _redeem(login, key).status_code == 200
 
 
+def test_a_pushed_request_object_with_a_proof_binds_the_code_to_its_key_too(app, acme, factory):
+    """The proof's key binds the code whatever carries the parameters: a push of a signed request
+    object (whose parameters replace the form's) is bound like a plain one."""
+    from idp.extensions import db
+    from idp.models import Realm
+
+    from .jwt_clients import new_key, public_jwks, sign
+
+    signing_key, key = new_key("ES256"), DPoPKey()
+    realm = db.session.scalar(db.select(Realm).filter_by(name="acme"))
+    client_id, secret = factory.client(realm, name="Shop", jwks=public_jwks(signing_key))
+    login = HostedLogin(app.test_client(), "acme", client_id, secret)
+    login.verifier, challenge = pkce_pair()
+    now = int(time.time())
+    request_object = sign({"iss": client_id, "aud": ISSUER, "client_id": client_id, "response_type": "code",
+                           "redirect_uri": login.redirect_uri, "scope": "openid", "state": "s",
+                           "code_challenge": challenge, "code_challenge_method": "S256", "exp": now + 300},
+                          signing_key, "ES256")
+    pushed = app.test_client().post("/realms/acme/par", data={"request": request_object}, auth=(client_id, secret),
+                                    headers={"DPoP": key.proof(htu=f"{ISSUER}/par")})
+    assert pushed.status_code == 201, pushed.get_json()
+
+    login.get(f"/realms/acme/authorize?client_id={client_id}&request_uri={pushed.get_json()['request_uri']}")
+    login.log_in()
+
+    assert _redeem(login, DPoPKey()).get_json()["error"] == "invalid_grant"
+    assert _redeem(login, None).get_json()["error"] == "invalid_dpop_proof"
+    assert _redeem(login, key).status_code == 200
+
+
 def test_a_push_whose_dpop_jkt_is_not_its_proofs_key_is_refused(app, acme):
     key = DPoPKey()
     verifier, challenge = pkce_pair()
