@@ -141,14 +141,16 @@ def get(url: str, *, allow_private: bool, allow_http: bool, timeout: float, max_
 
 def _watch_sockets(pool) -> list:
     """The sockets ``pool`` connects, so that the time limit can cut them (``_shut_down``): the
-    socket timeout bounds each read only, and a server sending a byte now and then (headers or
-    body) would otherwise hold the request for as long as it likes."""
+    socket timeout bounds each read only, and a server sending a byte now and then (TLS
+    handshake, headers or body) would otherwise hold the request for as long as it likes. The
+    plain socket is kept as soon as it is connected, before any TLS handshake."""
     sockets: list = []
 
     class WatchedConnection(pool.ConnectionCls):
-        def connect(self):
-            super().connect()
-            sockets.append(self.sock)
+        def _new_conn(self):
+            sock = super()._new_conn()
+            sockets.append(sock)
+            return sock
 
     pool.ConnectionCls = WatchedConnection
     return sockets
