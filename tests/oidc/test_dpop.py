@@ -209,6 +209,26 @@ def test_a_replayed_proof_is_refused(replay_store):
     assert "already used" in again.get_json()["error_description"]
 
 
+def test_proofs_sent_by_a_caller_that_is_no_client_are_not_remembered(app, acme):
+    """Anyone can make a valid proof with a key of their own: were the proofs of requests whose
+    client fails to authenticate remembered, a stranger could fill the store up to its cap, and
+    every app's DPoP requests would get 503 until they expire."""
+    from idp.extensions import db
+    from idp.oidc.dpop import DPoPProofRecord
+
+    http = app.test_client()
+    for _ in range(3):
+        refused = http.post("/realms/acme/token", data={"grant_type": "client_credentials"},
+                            auth=("nobody", "guessed"), headers={"DPoP": DPoPKey().proof()})
+        assert refused.get_json()["error"] == "invalid_client"
+    wrong_secret = _service_token(http, {"service": (acme["service"][0], "guessed")}, DPoPKey().proof())
+    assert wrong_secret.get_json()["error"] == "invalid_client"
+
+    assert db.session.scalar(db.select(db.func.count()).select_from(DPoPProofRecord)) == 0
+    assert _service_token(http, acme, DPoPKey().proof()).status_code == 200
+    assert db.session.scalar(db.select(db.func.count()).select_from(DPoPProofRecord)) == 1
+
+
 def test_a_public_app_keeps_its_tokens_bound_to_its_key_from_code_to_userinfo_and_refresh(app, acme):
     key = DPoPKey()
     login = _login(app, acme["spa"])
