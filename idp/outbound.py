@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -95,8 +96,12 @@ def get(url: str, *, allow_private: bool, allow_http: bool, timeout: float, max_
     port = parts.port or (443 if parts.scheme == "https" else 80)
     address = resolve_target(parts.hostname, port, allow_private=allow_private, setting=setting)
     pool = connection_pool(url, address, timeout)
+    sockets = _watch_sockets(pool)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     deadline = time.monotonic() + timeout
+    watchdog = threading.Timer(timeout, _shut_down, [sockets])
+    watchdog.daemon = True
+    watchdog.start()
     try:
         response = pool.urlopen("GET", path, headers={**(headers or {}), "Host": parts.netloc.rpartition("@")[2]},
                                 redirect=False, retries=False, preload_content=False, assert_same_host=False)
@@ -114,15 +119,46 @@ def get(url: str, *, allow_private: bool, allow_http: bool, timeout: float, max_
                     raise FetchFailed(f"the answer is larger than {max_bytes} bytes")
                 if time.monotonic() > deadline:
                     raise FetchFailed("the answer took longer than the time limit")
+            if time.monotonic() > deadline:  # cut off by the watchdog: what came is not the answer
+                raise FetchFailed("the answer took longer than the time limit")
         finally:
             response.release_conn()
             pool.close()
-    except urllib3.exceptions.HTTPError as exc:
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        if time.monotonic() > deadline:
+            raise FetchFailed("the answer took longer than the time limit") from None
+        if isinstance(exc, OSError):
+            raise FetchFailed(str(exc)[:200]) from None
         reason = getattr(exc, "reason", None) or exc
         raise FetchFailed(f"{type(exc).__name__}: {reason}"[:200]) from None
-    except OSError as exc:
-        raise FetchFailed(str(exc)[:200]) from None
+    finally:
+        watchdog.cancel()
     if not 200 <= response.status < 300:
         raise FetchFailed(f"the server answered {response.status}"
                           + (" (redirects are not followed)" if 300 <= response.status < 400 else ""))
     return Fetched(response.status, received, dict(response.headers))
+
+
+def _watch_sockets(pool) -> list:
+    """The sockets ``pool`` connects, so that the time limit can cut them (``_shut_down``): the
+    socket timeout bounds each read only, and a server sending a byte now and then (TLS
+    handshake, headers or body) would otherwise hold the request for as long as it likes. The
+    plain socket is kept as soon as it is connected, before any TLS handshake."""
+    sockets: list = []
+
+    class WatchedConnection(pool.ConnectionCls):
+        def _new_conn(self):
+            sock = super()._new_conn()
+            sockets.append(sock)
+            return sock
+
+    pool.ConnectionCls = WatchedConnection
+    return sockets
+
+
+def _shut_down(sockets: list) -> None:
+    for sock in list(sockets):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, ValueError):
+            pass

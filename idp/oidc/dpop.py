@@ -346,14 +346,17 @@ def purge_dpop_proofs(settings, expired_before: dt.datetime) -> int:
 
 # --- the token endpoint -------------------------------------------------------------------------
 
-def token_request_proof(realm, request, endpoint_url: str) -> Proof | None:
-    """The verified and recorded proof of a request to ``endpoint_url`` (token, PAR,
-    introspection), or None when it carries no ``DPoP`` header."""
+def token_request_proof(realm, request, endpoint_url: str, *, remember: bool = True) -> Proof | None:
+    """The verified (and, unless ``remember`` is False, recorded) proof of a request to
+    ``endpoint_url`` (token, PAR, introspection), or None when it carries no ``DPoP`` header.
+    The token endpoint records it only once the client has authenticated
+    (``SenderConstrainedGrant``), so that a caller that is no client stores nothing."""
     values = proof_headers(request.headers)
     if not values:
         return None
     proof = verify_proof(realm, values, method=request.method, url=endpoint_url)
-    remember_proof(proof)
+    if remember:
+        remember_proof(proof)
     return proof
 
 
@@ -395,11 +398,15 @@ def check_client_requirement(client, request) -> None:
 class SenderConstrainedGrant:
     """Mixin for every grant at the token endpoint: a client that must use DPoP is refused
     without a proof (right after its authentication, before a code or refresh token is
-    spent), and the tokens issued for a request with a proof are bound to its key."""
+    spent), its proof is recorded then (a replay is refused before a code or refresh token is
+    looked at), and the tokens issued for a request with a proof are bound to its key."""
 
     def authenticate_token_endpoint_client(self):
         client = super().authenticate_token_endpoint_client()
         check_client_requirement(client, self.request)
+        proof = proof_of(self.request)
+        if proof is not None:
+            remember_proof(proof)
         return client
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):

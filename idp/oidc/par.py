@@ -151,10 +151,6 @@ def push():
         return _error(InvalidRequestError("'client_id' does not match the authenticated client."))
     if "request_uri" in params:
         return _error(InvalidRequestError("'request_uri' cannot be pushed (RFC 9126, section 2.1)."))
-    try:
-        _bind_to_dpop_key(params)
-    except OAuth2Error as error:
-        return _error(error)
     params["client_id"] = client.client_id
     if request_objects.has_request_object(params):
         try:
@@ -165,6 +161,10 @@ def push():
         refused = request_objects.require_request_object_error(client)
         if refused is not None:
             return _error(refused)
+    try:
+        _bind_to_dpop_key(params)  # after unpacking: a request object's parameters replace the form's
+    except OAuth2Error as error:
+        return _error(error)
     stored = parameters.parameters_to_store(params)
     checked = authorization_server.authorization_request_from(uri, dict(stored))
     try:

@@ -56,7 +56,8 @@ class RealmAuthorizationServer(AuthorizationServer):
         if not dpop.proof_headers(request.headers):
             return super().create_token_response(request)
         try:
-            request.dpop_proof = dpop.token_request_proof(g.realm, request, f"{realm_issuer(g.realm)}/token")
+            request.dpop_proof = dpop.token_request_proof(g.realm, request, f"{realm_issuer(g.realm)}/token",
+                                                            remember=False)
         except OAuth2Error as error:
             response = self.handle_error_response(request, error)
         else:

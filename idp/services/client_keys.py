@@ -8,7 +8,9 @@ limit, at most ``client_keys.max_jwks_bytes``), and kept in this process as long
 ``Cache-Control: max-age`` says, within ``min_cache_seconds`` and ``max_cache_seconds``. A JWT
 naming a ``kid`` the kept set does not have (the client rotated its keys) makes it fetch again,
 at most once per ``refetch_interval_seconds`` per URL, so a stream of made-up key ids cannot
-turn the provider into a fetching machine."""
+turn the provider into a fetching machine. A fetch that failed is likewise not tried again for
+``refetch_interval_seconds`` (its reason is answered meanwhile): anyone may send an assertion
+naming a client, and a failing or slow jwks_uri must not cost a fetch per request."""
 from __future__ import annotations
 
 import json
@@ -119,6 +121,8 @@ class _Fetched:
 
 
 _fetched: OrderedDict[str, _Fetched] = OrderedDict()
+#: URL -> (when a fetch of it last failed, why), kept like ``_fetched``.
+_failed: OrderedDict[str, tuple[float, str]] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -126,6 +130,7 @@ def forget_jwks_uri(uri: str | None) -> None:
     """Drop this process's copy of the key set at ``uri`` (its client changed)."""
     with _lock:
         _fetched.pop(uri or "", None)
+        _failed.pop(uri or "", None)
 
 
 def _cache_seconds(headers: dict, settings) -> float:
@@ -141,6 +146,22 @@ def _cache_seconds(headers: dict, settings) -> float:
 
 def _fetch(uri: str) -> _Fetched:
     settings = current_app.extensions["idp.settings"].client_keys
+    with _lock:
+        failure = _failed.get(uri)
+    if failure is not None and time.monotonic() - failure[0] < settings.refetch_interval_seconds:
+        raise ClientKeysUnavailable(failure[1])
+    try:
+        return _fetch_now(uri, settings)
+    except ClientKeysUnavailable as error:
+        with _lock:
+            _failed[uri] = (time.monotonic(), str(error))
+            _failed.move_to_end(uri)
+            while len(_failed) > MAX_CACHED_SETS:
+                _failed.popitem(last=False)
+        raise
+
+
+def _fetch_now(uri: str, settings) -> _Fetched:
     try:
         answer = outbound.get(uri, allow_private=settings.allow_private_jwks_uri,
                               allow_http=settings.allow_http_jwks_uri, timeout=settings.fetch_timeout_seconds,
@@ -155,6 +176,7 @@ def _fetch(uri: str) -> _Fetched:
     now = time.monotonic()
     fetched = _Fetched(key_set, now, now + _cache_seconds(answer.headers, settings))
     with _lock:
+        _failed.pop(uri, None)
         _fetched[uri] = fetched
         _fetched.move_to_end(uri)
         while len(_fetched) > MAX_CACHED_SETS:

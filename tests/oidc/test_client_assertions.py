@@ -4,6 +4,9 @@ Core §9): ``private_key_jwt`` with keys registered inline or at a ``jwks_uri``,
 registered for one method cannot use another."""
 from __future__ import annotations
 
+import socketserver
+import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -260,6 +263,68 @@ def test_made_up_key_ids_do_not_make_the_provider_fetch_again_and_again(app, fac
         assert _token(http, assertion_form(client_id, client_assertion(client_id, stranger, "ES256"))
                       ).get_json()["error"] == "invalid_client"
     assert key_server.hits[urlsplit(url).path] == 1, "refetched at most once per refetch_interval_seconds"
+
+
+def test_anyone_naming_a_client_whose_jwks_uri_fails_does_not_make_the_provider_fetch_it_each_time(
+        app, factory, realm, key_server):
+    """An anonymous caller can send assertions naming any client: while the client's jwks_uri
+    answers with an error, each of them must not cost the provider a new fetch."""
+    key = new_key("ES256")
+    url = key_server.publish(public_jwks(key))
+    key_server.documents.pop(urlsplit(url).path)
+    client_id, _ = _service_client(factory, realm, token_endpoint_auth_method="private_key_jwt", jwks_uri=url)
+    http = app.test_client()
+
+    for _ in range(5):
+        response = _token(http, assertion_form(client_id, client_assertion(client_id, new_key("ES256"), "ES256")))
+        assert response.get_json()["error"] == "invalid_client"
+        assert "cannot be fetched" in response.get_json()["error_description"]
+    assert key_server.hits[urlsplit(url).path] == 1, "a failed fetch is retried at most once per refetch_interval_seconds"
+
+
+@pytest.mark.parametrize("dripped", ["tls handshake", "headers", "body"])
+def test_a_jwks_uri_that_answers_a_byte_at_a_time_is_cut_off_at_the_time_limit(make_app, dripped):
+    """The fetch's time limit is for the whole exchange: a server sending its TLS handshake, its
+    headers or its key set a byte now and then (each within the socket timeout) does not hold a
+    worker for longer."""
+    from tests.helpers import Factory
+
+    preamble = {"tls handshake": b"\x16\x03\x03\x40\x00",  # a TLS handshake record, 16 KiB announced
+                "headers": b"HTTP/1.1 200 OK\r\n",
+                "body": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"}[dripped]
+
+    class Dripping(socketserver.BaseRequestHandler):
+        def handle(self):
+            try:
+                self.request.recv(4096)
+                self.request.sendall(preamble)
+                for _ in range(40):
+                    self.request.sendall(b"\x02")
+                    time.sleep(0.3)
+            except OSError:
+                pass
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Dripping)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    scheme = "https" if dripped == "tls handshake" else "http"
+    try:
+        app = make_app(client_keys={**LOOPBACK_KEYS, "fetch_timeout_seconds": 1})
+        key = new_key("ES256")
+        with app.app_context():
+            factory = Factory(app)
+            client_id, _ = _service_client(factory, factory.realm("acme"), token_endpoint_auth_method="private_key_jwt",
+                                           jwks_uri=f"{scheme}://127.0.0.1:{server.server_address[1]}/jwks")
+        started = time.monotonic()
+        response = _token(app.test_client(), assertion_form(client_id, client_assertion(client_id, key, "ES256")))
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert response.get_json()["error"] == "invalid_client"
+    assert "time limit" in response.get_json()["error_description"]
+    assert took < 3, f"the fetch went on for {took:.1f} s with a 1 s time limit"
 
 
 def test_an_oversized_key_set_is_refused(make_app, key_server):

@@ -209,6 +209,26 @@ def test_a_replayed_proof_is_refused(replay_store):
     assert "already used" in again.get_json()["error_description"]
 
 
+def test_proofs_sent_by_a_caller_that_is_no_client_are_not_remembered(app, acme):
+    """Anyone can make a valid proof with a key of their own: were the proofs of requests whose
+    client fails to authenticate remembered, a stranger could fill the store up to its cap, and
+    every app's DPoP requests would get 503 until they expire."""
+    from idp.extensions import db
+    from idp.oidc.dpop import DPoPProofRecord
+
+    http = app.test_client()
+    for _ in range(3):
+        refused = http.post("/realms/acme/token", data={"grant_type": "client_credentials"},
+                            auth=("nobody", "guessed"), headers={"DPoP": DPoPKey().proof()})
+        assert refused.get_json()["error"] == "invalid_client"
+    wrong_secret = _service_token(http, {"service": (acme["service"][0], "guessed")}, DPoPKey().proof())
+    assert wrong_secret.get_json()["error"] == "invalid_client"
+
+    assert db.session.scalar(db.select(db.func.count()).select_from(DPoPProofRecord)) == 0
+    assert _service_token(http, acme, DPoPKey().proof()).status_code == 200
+    assert db.session.scalar(db.select(db.func.count()).select_from(DPoPProofRecord)) == 1
+
+
 def test_a_public_app_keeps_its_tokens_bound_to_its_key_from_code_to_userinfo_and_refresh(app, acme):
     key = DPoPKey()
     login = _login(app, acme["spa"])
@@ -329,6 +349,36 @@ def test_a_pushed_request_with_a_proof_binds_the_code_to_its_key(app, acme):
     login.log_in()
 
     assert _redeem(login, DPoPKey()).get_json()["error"] == "invalid_grant"
+    assert _redeem(login, key).status_code == 200
+
+
+def test_a_pushed_request_object_with_a_proof_binds_the_code_to_its_key_too(app, acme, factory):
+    """The proof's key binds the code whatever carries the parameters: a push of a signed request
+    object (whose parameters replace the form's) is bound like a plain one."""
+    from idp.extensions import db
+    from idp.models import Realm
+
+    from .jwt_clients import new_key, public_jwks, sign
+
+    signing_key, key = new_key("ES256"), DPoPKey()
+    realm = db.session.scalar(db.select(Realm).filter_by(name="acme"))
+    client_id, secret = factory.client(realm, name="Shop", jwks=public_jwks(signing_key))
+    login = HostedLogin(app.test_client(), "acme", client_id, secret)
+    login.verifier, challenge = pkce_pair()
+    now = int(time.time())
+    request_object = sign({"iss": client_id, "aud": ISSUER, "client_id": client_id, "response_type": "code",
+                           "redirect_uri": login.redirect_uri, "scope": "openid", "state": "s",
+                           "code_challenge": challenge, "code_challenge_method": "S256", "exp": now + 300},
+                          signing_key, "ES256")
+    pushed = app.test_client().post("/realms/acme/par", data={"request": request_object}, auth=(client_id, secret),
+                                    headers={"DPoP": key.proof(htu=f"{ISSUER}/par")})
+    assert pushed.status_code == 201, pushed.get_json()
+
+    login.get(f"/realms/acme/authorize?client_id={client_id}&request_uri={pushed.get_json()['request_uri']}")
+    login.log_in()
+
+    assert _redeem(login, DPoPKey()).get_json()["error"] == "invalid_grant"
+    assert _redeem(login, None).get_json()["error"] == "invalid_dpop_proof"
     assert _redeem(login, key).status_code == 200
 
 
