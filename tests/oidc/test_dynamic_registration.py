@@ -264,6 +264,19 @@ def test_an_oversized_or_non_json_registration_is_refused_before_anything_is_sto
     assert register(client, WEB_APP, initial_token).status_code == 201, "refusals used none of the token's uses"
 
 
+def test_a_registration_or_update_with_a_nul_character_is_refused_not_a_server_error(client, initial_token):
+    """PostgreSQL refuses NUL in text: the name used to reach the database and answer a 500."""
+    named = register(client, {**WEB_APP, "client_name": "Shop\x00"}, initial_token)
+    body = register(client, WEB_APP, initial_token).get_json()
+    update = client.put(f"/realms/{REALM}/register/{body['client_id']}",
+                        json={**WEB_APP, "client_id": body["client_id"], "client_name": "Shop\x00"},
+                        headers={"Authorization": f"Bearer {body['registration_access_token']}"})
+
+    assert named.status_code == 400 and named.get_json()["error"] == "invalid_request"
+    assert update.status_code == 400 and update.get_json()["error"] == "invalid_request"
+    assert register(client, WEB_APP, initial_token).status_code == 201, "the refusal used none of the token's uses"
+
+
 def test_an_app_registers_its_public_key_and_authenticates_with_signed_assertions(client, initial_token):
     """RFC 7591 §2 with RFC 7523: a private_key_jwt app registers its keys, gets no secret, and
     proves who it is with an assertion signed by its key; a switch to client_secret_jwt through
