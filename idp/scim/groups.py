@@ -147,6 +147,8 @@ def search(search_request, position: Any) -> SearchPage:
     query = db.select(Organization).where(Organization.realm_id == g.realm.id,
                                           _condition(scim_filter.ast if scim_filter is not None else None))
     total = db.session.scalar(db.select(func.count()).select_from(query.subquery()))
+    if (search_request.start_index_0 or 0) >= total:
+        return SearchPage(total, [])  # also keeps an offset past the database's integers out of SQL
     page = query.order_by(Organization.created_at, Organization.id).offset(search_request.start_index_0 or 0)
     if search_request.count is not None:
         page = page.limit(search_request.count)

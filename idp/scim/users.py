@@ -94,6 +94,8 @@ def search(search_request, position: Any) -> SearchPage:
     total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
     start = search_request.start_index_0 or 0
     count = search_request.count
+    if start >= total:
+        return SearchPage(total, [])  # also keeps an offset past the database's integers out of SQL
     page = query.order_by(User.created_at, User.id).offset(start)
     if count is not None:
         page = page.limit(count)

@@ -57,6 +57,17 @@ def test_pages_of_users_follow_start_index_and_count(scim):
     assert [u["id"] for u in page["Resources"]] == ids[1:3]
 
 
+def test_a_start_index_far_past_the_end_gives_an_empty_page_not_a_server_error(scim):
+    scim.create_user("user@example.com")
+    scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Globex"})
+
+    for resource in ("Users", "Groups"):
+        response = scim.get(f"/{resource}?startIndex=99999999999999999999")
+        assert response.status_code == 200, response.get_data(as_text=True)[:200]
+        assert response.get_json().get("Resources", []) == []
+        assert response.get_json()["totalResults"] == 1
+
+
 def test_deactivating_locks_the_account_ends_its_sessions_and_reactivating_unlocks_it(app, scim):
     user = scim.create_user("cy@example.com", password=PASSWORD)
     response = scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "active", "value": False}])
@@ -68,6 +79,7 @@ def test_deactivating_locks_the_account_ends_its_sessions_and_reactivating_unloc
     assert response.status_code == 200 and response.get_json()["active"] is True
     assert can_log_in(app, "cy@example.com")
     assert events(app, "user.unlocked")
+
 
 
 def test_put_replaces_the_name_and_address_and_a_new_password_follows_the_policy(app, scim):
