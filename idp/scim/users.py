@@ -3,7 +3,8 @@
 ``delete_user``, so the usual audit events are recorded and webhooks hear them.
 
 Deprovisioning: ``active: false`` locks the account (it can no longer log in, its sessions and
-tokens end: ``user.locked``); ``active: true`` unlocks it; ``DELETE`` deletes it
+tokens end: ``user.locked``); ``active: true`` unlocks it (a PUT that leaves ``active`` out
+changes nothing about it); ``DELETE`` deletes it
 (``user.deleted``)."""
 from __future__ import annotations
 
@@ -130,7 +131,7 @@ def update(resource: resources.User, expected_version: str | None) -> resources.
             change_password(user, resource.password, reason="scim")
         if resource.active is False and not user.disabled:
             lock_user(user, by="scim")
-        elif resource.active is not False and user.disabled:
+        elif resource.active is True and user.disabled:
             unlock_user(user, by="scim")
         db.session.commit()
     except ServiceError as error:

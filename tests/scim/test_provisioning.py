@@ -81,6 +81,19 @@ def test_deactivating_locks_the_account_ends_its_sessions_and_reactivating_unloc
     assert events(app, "user.unlocked")
 
 
+def test_a_put_that_leaves_out_active_keeps_a_deactivated_user_locked(app, scim):
+    """A PUT that only renames must not reactivate an account deprovisioned (or locked by an
+    administrator): only an explicit ``active: true`` unlocks."""
+    user = scim.create_user("cy@example.com", password=PASSWORD)
+    scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "active", "value": False}])
+
+    renamed = scim.put(f"/Users/{user['id']}", {"schemas": [USER_SCHEMA], "userName": "cy@example.com",
+                                                 "displayName": "Cy"})
+
+    assert renamed.status_code == 200 and renamed.get_json()["active"] is False
+    assert not can_log_in(app, "cy@example.com")
+    assert not events(app, "user.unlocked")
+
 
 def test_put_replaces_the_name_and_address_and_a_new_password_follows_the_policy(app, scim):
     user = scim.create_user("dee@example.com", displayName="Dee")
