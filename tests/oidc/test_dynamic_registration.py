@@ -200,6 +200,31 @@ def test_anonymous_registration_is_opt_in_capped_limited_and_expires(client, fac
     assert db.session.scalar(db.select(db.func.count(Client.id)).filter_by(self_registered=True)) == 0
 
 
+def test_an_expired_anonymous_client_cannot_log_users_in_or_get_tokens_before_the_purge(client, factory, realm, ctx):
+    """The purge runs every few minutes, or not at all when an operator turned it off; the
+    client's lifetime ends when it says, not when the purge comes."""
+    from idp.extensions import db
+    from idp.models import Client
+
+    from .conftest import authorize_params, pkce_pair
+
+    factory.realm(REALM, dynamic_client_registration=True, anonymous_client_registration=True)
+    body = register(client, {**WEB_APP, "token_endpoint_auth_method": "client_secret_post"}).get_json()
+    row = db.session.scalar(db.select(Client).filter_by(client_id=body["client_id"]))
+    row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    db.session.commit()
+
+    _verifier, challenge = pkce_pair()
+    authorize = client.get(f"/realms/{REALM}/authorize", query_string={
+        **authorize_params(body["client_id"], challenge), "redirect_uri": WEB_APP["redirect_uris"][0]})
+    token = client.post(f"/realms/{REALM}/token", data={
+        "grant_type": "authorization_code", "code": "whatever", "redirect_uri": WEB_APP["redirect_uris"][0],
+        "client_id": body["client_id"], "client_secret": body["client_secret"]})
+
+    assert authorize.status_code == 400 and not (authorize.location or "").startswith("https://shop.example")
+    assert token.get_json()["error"] == "invalid_client", token.get_json()
+
+
 def test_anonymous_registrations_from_one_network_are_rate_limited(client, factory, realm, ctx, monkeypatch):
     from idp.services import client_registration
 
