@@ -73,9 +73,9 @@ def _compare(node: Comparison, parent: str | None):
 
         try:
             moment = dt.datetime.fromisoformat(str(value))
-        except ValueError:
+            value = (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+        except (ValueError, OverflowError):
             return false()
-        value = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
     elif not isinstance(value, str):
         return false()
     col = column.column

@@ -4,6 +4,8 @@ deactivates them, deletes them, and manages organizations as groups; bad request
 error bodies and change nothing."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from .conftest import GROUP_SCHEMA, USER_SCHEMA, assert_scim_error
@@ -55,6 +57,17 @@ def test_pages_of_users_follow_start_index_and_count(scim):
     page = scim.get("/Users?startIndex=2&count=2").get_json()
     assert page["totalResults"] == 5 and page["startIndex"] == 2 and page["itemsPerPage"] == 2
     assert [u["id"] for u in page["Resources"]] == ids[1:3]
+
+
+def test_a_creation_date_at_the_edge_of_the_calendar_filters_without_a_server_error(scim):
+    """A time zone that pushes year 1 or 9999 out of range cannot be turned to UTC: it matches
+    nothing, as an unreadable date does."""
+    scim.create_user("user@example.com")
+
+    for query in ('meta.created gt "0001-01-01T00:00:00+05:00"', 'meta.created lt "9999-12-31T23:59:59-05:00"'):
+        response = scim.get(f"/Users?filter={quote(query)}")
+        assert response.status_code == 200, response.get_data(as_text=True)[:200]
+        assert response.get_json()["totalResults"] == 0
 
 
 def test_a_start_index_far_past_the_end_gives_an_empty_page_not_a_server_error(scim):
