@@ -24,7 +24,7 @@ from ..services.account_lock import lock_user, unlock_user
 from ..services.sign_out import change_password
 from ..services.users import create_user, delete_user, update_user
 from . import resources
-from .filters import user_condition
+from .filters import check_filter_size, user_condition
 from .memberships import group_memberships
 
 
@@ -90,6 +90,7 @@ def get(resource_id: str) -> resources.User:
 
 def search(search_request, position: Any) -> SearchPage:
     scim_filter = search_request.filter
+    check_filter_size(scim_filter.ast if scim_filter is not None else None)
     condition = user_condition(scim_filter.ast if scim_filter is not None else None)
     query = db.select(User).where(User.realm_id == _realm().id, condition)
     total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))

@@ -70,6 +70,14 @@ def test_a_creation_date_at_the_edge_of_the_calendar_filters_without_a_server_er
         assert response.get_json()["totalResults"] == 0
 
 
+def test_a_filter_of_thousands_of_comparisons_is_an_invalid_filter_not_a_server_error(scim):
+    huge = " or ".join(['displayName co "a"'] * 3000)
+
+    for resource in ("Users", "Groups"):
+        body = assert_scim_error(scim.get(f"/{resource}?filter={quote(huge)}"), 400, "invalidFilter")
+        assert "at most" in body["detail"]
+
+
 def test_a_start_index_far_past_the_end_gives_an_empty_page_not_a_server_error(scim):
     scim.create_user("user@example.com")
     scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Globex"})
