@@ -37,6 +37,7 @@ MAX_PBKDF2_ITERATIONS = 5_000_000
 MAX_BCRYPT_COST = 16
 MAX_ARGON2_MEMORY_KIB = 1024 * 1024
 MAX_ARGON2_TIME_COST = 32
+MAX_ARGON2_PARALLELISM = 64
 
 _BCRYPT = re.compile(r"^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$")
 _B64 = re.compile(r"^[A-Za-z0-9+/=_-]+$")
@@ -100,7 +101,11 @@ def check_stored_hash(stored: str) -> str:
             raise UnknownHashFormat("the argon2 hash is malformed") from None
         if params.type not in (Type.ID, Type.I, Type.D):
             raise UnknownHashFormat("unknown argon2 variant")
-        if params.memory_cost > MAX_ARGON2_MEMORY_KIB or params.time_cost > MAX_ARGON2_TIME_COST:
+        if params.salt_len < 8 or params.hash_len < 4 or params.memory_cost < 8 * params.parallelism:
+            raise UnknownHashFormat("the argon2 hash is malformed (argon2 needs a salt of 8 bytes or more, a hash "
+                                    "of 4 or more and 8 KiB of memory per lane)")
+        if params.memory_cost > MAX_ARGON2_MEMORY_KIB or params.time_cost > MAX_ARGON2_TIME_COST or \
+                params.parallelism > MAX_ARGON2_PARALLELISM:
             raise UnknownHashFormat("the argon2 hash's cost is above what this server checks at login")
         return stored
     if kind == "bcrypt":

@@ -65,8 +65,11 @@ def _json_body():
         raise registration.RegistrationError("invalid_request", "The client metadata is too large.")
     if not request.is_json:
         raise registration.RegistrationError("invalid_request", "Send the client metadata as application/json.")
+    text = request.get_data(as_text=True)
+    if "\x00" in text or "\\u0000" in text:
+        raise registration.RegistrationError("invalid_request", "Text must not contain NUL characters.")
     try:
-        return json.loads(request.get_data(as_text=True) or "null")
+        return json.loads(text or "null")
     except ValueError:
         raise registration.RegistrationError("invalid_request", "The body is not valid JSON.") from None
 

@@ -31,7 +31,11 @@ from .issuer import realm_issuer
 
 class RealmAuthorizationServer(AuthorizationServer):
     def query_client(self, client_id):
-        return find_client(g.realm, client_id)
+        """An anonymously registered client past its lifetime is gone, whenever the purge comes."""
+        client = find_client(g.realm, client_id)
+        if client is not None and client.expires_at is not None and client.expires_at <= utcnow():
+            return None
+        return client
 
     def save_token(self, token, request):
         return tokens.save_token(token, request)

@@ -5,12 +5,35 @@ from __future__ import annotations
 
 import unicodedata
 
+from scim2_models import InvalidFilterException
 from scim2_models.path import (AttrPath, CompareOperator, Comparison, LogicalExpr, LogicalOperator, Not, Present,
                                ValuePath)
 from sqlalchemy import and_, false, func, not_, or_, true
 
 from ..models import User
 from ..services.users import email_key
+
+
+#: The most comparisons one filter may hold: no directory sends more than a few, and SQLite
+#: refuses a condition deeper than 1000 terms (which surfaced as a 503).
+MAX_FILTER_TERMS = 100
+
+
+def check_filter_size(node) -> None:
+    """``InvalidFilterException`` for a filter of more than ``MAX_FILTER_TERMS`` comparisons."""
+    count, pending = 0, [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, LogicalExpr):
+            pending.extend(current.terms)
+        elif isinstance(current, Not):
+            pending.append(current.expr)
+        elif isinstance(current, ValuePath):
+            pending.append(current.val_filter)
+        elif current is not None:
+            count += 1
+    if count > MAX_FILTER_TERMS:
+        raise InvalidFilterException(detail=f"A filter may hold at most {MAX_FILTER_TERMS} comparisons")
 
 
 def _folded(text: str) -> str:
@@ -73,9 +96,9 @@ def _compare(node: Comparison, parent: str | None):
 
         try:
             moment = dt.datetime.fromisoformat(str(value))
-        except ValueError:
+            value = (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+        except (ValueError, OverflowError):
             return false()
-        value = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
     elif not isinstance(value, str):
         return false()
     col = column.column

@@ -23,6 +23,7 @@ from ..services import ServiceError
 from ..services.organizations import (add_member, create_organization, delete_organization, find_organization,
                                       list_members, remove_member, update_organization)
 from . import resources
+from .filters import check_filter_size
 from .users import version_of
 
 MODEL = resources.Group
@@ -144,9 +145,12 @@ def _condition(node, parent: str | None = None):
 
 def search(search_request, position: Any) -> SearchPage:
     scim_filter = search_request.filter
+    check_filter_size(scim_filter.ast if scim_filter is not None else None)
     query = db.select(Organization).where(Organization.realm_id == g.realm.id,
                                           _condition(scim_filter.ast if scim_filter is not None else None))
     total = db.session.scalar(db.select(func.count()).select_from(query.subquery()))
+    if (search_request.start_index_0 or 0) >= total:
+        return SearchPage(total, [])  # also keeps an offset past the database's integers out of SQL
     page = query.order_by(Organization.created_at, Organization.id).offset(search_request.start_index_0 or 0)
     if search_request.count is not None:
         page = page.limit(search_request.count)

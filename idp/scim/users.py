@@ -3,7 +3,8 @@
 ``delete_user``, so the usual audit events are recorded and webhooks hear them.
 
 Deprovisioning: ``active: false`` locks the account (it can no longer log in, its sessions and
-tokens end: ``user.locked``); ``active: true`` unlocks it; ``DELETE`` deletes it
+tokens end: ``user.locked``); ``active: true`` unlocks it (a PUT that leaves ``active`` out
+changes nothing about it); ``DELETE`` deletes it
 (``user.deleted``)."""
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ..services.account_lock import lock_user, unlock_user
 from ..services.sign_out import change_password
 from ..services.users import create_user, delete_user, update_user
 from . import resources
-from .filters import user_condition
+from .filters import check_filter_size, user_condition
 from .memberships import group_memberships
 
 
@@ -89,11 +90,14 @@ def get(resource_id: str) -> resources.User:
 
 def search(search_request, position: Any) -> SearchPage:
     scim_filter = search_request.filter
+    check_filter_size(scim_filter.ast if scim_filter is not None else None)
     condition = user_condition(scim_filter.ast if scim_filter is not None else None)
     query = db.select(User).where(User.realm_id == _realm().id, condition)
     total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
     start = search_request.start_index_0 or 0
     count = search_request.count
+    if start >= total:
+        return SearchPage(total, [])  # also keeps an offset past the database's integers out of SQL
     page = query.order_by(User.created_at, User.id).offset(start)
     if count is not None:
         page = page.limit(count)
@@ -128,7 +132,7 @@ def update(resource: resources.User, expected_version: str | None) -> resources.
             change_password(user, resource.password, reason="scim")
         if resource.active is False and not user.disabled:
             lock_user(user, by="scim")
-        elif resource.active is not False and user.disabled:
+        elif resource.active is True and user.disabled:
             unlock_user(user, by="scim")
         db.session.commit()
     except ServiceError as error:

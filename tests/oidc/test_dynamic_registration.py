@@ -200,6 +200,31 @@ def test_anonymous_registration_is_opt_in_capped_limited_and_expires(client, fac
     assert db.session.scalar(db.select(db.func.count(Client.id)).filter_by(self_registered=True)) == 0
 
 
+def test_an_expired_anonymous_client_cannot_log_users_in_or_get_tokens_before_the_purge(client, factory, realm, ctx):
+    """The purge runs every few minutes, or not at all when an operator turned it off; the
+    client's lifetime ends when it says, not when the purge comes."""
+    from idp.extensions import db
+    from idp.models import Client
+
+    from .conftest import authorize_params, pkce_pair
+
+    factory.realm(REALM, dynamic_client_registration=True, anonymous_client_registration=True)
+    body = register(client, {**WEB_APP, "token_endpoint_auth_method": "client_secret_post"}).get_json()
+    row = db.session.scalar(db.select(Client).filter_by(client_id=body["client_id"]))
+    row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    db.session.commit()
+
+    _verifier, challenge = pkce_pair()
+    authorize = client.get(f"/realms/{REALM}/authorize", query_string={
+        **authorize_params(body["client_id"], challenge), "redirect_uri": WEB_APP["redirect_uris"][0]})
+    token = client.post(f"/realms/{REALM}/token", data={
+        "grant_type": "authorization_code", "code": "whatever", "redirect_uri": WEB_APP["redirect_uris"][0],
+        "client_id": body["client_id"], "client_secret": body["client_secret"]})
+
+    assert authorize.status_code == 400 and not (authorize.location or "").startswith("https://shop.example")
+    assert token.get_json()["error"] == "invalid_client", token.get_json()
+
+
 def test_anonymous_registrations_from_one_network_are_rate_limited(client, factory, realm, ctx, monkeypatch):
     from idp.services import client_registration
 
@@ -262,6 +287,19 @@ def test_an_oversized_or_non_json_registration_is_refused_before_anything_is_sto
     assert big.status_code == 400 and big.get_json()["error"] == "invalid_request"
     assert form.status_code == 400 and form.get_json()["error"] == "invalid_request"
     assert register(client, WEB_APP, initial_token).status_code == 201, "refusals used none of the token's uses"
+
+
+def test_a_registration_or_update_with_a_nul_character_is_refused_not_a_server_error(client, initial_token):
+    """PostgreSQL refuses NUL in text: the name used to reach the database and answer a 500."""
+    named = register(client, {**WEB_APP, "client_name": "Shop\x00"}, initial_token)
+    body = register(client, WEB_APP, initial_token).get_json()
+    update = client.put(f"/realms/{REALM}/register/{body['client_id']}",
+                        json={**WEB_APP, "client_id": body["client_id"], "client_name": "Shop\x00"},
+                        headers={"Authorization": f"Bearer {body['registration_access_token']}"})
+
+    assert named.status_code == 400 and named.get_json()["error"] == "invalid_request"
+    assert update.status_code == 400 and update.get_json()["error"] == "invalid_request"
+    assert register(client, WEB_APP, initial_token).status_code == 201, "the refusal used none of the token's uses"
 
 
 def test_an_app_registers_its_public_key_and_authenticates_with_signed_assertions(client, initial_token):

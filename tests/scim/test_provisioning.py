@@ -4,6 +4,8 @@ deactivates them, deletes them, and manages organizations as groups; bad request
 error bodies and change nothing."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from .conftest import GROUP_SCHEMA, USER_SCHEMA, assert_scim_error
@@ -57,6 +59,36 @@ def test_pages_of_users_follow_start_index_and_count(scim):
     assert [u["id"] for u in page["Resources"]] == ids[1:3]
 
 
+def test_a_creation_date_at_the_edge_of_the_calendar_filters_without_a_server_error(scim):
+    """A time zone that pushes year 1 or 9999 out of range cannot be turned to UTC: it matches
+    nothing, as an unreadable date does."""
+    scim.create_user("user@example.com")
+
+    for query in ('meta.created gt "0001-01-01T00:00:00+05:00"', 'meta.created lt "9999-12-31T23:59:59-05:00"'):
+        response = scim.get(f"/Users?filter={quote(query)}")
+        assert response.status_code == 200, response.get_data(as_text=True)[:200]
+        assert response.get_json()["totalResults"] == 0
+
+
+def test_a_filter_of_thousands_of_comparisons_is_an_invalid_filter_not_a_server_error(scim):
+    huge = " or ".join(['displayName co "a"'] * 3000)
+
+    for resource in ("Users", "Groups"):
+        body = assert_scim_error(scim.get(f"/{resource}?filter={quote(huge)}"), 400, "invalidFilter")
+        assert "at most" in body["detail"]
+
+
+def test_a_start_index_far_past_the_end_gives_an_empty_page_not_a_server_error(scim):
+    scim.create_user("user@example.com")
+    scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Globex"})
+
+    for resource in ("Users", "Groups"):
+        response = scim.get(f"/{resource}?startIndex=99999999999999999999")
+        assert response.status_code == 200, response.get_data(as_text=True)[:200]
+        assert response.get_json().get("Resources", []) == []
+        assert response.get_json()["totalResults"] == 1
+
+
 def test_deactivating_locks_the_account_ends_its_sessions_and_reactivating_unlocks_it(app, scim):
     user = scim.create_user("cy@example.com", password=PASSWORD)
     response = scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "active", "value": False}])
@@ -68,6 +100,20 @@ def test_deactivating_locks_the_account_ends_its_sessions_and_reactivating_unloc
     assert response.status_code == 200 and response.get_json()["active"] is True
     assert can_log_in(app, "cy@example.com")
     assert events(app, "user.unlocked")
+
+
+def test_a_put_that_leaves_out_active_keeps_a_deactivated_user_locked(app, scim):
+    """A PUT that only renames must not reactivate an account deprovisioned (or locked by an
+    administrator): only an explicit ``active: true`` unlocks."""
+    user = scim.create_user("cy@example.com", password=PASSWORD)
+    scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "active", "value": False}])
+
+    renamed = scim.put(f"/Users/{user['id']}", {"schemas": [USER_SCHEMA], "userName": "cy@example.com",
+                                                 "displayName": "Cy"})
+
+    assert renamed.status_code == 200 and renamed.get_json()["active"] is False
+    assert not can_log_in(app, "cy@example.com")
+    assert not events(app, "user.unlocked")
 
 
 def test_put_replaces_the_name_and_address_and_a_new_password_follows_the_policy(app, scim):

@@ -137,6 +137,12 @@ BAD_LINES = [
     (b'{"email": "x@example.com", "password_hash": "$2b$31$' + b"a" * 53 + b'"}', "bcrypt cost"),
     (b'{"email": "x@example.com", "password_hash": "pbkdf2_sha256$999999999$salt$aGFzaGhhc2hoYXNoaGFzaA=="}',
      "iterations"),
+    # an argon2 hash without its digest or salt never verifies: the user could never log in
+    (b'{"email": "x@example.com", "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$"}', "argon2 hash"),
+    (b'{"email": "x@example.com", "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$$"}', "argon2 hash"),
+    # thousands of lanes cost seconds and as many threads at each login check
+    ((b'{"email": "x@example.com", "password_hash": "$argon2id$v=19$m=131072,t=1,p=16384$c2FsdHNhbHQ$'
+      b'AAAAAAAAAAAAAAAAAAAAAA"}'), "argon2 hash's cost"),
     (b'{"email": "x@example.com", "mfa": {"factors": [{"type": "sms", "phone": "+1 555"}]}}', "mfa factor 'sms'"),
     (b'{"email": "x@example.com", "mfa": {"factors": [{"type": "totp", "secret": "short"}]}}', "totp secret"),
     (b'{"email": "x@example.com", "mfa": {"factors": [{"type": "recovery"}]}}', "cannot be imported"),
