@@ -28,12 +28,13 @@ def claims_of(jwt: str) -> dict:
 @pytest.fixture
 def apps(factory, realm):
     """A web app the user logs in to, the API it calls (allowed to exchange, and its resource
-    server), and a second API the first one calls for the user."""
+    server), and a second API the first one calls for the user (the first API's resource server)."""
     web_id, web_secret = factory.client(realm, redirect_uri=REDIRECT, name="Web")
     api_id, api_secret = factory.client(realm, redirect_uri="https://api.example/unused", name="Orders API",
                                         grant_types=["authorization_code", TOKEN_EXCHANGE],
                                         resource_server_for=[web_id])
-    billing_id, _ = factory.client(realm, redirect_uri="https://billing.example/unused", name="Billing API")
+    billing_id, _ = factory.client(realm, redirect_uri="https://billing.example/unused", name="Billing API",
+                                   resource_server_for=[api_id])
     return {"web": (web_id, web_secret), "api": (api_id, api_secret), "billing": billing_id}
 
 
@@ -101,6 +102,7 @@ def test_revoking_the_users_grant_ends_the_exchanged_tokens_too(client, apps):
 @pytest.mark.parametrize("case, error", [
     ("scope beyond the subject token's", "invalid_scope"),
     ("an unknown audience", "invalid_target"),
+    ("an audience that does not serve the API", "invalid_target"),
     ("a resource URI", "invalid_target"),
     ("a refresh token as subject", "invalid_request"),
     ("an id token type", "invalid_request"),
@@ -116,6 +118,8 @@ def test_an_exchange_that_would_widen_or_names_a_bad_token_is_refused(client, ap
         extra["scope"] = "openid profile"
     elif case == "an unknown audience":
         extra["audience"] = "nobody"
+    elif case == "an audience that does not serve the API":
+        extra["audience"] = apps["web"][0]
     elif case == "a resource URI":
         extra["resource"] = "https://billing.example/"
     elif case == "a refresh token as subject":

@@ -115,8 +115,15 @@ class TokenExchangeGrant(SenderConstrainedGrant, grants.BaseGrant, grants.TokenE
         if len(audiences) > MAX_AUDIENCES:
             raise InvalidTargetError(f"At most {MAX_AUDIENCES} audiences.")
         for audience in audiences:
-            if not isinstance(audience, str) or len(audience) > 64 or find_client(g.realm, audience) is None:
+            target = find_client(g.realm, audience) if isinstance(audience, str) and len(audience) <= 64 else None
+            if target is None:
                 raise InvalidTargetError(f"Unknown audience '{str(audience)[:64]}': name a client of this realm.")
+            if target.client_id != client.client_id and not target.may_introspect_tokens_of(client.client_id):
+                # The target API accepts tokens from this client only if it serves it (its
+                # resource_server_for, as for introspection); otherwise any client holding the
+                # grant could mint a user's token for every API of the realm.
+                raise InvalidTargetError(f"The audience '{audience}' does not accept tokens from this client: "
+                                         f"make it a resource server for '{client.client_id}'.")
         return list(dict.fromkeys(audiences)) or None
 
     def _scope(self, client, subject) -> str:
