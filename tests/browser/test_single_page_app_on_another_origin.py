@@ -113,7 +113,9 @@ def test_a_single_page_app_calls_userinfo_from_its_registered_origin(page, singl
         const response = await fetch(`${config.issuer}/userinfo`);
         return {status: response.status, challenge: response.headers.get("WWW-Authenticate")};
     }""")
-    assert without_token == {"status": 401, "challenge": f'Bearer realm="{_issuer(page)}"'}
+    # Two challenges (RFC 6750 and RFC 9449 §7.1), which the browser joins into one header value.
+    assert without_token == {"status": 401,
+                             "challenge": f'Bearer realm="{_issuer(page)}", DPoP algs="ES256 RS256 PS256 EdDSA"'}
 
     access_token = page.evaluate("window.accessToken")
     page.goto(f"http://localhost:{single_page_app}/")
