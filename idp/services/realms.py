@@ -16,6 +16,8 @@ def find_realm(name: str) -> Realm | None:
     changed since (``idp.services.lookup_cache``)."""
     from .lookup_cache import cached_row
 
+    if not name or "\x00" in name:
+        return None  # PostgreSQL refuses NUL in text: no realm has one
     return cached_row(("realm", name), Realm, db.session(),
                       lambda: db.session.scalar(db.select(Realm).filter_by(name=name)))
 
