@@ -112,3 +112,20 @@ def test_a_name_that_does_not_resolve_is_a_failed_delivery():
     answer = post("https://no-such-host.invalid/hook", b"{}", {}, settings=settings())
 
     assert not answer.succeeded and "cannot resolve" in answer.error
+
+
+@pytest.mark.parametrize("address, allowed", [
+    ("::ffff:127.0.0.1", False),                           # IPv4-mapped loopback
+    ("::7f00:1", False),                                   # IPv4-compatible loopback (deprecated form)
+    ("2002:7f00:1::1", False),                             # 6to4 of 127.0.0.1
+    ("64:ff9b::a00:1", False),                             # NAT64 of 10.0.0.1
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),       # Teredo, client 127.0.0.1
+    ("64:ff9b::808:808", True),                            # NAT64 of a public address
+    ("2606:4700:4700::1111", True),
+])
+def test_an_ipv6_address_carrying_a_private_ipv4_one_is_judged_by_it(address, allowed):
+    import ipaddress
+
+    from idp.outbound import address_allowed
+
+    assert address_allowed(ipaddress.ip_address(address), allow_private=False) is allowed
