@@ -88,9 +88,9 @@ class LookupCache:
 
     def usable(self) -> bool:
         """Whether values may be served from (and kept in) memory right now. Only while serving
-        requests: a CLI command or a migration reads once and exits, and must not leave a
-        listener holding the database."""
-        if not self.enabled or not has_request_context():
+        requests (Flask's, or an express lane's: ``idp.oidc.express``): a CLI command or a
+        migration reads once and exits, and must not leave a listener holding the database."""
+        if not self.enabled or not (has_request_context() or g.get("express_request") is not None):
             return False
         if self._pid != os.getpid():
             self._start_in_this_process()
