@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 
+import sqlalchemy as sa
 from flask import current_app, g
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -131,13 +132,23 @@ def save_token(token: dict, request) -> IssuedToken | None:
     return row
 
 
+# Built once: building a select with its options costs more than running it (issue 17's profile
+# of userinfo and introspection); each call only binds its values.
+_TOKEN_BY_REFRESH_DIGEST = (
+    sa.select(IssuedToken)
+    .where(IssuedToken.realm_id == sa.bindparam("realm_id"), IssuedToken.refresh_digest == sa.bindparam("digest"))
+    .options(joinedload(IssuedToken.user))
+)
+_TOKEN_BY_ACCESS_JTI = (
+    sa.select(IssuedToken)
+    .where(IssuedToken.realm_id == sa.bindparam("realm_id"), IssuedToken.access_jti == sa.bindparam("jti"))
+    .options(joinedload(IssuedToken.user))
+)
+
+
 def find_by_refresh_token(realm, refresh_token: str) -> IssuedToken | None:
     """The row with its user (every caller checks the user next), in one round trip."""
-    return db.session.scalar(
-        db.select(IssuedToken)
-        .filter_by(realm_id=realm.id, refresh_digest=keyed_digest(refresh_token))
-        .options(joinedload(IssuedToken.user))
-    )
+    return db.session.scalar(_TOKEN_BY_REFRESH_DIGEST, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)})
 
 
 def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
@@ -154,9 +165,7 @@ def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
     jti = claims.get("jti")
     if not jti or claims.get("iss") != realm_issuer(realm):
         return None
-    row = db.session.scalar(
-        db.select(IssuedToken).filter_by(realm_id=realm.id, access_jti=jti).options(joinedload(IssuedToken.user))
-    )
+    row = db.session.scalar(_TOKEN_BY_ACCESS_JTI, {"realm_id": realm.id, "jti": jti})
     if row is None and _issued_to_the_client_itself(claims):
         return _client_credentials_token(realm, claims)
     return row
