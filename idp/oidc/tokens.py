@@ -151,17 +151,40 @@ def find_by_refresh_token(realm, refresh_token: str) -> IssuedToken | None:
     return db.session.scalar(_TOKEN_BY_REFRESH_DIGEST, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)})
 
 
-def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
-    """The row of a JWT access token that this realm signed (signature checked), or None."""
+def verified_access_token_claims(realm, access_token: str) -> dict | None:
+    """The claims of a JWT access token whose signature one of the realm's published keys
+    verifies, or None.
+
+    A resource server presents the same token on every call until it expires, so a verified
+    token's claims are kept (``idp.services.lookup_cache``, under the token's keyed digest) until
+    its ``exp``, and dropped with everything else when a key or the realm changes: a key taken out
+    of the published set stops verifying its tokens on the next request, as without the cache.
+    Only the signature check is kept; whether the token is revoked, expired or its user disabled
+    is read each time by the caller."""
     from joserfc.errors import JoseError
 
     from ..services.keys import verify_jwt
+    from ..services.lookup_cache import cached
 
-    try:
-        decoded = verify_jwt(realm, _settings(), access_token, algorithms=[ACCESS_TOKEN_ALGORITHM])
-    except (JoseError, ValueError):
+    def verify():
+        try:
+            decoded = verify_jwt(realm, _settings(), access_token, algorithms=[ACCESS_TOKEN_ALGORITHM])
+        except (JoseError, ValueError):
+            return None
+        return decoded.claims
+
+    def kept_until(claims) -> float:
+        exp = claims.get("exp")
+        return exp if isinstance(exp, int) and not isinstance(exp, bool) else 0  # no exp: not kept
+
+    return cached(("verified_access_token", realm.id, keyed_digest(access_token)), verify, valid_until=kept_until)
+
+
+def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
+    """The row of a JWT access token that this realm signed (signature checked), or None."""
+    claims = verified_access_token_claims(realm, access_token)
+    if claims is None:
         return None
-    claims = decoded.claims
     jti = claims.get("jti")
     if not jti or claims.get("iss") != realm_issuer(realm):
         return None
