@@ -56,9 +56,12 @@ class Instance:
                               data={"grant_type": "refresh_token", "refresh_token": refresh_token})
 
 
-@pytest.fixture
-def instances(make_app, setup):
-    return Instance(make_app()), Instance(make_app())
+@pytest.fixture(params=["flask", "express lanes"])
+def instances(request, make_app, setup):
+    """Two instances whose token, userinfo and introspection requests go through Flask's views,
+    or (with a public URL) through the express lanes in front of them (``idp.oidc.express``)."""
+    public_url = "http://localhost" if request.param == "express lanes" else ""
+    return Instance(make_app(public_url=public_url)), Instance(make_app(public_url=public_url))
 
 
 def statements_during(app, action, *, in_transaction: list | None = None) -> list[str]:
