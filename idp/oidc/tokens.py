@@ -153,7 +153,10 @@ def rotate_refresh_token(old: IssuedToken, token: dict, request) -> bool:
     claimed``), committed on its own: the whole rotation costs that round trip. A request racing
     with the same token waits for the row lock, then finds the token spent and inserts
     nothing. SQLite, which has no data-modifying ``WITH``, runs the claim and then the insert in
-    one transaction."""
+    one transaction.
+
+    Once committed, the request cannot be started over (it would find its token spent, a
+    reuse): ``g.refresh_token_rotated`` says so to ``idp.oidc.express``."""
     values = _row_values(token, request)
     parameters = {"old_id": old.id, "now": utcnow(), **{f"new_{name}": value for name, value in values.items()}}
     postgres = db.session.get_bind().dialect.name == "postgresql"
@@ -165,6 +168,7 @@ def rotate_refresh_token(old: IssuedToken, token: dict, request) -> bool:
         if rotated:
             db.session.execute(replacement, parameters)
     if rotated:
+        g.refresh_token_rotated = True
         commit_keeping_loaded_state()
     return rotated
 

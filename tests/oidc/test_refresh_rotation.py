@@ -4,7 +4,7 @@ re-checks everything the read found, so whatever changes in between (another req
 same token, a revocation, a disabled user) is refused exactly as if the read had seen it.
 
 Run on SQLite and, with ``IDP_TEST_DATABASE=postgres``, on PostgreSQL, where the statements run
-without ``BEGIN``/``COMMIT`` round trips."""
+without ``BEGIN``/``COMMIT`` round trips; through Flask's view and through the express lane."""
 from __future__ import annotations
 
 import datetime as dt
@@ -33,9 +33,15 @@ def shop(runner):
     return created["client_id"], created["client_secret"]
 
 
-@pytest.fixture
-def server(make_app):
-    return make_app()
+@pytest.fixture(params=["flask", "express"])
+def server(make_app, request):
+    """The app, its refreshes answered by Flask's view or by the express lane before it
+    (``idp.oidc.express``; on when the public URL is set, here the test client's host)."""
+    if request.param == "flask":
+        return make_app()
+    app = make_app(public_url="http://localhost")
+    assert type(app.wsgi_app).__name__ == "ExpressLanes"
+    return app
 
 
 def refresh(http, shop, refresh_token):
@@ -224,3 +230,30 @@ def test_a_token_spent_between_the_read_and_the_claim_is_a_reuse(server, shop):
         400, "The refresh token has already been used.")
     assert refresh(server.test_client(), shop, spent["answer"].get_json()["refresh_token"]).status_code == 400
     assert reuse_events(server) == 1
+
+
+def test_the_express_lane_never_hands_a_spent_token_to_flask(make_app, shop):
+    """A lane that fails is normally started over by Flask; not once the refresh token is
+    spent, or Flask would find it spent and end the family as a reuse. The failure is answered
+    as one (500), and the family lives on."""
+    from sqlalchemy.orm import Session
+
+    server = make_app(public_url="http://localhost")
+    tokens = signed_in(server, shop)
+
+    def fail_once_committed(session):
+        event.remove(Session, "after_commit", fail_once_committed)
+        raise RuntimeError("the database connection broke after the commit")
+
+    event.listen(Session, "after_commit", fail_once_committed)
+    try:
+        answer = refresh(server.test_client(), shop, tokens["refresh_token"])
+    finally:
+        if event.contains(Session, "after_commit", fail_once_committed):
+            event.remove(Session, "after_commit", fail_once_committed)
+
+    assert (answer.status_code, answer.get_json()["error"]) == (500, "server_error")
+    assert reuse_events(server) == 0
+    userinfo = server.test_client().get(f"/realms/{REALM}/userinfo",
+                                        headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert userinfo.status_code == 200, "the family was not ended"
