@@ -103,6 +103,22 @@ class LookupCache:
             self._check_stamp()
         return True
 
+    def current_generation(self) -> int | None:
+        """The generation after taking in the invalidations that have arrived, or None while the
+        caches are off. For callers outside a request (a WSGI layer in front of Flask) that keep
+        derived values of their own, tagged with the generation they were built under: such a
+        value is current while this returns the same number."""
+        if not self.enabled:
+            return None
+        if self._pid != os.getpid():
+            self._start_in_this_process()
+        if self.dialect == "postgresql":
+            if not self._drain_notifications():
+                return None
+        elif self.stamp_path is not None:
+            self._check_stamp()
+        return self.generation
+
     def get(self, key, load: Callable[[], Any], *, session: Session | None = None,
             valid_until: Callable[[Any], float | None] | None = None):
         """The cached value of ``key``, or ``load()`` (kept unless it is None, the session holds
