@@ -1,4 +1,4 @@
-"""The token endpoint's lane: grants whose requests carry nothing the lane cannot judge.
+"""The token endpoint's lane: client_credentials and refresh_token requests that carry nothing the lane cannot judge.
 
 The request goes to the same ``RealmAuthorizationServer.create_token_response`` as Flask's view,
 built in memory; its answer, success or OAuth error, is the server's own. Only the parameters a
@@ -15,6 +15,7 @@ CLIENT_SECRET_FIELDS = frozenset({"client_id", "client_secret"})
 #: The grants this lane runs, with the fields their plain requests have.
 GRANT_FIELDS = {
     "client_credentials": frozenset({"grant_type", "scope"}) | CLIENT_SECRET_FIELDS,
+    "refresh_token": frozenset({"grant_type", "refresh_token", "scope"}) | CLIENT_SECRET_FIELDS,
 }
 
 
