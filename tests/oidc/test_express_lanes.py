@@ -20,7 +20,7 @@ PUBLIC_URL = "http://localhost"  # the test client's host
 #: Headers that may differ: when, and the page CSP's per-response nonce (a lane's JSON answer has
 #: the stricter ``default-src 'none'``).
 VARYING_HEADERS = {"date", "content-security-policy", "content-length"}
-TIME_DEPENDENT_CLAIMS = {"iat", "exp", "jti", "auth_time"}
+TIME_DEPENDENT_CLAIMS = {"iat", "exp", "jti", "auth_time", "sid"}  # and the login's session
 
 
 class Instance:
@@ -204,6 +204,31 @@ def test_introspection_answers_match(pair, setup):
 
 
 def test_refresh_answers_match(pair, setup):
+    """Each instance refreshes its own rotation family (a refresh token is spent once), with the
+    same outcomes: a new pair, a narrowed scope, a replayed token refused and its family revoked."""
+    express, _ = pair
+    outcomes = []
+    for instance in pair:
+        _, tokens = signed_in_with_tokens(instance.http, REALM, *setup["shop"])
+        shop = basic(setup["shop"])
+        refreshed, flask_ran = instance.send("POST", "token", headers=shop,
+                                             data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+        narrowed, _ = instance.send("POST", "token", headers=shop, data={
+            "grant_type": "refresh_token", "refresh_token": refreshed.get_json()["refresh_token"],
+            "scope": "openid offline_access"})
+        replayed, _ = instance.send("POST", "token", headers=shop,
+                                    data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+        family_gone, _ = instance.send("POST", "token", headers=shop, data={
+            "grant_type": "refresh_token", "refresh_token": narrowed.get_json()["refresh_token"]})
+        outcomes.append([_comparable(response) for response in (refreshed, narrowed, replayed, family_gone)])
+        if instance is express:
+            assert not flask_ran, "the refresh lane did not answer"
+    assert outcomes[0] == outcomes[1]
+    assert [outcome["status"] for outcome in outcomes[0]] == [200, 200, 400, 400]
+
+
+
+def test_each_kind_of_refresh_request_gets_the_same_answer_from_the_lane_and_flask(pair, setup):
     """Each instance follows its own login's rotation (a refresh token works once): the same
     requests, one chain each, get the same answers, the lane answering the plain ones."""
     chains = [signed_in_with_tokens(instance.http, REALM, *setup["shop"])[1] for instance in pair]

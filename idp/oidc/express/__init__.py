@@ -14,7 +14,8 @@ lookups and claims) inside a bare app context. Anything else goes to Flask uncha
   builds the refusal with its challenge headers;
 - a lane that raises: its transaction is rolled back and Flask starts the request over.
 
-So a lane can only answer what Flask would have answered the same way; ``tests/oidc/
+Realms and clients in a lane are for reading (``lookup_cache.attached``): a change made to one
+there is not saved. So a lane can only answer what Flask would have answered the same way; ``tests/oidc/
 test_express_lanes.py`` sends each request through both and compares the answers.
 
 Active only when ``server.public_url`` is set (as ``CachedDocumentsMiddleware``): the issuer then

@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
-from werkzeug.datastructures import EnvironHeaders
 
 #: Larger bodies go to Flask (which has its own limit): a lane's forms are a few hundred bytes.
 MAX_BODY = 8192
@@ -19,7 +18,7 @@ FLASK_ONLY_HEADERS = ("HTTP_DPOP", "HTTP_ORIGIN", "HTTP_TRANSFER_ENCODING")
 class ExpressRequest:
     method: str
     url: str
-    headers: EnvironHeaders
+    headers: RequestHeaders
     body: bytes
     form: dict[str, str] = field(default_factory=dict)
     secure: bool = False
@@ -36,6 +35,35 @@ class ExpressRequest:
         if scheme.lower() != "bearer" or not value or " " in value:
             return None
         return value
+
+
+class RequestHeaders(dict):
+    """The request's headers by lower-case name, with the reading methods of Werkzeug's
+    (``get``, ``getlist``, ``[]``, ``in``) that Authlib and idp call. Werkzeug's environ view
+    raises and catches an exception for each header it does not find, a dozen per request."""
+
+    @classmethod
+    def of(cls, environ) -> RequestHeaders:
+        headers = cls()
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                headers[key[5:].replace("_", "-").lower()] = value
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                headers[key.replace("_", "-").lower()] = value
+        return headers
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default=None):
+        return super().get(name.lower(), default)
+
+    def getlist(self, name: str) -> list[str]:
+        value = super().get(name.lower())
+        return [] if value is None else [value]
 
 
 class ExpressOAuth2Request(OAuth2Request):
@@ -59,7 +87,7 @@ def read_express_request(environ, methods) -> ExpressRequest | None:
     Flask when no lane answers."""
     if any(environ.get(name) for name in FLASK_ONLY_HEADERS):
         return None
-    headers = EnvironHeaders(environ)
+    headers = RequestHeaders.of(environ)
     authorization = environ.get("HTTP_AUTHORIZATION", "")
     if "\x00" in authorization or "\x00" in _basic_credentials(authorization):
         return None

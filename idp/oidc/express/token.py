@@ -1,5 +1,5 @@
-"""The token endpoint's lane: grants whose requests carry nothing the lane cannot judge
-(client credentials, and refresh with rotation).
+"""The token endpoint's lane: client_credentials and refresh_token requests that carry nothing
+the lane cannot judge.
 
 The request goes to the same ``RealmAuthorizationServer.create_token_response`` as Flask's view,
 built in memory; its answer, success or OAuth error, is the server's own. Only the parameters a
