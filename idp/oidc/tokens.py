@@ -159,14 +159,15 @@ def rotate_refresh_token(old: IssuedToken, token: dict, request) -> bool:
     reuse): ``g.refresh_token_rotated`` says so to ``idp.oidc.express``."""
     values = _row_values(token, request)
     parameters = {"old_id": old.id, "now": utcnow(), **{f"new_{name}": value for name, value in values.items()}}
-    postgres = db.session.get_bind().dialect.name == "postgresql"
+    connection = db.session.connection()  # Core statements on the session's transaction: no ORM step
+    postgres = connection.dialect.name == "postgresql"
     claim, replacement = _rotation_statements(postgres, bool(old.organization_id), tuple(values))
     if postgres:
-        rotated = db.session.execute(replacement, parameters).first() is not None
+        rotated = connection.execute(replacement, parameters).first() is not None
     else:
-        rotated = db.session.execute(claim, parameters).rowcount == 1
+        rotated = connection.execute(claim, parameters).rowcount == 1
         if rotated:
-            db.session.execute(replacement, parameters)
+            connection.execute(replacement, parameters)
     if rotated:
         g.refresh_token_rotated = True
         commit_keeping_loaded_state()
