@@ -320,19 +320,3 @@ def revoke_tokens_of_code(realm, code: AuthorizationCode) -> None:
     ).all()
     for family in set(families):
         revoke_family(realm, family)
-
-
-def claim_refresh_token(row: IssuedToken) -> bool:
-    """Mark a refresh token used; False when another request already did (a reuse).
-
-    Not committed here: the claim commits with the token that replaces it (``save_token``), so a
-    failure in between leaves the old token usable rather than spent with nothing in its place.
-    The row stays locked until then, and a request racing with the same token waits for that
-    commit and then finds the token used."""
-    result = db.session.execute(
-        db.update(IssuedToken)
-        .where(IssuedToken.id == row.id, IssuedToken.refresh_used_at.is_(None))
-        .where(IssuedToken.revoked_at.is_(None))
-        .values(refresh_used_at=utcnow())
-    )
-    return result.rowcount == 1

@@ -251,7 +251,7 @@ def test_leaving_the_organization_while_a_refresh_is_under_way_refuses_it(app, a
 
     from idp.services.realms import get_realm
 
-    realm, client_id, secret = acme
+    _, client_id, secret = acme
     tokens = _login(app, acme, scope="openid email offline_access", organization="globex").exchange_code()
     removed = []
 

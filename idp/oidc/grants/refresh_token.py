@@ -78,9 +78,9 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
         """Spend the old token and keep the new one at once; refused as the read would have
         refused it when something changed in between (``_refused_rotation``)."""
         if not tokens.rotate_refresh_token(self.request.refresh_token, token, self.request):
-            self._refused_rotation(self.request.refresh_token)
+            self._refused_rotation()
 
-    def _refused_rotation(self, row):
+    def _refused_rotation(self):
         """The claim found the token no longer spendable: read it again (in a transaction of
         its own) and answer as the first read would have. Spent meanwhile, by a request racing
         with the same token, is a reuse: the family is revoked."""
