@@ -18,6 +18,9 @@ import copy
 from collections.abc import Callable, Mapping
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Authenticator, utcnow
@@ -51,13 +54,61 @@ class EnrolmentExpired(Exception):
 
 # --- what a user holds ------------------------------------------------------------------------
 
+_HELD = "idp.mfa.credentials_held"
+
+
 def credentials_of(user, *, state: str | None = "active", kind: str | None = None) -> list[Authenticator]:
-    query = db.select(Authenticator).filter_by(user_id=user.id)
-    if state is not None:
-        query = query.filter_by(state=state)
-    if kind is not None:
-        query = query.filter_by(kind=kind)
-    return list(db.session.scalars(query.order_by(Authenticator.created_at, Authenticator.id)))
+    """The user's credentials (of one state and kind), oldest first.
+
+    One login page asks several times (which factors may be used, the default one, the one that
+    verifies, whether recovery codes are held): the user's rows are read once per session and
+    kept in ``session.info`` until this session writes an authenticator (flush or bulk
+    statement), commits expiring them, rolls back, or the request's session ends."""
+    session = db.session()
+    rows = _held_rows(session, user)
+    if rows is None:
+        rows = list(db.session.scalars(
+            db.select(Authenticator).filter_by(user_id=user.id).order_by(Authenticator.created_at, Authenticator.id)))
+        session.info.setdefault(_HELD, {})[user.id] = rows
+    return [row for row in rows if (state is None or row.state == state) and (kind is None or row.kind == kind)]
+
+
+def _held_rows(session, user) -> list[Authenticator] | None:
+    """The memo of ``credentials_of``, or None where a query must run: the session holds
+    unflushed changes to authenticators (the query would flush them first), or a memo row has
+    left the session."""
+    rows = session.info.get(_HELD, {}).get(user.id)
+    if rows is None or any(row not in session for row in rows):
+        return None
+    if any(isinstance(item, Authenticator) for item in (*session.new, *session.deleted, *session.dirty)):
+        return None
+    return rows
+
+
+def forget_held_credentials(session, *_args) -> None:
+    session.info.pop(_HELD, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session, _flush_context) -> None:
+    if any(isinstance(item, Authenticator) for item in (*session.new, *session.deleted, *session.dirty)):
+        forget_held_credentials(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_statement(state) -> None:
+    if (state.is_update or state.is_delete or state.is_insert) and \
+            getattr(getattr(state.statement, "table", None), "name", None) == Authenticator.__tablename__:
+        forget_held_credentials(state.session)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    if session.expire_on_commit:  # the rows are expired: reading them again is one query, not one each
+        forget_held_credentials(session)
+
+
+event.listen(Session, "after_soft_rollback", forget_held_credentials)
 
 
 def factor_of(authenticator: Authenticator) -> Factor | None:
@@ -116,14 +167,17 @@ def update_data(authenticator: Authenticator, change: Callable[[dict], dict | No
     new = change(copy.deepcopy(authenticator.data or {}))
     if new is None:
         return False
+    revision = authenticator.revision + 1
     stored = db.session.execute(
         db.update(Authenticator)
         .where(Authenticator.id == authenticator.id, Authenticator.revision == authenticator.revision)
-        .values(data=new, revision=authenticator.revision + 1)
+        .values(data=new, revision=revision)
         .execution_options(synchronize_session=False)
     ).rowcount
     if stored == 1:
-        db.session.refresh(authenticator, ["data", "revision"])
+        # what the row now holds, exactly: no SELECT to read back what was just written
+        set_committed_value(authenticator, "data", copy.deepcopy(new))
+        set_committed_value(authenticator, "revision", revision)
     return stored == 1
 
 
@@ -282,8 +336,8 @@ def rename(authenticator: Authenticator, name: str) -> None:
 
 # --- verification -----------------------------------------------------------------------------
 
-def locked_for_seconds(user) -> int:
-    return attempts.locked_for_seconds(user)
+def locked_for_seconds(user, *, reload: bool = True) -> int:
+    return attempts.locked_for_seconds(user, reload=reload)
 
 
 def guarded_verify(factor: Factor, challenge: Challenge, response: Mapping) -> Authenticator:

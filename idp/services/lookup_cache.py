@@ -52,7 +52,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 log = logging.getLogger(__name__)
 
 #: The tables whose rows (or derived values) the caches hold.
-WATCHED_TABLES = frozenset({"realms", "clients", "signing_keys"})
+WATCHED_TABLES = frozenset({"realms", "clients", "signing_keys", "webhooks", "organization_domains",
+                            "identity_providers"})
 CHANNEL = "idp_lookup_cache"
 #: Entries kept at most (client ids come from requests; only found clients are kept).
 MAX_ENTRIES = 10_000
