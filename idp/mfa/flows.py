@@ -18,7 +18,7 @@ import copy
 from collections.abc import Callable, Mapping
 
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -78,11 +78,22 @@ def _held_rows(session, user) -> list[Authenticator] | None:
     unflushed changes to authenticators (the query would flush them first), or a memo row has
     left the session."""
     rows = session.info.get(_HELD, {}).get(user.id)
-    if rows is None or any(row not in session for row in rows):
-        return None
-    if any(isinstance(item, Authenticator) for item in (*session.new, *session.deleted, *session.dirty)):
+    if rows is None or any(row not in session for row in rows) or _changes_what_is_held(session):
         return None
     return rows
+
+
+def _changes_what_is_held(session) -> bool:
+    """Whether the session adds or deletes authenticators, or changes whose they are, their kind
+    or their state (a change of data or of ``last_used_at`` leaves what is held the same)."""
+    if any(isinstance(item, Authenticator) for item in (*session.new, *session.deleted)):
+        return True
+    for item in session.dirty:
+        if isinstance(item, Authenticator):
+            attrs = inspect(item).attrs
+            if any(attrs[key].history.has_changes() for key in ("user_id", "kind", "state")):
+                return True
+    return False
 
 
 def forget_held_credentials(session, *_args) -> None:
@@ -91,14 +102,15 @@ def forget_held_credentials(session, *_args) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session, _flush_context) -> None:
-    if any(isinstance(item, Authenticator) for item in (*session.new, *session.deleted, *session.dirty)):
+    if _HELD in session.info and _changes_what_is_held(session):
         forget_held_credentials(session)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _bulk_statement(state) -> None:
     if (state.is_update or state.is_delete or state.is_insert) and \
-            getattr(getattr(state.statement, "table", None), "name", None) == Authenticator.__tablename__:
+            getattr(getattr(state.statement, "table", None), "name", None) == Authenticator.__tablename__ and \
+            not state.execution_options.get("credentials_unchanged"):
         forget_held_credentials(state.session)
 
 
@@ -162,23 +174,36 @@ def describe_credentials(user, *, state: str | None = "active") -> list:
 def update_data(authenticator: Authenticator, change: Callable[[dict], dict | None]) -> bool:
     """Apply ``change`` to a copy of the credential's data and store it only if nobody changed
     the row meanwhile (``revision``). ``change`` returns the new data, or None to leave it.
-    Returns whether the new data was stored."""
-    db.session.refresh(authenticator, ["data", "revision"])
-    new = change(copy.deepcopy(authenticator.data or {}))
-    if new is None:
-        return False
-    revision = authenticator.revision + 1
-    stored = db.session.execute(
-        db.update(Authenticator)
-        .where(Authenticator.id == authenticator.id, Authenticator.revision == authenticator.revision)
-        .values(data=new, revision=revision)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if stored == 1:
-        # what the row now holds, exactly: no SELECT to read back what was just written
-        set_committed_value(authenticator, "data", copy.deepcopy(new))
-        set_committed_value(authenticator, "revision", revision)
-    return stored == 1
+    Returns whether the new data was stored.
+
+    The data as this request loaded it is tried first (the compare-and-set makes a stale copy
+    harmless); only when the row moved on is it read again and ``change`` asked once more."""
+    loaded = inspect(authenticator).unloaded.isdisjoint({"data", "revision"})
+    if not loaded:
+        db.session.refresh(authenticator, ["data", "revision"])
+    while True:
+        new = change(copy.deepcopy(authenticator.data or {}))
+        if new is None:
+            return False
+        revision = authenticator.revision + 1
+        stored = db.session.execute(
+            db.update(Authenticator)
+            .where(Authenticator.id == authenticator.id, Authenticator.revision == authenticator.revision)
+            .values(data=new, revision=revision)
+            # the rows a user holds, their kinds and states stay as ``credentials_of`` read them
+            .execution_options(synchronize_session=False, credentials_unchanged=True)
+        ).rowcount
+        if stored == 1:
+            # what the row now holds, exactly: no SELECT to read back what was just written
+            set_committed_value(authenticator, "data", copy.deepcopy(new))
+            set_committed_value(authenticator, "revision", revision)
+            return True
+        if not loaded:
+            return False
+        # The row as this request loaded it was older than the database's: read it, and
+        # decide once more on what is there now (exactly what a first read would have done).
+        loaded = False
+        db.session.refresh(authenticator, ["data", "revision"])
 
 
 def touch(authenticator: Authenticator) -> None:

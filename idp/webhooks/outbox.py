@@ -61,8 +61,9 @@ def subscribed_types(realm) -> tuple:
     from ..services.lookup_cache import cached
 
     def load():
-        rows = db.session.scalars(db.select(Webhook.event_types).filter_by(realm_id=realm.id, enabled=True))
-        return tuple(None if types is None else tuple(types) for types in rows)
+        with db.session.no_autoflush:  # the event being recorded stays unflushed for other receivers
+            rows = db.session.scalars(db.select(Webhook.event_types).filter_by(realm_id=realm.id, enabled=True))
+            return tuple(None if types is None else tuple(types) for types in rows)
 
     return cached(("webhook_types", realm.id), load)
 
