@@ -178,7 +178,9 @@ def update_data(authenticator: Authenticator, change: Callable[[dict], dict | No
 
     The data as this request loaded it is tried first (the compare-and-set makes a stale copy
     harmless); only when the row moved on is it read again and ``change`` asked once more."""
-    loaded = inspect(authenticator).unloaded.isdisjoint({"data", "revision"})
+    state = inspect(authenticator)
+    loaded = (state.unloaded.isdisjoint({"data", "revision"})
+              and not any(state.attrs[key].history.has_changes() for key in ("data", "revision")))
     if not loaded:
         db.session.refresh(authenticator, ["data", "revision"])
     while True:
