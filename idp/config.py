@@ -26,6 +26,7 @@ class ServerSettings:
     port: int = 5000
     trusted_proxies: int = 0
     secret_key: str = ""
+    express_lanes: bool = True
 
 
 @dataclass
