@@ -93,7 +93,21 @@ def _client_network_key() -> str:
 
 #: Every per-IP limit counts the client's network (``client_network``): an IPv4 address or an
 #: IPv6 /64.
-limiter = Limiter(key_func=_client_network_key, headers_enabled=True, strategy="fixed-window")
+limiter = Limiter(key_func=_client_network_key, headers_enabled=False, strategy="fixed-window")
+
+
+def retry_after_on_refusal(response):
+    """``Retry-After`` on an answer the per-IP limits refused (429). Only there: Flask-Limiter's
+    ``X-RateLimit-*`` headers on every limited answer cost two storage round trips per form post
+    (its window's count and expiry), and a browser reads none of them."""
+    if response.status_code == 429 and "Retry-After" not in response.headers and limiter.enabled:
+        current = limiter.current_limit
+        if current is not None:
+            try:
+                response.headers["Retry-After"] = str(max(1, math.ceil(current.reset_at - time.time())))
+            except Exception:  # noqa: BLE001 - the storage failed: the 429 stands without the hint
+                pass
+    return response
 
 UNLIMITED_BLUEPRINTS = frozenset({"oidc", "oidc_metadata"})
 
@@ -232,6 +246,7 @@ def init_limiter(app, settings) -> None:
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"database_url": app.config["SQLALCHEMY_DATABASE_URI"]}
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
+    app.after_request(retry_after_on_refusal)
 
 
 #: Mails a stranger can make us send to one address (reset links, "someone tried to register",

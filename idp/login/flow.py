@@ -59,15 +59,17 @@ def begin_login(realm, client, params: dict, *, browser_session, interactive: bo
 
 
 def advance(txn):
-    """Redirect to the next stage's page, or finish the login when every stage is done.
+    """Redirect to the next stage's page, or finish the login when every stage is done (in the
+    same transaction as the step that led here: ``finish`` commits it all).
 
     The commits keep what the request loaded: the transaction, realm and user are this login's
     own rows, and the redirect and cookies that follow only read them."""
     pending = pending_prompt(txn)
-    commit_keeping_loaded_state()
     if pending is None:
         return finish(txn)
-    return redirect(pending[0].url(txn))
+    url = pending[0].url(txn)
+    commit_keeping_loaded_state()
+    return redirect(url)
 
 
 def finish(txn):

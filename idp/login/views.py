@@ -102,13 +102,19 @@ def login():
 
 
 def _provider_buttons(txn):
+    """The realm's enabled upstream providers as buttons. Every login page shows them, so their
+    names come from the per-process lookup cache (``identity_providers`` is a watched table)."""
     from types import SimpleNamespace
 
+    from ..services.lookup_cache import cached
     from ..social.providers import list_providers
 
-    return [SimpleNamespace(name=p.name, kind=p.kind, display_name=p.display_name,
-                            start_url=url_for("social.start", txn_id=txn.id, provider_name=p.name))
-            for p in list_providers(txn.realm, enabled_only=True)]
+    def load():
+        return tuple((p.name, p.kind, p.display_name) for p in list_providers(txn.realm, enabled_only=True))
+
+    return [SimpleNamespace(name=name, kind=kind, display_name=display_name,
+                            start_url=url_for("social.start", txn_id=txn.id, provider_name=name))
+            for name, kind, display_name in cached(("provider_buttons", txn.realm.id), load)]
 
 
 @login_bp.route("/register", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ import datetime as dt
 
 from flask import current_app
 
+from ..database import commit_keeping_loaded_state
 from ..extensions import db
 from ..models import User, utcnow
 from ..ratelimit import mark_form_success
@@ -23,8 +24,12 @@ def _settings():
     return current_app.extensions["idp.settings"].mfa
 
 
-def locked_for_seconds(user) -> int:
-    db.session.refresh(user, ["failed_mfa_attempts", "mfa_locked_until"])
+def locked_for_seconds(user, *, reload: bool = True) -> int:
+    """Seconds the account's second factor stays locked. ``reload=False`` trusts the row as this
+    request loaded it: for a page that only shows the lock (the claim that guards a check,
+    ``claim_attempt``, is atomic in the database either way)."""
+    if reload:
+        db.session.refresh(user, ["failed_mfa_attempts", "mfa_locked_until"])
     if user.mfa_locked_until and user.mfa_locked_until > utcnow():
         return int((user.mfa_locked_until - utcnow()).total_seconds()) + 1
     return 0
@@ -42,7 +47,10 @@ def claim_attempt(user) -> int:
                db.or_(User.mfa_locked_until.is_(None), User.mfa_locked_until <= now))
         .values(failed_mfa_attempts=User.failed_mfa_attempts + 1)
     ).rowcount
-    db.session.commit()
+    # The claim is committed before the code is checked; what the request loaded stays loaded
+    # (the transaction, realm, credentials), except the two columns the UPDATE changed.
+    commit_keeping_loaded_state()
+    db.session.expire(user, ["failed_mfa_attempts", "mfa_locked_until"])
     if claimed == 1:
         return 0
     return locked_for_seconds(user) or settings.lockout_seconds

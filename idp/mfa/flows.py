@@ -18,6 +18,9 @@ import copy
 from collections.abc import Callable, Mapping
 
 from flask import current_app
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Authenticator, utcnow
@@ -51,13 +54,73 @@ class EnrolmentExpired(Exception):
 
 # --- what a user holds ------------------------------------------------------------------------
 
+_HELD = "idp.mfa.credentials_held"
+
+
 def credentials_of(user, *, state: str | None = "active", kind: str | None = None) -> list[Authenticator]:
-    query = db.select(Authenticator).filter_by(user_id=user.id)
-    if state is not None:
-        query = query.filter_by(state=state)
-    if kind is not None:
-        query = query.filter_by(kind=kind)
-    return list(db.session.scalars(query.order_by(Authenticator.created_at, Authenticator.id)))
+    """The user's credentials (of one state and kind), oldest first.
+
+    One login page asks several times (which factors may be used, the default one, the one that
+    verifies, whether recovery codes are held): the user's rows are read once per session and
+    kept in ``session.info`` until this session writes an authenticator (flush or bulk
+    statement), commits expiring them, rolls back, or the request's session ends."""
+    session = db.session()
+    rows = _held_rows(session, user)
+    if rows is None:
+        rows = list(db.session.scalars(
+            db.select(Authenticator).filter_by(user_id=user.id).order_by(Authenticator.created_at, Authenticator.id)))
+        session.info.setdefault(_HELD, {})[user.id] = rows
+    return [row for row in rows if (state is None or row.state == state) and (kind is None or row.kind == kind)]
+
+
+def _held_rows(session, user) -> list[Authenticator] | None:
+    """The memo of ``credentials_of``, or None where a query must run: the session holds
+    unflushed changes to authenticators (the query would flush them first), or a memo row has
+    left the session."""
+    rows = session.info.get(_HELD, {}).get(user.id)
+    if rows is None or any(row not in session for row in rows) or _changes_what_is_held(session):
+        return None
+    return rows
+
+
+def _changes_what_is_held(session) -> bool:
+    """Whether the session adds or deletes authenticators, or changes whose they are, their kind
+    or their state (a change of data or of ``last_used_at`` leaves what is held the same)."""
+    if any(isinstance(item, Authenticator) for item in (*session.new, *session.deleted)):
+        return True
+    for item in session.dirty:
+        if isinstance(item, Authenticator):
+            attrs = inspect(item).attrs
+            if any(attrs[key].history.has_changes() for key in ("user_id", "kind", "state")):
+                return True
+    return False
+
+
+def forget_held_credentials(session, *_args) -> None:
+    session.info.pop(_HELD, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session, _flush_context) -> None:
+    if _HELD in session.info and _changes_what_is_held(session):
+        forget_held_credentials(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_statement(state) -> None:
+    if (state.is_update or state.is_delete or state.is_insert) and \
+            getattr(getattr(state.statement, "table", None), "name", None) == Authenticator.__tablename__ and \
+            not state.execution_options.get("credentials_unchanged"):
+        forget_held_credentials(state.session)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    if session.expire_on_commit:  # the rows are expired: reading them again is one query, not one each
+        forget_held_credentials(session)
+
+
+event.listen(Session, "after_soft_rollback", forget_held_credentials)
 
 
 def factor_of(authenticator: Authenticator) -> Factor | None:
@@ -111,20 +174,38 @@ def describe_credentials(user, *, state: str | None = "active") -> list:
 def update_data(authenticator: Authenticator, change: Callable[[dict], dict | None]) -> bool:
     """Apply ``change`` to a copy of the credential's data and store it only if nobody changed
     the row meanwhile (``revision``). ``change`` returns the new data, or None to leave it.
-    Returns whether the new data was stored."""
-    db.session.refresh(authenticator, ["data", "revision"])
-    new = change(copy.deepcopy(authenticator.data or {}))
-    if new is None:
-        return False
-    stored = db.session.execute(
-        db.update(Authenticator)
-        .where(Authenticator.id == authenticator.id, Authenticator.revision == authenticator.revision)
-        .values(data=new, revision=authenticator.revision + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if stored == 1:
+    Returns whether the new data was stored.
+
+    The data as this request loaded it is tried first (the compare-and-set makes a stale copy
+    harmless); only when the row moved on is it read again and ``change`` asked once more."""
+    state = inspect(authenticator)
+    loaded = (state.unloaded.isdisjoint({"data", "revision"})
+              and not any(state.attrs[key].history.has_changes() for key in ("data", "revision")))
+    if not loaded:
         db.session.refresh(authenticator, ["data", "revision"])
-    return stored == 1
+    while True:
+        new = change(copy.deepcopy(authenticator.data or {}))
+        if new is None:
+            return False
+        revision = authenticator.revision + 1
+        stored = db.session.execute(
+            db.update(Authenticator)
+            .where(Authenticator.id == authenticator.id, Authenticator.revision == authenticator.revision)
+            .values(data=new, revision=revision)
+            # the rows a user holds, their kinds and states stay as ``credentials_of`` read them
+            .execution_options(synchronize_session=False, credentials_unchanged=True)
+        ).rowcount
+        if stored == 1:
+            # what the row now holds, exactly: no SELECT to read back what was just written
+            set_committed_value(authenticator, "data", copy.deepcopy(new))
+            set_committed_value(authenticator, "revision", revision)
+            return True
+        if not loaded:
+            return False
+        # The row as this request loaded it was older than the database's: read it, and
+        # decide once more on what is there now (exactly what a first read would have done).
+        loaded = False
+        db.session.refresh(authenticator, ["data", "revision"])
 
 
 def touch(authenticator: Authenticator) -> None:
@@ -282,8 +363,8 @@ def rename(authenticator: Authenticator, name: str) -> None:
 
 # --- verification -----------------------------------------------------------------------------
 
-def locked_for_seconds(user) -> int:
-    return attempts.locked_for_seconds(user)
+def locked_for_seconds(user, *, reload: bool = True) -> int:
+    return attempts.locked_for_seconds(user, reload=reload)
 
 
 def guarded_verify(factor: Factor, challenge: Challenge, response: Mapping) -> Authenticator:

@@ -93,4 +93,13 @@ class MfaStage:
         record_remembered_device_use(txn)
 
     def url(self, txn):
+        """The code page of the user's default factor when the step has just begun and there is
+        one (a browser saves the hop through ``/mfa``); else ``/mfa``, which decides (a choice,
+        setting a factor up, recovery codes to show)."""
+        from .login_state import default_factor, mfa_state
+
+        if txn.user is not None and not mfa_state(txn).get("verified"):
+            factor = default_factor(txn)
+            if factor is not None:
+                return url_for("mfa.verify", realm_name=txn.realm.name, txn_id=txn.id, kind=factor.kind)
         return url_for("mfa.start", realm_name=txn.realm.name, txn_id=txn.id)

@@ -153,6 +153,13 @@ def _usable_factor(txn, kind):
     return factor if may_use(txn, factor) else None
 
 
+def _is_default(txn, factor) -> bool:
+    """The factor the login would pick anyway: nothing to remember (no write on the page the
+    password step sends the browser to)."""
+    default = default_factor(txn)
+    return default is not None and default.kind == factor.kind
+
+
 def _code_page(txn, factor, form, *, status=200, messages=None, remember=None):
     challenge = login_challenge(txn)
     factors = login_factors(txn)
@@ -182,10 +189,12 @@ def verify(kind):
     factor = _usable_factor(txn, kind)
     if factor is None:
         return redirect(url_for("mfa.start"))
-    if not factor.backup and mfa_state(txn).get("factor") != factor.kind:
+    chosen = mfa_state(txn).get("factor")
+    if not factor.backup and chosen != factor.kind and not (chosen is None and _is_default(txn, factor)):
         set_mfa_state(txn, factor=factor.kind)
         commit_keeping_loaded_state()
-    seconds = flows.locked_for_seconds(txn.user)
+    # the user row was read by this request; a post's own claim of an attempt checks atomically
+    seconds = flows.locked_for_seconds(txn.user, reload=False)
     if seconds:
         return _locked_page(seconds)
     challenge = login_challenge(txn)
@@ -221,12 +230,15 @@ def verify(kind):
 
 
 def _after_success(txn):
+    """Recovery codes to show, a factor to offer, or on with the login. The verification and
+    what follows it commit together (``login_flow.advance`` or the commits here)."""
     codes = pending_recovery_codes(txn) or after_first_verification(txn)
-    commit_keeping_loaded_state()
     if codes:
+        commit_keeping_loaded_state()
         return redirect(url_for("mfa.recovery_codes"))
     offered = next((f for f in flows.enrollable_factors(txn.realm) if f.offers_after_login(txn)), None)
     if offered is not None:
+        commit_keeping_loaded_state()
         return redirect(url_for("mfa.offer", kind=offered.kind))
     finish_mfa(txn)
     return login_flow.advance(txn)

@@ -10,6 +10,14 @@ from .base import UTCDateTime, utcnow
 from .realm import Realm
 
 
+def types_want(event_types: list | None, event_type: str) -> bool:
+    """Whether a webhook subscribed to ``event_types`` (None: every type) gets ``event_type``."""
+    if event_types is None:
+        return True
+    return any(event_type == wanted or (wanted.endswith(".*") and event_type.startswith(wanted[:-1]))
+               for wanted in event_types)
+
+
 class Webhook(db.Model):
     """A realm's subscription: events of ``event_types`` (None: every type; an entry may be
     ``family.*``) are POSTed to ``url``, signed with the secret (Fernet-encrypted here, since
@@ -31,10 +39,7 @@ class Webhook(db.Model):
         back_populates="webhook", cascade="all, delete-orphan", passive_deletes=True)
 
     def wants(self, event_type: str) -> bool:
-        if self.event_types is None:
-            return True
-        return any(event_type == wanted or (wanted.endswith(".*") and event_type.startswith(wanted[:-1]))
-                   for wanted in self.event_types)
+        return types_want(self.event_types, event_type)
 
     def __repr__(self) -> str:
         return f"<Webhook {self.id} {self.url}>"

@@ -36,11 +36,13 @@ def decided_organization(txn):
     if user is None:
         return None
     requested, required = organization_wanted(txn)
+    chosen = state_of(txn, KEY).get("organization_id")
+    if not (requested or chosen or required):
+        return None
     open_to_user = {organization.id: organization for organization in organization_service.organizations_open_to(user)}
     if requested:
         organization = organization_service.find_organization(txn.realm, requested)
         return organization if organization is not None and organization.id in open_to_user else None
-    chosen = state_of(txn, KEY).get("organization_id")
     if chosen:
         return open_to_user.get(chosen)
     if required and len(open_to_user) == 1:

@@ -1,11 +1,14 @@
 """Per-process caches of what every token request reads and an administrator rarely changes:
-realms, clients and each realm's signing keys (private, decrypted; and the published set).
+realms, clients and each realm's signing keys (private, decrypted; and the published set); and
+what every login asks of its realm's configuration: the event types its webhooks want, its
+upstream providers' buttons, its auto-join domains (``webhooks``, ``identity_providers``,
+``organization_domains`` are watched too).
 
 A token request used to spend most of its time reading those three rows (and decrypting the
 key) over and over. Here they are kept in memory, and never served stale:
 
 - **Invalidation on write.** Any flush that inserts, updates or deletes a row of a watched table
-  (``realms``, ``clients``, ``signing_keys``), through the ORM or a bulk statement, marks its
+  (``WATCHED_TABLES``), through the ORM or a bulk statement, marks its
   session; when that session commits, every cache of the process is dropped at once
   (``invalidate``), and the other processes are told:
   - on PostgreSQL, by ``NOTIFY idp_lookup_cache`` sent inside the writing transaction (so it is
@@ -51,7 +54,8 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 log = logging.getLogger(__name__)
 
 #: The tables whose rows (or derived values) the caches hold.
-WATCHED_TABLES = frozenset({"realms", "clients", "signing_keys"})
+WATCHED_TABLES = frozenset({"realms", "clients", "signing_keys", "webhooks", "organization_domains",
+                            "identity_providers"})
 CHANNEL = "idp_lookup_cache"
 #: Entries kept at most (client ids come from requests; only found clients are kept).
 MAX_ENTRIES = 10_000

@@ -287,11 +287,25 @@ def email_domain(user: User) -> str | None:
         return None
 
 
+def auto_join_domains(realm_id: int) -> frozenset[str]:
+    """The realm's verified domains whose users join automatically. Every successful login asks,
+    and most realms have none: the set comes from the per-process lookup cache
+    (``organization_domains`` is a watched table), and only a user whose domain is in it costs
+    the query that finds the organization."""
+    from .lookup_cache import cached
+
+    def load():
+        return frozenset(db.session.scalars(db.select(OrganizationDomain.domain).filter_by(realm_id=realm_id,
+                                                                                           auto_join=True)))
+
+    return cached(("auto_join_domains", realm_id), load)
+
+
 def auto_join_organization_for(user: User) -> Organization | None:
     """The organization the user would join by their verified address, if it allows it and
     they are not a member yet."""
     domain = email_domain(user)
-    if not user.email_verified or user.disabled or domain is None:
+    if not user.email_verified or user.disabled or domain is None or domain not in auto_join_domains(user.realm_id):
         return None
     row = db.session.scalar(db.select(OrganizationDomain).filter_by(realm_id=user.realm_id, domain=domain,
                                                                    auto_join=True))

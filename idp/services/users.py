@@ -7,6 +7,7 @@ accounts there and one on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 
@@ -62,6 +63,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
+@functools.lru_cache(maxsize=4096)
 def _domain_key(domain: str) -> str:
     """A fully qualified ``example.com.`` is the domain ``example.com``."""
     domain = domain.rstrip(".")

@@ -18,6 +18,7 @@ import secrets
 from ..events import record_event
 from ..extensions import db
 from ..models import AuditEvent, Webhook, WebhookDelivery, utcnow
+from ..models.webhook import types_want
 
 TEST_EVENT_TYPE = "webhook.test"
 
@@ -53,11 +54,25 @@ def _pending(webhook: Webhook, message_id: str, event_type: str, payload: str, *
     return delivery
 
 
+def subscribed_types(realm) -> tuple:
+    """The ``event_types`` of each enabled webhook of ``realm``, from the per-process lookup
+    cache (``webhooks`` is a watched table: a change to one is seen by the next request of every
+    process). Every audit event asks; almost always nobody listens, and then no query runs."""
+    from ..services.lookup_cache import cached
+
+    def load():
+        with db.session.no_autoflush:  # the event being recorded stays unflushed for other receivers
+            rows = db.session.scalars(db.select(Webhook.event_types).filter_by(realm_id=realm.id, enabled=True))
+            return tuple(None if types is None else tuple(types) for types in rows)
+
+    return cached(("webhook_types", realm.id), load)
+
+
 def enqueue_for_event(event: AuditEvent, *, realm=None, user=None, **_) -> list[WebhookDelivery]:
     """Receiver of ``idp.events.event_recorded``: one pending delivery per enabled webhook of the
     event's realm that wants its type. Runs inside the caller's transaction, so the deliveries
     commit (or roll back) with the change and its audit row."""
-    if realm is None:
+    if realm is None or not any(types_want(types, event.event_type) for types in subscribed_types(realm)):
         return []
     with db.session.no_autoflush:
         webhooks = db.session.scalars(db.select(Webhook).filter_by(realm_id=realm.id, enabled=True)).all()

@@ -134,3 +134,63 @@ def test_user_picks_the_app_over_sms_on_the_choice_page(realm_factory, user_fact
     login.get(link(login.page, "Use an authenticator app"))
     login.submit({"code": user.totp_code()})
     assert logged_in_claims(login)["amr"] == ["pwd", "mfa", "otp"]
+
+
+def test_password_step_sends_the_browser_straight_to_the_apps_code_page(realm_factory, user_factory, app):
+    from tests.flows import HostedLogin
+    from tests.helpers import PASSWORD, csrf_token
+
+    realm = realm_factory(integration=False, totp_enabled=True)
+    user_factory(with_totp=True)
+    login = HostedLogin(app.test_client(), "acme", realm.client_id, realm.client_secret)
+    login.authorize()
+    response = login.http.post(login.page_url, data={"csrf_token": csrf_token(login.page),
+                                                     "email": "alice@example.com", "password": PASSWORD})
+    assert response.status_code in (302, 303)
+    assert urlsplit(response.location).path.endswith("/mfa/totp"), "no hop through /mfa"
+
+
+def test_code_claimed_by_another_worker_after_the_page_loaded_it_is_a_replay(realm_factory, user_factory, in_app):
+    """The claim of a time step tries the credential as this request loaded it; a step recorded
+    meanwhile (another worker, same code) makes the compare-and-set fail, and the fresh row
+    then refuses the code."""
+    import json
+
+    import sqlalchemy as sa
+
+    from idp.extensions import db
+    from idp.mfa import flows
+    from idp.mfa.totp.factor import claim_step
+    from idp.models import Authenticator, User
+
+    realm_factory(integration=False, totp_enabled=True)
+    user = user_factory(with_totp=True)
+    with in_app():
+        [row] = flows.credentials_of(db.session.get(User, user.id), kind="totp")
+        step = int(time.time()) // 30
+        db.session.execute(sa.text("UPDATE authenticators SET data = :data, revision = revision + 1 WHERE id = :id"),
+                           {"data": json.dumps({**row.data, "last_used_step": step}), "id": row.id})
+        assert row.data.get("last_used_step", 0) < step, "the request still holds the older row"
+        assert claim_step(row, step) is False
+        assert claim_step(row, step + 1) is True
+        db.session.commit()
+        assert db.session.get(Authenticator, row.id).data["last_used_step"] == step + 1
+
+
+def test_a_users_credentials_are_read_again_after_one_is_added(realm_factory, user_factory, in_app):
+    from idp.extensions import db
+    from idp.mfa import flows
+    from idp.mfa.registry import get_factor
+    from idp.models import User
+
+    realm_factory(integration=False, totp_enabled=True)
+    user = user_factory(with_totp=True)
+    with in_app():
+        row = db.session.get(User, user.id)
+        assert [c.kind for c in flows.credentials_of(row)] == ["totp"]
+        pending = get_factor("totp").begin_enrolment(row, {"name": "Second phone"})
+        assert [c.name for c in flows.credentials_of(row, state="pending")] == ["Second phone"]
+        flows.activate(pending, by="user")
+        assert sorted(c.kind for c in flows.credentials_of(row)) == ["recovery", "totp", "totp"]
+        db.session.rollback()
+        assert [c.kind for c in flows.credentials_of(row)] == ["totp"]

@@ -3,6 +3,7 @@ the events it asked for; a delivery that cannot get through is given up after th
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -43,8 +44,6 @@ def test_the_event_and_its_deliveries_commit_together_with_the_change(acme):
 
     [delivery] = _deliveries(event_type="user.created")
     assert delivery.status == "pending" and delivery.webhook.url == "https://hooks.example.com/a"
-    import json
-
     body = json.loads(delivery.payload)
     assert body["type"] == "user.created" and body["data"]["user_id"] == user.id
     assert body["data"]["email"] == "bob@example.com" and body["data"]["realm"] == "acme"
@@ -99,3 +98,19 @@ def test_a_removed_webhook_takes_its_log_with_it_and_hears_nothing_of_its_remova
 
     assert {d.webhook_id for d in _deliveries()} == {staying.id}
     assert [d.event_type for d in _deliveries(event_type="webhook.deleted")] == ["webhook.deleted"]
+
+
+def test_a_webhook_added_after_its_realm_was_looked_up_hears_the_next_event(app, acme):
+    """Which event types a realm's webhooks want is read from the per-process lookup cache while
+    serving requests (every login records several events); adding a webhook is seen at once."""
+    from idp.webhooks.outbox import subscribed_types
+
+    with app.test_request_context("/"):
+        assert subscribed_types(acme) == ()
+        create_webhook(acme, url="https://hooks.example.com/a", event_types=["user.*"])
+        db.session.commit()
+        assert subscribed_types(acme) == (("user.*",),)
+        second = create_user(acme, email="second@example.com", password=None)
+        db.session.commit()
+
+    assert [json.loads(d.payload)["data"]["user_id"] for d in _deliveries(event_type="user.created")] == [second.id]

@@ -12,6 +12,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 from flask import g
+from sqlalchemy.orm import joinedload
 
 from ...database import commit_keeping_loaded_state
 from ...extensions import db
@@ -64,6 +65,7 @@ class AuthorizationCodeGrant(SenderConstrainedGrant, grants.AuthorizationCodeGra
         to a DPoP key (``dpop_jkt``, RFC 9449 §10) is refused, unspent, without a proof of it."""
         row = db.session.scalar(
             db.select(AuthorizationCode).filter_by(realm_id=g.realm.id, code_digest=keyed_digest(code))
+            .options(joinedload(AuthorizationCode.user))  # ``authenticate_user`` reads it: one query
         )
         if row is None or row.client_id != client.get_client_id():
             return None
