@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, request, session, url_for
