@@ -120,6 +120,9 @@ def create_app(
     from .oidc.metadata import serve_cached_documents
 
     serve_cached_documents(app)
+    from .oidc.express import serve_express_lanes
+
+    serve_express_lanes(app)
     if settings.server.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

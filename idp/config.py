@@ -26,6 +26,7 @@ class ServerSettings:
     port: int = 5000
     trusted_proxies: int = 0
     secret_key: str = ""
+    express_lanes: bool = True
 
 
 @dataclass
@@ -68,6 +69,10 @@ class TokenSettings:
     #: DPoP proofs remembered at most (when they are kept in the database, not in Redis); past
     #: it new proofs are refused with 503 until the oldest expire.
     dpop_max_remembered_proofs: int = 100000
+    #: DPoP proofs of public clients (which anyone can make: their ``client_id`` is public)
+    #: remembered per client network; a confidential client authenticates first and is not
+    #: counted. Flask-Limiter's syntax; "" for none.
+    dpop_public_client_rate_limit: str = "300 per minute; 3000 per hour"
 
 
 @dataclass

@@ -182,21 +182,26 @@ def client_network() -> str:
     return str(parsed)
 
 
-def parse_login_transaction_limits(settings) -> list:
-    """``security.login_transaction_rate_limit`` in Flask-Limiter's syntax ("" for none); a value
-    that does not parse stops start-up."""
+def parse_limits(name: str, value: str) -> list:
+    """A rate-limit setting in Flask-Limiter's syntax ("" for none); a value that does not parse
+    stops start-up, naming the setting."""
     from limits import parse_many
 
     from .config import ConfigError
 
-    value = settings.security.login_transaction_rate_limit.strip()
+    value = value.strip()
     if not value:
         return []
     try:
         return parse_many(value)
     except ValueError:
-        raise ConfigError(f"security.login_transaction_rate_limit: not a rate limit: {value!r} "
+        raise ConfigError(f"{name}: not a rate limit: {value!r} "
                           '(write it like "120 per minute; 1200 per hour")') from None
+
+
+def parse_login_transaction_limits(settings) -> list:
+    """``security.login_transaction_rate_limit``."""
+    return parse_limits("security.login_transaction_rate_limit", settings.security.login_transaction_rate_limit)
 
 
 def count_login_transaction() -> None:
@@ -218,6 +223,8 @@ def count_login_transaction() -> None:
 
 def init_limiter(app, settings) -> None:
     app.extensions["idp.login_transaction_limits"] = parse_login_transaction_limits(settings)
+    app.extensions["idp.dpop_public_client_limits"] = parse_limits(
+        "tokens.dpop_public_client_rate_limit", settings.tokens.dpop_public_client_rate_limit)
     if settings.redis.url:
         app.config["RATELIMIT_STORAGE_URI"] = settings.redis.url
     else:

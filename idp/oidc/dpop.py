@@ -107,6 +107,21 @@ class UseDPoPNonceError(OAuth2Error):
         return [*super().get_headers(), (NONCE_HEADER, self.nonce)]
 
 
+class PublicClientProofLimitError(OAuth2Error):
+    """This network sent more DPoP proofs for public clients than ``tokens.
+    dpop_public_client_rate_limit`` allows: it waits (RFC 6585 §4)."""
+
+    error = "temporarily_unavailable"
+    status_code = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__("Too many DPoP token requests from this network; try again later.")
+        self.retry_after = retry_after
+
+    def get_headers(self):
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
+
+
 class ProofStoreFullError(OAuth2Error):
     """Too many DPoP proofs are remembered at once: new ones wait until older ones expire."""
 
@@ -297,6 +312,25 @@ def remember_proof(proof: Proof) -> None:
         raise InvalidDPoPProofError("This DPoP proof was already used: make a new one for each request.")
 
 
+def count_public_client_proof() -> None:
+    """Count a public client's proof against the caller's network before it is remembered: the
+    only way a stranger can make the server keep proofs, so the limit that keeps one network from
+    filling the store (``dpop_max_remembered_proofs``) for everyone."""
+    import math
+
+    from ..ratelimit import client_network, limiter
+
+    items = current_app.extensions.get("idp.dpop_public_client_limits") or []
+    if not items or not limiter.enabled:
+        return
+    network = client_network()
+    strategy = limiter.limiter
+    for item in items:
+        if not strategy.hit(item, "dpop-public-client-proofs", network):
+            reset_at, _remaining = strategy.get_window_stats(item, "dpop-public-client-proofs", network)
+            raise PublicClientProofLimitError(max(1, math.ceil(reset_at - time.time())))
+
+
 def _redis(url: str):
     clients = current_app.extensions.setdefault("idp.dpop_redis", {})
     if url not in clients:
@@ -406,6 +440,8 @@ class SenderConstrainedGrant:
         check_client_requirement(client, self.request)
         proof = proof_of(self.request)
         if proof is not None:
+            if client.public:
+                count_public_client_proof()
             remember_proof(proof)
         return client
 

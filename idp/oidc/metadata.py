@@ -34,7 +34,11 @@ from .authorization_parameters import RESPONSE_MODES_SUPPORTED
 from .dpop import ALGORITHMS as DPOP_ALGORITHMS
 from .issuer import public_base_url
 
-REBUILD_AFTER = 5.0
+#: A document is rebuilt after any change to realms, clients or keys (the lookup cache's
+#: generation moves, on every process: ``idp.services.lookup_cache``), and at the latest after
+#: this many seconds: a retired key leaves the JWKS when its last tokens have expired, a time and
+#: not a change; a minute late is harmless.
+REBUILD_AFTER = 60.0
 MAX_AGE = 300
 #: Documents kept at most; the oldest built goes first. Keys hold the public address, which
 #: without ``server.public_url`` is the request's (loopback) host and port: never unbounded.
@@ -48,6 +52,12 @@ class Document:
     body: bytes
     etag: str
     built_at: float
+    #: The lookup cache's generation when the build began (None: caches off, never reused).
+    generation: int | None = None
+
+    def is_current(self, generation: int | None) -> bool:
+        return (self.generation is not None and self.generation == generation
+                and time.monotonic() - self.built_at <= REBUILD_AFTER)
 
 
 _documents: OrderedDict[tuple, Document] = OrderedDict()
@@ -67,13 +77,6 @@ def _keep(key: tuple, document: Document) -> None:
         _documents.move_to_end(key)
         while len(_documents) > MAX_DOCUMENTS:
             _documents.popitem(last=False)
-
-
-def forget_realm_documents(realm_name: str) -> None:
-    """Drop this process's documents of ``realm_name`` (after its keys changed)."""
-    with _lock:
-        for key in [k for k in _documents if k[1] == realm_name]:
-            del _documents[key]
 
 
 def _in_order(values) -> list[str]:
@@ -153,15 +156,23 @@ def _build(kind: str, realm_name: str) -> dict:
         db.session.rollback()
 
 
+def _generation() -> int | None:
+    from ..services.lookup_cache import lookup_cache
+
+    cache = lookup_cache()
+    return cache.current_generation() if cache is not None else None
+
+
 def realm_document(kind: str, realm_name: str) -> Document:
     key = _key(kind, realm_name)
     document = _documents.get(key)
-    if document is None or time.monotonic() - document.built_at > REBUILD_AFTER:
+    generation = _generation()
+    if document is None or not document.is_current(generation):
         body = json.dumps(_build(kind, realm_name), separators=(",", ":")).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         if document is not None and document.etag == etag:
             body = document.body
-        document = Document(body, etag, time.monotonic())
+        document = Document(body, etag, time.monotonic(), generation)
         _keep(key, document)
     return document
 
@@ -203,14 +214,15 @@ class CachedDocumentsMiddleware:
     cache before Flask sees the request: those two are what relying parties and resource
     servers poll, and Flask's routing and hooks cost more than the answer itself.
 
-    Only documents that the Flask view built and that are still fresh (``REBUILD_AFTER``) are
-    served here; anything else (a first request, a stale document, an unknown realm, a query
+    Only documents that the Flask view built and that are still current (nothing watched by the
+    lookup cache changed since, and younger than ``REBUILD_AFTER``) are served here; anything else (a first request, a stale document, an unknown realm, a query
     string, a host that is not the public URL's) goes on to Flask, which rebuilds, answers 404
     or refuses the host with a 400. Active only when ``server.public_url`` is set, so the issuer
     in the cache does not depend on the request."""
 
-    def __init__(self, wsgi_app, *, database_uri: str, public_url: str, trusted_hosts: list[str]):
+    def __init__(self, wsgi_app, *, database_uri: str, public_url: str, trusted_hosts: list[str], lookup_cache):
         self.wsgi_app = wsgi_app
+        self.lookup_cache = lookup_cache
         self.database_uri = database_uri
         self.base_url = public_url.rstrip("/")
         self.trusted_hosts = trusted_hosts
@@ -250,7 +262,7 @@ class CachedDocumentsMiddleware:
         except SecurityError:
             return None
         document = _documents.get((self.database_uri, realm_name, kind, self.base_url))
-        if document is None or time.monotonic() - document.built_at > REBUILD_AFTER:
+        if document is None or not document.is_current(self.lookup_cache.current_generation()):
             return None
         return document
 
@@ -260,5 +272,5 @@ def serve_cached_documents(app) -> None:
     if public_url:
         app.wsgi_app = CachedDocumentsMiddleware(
             app.wsgi_app, database_uri=app.config["SQLALCHEMY_DATABASE_URI"], public_url=public_url,
-            trusted_hosts=app.config["TRUSTED_HOSTS"],
+            trusted_hosts=app.config["TRUSTED_HOSTS"], lookup_cache=app.extensions["idp.lookup_cache"],
         )

@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 
+import sqlalchemy as sa
 from flask import current_app, g
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -131,32 +132,63 @@ def save_token(token: dict, request) -> IssuedToken | None:
     return row
 
 
+# Built once: building a select with its options costs more than running it (issue 17's profile
+# of userinfo and introspection); each call only binds its values.
+_TOKEN_BY_REFRESH_DIGEST = (
+    sa.select(IssuedToken)
+    .where(IssuedToken.realm_id == sa.bindparam("realm_id"), IssuedToken.refresh_digest == sa.bindparam("digest"))
+    .options(joinedload(IssuedToken.user))
+)
+_TOKEN_BY_ACCESS_JTI = (
+    sa.select(IssuedToken)
+    .where(IssuedToken.realm_id == sa.bindparam("realm_id"), IssuedToken.access_jti == sa.bindparam("jti"))
+    .options(joinedload(IssuedToken.user))
+)
+
+
 def find_by_refresh_token(realm, refresh_token: str) -> IssuedToken | None:
     """The row with its user (every caller checks the user next), in one round trip."""
-    return db.session.scalar(
-        db.select(IssuedToken)
-        .filter_by(realm_id=realm.id, refresh_digest=keyed_digest(refresh_token))
-        .options(joinedload(IssuedToken.user))
-    )
+    return db.session.scalar(_TOKEN_BY_REFRESH_DIGEST, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)})
+
+
+def verified_access_token_claims(realm, access_token: str) -> dict | None:
+    """The claims of a JWT access token whose signature one of the realm's published keys
+    verifies, or None.
+
+    A resource server presents the same token on every call until it expires, so a verified
+    token's claims are kept (``idp.services.lookup_cache``, under the token's keyed digest) until
+    its ``exp``, and dropped with everything else when a key or the realm changes: a key taken out
+    of the published set stops verifying its tokens on the next request, as without the cache.
+    Only the signature check is kept; whether the token is revoked, expired or its user disabled
+    is read each time by the caller."""
+    from joserfc.errors import JoseError
+
+    from ..services.keys import verify_jwt
+    from ..services.lookup_cache import cached
+
+    def verify():
+        try:
+            decoded = verify_jwt(realm, _settings(), access_token, algorithms=[ACCESS_TOKEN_ALGORITHM])
+        except (JoseError, ValueError):
+            return None
+        return decoded.claims
+
+    def kept_until(claims) -> float:
+        exp = claims.get("exp")
+        return exp if isinstance(exp, int) and not isinstance(exp, bool) else 0  # no exp: not kept
+
+    return cached(("verified_access_token", realm.id, keyed_digest(access_token)), verify, valid_until=kept_until)
 
 
 def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
     """The row of a JWT access token that this realm signed (signature checked), or None."""
-    from joserfc.errors import JoseError
-
-    from ..services.keys import verify_jwt
-
-    try:
-        decoded = verify_jwt(realm, _settings(), access_token, algorithms=[ACCESS_TOKEN_ALGORITHM])
-    except (JoseError, ValueError):
+    claims = verified_access_token_claims(realm, access_token)
+    if claims is None:
         return None
-    claims = decoded.claims
     jti = claims.get("jti")
     if not jti or claims.get("iss") != realm_issuer(realm):
         return None
-    row = db.session.scalar(
-        db.select(IssuedToken).filter_by(realm_id=realm.id, access_jti=jti).options(joinedload(IssuedToken.user))
-    )
+    row = db.session.scalar(_TOKEN_BY_ACCESS_JTI, {"realm_id": realm.id, "jti": jti})
     if row is None and _issued_to_the_client_itself(claims):
         return _client_credentials_token(realm, claims)
     return row

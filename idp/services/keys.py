@@ -61,12 +61,8 @@ def rotate_realm_keys(realm) -> list[SigningKey]:
     ):
         row.retired_at = now
     db.session.flush()
-    from ..oidc.metadata import forget_realm_documents
-
-    # Now, and again once committed: a document rebuilt in between would still hold the old keys.
-    name = realm.name
-    forget_realm_documents(name)
-    event.listen(db.session(), "after_commit", lambda _session: forget_realm_documents(name), once=True)
+    # The discovery and JWKS documents are rebuilt once this commits, as everything derived from
+    # the keys is (``idp.services.lookup_cache``).
     return create_realm_keys(realm)
 
 

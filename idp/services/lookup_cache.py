@@ -47,7 +47,6 @@ from typing import Any
 from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +87,9 @@ class LookupCache:
 
     def usable(self) -> bool:
         """Whether values may be served from (and kept in) memory right now. Only while serving
-        requests: a CLI command or a migration reads once and exits, and must not leave a
-        listener holding the database."""
-        if not self.enabled or not has_request_context():
+        requests (Flask's, or an express lane's: ``idp.oidc.express``): a CLI command or a
+        migration reads once and exits, and must not leave a listener holding the database."""
+        if not self.enabled or not (has_request_context() or g.get("express_request") is not None):
             return False
         if self._pid != os.getpid():
             self._start_in_this_process()
@@ -103,6 +102,22 @@ class LookupCache:
         if self.stamp_path is not None:
             self._check_stamp()
         return True
+
+    def current_generation(self) -> int | None:
+        """The generation after taking in the invalidations that have arrived, or None while the
+        caches are off. For callers outside a request (a WSGI layer in front of Flask) that keep
+        derived values of their own, tagged with the generation they were built under: such a
+        value is current while this returns the same number."""
+        if not self.enabled:
+            return None
+        if self._pid != os.getpid():
+            self._start_in_this_process()
+        if self.dialect == "postgresql":
+            if not self._drain_notifications():
+                return None
+        elif self.stamp_path is not None:
+            self._check_stamp()
+        return self.generation
 
     def get(self, key, load: Callable[[], Any], *, session: Session | None = None,
             valid_until: Callable[[Any], float | None] | None = None):
@@ -294,19 +309,30 @@ def row_data(instance) -> dict:
     return {attr.key: copy.deepcopy(getattr(instance, attr.key)) for attr in mapper.column_attrs}
 
 
-def attached(model, data: dict, session: Session):
+def attached(model, data: dict, session: Session, *, for_reading: bool = False):
     """An instance of ``model`` with ``data`` in ``session``, as if it had just been loaded: the
-    one the session already holds for that primary key, or a new one (no SQL)."""
+    one the session already holds for that primary key, or a new one (no SQL).
+
+    ``for_reading``: the instance is not added to the session, only given it to load its
+    relationships (``Session.enable_relationship_loading``): a change made to it is never saved.
+    Adding cascades through every relationship of the mapper, the largest cost left in an
+    express lane's request (``idp.oidc.express``), which only reads realms and clients."""
     mapper = inspect(model)
     identity = mapper.identity_key_from_primary_key([data[c.key] for c in mapper.primary_key])
     existing = session.identity_map.get(identity)
     if existing is not None:
         return existing
     instance = mapper.class_manager.new_instance()
-    for key, value in data.items():
-        set_committed_value(instance, key, copy.deepcopy(value) if isinstance(value, (list, dict)) else value)
+    # As the ORM's loader fills a row in: the values straight into the instance's dict, then
+    # committed all at once by make_transient_to_detached (set_committed_value per column cost
+    # a quarter of a client_credentials request).
+    instance.__dict__.update(
+        (key, copy.deepcopy(value) if isinstance(value, (list, dict)) else value) for key, value in data.items())
     make_transient_to_detached(instance)
-    session.add(instance)
+    if for_reading:
+        session.enable_relationship_loading(instance)
+    else:
+        session.add(instance)
     return instance
 
 
@@ -324,7 +350,9 @@ def cached_row(key, model, session: Session, load: Callable[[], Any]):
     data = cached(key, load_data)
     if data is None:
         return None
-    return holder[0] if holder else attached(model, data, session)
+    if holder:
+        return holder[0]
+    return attached(model, data, session, for_reading=has_app_context() and g.get("express_request") is not None)
 
 
 # --- invalidation on write -----------------------------------------------------------------------

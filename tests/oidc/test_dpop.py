@@ -549,6 +549,50 @@ def test_when_too_many_proofs_are_remembered_new_ones_wait(make_app):
     assert full.status_code == 503 and full.get_json()["error"] == "temporarily_unavailable"
 
 
+def test_one_network_cannot_fill_the_proof_store_through_a_public_client(make_app):
+    """A public client's ``client_id`` is public: anyone can send token requests under it with a
+    fresh proof and a made-up code, and each proof is remembered (before the code is looked at, so
+    a replay is refused first). Those proofs count against the sender's network; confidential
+    clients, which authenticate first, do not."""
+    from idp.oidc.dpop import DPoPProofRecord
+
+    app = make_app(tokens={"dpop_public_client_rate_limit": "2 per minute"})
+    service = _service_of(app)
+    with app.app_context():
+        from idp.extensions import db
+        from idp.services.clients import create_client
+        from idp.services.realms import find_realm
+
+        spa, _ = create_client(find_realm("acme"), name="SPA", public=True,
+                               redirect_uris=["https://spa.example/callback"])
+        db.session.commit()
+        spa_id = spa.client_id
+    http = app.test_client()
+
+    def made_up_code():
+        return http.post("/realms/acme/token", headers={"DPoP": DPoPKey().proof()}, data={
+            "grant_type": "authorization_code", "code": "made-up", "client_id": spa_id,
+            "redirect_uri": "https://spa.example/callback", "code_verifier": "v" * 43})
+
+    assert [made_up_code().status_code for _ in range(2)] == [400, 400]
+    refused = made_up_code()
+    assert refused.status_code == 429 and refused.get_json()["error"] == "temporarily_unavailable"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(DPoPProofRecord)) == 2
+    for _ in range(3):  # a confidential client's proofs are not counted
+        answered = http.post("/realms/acme/token", data={"grant_type": "client_credentials"},
+                             auth=service, headers={"DPoP": DPoPKey().proof()})
+        assert answered.status_code == 200
+
+
+def test_a_dpop_rate_limit_that_does_not_parse_stops_start_up(make_app):
+    from idp.config import ConfigError
+
+    with pytest.raises(ConfigError, match="tokens.dpop_public_client_rate_limit"):
+        make_app(tokens={"dpop_public_client_rate_limit": "lots"})
+
+
 def test_a_tv_polling_with_a_proof_gets_tokens_bound_to_its_key_and_refreshes_with_it(app, factory, acme):
     """The device grant (RFC 8628) with DPoP: the device proves its key when it polls."""
     from .test_device_flow import DEVICE_GRANT, Tv, _forget_last_poll, _user_enters_code

@@ -56,9 +56,12 @@ class Instance:
                               data={"grant_type": "refresh_token", "refresh_token": refresh_token})
 
 
-@pytest.fixture
-def instances(make_app, setup):
-    return Instance(make_app()), Instance(make_app())
+@pytest.fixture(params=["flask", "express lanes"])
+def instances(request, make_app, setup):
+    """Two instances whose token, userinfo and introspection requests go through Flask's views,
+    or (with a public URL) through the express lanes in front of them (``idp.oidc.express``)."""
+    public_url = "http://localhost" if request.param == "express lanes" else ""
+    return Instance(make_app(public_url=public_url)), Instance(make_app(public_url=public_url))
 
 
 def statements_during(app, action, *, in_transaction: list | None = None) -> list[str]:
@@ -223,3 +226,27 @@ def test_userinfo_and_introspection_read_the_token_and_its_user_in_one_statement
 
     if databases.postgres_mode():  # no BEGIN and ROLLBACK around the one read
         assert in_transaction == [False, False]
+
+
+def test_discovery_and_jwks_follow_a_change_on_every_instance_at_once(make_app, setup, runner):
+    """The documents are served from memory before Flask (``CachedDocumentsMiddleware``) and
+    rebuilt as soon as anything they derive from changes, on every instance: turning dynamic
+    registration on shows its endpoint on the next request, and rotated keys are published."""
+    first, second = (Instance(make_app(public_url="http://localhost")) for _ in range(2))
+
+    def discovery(instance):
+        return instance.http.get(f"/realms/{REALM}/.well-known/openid-configuration").get_json()
+
+    def published_kids(instance):
+        return {key["kid"] for key in instance.http.get(f"/realms/{REALM}/jwks").get_json()["keys"]}
+
+    for instance in (first, second):
+        for _ in range(2):  # the second answer comes from memory
+            assert "registration_endpoint" not in discovery(instance)
+        kids_before = published_kids(instance)
+    assert runner("realms", "set", REALM, "--dynamic-registration", "on").exit_code == 0
+    for instance in (first, second):
+        settled(lambda instance=instance: discovery(instance), lambda document: "registration_endpoint" in document)
+    assert runner("keys", "rotate", "--realm", REALM).exit_code == 0
+    for instance in (first, second):
+        settled(lambda instance=instance: published_kids(instance), lambda kids: kids > kids_before)

@@ -1,0 +1,154 @@
+"""What a lane knows of its request, read straight from the WSGI environ."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
+
+#: Larger bodies go to Flask (which has its own limit): a lane's forms are a few hundred bytes.
+MAX_BODY = 8192
+FORM_TYPE = "application/x-www-form-urlencoded"
+#: Headers that make a request one for Flask: a DPoP proof (RFC 9449), a browser's cross-origin
+#: call (CORS), a multi-part or chunked body.
+FLASK_ONLY_HEADERS = ("HTTP_DPOP", "HTTP_ORIGIN", "HTTP_TRANSFER_ENCODING")
+
+
+@dataclass
+class ExpressRequest:
+    method: str
+    url: str
+    headers: RequestHeaders
+    body: bytes
+    form: dict[str, str] = field(default_factory=dict)
+    secure: bool = False
+
+    def oauth2_request(self) -> OAuth2Request:
+        """The request as Authlib's server and endpoints take it (``RealmAuthorizationServer``
+        uses a request built in memory as it is)."""
+        return ExpressOAuth2Request(self)
+
+    def bearer_token(self) -> str | None:
+        """The token of an ``Authorization: Bearer`` header in its plain form, else None."""
+        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+        value = value.strip()
+        if scheme.lower() != "bearer" or not value or " " in value:
+            return None
+        return value
+
+
+class RequestHeaders(dict):
+    """The request's headers by lower-case name, with the reading methods of Werkzeug's
+    (``get``, ``getlist``, ``[]``, ``in``) that Authlib and idp call. Werkzeug's environ view
+    raises and catches an exception for each header it does not find, a dozen per request."""
+
+    @classmethod
+    def of(cls, environ) -> RequestHeaders:
+        headers = cls()
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                headers[key[5:].replace("_", "-").lower()] = value
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                headers[key.replace("_", "-").lower()] = value
+        return headers
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default=None):
+        return super().get(name.lower(), default)
+
+    def getlist(self, name: str) -> list[str]:
+        value = super().get(name.lower())
+        return [] if value is None else [value]
+
+
+class ExpressOAuth2Request(OAuth2Request):
+    def __init__(self, request: ExpressRequest):
+        super().__init__(request.method, request.url, headers=request.headers)
+        self._form = request.form
+        self.payload = BasicOAuth2Payload(request.form)
+
+    @property
+    def args(self):
+        return {}
+
+    @property
+    def form(self):
+        return self._form
+
+
+def read_express_request(environ, methods) -> ExpressRequest | None:
+    """The request, or None for one a lane does not take (see ``idp.oidc.express``). A body is
+    read only when it is a small urlencoded form with a length; the caller hands the bytes back to
+    Flask when no lane answers."""
+    if any(environ.get(name) for name in FLASK_ONLY_HEADERS):
+        return None
+    headers = RequestHeaders.of(environ)
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    if "\x00" in authorization or "\x00" in _basic_credentials(authorization):
+        return None
+    body = b""
+    form: dict[str, str] = {}
+    length = environ.get("CONTENT_LENGTH") or ""
+    if length not in ("", "0"):
+        if not length.isdigit() or int(length) > MAX_BODY:
+            return None
+        if (environ.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower() != FORM_TYPE:
+            return None
+        body = environ["wsgi.input"].read(int(length))
+        form = _form(body)
+        if form is None:
+            return _declined(environ, body)
+    elif environ.get("REQUEST_METHOD") == "POST":
+        return None
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    return ExpressRequest(
+        method=environ["REQUEST_METHOD"],
+        url=f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}",
+        headers=headers,
+        body=body,
+        form=form,
+        secure=scheme == "https",
+    )
+
+
+def _form(body: bytes) -> dict[str, str] | None:
+    """The form's fields, or None when a lane should not judge it: not UTF-8, a repeated field,
+    a NUL character (Flask answers each of these with its own error)."""
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return None
+    form = dict(pairs)
+    if len(form) != len(pairs) or any("\x00" in key or "\x00" in value for key, value in pairs):
+        return None
+    return form
+
+
+def _basic_credentials(authorization: str) -> str:
+    """The decoded ``Basic`` credentials ("" for any other header): a NUL in them is Flask's to
+    refuse (``idp.web.holds_nul_byte``)."""
+    import base64
+    import binascii
+
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(value.strip()).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def _declined(environ, body: bytes) -> None:
+    """A body was read but the request is Flask's: put the bytes back where Flask reads them."""
+    import io
+
+    environ["wsgi.input"] = io.BytesIO(body)
+    return None

@@ -1,0 +1,30 @@
+"""The userinfo endpoint's lane (OpenID Connect Core §5.3): a bearer token that is active, for a
+user who may still log in, with ``openid`` in its scope and bound to no DPoP key gets the user's
+claims, exactly as ``idp.oidc.views.userinfo`` gives them. Any other token is declined, and
+Flask's view answers with its error and challenge."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from ...database import read_only_request
+
+PATH = "userinfo"
+METHODS = ("GET",)
+
+
+def answer(request):
+    from flask import g
+
+    from ..claims import user_claims
+    from ..server import active_access_token
+
+    token = request.bearer_token()
+    if token is None:
+        return None
+    read_only_request()
+    row = active_access_token(g.realm, token)
+    if row is None or row.dpop_jkt or "openid" not in (row.scope or "").split():
+        return None
+    if row.user is None or row.user.disabled:
+        return None
+    return jsonify(user_claims(row.user, row.scope, organization_id=row.organization_id))

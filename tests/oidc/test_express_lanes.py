@@ -1,0 +1,227 @@
+"""The express lanes (``idp.oidc.express``) answer the hot machine requests before Flask, and
+answer them exactly as Flask's views do: each request here goes to two instances on one
+database, one with the lanes and one without, and the answers must match (status, JSON body with
+a token's time-dependent fields set aside, and the headers a client or browser acts on). Each
+case also says which instance's Flask ran: the lane must take what it claims to take, and hand
+everything else on."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from ..flows import signed_in_with_tokens
+
+REALM = "express"
+REDIRECT_URI = "http://127.0.0.1:9999/callback"
+EMAIL = "alice@example.com"
+PUBLIC_URL = "http://localhost"  # the test client's host
+#: Headers that may differ: when, and the page CSP's per-response nonce (a lane's JSON answer has
+#: the stricter ``default-src 'none'``).
+VARYING_HEADERS = {"date", "content-security-policy", "content-length"}
+TIME_DEPENDENT_CLAIMS = {"iat", "exp", "jti", "auth_time", "sid"}  # and the login's session
+
+
+class Instance:
+    """An app on the shared database that counts the requests its Flask app saw."""
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+        self.flask_requests = 0
+        inner = app.wsgi_app
+        lanes = getattr(inner, "wsgi_app", None) if type(inner).__name__ == "ExpressLanes" else None
+        if lanes is not None:
+            def counting(environ, start_response, flask_app=lanes):
+                self.flask_requests += 1
+                return flask_app(environ, start_response)
+
+            inner.wsgi_app = counting
+
+    def send(self, method, path, **kwargs):
+        before = self.flask_requests
+        response = self.http.open(f"/realms/{REALM}/{path}", method=method, **kwargs)
+        return response, self.flask_requests > before
+
+
+@pytest.fixture
+def setup(runner):
+    assert runner("realms", "create", REALM).exit_code == 0
+    machine = json.loads(runner("clients", "create", "--realm", REALM, "--name", "Machine", "--client-credentials",
+                                "--json").stdout)
+    shop = json.loads(runner("clients", "create", "--realm", REALM, "--name", "Shop", "--redirect-uri", REDIRECT_URI,
+                             "--json").stdout)
+    from ..helpers import PASSWORD
+
+    assert runner("users", "create", "--realm", REALM, "--email", EMAIL, "--password", PASSWORD).exit_code == 0
+    return {"machine": (machine["client_id"], machine["client_secret"]),
+            "shop": (shop["client_id"], shop["client_secret"])}
+
+
+@pytest.fixture
+def pair(make_app, setup):
+    express = Instance(make_app(public_url=PUBLIC_URL))
+    flask_only = Instance(make_app(public_url=PUBLIC_URL, server={"express_lanes": False}))
+    assert type(express.app.wsgi_app).__name__ == "ExpressLanes"
+    assert type(flask_only.app.wsgi_app).__name__ != "ExpressLanes"
+    return express, flask_only
+
+
+def _claims(jwt_string: str) -> dict:
+    payload = jwt_string.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return {name: value for name, value in claims.items() if name not in TIME_DEPENDENT_CLAIMS}
+
+
+def _comparable(response) -> dict:
+    body = response.get_data(as_text=True)
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = body
+    if isinstance(document, dict):
+        document = {name: (_claims(value) if name in ("access_token", "id_token") else value)
+                    for name, value in document.items()
+                    if name not in TIME_DEPENDENT_CLAIMS and name != "refresh_token"}
+    headers = {name.lower(): value for name, value in response.headers.items()
+               if name.lower() not in VARYING_HEADERS}
+    return {"status": response.status_code, "body": document, "headers": headers}
+
+
+def both(pair, method, path, *, lane_answers: bool, **kwargs):
+    """Send the request to both instances; their answers must match. ``lane_answers``: whether
+    the express instance's lane answered (its Flask app never saw the request)."""
+    express, flask_only = pair
+    answered, express_flask_ran = express.send(method, path, **kwargs)
+    expected, _ = flask_only.send(method, path, **kwargs)
+    assert _comparable(answered) == _comparable(expected)
+    assert express_flask_ran is not lane_answers, f"{method} {path}: the lane {'did not answer' if lane_answers else 'answered'}"
+    return answered
+
+
+def basic(client) -> dict:
+    client_id, secret = client
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def test_client_credentials_answers_match(pair, setup):
+    machine_id, machine_secret = setup["machine"]
+    cc = {"grant_type": "client_credentials"}
+    token = both(pair, "POST", "token", lane_answers=True, data=cc, headers=basic(setup["machine"]))
+    assert token.status_code == 200 and token.get_json()["token_type"] == "Bearer"
+    both(pair, "POST", "token", lane_answers=True,
+         data={**cc, "client_id": machine_id, "client_secret": machine_secret})
+    both(pair, "POST", "token", lane_answers=True, data={**cc, "scope": "openid"}, headers=basic(setup["machine"]))
+    # refusals are the same server's, answered by the lane too
+    both(pair, "POST", "token", lane_answers=True, data=cc, headers=basic((machine_id, "wrong")))
+    both(pair, "POST", "token", lane_answers=True, data=cc, headers=basic(("nobody", "wrong")))
+    both(pair, "POST", "token", lane_answers=True, data=cc, headers=basic(setup["shop"]))
+    both(pair, "POST", "token", lane_answers=True, data={**cc, "scope": "no-such-scope"},
+         headers=basic(setup["machine"]))
+    both(pair, "POST", "token", lane_answers=True, data={"grant_type": "client_credentials", "client_id": machine_id})
+
+
+@pytest.mark.parametrize("odd", [
+    {"data": "grant_type=client_credentials&grant_type=client_credentials"},
+    {"data": "grant_type=client_credentials&resource=https%3A%2F%2Fapi.example.com"},
+    {"data": "grant_type=client_credentials&scope=%00"},
+    {"data": b"grant_type=client_credentials&scope=\xff"},
+    {"data": "grant_type=client_credentials", "content_type": "application/json"},
+    {"data": "grant_type=client_credentials", "headers": {"DPoP": "not.a.proof"}},
+    {"data": "grant_type=client_credentials", "headers": {"Origin": "https://elsewhere.example"}},
+    {"data": "grant_type=client_credentials", "query_string": "grant_type=client_credentials"},
+    {"data": "grant_type=authorization_code&code=nope&redirect_uri=x"},
+    {"data": ""},
+], ids=["repeated", "resource", "nul", "not-utf8", "json", "dpop", "origin", "query", "other-grant", "empty"])
+def test_requests_the_token_lane_does_not_judge_go_to_flask(pair, setup, odd):
+    odd = dict(odd)
+    headers = {**basic(setup["machine"]), **odd.pop("headers", {})}
+    content_type = odd.pop("content_type", "application/x-www-form-urlencoded")
+    both(pair, "POST", "token", lane_answers=False, headers=headers, content_type=content_type, **odd)
+
+
+def test_a_nul_in_the_basic_credentials_is_flasks_to_refuse(pair, setup):
+    machine_id, _ = setup["machine"]
+    both(pair, "POST", "token", lane_answers=False, data={"grant_type": "client_credentials"},
+         headers=basic((machine_id, "a\x00b")))
+
+
+def test_an_unknown_realm_and_a_foreign_host_go_to_flask(pair, setup):
+    express, flask_only = pair
+    for instance in pair:
+        response = instance.http.post("/realms/nowhere/token", data={"grant_type": "client_credentials"},
+                                      headers=basic(setup["machine"]))
+        assert response.status_code == 404
+    before = express.flask_requests
+    response = express.http.post(f"/realms/{REALM}/token", data={"grant_type": "client_credentials"},
+                                 headers={**basic(setup["machine"]), "Host": "evil.example"})
+    assert response.status_code == 400 and express.flask_requests == before + 1
+
+
+def test_userinfo_answers_match(pair, setup, runner):
+    express, _ = pair
+    _, tokens = signed_in_with_tokens(express.http, REALM, *setup["shop"])
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    claims = both(pair, "GET", "userinfo", lane_answers=True, headers=bearer)
+    assert claims.status_code == 200 and claims.get_json()["email"] == EMAIL
+
+    # what the lane would refuse, Flask refuses with its challenge
+    both(pair, "GET", "userinfo", lane_answers=False, headers={"Authorization": "Bearer not-a-token"})
+    both(pair, "GET", "userinfo", lane_answers=False)
+    both(pair, "POST", "userinfo", lane_answers=False, headers=bearer)
+    machine_token = express.http.post(f"/realms/{REALM}/token", data={"grant_type": "client_credentials"},
+                                      headers=basic(setup["machine"])).get_json()["access_token"]
+    both(pair, "GET", "userinfo", lane_answers=False, headers={"Authorization": f"Bearer {machine_token}"})
+
+    assert runner("users", "set", EMAIL, "--realm", REALM, "--disabled", "on").exit_code == 0
+    refused = both(pair, "GET", "userinfo", lane_answers=False, headers=bearer)
+    assert refused.status_code == 401
+
+
+def test_introspection_answers_match(pair, setup):
+    express, _ = pair
+    _, tokens = signed_in_with_tokens(express.http, REALM, *setup["shop"])
+    shop = basic(setup["shop"])
+    active = both(pair, "POST", "introspect", lane_answers=True, data={"token": tokens["access_token"]}, headers=shop)
+    assert active.get_json()["active"] is True and active.get_json()["username"] == EMAIL
+    both(pair, "POST", "introspect", lane_answers=True,
+         data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}, headers=shop)
+    # another client learns nothing; a wrong secret is refused
+    inactive = both(pair, "POST", "introspect", lane_answers=True, data={"token": tokens["access_token"]},
+                    headers=basic(setup["machine"]))
+    assert inactive.get_json() == {"active": False}
+    both(pair, "POST", "introspect", lane_answers=True, data={"token": tokens["access_token"]},
+         headers=basic((setup["shop"][0], "wrong")))
+    both(pair, "POST", "introspect", lane_answers=True, data={"token": "garbage"}, headers=shop)
+    both(pair, "POST", "introspect", lane_answers=False, data={"token": tokens["access_token"], "extra": "1"},
+         headers=shop)
+
+    express.http.post(f"/realms/{REALM}/revoke", data={"token": tokens["access_token"]}, headers=shop)
+    revoked = both(pair, "POST", "introspect", lane_answers=True, data={"token": tokens["access_token"]},
+                   headers=shop)
+    assert revoked.get_json() == {"active": False}
+
+
+def test_refresh_answers_match(pair, setup):
+    """Each instance refreshes its own rotation family (a refresh token is spent once), with the
+    same outcomes: a new pair, a narrowed scope, a replayed token refused and its family revoked."""
+    express, _ = pair
+    outcomes = []
+    for instance in pair:
+        _, tokens = signed_in_with_tokens(instance.http, REALM, *setup["shop"])
+        shop = basic(setup["shop"])
+        refreshed, flask_ran = instance.send("POST", "token", headers=shop,
+                                             data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+        narrowed, _ = instance.send("POST", "token", headers=shop, data={
+            "grant_type": "refresh_token", "refresh_token": refreshed.get_json()["refresh_token"],
+            "scope": "openid offline_access"})
+        replayed, _ = instance.send("POST", "token", headers=shop,
+                                    data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+        family_gone, _ = instance.send("POST", "token", headers=shop, data={
+            "grant_type": "refresh_token", "refresh_token": narrowed.get_json()["refresh_token"]})
+        outcomes.append([_comparable(response) for response in (refreshed, narrowed, replayed, family_gone)])
+        if instance is express:
+            assert not flask_ran, "the refresh lane did not answer"
+    assert outcomes[0] == outcomes[1]
+    assert [outcome["status"] for outcome in outcomes[0]] == [200, 200, 400, 400]
