@@ -174,6 +174,19 @@ def test_userinfo_answers_match(pair, setup, runner):
                                       headers=basic(setup["machine"])).get_json()["access_token"]
     both(pair, "GET", "userinfo", lane_answers=False, headers={"Authorization": f"Bearer {machine_token}"})
 
+    # roles are read through the ORM (the lane's second way), with the same answer
+    from ..flows import HostedLogin
+    from ..helpers import PASSWORD
+
+    login = HostedLogin(express.app.test_client(), REALM, *setup["shop"])  # another browser
+    login.authorize(scope="openid profile roles")
+    login.log_in(EMAIL, PASSWORD)
+    with_roles = login.exchange_code()
+    assert "roles" in with_roles["scope"].split()
+    roles = both(pair, "GET", "userinfo", lane_answers=True,
+                 headers={"Authorization": f"Bearer {with_roles['access_token']}"})
+    assert roles.get_json()["roles"] == [] and roles.get_json()["preferred_username"] == EMAIL
+
     assert runner("users", "set", EMAIL, "--realm", REALM, "--disabled", "on").exit_code == 0
     refused = both(pair, "GET", "userinfo", lane_answers=False, headers=bearer)
     assert refused.status_code == 401

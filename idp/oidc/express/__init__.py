@@ -111,10 +111,11 @@ class ExpressLanes:
             if response is None:
                 db.session.rollback()
                 return None
-            for name, value in JSON_ANSWER_HEADERS:
-                response.headers.setdefault(name, value)
-            if request.secure:
-                response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            present = {name.lower() for name, _ in response.headers.items()}
+            extra = [(name, value) for name, value in JSON_ANSWER_HEADERS if name.lower() not in present]
+            if request.secure and "strict-transport-security" not in present:
+                extra.append(("Strict-Transport-Security", "max-age=31536000"))
+            response.headers.extend(extra)
             purge = self.app.extensions.get("idp.periodic_purge")
             if purge is not None:
                 purge.after_request(response)

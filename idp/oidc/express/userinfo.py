@@ -12,19 +12,27 @@ PATH = "userinfo"
 METHODS = ("GET",)
 
 
+#: Scopes whose claims are read through the user's roles and memberships (the ORM path).
+RELATIONSHIP_SCOPES = frozenset({"roles", "organizations"})
+
+
 def answer(request):
     from flask import g
 
     from ..claims import user_claims
     from ..server import active_access_token
+    from ..tokens import active_user_token
 
     token = request.bearer_token()
     if token is None:
         return None
+    found = active_user_token(g.realm, token)
+    if found is None or found.dpop_jkt or "openid" not in found.scope.split():
+        return None
+    if found.organization_id is None and not RELATIONSHIP_SCOPES & set(found.scope.split()):
+        return jsonify(user_claims(found.user, found.scope))
     read_only_request()
     row = active_access_token(g.realm, token)
-    if row is None or row.dpop_jkt or "openid" not in (row.scope or "").split():
-        return None
-    if row.user is None or row.user.disabled:
+    if row is None or row.dpop_jkt or row.user is None or row.user.disabled:
         return None
     return jsonify(user_claims(row.user, row.scope, organization_id=row.organization_id))
