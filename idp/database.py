@@ -126,6 +126,16 @@ def read_only_request() -> None:
     own (autocommit), so a lookup costs its one round trip and not ``BEGIN`` and ``ROLLBACK``
     besides. Call it before the request's first statement, and only where nothing is written
     (userinfo, introspection); anything already begun keeps its transaction."""
+    statements_commit_on_their_own()
+
+
+def statements_commit_on_their_own() -> None:
+    """From here on (until the session's transaction ends) each statement commits on its own on
+    PostgreSQL: no ``BEGIN``/``COMMIT`` round trips. For a request that reads and then writes in
+    one statement (the refresh token's rotation); a write of several statements must first end
+    this (``commit_keeping_loaded_state``), so that the next statement opens a transaction
+    again. Only before the session's first statement; anything already begun keeps its
+    transaction. SQLite keeps its transactions (they cost no round trip)."""
     from .extensions import db
 
     session = db.session()

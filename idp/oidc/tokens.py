@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import time
 import uuid
@@ -17,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from ..database import commit_keeping_loaded_state
 from ..extensions import db
-from ..models import AuthorizationCode, IssuedToken, User, utcnow
+from ..models import AuthorizationCode, IssuedToken, Membership, User, utcnow
 from ..security import keyed_digest, random_token
 from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt
 from ..services.sign_out import revoke_tokens_where, revoke_user_tokens  # noqa: F401 (their old home)
@@ -101,14 +102,22 @@ def save_token(token: dict, request) -> IssuedToken | None:
     row appears only if the token is revoked, so the token endpoint writes nothing for it."""
     if request.user is None:
         return None
+    row = IssuedToken(**_row_values(token, request))
+    db.session.add(row)
+    commit_keeping_loaded_state()
+    return row
+
+
+def _row_values(token: dict, request) -> dict:
+    """The columns of the row that keeps ``token`` (issued to ``request.user``)."""
     realm = g.realm
     context = authentication_of(request.user)
     claims = _unverified_claims(token["access_token"])
     now = utcnow()
-    row = IssuedToken(
+    values = dict(
         realm_id=realm.id,
         client_id=request.client.get_client_id(),
-        user_id=request.user.get_user_id() if request.user else None,
+        user_id=request.user.get_user_id(),
         scope=token.get("scope", ""),
         access_jti=claims["jti"],
         access_expires_at=now + dt.timedelta(seconds=token["expires_in"]),
@@ -123,14 +132,75 @@ def save_token(token: dict, request) -> IssuedToken | None:
         dpop_jkt=(claims.get("cnf") or {}).get("jkt"),
         act=context.act,
         audience=list(context.audience) if context.audience else None,
+        refresh_digest=None,
+        refresh_expires_at=None,
     )
     refresh = token.get("refresh_token")
     if refresh:
-        row.refresh_digest = keyed_digest(refresh)
-        row.refresh_expires_at = now + dt.timedelta(seconds=refresh_token_lifetime(realm))
-    db.session.add(row)
-    commit_keeping_loaded_state()
-    return row
+        values["refresh_digest"] = keyed_digest(refresh)
+        values["refresh_expires_at"] = now + dt.timedelta(seconds=refresh_token_lifetime(realm))
+    return values
+
+
+def rotate_refresh_token(old: IssuedToken, token: dict, request) -> bool:
+    """Spend the refresh token of ``old`` and keep the row of ``token``, its replacement, in one
+    transaction; False (and nothing written) when ``old`` can no longer be spent: another
+    request spent it first, or since it was read it was revoked, it expired, its user was
+    disabled or left the organization the login was for.
+
+    The claim re-checks everything that makes a refresh token usable, so what the grant read
+    before (outside any transaction) only shaped the new token. On PostgreSQL claim and insert
+    are one statement (``WITH claimed AS (UPDATE ... RETURNING) INSERT ... SELECT FROM
+    claimed``), committed on its own: the whole rotation costs that round trip. A request racing
+    with the same token waits for the row lock, then finds the token spent and inserts
+    nothing. SQLite, which has no data-modifying ``WITH``, runs the claim and then the insert in
+    one transaction.
+
+    Once committed, the request cannot be started over (it would find its token spent, a
+    reuse): ``g.refresh_token_rotated`` says so to ``idp.oidc.express``."""
+    values = _row_values(token, request)
+    parameters = {"old_id": old.id, "now": utcnow(), **{f"new_{name}": value for name, value in values.items()}}
+    connection = db.session.connection()  # Core statements on the session's transaction: no ORM step
+    postgres = connection.dialect.name == "postgresql"
+    claim, replacement = _rotation_statements(postgres, bool(old.organization_id), tuple(values))
+    if postgres:
+        rotated = connection.execute(replacement, parameters).first() is not None
+    else:
+        rotated = connection.execute(claim, parameters).rowcount == 1
+        if rotated:
+            connection.execute(replacement, parameters)
+    if rotated:
+        g.refresh_token_rotated = True
+        commit_keeping_loaded_state()
+    return rotated
+
+
+@functools.cache
+def _rotation_statements(postgres: bool, organization: bool, columns: tuple[str, ...]):
+    """The claim and the insert of ``rotate_refresh_token``, built once (a statement built per
+    request costs more than the database takes to run it); on PostgreSQL the insert includes
+    the claim. ``organization``: the login was for an organization, which the user must still
+    be a member of."""
+    table, users, memberships = IssuedToken.__table__, User.__table__, Membership.__table__
+    claim = (
+        db.update(table)
+        .where(table.c.id == db.bindparam("old_id"), table.c.refresh_used_at.is_(None),
+               table.c.revoked_at.is_(None), table.c.refresh_expires_at > db.bindparam("now"))
+        .where(db.exists().where(users.c.id == table.c.user_id, users.c.disabled.is_(False)))
+        .values(refresh_used_at=db.bindparam("now"))
+    )
+    if organization:
+        claim = claim.where(db.exists().where(memberships.c.organization_id == table.c.organization_id,
+                                              memberships.c.user_id == table.c.user_id))
+    new_values = [db.bindparam(f"new_{name}", type_=table.c[name].type) for name in columns]
+    if not postgres:
+        return claim, db.insert(table).values(dict(zip(columns, new_values)))
+    claimed = claim.returning(table.c.id).cte("claimed")
+    replacement = (db.insert(table)
+                   .from_select(list(columns), db.select(*new_values).select_from(claimed))
+                   .add_cte(claimed)
+                   .returning(table.c.id))
+    return claim, replacement
 
 
 # Built once: building a select with its options costs more than running it (issue 17's profile
@@ -147,9 +217,11 @@ _TOKEN_BY_ACCESS_JTI = (
 )
 
 
-def find_by_refresh_token(realm, refresh_token: str) -> IssuedToken | None:
-    """The row with its user (every caller checks the user next), in one round trip."""
-    return db.session.scalar(_TOKEN_BY_REFRESH_DIGEST, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)})
+def find_by_refresh_token(realm, refresh_token: str, *, reload: bool = False) -> IssuedToken | None:
+    """The row with its user (every caller checks the user next), in one round trip;
+    ``reload``: as the database has them now, even if the session holds them already."""
+    query = _TOKEN_BY_REFRESH_DIGEST.execution_options(populate_existing=True) if reload else _TOKEN_BY_REFRESH_DIGEST
+    return db.session.scalar(query, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)})
 
 
 def verified_access_token_claims(realm, access_token: str) -> dict | None:
@@ -302,19 +374,3 @@ def revoke_tokens_of_code(realm, code: AuthorizationCode) -> None:
     ).all()
     for family in set(families):
         revoke_family(realm, family)
-
-
-def claim_refresh_token(row: IssuedToken) -> bool:
-    """Mark a refresh token used; False when another request already did (a reuse).
-
-    Not committed here: the claim commits with the token that replaces it (``save_token``), so a
-    failure in between leaves the old token usable rather than spent with nothing in its place.
-    The row stays locked until then, and a request racing with the same token waits for that
-    commit and then finds the token used."""
-    result = db.session.execute(
-        db.update(IssuedToken)
-        .where(IssuedToken.id == row.id, IssuedToken.refresh_used_at.is_(None))
-        .where(IssuedToken.revoked_at.is_(None))
-        .values(refresh_used_at=utcnow())
-    )
-    return result.rowcount == 1

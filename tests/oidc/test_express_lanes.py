@@ -238,3 +238,50 @@ def test_refresh_answers_match(pair, setup):
             assert not flask_ran, "the refresh lane did not answer"
     assert outcomes[0] == outcomes[1]
     assert [outcome["status"] for outcome in outcomes[0]] == [200, 200, 400, 400]
+
+
+
+def test_each_kind_of_refresh_request_gets_the_same_answer_from_the_lane_and_flask(pair, setup):
+    """Each instance follows its own login's rotation (a refresh token works once): the same
+    requests, one chain each, get the same answers, the lane answering the plain ones."""
+    chains = [signed_in_with_tokens(instance.http, REALM, *setup["shop"])[1] for instance in pair]
+    first = [tokens["refresh_token"] for tokens in chains]
+    shop_id, shop_secret = setup["shop"]
+
+    def comparable(response):
+        answer = _comparable(response)
+        if isinstance(answer["body"], dict) and "access_token" in answer["body"]:
+            answer["body"]["access_token"].pop("sid", None)  # each login has its own session
+        return answer
+
+    def each(*, lane_answers, headers=None, token=lambda chain: chains[chain]["refresh_token"], **extra):
+        answers = []
+        for chain, instance in enumerate(pair):
+            form = {"grant_type": "refresh_token", "refresh_token": token(chain), **extra}
+            response, flask_ran = instance.send("POST", "token", data=form,
+                                                headers=basic(setup["shop"]) if headers is None else headers)
+            if response.status_code == 200 and "refresh_token" in response.get_json():
+                chains[chain] = response.get_json()
+            answers.append((response, flask_ran))
+        (answered, express_flask_ran), (expected, _) = answers
+        assert comparable(answered) == comparable(expected)
+        assert express_flask_ran is not lane_answers
+        return answered
+
+    rotated = each(lane_answers=True)
+    assert rotated.status_code == 200 and rotated.get_json()["refresh_token"] != first[0]
+    each(lane_answers=True, headers={}, client_id=shop_id, client_secret=shop_secret)
+    each(lane_answers=True, scope="openid email offline_access")
+    # refusals are the server's own, from the lane too
+    each(lane_answers=True, scope="openid profile")
+    each(lane_answers=True, headers=basic((shop_id, "wrong")))
+    each(lane_answers=True, token=lambda chain: "rt_unknown")
+    each(lane_answers=True, headers=basic(setup["machine"]))
+    # what the lane does not judge
+    each(lane_answers=False, resource="https://api.example.com")
+    each(lane_answers=False, headers={**basic(setup["shop"]), "DPoP": "not.a.proof"})
+    # a reuse ends the family, in both
+    reused = each(lane_answers=True, token=lambda chain: first[chain])
+    assert (reused.status_code, reused.get_json()["error"]) == (400, "invalid_grant")
+    ended = each(lane_answers=True)
+    assert (ended.status_code, ended.get_json()["error"]) == (400, "invalid_grant")

@@ -241,3 +241,40 @@ def test_a_login_for_an_organization_the_user_has_left_cannot_be_refreshed(app, 
                                 auth=(client_id, secret))
 
     assert refreshed.status_code == 400 and refreshed.get_json()["error"] == "invalid_grant"
+
+
+def test_leaving_the_organization_while_a_refresh_is_under_way_refuses_it(app, acme):
+    """The statement that spends the refresh token checks the membership again: a user removed
+    from the organization after the refresh read the token (a member then) gets nothing, and the
+    token is not spent."""
+    from sqlalchemy import event
+
+    from idp.services.realms import get_realm
+
+    _, client_id, secret = acme
+    tokens = _login(app, acme, scope="openid email offline_access", organization="globex").exchange_code()
+    removed = []
+
+    def remove_alice_before_the_claim(_conn, _cursor, statement, *_args):
+        if not removed and "SET refresh_used_at" in statement:
+            removed.append(True)
+            with app.app_context():
+                here = get_realm("acme")
+                orgs.remove_member(orgs.get_organization(here, "globex"), login_user(here))
+                db.session.commit()
+                db.session.remove()
+
+    event.listen(db.engine, "before_cursor_execute", remove_alice_before_the_claim)
+    try:
+        refreshed = app.test_client().post("/realms/acme/token", auth=(client_id, secret), data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remove_alice_before_the_claim)
+
+    assert removed, "the refresh never reached its claim"
+    assert (refreshed.status_code, refreshed.get_json()) == (400, {"error": "invalid_grant"})
+    orgs.add_member(orgs.get_organization(get_realm("acme"), "globex"), login_user(get_realm("acme")), roles=["billing"])
+    db.session.commit()
+    again = app.test_client().post("/realms/acme/token", auth=(client_id, secret), data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 200, "the refused refresh did not spend the token"

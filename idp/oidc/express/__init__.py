@@ -12,7 +12,9 @@ lookups and claims) inside a bare app context. Anything else goes to Flask uncha
   a NUL byte, a host that is not the public URL's, an unknown realm);
 - a lane that declines (returns ``None``), e.g. userinfo for a token it would refuse: Flask
   builds the refusal with its challenge headers;
-- a lane that raises: its transaction is rolled back and Flask starts the request over.
+- a lane that raises: its transaction is rolled back and Flask starts the request over (except
+  a refresh that fails after its token was rotated, which the token lane answers itself: started
+  over, it would look like a reuse and end the family; see ``token.py``).
 
 Realms and clients in a lane are for reading (``lookup_cache.attached``): a change made to one
 there is not saved. So a lane can only answer what Flask would have answered the same way; ``tests/oidc/

@@ -4,10 +4,17 @@ the lane cannot judge.
 The request goes to the same ``RealmAuthorizationServer.create_token_response`` as Flask's view,
 built in memory; its answer, success or OAuth error, is the server's own. Only the parameters a
 grant's plain request has are taken (client authentication by secret, Basic or in the form):
-``resource``/``audience``, client assertions and anything unknown are Flask's."""
+``resource``/``audience``, client assertions and anything unknown are Flask's.
+
+A refresh that fails after its token was rotated (committed) is not handed to Flask: started
+over, it would find the token spent, a reuse that ends the family. It is answered here, 500."""
 from __future__ import annotations
 
-from flask import current_app
+import logging
+
+from flask import current_app, g
+
+log = logging.getLogger(__name__)
 
 PATH = "token"
 METHODS = ("POST",)
@@ -16,6 +23,8 @@ CLIENT_SECRET_FIELDS = frozenset({"client_id", "client_secret"})
 #: The grants this lane runs, with the fields their plain requests have.
 GRANT_FIELDS = {
     "client_credentials": frozenset({"grant_type", "scope"}) | CLIENT_SECRET_FIELDS,
+    # a public client sends its client_id alone; a DPoP-bound token comes with a DPoP proof,
+    # which is Flask's (``FLASK_ONLY_HEADERS``)
     "refresh_token": frozenset({"grant_type", "refresh_token", "scope"}) | CLIENT_SECRET_FIELDS,
 }
 
@@ -25,4 +34,14 @@ def answer(request):
     if fields is None or not fields.issuperset(request.form):
         return None
     server = current_app.extensions["idp.authorization_server"]
-    return server.create_token_response(request.oauth2_request())
+    try:
+        return server.create_token_response(request.oauth2_request())
+    except Exception:
+        if not g.get("refresh_token_rotated"):
+            raise  # nothing was changed: Flask starts the request over
+        # Started over, the request would find its refresh token spent and end the family as a
+        # reuse: answered here, as Flask answers an unexpected error.
+        log.exception("refresh failed after its token was rotated")
+        return current_app.response_class(
+            '{"error": "server_error", "error_description": "An unexpected error occurred."}',
+            status=500, mimetype="application/json")

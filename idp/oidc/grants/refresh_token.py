@@ -5,6 +5,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from flask import g
 
+from ...database import commit_keeping_loaded_state, statements_commit_on_their_own
 from ...extensions import db
 from ...services.organizations import membership_in
 from ...models import utcnow
@@ -16,7 +17,13 @@ from .base import GrantSpec
 
 
 class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
-    """Rotation with reuse detection (RFC 9700 §4.14.2)."""
+    """Rotation with reuse detection (RFC 9700 §4.14.2).
+
+    A successful refresh costs two statements: the token's row with its user is read (outside
+    any transaction on PostgreSQL: nothing is written yet), then the old token is spent and its
+    replacement kept in one transaction (``tokens.rotate_refresh_token``), which re-checks
+    everything the read found. Only when that claim finds nothing does the grant look at why
+    (``_refused_rotation``), and answer exactly as if the read had seen it."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
     INCLUDE_NEW_REFRESH_TOKEN = True
@@ -24,6 +31,7 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token):
         """The token's row, or None (``invalid_grant``) when it is unknown, revoked, expired or
         its user can no longer log in; a rotated-out token also revokes its family."""
+        statements_commit_on_their_own()
         row = tokens.find_by_refresh_token(g.realm, refresh_token)
         if row is None or row.user is None or row.user.disabled:
             return None
@@ -38,8 +46,10 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
         return row
 
     def _revoke_reused(self, row):
+        """Revoke the family and record the reuse, together (in a transaction of their own)."""
         from ...services.audit import record_event
 
+        commit_keeping_loaded_state()
         tokens.revoke_family(g.realm, row.family_id)
         record_event("oauth.refresh_token_reused", realm=g.realm, user_id=row.user_id, client_id=row.client_id)
         db.session.commit()
@@ -49,9 +59,6 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
         the claim, so the token and its family stay the key holder's (``idp.oidc.dpop``)."""
         row = super()._validate_request_token(client)
         check_refresh_binding(row, client, self.request)
-        if not tokens.claim_refresh_token(row):
-            self._revoke_reused(row)
-            raise InvalidGrantError("The refresh token has already been used.")
         return row
 
     def authenticate_user(self, refresh_token):
@@ -67,8 +74,25 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
             organization_id=refresh_token.organization_id,
         ))
 
+    def save_token(self, token):
+        """Spend the old token and keep the new one at once; refused as the read would have
+        refused it when something changed in between (``_refused_rotation``)."""
+        if not tokens.rotate_refresh_token(self.request.refresh_token, token, self.request):
+            self._refused_rotation()
+
+    def _refused_rotation(self):
+        """The claim found the token no longer spendable: read it again (in a transaction of
+        its own) and answer as the first read would have. Spent meanwhile, by a request racing
+        with the same token, is a reuse: the family is revoked."""
+        commit_keeping_loaded_state()
+        current = tokens.find_by_refresh_token(g.realm, self.request.form["refresh_token"], reload=True)
+        if current is not None and current.refresh_used_at is not None:
+            self._revoke_reused(current)
+            raise InvalidGrantError("The refresh token has already been used.")
+        raise InvalidGrantError()
+
     def revoke_old_credential(self, refresh_token):
-        """Already marked used in _validate_request_token; its access token expires on its own."""
+        """Already spent by ``save_token``; its access token expires on its own."""
 
 
 #: The grants whose tokens a refresh token can follow.

@@ -1,0 +1,259 @@
+"""A refresh with rotation costs the database two statements: the token's row is read, then one
+statement spends it and keeps its replacement (``tokens.rotate_refresh_token``). That statement
+re-checks everything the read found, so whatever changes in between (another request with the
+same token, a revocation, a disabled user) is refused exactly as if the read had seen it.
+
+Run on SQLite and, with ``IDP_TEST_DATABASE=postgres``, on PostgreSQL, where the statements run
+without ``BEGIN``/``COMMIT`` round trips; through Flask's view and through the express lane."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+
+import pytest
+from sqlalchemy import event
+
+from .. import databases
+from ..flows import signed_in_with_tokens
+
+REALM = "rotation"
+EMAIL = "alice@example.com"
+REDIRECT_URI = "http://127.0.0.1:9999/callback"
+
+
+@pytest.fixture
+def shop(runner):
+    from ..helpers import PASSWORD
+
+    assert runner("realms", "create", REALM).exit_code == 0
+    created = json.loads(runner("clients", "create", "--realm", REALM, "--name", "Shop", "--redirect-uri",
+                                REDIRECT_URI, "--json").stdout)
+    assert runner("users", "create", "--realm", REALM, "--email", EMAIL, "--password", PASSWORD).exit_code == 0
+    return created["client_id"], created["client_secret"]
+
+
+@pytest.fixture(params=["flask", "express"])
+def server(make_app, request):
+    """The app, its refreshes answered by Flask's view or by the express lane before it
+    (``idp.oidc.express``; on when the public URL is set, here the test client's host)."""
+    if request.param == "flask":
+        return make_app()
+    app = make_app(public_url="http://localhost")
+    assert type(app.wsgi_app).__name__ == "ExpressLanes"
+    return app
+
+
+def refresh(http, shop, refresh_token):
+    return http.post(f"/realms/{REALM}/token", auth=shop,
+                     data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+
+def signed_in(server, shop) -> dict:
+    return signed_in_with_tokens(server.test_client(), REALM, *shop)[1]
+
+
+class Statements:
+    """The SQL statements the app's engine runs while the block runs, and for each whether it
+    ran inside a transaction (on PostgreSQL, autocommit means no ``BEGIN``/``COMMIT``)."""
+
+    def __init__(self, app, *, before=None):
+        with app.app_context():
+            from idp.extensions import db
+
+            self.engine = db.engine
+        self.seen: list[str] = []
+        self.in_transaction: list[bool] = []
+        self.before = before
+
+    def _record(self, conn, _cursor, statement, *_args):
+        self.seen.append(statement)
+        self.in_transaction.append(not getattr(conn.connection.dbapi_connection, "autocommit", False))
+        if self.before is not None:
+            self.before(statement)
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def warmed(server, shop, tokens: dict) -> dict:
+    """Refresh until a refresh reads the realm and the client from the caches alone (on
+    PostgreSQL they are off until the app's listener is connected); the tokens it ends with."""
+    import time
+
+    http = server.test_client()
+    deadline = time.monotonic() + 10
+    while True:
+        with Statements(server) as statements:
+            answer = refresh(http, shop, tokens["refresh_token"])
+        assert answer.status_code == 200, answer.get_json()
+        tokens = answer.get_json()
+        if not any("FROM realms" in s or "FROM clients" in s or "FROM signing_keys" in s for s in statements.seen):
+            return tokens
+        assert time.monotonic() < deadline, "the caches never served a refresh"
+        time.sleep(0.02)
+
+
+def reuse_events(server) -> int:
+    with server.app_context():
+        from idp.extensions import db
+        from idp.models import AuditEvent
+
+        return db.session.scalar(db.select(db.func.count()).select_from(AuditEvent)
+                                 .filter_by(event_type="oauth.refresh_token_reused"))
+
+
+def test_a_refresh_reads_the_token_then_spends_it_and_keeps_the_new_one_in_one_statement(server, shop):
+    tokens = warmed(server, shop, signed_in(server, shop))
+    with Statements(server) as statements:
+        answer = refresh(server.test_client(), shop, tokens["refresh_token"])
+
+    assert answer.status_code == 200, answer.get_json()
+    assert len(statements.seen) <= 3, statements.seen
+    if databases.postgres_mode():
+        read, rotation = statements.seen
+        assert read.startswith("SELECT") and "FROM issued_tokens" in read
+        assert rotation.startswith("WITH claimed AS") and "INSERT INTO issued_tokens" in rotation
+        assert statements.in_transaction == [False, False], "no BEGIN/COMMIT round trips"
+    assert refresh(server.test_client(), shop, answer.get_json()["refresh_token"]).status_code == 200
+
+
+def test_the_same_refresh_token_sent_by_many_at_once_works_once_and_ends_the_family(server, shop):
+    """RFC 9700 §4.14.2 under a race: of eight requests with one token, one gets new tokens; the
+    others are reuses, and a reuse revokes the family, the winner's new tokens included."""
+    tokens = signed_in(server, shop)
+    racers = 8
+    start = threading.Barrier(racers)
+    answers = []
+
+    def send():
+        http = server.test_client()
+        start.wait()
+        answers.append(refresh(http, shop, tokens["refresh_token"]))
+
+    threads = [threading.Thread(target=send) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] + [400] * (racers - 1), [a.get_json() for a in answers]
+    assert {a.get_json()["error"] for a in answers if a.status_code == 400} == {"invalid_grant"}
+    winner = next(a.get_json() for a in answers if a.status_code == 200)
+    assert refresh(server.test_client(), shop, winner["refresh_token"]).status_code == 400
+    userinfo = server.test_client().get(f"/realms/{REALM}/userinfo",
+                                        headers={"Authorization": f"Bearer {winner['access_token']}"})
+    assert userinfo.status_code == 401
+    assert reuse_events(server) >= 1
+
+
+def test_an_expired_refresh_token_is_refused_without_ending_the_family(server, shop):
+    first = signed_in(server, shop)
+    second = refresh(server.test_client(), shop, first["refresh_token"]).get_json()
+    with server.app_context():
+        from idp.extensions import db
+        from idp.models import IssuedToken
+        from idp.security import keyed_digest
+
+        row = db.session.scalar(db.select(IssuedToken).filter_by(refresh_digest=keyed_digest(second["refresh_token"])))
+        row.refresh_expires_at = row.issued_at - dt.timedelta(seconds=1)
+        db.session.commit()
+
+    answer = refresh(server.test_client(), shop, second["refresh_token"])
+
+    assert (answer.status_code, answer.get_json()["error"]) == (400, "invalid_grant")
+    assert reuse_events(server) == 0
+
+
+def _change_before_the_claim(server, change):
+    """Run ``change`` (in its own transaction) just before the statement that spends the token:
+    after the refresh read the token, as a request elsewhere would."""
+    done = []
+
+    def before(statement):
+        if not done and ("SET refresh_used_at" in statement):
+            done.append(True)
+            with server.app_context():
+                from idp.extensions import db
+
+                change(db)
+                db.session.commit()
+                db.session.remove()
+
+    return Statements(server, before=before), done
+
+
+def _disable_user(db):
+    from idp.models import User
+
+    db.session.execute(db.update(User).filter_by(email=EMAIL).values(disabled=True))
+
+
+def _revoke_family(db):
+    from idp.models import IssuedToken
+
+    db.session.execute(db.update(IssuedToken).values(revoked_at=db.func.now()))
+
+
+@pytest.mark.parametrize("change", [_disable_user, _revoke_family], ids=["user disabled", "token revoked"])
+def test_a_change_between_the_read_and_the_claim_refuses_the_refresh_as_the_read_would(server, shop, change):
+    tokens = signed_in(server, shop)
+    statements, done = _change_before_the_claim(server, change)
+    with statements:
+        answer = refresh(server.test_client(), shop, tokens["refresh_token"])
+
+    assert done, "the refresh never reached its claim"
+    assert (answer.status_code, answer.get_json()) == (400, {"error": "invalid_grant"})
+    assert reuse_events(server) == 0, "a refused token is not a reused one"
+
+
+def test_a_token_spent_between_the_read_and_the_claim_is_a_reuse(server, shop):
+    """What the loser of a race sees: its read found the token unspent, its claim found it spent."""
+    tokens = signed_in(server, shop)
+    spent = {}
+
+    def spend_elsewhere(statement):
+        if not spent and "SET refresh_used_at" in statement:
+            spent["answer"] = None
+            spent["answer"] = refresh(server.test_client(), shop, tokens["refresh_token"])
+
+    with Statements(server, before=spend_elsewhere):
+        answer = refresh(server.test_client(), shop, tokens["refresh_token"])
+
+    assert spent["answer"].status_code == 200
+    assert (answer.status_code, answer.get_json()["error_description"]) == (
+        400, "The refresh token has already been used.")
+    assert refresh(server.test_client(), shop, spent["answer"].get_json()["refresh_token"]).status_code == 400
+    assert reuse_events(server) == 1
+
+
+def test_the_express_lane_never_hands_a_spent_token_to_flask(make_app, shop):
+    """A lane that fails is normally started over by Flask; not once the refresh token is
+    spent, or Flask would find it spent and end the family as a reuse. The failure is answered
+    as one (500), and the family lives on."""
+    from sqlalchemy.orm import Session
+
+    server = make_app(public_url="http://localhost")
+    tokens = signed_in(server, shop)
+
+    def fail_once_committed(session):
+        event.remove(Session, "after_commit", fail_once_committed)
+        raise RuntimeError("the database connection broke after the commit")
+
+    event.listen(Session, "after_commit", fail_once_committed)
+    try:
+        answer = refresh(server.test_client(), shop, tokens["refresh_token"])
+    finally:
+        if event.contains(Session, "after_commit", fail_once_committed):
+            event.remove(Session, "after_commit", fail_once_committed)
+
+    assert (answer.status_code, answer.get_json()["error"]) == (500, "server_error")
+    assert reuse_events(server) == 0
+    userinfo = server.test_client().get(f"/realms/{REALM}/userinfo",
+                                        headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert userinfo.status_code == 200, "the family was not ended"
