@@ -94,11 +94,10 @@ def create_app(
         app.config.update(test_config)
     app.extensions["idp.settings"] = settings
 
-    from .database import configure_engine, init_migrations
+    from .database import configure_engine
     from .extensions import csrf, db
 
     db.init_app(app)
-    init_migrations(app)
     csrf.init_app(app)
     from . import i18n
     from .mfa import registry as mfa_registry

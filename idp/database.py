@@ -1,6 +1,10 @@
 """Engine settings and schema state shared by the CLI, the server and the health check."""
 from __future__ import annotations
 
+import ast
+import functools
+from pathlib import Path
+
 from sqlalchemy import event
 
 
@@ -32,7 +36,12 @@ def forget_inherited_connections(app) -> None:
 
 
 def init_migrations(app) -> None:
-    """Flask-Migrate on the migrations that come with the package (``idp.package_data``)."""
+    """Flask-Migrate on the migrations that come with the package (``idp.package_data``), once
+    per app. Called where migrations run (``upgrade_schema``, the ``db`` commands), never in
+    ``create_app``: Alembic costs every process about 11 MB that a server never uses (its health
+    check reads the schema version with ``schema_is_current``, without Alembic)."""
+    if "migrate" in app.extensions:
+        return
     from flask_migrate import Migrate
 
     from .extensions import db
@@ -43,23 +52,46 @@ def init_migrations(app) -> None:
 
 def upgrade_schema() -> None:
     """Run the Alembic migrations to head (inside an app context)."""
+    from flask import current_app
     from flask_migrate import upgrade
 
+    init_migrations(current_app._get_current_object())
     upgrade()
 
 
+@functools.cache
+def migration_heads(folder: str) -> frozenset[str]:
+    """The head revisions of the Alembic scripts in ``folder``/versions: every ``revision`` that
+    no script names as its ``down_revision``. Read from the scripts' top-level assignments, as
+    Alembic's ``ScriptDirectory.get_heads`` sees them (a test holds the two equal), without
+    importing Alembic or the scripts."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in Path(folder, "versions").glob("*.py"):
+        values = {}
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                else node.target if isinstance(node, ast.AnnAssign) and node.value is not None else None
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                values[target.id] = ast.literal_eval(node.value)
+        if values.get("revision"):
+            revisions.add(values["revision"])
+            down = values.get("down_revision")
+            parents.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions - parents)
+
+
 def schema_is_current() -> bool:
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-    from flask import current_app
+    """The database is at the head of the packaged migrations (its ``alembic_version`` rows)."""
+    from sqlalchemy import inspect, text
 
     from .extensions import db
+    from .package_data import migrations_folder
 
-    config = current_app.extensions["migrate"].migrate.get_config()
-    script = ScriptDirectory.from_config(config)
     with db.engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_heads()
-    return set(current) == set(script.get_heads())
+        current = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()) \
+            if inspect(conn).has_table("alembic_version") else set()
+    return current == migration_heads(str(migrations_folder()))
 
 
 def bootstrap() -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-from authlib.integrations.flask_client import OAuth
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, request, session, url_for
@@ -86,6 +84,9 @@ def _demo_url(path: str) -> str:
 
 
 def _oauth_client():
+    """Authlib's client (with ``requests``), loaded when the demo is used, not by every worker."""
+    from authlib.integrations.flask_client import OAuth
+
     oauth = current_app.extensions.get("idp.demo_oauth")
     if oauth is None:
         oauth = OAuth(current_app)

@@ -1,5 +1,5 @@
 """Flask extensions, created unbound and initialised in create_app() (Flask-Migrate, which
-imports Alembic, only there: ``idp.database.init_migrations``)."""
+imports Alembic, only where migrations run: ``idp.database.init_migrations``)."""
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData

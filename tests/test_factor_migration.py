@@ -24,9 +24,11 @@ def old_database(app):
     """Users made at the previous revision, with that revision's factors."""
     from flask_migrate import downgrade, upgrade
 
+    from idp.database import init_migrations
     from idp.extensions import db
     from idp.security import encrypt, keyed_digest
 
+    init_migrations(app)
     with app.app_context():
         factory = Factory(app)
         realm = factory.realm("acme")

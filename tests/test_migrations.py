@@ -10,6 +10,8 @@ from sqlalchemy import inspect
 
 from idp import create_app
 from idp.cli import main
+from idp.database import init_migrations, migration_heads
+from idp.package_data import migrations_folder
 
 from .conftest import test_settings as fast_test_settings
 
@@ -28,6 +30,7 @@ def upgraded_app(empty_instance):
     assert result.exit_code == 0, result.output
     assert "database is up to date" in result.stdout
     app = create_app(empty_instance, settings=fast_test_settings())
+    init_migrations(app)
     yield app
     with app.app_context():
         from idp.extensions import db
@@ -55,6 +58,17 @@ def test_db_upgrade_builds_the_whole_schema_on_an_empty_database(upgraded_app):
 
 def test_migrated_schema_matches_the_models(upgraded_app):
     assert _differences(upgraded_app) == []
+
+
+def test_the_health_check_sees_the_heads_alembic_sees(upgraded_app):
+    """``/healthz`` reads the heads from the scripts without Alembic (which a server never
+    loads); they must be Alembic's own."""
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    with upgraded_app.app_context():
+        script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+        assert migration_heads(str(migrations_folder())) == set(script.get_heads())
 
 
 def test_db_upgrade_creates_the_default_realm_and_is_repeatable(upgraded_app, empty_instance):
@@ -124,6 +138,7 @@ def test_email_key_migration_keeps_the_oldest_of_accounts_that_collide_and_names
 
     from .helpers import PASSWORD
 
+    init_migrations(app)
     with app.app_context():
         oldest = create_user(get_realm("default"), email="Émile@example.com", password=PASSWORD)
         other_realm = create_realm("other")
@@ -187,6 +202,7 @@ def test_keys_made_before_scopes_keep_doing_everything_in_their_realm(app):
     from idp.services.api_keys import SCOPES, _digest
     from idp.services.realms import get_realm
 
+    init_migrations(app)
     with app.app_context():
         realm_id = get_realm("default").id
         db.session.remove()

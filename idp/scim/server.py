@@ -9,18 +9,20 @@ unknown, revoked or expired one: 401 with ``WWW-Authenticate: Bearer``; a key of
 or without the scope: 403. All answered as SCIM errors."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, g, request, url_for
+from flask import Flask, g, request, url_for
 from scim2_flask import ScimServer
 from scim2_models import (Bulk, ChangePassword, ETag, Filter, ForbiddenException, InvalidValueException,
-                          NotFoundException, Patch, ScimProvider, ServiceProviderConfig, Sort, UnauthorizedException)
+                          NotFoundException, Patch, SCIMException, ScimProvider, ServiceProviderConfig, Sort,
+                          UnauthorizedException)
 from scim2_models.resources.service_provider_config import AuthenticationScheme
+from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
+from scim2_server.routing import ROUTES
 
-from ..extensions import csrf
 from ..services.api_keys import authenticate_api_key, key_allows
 from ..services.realms import ADMIN_REALM, find_realm
+from .routes import NAME, URL_PREFIX
 
-URL_PREFIX = "/realms/<realm_name>/scim/v2"
 #: The largest page a search returns (``filter.maxResults``).
 MAX_RESULTS = 200
 READ_METHODS = ("GET", "HEAD")
@@ -50,16 +52,36 @@ def build_provider() -> ScimProvider:
 
 
 class RealmScimServer(ScimServer):
-    """scim2-flask's server under a URL prefix that names the realm."""
+    """scim2-flask's server under a URL prefix that names the realm. Its blueprint is
+    ``routes.scim_blueprint``, registered without this module; each of that blueprint's views
+    and hooks calls ``serve``, ``authenticate`` or ``http_error`` here, which answer as
+    scim2-flask's own views and error handlers do."""
 
-    def create_blueprint(self) -> Blueprint:
-        blueprint = super().create_blueprint()
-        blueprint.url_value_preprocessor(_load_realm)
-        blueprint.url_defaults(_add_realm_name)
-        blueprint.before_request(_authenticate)
-        blueprint.after_request(_no_store)
-        csrf.exempt(blueprint)
-        return blueprint
+    def __init__(self, app: Flask):
+        from .storage import RealmStorage
+
+        super().__init__(RealmStorage(), build_provider(), url_prefix=URL_PREFIX, name=NAME)
+        self.service = self._create_service(app)
+        self.handler = ScimHandler(self.service, self.storage)
+        self._views = {route.name: self._make_view(route) for route in ROUTES}
+
+    def serve(self, endpoint: str | None):
+        """The answer of the route named ``endpoint`` (``None``: the fallback)."""
+        try:
+            return self._views[endpoint]() if endpoint is not None else self._fallback_view()
+        except SCIMException as error:
+            return self._handle_scim_exception(error)
+
+    def authenticate(self):
+        """``None`` when the caller may go on, else the SCIM error to answer."""
+        try:
+            _authenticate()
+        except SCIMException as error:
+            return self._handle_scim_exception(error)
+        return None
+
+    def http_error(self, error):
+        return self._handle_http_exception(error)
 
     def _fallback_view(self, path: str = "", **_kwargs):
         return super()._fallback_view(path)
@@ -89,16 +111,6 @@ class RealmScimServer(ScimServer):
         return scim_request
 
 
-def _load_realm(endpoint, values):
-    g.scim_realm_name = (values or {}).pop("realm_name", None)
-    g.realm = None
-
-
-def _add_realm_name(endpoint, values):
-    if "realm_name" not in values and g.get("scim_realm_name") is not None:
-        values["realm_name"] = g.scim_realm_name
-
-
 def _bearer_token() -> str | None:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     return value.strip() or None if scheme.lower() == "bearer" else None
@@ -122,14 +134,3 @@ def _authenticate():
         raise NotFoundException(detail="There is no such realm")
     g.realm = realm
     g.api_key = key
-
-
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def init_app(app: Flask) -> None:
-    from .storage import RealmStorage
-
-    RealmScimServer(RealmStorage(), build_provider(), app=app, url_prefix=URL_PREFIX, name="scim")

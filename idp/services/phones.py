@@ -1,16 +1,10 @@
-"""Phone numbers: parsed and validated with ``phonenumbers``, stored as E.164."""
+"""Phone numbers: parsed and validated with ``phonenumbers``, stored as E.164. ``phonenumbers``
+(its metadata of every region) is imported by the functions that use it, so that a process
+serving no SMS user does not hold it."""
 from __future__ import annotations
-
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
 
 from ..i18n import _
 from . import ServiceError
-
-ACCEPTED_TYPES = {
-    PhoneNumberType.MOBILE,
-    PhoneNumberType.FIXED_LINE_OR_MOBILE,
-}
 
 
 def parse_phone(raw: str, *, check_type: bool = True, allowed_countries: list[str] | None = None) -> str:
@@ -26,13 +20,17 @@ def parse_phone(raw: str, *, check_type: bool = True, allowed_countries: list[st
         )
     if text.startswith("00"):
         text = "+" + text[2:]
+    import phonenumbers
+    from phonenumbers import NumberParseException, PhoneNumberType
+
     try:
         number = phonenumbers.parse(text, None)
     except NumberParseException:
         raise ServiceError(_("That does not look like a phone number. Check it and try again."), field="phone") from None
     if not phonenumbers.is_valid_number(number):
         raise ServiceError(_("That phone number is not valid. Check the country code and the number."), field="phone")
-    if check_type and phonenumbers.number_type(number) not in ACCEPTED_TYPES:
+    if check_type and phonenumbers.number_type(number) not in (PhoneNumberType.MOBILE,
+                                                                 PhoneNumberType.FIXED_LINE_OR_MOBILE):
         raise ServiceError(_("We can only send codes to mobile phone numbers."), field="phone")
     region = phonenumbers.region_code_for_number(number)
     if allowed_countries and region not in allowed_countries:
@@ -44,10 +42,15 @@ def is_phone_country(code: str) -> bool:
     """Whether ``code`` is a region that has phone numbers (``phonenumbers``' regions: ISO 3166
     codes, plus a few territories with their own numbering such as AC and XK). A code outside
     them (ZZ) would match no number, so an allow-list made of it would silently block every SMS."""
+    import phonenumbers
+
     return code in phonenumbers.SUPPORTED_REGIONS
 
 
 def phone_country(e164: str) -> str | None:
+    import phonenumbers
+    from phonenumbers import NumberParseException
+
     try:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
     except NumberParseException:
@@ -58,6 +61,9 @@ def mask_phone(e164: str | None) -> str | None:
     """"+14155550100" -> "+1 •••• ••0100": the country code and the last four digits."""
     if not e164:
         return None
+    import phonenumbers
+    from phonenumbers import NumberParseException
+
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:

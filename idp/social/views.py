@@ -1,10 +1,13 @@
 """Federated login: /realms/<realm>/login/<transaction>/social/<provider> -> upstream ->
-/realms/<realm>/social/callback (the one URI registered upstream) -> back into the transaction."""
+/realms/<realm>/social/callback (the one URI registered upstream) -> back into the transaction.
+
+The upstream's client (``upstream``: Authlib's requests integration, with ``requests``) is
+imported by the two views that talk to an upstream: a process that sends no one upstream never
+loads it."""
 from __future__ import annotations
 
 import secrets
 
-import requests
 from authlib.common.errors import AuthlibBaseError
 from flask import Blueprint, g, redirect, request, url_for
 from joserfc.errors import JoseError
@@ -32,7 +35,6 @@ from ..web import add_realm_name, load_realm, render_error
 from . import email_check
 from .linking import LINK_IDENTITY, LINK_USED, EmailCheckNeeded, PasswordNeededToLink, ask_password_to_link, resolve_account
 from .providers import find_provider, upstream_did_allowed_mfa
-from .upstream import UpstreamError, client_for, upstream_identity
 
 social_bp = Blueprint("social", __name__, url_prefix="/realms/<realm_name>")
 social_bp.url_value_preprocessor(load_realm)
@@ -76,6 +78,10 @@ def start(txn_id, provider_name):
                             _("'%(name)s' is not a login method here.", name=provider_name[:64]))
     if not provider.enabled:
         return render_error(404, _("Unknown login method"), _("%(provider)s logins are turned off.", provider=provider.display_name))
+    import requests
+
+    from .upstream import client_for
+
     client = client_for(provider, callback_uri(g.realm))
     state = f"{txn.id}.{secrets.token_urlsafe(24)}"
     try:
@@ -140,6 +146,10 @@ def finish(txn_id):
             message = _("There was a problem at %(provider)s. Try again, or log in another way.",
                         provider=provider.display_name)
         return _back_to_login(txn, message)
+    import requests
+
+    from .upstream import UpstreamError, client_for, upstream_identity
+
     client = client_for(provider, callback_uri(g.realm))
     try:
         _check_issuer_parameter(provider, client, params.get("iss"))
@@ -158,6 +168,8 @@ def finish(txn_id):
 def _check_issuer_parameter(provider, client, iss: str | None) -> None:
     """RFC 9207: an upstream that names its issuer in the response must name the one we
     configured (a mix-up attack sends another provider's answer here)."""
+    from .upstream import UpstreamError
+
     if iss is None or provider.kind == "github":
         return
     expected = client.load_server_metadata().get("issuer") or provider.issuer

@@ -13,40 +13,25 @@
   challenge must be the binding's live one, which is then consumed before the signature is
   checked, so a response is accepted once at most. A passkey sign-in has no user yet: its
   challenge lives in the login transaction (``passwordless``).
-- **Attestation** ``none``: the provider does not restrict authenticator models."""
+- **Attestation** ``none``: the provider does not restrict authenticator models.
+
+py_webauthn is imported by the functions that use it: it costs a process about 6 MB, which only
+realms with passkeys need."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 import secrets
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import bytes_to_base64url, parse_client_data_json
-from webauthn.helpers.base64url_to_bytes import base64url_to_bytes
-from webauthn.helpers.exceptions import (
-    InvalidAuthenticationResponse,
-    InvalidRegistrationResponse,
-)
-from webauthn.helpers.structs import (
-    AttestationConveyancePreference,
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from ...extensions import db
 from ...models import OtpChallenge, utcnow
 from ...security import digests_equal, keyed_digest
+
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
 FACTOR = "webauthn"
 CHALLENGE_SECONDS = 300
@@ -74,11 +59,15 @@ def user_handle(user) -> bytes:
 
 
 def user_verification(realm) -> UserVerificationRequirement:
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     return UserVerificationRequirement.REQUIRED if realm.passkey_user_verification_required \
         else UserVerificationRequirement.PREFERRED
 
 
 def _digest(challenge: bytes) -> str:
+    from webauthn.helpers import bytes_to_base64url
+
     return keyed_digest("webauthn:" + bytes_to_base64url(challenge))
 
 
@@ -125,6 +114,9 @@ def claim_challenge(user, binding: str, credential: Mapping) -> bytes:
 
 
 def challenge_in(credential: Mapping) -> bytes:
+    from webauthn.helpers import parse_client_data_json
+    from webauthn.helpers.base64url_to_bytes import base64url_to_bytes
+
     try:
         client_data = parse_client_data_json(base64url_to_bytes(credential["response"]["clientDataJSON"]))
     except Exception as error:  # a malformed response of any shape is simply not valid
@@ -150,6 +142,9 @@ def parse_response(value) -> dict:
 # --- options ---------------------------------------------------------------------------------
 
 def _descriptors(rows) -> list[PublicKeyCredentialDescriptor]:
+    from webauthn.helpers.base64url_to_bytes import base64url_to_bytes
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
     result = []
     for row in rows:
         transports = []
@@ -167,6 +162,10 @@ def registration_options(realm, user, challenge: bytes, existing) -> str:
     """``navigator.credentials.create`` options as JSON: a discoverable credential (so it can
     also sign in without a password), user verification as the realm says, no attestation, and
     the user's passkeys excluded so one authenticator is not registered twice."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (AttestationConveyancePreference, AuthenticatorSelectionCriteria,
+                                          ResidentKeyRequirement)
+
     rp_id, _origin = relying_party()
     options = generate_registration_options(
         rp_id=rp_id, rp_name=realm.display_name, user_name=user.email, user_id=user_handle(user),
@@ -181,6 +180,8 @@ def registration_options(realm, user, challenge: bytes, existing) -> str:
 def authentication_options(realm, challenge: bytes, allowed=()) -> str:
     """``navigator.credentials.get`` options as JSON; ``allowed`` empty for discoverable
     credentials (the browser offers the passkeys it holds for this RP)."""
+    from webauthn import generate_authentication_options, options_to_json
+
     rp_id, _origin = relying_party()
     options = generate_authentication_options(
         rp_id=rp_id, challenge=challenge, timeout=TIMEOUT_MS, allow_credentials=_descriptors(allowed),
@@ -192,6 +193,10 @@ def authentication_options(realm, challenge: bytes, allowed=()) -> str:
 
 def verify_registration(realm, credential: Mapping, challenge: bytes) -> dict:
     """The new credential's data (what ``Authenticator.data`` keeps), or ``CeremonyFailed``."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.exceptions import InvalidRegistrationResponse
+
     rp_id, origin = relying_party()
     try:
         verified = verify_registration_response(
@@ -216,6 +221,10 @@ def verify_assertion(realm, credential: Mapping, challenge: bytes, stored: Mappi
     """py_webauthn's ``VerifiedAuthentication`` for ``stored`` (a credential's data). The sign
     count is compared by the caller (``factor.record_assertion``), after the signature is known
     to be good, so that only a genuine response can report a cloned authenticator."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.base64url_to_bytes import base64url_to_bytes
+    from webauthn.helpers.exceptions import InvalidAuthenticationResponse
+
     rp_id, origin = relying_party()
     try:
         return verify_authentication_response(
@@ -228,6 +237,9 @@ def verify_assertion(realm, credential: Mapping, challenge: bytes, stored: Mappi
 
 
 def credential_id_in(credential: Mapping) -> str | None:
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.base64url_to_bytes import base64url_to_bytes
+
     value = credential.get("rawId") or credential.get("id")
     if not isinstance(value, str) or len(value) > 1400:
         return None
@@ -238,6 +250,8 @@ def credential_id_in(credential: Mapping) -> str | None:
 
 
 def user_handle_in(credential: Mapping) -> str | None:
+    from webauthn.helpers.base64url_to_bytes import base64url_to_bytes
+
     value = (credential.get("response") or {}).get("userHandle")
     if not isinstance(value, str) or len(value) > 200:
         return None
