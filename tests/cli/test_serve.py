@@ -67,12 +67,13 @@ def test_serve_on_every_address_answers_only_to_loopback_names_and_says_so(runne
 def test_served_app_is_built_on_its_derived_public_url(runner, served):
     """Before: the app was built without a public URL and given one afterwards, so it trusted
     every Host and its cache of documents was off."""
+    from idp.oidc.express import ExpressLanes
     from idp.oidc.metadata import CachedDocumentsMiddleware
 
     assert runner("serve", "--host", "192.0.2.10", "--port", "5999").exit_code == 0
     app = served[0][0]
     assert app.config["TRUSTED_HOSTS"] == ["192.0.2.10"]
-    assert isinstance(app.wsgi_app, CachedDocumentsMiddleware)
+    assert isinstance(app.wsgi_app, ExpressLanes) and isinstance(app.wsgi_app.wsgi_app, CachedDocumentsMiddleware)
     client = app.test_client()
     assert client.get("/realms/default/account", base_url="http://evil.example:5999").status_code == 400
     discovery = client.get("/realms/default/.well-known/openid-configuration", base_url="http://192.0.2.10:5999")
