@@ -19,7 +19,7 @@ OpenAPI document list it, and a webhook subscribes to types from it (or to ``fam
 from __future__ import annotations
 
 from blinker import Namespace
-from flask import has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 
 from .extensions import db
 from .models import AuditEvent, utcnow
@@ -164,6 +164,9 @@ def record_event(event_type: str, *, realm=None, user=None, user_id=None, **deta
     if has_request_context():
         event.ip_address = request.remote_addr
         event.user_agent = (request.user_agent.string or "")[:400]
+    elif has_app_context() and g.get("express_request") is not None:  # answered before Flask (``idp.oidc.express``)
+        event.ip_address = g.express_request.remote_addr
+        event.user_agent = g.express_request.user_agent[:400]
     db.session.add(event)
     event_recorded.send(event, realm=realm, user=user)
     return event

@@ -230,8 +230,12 @@ def verify(kind):
 
 
 def _after_success(txn):
-    """Recovery codes to show, a factor to offer, or on with the login. The verification and
-    what follows it commit together (``login_flow.advance`` or the commits here)."""
+    """Recovery codes to show, a factor to offer, or on with the login.
+
+    The verification's claim (a TOTP time step, a code spent, the success recorded) commits
+    first, on its own: if finishing the login then fails (another request finished it, the user
+    was disabled meanwhile), the code stays used and cannot be replayed in another login."""
+    commit_keeping_loaded_state()
     codes = pending_recovery_codes(txn) or after_first_verification(txn)
     if codes:
         commit_keeping_loaded_state()

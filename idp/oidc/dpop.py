@@ -52,7 +52,7 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlalchemy as sa
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -324,10 +324,11 @@ def count_public_client_proof() -> None:
     if not items or not limiter.enabled:
         return
     network = client_network()
+    realm = g.realm.name  # each realm its own budget: one realm's abuse does not stop another's apps
     strategy = limiter.limiter
     for item in items:
-        if not strategy.hit(item, "dpop-public-client-proofs", network):
-            reset_at, _remaining = strategy.get_window_stats(item, "dpop-public-client-proofs", network)
+        if not strategy.hit(item, "dpop-public-client-proofs", realm, network):
+            reset_at, _remaining = strategy.get_window_stats(item, "dpop-public-client-proofs", realm, network)
             raise PublicClientProofLimitError(max(1, math.ceil(reset_at - time.time())))
 
 

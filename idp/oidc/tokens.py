@@ -163,6 +163,9 @@ def rotate_refresh_token(old: IssuedToken, token: dict, request) -> bool:
     connection = db.session.connection()  # Core statements on the session's transaction: no ORM step
     postgres = connection.dialect.name == "postgresql"
     claim, replacement = _rotation_statements(postgres, bool(old.organization_id), tuple(values))
+    # Set before the statement runs: on PostgreSQL it commits as it runs, and a failure after
+    # that (a connection lost before the answer) must not be started over as if nothing happened.
+    g.refresh_token_rotated = True
     if postgres:
         rotated = connection.execute(replacement, parameters).first() is not None
     else:
@@ -170,8 +173,9 @@ def rotate_refresh_token(old: IssuedToken, token: dict, request) -> bool:
         if rotated:
             connection.execute(replacement, parameters)
     if rotated:
-        g.refresh_token_rotated = True
         commit_keeping_loaded_state()
+    else:
+        g.refresh_token_rotated = False
     return rotated
 
 
@@ -250,7 +254,8 @@ def verified_access_token_claims(realm, access_token: str) -> dict | None:
         exp = claims.get("exp")
         return exp if isinstance(exp, int) and not isinstance(exp, bool) else 0  # no exp: not kept
 
-    return cached(("verified_access_token", realm.id, keyed_digest(access_token)), verify, valid_until=kept_until)
+    return cached(("verified_access_token", realm.id, keyed_digest(access_token)), verify, valid_until=kept_until,
+                  many=True)
 
 
 def find_by_access_token(realm, access_token: str) -> IssuedToken | None:

@@ -74,6 +74,9 @@ class LookupCache:
         self.dialect = database_url.get_backend_name()
         self.generation = 0
         self._entries: dict[Any, tuple[Any, float | None]] = {}
+        #: Values per token (``many=True``): as many as there are live tokens, so kept apart, and
+        #: emptied when full without dropping the realms, clients and keys.
+        self._many: dict[Any, tuple[Any, float | None]] = {}
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._listening = False
@@ -124,13 +127,14 @@ class LookupCache:
         return self.generation
 
     def get(self, key, load: Callable[[], Any], *, session: Session | None = None,
-            valid_until: Callable[[Any], float | None] | None = None):
+            valid_until: Callable[[Any], float | None] | None = None, many: bool = False):
         """The cached value of ``key``, or ``load()`` (kept unless it is None, the session holds
         uncommitted changes to a watched table, or an invalidation ran meanwhile).
         ``valid_until(value)``: a ``time.time()`` after which the value must be loaded again."""
         if not self.usable() or (session is not None and session.info.get(_CHANGED)):
             return load()
-        found = self._entries.get(key, _MISSING)
+        entries = self._many if many else self._entries
+        found = entries.get(key, _MISSING)
         if found is not _MISSING:
             value, until = found
             if until is None or time.time() < until:
@@ -145,15 +149,16 @@ class LookupCache:
         until = valid_until(value) if valid_until else None
         with self._lock:
             if self.generation == generation and (self.dialect != "postgresql" or self._listening):
-                if len(self._entries) >= MAX_ENTRIES:
-                    self._entries.clear()
-                self._entries[key] = (value, until)
+                if len(entries) >= MAX_ENTRIES:
+                    entries.clear()
+                entries[key] = (value, until)
         return value
 
     def invalidate(self) -> None:
         with self._lock:
             self.generation += 1
             self._entries.clear()
+            self._many.clear()
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -199,6 +204,7 @@ class LookupCache:
             self._listening = False
             self._connection = None
             self._entries.clear()
+            self._many.clear()
             self.generation += 1
             self._stamp_seen = None
             if self.dialect == "postgresql":
@@ -241,6 +247,7 @@ class LookupCache:
                 self._connection = None
                 self._listening = False
                 self._entries.clear()
+                self._many.clear()
                 self.generation += 1
         log.warning("lookup cache: listening connection lost (%s); caches off until it is back", why)
         try:
@@ -274,6 +281,7 @@ class LookupCache:
                     self._socket = connection.pgconn.socket
                     self._connection = connection
                     self._entries.clear()
+                    self._many.clear()
                     self.generation += 1
                     self._listening = True
                 continue

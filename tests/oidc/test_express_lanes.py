@@ -238,6 +238,13 @@ def test_refresh_answers_match(pair, setup):
             assert not flask_ran, "the refresh lane did not answer"
     assert outcomes[0] == outcomes[1]
     assert [outcome["status"] for outcome in outcomes[0]] == [200, 200, 400, 400]
+    # the replays were recorded with the caller's address on both paths
+    with express.app.app_context():
+        from idp.extensions import db
+        from idp.models import AuditEvent
+
+        reuses = db.session.scalars(db.select(AuditEvent).filter_by(event_type="oauth.refresh_token_reused")).all()
+        assert len(reuses) == 2 and {event.ip_address for event in reuses} == {"127.0.0.1"}
 
 
 

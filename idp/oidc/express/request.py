@@ -22,6 +22,9 @@ class ExpressRequest:
     body: bytes
     form: dict[str, str] = field(default_factory=dict)
     secure: bool = False
+    #: For audit events (``idp.events.record_event``), as Flask's request would give them.
+    remote_addr: str | None = None
+    user_agent: str = ""
 
     def oauth2_request(self) -> OAuth2Request:
         """The request as Authlib's server and endpoints take it (``RealmAuthorizationServer``
@@ -95,7 +98,7 @@ def read_express_request(environ, methods) -> ExpressRequest | None:
     form: dict[str, str] = {}
     length = environ.get("CONTENT_LENGTH") or ""
     if length not in ("", "0"):
-        if not length.isdigit() or int(length) > MAX_BODY:
+        if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY:
             return None
         if (environ.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower() != FORM_TYPE:
             return None
@@ -114,6 +117,8 @@ def read_express_request(environ, methods) -> ExpressRequest | None:
         body=body,
         form=form,
         secure=scheme == "https",
+        remote_addr=environ.get("REMOTE_ADDR"),
+        user_agent=environ.get("HTTP_USER_AGENT", ""),
     )
 
 
