@@ -108,13 +108,12 @@ class ExpressLanes:
                 response = lane.answer(request)
             except Exception:  # noqa: BLE001 - Flask starts over and reports it its own way
                 log.warning("express lane %s failed; Flask takes the request", lane.PATH, exc_info=True)
+                response = None
+            if response is None:
                 try:
                     db.session.rollback()
                 except Exception:  # noqa: BLE001 - a broken connection: Flask answers (503)
-                    log.debug("express lane: the rollback failed too", exc_info=True)
-                return None
-            if response is None:
-                db.session.rollback()
+                    log.debug("express lane: the rollback failed", exc_info=True)
                 return None
             present = {name.lower() for name, _ in response.headers.items()}
             extra = [(name, value) for name, value in JSON_ANSWER_HEADERS if name.lower() not in present]
