@@ -256,3 +256,18 @@ def redeem_code(client, client_id, secret, code, verifier, /, **overrides):
     data.update(overrides)
     return client.post(f"/realms/{REALM}/token", data={k: v for k, v in data.items() if v is not None},
                        auth=(client_id, secret) if secret else None)
+
+
+def realm_with_machine_and_shop(runner, realm: str, redirect_uri: str, email: str) -> dict:
+    """A realm made with the CLI: a client_credentials client ("machine"), a code-flow client
+    ("shop") and a user with ``PASSWORD``; each client as (client_id, client_secret)."""
+    import json
+
+    assert runner("realms", "create", realm).exit_code == 0
+    machine = json.loads(runner("clients", "create", "--realm", realm, "--name", "Machine", "--client-credentials",
+                                "--json").stdout)
+    shop = json.loads(runner("clients", "create", "--realm", realm, "--name", "Shop", "--redirect-uri", redirect_uri,
+                             "--json").stdout)
+    assert runner("users", "create", "--realm", realm, "--email", email, "--password", PASSWORD).exit_code == 0
+    return {"machine": (machine["client_id"], machine["client_secret"]),
+            "shop": (shop["client_id"], shop["client_secret"])}

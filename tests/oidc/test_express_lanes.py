@@ -47,16 +47,9 @@ class Instance:
 
 @pytest.fixture
 def setup(runner):
-    assert runner("realms", "create", REALM).exit_code == 0
-    machine = json.loads(runner("clients", "create", "--realm", REALM, "--name", "Machine", "--client-credentials",
-                                "--json").stdout)
-    shop = json.loads(runner("clients", "create", "--realm", REALM, "--name", "Shop", "--redirect-uri", REDIRECT_URI,
-                             "--json").stdout)
-    from ..helpers import PASSWORD
+    from .conftest import realm_with_machine_and_shop
 
-    assert runner("users", "create", "--realm", REALM, "--email", EMAIL, "--password", PASSWORD).exit_code == 0
-    return {"machine": (machine["client_id"], machine["client_secret"]),
-            "shop": (shop["client_id"], shop["client_secret"])}
+    return realm_with_machine_and_shop(runner, REALM, REDIRECT_URI, EMAIL)
 
 
 @pytest.fixture
