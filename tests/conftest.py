@@ -116,7 +116,13 @@ def make_app(instance_path):
         return app
 
     yield factory
+    from idp.mail import wait_for_deliveries
+
     for app in created:
+        # Nothing of the test may still be running when its database is dropped (PostgreSQL
+        # ends a dropped database's connections, and a mail job or listener would fail loudly).
+        wait_for_deliveries(app, timeout=10)
+        app.extensions["idp.lookup_cache"].stop()
         with app.app_context():
             from idp.extensions import db
 

@@ -212,6 +212,7 @@ class LookupCache:
                 threading.Thread(target=self._keep_listening, name="idp-lookup-cache-listener", daemon=True).start()
 
     def stop(self) -> None:
+        """End the listening thread; it closes its connection on the way out."""
         self._stop.set()
 
     def _drain_notifications(self) -> bool:
@@ -293,6 +294,16 @@ class LookupCache:
                     connection.execute("SELECT 1")
                 except Exception as error:  # noqa: BLE001
                     self._lost(connection, str(error))
+        self._close_listening()
+
+    def _close_listening(self) -> None:
+        with self._connection_lock, self._lock:
+            connection, self._connection, self._listening = self._connection, None, False
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - closing on the way out
+                log.debug("lookup cache: closing the listening connection failed", exc_info=True)
 
 
 def _sqlite_transaction_open(session: Session) -> bool:
