@@ -61,7 +61,47 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
         return list(self.amr or [])
 
 
-class IssuedToken(db.Model, TokenMixin):
+class TokenRules(TokenMixin):
+    """What Authlib and idp ask of an issued token (active, expired, revoked, whose), answered
+    from its columns: the same for the ORM row and for the row's columns read in one statement
+    (``idp.oidc.tokens.TokenSnapshot``)."""
+
+    def check_client(self, client):
+        return self.client_id == client.get_client_id() and self.realm_id == client.realm_id
+
+    def get_scope(self):
+        return self.scope
+
+    def get_expires_in(self):
+        return int((self.access_expires_at - self.issued_at).total_seconds())
+
+    def is_expired(self):
+        return self.access_expires_at <= utcnow()
+
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def is_refresh_token_active(self) -> bool:
+        return (
+            self.refresh_digest is not None
+            and self.revoked_at is None
+            and self.refresh_used_at is None
+            and self.refresh_expires_at is not None
+            and self.refresh_expires_at > utcnow()
+        )
+
+    def get_user(self):
+        return self.user
+
+    def get_client(self):
+        from .client import Client
+
+        return db.session.scalar(
+            db.select(Client).filter_by(client_id=self.client_id, realm_id=self.realm_id)
+        )
+
+
+class IssuedToken(db.Model, TokenRules):
     """One token response: a JWT access token (known by ``jti``) and, optionally, a refresh token
     (kept as a keyed digest). Rotated refresh tokens share a ``family_id``; presenting a
     rotated-out refresh token again revokes the whole family (RFC 9700 §4.14.2)."""
@@ -102,38 +142,3 @@ class IssuedToken(db.Model, TokenMixin):
     audience: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
     user: Mapped[User | None] = relationship()
-
-    # -- Authlib TokenMixin ---------------------------------------------------------------
-    def check_client(self, client):
-        return self.client_id == client.get_client_id() and self.realm_id == client.realm_id
-
-    def get_scope(self):
-        return self.scope
-
-    def get_expires_in(self):
-        return int((self.access_expires_at - self.issued_at).total_seconds())
-
-    def is_expired(self):
-        return self.access_expires_at <= utcnow()
-
-    def is_revoked(self):
-        return self.revoked_at is not None
-
-    def is_refresh_token_active(self) -> bool:
-        return (
-            self.refresh_digest is not None
-            and self.revoked_at is None
-            and self.refresh_used_at is None
-            and self.refresh_expires_at is not None
-            and self.refresh_expires_at > utcnow()
-        )
-
-    def get_user(self):
-        return self.user
-
-    def get_client(self):
-        from .client import Client
-
-        return db.session.scalar(
-            db.select(Client).filter_by(client_id=self.client_id, realm_id=self.realm_id)
-        )

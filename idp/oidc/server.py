@@ -103,11 +103,20 @@ def _find_token(token_string, token_type_hint):
     return tokens.find_by_access_token(g.realm, token_string)
 
 
+def _read_token(token_string, token_type_hint):
+    """As ``_find_token``, for reading only: one statement outside the session
+    (``tokens.read_access_token``)."""
+    if _token_kind(token_string, token_type_hint) == "refresh_token":
+        return tokens.read_refresh_token(g.realm, token_string)
+    return tokens.read_access_token(g.realm, token_string)
+
+
 @dataclass(frozen=True)
 class IntrospectedToken:
-    """A token row and which of its two tokens (access or refresh) was presented."""
+    """A token (its row, or the row's columns as read: ``tokens.TokenSnapshot``) and which of
+    its two tokens (access or refresh) was presented."""
 
-    row: IssuedToken
+    row: IssuedToken | tokens.TokenSnapshot
     kind: str
 
 
@@ -133,7 +142,7 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", *JWT_AUTH_METHODS]
 
     def query_token(self, token_string, token_type_hint):
-        row = _find_token(token_string, token_type_hint)
+        row = _read_token(token_string, token_type_hint)
         if row is None:
             return None
         kind = "refresh_token" if token_string.startswith("rt_") else "access_token"

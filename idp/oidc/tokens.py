@@ -16,9 +16,10 @@ from flask import current_app, g
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from ..database import commit_keeping_loaded_state
+from ..database import DirectRead, commit_keeping_loaded_state
 from ..extensions import db
 from ..models import AuthorizationCode, IssuedToken, Membership, User, utcnow
+from ..models.tokens import TokenRules
 from ..security import keyed_digest, random_token
 from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt
 from ..services.sign_out import revoke_tokens_where, revoke_user_tokens  # noqa: F401 (their old home)
@@ -258,71 +259,118 @@ def verified_access_token_claims(realm, access_token: str) -> dict | None:
                   many=True)
 
 
+def _claims_of_realm_access_token(realm, access_token: str) -> dict | None:
+    """The verified claims of a JWT access token this realm issued (signature, ``iss`` and a
+    ``jti`` checked), or None."""
+    claims = verified_access_token_claims(realm, access_token)
+    if claims is None or not claims.get("jti") or claims.get("iss") != realm_issuer(realm):
+        return None
+    return claims
+
+
 def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
     """The row of a JWT access token that this realm signed (signature checked), or None."""
-    claims = verified_access_token_claims(realm, access_token)
+    claims = _claims_of_realm_access_token(realm, access_token)
     if claims is None:
         return None
-    jti = claims.get("jti")
-    if not jti or claims.get("iss") != realm_issuer(realm):
-        return None
-    row = db.session.scalar(_TOKEN_BY_ACCESS_JTI, {"realm_id": realm.id, "jti": jti})
+    row = db.session.scalar(_TOKEN_BY_ACCESS_JTI, {"realm_id": realm.id, "jti": claims["jti"]})
     if row is None and _issued_to_the_client_itself(claims):
         return _client_credentials_token(realm, claims)
     return row
 
 
 @dataclass(frozen=True)
-class ClaimsHolder:
-    """The user columns ``claims.user_claims`` reads for the profile and email scopes."""
+class TokenUser:
+    """The user columns a token's reader needs: the claims of the profile and email scopes
+    (``claims.user_claims``; roles and organizations are read by ``id``) and whether the user
+    may still use the token."""
 
     id: str
     name: str | None
     email: str
     email_verified: bool
+    disabled: bool
 
 
 @dataclass(frozen=True)
-class ActiveUserToken:
-    """An active access token of a user who may still log in, as userinfo needs it."""
+class TokenSnapshot(TokenRules):
+    """An issued token's row and its user's state as one statement read them, for the requests
+    that only look at a token: introspection and userinfo. It answers what ``IssuedToken``
+    answers (``TokenRules``), so ``RealmIntrospectionEndpoint`` takes either (a client_credentials
+    token has no row: ``_client_credentials_token`` builds one)."""
 
+    id: int
+    realm_id: int
+    client_id: str
+    user_id: str | None
     scope: str
+    access_jti: str
+    access_expires_at: dt.datetime
+    refresh_digest: str | None
+    refresh_expires_at: dt.datetime | None
+    refresh_used_at: dt.datetime | None
     organization_id: str | None
+    issued_at: dt.datetime
+    revoked_at: dt.datetime | None
     dpop_jkt: str | None
-    user: ClaimsHolder
+    act: dict | None
+    audience: list | None
+    user: TokenUser | None
+
+    @classmethod
+    def of(cls, row: dict) -> TokenSnapshot:
+        user = None
+        if row["user_id"] is not None:
+            user = TokenUser(row["user_id"], row["user_name"], row["user_email"], bool(row["user_email_verified"]),
+                             bool(row["user_disabled"]))
+        return cls(**{name: row[name] for name in SNAPSHOT_COLUMNS}, user=user)
 
 
-def _active_user_token_statement():
+#: The token columns of a ``TokenSnapshot``.
+SNAPSHOT_COLUMNS = ("id", "realm_id", "client_id", "user_id", "scope", "access_jti", "access_expires_at",
+                    "refresh_digest", "refresh_expires_at", "refresh_used_at", "organization_id", "issued_at",
+                    "revoked_at", "dpop_jkt", "act", "audience")
+
+
+def _snapshot_read(by_column: str) -> DirectRead:
+    """The statement of ``read_access_token`` (by ``access_jti``) or ``read_refresh_token`` (by
+    ``refresh_digest``): the token's row and its user's columns, in the realm. The user's row may
+    be missing (a client_credentials token's deny-list entry has none)."""
     tokens_table, users = IssuedToken.__table__, User.__table__
-    return (
-        sa.select(tokens_table.c.scope, tokens_table.c.organization_id, tokens_table.c.dpop_jkt,
-                  tokens_table.c.revoked_at, tokens_table.c.access_expires_at,
-                  users.c.id, users.c.name, users.c.email, users.c.email_verified, users.c.disabled)
-        .join_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
-        .where(tokens_table.c.realm_id == sa.bindparam("realm_id"), tokens_table.c.access_jti == sa.bindparam("jti"))
+    return DirectRead(
+        sa.select(*(tokens_table.c[name] for name in SNAPSHOT_COLUMNS),
+                  users.c.name.label("user_name"), users.c.email.label("user_email"),
+                  users.c.email_verified.label("user_email_verified"), users.c.disabled.label("user_disabled"))
+        .outerjoin_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
+        .where(tokens_table.c.realm_id == sa.bindparam("realm_id"), tokens_table.c[by_column] == sa.bindparam("value"))
     )
 
 
-_ACTIVE_USER_TOKEN = _active_user_token_statement()
+_SNAPSHOT_BY_ACCESS_JTI = _snapshot_read("access_jti")
+_SNAPSHOT_BY_REFRESH_DIGEST = _snapshot_read("refresh_digest")
 
 
-def active_user_token(realm, access_token: str) -> ActiveUserToken | None:
-    """The token as ``active_access_token`` finds it, for a user who is not disabled; else None.
+def read_access_token(realm, access_token: str) -> TokenSnapshot | IssuedToken | None:
+    """What ``find_by_access_token`` finds, for reading only: the token's row with its user's
+    state in one statement, outside any transaction (``database.DirectRead``), or a
+    client_credentials token rebuilt from its claims (a transient ``IssuedToken``).
 
-    One statement on a connection of its own without a transaction, through SQLAlchemy Core: the
-    session's unit of work and the ORM's loading of two rows cost more than the statement
-    itself (issue 17's profile of userinfo), and the answer only reads columns."""
-    claims = verified_access_token_claims(realm, access_token)
-    if claims is None or not claims.get("jti") or claims.get("iss") != realm_issuer(realm):
+    The signature check comes from the lookup cache (``verified_access_token_claims``); the
+    row, which says whether the token was revoked and whether its user may still use it, is
+    read every time."""
+    claims = _claims_of_realm_access_token(realm, access_token)
+    if claims is None:
         return None
-    engine = db.engine
-    options = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {}
-    with engine.connect().execution_options(**options) as connection:
-        row = connection.execute(_ACTIVE_USER_TOKEN, {"realm_id": realm.id, "jti": claims["jti"]}).first()
-    if row is None or row.revoked_at is not None or row.access_expires_at <= utcnow() or row.disabled:
-        return None
-    return ActiveUserToken(scope=row.scope or "", organization_id=row.organization_id, dpop_jkt=row.dpop_jkt,
-                           user=ClaimsHolder(row.id, row.name, row.email, bool(row.email_verified)))
+    row = _SNAPSHOT_BY_ACCESS_JTI.first(db.engine, {"realm_id": realm.id, "value": claims["jti"]})
+    if row is None:
+        return _client_credentials_token(realm, claims) if _issued_to_the_client_itself(claims) else None
+    return TokenSnapshot.of(row)
+
+
+def read_refresh_token(realm, refresh_token: str) -> TokenSnapshot | None:
+    """What ``find_by_refresh_token`` finds, for reading only (as ``read_access_token``)."""
+    row = _SNAPSHOT_BY_REFRESH_DIGEST.first(db.engine, {"realm_id": realm.id, "value": keyed_digest(refresh_token)})
+    return None if row is None else TokenSnapshot.of(row)
 
 
 def _issued_to_the_client_itself(claims: dict) -> bool:

@@ -58,25 +58,51 @@ def instances(request, make_app, setup):
 
 
 def statements_during(app, action, *, in_transaction: list | None = None) -> list[str]:
-    """The SQL statements ``action`` sent; ``in_transaction`` collects, per statement, whether
-    it ran inside a transaction (PostgreSQL: not in autocommit)."""
+    """The SQL statements ``action`` sent on the app's pooled connections, as their driver saw
+    them (also those run straight on a DBAPI cursor: ``idp.database.DirectRead``);
+    ``in_transaction`` collects, per statement, whether it ran inside a transaction (PostgreSQL:
+    not in autocommit)."""
     with app.app_context():
         from idp.extensions import db
 
         engine = db.engine
     seen: list[str] = []
+    traced: list = []
 
-    def record(conn, _cursor, statement, *_args):
+    def record(dbapi_connection, statement):
         seen.append(statement)
         if in_transaction is not None:
-            in_transaction.append(not getattr(conn.connection.dbapi_connection, "autocommit", False))
+            in_transaction.append(not getattr(dbapi_connection, "autocommit", False))
 
-    event.listen(engine, "before_cursor_execute", record)
+    def trace(dbapi_connection, _record, _proxy):
+        if any(connection is dbapi_connection for connection in traced):
+            return
+        traced.append(dbapi_connection)
+        if engine.dialect.name == "sqlite":
+            dbapi_connection.set_trace_callback(lambda statement: record(dbapi_connection, statement))
+        else:
+            dbapi_connection.cursor_factory = _recording_cursor(dbapi_connection.cursor_factory, record)
+
+    event.listen(engine, "checkout", trace)
     try:
         action()
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "checkout", trace)
+        for connection in traced:
+            if engine.dialect.name == "sqlite":
+                connection.set_trace_callback(None)
+            else:
+                connection.cursor_factory = connection.cursor_factory.__bases__[0]
     return seen
+
+
+def _recording_cursor(cursor_class, record):
+    class RecordingCursor(cursor_class):
+        def execute(self, query, *args, **kwargs):
+            record(self.connection, query)
+            return super().execute(query, *args, **kwargs)
+
+    return RecordingCursor
 
 
 def settled(answer, check, timeout: float = 2.0):

@@ -1,6 +1,8 @@
 """The introspection endpoint's lane (RFC 7662): a resource server authenticating with its secret
-asks about a token. The same ``RealmIntrospectionEndpoint`` as Flask's view answers, on a
-connection without a transaction of its own (``read_only_request``), as the view does."""
+asks about a token. The same ``RealmIntrospectionEndpoint`` as Flask's view answers: the token
+and its user read in one statement outside the session (``tokens.read_access_token``), anything
+else (a client not in the cache, roles) on a connection without a transaction of its own
+(``read_only_request``), as the view does."""
 from __future__ import annotations
 
 from flask import current_app

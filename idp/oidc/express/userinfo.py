@@ -1,38 +1,42 @@
 """The userinfo endpoint's lane (OpenID Connect Core §5.3): a bearer token that is active, for a
 user who may still log in, with ``openid`` in its scope and bound to no DPoP key gets the user's
 claims, exactly as ``idp.oidc.views.userinfo`` gives them. Any other token is declined, and
-Flask's view answers with its error and challenge."""
+Flask's view answers with its error and challenge.
+
+The token and its user are read in one statement outside the session
+(``tokens.read_access_token``); roles and organizations, when the scope or an organization
+login asks for them, are read by the user's id as the view reads them."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import g, jsonify
 
 from ...database import read_only_request
+from ..claims import user_claims
+from ..tokens import TokenSnapshot, read_access_token
 
 PATH = "userinfo"
 METHODS = ("GET",)
 
 
-#: Scopes whose claims are read through the user's roles and memberships (the ORM path).
+#: Scopes whose claims are read through the user's roles and memberships (the session).
 RELATIONSHIP_SCOPES = frozenset({"roles", "organizations"})
 
 
 def answer(request):
-    from flask import g
-
-    from ..claims import user_claims
-    from ..server import active_access_token
-    from ..tokens import active_user_token
-
     token = request.bearer_token()
     if token is None:
         return None
-    found = active_user_token(g.realm, token)
-    if found is None or found.dpop_jkt or "openid" not in found.scope.split():
+    found = read_access_token(g.realm, token)
+    if not _serves_userinfo(found):
         return None
-    if found.organization_id is None and not RELATIONSHIP_SCOPES & set(found.scope.split()):
-        return jsonify(user_claims(found.user, found.scope))
-    read_only_request()
-    row = active_access_token(g.realm, token)
-    if row is None or row.dpop_jkt or row.user is None or row.user.disabled:
-        return None
-    return jsonify(user_claims(row.user, row.scope, organization_id=row.organization_id))
+    if found.organization_id is not None or RELATIONSHIP_SCOPES & set(found.scope.split()):
+        read_only_request()
+    return jsonify(user_claims(found.user, found.scope, organization_id=found.organization_id))
+
+
+def _serves_userinfo(found) -> bool:
+    """What the view accepts from a bearer token: a user's token (a client_credentials token
+    has no user), active, for a user not disabled, with ``openid`` in its scope, not DPoP-bound."""
+    return (isinstance(found, TokenSnapshot) and found.user is not None and not found.user.disabled
+            and not found.is_revoked() and not found.is_expired() and not found.dpop_jkt
+            and "openid" in found.scope.split())
