@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import functools
+from collections import namedtuple
 from pathlib import Path
 
 from sqlalchemy import event
@@ -182,7 +183,9 @@ class DirectRead:
     (issue 17's profile of userinfo and introspection: ~100 µs against ~40 µs). Here the
     statement is compiled once per dialect and each call only binds its values, sends it, and
     converts the row's values with the columns' own result processors (``UTCDateTime``, SQLite's
-    booleans), so a row reads as it would through SQLAlchemy.
+    booleans), so a row reads as it would through SQLAlchemy. Each pooled connection keeps one
+    cursor for these reads (in its ``info``, which lives as long as the DBAPI connection): the
+    driver's cursor remembers how to load each column type, which a new cursor looks up again.
 
     On PostgreSQL the connection is put in autocommit for the one statement (no ``BEGIN`` and
     ``ROLLBACK`` round trips) and always back before it returns to the pool: a connection that
@@ -192,52 +195,59 @@ class DirectRead:
 
     def __init__(self, statement):
         self.statement = statement
-        keys = list(statement.selected_columns.keys())
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"the columns of a direct read need distinct names (label them): {keys}")
-        self.keys = keys
+        self.row_type = namedtuple("DirectRow", statement.selected_columns.keys())  # names must be distinct
         self._compiled: dict = {}
 
-    def first(self, engine, parameters: dict) -> dict | None:
-        """The first row (by column name), or None."""
-        sql, names, processors = self._compiled.get(engine.dialect.name) or self._compile(engine.dialect)
+    def first(self, engine, parameters: dict):
+        """The first row (a named tuple of the selected columns), or None."""
+        dialect = engine.dialect
+        sql, names, processors = self._compiled.get(dialect.name) or self._compile(dialect)
         values = tuple(parameters[name] for name in names) if names is not None else parameters
         connection = engine.raw_connection()  # a pooled connection, returned on close
         try:
-            row = _run_outside_transaction(connection, engine.dialect.name, sql, values)
+            row = _run_outside_transaction(connection, dialect.name, sql, values)
         finally:
             connection.close()
         if row is None:
             return None
-        return {key: (value if process is None or value is None else process(value))
-                for key, process, value in zip(self.keys, processors, row)}
+        if processors:
+            row = list(row)
+            for index, process in processors:
+                if row[index] is not None:
+                    row[index] = process(row[index])
+        return self.row_type._make(row)
 
     def _compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)
         if any(bind.expanding for bind in compiled.binds.values()) or "POSTCOMPILE" in compiled.string:
             raise ValueError("a direct read takes plain values only (no IN lists)")
         names = list(compiled.positiontup) if compiled.positional else None
-        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                      for column in self.statement.selected_columns]
+        processors = [(index, process) for index, column in enumerate(self.statement.selected_columns)
+                      if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))]
         self._compiled[dialect.name] = prepared = (compiled.string, names, processors)
         return prepared
 
 
+_DIRECT_READ_CURSOR = "idp.direct_read_cursor"
+
+
 def _run_outside_transaction(connection, dialect_name: str, sql: str, values):
-    """Run ``sql`` on the pooled ``connection`` and fetch its first row; on PostgreSQL in
-    autocommit, put back afterwards (SQLite's driver begins no transaction for a ``SELECT``)."""
+    """Run ``sql`` on the pooled ``connection`` (with the cursor it keeps for direct reads) and
+    fetch its first row; on PostgreSQL in autocommit, put back afterwards (SQLite's driver begins
+    no transaction for a ``SELECT``)."""
     dbapi_connection = connection.driver_connection
-    autocommit = dialect_name == "postgresql"
-    if autocommit:
-        dbapi_connection.autocommit = True
-    cursor = dbapi_connection.cursor()
+    cursor = connection.info.get(_DIRECT_READ_CURSOR)
+    if cursor is None or cursor.connection is not dbapi_connection:
+        cursor = connection.info[_DIRECT_READ_CURSOR] = dbapi_connection.cursor()
+    if dialect_name != "postgresql":
+        cursor.execute(sql, values)
+        return cursor.fetchone()
+    dbapi_connection.autocommit = True
     try:
         cursor.execute(sql, values)
         return cursor.fetchone()
     finally:
-        cursor.close()
-        if autocommit:
-            try:
-                dbapi_connection.autocommit = False
-            except Exception:  # noqa: BLE001 - a broken connection: the pool must not hand it out again
-                connection.invalidate()
+        try:
+            dbapi_connection.autocommit = False
+        except Exception:  # noqa: BLE001 - a broken connection: the pool must not hand it out again
+            connection.invalidate()

@@ -136,9 +136,12 @@ class IssuedToken(db.Model, TokenRules):
     #: A public client's refresh token is bound to it too (§5); a confidential client's is not,
     #: as its client authentication already constrains it.
     dpop_jkt: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    #: RFC 8693: the acting party of a token issued by token exchange (its ``act`` claim).
-    act: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    #: RFC 8693 ``audience``: the clients an exchanged token is for (else the issuer).
-    audience: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    #: RFC 8693: the acting party of a token issued by token exchange (its ``act`` claim). None
+    #: is stored as SQL NULL (``none_as_null``), not JSON ``null``: every other token has none,
+    #: and introspection and userinfo read this column on each call (``tokens.read_access_token``),
+    #: where decoding a JSON ``null`` cost more than the column's whole transfer.
+    act: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    #: RFC 8693 ``audience``: the clients an exchanged token is for (else the issuer); None as SQL NULL.
+    audience: Mapped[list | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
     user: Mapped[User | None] = relationship()

@@ -9,7 +9,7 @@ import functools
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
 from flask import current_app, g
@@ -318,18 +318,17 @@ class TokenSnapshot(TokenRules):
     user: TokenUser | None
 
     @classmethod
-    def of(cls, row: dict) -> TokenSnapshot:
+    def of(cls, row) -> TokenSnapshot:
+        """From a row of ``_snapshot_read``: the token's columns, then the user's."""
         user = None
-        if row["user_id"] is not None:
-            user = TokenUser(row["user_id"], row["user_name"], row["user_email"], bool(row["user_email_verified"]),
-                             bool(row["user_disabled"]))
-        return cls(**{name: row[name] for name in SNAPSHOT_COLUMNS}, user=user)
+        if row.user_id is not None:
+            user = TokenUser(row.user_id, row.user_name, row.user_email, bool(row.user_email_verified),
+                             bool(row.user_disabled))
+        return cls(*row[:len(SNAPSHOT_COLUMNS)], user=user)
 
 
-#: The token columns of a ``TokenSnapshot``.
-SNAPSHOT_COLUMNS = ("id", "realm_id", "client_id", "user_id", "scope", "access_jti", "access_expires_at",
-                    "refresh_digest", "refresh_expires_at", "refresh_used_at", "organization_id", "issued_at",
-                    "revoked_at", "dpop_jkt", "act", "audience")
+#: The token columns of a ``TokenSnapshot``, in the order of its fields.
+SNAPSHOT_COLUMNS = tuple(field.name for field in fields(TokenSnapshot) if field.name != "user")
 
 
 def _snapshot_read(by_column: str) -> DirectRead:

@@ -285,3 +285,73 @@ def test_each_kind_of_refresh_request_gets_the_same_answer_from_the_lane_and_fla
     assert (reused.status_code, reused.get_json()["error"]) == (400, "invalid_grant")
     ended = each(lane_answers=True)
     assert (ended.status_code, ended.get_json()["error"]) == (400, "invalid_grant")
+
+
+def _expire_access_tokens(app) -> None:
+    """The tokens' rows say they expired a minute ago (their JWTs do not: the row decides)."""
+    import datetime as dt
+
+    from idp.extensions import db
+    from idp.models import IssuedToken, utcnow
+
+    with app.app_context():
+        db.session.execute(db.update(IssuedToken).values(access_expires_at=utcnow() - dt.timedelta(minutes=1)))
+        db.session.commit()
+
+
+def test_tokens_that_ended_get_the_same_answers_from_the_lanes_and_flask(pair, setup, runner):
+    """An API introspecting an app's tokens, and the app calling userinfo, while the tokens end
+    in each way they can: the lane reads their state each time, as Flask does."""
+    import json
+
+    express, _ = pair
+    api = json.loads(runner("clients", "create", "--realm", REALM, "--name", "API", "--redirect-uri", REDIRECT_URI,
+                            "--resource-server-for", setup["shop"][0], "--resource-server-for", setup["machine"][0],
+                            "--json").stdout)
+    api_auth = basic((api["client_id"], api["client_secret"]))
+
+    def introspect(token, *, active):
+        answer = both(pair, "POST", "introspect", lane_answers=True, data={"token": token}, headers=api_auth)
+        assert answer.get_json()["active"] is active, answer.get_json()
+
+    def userinfo(token, *, status):
+        answer = both(pair, "GET", "userinfo", lane_answers=status == 200,
+                      headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == status
+
+    _, tokens = signed_in_with_tokens(express.http, REALM, *setup["shop"])
+    machine_token = express.http.post(f"/realms/{REALM}/token", data={"grant_type": "client_credentials"},
+                                      headers=basic(setup["machine"])).get_json()["access_token"]
+    introspect(tokens["access_token"], active=True)
+    introspect(machine_token, active=True)
+    userinfo(tokens["access_token"], status=200)
+
+    # a token of another realm, signed with that realm's keys
+    other = realm_with_machine_and_shop_elsewhere(runner)
+    foreign = express.http.post("/realms/elsewhere/token", data={"grant_type": "client_credentials"},
+                                headers=basic(other["machine"])).get_json()["access_token"]
+    introspect(foreign, active=False)
+    userinfo(foreign, status=401)
+
+    # expired
+    _expire_access_tokens(express.app)
+    introspect(tokens["access_token"], active=False)
+    userinfo(tokens["access_token"], status=401)
+
+    # the user deleted: their tokens go with them
+    _, tokens = signed_in_with_tokens(express.app.test_client(), REALM, *setup["shop"])  # another browser
+    introspect(tokens["access_token"], active=True)
+    assert runner("users", "delete", EMAIL, "--realm", REALM).exit_code == 0
+    introspect(tokens["access_token"], active=False)
+    introspect(tokens["refresh_token"], active=False)
+    userinfo(tokens["access_token"], status=401)
+
+    # the client deleted: its client_credentials tokens end with it
+    assert runner("clients", "delete", setup["machine"][0], "--realm", REALM).exit_code == 0
+    introspect(machine_token, active=False)
+
+
+def realm_with_machine_and_shop_elsewhere(runner) -> dict:
+    from .conftest import realm_with_machine_and_shop
+
+    return realm_with_machine_and_shop(runner, "elsewhere", REDIRECT_URI, "bob@example.com")

@@ -58,51 +58,86 @@ def instances(request, make_app, setup):
 
 
 def statements_during(app, action, *, in_transaction: list | None = None) -> list[str]:
-    """The SQL statements ``action`` sent on the app's pooled connections, as their driver saw
-    them (also those run straight on a DBAPI cursor: ``idp.database.DirectRead``);
-    ``in_transaction`` collects, per statement, whether it ran inside a transaction (PostgreSQL:
-    not in autocommit)."""
+    """The SQL statements ``action`` sent on the app's pooled connections, as the database
+    received them (also those run straight on a driver's cursor: ``idp.database.DirectRead``);
+    ``in_transaction`` collects, per statement, whether it ran inside a transaction. On
+    PostgreSQL from libpq's protocol trace (the server's ``ReadyForQuery`` after each statement
+    says whether a transaction is open), on SQLite from the driver's trace callback.
+    ``BEGIN``, ``COMMIT``, ``ROLLBACK`` and ``DEALLOCATE`` are not counted as statements."""
     with app.app_context():
         from idp.extensions import db
 
         engine = db.engine
-    seen: list[str] = []
-    traced: list = []
-
-    def record(dbapi_connection, statement):
-        seen.append(statement)
-        if in_transaction is not None:
-            in_transaction.append(not getattr(dbapi_connection, "autocommit", False))
+    tracers: dict = {}
 
     def trace(dbapi_connection, _record, _proxy):
-        if any(connection is dbapi_connection for connection in traced):
-            return
-        traced.append(dbapi_connection)
-        if engine.dialect.name == "sqlite":
-            dbapi_connection.set_trace_callback(lambda statement: record(dbapi_connection, statement))
-        else:
-            dbapi_connection.cursor_factory = _recording_cursor(dbapi_connection.cursor_factory, record)
+        if id(dbapi_connection) not in tracers:
+            tracers[id(dbapi_connection)] = (_SqliteTrace if engine.dialect.name == "sqlite" else _LibpqTrace)(
+                dbapi_connection)
 
     event.listen(engine, "checkout", trace)
     try:
         action()
     finally:
         event.remove(engine, "checkout", trace)
-        for connection in traced:
-            if engine.dialect.name == "sqlite":
-                connection.set_trace_callback(None)
-            else:
-                connection.cursor_factory = connection.cursor_factory.__bases__[0]
+    seen: list[str] = []
+    for tracer in tracers.values():
+        for statement, open_transaction in tracer.finish():
+            if statement.split(None, 1)[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK", "DEALLOCATE"):
+                continue
+            seen.append(statement)
+            if in_transaction is not None:
+                in_transaction.append(open_transaction)
     return seen
 
 
-def _recording_cursor(cursor_class, record):
-    class RecordingCursor(cursor_class):
-        def execute(self, query, *args, **kwargs):
-            record(self.connection, query)
-            return super().execute(query, *args, **kwargs)
+class _SqliteTrace:
+    def __init__(self, connection):
+        self.connection = connection
+        self.statements: list[tuple[str, bool]] = []
+        connection.set_trace_callback(lambda sql: self.statements.append((sql, connection.in_transaction)))
 
-    return RecordingCursor
+    def finish(self):
+        self.connection.set_trace_callback(None)
+        return self.statements
+
+
+class _LibpqTrace:
+    def __init__(self, connection):
+        import tempfile
+
+        from psycopg import pq
+
+        self.pgconn = connection.pgconn
+        self.file = tempfile.TemporaryFile()
+        self.pgconn.trace(self.file.fileno())
+        self.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    def finish(self):
+        """Each simple ``Query`` or extended-protocol ``Execute`` (named by the ``Parse`` that
+        prepared it), with the transaction status of the ``ReadyForQuery`` that ends it."""
+        import re
+
+        self.pgconn.untrace()
+        self.file.seek(0)
+        statements, prepared, last_parsed, pending = [], {}, "", None
+        text = self.file.read().decode("utf-8", "replace")
+        for entry in re.split(r"\n(?=[FB]\t\d+\t)", text.rstrip("\n")):  # a statement may span lines
+            direction, _, message, detail = (entry.split("\t", 3) + ["", "", "", ""])[:4]
+            if direction == "F" and message == "Parse":
+                name, last_parsed = re.match(r' "([^"]*)" "(.*)" \d+', detail, re.DOTALL).groups()
+                prepared[name] = last_parsed
+            elif direction == "F" and message == "Bind":
+                last_parsed = prepared.get(re.match(r' "[^"]*" "([^"]*)"', detail).group(1), last_parsed)
+            elif direction == "F" and message == "Query":
+                pending = detail.strip()[1:-1]
+            elif direction == "F" and message == "Execute":
+                pending = last_parsed
+            elif direction == "B" and message == "ReadyForQuery" and pending is not None:
+                statements.append((pending, detail.strip() != "I"))
+                pending = None
+        self.file.close()
+        return statements
 
 
 def settled(answer, check, timeout: float = 2.0):
