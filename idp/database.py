@@ -242,12 +242,12 @@ def _run_outside_transaction(connection, dialect_name: str, sql: str, values):
     if dialect_name != "postgresql":
         cursor.execute(sql, values)
         return cursor.fetchone()
-    dbapi_connection.autocommit = True
     try:
+        dbapi_connection.autocommit = True
         cursor.execute(sql, values)
         return cursor.fetchone()
     finally:
         try:
             dbapi_connection.autocommit = False
-        except Exception:  # noqa: BLE001 - a broken connection: the pool must not hand it out again
+        except Exception:  # noqa: BLE001 - a broken or closed connection: never handed out again
             connection.invalidate()
