@@ -5,21 +5,19 @@ Flask's view answers with its error and challenge.
 
 The token and its user are read in one statement outside the session
 (``tokens.read_access_token``); roles and organizations, when the scope or an organization
-login asks for them, are read by the user's id as the view reads them."""
+login asks for them, are read by the user's id as the view reads them, without a transaction
+(``read_only_request``)."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import current_app, g
 
 from ...database import read_only_request
 from ..claims import user_claims
 from ..tokens import TokenSnapshot, read_access_token
+from .answer import ExpressAnswer
 
 PATH = "userinfo"
 METHODS = ("GET",)
-
-
-#: Scopes whose claims are read through the user's roles and memberships (the session).
-RELATIONSHIP_SCOPES = frozenset({"roles", "organizations"})
 
 
 def answer(request):
@@ -29,9 +27,8 @@ def answer(request):
     found = read_access_token(g.realm, token)
     if not _serves_userinfo(found):
         return None
-    if found.organization_id is not None or RELATIONSHIP_SCOPES & set(found.scope.split()):
-        read_only_request()
-    return jsonify(user_claims(found.user, found.scope, organization_id=found.organization_id))
+    read_only_request()
+    return _claims_answer(user_claims(found.user, found.scope, organization_id=found.organization_id))
 
 
 def _serves_userinfo(found) -> bool:
@@ -40,3 +37,8 @@ def _serves_userinfo(found) -> bool:
     return (isinstance(found, TokenSnapshot) and found.user is not None and not found.user.disabled
             and not found.is_revoked() and not found.is_expired() and not found.dpop_jkt
             and "openid" in found.scope.split())
+
+
+def _claims_answer(claims: dict) -> ExpressAnswer:
+    """As Flask's ``jsonify`` writes them (the app's JSON provider)."""
+    return ExpressAnswer.json(200, current_app.json.dumps(claims) + "\n")
