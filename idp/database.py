@@ -123,29 +123,28 @@ def commit_keeping_loaded_state() -> None:
         session.expire_on_commit = True
 
 
-#: ``Session.info`` key: the session's next statement is to run in autocommit (``read_only_request``).
-_READ_ONLY = "idp.read_only_request"
-
-
 def read_only_request() -> None:
     """This request only reads: on PostgreSQL its statements run without a transaction of their
     own (autocommit), so a lookup costs its one round trip and not ``BEGIN`` and ``ROLLBACK``
     besides. Call it before the request's first statement, and only where nothing is written
     (userinfo, introspection); anything already begun keeps its transaction.
 
-    The session takes its connection when its first statement runs (``_read_only_connection``),
-    not here: a request answered from the caches and ``DirectRead`` takes none, and taking one
-    (and giving it back at the end) cost an introspection a seventh of its time."""
-    from .extensions import db
+    Only noted here (in ``g``, which lives as long as the request's session): the session takes
+    its connection when its first statement runs (``_read_only_connection``). A request answered
+    from the caches and ``DirectRead`` opens no session and takes no connection; taking one (and
+    giving it back at the end) cost an introspection a seventh of its time."""
+    from flask import g
 
-    db.session().info[_READ_ONLY] = True
+    g.read_only_request = True
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _read_only_connection(state) -> None:
     """The first statement of a ``read_only_request`` (a query, a lazy load, a ``get``): its
     connection is set to autocommit before the statement takes it."""
-    if state.session.info.pop(_READ_ONLY, False):
+    from flask import g, has_app_context
+
+    if has_app_context() and g.pop("read_only_request", False):
         _statements_commit_on_their_own(state.session)
 
 

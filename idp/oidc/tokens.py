@@ -318,10 +318,13 @@ class TokenSnapshot(TokenRules):
     user: TokenUser | None
 
     @classmethod
-    def of(cls, row) -> TokenSnapshot:
-        """From a row of ``_snapshot_read``: the token's columns, then the user's."""
+    def of(cls, row) -> TokenSnapshot | None:
+        """From a row of ``_snapshot_read`` (the token's columns, then the user's); None for a
+        user's token whose user is gone (deleting a user deletes their tokens: never seen)."""
         user = None
         if row.user_id is not None:
+            if row.user_email is None:
+                return None
             user = TokenUser(row.user_id, row.user_name, row.user_email, bool(row.user_email_verified),
                              bool(row.user_disabled))
         return cls(*row[:len(SNAPSHOT_COLUMNS)], user=user)
