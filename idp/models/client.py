@@ -3,7 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, false
+from sqlalchemy import (JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, bindparam, false,
+                        select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -113,8 +114,12 @@ class Client(db.Model, ClientMixin):
     )
 
     def may_introspect_tokens_of(self, client_id: str) -> bool:
-        """Its own tokens, and those of the clients it is a resource server of."""
-        return client_id == self.client_id or any(c.client_id == client_id for c in self.resource_server_for)
+        """Its own tokens, and those of the clients it is a resource server of: for another
+        client, one indexed lookup by ids rather than loading the whole list (the client may be
+        the lookup cache's detached copy in an express lane, which cannot load relationships)."""
+        if client_id == self.client_id:
+            return True
+        return db.session.scalar(_SERVES_CLIENT, {"resource_server_id": self.id, "client_id": client_id}) is not None
 
     # -- Authlib ClientMixin -------------------------------------------------------------
     @property
@@ -166,3 +171,13 @@ class Client(db.Model, ClientMixin):
 
     def __repr__(self) -> str:
         return f"<Client {self.client_id}>"
+
+
+#: ``Client.may_introspect_tokens_of``'s statement, built once: a row when the resource server
+#: serves the client of that ``client_id``.
+_SERVES_CLIENT = (
+    select(client_resource_servers.c.served_client_id)
+    .join(Client, Client.id == client_resource_servers.c.served_client_id)
+    .where(client_resource_servers.c.resource_server_id == bindparam("resource_server_id"),
+           Client.client_id == bindparam("client_id"))
+)
