@@ -427,6 +427,8 @@ def cached_row(key, model, load: Callable[[], Any]):
     return _instance_of(model, row)
 
 
+# --- invalidation on write -----------------------------------------------------------------------
+
 def _mark(session: Session) -> None:
     if session.info.get(_CHANGED):
         return
