@@ -18,11 +18,15 @@ from .base import GrantSpec
 class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
     """Rotation with reuse detection (RFC 9700 §4.14.2).
 
-    A successful refresh costs two statements: the token's row with its user is read (outside
+    A successful refresh costs two statements, both SQLAlchemy Core on one connection of the
+    request's (``tokens.refresh_connection``), outside the session: the columns of the token's
+    row the grant judges and the new tokens carry are read, with whether its user is disabled
+    and still a member of the login's organization (``tokens.presented_refresh_token``; outside
     any transaction on PostgreSQL: nothing is written yet), then the old token is spent and its
     replacement kept in one transaction (``tokens.rotate_refresh_token``), which re-checks
     everything the read found. Only when that claim finds nothing does the grant look at why
-    (``_refused_rotation``), and answer exactly as if the read had seen it."""
+    (``_refused_rotation``, through the session, as rare as a reuse), and answer exactly as if
+    the read had seen it."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
     INCLUDE_NEW_REFRESH_TOKEN = True
