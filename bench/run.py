@@ -1,8 +1,10 @@
 """idp's benchmark (not a test): ``python bench/run.py`` (``--quick`` for a short run).
 
 One run, on this machine, one server after the other with the same load generator:
-  1. floors: argon2id verify time (m=19456 KiB, t=2, p=1), ES256 JWT signing time, and a bare
-     Flask JSON endpoint under the same gunicorn configuration;
+  1. floors: argon2id verify time (m=19456 KiB, t=2, p=1), ES256 JWT signing time, a bare
+     Flask JSON endpoint under the same gunicorn configuration (the ceiling), and a bare WSGI
+     function answering each client_credentials request with one signed token (the most any
+     token endpoint in this stack could serve: ``bench/floor_app.py``);
   2. idp under gunicorn (deploy/gunicorn.conf.py, 2 workers) on PostgreSQL (a local cluster,
      started if needed; a fresh database each run), with its rate-limit and OTP counters in a
      private Redis as deployed (when redis-server is installed);
@@ -465,6 +467,19 @@ def run_floor_app(args, workdir: Path, results: dict) -> None:
             results.setdefault(("floor", "flask"), []).append(phase(f"bare Flask JSON #{n + 1}", port, Get("/document"), args))
     finally:
         server.stop()
+    if args.only and "token_cc" not in args.only:
+        return
+    port = free_port()
+    env["IDP_BIND"] = f"127.0.0.1:{port}"
+    server = Server("signing", gunicorn_command("floor_app:signing_app", "--pythonpath", str(BENCH), port=port,
+                                                folder=BENCH),
+                    env, "/", port, workdir)
+    try:
+        for n in range(args.repeat):
+            results.setdefault(("floor", "signing"), []).append(
+                phase(f"bare WSGI ES256 token #{n + 1}", port, ClientCredentials("/token", "bench", "x"), args))
+    finally:
+        server.stop()
 
 
 def fmt_rate(value) -> str:
@@ -550,6 +565,13 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
     print(f"references: ceiling (bare Flask JSON) {' / '.join(fmt_rate(r.rate) for r in flask) or '—'} req/s; "
           f"argon2id verify {floors['argon2_s'] * 1000:.1f} ms (m=19456 KiB, t=2, p=1) = {argon2_per_s:.1f} "
           f"logins/s on {WORKERS} workers; ES256 JWT sign {floors['sign_s'] * 1e6:.0f} us")
+    signing = results.get(("floor", "signing")) or []
+    if signing:
+        peer_cc = results.get(("peer", "token_cc")) or []
+        versus = [mine.rate / other.rate for mine, other in zip(signing, peer_cc) if other.rate]
+        print(f"client_credentials floor (bare WSGI function, one ES256 token by joserfc, no Flask, no client "
+              f"check, no database; bench/floor_app.py): {' / '.join(fmt_rate(r.rate) for r in signing)} req/s"
+              + (f" = {spread(versus)} the peer's client_credentials" if versus else ""))
     if pg:
         print(f"PostgreSQL {pg.get('server_version')} (fsync={pg.get('fsync')}, "
               f"synchronous_commit={pg.get('synchronous_commit')}); counters in "

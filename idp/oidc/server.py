@@ -52,6 +52,14 @@ class RealmAuthorizationServer(AuthorizationServer):
                                      expires_in=expires_in, include_refresh_token=include_refresh_token,
                                      dpop_jkt=dpop_jkt)
 
+    def handle_response(self, status_code, payload, headers):
+        """Flask's response; in an express lane the plain answer it serves itself."""
+        if g.get("express_request") is not None:
+            from .express.answer import ExpressAnswer
+
+            return ExpressAnswer.json(status_code, payload, headers)
+        return super().handle_response(status_code, payload, headers)
+
     def create_token_response(self, request=None):
         """The token endpoint. A ``DPoP`` proof, when the request has one, is checked first
         (RFC 9449 §5) and attached to the request for the grants (``dpop.proof_of``); a

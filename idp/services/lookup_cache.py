@@ -45,7 +45,7 @@ import select
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, inspect
@@ -326,22 +326,31 @@ def cached(key, load: Callable[[], Any], **kwargs):
     return cache.get(key, load, session=db.session(), **kwargs)
 
 
-def row_data(instance) -> dict:
-    """The mapped column values of ``instance``: what the cache keeps of a row."""
+class CachedRow(NamedTuple):
+    """What the cache keeps of a row: its mapped column values, and which of them are lists or
+    dicts (JSON), copied for each instance made from it so that no instance shares them."""
+
+    values: dict
+    mutable: tuple[str, ...]
+
+
+def row_data(instance) -> CachedRow:
     mapper = inspect(instance).mapper
-    return {attr.key: copy.deepcopy(getattr(instance, attr.key)) for attr in mapper.column_attrs}
+    values = {attr.key: copy.deepcopy(getattr(instance, attr.key)) for attr in mapper.column_attrs}
+    return CachedRow(values, tuple(key for key, value in values.items() if isinstance(value, (list, dict))))
 
 
-def attached(model, data: dict, session: Session, *, for_reading: bool = False):
-    """An instance of ``model`` with ``data`` in ``session``, as if it had just been loaded: the
-    one the session already holds for that primary key, or a new one (no SQL).
+def attached(model, row: CachedRow, session: Session, *, for_reading: bool = False):
+    """An instance of ``model`` with ``row``'s values in ``session``, as if it had just been
+    loaded: the one the session already holds for that primary key, or a new one (no SQL).
 
     ``for_reading``: the instance is not added to the session, only given it to load its
     relationships (``Session.enable_relationship_loading``): a change made to it is never saved.
     Adding cascades through every relationship of the mapper, the largest cost left in an
     express lane's request (``idp.oidc.express``), which only reads realms and clients."""
     mapper = inspect(model)
-    identity = mapper.identity_key_from_primary_key([data[c.key] for c in mapper.primary_key])
+    values = row.values
+    identity = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
     existing = session.identity_map.get(identity)
     if existing is not None:
         return existing
@@ -349,8 +358,10 @@ def attached(model, data: dict, session: Session, *, for_reading: bool = False):
     # As the ORM's loader fills a row in: the values straight into the instance's dict, then
     # committed all at once by make_transient_to_detached (set_committed_value per column cost
     # a quarter of a client_credentials request).
-    instance.__dict__.update(
-        (key, copy.deepcopy(value) if isinstance(value, (list, dict)) else value) for key, value in data.items())
+    instance_values = instance.__dict__
+    instance_values.update(values)
+    for key in row.mutable:
+        instance_values[key] = copy.deepcopy(values[key])
     make_transient_to_detached(instance)
     if for_reading:
         session.enable_relationship_loading(instance)
@@ -370,15 +381,13 @@ def cached_row(key, model, session: Session, load: Callable[[], Any]):
         holder.append(instance)
         return row_data(instance)
 
-    data = cached(key, load_data)
-    if data is None:
+    row = cached(key, load_data)
+    if row is None:
         return None
     if holder:
         return holder[0]
-    return attached(model, data, session, for_reading=has_app_context() and g.get("express_request") is not None)
+    return attached(model, row, session, for_reading=has_app_context() and g.get("express_request") is not None)
 
-
-# --- invalidation on write -----------------------------------------------------------------------
 
 def _mark(session: Session) -> None:
     if session.info.get(_CHANGED):

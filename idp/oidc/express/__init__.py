@@ -24,7 +24,7 @@ Active only when ``server.public_url`` is set (as ``CachedDocumentsMiddleware``)
 does not depend on the request. ``server.express_lanes = false`` turns them off.
 
 A new lane is one module with ``PATH`` (the part after ``/realms/<realm>/``), ``METHODS`` and
-``answer(request) -> Response | None``, plus its line in ``LANES``."""
+``answer(request) -> Response | ExpressAnswer | None``, plus its line in ``LANES``."""
 from __future__ import annotations
 
 import io
@@ -36,6 +36,7 @@ from werkzeug.wsgi import get_host
 
 from ...services.realms import find_realm
 from . import introspection, token, userinfo
+from .answer import ExpressAnswer
 from .request import ExpressRequest, read_express_request
 
 log = logging.getLogger(__name__)
@@ -115,11 +116,15 @@ class ExpressLanes:
                 except Exception:  # noqa: BLE001 - a broken connection: Flask answers (503)
                     log.debug("express lane: the rollback failed", exc_info=True)
                 return None
-            present = {name.lower() for name, _ in response.headers.items()}
+            plain = isinstance(response, ExpressAnswer)
+            present = response.header_names() if plain else {name.lower() for name, _ in response.headers.items()}
             extra = [(name, value) for name, value in JSON_ANSWER_HEADERS if name.lower() not in present]
             if request.secure and "strict-transport-security" not in present:
                 extra.append(("Strict-Transport-Security", "max-age=31536000"))
-            response.headers.extend(extra)
+            if plain:
+                response.add_headers(extra)
+            else:
+                response.headers.extend(extra)
             purge = self.app.extensions.get("idp.periodic_purge")
             if purge is not None:
                 purge.after_request(response)

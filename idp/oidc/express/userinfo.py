@@ -4,9 +4,10 @@ claims, exactly as ``idp.oidc.views.userinfo`` gives them. Any other token is de
 Flask's view answers with its error and challenge."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app
 
 from ...database import read_only_request
+from .answer import ExpressAnswer
 
 PATH = "userinfo"
 METHODS = ("GET",)
@@ -30,9 +31,14 @@ def answer(request):
     if found is None or found.dpop_jkt or "openid" not in found.scope.split():
         return None
     if found.organization_id is None and not RELATIONSHIP_SCOPES & set(found.scope.split()):
-        return jsonify(user_claims(found.user, found.scope))
+        return _claims_answer(user_claims(found.user, found.scope))
     read_only_request()
     row = active_access_token(g.realm, token)
     if row is None or row.dpop_jkt or row.user is None or row.user.disabled:
         return None
-    return jsonify(user_claims(row.user, row.scope, organization_id=row.organization_id))
+    return _claims_answer(user_claims(row.user, row.scope, organization_id=row.organization_id))
+
+
+def _claims_answer(claims: dict) -> ExpressAnswer:
+    """As Flask's ``jsonify`` writes them (the app's JSON provider)."""
+    return ExpressAnswer.json(200, current_app.json.dumps(claims) + "\n")
