@@ -261,3 +261,22 @@ def test_the_express_lane_never_hands_a_spent_token_to_flask(make_app, shop):
     userinfo = server.test_client().get(f"/realms/{REALM}/userinfo",
                                         headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert userinfo.status_code == 200, "the family was not ended"
+
+
+@pytest.mark.parametrize(("gone", "refusals"), [
+    # The client's tokens go with it: refused as an unknown client or, while the deletion's
+    # notification is on its way to the lookup cache (PostgreSQL), as an unknown token.
+    (("clients", "delete", "{client_id}", "--realm", REALM), {(401, "invalid_client"), (400, "invalid_grant")}),
+    (("users", "delete", EMAIL, "--realm", REALM), {(400, "invalid_grant")}),
+    (("users", "set", EMAIL, "--realm", REALM, "--disabled", "on"), {(400, "invalid_grant")}),
+], ids=["client deleted", "user deleted", "user locked"])
+def test_a_refresh_after_the_client_or_the_user_is_gone_is_refused(server, shop, runner, gone, refusals):
+    """Whether the user may still log in and the token still exists is read by the refresh's own
+    statements, never remembered: the next refresh after the change is refused."""
+    tokens = warmed(server, shop, signed_in(server, shop))
+    assert runner(*(part.format(client_id=shop[0]) for part in gone)).exit_code == 0
+
+    answer = refresh(server.test_client(), shop, tokens["refresh_token"])
+
+    assert (answer.status_code, answer.get_json()["error"]) in refusals
+    assert reuse_events(server) == 0
