@@ -102,7 +102,7 @@ def find_client(realm, client_id: str) -> Client | None:
     if not client_id or "\x00" in client_id:
         return None  # PostgreSQL refuses NUL in text: no client has one
     realm_id = realm.id
-    return cached_row(("client", realm_id, client_id), Client, db.session(), lambda: db.session.scalar(
+    return cached_row(("client", realm_id, client_id), Client, lambda: db.session.scalar(
         db.select(Client).filter_by(realm_id=realm_id, client_id=client_id)))
 
 

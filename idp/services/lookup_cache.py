@@ -32,7 +32,8 @@ key) over and over. Here they are kept in memory, and never served stale:
 
 What is cached is row data (a dict of the mapped columns), never a live ORM object: each request
 gets its own instance built from it and attached to its session (``attached``), so relationships
-load lazily as before, and a change made to it is flushed and invalidates like any other. A
+load lazily as before, and a change made to it is flushed and invalidates like any other (an
+express lane's instances are for reading only: ``cached_row``). A
 column added to ``Realm`` or ``Client`` is cached with no change here. Revocation lists,
 counters, one-time codes, sessions, users and tokens are never cached: they are not read here.
 """
@@ -96,15 +97,20 @@ class LookupCache:
         """Whether values may be served from (and kept in) memory right now. Only while serving
         requests (Flask's, or an express lane's: ``idp.oidc.express``): a CLI command or a
         migration reads once and exits, and must not leave a listener holding the database."""
-        if not self.enabled or not (has_request_context() or g.get("express_request") is not None):
+        if not self.enabled or not has_app_context():
+            return False
+        request_globals = g._get_current_object()  # one context lookup, not one per attribute
+        if self.dialect == "postgresql":
+            # Once per request: the notifications that arrived before it began.
+            checked = request_globals.get("_lookup_cache_checked")
+            if checked is not None and checked[0] is self:
+                return checked[1]
+        if not (has_request_context() or request_globals.get("express_request") is not None):
             return False
         if self._pid != os.getpid():
             self._start_in_this_process()
         if self.dialect == "postgresql":
-            # Once per request: the notifications that arrived before it began.
-            checked = g.get("_lookup_cache_checked")
-            if checked is None or checked[0] is not self:
-                checked = g._lookup_cache_checked = (self, self._drain_notifications())
+            checked = request_globals._lookup_cache_checked = (self, self._drain_notifications())
             return checked[1]
         if self.stamp_path is not None:
             self._check_stamp()
@@ -323,46 +329,64 @@ def cached(key, load: Callable[[], Any], **kwargs):
     cache = lookup_cache()
     if cache is None:
         return load()
-    return cache.get(key, load, session=db.session(), **kwargs)
+    # No session yet, no uncommitted change to look for: none is opened just to look.
+    return cache.get(key, load, session=db.session() if db.session.registry.has() else None, **kwargs)
 
 
 class CachedRow(NamedTuple):
     """What the cache keeps of a row: its mapped column values, and which of them are lists or
-    dicts (JSON), copied for each instance made from it so that no instance shares them."""
+    dicts (JSON), copied for each instance made from it so that no instance shares them: a
+    list of plain values (redirect URIs, grant types) by ``list``, anything nested by
+    ``copy.deepcopy``."""
 
     values: dict
-    mutable: tuple[str, ...]
+    flat_lists: tuple[str, ...]
+    nested: tuple[str, ...]
+
+
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def row_data(instance) -> CachedRow:
     mapper = inspect(instance).mapper
     values = {attr.key: copy.deepcopy(getattr(instance, attr.key)) for attr in mapper.column_attrs}
-    return CachedRow(values, tuple(key for key, value in values.items() if isinstance(value, (list, dict))))
+    flat_lists = tuple(key for key, value in values.items()
+                       if isinstance(value, list) and all(isinstance(item, _PLAIN) for item in value))
+    nested = tuple(key for key, value in values.items()
+                   if isinstance(value, (list, dict)) and key not in flat_lists)
+    return CachedRow(values, flat_lists, nested)
+
+
+def _instance_of(model, row: CachedRow):
+    """A detached instance of ``model`` holding ``row``'s values, as if it had just been loaded
+    and its session closed (no SQL). As the ORM's loader fills a row in: the values straight
+    into the instance's dict, then committed all at once by ``make_transient_to_detached``
+    (``set_committed_value`` per column cost a quarter of a client_credentials request)."""
+    instance = inspect(model).class_manager.new_instance()
+    instance_values = instance.__dict__
+    instance_values.update(row.values)
+    for key in row.flat_lists:
+        instance_values[key] = list(row.values[key])
+    for key in row.nested:
+        instance_values[key] = copy.deepcopy(row.values[key])
+    make_transient_to_detached(instance)
+    return instance
 
 
 def attached(model, row: CachedRow, session: Session, *, for_reading: bool = False):
-    """An instance of ``model`` with ``row``'s values in ``session``, as if it had just been
-    loaded: the one the session already holds for that primary key, or a new one (no SQL).
+    """An instance of ``model`` with ``row``'s values in ``session``: the one the session
+    already holds for that primary key, or a new one (no SQL).
 
     ``for_reading``: the instance is not added to the session, only given it to load its
     relationships (``Session.enable_relationship_loading``): a change made to it is never saved.
     Adding cascades through every relationship of the mapper, the largest cost left in an
     express lane's request (``idp.oidc.express``), which only reads realms and clients."""
     mapper = inspect(model)
-    values = row.values
-    identity = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
+    identity = mapper.identity_key_from_primary_key([row.values[c.key] for c in mapper.primary_key])
     existing = session.identity_map.get(identity)
     if existing is not None:
         return existing
-    instance = mapper.class_manager.new_instance()
-    # As the ORM's loader fills a row in: the values straight into the instance's dict, then
-    # committed all at once by make_transient_to_detached (set_committed_value per column cost
-    # a quarter of a client_credentials request).
-    instance_values = instance.__dict__
-    instance_values.update(values)
-    for key in row.mutable:
-        instance_values[key] = copy.deepcopy(values[key])
-    make_transient_to_detached(instance)
+    instance = _instance_of(model, row)
     if for_reading:
         session.enable_relationship_loading(instance)
     else:
@@ -370,8 +394,18 @@ def attached(model, row: CachedRow, session: Session, *, for_reading: bool = Fal
     return instance
 
 
-def cached_row(key, model, session: Session, load: Callable[[], Any]):
-    """The ``model`` instance ``load()`` finds, its row data cached under ``key``."""
+def cached_row(key, model, load: Callable[[], Any]):
+    """The ``model`` instance ``load()`` finds, its row data cached under ``key``: attached to
+    the request's session.
+
+    In an express lane (``idp.oidc.express``) it is for reading only; and while the lane has
+    not opened a database session (a client_credentials request needs none: realm, client and
+    key all come from here), none is opened for it. Creating and closing one was a tenth of
+    that request. Such an instance is detached: reading one of its relationships raises
+    (``DetachedInstanceError``), and the lane hands the request to Flask
+    (``tests/oidc/test_express_lanes.py`` checks that the lanes answer what they claim)."""
+    from ..extensions import db
+
     holder: list = []
 
     def load_data():
@@ -386,7 +420,11 @@ def cached_row(key, model, session: Session, load: Callable[[], Any]):
         return None
     if holder:
         return holder[0]
-    return attached(model, row, session, for_reading=has_app_context() and g.get("express_request") is not None)
+    if not (has_app_context() and g.get("express_request") is not None):
+        return attached(model, row, db.session())
+    if db.session.registry.has():
+        return attached(model, row, db.session(), for_reading=True)
+    return _instance_of(model, row)
 
 
 def _mark(session: Session) -> None:

@@ -18,7 +18,7 @@ def find_realm(name: str) -> Realm | None:
 
     if not name or "\x00" in name:
         return None  # PostgreSQL refuses NUL in text: no realm has one
-    return cached_row(("realm", name), Realm, db.session(),
+    return cached_row(("realm", name), Realm,
                       lambda: db.session.scalar(db.select(Realm).filter_by(name=name)))
 
 
