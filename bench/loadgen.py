@@ -117,6 +117,8 @@ class Result:
     latencies: list[float]
     first_error: str | None = None
     all_operations: int = 0
+    #: CPU seconds the load generator itself spent per operation (it shares the cores).
+    client_cpu_per_operation: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -138,7 +140,8 @@ class Result:
 
     def summary(self) -> str:
         return (f"{self.name}: {self.rate:,.0f}/s p50 {self.p50_ms:.1f} ms p99 {self.p99_ms:.1f} ms "
-                f"({self.requests} ok, {self.errors} errors)")
+                f"({self.requests} ok, {self.errors} errors; load generator "
+                f"{self.client_cpu_per_operation * 1e3:.2f} ms CPU per operation)")
 
 
 async def run_load(name: str, host: str, port: int, scenario, *, connections: int, seconds: float,
@@ -153,6 +156,7 @@ async def run_load(name: str, host: str, port: int, scenario, *, connections: in
     counts = {"ok": 0, "errors": 0, "all": 0}
     first_error: list[str] = []
     start = time.perf_counter()
+    cpu_start = time.process_time()
     measure_from = start + warmup
     stop_at = measure_from + seconds
     measuring_started = [None]
@@ -189,11 +193,12 @@ async def run_load(name: str, host: str, port: int, scenario, *, connections: in
 
     await asyncio.gather(*(worker(conn) for conn in conns))
     ended = time.perf_counter()
+    client_cpu = time.process_time() - cpu_start
     for conn in conns:
         conn.close()
     began = measuring_started[0] or measure_from
     return Result(name, counts["ok"], counts["errors"], max(ended - began, 1e-9), latencies,
-                  first_error[0] if first_error else None, counts["all"])
+                  first_error[0] if first_error else None, counts["all"], client_cpu / max(counts["all"], 1))
 
 
 class Scenario:

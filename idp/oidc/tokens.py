@@ -143,7 +143,90 @@ def _row_values(token: dict, request) -> dict:
     return values
 
 
-def rotate_refresh_token(old: IssuedToken, token: dict, request) -> bool:
+@dataclass(frozen=True)
+class TokenUser:
+    """The user of a presented refresh token, as the refresh needs it: who they are. The claims
+    a refresh issues read the rest (roles, organizations) by the user's id."""
+
+    id: str
+
+    def get_user_id(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class PresentedRefreshToken:
+    """The row of a presented refresh token, with whether its user is disabled: the columns the
+    refresh grant judges and the new tokens carry, read by one Core statement
+    (``presented_refresh_token``). Loading the ORM row and its user cost more than the statement
+    itself (issue 17's profile of the refresh); nothing here is kept beyond the request."""
+
+    id: int
+    realm_id: int
+    client_id: str
+    user_id: str
+    scope: str
+    family_id: str
+    session_sid: str | None
+    auth_time: int | None
+    amr: list | None
+    acr: str | None
+    organization_id: str | None
+    dpop_jkt: str | None
+    refresh_used_at: dt.datetime | None
+    refresh_expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    user_disabled: bool
+    #: The user is still a member of the organization the login was for (False without one).
+    organization_member: bool
+
+    @property
+    def user(self) -> TokenUser:
+        return TokenUser(self.user_id)
+
+    # -- what Authlib's RefreshTokenGrant asks of a token (as ``IssuedToken``'s TokenMixin) --
+    def check_client(self, client) -> bool:
+        return self.client_id == client.get_client_id() and self.realm_id == client.realm_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+def _presented_refresh_token_statement():
+    tokens_table, users, memberships = IssuedToken.__table__, User.__table__, Membership.__table__
+    columns = [tokens_table.c[name] for name in (
+        "id", "realm_id", "client_id", "user_id", "scope", "family_id", "session_sid", "auth_time", "amr", "acr",
+        "organization_id", "dpop_jkt", "refresh_used_at", "refresh_expires_at", "revoked_at")]
+    organization_member = sa.exists().where(memberships.c.organization_id == tokens_table.c.organization_id,
+                                            memberships.c.user_id == tokens_table.c.user_id)
+    return (
+        sa.select(*columns, users.c.disabled.label("user_disabled"), organization_member.label("organization_member"))
+        .join_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
+        .where(tokens_table.c.realm_id == sa.bindparam("realm_id"),
+               tokens_table.c.refresh_digest == sa.bindparam("digest"))
+    )
+
+
+_PRESENTED_REFRESH_TOKEN = _presented_refresh_token_statement()
+
+
+def presented_refresh_token(realm, refresh_token: str) -> PresentedRefreshToken | None:
+    """The row of a refresh token of a user, whatever its state (the grant judges it), or None;
+    on the request's refresh connection (``refresh_connection``)."""
+    connection = refresh_connection()
+    row = connection.execute(
+        _PRESENTED_REFRESH_TOKEN, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)}).first()
+    connection.commit()  # ends what the read began (nothing on PostgreSQL: each statement commits)
+    if row is None:
+        return None
+    values = row._asdict()
+    values["scope"] = values["scope"] or ""
+    values["user_disabled"] = bool(values["user_disabled"])
+    values["organization_member"] = bool(values["organization_member"])
+    return PresentedRefreshToken(**values)
+
+
+def rotate_refresh_token(old: PresentedRefreshToken, token: dict, request) -> bool:
     """Spend the refresh token of ``old`` and keep the row of ``token``, its replacement, in one
     transaction; False (and nothing written) when ``old`` can no longer be spent: another
     request spent it first, or since it was read it was revoked, it expired, its user was
@@ -155,29 +238,55 @@ def rotate_refresh_token(old: IssuedToken, token: dict, request) -> bool:
     claimed``), committed on its own: the whole rotation costs that round trip. A request racing
     with the same token waits for the row lock, then finds the token spent and inserts
     nothing. SQLite, which has no data-modifying ``WITH``, runs the claim and then the insert in
-    one transaction.
+    one transaction. Either way on the request's ``refresh_connection``, as the read before it.
 
     Once committed, the request cannot be started over (it would find its token spent, a
     reuse): ``g.refresh_token_rotated`` says so to ``idp.oidc.express``."""
     values = _row_values(token, request)
     parameters = {"old_id": old.id, "now": utcnow(), **{f"new_{name}": value for name, value in values.items()}}
-    connection = db.session.connection()  # Core statements on the session's transaction: no ORM step
+    connection = refresh_connection()
     postgres = connection.dialect.name == "postgresql"
     claim, replacement = _rotation_statements(postgres, bool(old.organization_id), tuple(values))
-    # Set before the statement runs: on PostgreSQL it commits as it runs, and a failure after
-    # that (a connection lost before the answer) must not be started over as if nothing happened.
+    # Set before the statement runs: on PostgreSQL it commits as it runs, and a failure after that
+    # (a connection lost before the answer) must not be started over as if nothing happened.
     g.refresh_token_rotated = True
-    if postgres:
-        rotated = connection.execute(replacement, parameters).first() is not None
-    else:
-        rotated = connection.execute(claim, parameters).rowcount == 1
-        if rotated:
-            connection.execute(replacement, parameters)
-    if rotated:
-        commit_keeping_loaded_state()
-    else:
+    with connection.begin():
+        if postgres:
+            rotated = connection.execute(replacement, parameters).first() is not None
+        else:
+            rotated = connection.execute(claim, parameters).rowcount == 1
+            if rotated:
+                connection.execute(replacement, parameters)
+    if not rotated:
         g.refresh_token_rotated = False
     return rotated
+
+
+def refresh_connection():
+    """The request's connection for the refresh grant's statements, checked out of the pool at
+    the first and returned when the app context ends (``close_refresh_connection``).
+
+    Outside the request's session: its unit of work and transaction bookkeeping around a Core
+    statement, and a checkout per statement, cost more than the statements themselves (issue
+    17's profile of the refresh), and nothing the refresh writes is read back through the
+    session. On PostgreSQL each statement commits on its own, without ``BEGIN``/``COMMIT``
+    round trips (the rotation is one statement); on SQLite ``connection.begin()`` makes the
+    rotation's two statements one transaction."""
+    connection = g.get("_refresh_connection")
+    if connection is None:
+        engine = db.engine
+        connection = engine.connect()
+        if engine.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        g._refresh_connection = connection
+    return connection
+
+
+def close_refresh_connection(_error=None) -> None:
+    """Give the request's refresh connection back to the pool (an app context teardown)."""
+    connection = g.pop("_refresh_connection", None)
+    if connection is not None:
+        connection.close()
 
 
 @functools.cache

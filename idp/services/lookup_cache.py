@@ -97,15 +97,20 @@ class LookupCache:
         """Whether values may be served from (and kept in) memory right now. Only while serving
         requests (Flask's, or an express lane's: ``idp.oidc.express``): a CLI command or a
         migration reads once and exits, and must not leave a listener holding the database."""
-        if not self.enabled or not (has_request_context() or g.get("express_request") is not None):
+        if not self.enabled or not has_app_context():
+            return False
+        request_globals = g._get_current_object()  # one context lookup, not one per attribute
+        if self.dialect == "postgresql":
+            # Once per request: the notifications that arrived before it began.
+            checked = request_globals.get("_lookup_cache_checked")
+            if checked is not None and checked[0] is self:
+                return checked[1]
+        if not (has_request_context() or request_globals.get("express_request") is not None):
             return False
         if self._pid != os.getpid():
             self._start_in_this_process()
         if self.dialect == "postgresql":
-            # Once per request: the notifications that arrived before it began.
-            checked = g.get("_lookup_cache_checked")
-            if checked is None or checked[0] is not self:
-                checked = g._lookup_cache_checked = (self, self._drain_notifications())
+            checked = request_globals._lookup_cache_checked = (self, self._drain_notifications())
             return checked[1]
         if self.stamp_path is not None:
             self._check_stamp()
@@ -330,16 +335,26 @@ def cached(key, load: Callable[[], Any], **kwargs):
 
 class CachedRow(NamedTuple):
     """What the cache keeps of a row: its mapped column values, and which of them are lists or
-    dicts (JSON), copied for each instance made from it so that no instance shares them."""
+    dicts (JSON), copied for each instance made from it so that no instance shares them: a
+    list of plain values (redirect URIs, grant types) by ``list``, anything nested by
+    ``copy.deepcopy``."""
 
     values: dict
-    mutable: tuple[str, ...]
+    flat_lists: tuple[str, ...]
+    nested: tuple[str, ...]
+
+
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def row_data(instance) -> CachedRow:
     mapper = inspect(instance).mapper
     values = {attr.key: copy.deepcopy(getattr(instance, attr.key)) for attr in mapper.column_attrs}
-    return CachedRow(values, tuple(key for key, value in values.items() if isinstance(value, (list, dict))))
+    flat_lists = tuple(key for key, value in values.items()
+                       if isinstance(value, list) and all(isinstance(item, _PLAIN) for item in value))
+    nested = tuple(key for key, value in values.items()
+                   if isinstance(value, (list, dict)) and key not in flat_lists)
+    return CachedRow(values, flat_lists, nested)
 
 
 def _instance_of(model, row: CachedRow):
@@ -350,7 +365,9 @@ def _instance_of(model, row: CachedRow):
     instance = inspect(model).class_manager.new_instance()
     instance_values = instance.__dict__
     instance_values.update(row.values)
-    for key in row.mutable:
+    for key in row.flat_lists:
+        instance_values[key] = list(row.values[key])
+    for key in row.nested:
         instance_values[key] = copy.deepcopy(row.values[key])
     make_transient_to_detached(instance)
     return instance
@@ -409,6 +426,8 @@ def cached_row(key, model, load: Callable[[], Any]):
         return attached(model, row, db.session(), for_reading=True)
     return _instance_of(model, row)
 
+
+# --- invalidation on write -----------------------------------------------------------------------
 
 def _mark(session: Session) -> None:
     if session.info.get(_CHANGED):

@@ -234,26 +234,49 @@ def test_a_token_spent_between_the_read_and_the_claim_is_a_reuse(server, shop):
 
 def test_the_express_lane_never_hands_a_spent_token_to_flask(make_app, shop):
     """A lane that fails is normally started over by Flask; not once the refresh token is
-    spent, or Flask would find it spent and end the family as a reuse. The failure is answered
-    as one (500), and the family lives on."""
-    from sqlalchemy.orm import Session
-
+    being spent, or Flask would find it spent and end the family as a reuse. The failure (here
+    right after the statement that keeps the new token, which on PostgreSQL has committed as it
+    ran) is answered as one (500), and the family lives on."""
     server = make_app(public_url="http://localhost")
     tokens = signed_in(server, shop)
+    with server.app_context():
+        from idp.extensions import db
 
-    def fail_once_committed(session):
-        event.remove(Session, "after_commit", fail_once_committed)
-        raise RuntimeError("the database connection broke after the commit")
+        engine = db.engine
 
-    event.listen(Session, "after_commit", fail_once_committed)
+    def fail_once_kept(_conn, _cursor, statement, *_args):
+        if "INSERT INTO issued_tokens" in statement:
+            event.remove(engine, "after_cursor_execute", fail_once_kept)
+            raise RuntimeError("the database connection broke after the statement")
+
+    event.listen(engine, "after_cursor_execute", fail_once_kept)
     try:
         answer = refresh(server.test_client(), shop, tokens["refresh_token"])
     finally:
-        if event.contains(Session, "after_commit", fail_once_committed):
-            event.remove(Session, "after_commit", fail_once_committed)
+        if event.contains(engine, "after_cursor_execute", fail_once_kept):
+            event.remove(engine, "after_cursor_execute", fail_once_kept)
 
     assert (answer.status_code, answer.get_json()["error"]) == (500, "server_error")
     assert reuse_events(server) == 0
     userinfo = server.test_client().get(f"/realms/{REALM}/userinfo",
                                         headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert userinfo.status_code == 200, "the family was not ended"
+
+
+@pytest.mark.parametrize(("gone", "refusals"), [
+    # The client's tokens go with it: refused as an unknown client or, while the deletion's
+    # notification is on its way to the lookup cache (PostgreSQL), as an unknown token.
+    (("clients", "delete", "{client_id}", "--realm", REALM), {(401, "invalid_client"), (400, "invalid_grant")}),
+    (("users", "delete", EMAIL, "--realm", REALM), {(400, "invalid_grant")}),
+    (("users", "set", EMAIL, "--realm", REALM, "--disabled", "on"), {(400, "invalid_grant")}),
+], ids=["client deleted", "user deleted", "user locked"])
+def test_a_refresh_after_the_client_or_the_user_is_gone_is_refused(server, shop, runner, gone, refusals):
+    """Whether the user may still log in and the token still exists is read by the refresh's own
+    statements, never remembered: the next refresh after the change is refused."""
+    tokens = warmed(server, shop, signed_in(server, shop))
+    assert runner(*(part.format(client_id=shop[0]) for part in gone)).exit_code == 0
+
+    answer = refresh(server.test_client(), shop, tokens["refresh_token"])
+
+    assert (answer.status_code, answer.get_json()["error"]) in refusals
+    assert reuse_events(server) == 0

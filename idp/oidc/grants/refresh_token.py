@@ -5,9 +5,8 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from flask import g
 
-from ...database import commit_keeping_loaded_state, statements_commit_on_their_own
+from ...database import commit_keeping_loaded_state
 from ...extensions import db
-from ...services.organizations import membership_in
 from ...models import utcnow
 from .. import tokens
 from ..authentication import AuthenticatedUser, AuthenticationContext
@@ -19,11 +18,15 @@ from .base import GrantSpec
 class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
     """Rotation with reuse detection (RFC 9700 §4.14.2).
 
-    A successful refresh costs two statements: the token's row with its user is read (outside
+    A successful refresh costs two statements, both SQLAlchemy Core on one connection of the
+    request's (``tokens.refresh_connection``), outside the session: the columns of the token's
+    row the grant judges and the new tokens carry are read, with whether its user is disabled
+    and still a member of the login's organization (``tokens.presented_refresh_token``; outside
     any transaction on PostgreSQL: nothing is written yet), then the old token is spent and its
     replacement kept in one transaction (``tokens.rotate_refresh_token``), which re-checks
     everything the read found. Only when that claim finds nothing does the grant look at why
-    (``_refused_rotation``), and answer exactly as if the read had seen it."""
+    (``_refused_rotation``, through the session, as rare as a reuse), and answer exactly as if
+    the read had seen it."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
     INCLUDE_NEW_REFRESH_TOKEN = True
@@ -31,9 +34,8 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token):
         """The token's row, or None (``invalid_grant``) when it is unknown, revoked, expired or
         its user can no longer log in; a rotated-out token also revokes its family."""
-        statements_commit_on_their_own()
-        row = tokens.find_by_refresh_token(g.realm, refresh_token)
-        if row is None or row.user is None or row.user.disabled:
+        row = tokens.presented_refresh_token(g.realm, refresh_token)
+        if row is None or row.user_disabled:
             return None
         if row.refresh_used_at is not None or row.revoked_at is not None:
             if row.refresh_used_at is not None:
@@ -41,7 +43,7 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
             return None
         if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
             return None
-        if row.organization_id and membership_in(row.organization_id, row.user) is None:
+        if row.organization_id and not row.organization_member:
             return None  # the login was for an organization the user has since left
         return row
 
@@ -62,10 +64,9 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
         return row
 
     def authenticate_user(self, refresh_token):
-        user = refresh_token.user
-        if user is None or user.disabled:
+        if refresh_token.user_disabled:
             return None
-        return AuthenticatedUser(user, AuthenticationContext(
+        return AuthenticatedUser(refresh_token.user, AuthenticationContext(
             auth_time=refresh_token.auth_time,
             amr=list(refresh_token.amr or []),
             acr=refresh_token.acr,
@@ -105,8 +106,13 @@ def _follows_a_user_grant(client) -> str | None:
     return None
 
 
+def _init_app(app) -> None:
+    app.teardown_appcontext(tokens.close_refresh_connection)
+
+
 grant = GrantSpec(
     RefreshTokenGrant,
     description="The app keeps users signed in with rotating refresh tokens (scope offline_access).",
     client_rule=_follows_a_user_grant,
+    init_app=_init_app,
 )
