@@ -389,7 +389,7 @@ def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
 
 
 @dataclass(frozen=True)
-class TokenUser:
+class SnapshotUser:
     """The user columns a token's reader needs: the claims of the profile and email scopes
     (``claims.user_claims``; roles and organizations are read by ``id``) and whether the user
     may still use the token."""
@@ -424,7 +424,7 @@ class TokenSnapshot(TokenRules):
     dpop_jkt: str | None
     act: dict | None
     audience: list | None
-    user: TokenUser | None
+    user: SnapshotUser | None
 
     @classmethod
     def of(cls, row) -> TokenSnapshot | None:
@@ -434,7 +434,7 @@ class TokenSnapshot(TokenRules):
         if row.user_id is not None:
             if row.user_email is None:
                 return None
-            user = TokenUser(row.user_id, row.user_name, row.user_email, bool(row.user_email_verified),
+            user = SnapshotUser(row.user_id, row.user_name, row.user_email, bool(row.user_email_verified),
                              bool(row.user_disabled))
         return cls(*row[:len(SNAPSHOT_COLUMNS)], user=user)
 
