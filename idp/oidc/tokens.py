@@ -432,7 +432,7 @@ class TokenSnapshot(TokenRules):
         user's token whose user is gone (deleting a user deletes their tokens: never seen)."""
         user = None
         if row.user_id is not None:
-            if row.user_email is None:
+            if row.user_row_id is None:
                 return None
             user = SnapshotUser(row.user_id, row.user_name, row.user_email, bool(row.user_email_verified),
                              bool(row.user_disabled))
@@ -450,7 +450,7 @@ def _snapshot_read(by_column: str) -> DirectRead:
     tokens_table, users = IssuedToken.__table__, User.__table__
     return DirectRead(
         sa.select(*(tokens_table.c[name] for name in SNAPSHOT_COLUMNS),
-                  users.c.name.label("user_name"), users.c.email.label("user_email"),
+                  users.c.id.label("user_row_id"), users.c.name.label("user_name"), users.c.email.label("user_email"),
                   users.c.email_verified.label("user_email_verified"), users.c.disabled.label("user_disabled"))
         .outerjoin_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
         .where(tokens_table.c.realm_id == sa.bindparam("realm_id"), tokens_table.c[by_column] == sa.bindparam("value"))
