@@ -148,19 +148,11 @@ def _read_only_connection(state) -> None:
         _statements_commit_on_their_own(state.session)
 
 
-def statements_commit_on_their_own() -> None:
-    """From here on (until the session's transaction ends) each statement commits on its own on
-    PostgreSQL: no ``BEGIN``/``COMMIT`` round trips. For a request that reads and then writes in
-    one statement (the refresh token's rotation); a write of several statements must first end
-    this (``commit_keeping_loaded_state``), so that the next statement opens a transaction
-    again. Only before the session's first statement; anything already begun keeps its
-    transaction. SQLite keeps its transactions (they cost no round trip)."""
-    from .extensions import db
-
-    _statements_commit_on_their_own(db.session())
-
-
 def _statements_commit_on_their_own(session) -> None:
+    """From here on (until the session's transaction ends) each statement of ``session``
+    commits on its own on PostgreSQL: no ``BEGIN``/``ROLLBACK`` round trips. Only before the
+    session's first statement; anything already begun keeps its transaction. SQLite keeps its
+    transactions (they cost no round trip)."""
     from .extensions import db
 
     if db.engine.dialect.name != "postgresql":

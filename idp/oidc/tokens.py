@@ -155,7 +155,7 @@ class TokenUser:
 
 
 @dataclass(frozen=True)
-class PresentedRefreshToken:
+class PresentedRefreshToken(TokenRules):
     """The row of a presented refresh token, with whether its user is disabled: the columns the
     refresh grant judges and the new tokens carry, read by one Core statement
     (``presented_refresh_token``). Loading the ORM row and its user cost more than the statement
@@ -183,13 +183,6 @@ class PresentedRefreshToken:
     @property
     def user(self) -> TokenUser:
         return TokenUser(self.user_id)
-
-    # -- what Authlib's RefreshTokenGrant asks of a token (as ``IssuedToken``'s TokenMixin) --
-    def check_client(self, client) -> bool:
-        return self.client_id == client.get_client_id() and self.realm_id == client.realm_id
-
-    def get_scope(self) -> str:
-        return self.scope
 
 
 def _presented_refresh_token_statement():
