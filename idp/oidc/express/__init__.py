@@ -24,7 +24,7 @@ Active only when ``server.public_url`` is set (as ``CachedDocumentsMiddleware``)
 does not depend on the request. ``server.express_lanes = false`` turns them off.
 
 A new lane is one module with ``PATH`` (the part after ``/realms/<realm>/``), ``METHODS`` and
-``answer(request) -> Response | ExpressAnswer | None``, plus its line in ``LANES``."""
+``answer(request) -> ExpressAnswer | None`` (``answer.py``), plus its line in ``LANES``."""
 from __future__ import annotations
 
 import io
@@ -107,6 +107,8 @@ class ExpressLanes:
                     return None
                 g.realm = realm
                 response = lane.answer(request)
+                if response is not None and not isinstance(response, ExpressAnswer):
+                    raise TypeError(f"a lane answers with an ExpressAnswer, not {type(response).__name__}")
             except Exception:  # noqa: BLE001 - Flask starts over and reports it its own way
                 log.warning("express lane %s failed; Flask takes the request", lane.PATH, exc_info=True)
                 response = None
@@ -116,15 +118,11 @@ class ExpressLanes:
                 except Exception:  # noqa: BLE001 - a broken connection: Flask answers (503)
                     log.debug("express lane: the rollback failed", exc_info=True)
                 return None
-            plain = isinstance(response, ExpressAnswer)
-            present = response.header_names() if plain else {name.lower() for name, _ in response.headers.items()}
+            present = response.header_names()
             extra = [(name, value) for name, value in JSON_ANSWER_HEADERS if name.lower() not in present]
             if request.secure and "strict-transport-security" not in present:
                 extra.append(("Strict-Transport-Security", "max-age=31536000"))
-            if plain:
-                response.add_headers(extra)
-            else:
-                response.headers.extend(extra)
+            response.add_headers(extra)
             purge = self.app.extensions.get("idp.periodic_purge")
             if purge is not None:
                 purge.after_request(response)

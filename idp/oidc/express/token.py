@@ -14,6 +14,8 @@ import logging
 
 from flask import current_app, g
 
+from .answer import ExpressAnswer
+
 log = logging.getLogger(__name__)
 
 PATH = "token"
@@ -42,6 +44,4 @@ def answer(request):
         # Started over, the request would find its refresh token spent and end the family as a
         # reuse: answered here, as Flask answers an unexpected error.
         log.exception("refresh failed after its token was rotated")
-        return current_app.response_class(
-            '{"error": "server_error", "error_description": "An unexpected error occurred."}',
-            status=500, mimetype="application/json")
+        return ExpressAnswer.json(500, {"error": "server_error", "error_description": "An unexpected error occurred."})
