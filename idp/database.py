@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 from collections import namedtuple
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -131,7 +133,7 @@ def read_only_request() -> None:
 
     Only noted here (in ``g``, which lives as long as the request's session): the session takes
     its connection when its first statement runs (``_read_only_connection``). A request answered
-    from the caches and ``DirectRead`` opens no session and takes no connection; taking one (and
+    from the caches and ``DirectStatement`` opens no session and takes no connection; taking one (and
     giving it back at the end) cost an introspection a seventh of its time."""
     from flask import g
 
@@ -163,44 +165,54 @@ def _statements_commit_on_their_own(session) -> None:
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-class DirectRead:
-    """A prebuilt Core ``SELECT`` of one row, run straight on the DBAPI cursor of a pooled
-    connection, outside any transaction: for the reads on the express lanes' hot path
-    (``idp.oidc.express``), where what may have changed since the last request (a token's
-    revocation, its user's lock and claims) must be read every time.
+class DirectStatement:
+    """A prebuilt Core statement run straight on the DBAPI cursor of a pooled connection: for
+    the statements on the express lanes' hot path (``idp.oidc.express``), where what may have
+    changed since the last request (a token's revocation, its user's lock and claims) must be
+    read every time, and for the refresh's rotation (``idp.oidc.tokens``), which writes.
 
     SQLAlchemy's execution of even a cached Core statement (its cache key, the result's metadata
-    from the cursor's description, a ``Row``) costs about three times the round trip it wraps
-    (issue 17's profile of userinfo and introspection: ~100 µs against ~40 µs). Here the
-    statement is compiled once per dialect and each call only binds its values, sends it, and
-    converts the row's values with the columns' own result processors (``UTCDateTime``, SQLite's
-    booleans), so a row reads as it would through SQLAlchemy. Each pooled connection keeps one
-    cursor for these reads (in its ``info``, which lives as long as the DBAPI connection): the
-    driver's cursor remembers how to load each column type, which a new cursor looks up again.
+    from the cursor's description, a ``Row``) costs about twice the round trip it wraps (issue
+    17's profiles: ~110 µs of CPU against ~45 µs for the refresh's read, ~100 µs against ~40 µs
+    for introspection's). Here the statement is compiled once per dialect and each call only
+    binds its values (through the bound columns' own processors: ``UTCDateTime``, JSON), sends
+    them, and converts the row's values with the columns' result processors (``UTCDateTime``,
+    SQLite's booleans), so values go in and come out as they would through SQLAlchemy. Each
+    pooled connection keeps one cursor for these statements (in its ``info``, which lives as
+    long as the DBAPI connection): the driver's cursor remembers how to load each column type,
+    which a new cursor looks up again.
 
-    On PostgreSQL the connection is put in autocommit for the one statement (no ``BEGIN`` and
-    ``ROLLBACK`` round trips) and always back before it returns to the pool: a connection that
-    cannot be put back is discarded. The statement sees what is committed when it runs, like
-    any statement of a ``read_only_request``. It bypasses the session, and with it the engine's
-    ``*_cursor_execute`` events: only for reads nothing in the session could have changed."""
+    The statements run on a connection of their own (``direct_connection``), outside the request's
+    session, so they bypass its unit of work and the engine's ``*_cursor_execute`` events: only
+    for statements nothing in the session could have changed, and whose writes the session
+    does not read back."""
 
     def __init__(self, statement):
         self.statement = statement
-        self.row_type = namedtuple("DirectRow", statement.selected_columns.keys())  # names must be distinct
+        selected = getattr(statement, "selected_columns", None)
+        if selected is None:
+            returning = getattr(statement, "_returning", ())
+            names = [column.key for column in returning]
+            self._result_columns = list(returning)
+        else:
+            names = list(selected.keys())
+            self._result_columns = list(selected)
+        self.row_type = namedtuple("DirectRow", names) if names else None  # names must be distinct
         self._compiled: dict = {}
 
     def first(self, engine, parameters: dict):
-        """The first row (a named tuple of the selected columns), or None."""
-        dialect = engine.dialect
-        sql, names, processors = self._compiled.get(dialect.name) or self._compile(dialect)
-        values = tuple(parameters[name] for name in names) if names is not None else parameters
-        connection = engine.raw_connection()  # a pooled connection, returned on close
-        try:
-            row = _run_outside_transaction(connection, dialect.name, sql, values)
-        finally:
-            connection.close()
+        """The first row (a named tuple of the selected or returned columns), or None; the
+        statement on its own, committed as it runs (``direct_connection``)."""
+        with direct_connection(engine) as connection:
+            return self.first_on(connection, parameters)
+
+    def first_on(self, connection: DirectConnection, parameters: dict):
+        """As ``first``, on ``connection`` (of ``direct_connection``)."""
+        self.run_on(connection, parameters)
+        row = connection.cursor.fetchone()
         if row is None:
             return None
+        _sql, _names, _binders, processors = self._compiled[connection.dialect.name]
         if processors:
             row = list(row)
             for index, process in processors:
@@ -208,37 +220,78 @@ class DirectRead:
                     row[index] = process(row[index])
         return self.row_type._make(row)
 
+    def run_on(self, connection: DirectConnection, parameters: dict) -> int:
+        """Run the statement on ``connection`` (of ``direct_connection``); the rows it changed."""
+        dialect, cursor = connection.dialect, connection.cursor
+        sql, names, binders, _processors = self._compiled.get(dialect.name) or self._compile(dialect)
+        if binders:
+            parameters = dict(parameters)
+            for name, bind in binders:
+                parameters[name] = bind(parameters[name])
+        values = tuple(parameters[name] for name in names) if names is not None else parameters
+        cursor.execute(sql, values)
+        return cursor.rowcount
+
     def _compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)
         if any(bind.expanding for bind in compiled.binds.values()) or "POSTCOMPILE" in compiled.string:
-            raise ValueError("a direct read takes plain values only (no IN lists)")
+            raise ValueError("a direct statement takes plain values only (no IN lists)")
+        if compiled.escaped_bind_names:
+            raise ValueError("a direct statement's parameters are plain names")
         names = list(compiled.positiontup) if compiled.positional else None
-        processors = [(index, process) for index, column in enumerate(self.statement.selected_columns)
+        binders = [(name, process) for name, bind in compiled.binds.items()
+                   if (process := bind.type.dialect_impl(dialect).bind_processor(dialect))]
+        processors = [(index, process) for index, column in enumerate(self._result_columns)
                       if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))]
-        self._compiled[dialect.name] = prepared = (compiled.string, names, processors)
+        self._compiled[dialect.name] = prepared = (compiled.string, names, binders, processors)
         return prepared
 
 
-_DIRECT_READ_CURSOR = "idp.direct_read_cursor"
+class DirectConnection(NamedTuple):
+    """Where ``DirectStatement`` runs: a pooled connection's cursor, and its engine's dialect."""
+
+    cursor: Any
+    dialect: Any
 
 
-def _run_outside_transaction(connection, dialect_name: str, sql: str, values):
-    """Run ``sql`` on the pooled ``connection`` (with the cursor it keeps for direct reads) and
-    fetch its first row; on PostgreSQL in autocommit, put back afterwards (SQLite's driver begins
-    no transaction for a ``SELECT``)."""
-    dbapi_connection = connection.driver_connection
-    cursor = connection.info.get(_DIRECT_READ_CURSOR)
-    if cursor is None or cursor.connection is not dbapi_connection:
-        cursor = connection.info[_DIRECT_READ_CURSOR] = dbapi_connection.cursor()
-    if dialect_name != "postgresql":
-        cursor.execute(sql, values)
-        return cursor.fetchone()
+_DIRECT_CURSOR = "idp.direct_cursor"
+
+
+@contextlib.contextmanager
+def direct_connection(engine):
+    """A pooled connection for ``DirectStatement``, given back when the block ends.
+
+    On PostgreSQL the connection is in autocommit for the block: each statement commits on its
+    own as it runs, without ``BEGIN`` and ``COMMIT`` round trips (what must be atomic is one
+    statement); autocommit is turned off again before the connection returns to the pool (a
+    connection where that fails is discarded).
+
+    On SQLite, whose driver begins a transaction before the first statement that writes, the
+    block's writes are one transaction, committed when the block ends and rolled back if it
+    raises (``rotate_refresh_token``'s claim and insert; a round trip costs nothing there)."""
+    connection = engine.raw_connection()  # a pooled connection, returned on close
     try:
-        dbapi_connection.autocommit = True
-        cursor.execute(sql, values)
-        return cursor.fetchone()
+        dbapi_connection = connection.driver_connection
+        cursor = connection.info.get(_DIRECT_CURSOR)
+        if cursor is None or cursor.connection is not dbapi_connection:
+            cursor = connection.info[_DIRECT_CURSOR] = dbapi_connection.cursor()
+        direct = DirectConnection(cursor, engine.dialect)
+        if engine.dialect.name == "postgresql":
+            dbapi_connection.autocommit = True
+            try:
+                yield direct
+            finally:
+                try:
+                    dbapi_connection.autocommit = False
+                except Exception:  # noqa: BLE001 - a broken or closed connection: never handed out again
+                    connection.invalidate()
+        else:
+            try:
+                yield direct
+            except BaseException:
+                dbapi_connection.rollback()
+                raise
+            if dbapi_connection.in_transaction:
+                dbapi_connection.commit()
     finally:
-        try:
-            dbapi_connection.autocommit = False
-        except Exception:  # noqa: BLE001 - a broken or closed connection: never handed out again
-            connection.invalidate()
+        connection.close()

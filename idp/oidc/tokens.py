@@ -16,7 +16,7 @@ from flask import current_app, g
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from ..database import DirectRead, commit_keeping_loaded_state
+from ..database import DirectStatement, commit_keeping_loaded_state, direct_connection
 from ..extensions import db
 from ..models import AuthorizationCode, IssuedToken, Membership, User, utcnow
 from ..models.tokens import TokenRules
@@ -157,7 +157,7 @@ class TokenUser:
 @dataclass(frozen=True)
 class PresentedRefreshToken(TokenRules):
     """The row of a presented refresh token, with whether its user is disabled: the columns the
-    refresh grant judges and the new tokens carry, read by one Core statement
+    refresh grant judges and the new tokens carry, read by one statement
     (``presented_refresh_token``). Loading the ORM row and its user cost more than the statement
     itself (issue 17's profile of the refresh); nothing here is kept beyond the request."""
 
@@ -185,14 +185,14 @@ class PresentedRefreshToken(TokenRules):
         return TokenUser(self.user_id)
 
 
-def _presented_refresh_token_statement():
+def _presented_refresh_token_statement() -> DirectStatement:
     tokens_table, users, memberships = IssuedToken.__table__, User.__table__, Membership.__table__
     columns = [tokens_table.c[name] for name in (
         "id", "realm_id", "client_id", "user_id", "scope", "family_id", "session_sid", "auth_time", "amr", "acr",
         "organization_id", "dpop_jkt", "refresh_used_at", "refresh_expires_at", "revoked_at")]
     organization_member = sa.exists().where(memberships.c.organization_id == tokens_table.c.organization_id,
                                             memberships.c.user_id == tokens_table.c.user_id)
-    return (
+    return DirectStatement(
         sa.select(*columns, users.c.disabled.label("user_disabled"), organization_member.label("organization_member"))
         .join_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
         .where(tokens_table.c.realm_id == sa.bindparam("realm_id"),
@@ -205,11 +205,8 @@ _PRESENTED_REFRESH_TOKEN = _presented_refresh_token_statement()
 
 def presented_refresh_token(realm, refresh_token: str) -> PresentedRefreshToken | None:
     """The row of a refresh token of a user, whatever its state (the grant judges it), or None;
-    on the request's refresh connection (``refresh_connection``)."""
-    connection = refresh_connection()
-    row = connection.execute(
-        _PRESENTED_REFRESH_TOKEN, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)}).first()
-    connection.commit()  # ends what the read began (nothing on PostgreSQL: each statement commits)
+    read outside the request's session and any transaction (``database.DirectStatement``)."""
+    row = _PRESENTED_REFRESH_TOKEN.first(db.engine, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)})
     if row is None:
         return None
     values = row._asdict()
@@ -231,55 +228,29 @@ def rotate_refresh_token(old: PresentedRefreshToken, token: dict, request) -> bo
     claimed``), committed on its own: the whole rotation costs that round trip. A request racing
     with the same token waits for the row lock, then finds the token spent and inserts
     nothing. SQLite, which has no data-modifying ``WITH``, runs the claim and then the insert in
-    one transaction. Either way on the request's ``refresh_connection``, as the read before it.
+    one transaction. Either way outside the request's session (``database.DirectStatement``),
+    as the read before it.
 
     Once committed, the request cannot be started over (it would find its token spent, a
     reuse): ``g.refresh_token_rotated`` says so to ``idp.oidc.express``."""
     values = _row_values(token, request)
     parameters = {"old_id": old.id, "now": utcnow(), **{f"new_{name}": value for name, value in values.items()}}
-    connection = refresh_connection()
-    postgres = connection.dialect.name == "postgresql"
+    engine = db.engine
+    postgres = engine.dialect.name == "postgresql"
     claim, replacement = _rotation_statements(postgres, bool(old.organization_id), tuple(values))
     # Set before the statement runs: on PostgreSQL it commits as it runs, and a failure after that
     # (a connection lost before the answer) must not be started over as if nothing happened.
     g.refresh_token_rotated = True
-    with connection.begin():
+    with direct_connection(engine) as connection:
         if postgres:
-            rotated = connection.execute(replacement, parameters).first() is not None
+            rotated = replacement.first_on(connection, parameters) is not None
         else:
-            rotated = connection.execute(claim, parameters).rowcount == 1
+            rotated = claim.run_on(connection, parameters) == 1
             if rotated:
-                connection.execute(replacement, parameters)
+                replacement.run_on(connection, parameters)
     if not rotated:
         g.refresh_token_rotated = False
     return rotated
-
-
-def refresh_connection():
-    """The request's connection for the refresh grant's statements, checked out of the pool at
-    the first and returned when the app context ends (``close_refresh_connection``).
-
-    Outside the request's session: its unit of work and transaction bookkeeping around a Core
-    statement, and a checkout per statement, cost more than the statements themselves (issue
-    17's profile of the refresh), and nothing the refresh writes is read back through the
-    session. On PostgreSQL each statement commits on its own, without ``BEGIN``/``COMMIT``
-    round trips (the rotation is one statement); on SQLite ``connection.begin()`` makes the
-    rotation's two statements one transaction."""
-    connection = g.get("_refresh_connection")
-    if connection is None:
-        engine = db.engine
-        connection = engine.connect()
-        if engine.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        g._refresh_connection = connection
-    return connection
-
-
-def close_refresh_connection(_error=None) -> None:
-    """Give the request's refresh connection back to the pool (an app context teardown)."""
-    connection = g.pop("_refresh_connection", None)
-    if connection is not None:
-        connection.close()
 
 
 @functools.cache
@@ -301,13 +272,13 @@ def _rotation_statements(postgres: bool, organization: bool, columns: tuple[str,
                                               memberships.c.user_id == table.c.user_id))
     new_values = [db.bindparam(f"new_{name}", type_=table.c[name].type) for name in columns]
     if not postgres:
-        return claim, db.insert(table).values(dict(zip(columns, new_values)))
+        return DirectStatement(claim), DirectStatement(db.insert(table).values(dict(zip(columns, new_values))))
     claimed = claim.returning(table.c.id).cte("claimed")
     replacement = (db.insert(table)
                    .from_select(list(columns), db.select(*new_values).select_from(claimed))
                    .add_cte(claimed)
                    .returning(table.c.id))
-    return claim, replacement
+    return DirectStatement(claim), DirectStatement(replacement)
 
 
 # Built once: building a select with its options costs more than running it (issue 17's profile
@@ -436,12 +407,12 @@ class TokenSnapshot(TokenRules):
 SNAPSHOT_COLUMNS = tuple(field.name for field in fields(TokenSnapshot) if field.name != "user")
 
 
-def _snapshot_read(by_column: str) -> DirectRead:
+def _snapshot_read(by_column: str) -> DirectStatement:
     """The statement of ``read_access_token`` (by ``access_jti``) or ``read_refresh_token`` (by
     ``refresh_digest``): the token's row and its user's columns, in the realm. The user's row may
     be missing (a client_credentials token's deny-list entry has none)."""
     tokens_table, users = IssuedToken.__table__, User.__table__
-    return DirectRead(
+    return DirectStatement(
         sa.select(*(tokens_table.c[name] for name in SNAPSHOT_COLUMNS),
                   users.c.id.label("user_row_id"), users.c.name.label("user_name"), users.c.email.label("user_email"),
                   users.c.email_verified.label("user_email_verified"), users.c.disabled.label("user_disabled"))
@@ -456,7 +427,7 @@ _SNAPSHOT_BY_REFRESH_DIGEST = _snapshot_read("refresh_digest")
 
 def read_access_token(realm, access_token: str) -> TokenSnapshot | IssuedToken | None:
     """What ``find_by_access_token`` finds, for reading only: the token's row with its user's
-    state in one statement, outside any transaction (``database.DirectRead``), or a
+    state in one statement, outside any transaction (``database.DirectStatement``), or a
     client_credentials token rebuilt from its claims (a transient ``IssuedToken``).
 
     The signature check comes from the lookup cache (``verified_access_token_claims``); the

@@ -59,7 +59,7 @@ def instances(request, make_app, setup):
 
 def statements_during(app, action, *, in_transaction: list | None = None) -> list[str]:
     """The SQL statements ``action`` sent on the app's pooled connections, as the database
-    received them (also those run straight on a driver's cursor: ``idp.database.DirectRead``);
+    received them (also those run straight on a driver's cursor: ``idp.database.DirectStatement``);
     ``in_transaction`` collects, per statement, whether it ran inside a transaction. On
     PostgreSQL from libpq's protocol trace (the server's ``ReadyForQuery`` after each statement
     says whether a transaction is open), on SQLite from the driver's trace callback.
