@@ -145,19 +145,40 @@ def _row_values(token: dict, request) -> dict:
 
 @dataclass(frozen=True)
 class TokenUser:
-    """The user of a presented refresh token, as the refresh needs it: who they are. The claims
-    a refresh issues read the rest (roles, organizations) by the user's id."""
+    """The user of a token as the statement that read the token read them, for the requests that
+    use a token without loading its user: the claims of the profile and email scopes
+    (``claims.user_claims``; roles and organizations are read by ``id``) and whether the user
+    may still use the token."""
 
     id: str
+    name: str | None
+    email: str
+    email_verified: bool
+    disabled: bool
 
     def get_user_id(self) -> str:
         return self.id
 
+    @classmethod
+    def of(cls, row) -> TokenUser:
+        """From a row that selected ``TOKEN_USER_COLUMNS`` (with the token's ``user_id``)."""
+        return cls(row.user_id, row.user_name, row.user_email, bool(row.user_email_verified), bool(row.user_disabled))
+
+
+def _token_user_columns():
+    users = User.__table__
+    return (users.c.name.label("user_name"), users.c.email.label("user_email"),
+            users.c.email_verified.label("user_email_verified"), users.c.disabled.label("user_disabled"))
+
+
+#: The user's columns a statement selects for ``TokenUser.of``, joined on the token's ``user_id``.
+TOKEN_USER_COLUMNS = _token_user_columns()
+
 
 @dataclass(frozen=True)
 class PresentedRefreshToken(TokenRules):
-    """The row of a presented refresh token, with whether its user is disabled: the columns the
-    refresh grant judges and the new tokens carry, read by one statement
+    """The row of a presented refresh token, with its user: the columns the refresh grant judges
+    and the new tokens carry, read by one statement
     (``presented_refresh_token``). Loading the ORM row and its user cost more than the statement
     itself (issue 17's profile of the refresh); nothing here is kept beyond the request."""
 
@@ -176,24 +197,23 @@ class PresentedRefreshToken(TokenRules):
     refresh_used_at: dt.datetime | None
     refresh_expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
-    user_disabled: bool
     #: The user is still a member of the organization the login was for (False without one).
     organization_member: bool
+    user: TokenUser
 
-    @property
-    def user(self) -> TokenUser:
-        return TokenUser(self.user_id)
+
+#: The token columns of a ``PresentedRefreshToken`` taken as read (``scope`` is "" when NULL).
+_PRESENTED_COLUMNS = ("id", "realm_id", "client_id", "user_id", "family_id", "session_sid", "auth_time", "amr", "acr",
+                      "organization_id", "dpop_jkt", "refresh_used_at", "refresh_expires_at", "revoked_at")
 
 
 def _presented_refresh_token_statement() -> DirectStatement:
     tokens_table, users, memberships = IssuedToken.__table__, User.__table__, Membership.__table__
-    columns = [tokens_table.c[name] for name in (
-        "id", "realm_id", "client_id", "user_id", "scope", "family_id", "session_sid", "auth_time", "amr", "acr",
-        "organization_id", "dpop_jkt", "refresh_used_at", "refresh_expires_at", "revoked_at")]
+    columns = [tokens_table.c[name] for name in (*_PRESENTED_COLUMNS, "scope")]
     organization_member = sa.exists().where(memberships.c.organization_id == tokens_table.c.organization_id,
                                             memberships.c.user_id == tokens_table.c.user_id)
     return DirectStatement(
-        sa.select(*columns, users.c.disabled.label("user_disabled"), organization_member.label("organization_member"))
+        sa.select(*columns, organization_member.label("organization_member"), *TOKEN_USER_COLUMNS)
         .join_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
         .where(tokens_table.c.realm_id == sa.bindparam("realm_id"),
                tokens_table.c.refresh_digest == sa.bindparam("digest"))
@@ -209,11 +229,8 @@ def presented_refresh_token(realm, refresh_token: str) -> PresentedRefreshToken 
     row = _PRESENTED_REFRESH_TOKEN.first(db.engine, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)})
     if row is None:
         return None
-    values = row._asdict()
-    values["scope"] = values["scope"] or ""
-    values["user_disabled"] = bool(values["user_disabled"])
-    values["organization_member"] = bool(values["organization_member"])
-    return PresentedRefreshToken(**values)
+    return PresentedRefreshToken(**{name: getattr(row, name) for name in _PRESENTED_COLUMNS}, scope=row.scope or "",
+                                 organization_member=bool(row.organization_member), user=TokenUser.of(row))
 
 
 def rotate_refresh_token(old: PresentedRefreshToken, token: dict, request) -> bool:
@@ -353,19 +370,6 @@ def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
 
 
 @dataclass(frozen=True)
-class SnapshotUser:
-    """The user columns a token's reader needs: the claims of the profile and email scopes
-    (``claims.user_claims``; roles and organizations are read by ``id``) and whether the user
-    may still use the token."""
-
-    id: str
-    name: str | None
-    email: str
-    email_verified: bool
-    disabled: bool
-
-
-@dataclass(frozen=True)
 class TokenSnapshot(TokenRules):
     """An issued token's row and its user's state as one statement read them, for the requests
     that only look at a token: introspection and userinfo. It answers what ``IssuedToken``
@@ -388,7 +392,7 @@ class TokenSnapshot(TokenRules):
     dpop_jkt: str | None
     act: dict | None
     audience: list | None
-    user: SnapshotUser | None
+    user: TokenUser | None
 
     @classmethod
     def of(cls, row) -> TokenSnapshot | None:
@@ -398,8 +402,7 @@ class TokenSnapshot(TokenRules):
         if row.user_id is not None:
             if row.user_row_id is None:
                 return None
-            user = SnapshotUser(row.user_id, row.user_name, row.user_email, bool(row.user_email_verified),
-                             bool(row.user_disabled))
+            user = TokenUser.of(row)
         return cls(*row[:len(SNAPSHOT_COLUMNS)], user=user)
 
 
@@ -413,9 +416,8 @@ def _snapshot_read(by_column: str) -> DirectStatement:
     be missing (a client_credentials token's deny-list entry has none)."""
     tokens_table, users = IssuedToken.__table__, User.__table__
     return DirectStatement(
-        sa.select(*(tokens_table.c[name] for name in SNAPSHOT_COLUMNS),
-                  users.c.id.label("user_row_id"), users.c.name.label("user_name"), users.c.email.label("user_email"),
-                  users.c.email_verified.label("user_email_verified"), users.c.disabled.label("user_disabled"))
+        sa.select(*(tokens_table.c[name] for name in SNAPSHOT_COLUMNS), users.c.id.label("user_row_id"),
+                  *TOKEN_USER_COLUMNS)
         .outerjoin_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
         .where(tokens_table.c.realm_id == sa.bindparam("realm_id"), tokens_table.c[by_column] == sa.bindparam("value"))
     )

@@ -35,7 +35,7 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
         """The token's row, or None (``invalid_grant``) when it is unknown, revoked, expired or
         its user can no longer log in; a rotated-out token also revokes its family."""
         row = tokens.presented_refresh_token(g.realm, refresh_token)
-        if row is None or row.user_disabled:
+        if row is None or row.user.disabled:
             return None
         if row.refresh_used_at is not None or row.revoked_at is not None:
             if row.refresh_used_at is not None:
@@ -64,7 +64,7 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
         return row
 
     def authenticate_user(self, refresh_token):
-        if refresh_token.user_disabled:
+        if refresh_token.user.disabled:
             return None
         return AuthenticatedUser(refresh_token.user, AuthenticationContext(
             auth_time=refresh_token.auth_time,
