@@ -202,9 +202,23 @@ class DirectStatement:
 
     def first(self, engine, parameters: dict):
         """The first row (a named tuple of the selected or returned columns), or None; the
-        statement on its own, committed as it runs (``direct_connection``)."""
-        with direct_connection(engine) as connection:
-            return self.first_on(connection, parameters)
+        statement on its own, committed as it runs (as in a ``direct_connection`` block, whose
+        generator-based context manager costs a read on the hot path a few per cent)."""
+        pooled, direct = _checkout(engine)
+        postgres = direct.dialect.name == "postgresql"
+        try:
+            if postgres:
+                pooled.driver_connection.autocommit = True
+            row = self.first_on(direct, parameters)
+            if not postgres and pooled.driver_connection.in_transaction:
+                pooled.driver_connection.commit()  # the statement wrote (SQLite)
+            return row
+        except BaseException:
+            if not postgres:
+                pooled.driver_connection.rollback()
+            raise
+        finally:
+            _give_back(pooled, postgres)
 
     def first_on(self, connection: DirectConnection, parameters: dict):
         """As ``first``, on ``connection`` (of ``direct_connection``)."""
@@ -269,29 +283,46 @@ def direct_connection(engine):
     On SQLite, whose driver begins a transaction before the first statement that writes, the
     block's writes are one transaction, committed when the block ends and rolled back if it
     raises (``rotate_refresh_token``'s claim and insert; a round trip costs nothing there)."""
-    connection = engine.raw_connection()  # a pooled connection, returned on close
+    pooled, direct = _checkout(engine)
+    postgres = direct.dialect.name == "postgresql"
+    dbapi_connection = pooled.driver_connection
     try:
-        dbapi_connection = connection.driver_connection
-        cursor = connection.info.get(_DIRECT_CURSOR)
-        if cursor is None or cursor.connection is not dbapi_connection:
-            cursor = connection.info[_DIRECT_CURSOR] = dbapi_connection.cursor()
-        direct = DirectConnection(cursor, engine.dialect)
-        if engine.dialect.name == "postgresql":
+        if postgres:
             dbapi_connection.autocommit = True
-            try:
-                yield direct
-            finally:
-                try:
-                    dbapi_connection.autocommit = False
-                except Exception:  # noqa: BLE001 - a broken or closed connection: never handed out again
-                    connection.invalidate()
-        else:
-            try:
-                yield direct
-            except BaseException:
+        try:
+            yield direct
+        except BaseException:
+            if not postgres:
                 dbapi_connection.rollback()
-                raise
-            if dbapi_connection.in_transaction:
-                dbapi_connection.commit()
+            raise
+        if not postgres and dbapi_connection.in_transaction:
+            dbapi_connection.commit()
     finally:
-        connection.close()
+        _give_back(pooled, postgres)
+
+
+def _checkout(engine):
+    """A pooled connection (returned by ``_give_back``) and the ``DirectConnection`` on it."""
+    pooled = engine.raw_connection()
+    try:
+        dbapi_connection = pooled.driver_connection
+        cursor = pooled.info.get(_DIRECT_CURSOR)
+        if cursor is None or cursor.connection is not dbapi_connection:
+            cursor = pooled.info[_DIRECT_CURSOR] = dbapi_connection.cursor()
+    except BaseException:
+        pooled.close()
+        raise
+    return pooled, DirectConnection(cursor, engine.dialect)
+
+
+def _give_back(pooled, postgres: bool) -> None:
+    """Return the connection to the pool; on PostgreSQL out of autocommit first (a connection
+    where that fails is broken or closed: discarded, never handed out again)."""
+    try:
+        if postgres:
+            try:
+                pooled.driver_connection.autocommit = False
+            except Exception:  # noqa: BLE001
+                pooled.invalidate()
+    finally:
+        pooled.close()

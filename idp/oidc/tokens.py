@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
 from flask import current_app, g
+from joserfc.errors import JoseError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -21,7 +22,8 @@ from ..extensions import db
 from ..models import AuthorizationCode, IssuedToken, Membership, User, utcnow
 from ..models.tokens import TokenRules
 from ..security import keyed_digest, random_token
-from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt
+from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt, verify_jwt
+from ..services.lookup_cache import cached
 from ..services.sign_out import revoke_tokens_where, revoke_user_tokens  # noqa: F401 (their old home)
 from .authentication import authentication_of
 from .claims import authorization_claims
@@ -329,11 +331,6 @@ def verified_access_token_claims(realm, access_token: str) -> dict | None:
     of the published set stops verifying its tokens on the next request, as without the cache.
     Only the signature check is kept; whether the token is revoked, expired or its user disabled
     is read each time by the caller."""
-    from joserfc.errors import JoseError
-
-    from ..services.keys import verify_jwt
-    from ..services.lookup_cache import cached
-
     def verify():
         try:
             decoded = verify_jwt(realm, _settings(), access_token, algorithms=[ACCESS_TOKEN_ALGORITHM])
