@@ -189,15 +189,10 @@ class DirectStatement:
 
     def __init__(self, statement):
         self.statement = statement
-        selected = getattr(statement, "selected_columns", None)
-        if selected is None:
-            returning = getattr(statement, "_returning", ())
-            names = [column.key for column in returning]
-            self._result_columns = list(returning)
-        else:
-            names = list(selected.keys())
-            self._result_columns = list(selected)
-        self.row_type = namedtuple("DirectRow", names) if names else None  # names must be distinct
+        # a SELECT's columns, or what an INSERT/UPDATE returns (none without RETURNING)
+        columns = statement.selected_columns if hasattr(statement, "selected_columns") else statement.exported_columns
+        self._result_columns = list(columns)
+        self.row_type = namedtuple("DirectRow", columns.keys()) if self._result_columns else None  # distinct names
         self._compiled: dict = {}
 
     def first(self, engine, parameters: dict):
