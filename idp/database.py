@@ -4,12 +4,18 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import logging
+import os
+import threading
+import weakref
 from collections import namedtuple
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 
 def configure_engine(engine) -> None:
@@ -199,21 +205,34 @@ class DirectStatement:
         """The first row (a named tuple of the selected or returned columns), or None; the
         statement on its own, committed as it runs (as in a ``direct_connection`` block, whose
         generator-based context manager costs a read on the hot path a few per cent)."""
+        if engine.dialect.name == "postgresql":
+            direct = _thread_connection(engine)
+            try:
+                return self.first_on(direct, parameters)
+            except BaseException as error:
+                _forget_thread_connection(engine)
+                if not (self.statement.is_select and isinstance(error, Exception) and direct.cursor.connection.broken):
+                    raise
+            # The thread's connection was broken (the server ended it, a proxy dropped it): a read
+            # is sent again, once, on a new one. A write is not: it may have committed.
+            direct = _thread_connection(engine)
+            try:
+                return self.first_on(direct, parameters)
+            except BaseException:
+                _forget_thread_connection(engine)
+                raise
         pooled, direct = _checkout(engine)
-        postgres = direct.dialect.name == "postgresql"
+        dbapi_connection = pooled.driver_connection
         try:
-            if postgres:
-                pooled.driver_connection.autocommit = True
             row = self.first_on(direct, parameters)
-            if not postgres and pooled.driver_connection.in_transaction:
-                pooled.driver_connection.commit()  # the statement wrote (SQLite)
+            if dbapi_connection.in_transaction:
+                dbapi_connection.commit()  # the statement wrote
             return row
         except BaseException:
-            if not postgres:
-                pooled.driver_connection.rollback()
+            dbapi_connection.rollback()
             raise
         finally:
-            _give_back(pooled, postgres)
+            pooled.close()
 
     def first_on(self, connection: DirectConnection, parameters: dict):
         """As ``first``, on ``connection`` (of ``direct_connection``)."""
@@ -268,36 +287,40 @@ _DIRECT_CURSOR = "idp.direct_cursor"
 
 @contextlib.contextmanager
 def direct_connection(engine):
-    """A pooled connection for ``DirectStatement``, given back when the block ends.
+    """A connection for ``DirectStatement`` for the length of the block.
 
-    On PostgreSQL the connection is in autocommit for the block: each statement commits on its
-    own as it runs, without ``BEGIN`` and ``COMMIT`` round trips (what must be atomic is one
-    statement); autocommit is turned off again before the connection returns to the pool (a
-    connection where that fails is discarded).
+    On PostgreSQL it is the thread's own connection in autocommit (``_thread_connection``):
+    each statement commits on its own as it runs, without ``BEGIN`` and ``COMMIT`` round trips
+    (what must be atomic is one statement). A block that raises leaves it behind (closed): its
+    state is unknown.
 
-    On SQLite, whose driver begins a transaction before the first statement that writes, the
-    block's writes are one transaction, committed when the block ends and rolled back if it
-    raises (``rotate_refresh_token``'s claim and insert; a round trip costs nothing there)."""
+    On SQLite it is a pooled connection, given back when the block ends. Its driver begins a
+    transaction before the first statement that writes: the block's writes are one transaction,
+    committed when the block ends and rolled back if it raises (``rotate_refresh_token``'s
+    claim and insert; a round trip costs nothing there)."""
+    if engine.dialect.name == "postgresql":
+        try:
+            yield _thread_connection(engine)
+        except BaseException:
+            _forget_thread_connection(engine)
+            raise
+        return
     pooled, direct = _checkout(engine)
-    postgres = direct.dialect.name == "postgresql"
     dbapi_connection = pooled.driver_connection
     try:
-        if postgres:
-            dbapi_connection.autocommit = True
         try:
             yield direct
         except BaseException:
-            if not postgres:
-                dbapi_connection.rollback()
+            dbapi_connection.rollback()
             raise
-        if not postgres and dbapi_connection.in_transaction:
+        if dbapi_connection.in_transaction:
             dbapi_connection.commit()
     finally:
-        _give_back(pooled, postgres)
+        pooled.close()
 
 
 def _checkout(engine):
-    """A pooled connection (returned by ``_give_back``) and the ``DirectConnection`` on it."""
+    """A pooled connection (closed by the caller) and the ``DirectConnection`` on it."""
     pooled = engine.raw_connection()
     try:
         dbapi_connection = pooled.driver_connection
@@ -310,14 +333,85 @@ def _checkout(engine):
     return pooled, DirectConnection(cursor, engine.dialect)
 
 
-def _give_back(pooled, postgres: bool) -> None:
-    """Return the connection to the pool; on PostgreSQL out of autocommit first (a connection
-    where that fails is broken or closed: discarded, never handed out again)."""
+class _ThreadConnections:
+    """The connections the threads of one process keep for one engine's direct statements on
+    PostgreSQL, by thread id (a thread id is reused only once its thread has ended).
+
+    Checking a pooled connection out and back in, and turning autocommit on and off around the
+    statement, cost an introspection a fifth of its CPU (issue 17's profile, in-process: ~420
+    against ~330 µs). So each thread keeps one connection, in autocommit for good, used for
+    nothing else. It is detached from the engine's pool (a connection of its own, outside the
+    pool's size: a server with many threads cannot exhaust the pool with them), so count one
+    more connection per worker thread in ``max_connections``.
+
+    They are closed when the engine is garbage collected (``weakref.finalize``), never by a
+    process forked from the one that opened them (gunicorn's ``preload_app``): the child opens
+    its own (``_thread_connection`` compares the process id)."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.by_thread: dict[int, tuple[Any, DirectConnection]] = {}
+
+    def forget(self, thread_id: int) -> None:
+        held = self.by_thread.pop(thread_id, None)
+        if held is not None:
+            _close_quietly(held[0])
+
+    def close_all(self) -> None:
+        if os.getpid() != self.pid:
+            return  # the parent's connections: never closed (nor used) by a forked child
+        while self.by_thread:
+            _thread_id, (pooled, _direct) = self.by_thread.popitem()
+            _close_quietly(pooled)
+
+
+_THREAD_CONNECTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_THREAD_CONNECTIONS_LOCK = threading.Lock()
+
+
+def _thread_connection(engine) -> DirectConnection:
+    """This thread's connection for ``engine``'s direct statements (PostgreSQL), opened the
+    first time (``_ThreadConnections``)."""
+    connections = _THREAD_CONNECTIONS.get(engine)
+    if connections is None or connections.pid != os.getpid():
+        with _THREAD_CONNECTIONS_LOCK:
+            connections = _THREAD_CONNECTIONS.get(engine)
+            if connections is None or connections.pid != os.getpid():
+                connections = _THREAD_CONNECTIONS[engine] = _ThreadConnections()
+                weakref.finalize(engine, connections.close_all)
+    held = connections.by_thread.get(threading.get_ident())
+    if held is None:
+        pooled, direct = _checkout(engine)
+        try:
+            pooled.driver_connection.autocommit = True
+            pooled.detach()
+        except BaseException:
+            _close_quietly(pooled)
+            raise
+        held = connections.by_thread[threading.get_ident()] = (pooled, direct)
+    return held[1]
+
+
+def direct_statement_connections(engine) -> list:
+    """The driver connections this process's threads keep for ``engine``'s direct statements
+    (PostgreSQL; none on SQLite): what a trace of the statements a request sends watches besides
+    the pool's (``statements_during`` in ``tests/oidc/test_lookup_cache.py``)."""
+    connections = _THREAD_CONNECTIONS.get(engine)
+    if connections is None or connections.pid != os.getpid():
+        return []
+    return [direct.cursor.connection for _pooled, direct in list(connections.by_thread.values())]
+
+
+def _forget_thread_connection(engine) -> None:
+    """Close this thread's connection (a statement on it failed: broken, or in a state no one
+    knows); the next direct statement opens another."""
+    connections = _THREAD_CONNECTIONS.get(engine)
+    if connections is not None and connections.pid == os.getpid():
+        connections.forget(threading.get_ident())
+
+
+def _close_quietly(pooled) -> None:
     try:
-        if postgres:
-            try:
-                pooled.driver_connection.autocommit = False
-            except Exception:  # noqa: BLE001
-                pooled.invalidate()
-    finally:
-        pooled.close()
+        pooled.close()  # detached: closes the driver's connection
+    except Exception:  # noqa: BLE001 - already broken: nothing left to close
+        log.debug("closing a direct statement connection failed", exc_info=True)

@@ -252,3 +252,35 @@ def test_a_refresh_after_the_client_or_the_user_is_gone_is_refused(server, shop,
 
     assert (answer.status_code, answer.get_json()["error"]) in refusals
     assert reuse_events(server) == 0
+
+
+@pytest.mark.skipif(not databases.postgres_mode(), reason="threads keep a connection for direct statements on PostgreSQL")
+def test_a_refresh_after_the_database_ended_the_threads_connection_is_answered(server, shop):
+    """On PostgreSQL each thread keeps one connection for the statements the refresh, userinfo
+    and introspection run straight on the driver (``idp.database.DirectStatement``). When the
+    database ends it (a restart, an administrator, a proxy's idle timeout), the read that finds
+    it broken is sent again on a new one, and nothing is spent twice."""
+    from sqlalchemy import create_engine, text
+
+    from idp.database import direct_statement_connections
+
+    tokens = refresh(server.test_client(), shop, signed_in(server, shop)["refresh_token"]).get_json()
+    with server.app_context():
+        from idp.extensions import db
+
+        engine = db.engine
+        backends = [connection.info.backend_pid for connection in direct_statement_connections(engine)]
+    assert backends, "the refresh ran on a connection its thread keeps"
+    admin = create_engine(engine.url)
+    try:
+        with admin.connect() as connection:
+            for pid in backends:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        admin.dispose()
+
+    answer = refresh(server.test_client(), shop, tokens["refresh_token"])
+
+    assert answer.status_code == 200, answer.get_json()
+    assert refresh(server.test_client(), shop, answer.get_json()["refresh_token"]).status_code == 200
+    assert reuse_events(server) == 0
