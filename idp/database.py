@@ -172,7 +172,7 @@ def _statements_commit_on_their_own(session) -> None:
 
 
 class DirectStatement:
-    """A prebuilt Core statement run straight on the DBAPI cursor of a pooled connection: for
+    """A prebuilt Core statement run straight on a driver's cursor (``direct_connection``): for
     the statements on the express lanes' hot path (``idp.oidc.express``), where what may have
     changed since the last request (a token's revocation, its user's lock and claims) must be
     read every time, and for the refresh's rotation (``idp.oidc.tokens``), which writes.
@@ -184,9 +184,9 @@ class DirectStatement:
     binds its values (through the bound columns' own processors: ``UTCDateTime``, JSON), sends
     them, and converts the row's values with the columns' result processors (``UTCDateTime``,
     SQLite's booleans), so values go in and come out as they would through SQLAlchemy. Each
-    pooled connection keeps one cursor for these statements (in its ``info``, which lives as
-    long as the DBAPI connection): the driver's cursor remembers how to load each column type,
-    which a new cursor looks up again.
+    connection keeps one cursor for these statements (in its ``info``, which lives as long as
+    the DBAPI connection): the driver's cursor remembers how to load each column type, which a
+    new cursor looks up again.
 
     The statements run on a connection of their own (``direct_connection``), outside the request's
     session, so they bypass its unit of work and the engine's ``*_cursor_execute`` events: only

@@ -53,6 +53,13 @@ def refresh(http, shop, refresh_token):
                      data={"grant_type": "refresh_token", "refresh_token": refresh_token})
 
 
+def refresh_and_statements(server, http, shop, refresh_token, **trace):
+    """The answer to a refresh and the statements it sent, as the database received them."""
+    answers = []
+    seen = statements_during(server, lambda: answers.append(refresh(http, shop, refresh_token)), **trace)
+    return answers[0], seen
+
+
 def signed_in(server, shop) -> dict:
     return signed_in_with_tokens(server.test_client(), REALM, *shop)[1]
 
@@ -65,10 +72,9 @@ def warmed(server, shop, tokens: dict) -> dict:
     http = server.test_client()
     deadline = time.monotonic() + 10
     while True:
-        answers = []
-        seen = statements_during(server, lambda: answers.append(refresh(http, shop, tokens["refresh_token"])))
-        assert answers[0].status_code == 200, answers[0].get_json()
-        tokens = answers[0].get_json()
+        answer, seen = refresh_and_statements(server, http, shop, tokens["refresh_token"])
+        assert answer.status_code == 200, answer.get_json()
+        tokens = answer.get_json()
         if not any("FROM realms" in s or "FROM clients" in s or "FROM signing_keys" in s for s in seen):
             return tokens
         assert time.monotonic() < deadline, "the caches never served a refresh"
@@ -86,10 +92,9 @@ def reuse_events(server) -> int:
 
 def test_a_refresh_reads_the_token_then_spends_it_and_keeps_the_new_one_in_one_statement(server, shop):
     tokens = warmed(server, shop, signed_in(server, shop))
-    answers, in_transaction = [], []
-    seen = statements_during(server, lambda: answers.append(refresh(server.test_client(), shop, tokens["refresh_token"])),
-                             in_transaction=in_transaction)
-    answer = answers[0]
+    in_transaction = []
+    answer, seen = refresh_and_statements(server, server.test_client(), shop, tokens["refresh_token"],
+                                          in_transaction=in_transaction)
 
     assert answer.status_code == 200, answer.get_json()
     assert len(seen) <= 3, seen
@@ -254,7 +259,7 @@ def test_a_refresh_after_the_client_or_the_user_is_gone_is_refused(server, shop,
     assert reuse_events(server) == 0
 
 
-@pytest.mark.skipif(not databases.postgres_mode(), reason="threads keep a connection for direct statements on PostgreSQL")
+@pytest.mark.skipif(not databases.postgres_mode(), reason="threads keep a direct statement connection on PostgreSQL")
 def test_a_refresh_after_the_database_ended_the_threads_connection_is_answered(server, shop):
     """On PostgreSQL each thread keeps one connection for the statements the refresh, userinfo
     and introspection run straight on the driver (``idp.database.DirectStatement``). When the
