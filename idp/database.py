@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -257,7 +258,14 @@ class DirectStatement:
             for name, bind in binders:
                 parameters[name] = bind(parameters[name])
         values = tuple(parameters[name] for name in names) if names is not None else parameters
-        cursor.execute(sql, values)
+        try:
+            cursor.execute(sql, values)
+        except dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy raises it, so that a database that is down reads as an outage (503,
+            # ``web.is_backend_outage``) and not as a bug; without the values (token digests).
+            raise DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error, hide_parameters=True,
+                                      dialect=dialect,
+                                      connection_invalidated=dialect.is_disconnect(error, None, cursor)) from error
         return cursor.rowcount
 
     def _compile(self, dialect):
@@ -350,19 +358,18 @@ class _ThreadConnections:
 
     def __init__(self):
         self.pid = os.getpid()
-        self.by_thread: dict[int, tuple[Any, DirectConnection]] = {}
+        self.by_thread: dict[int, DirectConnection] = {}
 
     def forget(self, thread_id: int) -> None:
-        held = self.by_thread.pop(thread_id, None)
-        if held is not None:
-            _close_quietly(held[0])
+        direct = self.by_thread.pop(thread_id, None)
+        if direct is not None:
+            _close_quietly(direct)
 
     def close_all(self) -> None:
         if os.getpid() != self.pid:
             return  # the parent's connections: never closed (nor used) by a forked child
         while self.by_thread:
-            _thread_id, (pooled, _direct) = self.by_thread.popitem()
-            _close_quietly(pooled)
+            _close_quietly(self.by_thread.popitem()[1])
 
 
 _THREAD_CONNECTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -379,17 +386,17 @@ def _thread_connection(engine) -> DirectConnection:
             if connections is None or connections.pid != os.getpid():
                 connections = _THREAD_CONNECTIONS[engine] = _ThreadConnections()
                 weakref.finalize(engine, connections.close_all)
-    held = connections.by_thread.get(threading.get_ident())
-    if held is None:
+    direct = connections.by_thread.get(threading.get_ident())
+    if direct is None:
         pooled, direct = _checkout(engine)
         try:
             pooled.driver_connection.autocommit = True
-            pooled.detach()
+            pooled.detach()  # from here on the driver's connection is ours alone to close
         except BaseException:
-            _close_quietly(pooled)
+            pooled.invalidate()
             raise
-        held = connections.by_thread[threading.get_ident()] = (pooled, direct)
-    return held[1]
+        connections.by_thread[threading.get_ident()] = direct
+    return direct
 
 
 def direct_statement_connections(engine) -> list:
@@ -399,7 +406,7 @@ def direct_statement_connections(engine) -> list:
     connections = _THREAD_CONNECTIONS.get(engine)
     if connections is None or connections.pid != os.getpid():
         return []
-    return [direct.cursor.connection for _pooled, direct in list(connections.by_thread.values())]
+    return [direct.cursor.connection for direct in list(connections.by_thread.values())]
 
 
 def _forget_thread_connection(engine) -> None:
@@ -410,8 +417,8 @@ def _forget_thread_connection(engine) -> None:
         connections.forget(threading.get_ident())
 
 
-def _close_quietly(pooled) -> None:
+def _close_quietly(direct: DirectConnection) -> None:
     try:
-        pooled.close()  # detached: closes the driver's connection
+        direct.cursor.connection.close()
     except Exception:  # noqa: BLE001 - already broken: nothing left to close
         log.debug("closing a direct statement connection failed", exc_info=True)
