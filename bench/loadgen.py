@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -145,13 +146,20 @@ class Result:
 
 
 async def run_load(name: str, host: str, port: int, scenario, *, connections: int, seconds: float,
-                   warmup: float, max_operations: int | None = None) -> Result:
+                   warmup: float, max_operations: int | None = None,
+                   spread: Callable[[], dict[int, int] | None] | None = None, workers: int = 1) -> Result:
     """Keep ``connections`` connections busy with ``scenario.step`` for ``warmup`` + ``seconds``
     (or until ``max_operations`` operations after the warm-up, if that comes first); count what
-    finished after the warm-up. ``step`` returns True for a success."""
+    finished after the warm-up. ``step`` returns True for a success.
+
+    ``spread()``: how many of the server's connections each of its processes holds; with it the
+    connections are opened again until the ``workers`` processes hold them evenly (see
+    ``open_evenly``)."""
     conns = [Connection(host, port) for _ in range(connections)]
     for index, conn in enumerate(conns):
         await scenario.setup(conn, index)
+    if spread is not None:
+        await open_evenly(conns, spread, workers)
     latencies: list[float] = []
     counts = {"ok": 0, "errors": 0, "all": 0}
     first_error: list[str] = []
@@ -199,6 +207,37 @@ async def run_load(name: str, host: str, port: int, scenario, *, connections: in
     began = measuring_started[0] or measure_from
     return Result(name, counts["ok"], counts["errors"], max(ended - began, 1e-9), latencies,
                   first_error[0] if first_error else None, counts["all"], client_cpu / max(counts["all"], 1))
+
+
+async def open_evenly(conns: list[Connection], spread, workers: int, *, attempts: int = 50) -> bool:
+    """Open ``conns`` so that each of the server's ``workers`` processes accepted as many of them
+    (to one): opened again while they are not.
+
+    gunicorn's workers race to accept from one shared socket, so 16 connections opened at once
+    can land 15 on one worker and 1 on the other. The run then measures one core, not two, and a
+    phase's rate halves by chance (the bimodal repeats of issue 17's runs). A load balancer in
+    front of real workers, or thousands of short-lived clients, spread the load; a benchmark of
+    a few long-lived connections must do it itself. ``spread`` returning None (no ``ss``) skips
+    it."""
+    for _ in range(attempts):
+        for conn in conns:
+            conn.close()
+        await asyncio.sleep(0.05)  # the server sees the old ones closed before it counts again
+        for conn in conns:
+            await conn._connect()
+        counts: dict[int, int] | None = {}
+        deadline = time.perf_counter() + 2
+        while time.perf_counter() < deadline:
+            counts = spread()
+            if counts is None or sum(counts.values()) >= len(conns):
+                break
+            await asyncio.sleep(0.02)
+        if counts is None:
+            return False
+        held = list(counts.values()) + [0] * (workers - len(counts))
+        if len(counts) <= workers and max(held) - min(held) <= 1:
+            return True
+    raise RuntimeError(f"could not spread {len(conns)} connections over {workers} workers: {counts}")
 
 
 class Scenario:

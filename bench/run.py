@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import statistics
+import re
 import subprocess
 import sys
 import tempfile
@@ -350,8 +351,26 @@ def gunicorn_command(app: str, *extra: str, port: int | None = None, folder: Pat
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), *GUNICORN_EXTRA, *extra, app]
 
 
-def phase(name, port, scenario, args, **kwargs) -> Result:
+def connections_by_process(port: int) -> dict[int, int] | None:
+    """How many established connections to ``port`` each server process holds (from ``ss``),
+    or None where ``ss`` is missing."""
+    try:
+        listing = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                                 capture_output=True, text=True, timeout=5, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    counts: dict[int, int] = {}
+    for pid in re.findall(r"pid=(\d+)", listing):
+        counts[int(pid)] = counts.get(int(pid), 0) + 1
+    return counts
+
+
+def phase(name, port, scenario, args, *, workers: int | None = None, **kwargs) -> Result:
+    """One measured phase; ``workers``: the server has that many worker processes, and the
+    connections are spread evenly over them (``loadgen.open_evenly``)."""
     kwargs.setdefault("seconds", args.seconds)
+    if workers and workers > 1:
+        kwargs.update(spread=lambda: connections_by_process(port), workers=workers)
     result = asyncio.run(run_load(name, "127.0.0.1", port, scenario, connections=args.connections,
                                   warmup=args.warmup, **kwargs))
     log(result.summary() + (f" first error: {result.first_error}" if result.first_error else ""))
@@ -406,7 +425,7 @@ def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, resul
             try:
                 for n in range(repeat or args.repeat):
                     results.setdefault(("idp", name), []).append(
-                        phase(f"idp {name} #{n + 1}", port, scenario, args, **kwargs))
+                        phase(f"idp {name} #{n + 1}", port, scenario, args, workers=WORKERS, **kwargs))
             finally:
                 profiler.stop(f"idp {name}")
 
@@ -464,7 +483,8 @@ def run_floor_app(args, workdir: Path, results: dict) -> None:
                     workdir)
     try:
         for n in range(args.repeat):
-            results.setdefault(("floor", "flask"), []).append(phase(f"bare Flask JSON #{n + 1}", port, Get("/document"), args))
+            results.setdefault(("floor", "flask"), []).append(phase(f"bare Flask JSON #{n + 1}", port, Get("/document"), args,
+                                                                   workers=WORKERS))
     finally:
         server.stop()
     if args.only and "token_cc" not in args.only:
@@ -477,7 +497,8 @@ def run_floor_app(args, workdir: Path, results: dict) -> None:
     try:
         for n in range(args.repeat):
             results.setdefault(("floor", "signing"), []).append(
-                phase(f"bare WSGI ES256 token #{n + 1}", port, ClientCredentials("/token", "bench", "x"), args))
+                phase(f"bare WSGI ES256 token #{n + 1}", port, ClientCredentials("/token", "bench", "x"), args,
+                      workers=WORKERS))
     finally:
         server.stop()
 

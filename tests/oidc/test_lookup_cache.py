@@ -304,3 +304,38 @@ def test_discovery_and_jwks_follow_a_change_on_every_instance_at_once(make_app, 
     assert runner("keys", "rotate", "--realm", REALM).exit_code == 0
     for instance in (first, second):
         settled(lambda instance=instance: published_kids(instance), lambda kids: kids > kids_before)
+
+
+def test_an_express_lane_reuses_its_threads_instance_of_a_row_only_while_it_is_untouched(make_app, setup):
+    """A lane with no session reads realms and clients from detached instances it keeps per
+    thread (``lookup_cache._lane_instance``); one that anything changed is never handed out again."""
+    import threading
+
+    from idp.models import Realm
+    from idp.services.lookup_cache import _lane_instance, row_data
+    from idp.services.realms import find_realm
+
+    app = make_app()
+    with app.app_context():
+        row = row_data(find_realm(REALM))
+
+    first = _lane_instance(Realm, row)
+    assert _lane_instance(Realm, row) is first
+
+    first.display_name = "Changed in a lane"
+    second = _lane_instance(Realm, row)
+    assert second is not first and second.display_name == row.values["display_name"]
+
+    second.mfa_factors.append("changed in place")
+    third = _lane_instance(Realm, row)
+    assert third is not second and third.mfa_factors == row.values["mfa_factors"]
+
+    fresh_row = row._replace(values=dict(row.values))  # the cache replaced the row (a change)
+    assert _lane_instance(Realm, fresh_row) is not third
+
+    from_another_thread = []
+    worker = threading.Thread(target=lambda: from_another_thread.append(_lane_instance(Realm, row)))
+    worker.start()
+    worker.join()
+    assert from_another_thread[0] is not third
+    assert _lane_instance(Realm, row) is third
