@@ -112,13 +112,19 @@ def retry_after_on_refusal(response):
 UNLIMITED_BLUEPRINTS = frozenset({"oidc", "oidc_metadata"})
 
 
+#: Blueprints whose only per-IP limits are on form posts (``limit_form_posts``).
+_FORM_POST_BLUEPRINTS: set[str] = set()
+
+
 @limiter.request_filter
 def _protocol_endpoint() -> bool:
     """The protocol endpoints carry no per-IP limit (clients authenticate with long random
     secrets, and one limit per IP would throttle every app behind a shared NAT). Saying so up
     front spares them Flask-Limiter's per-request resolution of limits, a fifth of the cost of
-    a discovery request."""
-    return request.blueprint in UNLIMITED_BLUEPRINTS
+    a discovery request. So are the pages of blueprints whose limits count form posts only (a
+    login's pages: a tenth of the cost of showing one)."""
+    blueprint = request.blueprint
+    return blueprint in UNLIMITED_BLUEPRINTS or (request.method != "POST" and blueprint in _FORM_POST_BLUEPRINTS)
 
 
 def form_limits() -> str:
@@ -161,7 +167,9 @@ def _attempt_failed(response) -> bool:
 
 def limit_form_posts(blueprint) -> None:
     """Per-IP limits on the blueprint's form posts, one count per form. A form that counts only
-    failures is checked before it runs and counted after, when its view did not mark success."""
+    failures is checked before it runs and counted after, when its view did not mark success.
+    Nothing else of the blueprint may be limited: its other requests skip the limiter."""
+    _FORM_POST_BLUEPRINTS.add(blueprint.name)
     limiter.limit(form_limits, methods=["POST"], exempt_when=_counts_failures_only)(blueprint)
     limiter.limit(form_limits, methods=["POST"], exempt_when=_counts_every_post, deduct_when=_attempt_failed)(blueprint)
 

@@ -113,10 +113,30 @@ def theme_setting(name: str, key: str) -> str:
 
 def theme_file_url(name: str, key: str) -> str | None:
     """The URL of the static file a theme names under ``key``, if the file exists."""
+    filename = _theme_file(name, key)
+    return url_for("themes.static", theme=name, filename=filename) if filename else None
+
+
+def _page_asset_files(theme: str) -> tuple[str | None, str | None]:
+    """The theme's logo and favicon files (names under ``static/``), as every hosted page
+    shows them.
+
+    Finding them reads ``theme.toml`` and looks for the files along the theme's chain, a few
+    dozen file-system calls per page. They are kept for as long as the theme's compiled
+    templates are (``_environment``, for the life of the app), unless templates reload when
+    they change (``TEMPLATES_AUTO_RELOAD``, debug): then they are found again for every page."""
+    if current_app.jinja_env.auto_reload:
+        return _theme_file(theme, "logo"), _theme_file(theme, "favicon")
+    files = current_app.extensions.setdefault("idp.theme_page_files", {})
+    found = files.get(theme)
+    if found is None:
+        found = files[theme] = (_theme_file(theme, "logo"), _theme_file(theme, "favicon"))
+    return found
+
+
+def _theme_file(name: str, key: str) -> str | None:
     filename = theme_setting(name, key)
-    if not filename or static_file_theme(name, filename) is None:
-        return None
-    return url_for("themes.static", theme=name, filename=filename)
+    return filename if filename and static_file_theme(name, filename) is not None else None
 
 
 def active_theme(realm=None, client=None) -> str:
@@ -141,6 +161,7 @@ def render_page(template: str, *, realm=None, client=None, status: int = 200, **
     def theme_static(filename: str) -> str:
         return url_for("themes.static", theme=theme, filename=filename)
 
+    logo, favicon = _page_asset_files(theme)
     context.setdefault("page_title", "")
     context.setdefault("flash_messages", [])
     context.update(
@@ -148,8 +169,8 @@ def render_page(template: str, *, realm=None, client=None, status: int = 200, **
         client=client,
         status=status,
         theme_static=theme_static,
-        theme_logo_url=theme_file_url(theme, "logo"),
-        favicon_url=theme_file_url(theme, "favicon"),
+        theme_logo_url=theme_static(logo) if logo else None,
+        favicon_url=theme_static(favicon) if favicon else None,
         csp_nonce=csp_nonce(),
         lang=current_locale(),
     )

@@ -7,7 +7,9 @@ import time
 import uuid
 
 from flask import current_app, request, url_for
+from sqlalchemy import inspect
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import commit_keeping_loaded_state
 from ..extensions import db
@@ -122,15 +124,27 @@ def update_stage_state(txn: LoginTransaction, **values) -> None:
 def claim_completion(txn: LoginTransaction) -> bool:
     """Atomically move the transaction from pending to complete: only one request finishes it.
 
-    The changes the request has made so far are not flushed first: they are flushed once with
-    what the completion adds (one UPDATE per row instead of two; the commit is what counts)."""
+    What the request changed on the transaction so far (its last stage, ``amr``, ``auth_time``)
+    is written by the same ``UPDATE``, only if the claim succeeds: one statement where a claim
+    and a flush of the row were two. Changes made after the claim (``conclude_stages``) are
+    flushed as usual."""
+    state = inspect(txn)
+    changed = {attr.key: attr.value for attr in state.attrs
+               if attr.key in _COLUMN_KEYS and attr.history.has_changes()}
     result = db.session.execute(
         db.update(LoginTransaction)
         .where(LoginTransaction.id == txn.id, LoginTransaction.status == "pending")
-        .values(status="complete")
-        .execution_options(autoflush=False)
+        .values(**changed, status="complete")
+        .execution_options(autoflush=False, synchronize_session=False)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    for key, value in {**changed, "status": "complete"}.items():
+        set_committed_value(txn, key, value)  # stored by the claim: nothing left to flush
+    return True
+
+
+_COLUMN_KEYS = frozenset(attr.key for attr in inspect(LoginTransaction).column_attrs) - {"id", "status"}
 
 
 _AMR_ORDER = ["pwd", "fed", "mfa", "sms", "otp", "hwk", "swk", "user"]

@@ -171,10 +171,12 @@ def describe_credentials(user, *, state: str | None = "active") -> list:
 
 # --- data -------------------------------------------------------------------------------------
 
-def update_data(authenticator: Authenticator, change: Callable[[dict], dict | None]) -> bool:
+def update_data(authenticator: Authenticator, change: Callable[[dict], dict | None], *, used: bool = False) -> bool:
     """Apply ``change`` to a copy of the credential's data and store it only if nobody changed
     the row meanwhile (``revision``). ``change`` returns the new data, or None to leave it.
-    Returns whether the new data was stored.
+    Returns whether the new data was stored. With ``used`` the change is the claim of a
+    verification (a TOTP step): the same statement records the use (``last_used_at``), and
+    ``touch`` has nothing left to write.
 
     The data as this request loaded it is tried first (the compare-and-set makes a stale copy
     harmless); only when the row moved on is it read again and ``change`` asked once more."""
@@ -188,10 +190,11 @@ def update_data(authenticator: Authenticator, change: Callable[[dict], dict | No
         if new is None:
             return False
         revision = authenticator.revision + 1
+        now = utcnow()
         stored = db.session.execute(
             db.update(Authenticator)
             .where(Authenticator.id == authenticator.id, Authenticator.revision == authenticator.revision)
-            .values(data=new, revision=revision)
+            .values(data=new, revision=revision, **({"last_used_at": now} if used else {}))
             # the rows a user holds, their kinds and states stay as ``credentials_of`` read them
             .execution_options(synchronize_session=False, credentials_unchanged=True)
         ).rowcount
@@ -199,6 +202,9 @@ def update_data(authenticator: Authenticator, change: Callable[[dict], dict | No
             # what the row now holds, exactly: no SELECT to read back what was just written
             set_committed_value(authenticator, "data", copy.deepcopy(new))
             set_committed_value(authenticator, "revision", revision)
+            if used:
+                set_committed_value(authenticator, "last_used_at", now)
+                db.session.info.setdefault(_USE_RECORDED, set()).add(authenticator.id)
             return True
         if not loaded:
             return False
@@ -208,8 +214,23 @@ def update_data(authenticator: Authenticator, change: Callable[[dict], dict | No
         db.session.refresh(authenticator, ["data", "revision"])
 
 
+_USE_RECORDED = "idp.mfa.use_recorded"
+
+
 def touch(authenticator: Authenticator) -> None:
+    """Record that the credential was used, unless the claim that verified it in this
+    transaction already did (``update_data(used=True)``)."""
+    if authenticator.id in db.session.info.get(_USE_RECORDED, ()):
+        return
     authenticator.last_used_at = utcnow()
+
+
+def _forget_recorded_uses(session, *_args) -> None:
+    session.info.pop(_USE_RECORDED, None)
+
+
+event.listen(Session, "after_commit", _forget_recorded_uses)
+event.listen(Session, "after_soft_rollback", _forget_recorded_uses)
 
 
 # --- enrolment --------------------------------------------------------------------------------

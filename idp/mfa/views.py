@@ -21,7 +21,7 @@ from ..extensions import db
 from ..i18n import _, _l
 from ..lifecycle.devices import remember_device
 from ..login import flow as login_flow
-from ..login.transaction import load_transaction, next_stage, transaction_blueprint
+from ..login.transaction import TransactionInvalid, load_transaction, next_stage, transaction_blueprint
 from ..ratelimit import mark_form_success
 from ..services.clients import find_client
 from ..themes import render_page
@@ -233,9 +233,10 @@ def _after_success(txn):
     """Recovery codes to show, a factor to offer, or on with the login.
 
     The verification's claim (a TOTP time step, a code spent, the success recorded) commits
-    first, on its own: if finishing the login then fails (another request finished it, the user
-    was disabled meanwhile), the code stays used and cannot be replayed in another login."""
-    commit_keeping_loaded_state()
+    with whatever comes next: the redirect's state, or the finished login (one commit where
+    there were two). If finishing the login is refused (another request finished it, the user
+    was disabled meanwhile) it commits on its own, without the transaction's changes: the code
+    stays used and cannot be replayed in another login."""
     codes = pending_recovery_codes(txn) or after_first_verification(txn)
     if codes:
         commit_keeping_loaded_state()
@@ -245,7 +246,12 @@ def _after_success(txn):
         commit_keeping_loaded_state()
         return redirect(url_for("mfa.offer", kind=offered.kind))
     finish_mfa(txn)
-    return login_flow.advance(txn)
+    try:
+        return login_flow.advance(txn)
+    except TransactionInvalid:
+        db.session.expire(txn)  # the login did not finish: nothing of it is written
+        db.session.commit()
+        raise
 
 
 # --- a factor offered after the second factor ("Create a passkey for faster sign-in") ---------

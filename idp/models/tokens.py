@@ -4,7 +4,7 @@ import datetime as dt
 
 from authlib.oidc.core import AuthorizationCodeMixin
 from authlib.oauth2.rfc6749 import TokenMixin
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -16,6 +16,9 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     """An issued code, kept (by digest) after use so that a replay can revoke what it issued."""
 
     __tablename__ = "authorization_codes"
+    #: the nonce check of every authorization response (``IdpOpenIDCode.exists_nonce``); a hash
+    #: index on PostgreSQL, where a nonce may be longer than a B-tree entry holds
+    __table_args__ = (Index("ix_authorization_codes_nonce", "nonce", postgresql_using="hash"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     realm_id: Mapped[int] = mapped_column(ForeignKey("realms.id", ondelete="CASCADE"), index=True)

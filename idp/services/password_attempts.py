@@ -25,6 +25,7 @@ import math
 import time
 
 from flask import current_app
+from redis.exceptions import NoScriptError
 
 from ..extensions import db
 from ..security import keyed_digest
@@ -87,11 +88,45 @@ def _lock_key(counter_key: str) -> str:
     return counter_key + "/locked"
 
 
-def _seconds_locked(storage, counter_key: str) -> int:
+def _seconds_locked(storage, counter_key: str, *, lock_count: int | None = None) -> int:
+    """Seconds the address stays locked; ``lock_count``: the lock's counter, already read."""
     lock_key = _lock_key(counter_key)
-    if storage.get(lock_key) <= 0:
+    if (storage.get(lock_key) if lock_count is None else lock_count) <= 0:
         return 0
     return max(1, math.ceil(storage.get_expiry(lock_key) - time.time()))
+
+
+def _redis_pipeline(storage):
+    """A pipeline of the storage's Redis connection, when the storage is the plain Redis one,
+    or None (the database storage, a cluster, a sentinel: one call each).
+
+    A login's count and lock checks are two round trips instead of four: the count with the
+    check of the lock that follows it, and the check of the lock with the clearing of the count
+    on success. Each pair is sent at once; neither changes what the other reads (see
+    ``_count`` and ``PasswordAttempt.succeeded``)."""
+    from limits.storage import RedisStorage
+
+    if type(storage) is not RedisStorage:
+        return None
+    return storage.get_connection().pipeline(transaction=False)
+
+
+def _count(storage, counter_key: str, window: int) -> tuple[int, int]:
+    """Count one attempt; returns the count and the lock's counter as it stands just after."""
+    pipeline = _redis_pipeline(storage)
+    if pipeline is None:
+        number = storage.incr(counter_key, window)
+        return number, storage.get(_lock_key(counter_key))
+    # the storage's own counting script, by its digest (handing the script to the pipeline
+    # would ask the server whether it knows it first: one more round trip)
+    pipeline.evalsha(storage.lua_incr_expire.sha, 1, storage.prefixed_key(counter_key), window, 1)
+    pipeline.get(storage.prefixed_key(_lock_key(counter_key)))
+    try:
+        number, lock_count = pipeline.execute()
+    except NoScriptError:  # the server lost its scripts (a restart, SCRIPT FLUSH); nothing was counted
+        number = storage.incr(counter_key, window)
+        return number, storage.get(_lock_key(counter_key))
+    return int(number), int(lock_count or 0)
 
 
 class PasswordAttempt:
@@ -109,10 +144,21 @@ class PasswordAttempt:
         same moment set still holds, for this attempt too."""
         if self.storage is None:
             return
-        seconds = _seconds_locked(self.storage, self.counter_key)
+        pipeline = _redis_pipeline(self.storage)
+        if pipeline is None:
+            seconds = _seconds_locked(self.storage, self.counter_key)
+            if seconds:
+                raise PasswordLoginLocked(seconds)
+            self.storage.clear(self.counter_key)
+            return
+        # Clearing the count of a locked address changes nothing: the failure that locked it
+        # cleared the count, and while it is locked attempts are refused before they count.
+        pipeline.get(self.storage.prefixed_key(_lock_key(self.counter_key)))
+        pipeline.delete(self.storage.prefixed_key(self.counter_key))
+        lock_count, _deleted = pipeline.execute()
+        seconds = _seconds_locked(self.storage, self.counter_key, lock_count=int(lock_count or 0))
         if seconds:
             raise PasswordLoginLocked(seconds)
-        self.storage.clear(self.counter_key)
 
     def failed(self, user=None) -> None:
         """The password was wrong, or its account cannot log in: the count stays. The failure
@@ -141,9 +187,9 @@ def claim_password_attempt(realm, email: str) -> PasswordAttempt:
     seconds = _seconds_locked(storage, counter_key)
     if seconds:
         raise PasswordLoginLocked(seconds)
-    number = storage.incr(counter_key, settings.failed_passwords_window)
+    number, lock_count = _count(storage, counter_key, settings.failed_passwords_window)
     # a lock set between the check above and the count: the count may have restarted at 1
-    seconds = _seconds_locked(storage, counter_key)
+    seconds = _seconds_locked(storage, counter_key, lock_count=lock_count)
     if seconds or number > settings.max_failed_passwords:
         raise PasswordLoginLocked(seconds or settings.password_lockout_seconds)
     return PasswordAttempt(realm, email, storage, counter_key, number)

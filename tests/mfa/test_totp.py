@@ -194,3 +194,38 @@ def test_a_users_credentials_are_read_again_after_one_is_added(realm_factory, us
         assert sorted(c.kind for c in flows.credentials_of(row)) == ["recovery", "totp", "totp"]
         db.session.rollback()
         assert [c.kind for c in flows.credentials_of(row)] == ["totp"]
+
+
+def test_a_code_accepted_for_a_user_disabled_meanwhile_stays_spent(realm_factory, user_factory, browser, in_app):
+    """The code is right but the account was disabled while the code page was open: the login
+    is refused, nothing of it is written, and the code is used up all the same (it cannot be
+    replayed once the account is enabled again); the wrong-code count starts again."""
+    from idp.extensions import db
+    from idp.mfa import flows
+    from idp.models import LoginTransaction, User
+
+    realm = realm_factory(integration=False, totp_enabled=True)
+    user = user_factory(with_totp=True, with_recovery_codes=True)
+    login = browser(realm)
+    login.authorize()
+    login.log_in()
+    code_page = login.page_url
+    with in_app():
+        db.session.get(User, user.id).disabled = True
+        db.session.commit()
+    step = int(time.time()) // 30
+    code = user.totp_code(0)
+    login.submit({"code": code})
+    assert login.response.status_code == 400 and "This account is disabled" in login.page
+    with in_app():
+        row = db.session.get(User, user.id)
+        assert row.failed_mfa_attempts == 0 and row.last_login_at is None
+        [device] = flows.credentials_of(row, kind="totp")
+        assert device.data["last_used_step"] in (step, step + 1) and device.last_used_at is not None
+        [txn] = db.session.scalars(db.select(LoginTransaction).filter_by(user_id=user.id)).all()
+        assert txn.status == "pending" and "mfa" not in txn.completed_stages
+        row.disabled = False
+        db.session.commit()
+    login.get(code_page)
+    login.submit({"code": code})
+    assert not login.redirected_to_app and "That code is not right" in login.page

@@ -50,9 +50,10 @@ def matching_step(secret: str, code: str, now: float | None = None) -> int | Non
     return match
 
 
-def claim_step(authenticator: Authenticator, step: int) -> bool:
+def claim_step(authenticator: Authenticator, step: int, *, used: bool = False) -> bool:
     """Record ``step`` as used unless it or a later one already was (atomic: no replay even
-    when two requests race)."""
+    when two requests race). ``used``: a login's verification, which records the credential's
+    use in the same statement (``update_data``)."""
     from ..flows import update_data
 
     def change(data):
@@ -61,7 +62,7 @@ def claim_step(authenticator: Authenticator, step: int) -> bool:
         data["last_used_step"] = step
         return data
 
-    return update_data(authenticator, change)
+    return update_data(authenticator, change, used=used)
 
 
 class TotpFactor(Factor):
@@ -119,7 +120,7 @@ class TotpFactor(Factor):
             step = matching_step(credential_secret(row), code)
             if step is None:
                 continue
-            if claim_step(row, step):
+            if claim_step(row, step, used=True):
                 return row
             record_event("mfa.totp_replayed", realm=challenge.realm, user=challenge.user, device=row.name)
             db.session.commit()
