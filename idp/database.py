@@ -2,12 +2,21 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
+import logging
+import os
+import threading
+import weakref
 from collections import namedtuple
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 
 def configure_engine(engine) -> None:
@@ -131,7 +140,7 @@ def read_only_request() -> None:
 
     Only noted here (in ``g``, which lives as long as the request's session): the session takes
     its connection when its first statement runs (``_read_only_connection``). A request answered
-    from the caches and ``DirectRead`` opens no session and takes no connection; taking one (and
+    from the caches and ``DirectStatement`` opens no session and takes no connection; taking one (and
     giving it back at the end) cost an introspection a seventh of its time."""
     from flask import g
 
@@ -163,44 +172,76 @@ def _statements_commit_on_their_own(session) -> None:
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-class DirectRead:
-    """A prebuilt Core ``SELECT`` of one row, run straight on the DBAPI cursor of a pooled
-    connection, outside any transaction: for the reads on the express lanes' hot path
-    (``idp.oidc.express``), where what may have changed since the last request (a token's
-    revocation, its user's lock and claims) must be read every time.
+class DirectStatement:
+    """A prebuilt Core statement run straight on a driver's cursor (``direct_connection``): for
+    the statements on the express lanes' hot path (``idp.oidc.express``), where what may have
+    changed since the last request (a token's revocation, its user's lock and claims) must be
+    read every time, and for the refresh's rotation (``idp.oidc.tokens``), which writes.
 
     SQLAlchemy's execution of even a cached Core statement (its cache key, the result's metadata
-    from the cursor's description, a ``Row``) costs about three times the round trip it wraps
-    (issue 17's profile of userinfo and introspection: ~100 µs against ~40 µs). Here the
-    statement is compiled once per dialect and each call only binds its values, sends it, and
-    converts the row's values with the columns' own result processors (``UTCDateTime``, SQLite's
-    booleans), so a row reads as it would through SQLAlchemy. Each pooled connection keeps one
-    cursor for these reads (in its ``info``, which lives as long as the DBAPI connection): the
-    driver's cursor remembers how to load each column type, which a new cursor looks up again.
+    from the cursor's description, a ``Row``) costs about twice the round trip it wraps (issue
+    17's profiles: ~110 µs of CPU against ~45 µs for the refresh's read, ~100 µs against ~40 µs
+    for introspection's). Here the statement is compiled once per dialect and each call only
+    binds its values (through the bound columns' own processors: ``UTCDateTime``, JSON), sends
+    them, and converts the row's values with the columns' result processors (``UTCDateTime``,
+    SQLite's booleans), so values go in and come out as they would through SQLAlchemy. Each
+    connection keeps one cursor for these statements (in its ``info``, which lives as long as
+    the DBAPI connection): the driver's cursor remembers how to load each column type, which a
+    new cursor looks up again.
 
-    On PostgreSQL the connection is put in autocommit for the one statement (no ``BEGIN`` and
-    ``ROLLBACK`` round trips) and always back before it returns to the pool: a connection that
-    cannot be put back is discarded. The statement sees what is committed when it runs, like
-    any statement of a ``read_only_request``. It bypasses the session, and with it the engine's
-    ``*_cursor_execute`` events: only for reads nothing in the session could have changed."""
+    The statements run on a connection of their own (``direct_connection``), outside the request's
+    session, so they bypass its unit of work and the engine's ``*_cursor_execute`` events: only
+    for statements nothing in the session could have changed, and whose writes the session
+    does not read back."""
 
     def __init__(self, statement):
         self.statement = statement
-        self.row_type = namedtuple("DirectRow", statement.selected_columns.keys())  # names must be distinct
+        # a SELECT's columns, or what an INSERT/UPDATE returns (none without RETURNING)
+        columns = statement.selected_columns if hasattr(statement, "selected_columns") else statement.exported_columns
+        self._result_columns = list(columns)
+        self.row_type = namedtuple("DirectRow", columns.keys()) if self._result_columns else None  # distinct names
         self._compiled: dict = {}
 
     def first(self, engine, parameters: dict):
-        """The first row (a named tuple of the selected columns), or None."""
-        dialect = engine.dialect
-        sql, names, processors = self._compiled.get(dialect.name) or self._compile(dialect)
-        values = tuple(parameters[name] for name in names) if names is not None else parameters
-        connection = engine.raw_connection()  # a pooled connection, returned on close
+        """The first row (a named tuple of the selected or returned columns), or None; the
+        statement on its own, committed as it runs (as in a ``direct_connection`` block, whose
+        generator-based context manager costs a read on the hot path a few per cent)."""
+        if engine.dialect.name == "postgresql":
+            direct = _thread_connection(engine)
+            try:
+                return self.first_on(direct, parameters)
+            except BaseException as error:
+                _forget_thread_connection(engine)
+                if not (self.statement.is_select and isinstance(error, Exception) and direct.cursor.connection.broken):
+                    raise
+            # The thread's connection was broken (the server ended it, a proxy dropped it): a read
+            # is sent again, once, on a new one. A write is not: it may have committed.
+            direct = _thread_connection(engine)
+            try:
+                return self.first_on(direct, parameters)
+            except BaseException:
+                _forget_thread_connection(engine)
+                raise
+        pooled, direct = _checkout(engine)
+        dbapi_connection = pooled.driver_connection
         try:
-            row = _run_outside_transaction(connection, dialect.name, sql, values)
+            row = self.first_on(direct, parameters)
+            if dbapi_connection.in_transaction:
+                dbapi_connection.commit()  # the statement wrote
+            return row
+        except BaseException:
+            dbapi_connection.rollback()
+            raise
         finally:
-            connection.close()
+            pooled.close()
+
+    def first_on(self, connection: DirectConnection, parameters: dict):
+        """As ``first``, on ``connection`` (of ``direct_connection``)."""
+        self.run_on(connection, parameters)
+        row = connection.cursor.fetchone()
         if row is None:
             return None
+        _sql, _names, _binders, processors = self._compiled[connection.dialect.name]
         if processors:
             row = list(row)
             for index, process in processors:
@@ -208,37 +249,176 @@ class DirectRead:
                     row[index] = process(row[index])
         return self.row_type._make(row)
 
+    def run_on(self, connection: DirectConnection, parameters: dict) -> int:
+        """Run the statement on ``connection`` (of ``direct_connection``); the rows it changed."""
+        dialect, cursor = connection.dialect, connection.cursor
+        sql, names, binders, _processors = self._compiled.get(dialect.name) or self._compile(dialect)
+        if binders:
+            parameters = dict(parameters)
+            for name, bind in binders:
+                parameters[name] = bind(parameters[name])
+        values = tuple(parameters[name] for name in names) if names is not None else parameters
+        try:
+            cursor.execute(sql, values)
+        except dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy raises it, so that a database that is down reads as an outage (503,
+            # ``web.is_backend_outage``) and not as a bug; without the values (token digests).
+            raise DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error, hide_parameters=True,
+                                      dialect=dialect,
+                                      connection_invalidated=dialect.is_disconnect(error, None, cursor)) from error
+        return cursor.rowcount
+
     def _compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)
         if any(bind.expanding for bind in compiled.binds.values()) or "POSTCOMPILE" in compiled.string:
-            raise ValueError("a direct read takes plain values only (no IN lists)")
+            raise ValueError("a direct statement takes plain values only (no IN lists)")
+        if compiled.escaped_bind_names:
+            raise ValueError("a direct statement's parameters are plain names")
         names = list(compiled.positiontup) if compiled.positional else None
-        processors = [(index, process) for index, column in enumerate(self.statement.selected_columns)
+        binders = [(name, process) for name, bind in compiled.binds.items()
+                   if (process := bind.type.dialect_impl(dialect).bind_processor(dialect))]
+        processors = [(index, process) for index, column in enumerate(self._result_columns)
                       if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))]
-        self._compiled[dialect.name] = prepared = (compiled.string, names, processors)
+        self._compiled[dialect.name] = prepared = (compiled.string, names, binders, processors)
         return prepared
 
 
-_DIRECT_READ_CURSOR = "idp.direct_read_cursor"
+class DirectConnection(NamedTuple):
+    """Where ``DirectStatement`` runs: a pooled connection's cursor, and its engine's dialect."""
+
+    cursor: Any
+    dialect: Any
 
 
-def _run_outside_transaction(connection, dialect_name: str, sql: str, values):
-    """Run ``sql`` on the pooled ``connection`` (with the cursor it keeps for direct reads) and
-    fetch its first row; on PostgreSQL in autocommit, put back afterwards (SQLite's driver begins
-    no transaction for a ``SELECT``)."""
-    dbapi_connection = connection.driver_connection
-    cursor = connection.info.get(_DIRECT_READ_CURSOR)
-    if cursor is None or cursor.connection is not dbapi_connection:
-        cursor = connection.info[_DIRECT_READ_CURSOR] = dbapi_connection.cursor()
-    if dialect_name != "postgresql":
-        cursor.execute(sql, values)
-        return cursor.fetchone()
-    try:
-        dbapi_connection.autocommit = True
-        cursor.execute(sql, values)
-        return cursor.fetchone()
-    finally:
+_DIRECT_CURSOR = "idp.direct_cursor"
+
+
+@contextlib.contextmanager
+def direct_connection(engine):
+    """A connection for ``DirectStatement`` for the length of the block.
+
+    On PostgreSQL it is the thread's own connection in autocommit (``_thread_connection``):
+    each statement commits on its own as it runs, without ``BEGIN`` and ``COMMIT`` round trips
+    (what must be atomic is one statement). A block that raises leaves it behind (closed): its
+    state is unknown.
+
+    On SQLite it is a pooled connection, given back when the block ends. Its driver begins a
+    transaction before the first statement that writes: the block's writes are one transaction,
+    committed when the block ends and rolled back if it raises (``rotate_refresh_token``'s
+    claim and insert; a round trip costs nothing there)."""
+    if engine.dialect.name == "postgresql":
         try:
-            dbapi_connection.autocommit = False
-        except Exception:  # noqa: BLE001 - a broken or closed connection: never handed out again
-            connection.invalidate()
+            yield _thread_connection(engine)
+        except BaseException:
+            _forget_thread_connection(engine)
+            raise
+        return
+    pooled, direct = _checkout(engine)
+    dbapi_connection = pooled.driver_connection
+    try:
+        try:
+            yield direct
+        except BaseException:
+            dbapi_connection.rollback()
+            raise
+        if dbapi_connection.in_transaction:
+            dbapi_connection.commit()
+    finally:
+        pooled.close()
+
+
+def _checkout(engine):
+    """A pooled connection (closed by the caller) and the ``DirectConnection`` on it."""
+    pooled = engine.raw_connection()
+    try:
+        dbapi_connection = pooled.driver_connection
+        cursor = pooled.info.get(_DIRECT_CURSOR)
+        if cursor is None or cursor.connection is not dbapi_connection:
+            cursor = pooled.info[_DIRECT_CURSOR] = dbapi_connection.cursor()
+    except BaseException:
+        pooled.close()
+        raise
+    return pooled, DirectConnection(cursor, engine.dialect)
+
+
+class _ThreadConnections:
+    """The connections the threads of one process keep for one engine's direct statements on
+    PostgreSQL, by thread id (a thread id is reused only once its thread has ended).
+
+    Checking a pooled connection out and back in, and turning autocommit on and off around the
+    statement, cost an introspection a fifth of its CPU (issue 17's profile, in-process: ~420
+    against ~330 µs). So each thread keeps one connection, in autocommit for good, used for
+    nothing else. It is detached from the engine's pool (a connection of its own, outside the
+    pool's size: a server with many threads cannot exhaust the pool with them), so count one
+    more connection per worker thread in ``max_connections``.
+
+    They are closed when the engine is garbage collected (``weakref.finalize``), never by a
+    process forked from the one that opened them (gunicorn's ``preload_app``): the child opens
+    its own (``_thread_connection`` compares the process id)."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.by_thread: dict[int, DirectConnection] = {}
+
+    def forget(self, thread_id: int) -> None:
+        direct = self.by_thread.pop(thread_id, None)
+        if direct is not None:
+            _close_quietly(direct)
+
+    def close_all(self) -> None:
+        if os.getpid() != self.pid:
+            return  # the parent's connections: never closed (nor used) by a forked child
+        while self.by_thread:
+            _close_quietly(self.by_thread.popitem()[1])
+
+
+_THREAD_CONNECTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_THREAD_CONNECTIONS_LOCK = threading.Lock()
+
+
+def _thread_connection(engine) -> DirectConnection:
+    """This thread's connection for ``engine``'s direct statements (PostgreSQL), opened the
+    first time (``_ThreadConnections``)."""
+    connections = _THREAD_CONNECTIONS.get(engine)
+    if connections is None or connections.pid != os.getpid():
+        with _THREAD_CONNECTIONS_LOCK:
+            connections = _THREAD_CONNECTIONS.get(engine)
+            if connections is None or connections.pid != os.getpid():
+                connections = _THREAD_CONNECTIONS[engine] = _ThreadConnections()
+                weakref.finalize(engine, connections.close_all)
+    direct = connections.by_thread.get(threading.get_ident())
+    if direct is None:
+        pooled, direct = _checkout(engine)
+        try:
+            pooled.driver_connection.autocommit = True
+            pooled.detach()  # from here on the driver's connection is ours alone to close
+        except BaseException:
+            pooled.invalidate()
+            raise
+        connections.by_thread[threading.get_ident()] = direct
+    return direct
+
+
+def direct_statement_connections(engine) -> list:
+    """The driver connections this process's threads keep for ``engine``'s direct statements
+    (PostgreSQL; none on SQLite): what a trace of the statements a request sends watches besides
+    the pool's (``statements_during`` in ``tests/oidc/test_lookup_cache.py``)."""
+    connections = _THREAD_CONNECTIONS.get(engine)
+    if connections is None or connections.pid != os.getpid():
+        return []
+    return [direct.cursor.connection for direct in list(connections.by_thread.values())]
+
+
+def _forget_thread_connection(engine) -> None:
+    """Close this thread's connection (a statement on it failed: broken, or in a state no one
+    knows); the next direct statement opens another."""
+    connections = _THREAD_CONNECTIONS.get(engine)
+    if connections is not None and connections.pid == os.getpid():
+        connections.forget(threading.get_ident())
+
+
+def _close_quietly(direct: DirectConnection) -> None:
+    try:
+        direct.cursor.connection.close()
+    except Exception:  # noqa: BLE001 - already broken: nothing left to close
+        log.debug("closing a direct statement connection failed", exc_info=True)

@@ -145,3 +145,29 @@ def verify_totp(user, code):
     from idp.mfa.registry import get_factor
 
     return get_factor("totp").verify(Challenge(user.realm, user, "test"), {"code": code})
+
+
+def refresh_grant_hook(app, hook_type: str, hook):
+    """A context manager: while it lasts, every refresh grant the app's authorization server
+    creates runs ``hook`` at Authlib's ``hook_type`` (through the extensions registered with the
+    grant, which Authlib applies to each grant it creates). ``before_create_token_response``
+    runs after the grant read and judged the presented token and before it is spent;
+    ``after_create_token_response`` once the rotation is committed."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def hooked():
+        server = app.extensions["idp.authorization_server"]
+        extensions = next(extensions for grant_class, extensions in server._token_grants
+                          if grant_class.GRANT_TYPE == "refresh_token")
+
+        def extension(grant):
+            grant.register_hook(hook_type, lambda _grant, *_args: hook())
+
+        extensions.append(extension)
+        try:
+            yield
+        finally:
+            extensions.remove(extension)
+
+    return hooked()

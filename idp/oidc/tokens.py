@@ -13,15 +13,17 @@ from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
 from flask import current_app, g
+from joserfc.errors import JoseError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from ..database import DirectRead, commit_keeping_loaded_state
+from ..database import DirectStatement, commit_keeping_loaded_state, direct_connection
 from ..extensions import db
 from ..models import AuthorizationCode, IssuedToken, Membership, User, utcnow
 from ..models.tokens import TokenRules
 from ..security import keyed_digest, random_token
-from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt
+from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt, verify_jwt
+from ..services.lookup_cache import cached
 from ..services.sign_out import revoke_tokens_where, revoke_user_tokens  # noqa: F401 (their old home)
 from .authentication import authentication_of
 from .claims import authorization_claims
@@ -145,19 +147,40 @@ def _row_values(token: dict, request) -> dict:
 
 @dataclass(frozen=True)
 class TokenUser:
-    """The user of a presented refresh token, as the refresh needs it: who they are. The claims
-    a refresh issues read the rest (roles, organizations) by the user's id."""
+    """The user of a token as the statement that read the token read them, for the requests that
+    use a token without loading its user: the claims of the profile and email scopes
+    (``claims.user_claims``; roles and organizations are read by ``id``) and whether the user
+    may still use the token."""
 
     id: str
+    name: str | None
+    email: str
+    email_verified: bool
+    disabled: bool
 
     def get_user_id(self) -> str:
         return self.id
 
+    @classmethod
+    def of(cls, row) -> TokenUser:
+        """From a row that selected ``TOKEN_USER_COLUMNS`` (with the token's ``user_id``)."""
+        return cls(row.user_id, row.user_name, row.user_email, bool(row.user_email_verified), bool(row.user_disabled))
+
+
+def _token_user_columns():
+    users = User.__table__
+    return (users.c.name.label("user_name"), users.c.email.label("user_email"),
+            users.c.email_verified.label("user_email_verified"), users.c.disabled.label("user_disabled"))
+
+
+#: The user's columns a statement selects for ``TokenUser.of``, joined on the token's ``user_id``.
+TOKEN_USER_COLUMNS = _token_user_columns()
+
 
 @dataclass(frozen=True)
 class PresentedRefreshToken(TokenRules):
-    """The row of a presented refresh token, with whether its user is disabled: the columns the
-    refresh grant judges and the new tokens carry, read by one Core statement
+    """The row of a presented refresh token, with its user: the columns the refresh grant judges
+    and the new tokens carry, read by one statement
     (``presented_refresh_token``). Loading the ORM row and its user cost more than the statement
     itself (issue 17's profile of the refresh); nothing here is kept beyond the request."""
 
@@ -176,24 +199,23 @@ class PresentedRefreshToken(TokenRules):
     refresh_used_at: dt.datetime | None
     refresh_expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
-    user_disabled: bool
     #: The user is still a member of the organization the login was for (False without one).
     organization_member: bool
-
-    @property
-    def user(self) -> TokenUser:
-        return TokenUser(self.user_id)
+    user: TokenUser
 
 
-def _presented_refresh_token_statement():
+#: The token columns of a ``PresentedRefreshToken`` taken as read (``scope`` is "" when NULL).
+_PRESENTED_COLUMNS = ("id", "realm_id", "client_id", "user_id", "family_id", "session_sid", "auth_time", "amr", "acr",
+                      "organization_id", "dpop_jkt", "refresh_used_at", "refresh_expires_at", "revoked_at")
+
+
+def _presented_refresh_token_statement() -> DirectStatement:
     tokens_table, users, memberships = IssuedToken.__table__, User.__table__, Membership.__table__
-    columns = [tokens_table.c[name] for name in (
-        "id", "realm_id", "client_id", "user_id", "scope", "family_id", "session_sid", "auth_time", "amr", "acr",
-        "organization_id", "dpop_jkt", "refresh_used_at", "refresh_expires_at", "revoked_at")]
+    columns = [tokens_table.c[name] for name in (*_PRESENTED_COLUMNS, "scope")]
     organization_member = sa.exists().where(memberships.c.organization_id == tokens_table.c.organization_id,
                                             memberships.c.user_id == tokens_table.c.user_id)
-    return (
-        sa.select(*columns, users.c.disabled.label("user_disabled"), organization_member.label("organization_member"))
+    return DirectStatement(
+        sa.select(*columns, organization_member.label("organization_member"), *TOKEN_USER_COLUMNS)
         .join_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
         .where(tokens_table.c.realm_id == sa.bindparam("realm_id"),
                tokens_table.c.refresh_digest == sa.bindparam("digest"))
@@ -205,18 +227,12 @@ _PRESENTED_REFRESH_TOKEN = _presented_refresh_token_statement()
 
 def presented_refresh_token(realm, refresh_token: str) -> PresentedRefreshToken | None:
     """The row of a refresh token of a user, whatever its state (the grant judges it), or None;
-    on the request's refresh connection (``refresh_connection``)."""
-    connection = refresh_connection()
-    row = connection.execute(
-        _PRESENTED_REFRESH_TOKEN, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)}).first()
-    connection.commit()  # ends what the read began (nothing on PostgreSQL: each statement commits)
+    read outside the request's session and any transaction (``database.DirectStatement``)."""
+    row = _PRESENTED_REFRESH_TOKEN.first(db.engine, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)})
     if row is None:
         return None
-    values = row._asdict()
-    values["scope"] = values["scope"] or ""
-    values["user_disabled"] = bool(values["user_disabled"])
-    values["organization_member"] = bool(values["organization_member"])
-    return PresentedRefreshToken(**values)
+    return PresentedRefreshToken(**{name: getattr(row, name) for name in _PRESENTED_COLUMNS}, scope=row.scope or "",
+                                 organization_member=bool(row.organization_member), user=TokenUser.of(row))
 
 
 def rotate_refresh_token(old: PresentedRefreshToken, token: dict, request) -> bool:
@@ -231,55 +247,29 @@ def rotate_refresh_token(old: PresentedRefreshToken, token: dict, request) -> bo
     claimed``), committed on its own: the whole rotation costs that round trip. A request racing
     with the same token waits for the row lock, then finds the token spent and inserts
     nothing. SQLite, which has no data-modifying ``WITH``, runs the claim and then the insert in
-    one transaction. Either way on the request's ``refresh_connection``, as the read before it.
+    one transaction. Either way outside the request's session (``database.DirectStatement``),
+    as the read before it.
 
     Once committed, the request cannot be started over (it would find its token spent, a
     reuse): ``g.refresh_token_rotated`` says so to ``idp.oidc.express``."""
     values = _row_values(token, request)
     parameters = {"old_id": old.id, "now": utcnow(), **{f"new_{name}": value for name, value in values.items()}}
-    connection = refresh_connection()
-    postgres = connection.dialect.name == "postgresql"
+    engine = db.engine
+    postgres = engine.dialect.name == "postgresql"
     claim, replacement = _rotation_statements(postgres, bool(old.organization_id), tuple(values))
     # Set before the statement runs: on PostgreSQL it commits as it runs, and a failure after that
     # (a connection lost before the answer) must not be started over as if nothing happened.
     g.refresh_token_rotated = True
-    with connection.begin():
+    with direct_connection(engine) as connection:
         if postgres:
-            rotated = connection.execute(replacement, parameters).first() is not None
+            rotated = replacement.first_on(connection, parameters) is not None
         else:
-            rotated = connection.execute(claim, parameters).rowcount == 1
+            rotated = claim.run_on(connection, parameters) == 1
             if rotated:
-                connection.execute(replacement, parameters)
+                replacement.run_on(connection, parameters)
     if not rotated:
         g.refresh_token_rotated = False
     return rotated
-
-
-def refresh_connection():
-    """The request's connection for the refresh grant's statements, checked out of the pool at
-    the first and returned when the app context ends (``close_refresh_connection``).
-
-    Outside the request's session: its unit of work and transaction bookkeeping around a Core
-    statement, and a checkout per statement, cost more than the statements themselves (issue
-    17's profile of the refresh), and nothing the refresh writes is read back through the
-    session. On PostgreSQL each statement commits on its own, without ``BEGIN``/``COMMIT``
-    round trips (the rotation is one statement); on SQLite ``connection.begin()`` makes the
-    rotation's two statements one transaction."""
-    connection = g.get("_refresh_connection")
-    if connection is None:
-        engine = db.engine
-        connection = engine.connect()
-        if engine.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        g._refresh_connection = connection
-    return connection
-
-
-def close_refresh_connection(_error=None) -> None:
-    """Give the request's refresh connection back to the pool (an app context teardown)."""
-    connection = g.pop("_refresh_connection", None)
-    if connection is not None:
-        connection.close()
 
 
 @functools.cache
@@ -301,13 +291,13 @@ def _rotation_statements(postgres: bool, organization: bool, columns: tuple[str,
                                               memberships.c.user_id == table.c.user_id))
     new_values = [db.bindparam(f"new_{name}", type_=table.c[name].type) for name in columns]
     if not postgres:
-        return claim, db.insert(table).values(dict(zip(columns, new_values)))
+        return DirectStatement(claim), DirectStatement(db.insert(table).values(dict(zip(columns, new_values))))
     claimed = claim.returning(table.c.id).cte("claimed")
     replacement = (db.insert(table)
                    .from_select(list(columns), db.select(*new_values).select_from(claimed))
                    .add_cte(claimed)
                    .returning(table.c.id))
-    return claim, replacement
+    return DirectStatement(claim), DirectStatement(replacement)
 
 
 # Built once: building a select with its options costs more than running it (issue 17's profile
@@ -341,11 +331,6 @@ def verified_access_token_claims(realm, access_token: str) -> dict | None:
     of the published set stops verifying its tokens on the next request, as without the cache.
     Only the signature check is kept; whether the token is revoked, expired or its user disabled
     is read each time by the caller."""
-    from joserfc.errors import JoseError
-
-    from ..services.keys import verify_jwt
-    from ..services.lookup_cache import cached
-
     def verify():
         try:
             decoded = verify_jwt(realm, _settings(), access_token, algorithms=[ACCESS_TOKEN_ALGORITHM])
@@ -382,19 +367,6 @@ def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
 
 
 @dataclass(frozen=True)
-class SnapshotUser:
-    """The user columns a token's reader needs: the claims of the profile and email scopes
-    (``claims.user_claims``; roles and organizations are read by ``id``) and whether the user
-    may still use the token."""
-
-    id: str
-    name: str | None
-    email: str
-    email_verified: bool
-    disabled: bool
-
-
-@dataclass(frozen=True)
 class TokenSnapshot(TokenRules):
     """An issued token's row and its user's state as one statement read them, for the requests
     that only look at a token: introspection and userinfo. It answers what ``IssuedToken``
@@ -417,7 +389,7 @@ class TokenSnapshot(TokenRules):
     dpop_jkt: str | None
     act: dict | None
     audience: list | None
-    user: SnapshotUser | None
+    user: TokenUser | None
 
     @classmethod
     def of(cls, row) -> TokenSnapshot | None:
@@ -427,8 +399,7 @@ class TokenSnapshot(TokenRules):
         if row.user_id is not None:
             if row.user_row_id is None:
                 return None
-            user = SnapshotUser(row.user_id, row.user_name, row.user_email, bool(row.user_email_verified),
-                             bool(row.user_disabled))
+            user = TokenUser.of(row)
         return cls(*row[:len(SNAPSHOT_COLUMNS)], user=user)
 
 
@@ -436,15 +407,14 @@ class TokenSnapshot(TokenRules):
 SNAPSHOT_COLUMNS = tuple(field.name for field in fields(TokenSnapshot) if field.name != "user")
 
 
-def _snapshot_read(by_column: str) -> DirectRead:
+def _snapshot_read(by_column: str) -> DirectStatement:
     """The statement of ``read_access_token`` (by ``access_jti``) or ``read_refresh_token`` (by
     ``refresh_digest``): the token's row and its user's columns, in the realm. The user's row may
     be missing (a client_credentials token's deny-list entry has none)."""
     tokens_table, users = IssuedToken.__table__, User.__table__
-    return DirectRead(
-        sa.select(*(tokens_table.c[name] for name in SNAPSHOT_COLUMNS),
-                  users.c.id.label("user_row_id"), users.c.name.label("user_name"), users.c.email.label("user_email"),
-                  users.c.email_verified.label("user_email_verified"), users.c.disabled.label("user_disabled"))
+    return DirectStatement(
+        sa.select(*(tokens_table.c[name] for name in SNAPSHOT_COLUMNS), users.c.id.label("user_row_id"),
+                  *TOKEN_USER_COLUMNS)
         .outerjoin_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
         .where(tokens_table.c.realm_id == sa.bindparam("realm_id"), tokens_table.c[by_column] == sa.bindparam("value"))
     )
@@ -456,7 +426,7 @@ _SNAPSHOT_BY_REFRESH_DIGEST = _snapshot_read("refresh_digest")
 
 def read_access_token(realm, access_token: str) -> TokenSnapshot | IssuedToken | None:
     """What ``find_by_access_token`` finds, for reading only: the token's row with its user's
-    state in one statement, outside any transaction (``database.DirectRead``), or a
+    state in one statement, outside any transaction (``database.DirectStatement``), or a
     client_credentials token rebuilt from its claims (a transient ``IssuedToken``).
 
     The signature check comes from the lookup cache (``verified_access_token_claims``); the

@@ -59,7 +59,8 @@ def instances(request, make_app, setup):
 
 def statements_during(app, action, *, in_transaction: list | None = None) -> list[str]:
     """The SQL statements ``action`` sent on the app's pooled connections, as the database
-    received them (also those run straight on a driver's cursor: ``idp.database.DirectRead``);
+    received them (also those run straight on a driver's cursor: ``idp.database.DirectStatement``,
+    on PostgreSQL on the connections its threads keep: ``direct_statement_connections``);
     ``in_transaction`` collects, per statement, whether it ran inside a transaction. On
     PostgreSQL from libpq's protocol trace (the server's ``ReadyForQuery`` after each statement
     says whether a transaction is open), on SQLite from the driver's trace callback.
@@ -75,6 +76,10 @@ def statements_during(app, action, *, in_transaction: list | None = None) -> lis
             tracers[id(dbapi_connection)] = (_SqliteTrace if engine.dialect.name == "sqlite" else _LibpqTrace)(
                 dbapi_connection)
 
+    from idp.database import direct_statement_connections
+
+    for connection in direct_statement_connections(engine):
+        trace(connection, None, None)
     event.listen(engine, "checkout", trace)
     try:
         action()

@@ -4,7 +4,10 @@ re-checks everything the read found, so whatever changes in between (another req
 same token, a revocation, a disabled user) is refused exactly as if the read had seen it.
 
 Run on SQLite and, with ``IDP_TEST_DATABASE=postgres``, on PostgreSQL, where the statements run
-without ``BEGIN``/``COMMIT`` round trips; through Flask's view and through the express lane."""
+without ``BEGIN``/``COMMIT`` round trips; through Flask's view and through the express lane. The
+statements are counted as the database receives them (``statements_during``); what happens
+"between the read and the claim" runs at Authlib's hook between the grant's validation, which
+reads the token, and its token response, which spends it (``refresh_grant_hook``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,10 +15,11 @@ import json
 import threading
 
 import pytest
-from sqlalchemy import event
 
 from .. import databases
 from ..flows import signed_in_with_tokens
+from ..helpers import refresh_grant_hook
+from .test_lookup_cache import statements_during
 
 REALM = "rotation"
 EMAIL = "alice@example.com"
@@ -49,35 +53,15 @@ def refresh(http, shop, refresh_token):
                      data={"grant_type": "refresh_token", "refresh_token": refresh_token})
 
 
+def refresh_and_statements(server, http, shop, refresh_token, **trace):
+    """The answer to a refresh and the statements it sent, as the database received them."""
+    answers = []
+    seen = statements_during(server, lambda: answers.append(refresh(http, shop, refresh_token)), **trace)
+    return answers[0], seen
+
+
 def signed_in(server, shop) -> dict:
     return signed_in_with_tokens(server.test_client(), REALM, *shop)[1]
-
-
-class Statements:
-    """The SQL statements the app's engine runs while the block runs, and for each whether it
-    ran inside a transaction (on PostgreSQL, autocommit means no ``BEGIN``/``COMMIT``)."""
-
-    def __init__(self, app, *, before=None):
-        with app.app_context():
-            from idp.extensions import db
-
-            self.engine = db.engine
-        self.seen: list[str] = []
-        self.in_transaction: list[bool] = []
-        self.before = before
-
-    def _record(self, conn, _cursor, statement, *_args):
-        self.seen.append(statement)
-        self.in_transaction.append(not getattr(conn.connection.dbapi_connection, "autocommit", False))
-        if self.before is not None:
-            self.before(statement)
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._record)
 
 
 def warmed(server, shop, tokens: dict) -> dict:
@@ -88,11 +72,10 @@ def warmed(server, shop, tokens: dict) -> dict:
     http = server.test_client()
     deadline = time.monotonic() + 10
     while True:
-        with Statements(server) as statements:
-            answer = refresh(http, shop, tokens["refresh_token"])
+        answer, seen = refresh_and_statements(server, http, shop, tokens["refresh_token"])
         assert answer.status_code == 200, answer.get_json()
         tokens = answer.get_json()
-        if not any("FROM realms" in s or "FROM clients" in s or "FROM signing_keys" in s for s in statements.seen):
+        if not any("FROM realms" in s or "FROM clients" in s or "FROM signing_keys" in s for s in seen):
             return tokens
         assert time.monotonic() < deadline, "the caches never served a refresh"
         time.sleep(0.02)
@@ -109,16 +92,21 @@ def reuse_events(server) -> int:
 
 def test_a_refresh_reads_the_token_then_spends_it_and_keeps_the_new_one_in_one_statement(server, shop):
     tokens = warmed(server, shop, signed_in(server, shop))
-    with Statements(server) as statements:
-        answer = refresh(server.test_client(), shop, tokens["refresh_token"])
+    in_transaction = []
+    answer, seen = refresh_and_statements(server, server.test_client(), shop, tokens["refresh_token"],
+                                          in_transaction=in_transaction)
 
     assert answer.status_code == 200, answer.get_json()
-    assert len(statements.seen) <= 3, statements.seen
+    assert len(seen) <= 3, seen
     if databases.postgres_mode():
-        read, rotation = statements.seen
+        read, rotation = seen
         assert read.startswith("SELECT") and "FROM issued_tokens" in read
         assert rotation.startswith("WITH claimed AS") and "INSERT INTO issued_tokens" in rotation
-        assert statements.in_transaction == [False, False], "no BEGIN/COMMIT round trips"
+        assert in_transaction == [False, False], "no BEGIN/COMMIT round trips"
+    else:
+        read, claim, insert = seen
+        assert read.startswith("SELECT") and claim.startswith("UPDATE issued_tokens")
+        assert insert.startswith("INSERT INTO issued_tokens") and in_transaction[1:] == [True, True]
     assert refresh(server.test_client(), shop, answer.get_json()["refresh_token"]).status_code == 200
 
 
@@ -171,12 +159,12 @@ def test_an_expired_refresh_token_is_refused_without_ending_the_family(server, s
 
 
 def _change_before_the_claim(server, change):
-    """Run ``change`` (in its own transaction) just before the statement that spends the token:
-    after the refresh read the token, as a request elsewhere would."""
+    """Run ``change`` (in its own transaction) before the token is spent: after the refresh read
+    the token, as a request elsewhere would."""
     done = []
 
-    def before(statement):
-        if not done and ("SET refresh_used_at" in statement):
+    def before():
+        if not done:
             done.append(True)
             with server.app_context():
                 from idp.extensions import db
@@ -185,7 +173,7 @@ def _change_before_the_claim(server, change):
                 db.session.commit()
                 db.session.remove()
 
-    return Statements(server, before=before), done
+    return refresh_grant_hook(server, "before_create_token_response", before), done
 
 
 def _disable_user(db):
@@ -203,8 +191,8 @@ def _revoke_family(db):
 @pytest.mark.parametrize("change", [_disable_user, _revoke_family], ids=["user disabled", "token revoked"])
 def test_a_change_between_the_read_and_the_claim_refuses_the_refresh_as_the_read_would(server, shop, change):
     tokens = signed_in(server, shop)
-    statements, done = _change_before_the_claim(server, change)
-    with statements:
+    hooked, done = _change_before_the_claim(server, change)
+    with hooked:
         answer = refresh(server.test_client(), shop, tokens["refresh_token"])
 
     assert done, "the refresh never reached its claim"
@@ -217,12 +205,12 @@ def test_a_token_spent_between_the_read_and_the_claim_is_a_reuse(server, shop):
     tokens = signed_in(server, shop)
     spent = {}
 
-    def spend_elsewhere(statement):
-        if not spent and "SET refresh_used_at" in statement:
+    def spend_elsewhere():
+        if not spent:
             spent["answer"] = None
             spent["answer"] = refresh(server.test_client(), shop, tokens["refresh_token"])
 
-    with Statements(server, before=spend_elsewhere):
+    with refresh_grant_hook(server, "before_create_token_response", spend_elsewhere):
         answer = refresh(server.test_client(), shop, tokens["refresh_token"])
 
     assert spent["answer"].status_code == 200
@@ -235,26 +223,15 @@ def test_a_token_spent_between_the_read_and_the_claim_is_a_reuse(server, shop):
 def test_the_express_lane_never_hands_a_spent_token_to_flask(make_app, shop):
     """A lane that fails is normally started over by Flask; not once the refresh token is
     being spent, or Flask would find it spent and end the family as a reuse. The failure (here
-    right after the statement that keeps the new token, which on PostgreSQL has committed as it
-    ran) is answered as one (500), and the family lives on."""
+    right after the new token was kept) is answered as one (500), and the family lives on."""
     server = make_app(public_url="http://localhost")
     tokens = signed_in(server, shop)
-    with server.app_context():
-        from idp.extensions import db
 
-        engine = db.engine
+    def fail():
+        raise RuntimeError("the answer could not be built after the new token was kept")
 
-    def fail_once_kept(_conn, _cursor, statement, *_args):
-        if "INSERT INTO issued_tokens" in statement:
-            event.remove(engine, "after_cursor_execute", fail_once_kept)
-            raise RuntimeError("the database connection broke after the statement")
-
-    event.listen(engine, "after_cursor_execute", fail_once_kept)
-    try:
+    with refresh_grant_hook(server, "after_create_token_response", fail):
         answer = refresh(server.test_client(), shop, tokens["refresh_token"])
-    finally:
-        if event.contains(engine, "after_cursor_execute", fail_once_kept):
-            event.remove(engine, "after_cursor_execute", fail_once_kept)
 
     assert (answer.status_code, answer.get_json()["error"]) == (500, "server_error")
     assert reuse_events(server) == 0
@@ -279,4 +256,36 @@ def test_a_refresh_after_the_client_or_the_user_is_gone_is_refused(server, shop,
     answer = refresh(server.test_client(), shop, tokens["refresh_token"])
 
     assert (answer.status_code, answer.get_json()["error"]) in refusals
+    assert reuse_events(server) == 0
+
+
+@pytest.mark.skipif(not databases.postgres_mode(), reason="threads keep a direct statement connection on PostgreSQL")
+def test_a_refresh_after_the_database_ended_the_threads_connection_is_answered(server, shop):
+    """On PostgreSQL each thread keeps one connection for the statements the refresh, userinfo
+    and introspection run straight on the driver (``idp.database.DirectStatement``). When the
+    database ends it (a restart, an administrator, a proxy's idle timeout), the read that finds
+    it broken is sent again on a new one, and nothing is spent twice."""
+    from sqlalchemy import create_engine, text
+
+    from idp.database import direct_statement_connections
+
+    tokens = refresh(server.test_client(), shop, signed_in(server, shop)["refresh_token"]).get_json()
+    with server.app_context():
+        from idp.extensions import db
+
+        engine = db.engine
+        backends = [connection.info.backend_pid for connection in direct_statement_connections(engine)]
+    assert backends, "the refresh ran on a connection its thread keeps"
+    admin = create_engine(engine.url)
+    try:
+        with admin.connect() as connection:
+            for pid in backends:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        admin.dispose()
+
+    answer = refresh(server.test_client(), shop, tokens["refresh_token"])
+
+    assert answer.status_code == 200, answer.get_json()
+    assert refresh(server.test_client(), shop, answer.get_json()["refresh_token"]).status_code == 200
     assert reuse_events(server) == 0

@@ -18,8 +18,8 @@ from .base import GrantSpec
 class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
     """Rotation with reuse detection (RFC 9700 §4.14.2).
 
-    A successful refresh costs two statements, both SQLAlchemy Core on one connection of the
-    request's (``tokens.refresh_connection``), outside the session: the columns of the token's
+    A successful refresh costs two statements, both prebuilt Core statements run on the driver's
+    cursor outside the session (``database.DirectStatement``): the columns of the token's
     row the grant judges and the new tokens carry are read, with whether its user is disabled
     and still a member of the login's organization (``tokens.presented_refresh_token``; outside
     any transaction on PostgreSQL: nothing is written yet), then the old token is spent and its
@@ -35,7 +35,7 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
         """The token's row, or None (``invalid_grant``) when it is unknown, revoked, expired or
         its user can no longer log in; a rotated-out token also revokes its family."""
         row = tokens.presented_refresh_token(g.realm, refresh_token)
-        if row is None or row.user_disabled:
+        if row is None or row.user.disabled:
             return None
         if row.refresh_used_at is not None or row.revoked_at is not None:
             if row.refresh_used_at is not None:
@@ -64,7 +64,7 @@ class RefreshTokenGrant(SenderConstrainedGrant, grants.RefreshTokenGrant):
         return row
 
     def authenticate_user(self, refresh_token):
-        if refresh_token.user_disabled:
+        if refresh_token.user.disabled:
             return None
         return AuthenticatedUser(refresh_token.user, AuthenticationContext(
             auth_time=refresh_token.auth_time,
@@ -106,13 +106,8 @@ def _follows_a_user_grant(client) -> str | None:
     return None
 
 
-def _init_app(app) -> None:
-    app.teardown_appcontext(tokens.close_refresh_connection)
-
-
 grant = GrantSpec(
     RefreshTokenGrant,
     description="The app keeps users signed in with rotating refresh tokens (scope offline_access).",
     client_rule=_follows_a_user_grant,
-    init_app=_init_app,
 )
