@@ -269,7 +269,12 @@ def es256_sign_seconds(rounds: int) -> float:
 # --- profiling --------------------------------------------------------------------------------------
 
 class Profiler:
-    """py-spy on every worker while a phase runs; collapsed stacks go to bench/.profiles/."""
+    """py-spy on every worker while a phase runs; collapsed stacks go to bench/.profiles/.
+
+    Only the thread holding the GIL is sampled (``--gil``): where Python runs. Without it, a
+    gthread worker's threads waiting to take the GIL back after a system call (``select``,
+    ``os.urandom``, a socket write) are counted at that call, which once made a per-request
+    ``select`` look like a twentieth of the request (removing it changed nothing)."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled and shutil.which("py-spy") is not None
@@ -285,7 +290,7 @@ class Profiler:
         for pid in pids:
             path = self.folder / f"{name}-{pid}.txt"
             process = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
-                                        "--output", str(path), "--nonblocking"],
+                                        "--output", str(path), "--nonblocking", "--gil"],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.running.append((process, path))
 
