@@ -152,14 +152,13 @@ async def run_load(name: str, host: str, port: int, scenario, *, connections: in
     (or until ``max_operations`` operations after the warm-up, if that comes first); count what
     finished after the warm-up. ``step`` returns True for a success.
 
-    ``spread()``: how many of the server's connections each of its processes holds; with it the
-    connections are opened again until the ``workers`` processes hold them evenly (see
-    ``open_evenly``)."""
+    ``spread()``: which of the server's processes holds each connection (by client port); with
+    it the connections are spread evenly over the ``workers`` processes (``open_evenly``)."""
     conns = [Connection(host, port) for _ in range(connections)]
     for index, conn in enumerate(conns):
         await scenario.setup(conn, index)
-    if spread is not None:
-        await open_evenly(conns, spread, workers)
+    if spread is not None and not await open_evenly(conns, spread, workers):
+        print(f"{name}: connections not spread evenly over the workers", flush=True)
     latencies: list[float] = []
     counts = {"ok": 0, "errors": 0, "all": 0}
     first_error: list[str] = []
@@ -209,35 +208,43 @@ async def run_load(name: str, host: str, port: int, scenario, *, connections: in
                   first_error[0] if first_error else None, counts["all"], client_cpu / max(counts["all"], 1))
 
 
-async def open_evenly(conns: list[Connection], spread, workers: int, *, attempts: int = 50) -> bool:
+async def open_evenly(conns: list[Connection], spread, workers: int, *, attempts: int = 40) -> bool:
     """Open ``conns`` so that each of the server's ``workers`` processes accepted as many of them
-    (to one): opened again while they are not.
+    (to one): each connection is opened, and opened again while the process that accepted it
+    already holds its share. ``spread()`` maps each established connection's client port to the
+    process holding it.
 
     gunicorn's workers race to accept from one shared socket, so 16 connections opened at once
     can land 15 on one worker and 1 on the other. The run then measures one core, not two, and a
     phase's rate halves by chance (the bimodal repeats of issue 17's runs). A load balancer in
     front of real workers, or thousands of short-lived clients, spread the load; a benchmark of
-    a few long-lived connections must do it itself. ``spread`` returning None (no ``ss``) skips
-    it."""
-    for _ in range(attempts):
-        for conn in conns:
-            conn.close()
-        await asyncio.sleep(0.05)  # the server sees the old ones closed before it counts again
-        for conn in conns:
+    a few long-lived connections must do it itself. Returns False (connections left as they
+    fell) when ``spread`` cannot tell (no ``ss``) or a worker never takes its share."""
+    share = -(-len(conns) // workers)
+    held: dict[int, int] = {}
+    for conn in conns:
+        conn.close()
+    for conn in conns:
+        for _ in range(attempts):
             await conn._connect()
-        counts: dict[int, int] | None = {}
-        deadline = time.perf_counter() + 2
-        while time.perf_counter() < deadline:
-            counts = spread()
-            if counts is None or sum(counts.values()) >= len(conns):
+            port = conn.writer.get_extra_info("sockname")[1]
+            owner = None
+            deadline = time.perf_counter() + 2
+            while owner is None and time.perf_counter() < deadline:
+                owners = spread()
+                if owners is None:
+                    return False
+                owner = owners.get(port)
+                if owner is None:
+                    await asyncio.sleep(0.005)
+            if owner is not None and held.get(owner, 0) < share and (owner in held or len(held) < workers):
+                held[owner] = held.get(owner, 0) + 1
                 break
-            await asyncio.sleep(0.02)
-        if counts is None:
+            conn.close()
+            await asyncio.sleep(0.01)
+        else:
             return False
-        held = list(counts.values()) + [0] * (workers - len(counts))
-        if len(counts) <= workers and max(held) - min(held) <= 1:
-            return True
-    raise RuntimeError(f"could not spread {len(conns)} connections over {workers} workers: {counts}")
+    return True
 
 
 class Scenario:

@@ -357,17 +357,15 @@ def gunicorn_command(app: str, *extra: str, port: int | None = None, folder: Pat
 
 
 def connections_by_process(port: int) -> dict[int, int] | None:
-    """How many established connections to ``port`` each server process holds (from ``ss``),
-    or None where ``ss`` is missing."""
+    """The server process (pid) holding each established connection to ``port``, by the
+    client's port (from ``ss``); None where ``ss`` is missing."""
     try:
         listing = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
                                  capture_output=True, text=True, timeout=5, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    counts: dict[int, int] = {}
-    for pid in re.findall(r"pid=(\d+)", listing):
-        counts[int(pid)] = counts.get(int(pid), 0) + 1
-    return counts
+    return {int(client_port): int(pid)
+            for client_port, pid in re.findall(r"\S+:\d+\s+\S+:(\d+)\s+users:\(\(\"[^\"]*\",pid=(\d+)", listing)}
 
 
 def phase(name, port, scenario, args, *, workers: int | None = None, **kwargs) -> Result:
