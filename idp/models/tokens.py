@@ -107,17 +107,12 @@ class TokenRules(TokenMixin):
 class IssuedToken(db.Model, TokenRules):
     """One token response: a JWT access token (known by ``jti``) and, optionally, a refresh token
     (kept as a keyed digest). Rotated refresh tokens share a ``family_id``; presenting a
-    rotated-out refresh token again revokes the whole family (RFC 9700 §4.14.2).
-
-    ``realm_id`` has no foreign key: one made every token inserted lock the realm's one row
-    (``FOR KEY SHARE``), and concurrent refreshes queued there (migration ``c7a3e1f9b2d4``).
-    Realms are never deleted; a feature that deletes one must delete its tokens itself. The user's key stays: deleting a user
-    deletes their tokens."""
+    rotated-out refresh token again revokes the whole family (RFC 9700 §4.14.2)."""
 
     __tablename__ = "issued_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    realm_id: Mapped[int] = mapped_column(Integer, index=True)
+    realm_id: Mapped[int] = mapped_column(ForeignKey("realms.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[str] = mapped_column(String(64), index=True)
     user_id: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
