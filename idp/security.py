@@ -2,7 +2,6 @@
 passwords, HMAC-SHA-256 for long random secrets, Fernet for secrets that must be read back."""
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
@@ -24,7 +23,7 @@ def keyed_digest(secret: str) -> str:
     Long random values do not need a slow KDF; the key means a leaked table alone cannot be
     used to test guesses."""
     key = current_app.config["IDP_TOKEN_HASH_KEY"].encode()
-    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, secret.encode(), "sha256").hex()
 
 
 def digests_equal(a: str, b: str) -> bool:

@@ -331,7 +331,8 @@ def cached(key, load: Callable[[], Any], **kwargs):
     if cache is None:
         return load()
     # No session yet, no uncommitted change to look for: none is opened just to look.
-    return cache.get(key, load, session=db.session() if db.session.registry.has() else None, **kwargs)
+    registry = db.session.registry
+    return cache.get(key, load, session=registry() if registry.has() else None, **kwargs)
 
 
 class CachedRow(NamedTuple):
@@ -416,15 +417,20 @@ def cached_row(key, model, load: Callable[[], Any]):
         holder.append(instance)
         return row_data(instance)
 
-    row = cached(key, load_data)
+    if not has_app_context():
+        return load()
+    cache = current_app.extensions.get("idp.lookup_cache")
+    registry = db.session.registry  # one context lookup, not one per use
+    session = registry() if registry.has() else None
+    row = cache.get(key, load_data, session=session) if cache is not None else load_data()
     if row is None:
         return None
     if holder:
         return holder[0]
-    if not (has_app_context() and g.get("express_request") is not None):
-        return attached(model, row, db.session())
-    if db.session.registry.has():
-        return attached(model, row, db.session(), for_reading=True)
+    if g.get("express_request") is None:
+        return attached(model, row, session if session is not None else registry())
+    if session is not None:
+        return attached(model, row, session, for_reading=True)
     return _lane_instance(model, row)
 
 

@@ -1,9 +1,13 @@
 """What a lane knows of its request, read straight from the WSGI environ."""
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from authlib.common.security import is_secure_transport
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
 
 #: Larger bodies go to Flask (which has its own limit): a lane's forms are a few hundred bytes.
@@ -69,9 +73,27 @@ class RequestHeaders(dict):
         return [] if value is None else [value]
 
 
+#: A URL Authlib's transport check passes at once (``ExpressOAuth2Request``).
+_CHECKED_ORIGIN = "https://origin.invalid/"
+
+
+@functools.lru_cache(maxsize=64)
+def _secure_transport(origin: str, _insecure_transport_allowed: bool) -> bool:
+    """Authlib's check of a request's origin (the setting that turns it off is part of the key)."""
+    return is_secure_transport(origin + "/")
+
+
 class ExpressOAuth2Request(OAuth2Request):
     def __init__(self, request: ExpressRequest):
-        super().__init__(request.method, request.url, headers=request.headers)
+        scheme, _, rest = request.url.partition("://")
+        origin = f"{scheme}://{rest.partition('/')[0]}"
+        if not _secure_transport(origin, bool(os.environ.get("AUTHLIB_INSECURE_TRANSPORT"))):
+            raise InsecureTransportError()
+        # Authlib's initialisation, its transport check made above once per origin: the check
+        # parses the host as an IP address on every request (a thirtieth of a
+        # client_credentials request over plain HTTP on loopback)
+        super().__init__(request.method, _CHECKED_ORIGIN, headers=request.headers)
+        self.uri = request.url
         self._form = request.form
         self.payload = BasicOAuth2Payload(request.form)
 
