@@ -12,9 +12,12 @@ from collections import namedtuple
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from flask import g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +125,6 @@ def commit_keeping_loaded_state() -> None:
     client, user and rows it already holds, one SELECT each. Use this only where nothing loaded
     was changed behind the session's back (by a bulk ``UPDATE``) and is read again afterwards:
     then what the request holds is what it committed."""
-    from .extensions import db
-
     session = db.session()
     session.expire_on_commit = False
     try:
@@ -142,8 +143,6 @@ def read_only_request() -> None:
     its connection when its first statement runs (``_read_only_connection``). A request answered
     from the caches and ``DirectStatement`` opens no session and takes no connection; taking one (and
     giving it back at the end) cost an introspection a seventh of its time."""
-    from flask import g
-
     g.read_only_request = True
 
 
@@ -151,8 +150,6 @@ def read_only_request() -> None:
 def _read_only_connection(state) -> None:
     """The first statement of a ``read_only_request`` (a query, a lazy load, a ``get``): its
     connection is set to autocommit before the statement takes it."""
-    from flask import g, has_app_context
-
     if has_app_context() and g.pop("read_only_request", False):
         _statements_commit_on_their_own(state.session)
 
@@ -162,8 +159,6 @@ def _statements_commit_on_their_own(session) -> None:
     commits on its own on PostgreSQL: no ``BEGIN``/``ROLLBACK`` round trips. Only before the
     session's first statement; anything already begun keeps its transaction. SQLite keeps its
     transactions (they cost no round trip)."""
-    from .extensions import db
-
     if db.engine.dialect.name != "postgresql":
         return
     transaction = session.get_transaction()

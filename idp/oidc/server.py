@@ -26,6 +26,7 @@ from .authorization_parameters import AuthorizationParameterSyntax
 from .claims import authorization_claims
 from .client_assertions import JWT_AUTH_METHODS
 from .grants import register_grants
+from .express.answer import ExpressAnswer
 from .issuer import realm_issuer
 
 
@@ -55,8 +56,6 @@ class RealmAuthorizationServer(AuthorizationServer):
     def handle_response(self, status_code, payload, headers):
         """Flask's response; in an express lane the plain answer it serves itself."""
         if g.get("express_request") is not None:
-            from .express.answer import ExpressAnswer
-
             return ExpressAnswer.json(status_code, payload, headers)
         return super().handle_response(status_code, payload, headers)
 

@@ -23,6 +23,7 @@ from ..extensions import db
 from ..models import AuthorizationCode, IssuedToken, Membership, User, utcnow
 from ..models.tokens import TokenRules
 from ..security import keyed_digest, random_token
+from ..services.clients import find_client
 from ..services.keys import ACCESS_TOKEN_ALGORITHM, sign_jwt, verify_jwt
 from ..services.lookup_cache import cached
 from ..services.sign_out import revoke_tokens_where, revoke_user_tokens  # noqa: F401 (their old home)
@@ -457,8 +458,6 @@ def _client_credentials_token(realm, claims: dict) -> IssuedToken | None:
     the session (``revoke_client_credentials_token`` persists it). The token lives only as long
     as its client may still use the grant: deleting the client or taking the grant away ends it,
     and a client registered later under the same id does not inherit it."""
-    from ..services.clients import find_client
-
     client = find_client(realm, claims["client_id"])
     if client is None or not client.check_grant_type("client_credentials"):
         return None

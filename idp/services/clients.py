@@ -9,6 +9,7 @@ from ..models import SUPPORTED_SCOPES, Client, Consent, IssuedToken
 from ..security import keyed_digest, random_token
 from . import NotFound, ServiceError
 from .keys import ID_TOKEN_ALGORITHMS
+from .lookup_cache import cached_row
 
 #: RFC 3986 URI-reference: unreserved, reserved and '%' (no space, '"', '<', '>', '\', '^',
 #: '`', '{', '|', '}', controls or non-ASCII).
@@ -97,8 +98,6 @@ def set_home_uri(client: Client, uri: str | None) -> None:
 def find_client(realm, client_id: str) -> Client | None:
     """The realm's client ``client_id``; its row comes from this process's cache when it has not
     changed since (``idp.services.lookup_cache``)."""
-    from .lookup_cache import cached_row
-
     if not client_id or "\x00" in client_id:
         return None  # PostgreSQL refuses NUL in text: no client has one
     realm_id = realm.id

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..extensions import db
 from ..models import SigningKey, utcnow
 from ..security import decrypt, encrypt
+from .lookup_cache import cached
 
 SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 ID_TOKEN_ALGORITHMS = SIGNING_ALGORITHMS
@@ -92,8 +93,6 @@ def jwks_document(realm, settings) -> dict:
 def public_key_set(realm, settings) -> KeySet:
     """The keys tokens are verified with, cached per process until the keys or the realm change
     (``idp.services.lookup_cache``) or a retired key passes its horizon."""
-    from .lookup_cache import cached
-
     def load():
         rows = published_keys(realm, settings)
         lifetime = _max_token_lifetime(realm, settings)
@@ -120,8 +119,6 @@ def current_signing_key(realm, alg: str):
     Kept per process until a key of any realm changes (``idp.services.lookup_cache``), and
     once per request besides (a token response signs up to three JWTs), so a rotation reaches
     the next request on every worker."""
-    from .lookup_cache import cached
-
     memo = g.setdefault("signing_keys", {}) if has_app_context() else {}
     found = memo.get((realm.id, alg))
     if found is None:

@@ -53,6 +53,8 @@ from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from ..extensions import db
+
 log = logging.getLogger(__name__)
 
 #: The tables whose rows (or derived values) the caches hold.
@@ -325,8 +327,6 @@ def lookup_cache() -> LookupCache | None:
 
 def cached(key, load: Callable[[], Any], **kwargs):
     """``load()``, through the current app's cache when there is one."""
-    from ..extensions import db
-
     cache = lookup_cache()
     if cache is None:
         return load()
@@ -406,8 +406,6 @@ def cached_row(key, model, load: Callable[[], Any]):
     that request. Such an instance is detached: reading one of its relationships raises
     (``DetachedInstanceError``), and the lane hands the request to Flask
     (``tests/oidc/test_express_lanes.py`` checks that the lanes answer what they claim)."""
-    from ..extensions import db
-
     holder: list = []
 
     def load_data():

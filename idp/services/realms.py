@@ -6,6 +6,7 @@ from ..extensions import db
 from ..models import Realm
 from . import NotFound, ServiceError
 from .keys import create_realm_keys
+from .lookup_cache import cached_row
 from .passwords import default_min_length
 
 REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -14,8 +15,6 @@ REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 def find_realm(name: str) -> Realm | None:
     """The realm called ``name``; its row comes from this process's cache when it has not
     changed since (``idp.services.lookup_cache``)."""
-    from .lookup_cache import cached_row
-
     if not name or "\x00" in name:
         return None  # PostgreSQL refuses NUL in text: no realm has one
     return cached_row(("realm", name), Realm,

@@ -34,6 +34,7 @@ from flask import g
 from werkzeug.exceptions import SecurityError
 from werkzeug.wsgi import get_host
 
+from ...extensions import db
 from ...services.realms import find_realm
 from . import introspection, token, userinfo
 from .answer import ExpressAnswer
@@ -97,8 +98,6 @@ class ExpressLanes:
         return lane, realm_name
 
     def _answer(self, lane, realm_name: str, request: ExpressRequest):
-        from ...extensions import db
-
         with self.app.app_context():
             g.express_request = request
             try:

@@ -1,7 +1,10 @@
 """What a lane knows of its request, read straight from the WSGI environ."""
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import io
 import os
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
@@ -161,9 +164,6 @@ def _form(body: bytes) -> dict[str, str] | None:
 def _basic_credentials(authorization: str) -> str:
     """The decoded ``Basic`` credentials ("" for any other header): a NUL in them is Flask's to
     refuse (``idp.web.holds_nul_byte``)."""
-    import base64
-    import binascii
-
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() != "basic":
         return ""
@@ -175,7 +175,5 @@ def _basic_credentials(authorization: str) -> str:
 
 def _declined(environ, body: bytes) -> None:
     """A body was read but the request is Flask's: put the bytes back where Flask reads them."""
-    import io
-
     environ["wsgi.input"] = io.BytesIO(body)
     return None
