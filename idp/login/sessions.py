@@ -21,6 +21,11 @@ def realm_cookie_path(realm) -> str:
     return f"/realms/{realm.name}/"
 
 
+#: A browser session by its cookie's digest, unique across realms: the realm is compared on the
+#: row, never in the statement (why: ``idp.oidc.tokens.in_realm``).
+SESSION_BY_COOKIE_DIGEST = db.select(BrowserSession).where(BrowserSession.cookie_digest == db.bindparam("digest"))
+
+
 def current_browser_session(realm) -> BrowserSession | None:
     cached = g.get("browser_session", False)
     if cached is not False:
@@ -28,9 +33,9 @@ def current_browser_session(realm) -> BrowserSession | None:
     value = request.cookies.get(SESSION_COOKIE)
     row = None
     if value:
-        row = db.session.scalar(
-            db.select(BrowserSession).filter_by(realm_id=realm.id, cookie_digest=keyed_digest(value))
-        )
+        row = db.session.scalar(SESSION_BY_COOKIE_DIGEST, {"digest": keyed_digest(value)})
+        if row is not None and row.realm_id != realm.id:
+            row = None
         if row is not None and (not row.is_active() or row.user is None or row.user.disabled):
             row = None
     g.browser_session = row

@@ -36,6 +36,18 @@ def _settings():
     return current_app.extensions["idp.settings"]
 
 
+def in_realm(realm, row):
+    """``row`` if it belongs to ``realm``, else None: for the rows looked up by a key that is unique
+    across realms (a token's digest or ``jti``, a code's or a session cookie's digest).
+
+    Those lookups name only that key in their ``WHERE`` clause and check the realm here. With
+    the realm's column there as well, PostgreSQL's generic plan for the prepared statement
+    (psycopg prepares a statement on its fifth run), made while the table was small, chose the
+    realm's index and filtered every row of the realm: in issue 17's benchmark PostgreSQL's CPU
+    per refresh grew from 0.5 to 2.2 ms over 20,000 refreshes (``tests/oidc/test_unique_key_lookups.py``)."""
+    return row if row is not None and row.realm_id == realm.id else None
+
+
 def access_token_lifetime(realm) -> int:
     return realm.access_token_lifetime or _settings().tokens.access_token_lifetime
 
@@ -219,8 +231,7 @@ def _presented_refresh_token_statement() -> DirectStatement:
     return DirectStatement(
         sa.select(*columns, organization_member.label("organization_member"), *TOKEN_USER_COLUMNS)
         .join_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
-        .where(tokens_table.c.realm_id == sa.bindparam("realm_id"),
-               tokens_table.c.refresh_digest == sa.bindparam("digest"))
+        .where(tokens_table.c.refresh_digest == sa.bindparam("digest"))  # the realm: ``in_realm``
     )
 
 
@@ -230,7 +241,7 @@ _PRESENTED_REFRESH_TOKEN = _presented_refresh_token_statement()
 def presented_refresh_token(realm, refresh_token: str) -> PresentedRefreshToken | None:
     """The row of a refresh token of a user, whatever its state (the grant judges it), or None;
     read outside the request's session and any transaction (``database.DirectStatement``)."""
-    row = _PRESENTED_REFRESH_TOKEN.first(db.engine, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)})
+    row = in_realm(realm, _PRESENTED_REFRESH_TOKEN.first(db.engine, {"digest": keyed_digest(refresh_token)}))
     if row is None:
         return None
     return PresentedRefreshToken(**{name: getattr(row, name) for name in _PRESENTED_COLUMNS}, scope=row.scope or "",
@@ -304,14 +315,15 @@ def _rotation_statements(postgres: bool, organization: bool, columns: tuple[str,
 
 # Built once: building a select with its options costs more than running it (issue 17's profile
 # of userinfo and introspection); each call only binds its values.
+# The realm is checked on the row (``in_realm``).
 _TOKEN_BY_REFRESH_DIGEST = (
     sa.select(IssuedToken)
-    .where(IssuedToken.realm_id == sa.bindparam("realm_id"), IssuedToken.refresh_digest == sa.bindparam("digest"))
+    .where(IssuedToken.refresh_digest == sa.bindparam("digest"))
     .options(joinedload(IssuedToken.user))
 )
 _TOKEN_BY_ACCESS_JTI = (
     sa.select(IssuedToken)
-    .where(IssuedToken.realm_id == sa.bindparam("realm_id"), IssuedToken.access_jti == sa.bindparam("jti"))
+    .where(IssuedToken.access_jti == sa.bindparam("jti"))
     .options(joinedload(IssuedToken.user))
 )
 
@@ -320,7 +332,7 @@ def find_by_refresh_token(realm, refresh_token: str, *, reload: bool = False) ->
     """The row with its user (every caller checks the user next), in one round trip;
     ``reload``: as the database has them now, even if the session holds them already."""
     query = _TOKEN_BY_REFRESH_DIGEST.execution_options(populate_existing=True) if reload else _TOKEN_BY_REFRESH_DIGEST
-    return db.session.scalar(query, {"realm_id": realm.id, "digest": keyed_digest(refresh_token)})
+    return in_realm(realm, db.session.scalar(query, {"digest": keyed_digest(refresh_token)}))
 
 
 def verified_access_token_claims(realm, access_token: str) -> dict | None:
@@ -362,7 +374,7 @@ def find_by_access_token(realm, access_token: str) -> IssuedToken | None:
     claims = _claims_of_realm_access_token(realm, access_token)
     if claims is None:
         return None
-    row = db.session.scalar(_TOKEN_BY_ACCESS_JTI, {"realm_id": realm.id, "jti": claims["jti"]})
+    row = in_realm(realm, db.session.scalar(_TOKEN_BY_ACCESS_JTI, {"jti": claims["jti"]}))
     if row is None and _issued_to_the_client_itself(claims):
         return _client_credentials_token(realm, claims)
     return row
@@ -411,14 +423,15 @@ SNAPSHOT_COLUMNS = tuple(field.name for field in fields(TokenSnapshot) if field.
 
 def _snapshot_read(by_column: str) -> DirectStatement:
     """The statement of ``read_access_token`` (by ``access_jti``) or ``read_refresh_token`` (by
-    ``refresh_digest``): the token's row and its user's columns, in the realm. The user's row may
-    be missing (a client_credentials token's deny-list entry has none)."""
+    ``refresh_digest``): the token's row and its user's columns (the realm is checked on the row:
+    ``in_realm``). The user's row may be missing (a client_credentials token's deny-list entry
+    has none)."""
     tokens_table, users = IssuedToken.__table__, User.__table__
     return DirectStatement(
         sa.select(*(tokens_table.c[name] for name in SNAPSHOT_COLUMNS), users.c.id.label("user_row_id"),
                   *TOKEN_USER_COLUMNS)
         .outerjoin_from(tokens_table, users, tokens_table.c.user_id == users.c.id)
-        .where(tokens_table.c.realm_id == sa.bindparam("realm_id"), tokens_table.c[by_column] == sa.bindparam("value"))
+        .where(tokens_table.c[by_column] == sa.bindparam("value"))
     )
 
 
@@ -437,7 +450,7 @@ def read_access_token(realm, access_token: str) -> TokenSnapshot | IssuedToken |
     claims = _claims_of_realm_access_token(realm, access_token)
     if claims is None:
         return None
-    row = _SNAPSHOT_BY_ACCESS_JTI.first(db.engine, {"realm_id": realm.id, "value": claims["jti"]})
+    row = in_realm(realm, _SNAPSHOT_BY_ACCESS_JTI.first(db.engine, {"value": claims["jti"]}))
     if row is None:
         return _client_credentials_token(realm, claims) if _issued_to_the_client_itself(claims) else None
     return TokenSnapshot.of(row)
@@ -445,7 +458,7 @@ def read_access_token(realm, access_token: str) -> TokenSnapshot | IssuedToken |
 
 def read_refresh_token(realm, refresh_token: str) -> TokenSnapshot | None:
     """What ``find_by_refresh_token`` finds, for reading only (as ``read_access_token``)."""
-    row = _SNAPSHOT_BY_REFRESH_DIGEST.first(db.engine, {"realm_id": realm.id, "value": keyed_digest(refresh_token)})
+    row = in_realm(realm, _SNAPSHOT_BY_REFRESH_DIGEST.first(db.engine, {"value": keyed_digest(refresh_token)}))
     return None if row is None else TokenSnapshot.of(row)
 
 

@@ -31,6 +31,12 @@ from .base import GrantSpec, settings
 _CODE_LIFETIME_KEY = "authorization_code_lifetime"
 
 
+#: A code's row by its digest, with its user (``authenticate_user`` reads it: one query); its
+#: realm is checked on the row (``tokens.in_realm``).
+CODE_BY_DIGEST = (db.select(AuthorizationCode).where(AuthorizationCode.code_digest == db.bindparam("digest"))
+                  .options(joinedload(AuthorizationCode.user)))
+
+
 class AuthorizationCodeGrant(SenderConstrainedGrant, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
 
@@ -63,10 +69,7 @@ class AuthorizationCodeGrant(SenderConstrainedGrant, grants.AuthorizationCodeGra
         """Claim the code atomically. A code presented twice revokes what it issued (RFC 6749
         §4.1.2); a code for another client or past its expiry is simply invalid. A code bound
         to a DPoP key (``dpop_jkt``, RFC 9449 §10) is refused, unspent, without a proof of it."""
-        row = db.session.scalar(
-            db.select(AuthorizationCode).filter_by(realm_id=g.realm.id, code_digest=keyed_digest(code))
-            .options(joinedload(AuthorizationCode.user))  # ``authenticate_user`` reads it: one query
-        )
+        row = tokens.in_realm(g.realm, db.session.scalar(CODE_BY_DIGEST, {"digest": keyed_digest(code)}))
         if row is None or row.client_id != client.get_client_id():
             return None
         check_code_binding(row.dpop_jkt, self.request)
