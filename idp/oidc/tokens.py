@@ -73,10 +73,11 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
     now = int(time.time())
     lifetime = expires_in or access_token_lifetime(realm)
     context = authentication_of(user)
+    issuer = realm_issuer(realm)
     claims = {
-        "iss": realm_issuer(realm),
+        "iss": issuer,
         "sub": user.get_user_id() if user else client.get_client_id(),
-        "aud": realm_issuer(realm),
+        "aud": issuer,
         "client_id": client.get_client_id(),
         "iat": now,
         "exp": now + lifetime,

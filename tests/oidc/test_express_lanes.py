@@ -151,6 +151,23 @@ def test_an_unknown_realm_and_a_foreign_host_go_to_flask(pair, setup):
                                  headers={**basic(setup["machine"]), "Host": "evil.example"})
     assert response.status_code == 400 and express.flask_requests == before + 1
 
+    # the lane remembers each host's verdict, for a bounded number of hosts
+    for n in range(100):
+        response = express.http.post(f"/realms/{REALM}/token", data={"grant_type": "client_credentials"},
+                                     headers={**basic(setup["machine"]), "Host": f"evil{n}.example"})
+        assert response.status_code == 400
+    assert express.flask_requests == before + 101
+    lanes = express.app.wsgi_app
+    while not hasattr(lanes, "_host_trusted"):
+        lanes = lanes.wsgi_app
+    assert len(lanes._host_trusted) <= 64
+    response = express.http.post(f"/realms/{REALM}/token", data={"grant_type": "client_credentials"},
+                                 headers={**basic(setup["machine"]), "Host": "evil.example"})
+    assert response.status_code == 400 and express.flask_requests == before + 102
+    response = express.http.post(f"/realms/{REALM}/token", data={"grant_type": "client_credentials"},
+                                 headers=basic(setup["machine"]))
+    assert response.status_code == 200 and express.flask_requests == before + 102
+
 
 def test_userinfo_answers_match(pair, setup, runner):
     express, _ = pair

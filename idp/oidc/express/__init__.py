@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 #: The lanes, by the path under ``/realms/<realm>/`` they take.
 LANES = {lane.PATH: lane for lane in (token, userinfo, introspection)}
 
+#: Host values whose check is remembered, at most: a request may send any ``Host``.
+MAX_REMEMBERED_HOSTS = 64
+
 #: Headers every lane's answer carries: a JSON document no browser should frame, sniff, cache or
 #: leak a referrer from (what ``idp.web.security_headers`` gives the same answer from Flask).
 JSON_ANSWER_HEADERS = (
@@ -67,6 +70,9 @@ class ExpressLanes:
         self.app = app
         self.wsgi_app = wsgi_app
         self.trusted_hosts = trusted_hosts
+        #: Whether Werkzeug's host check passes, by the environ values it reads (a few at most: the
+        #: public URL's host; any other is Flask's, which refuses it).
+        self._host_trusted: dict[tuple, bool] = {}
 
     def __call__(self, environ, start_response):
         lane, realm_name = self._lane_for(environ)
@@ -91,11 +97,24 @@ class ExpressLanes:
             return None, None
         if not realm_name or len(realm_name) > 64 or "\x00" in realm_name or "%" in realm_name:
             return None, None
-        try:
-            get_host(environ, self.trusted_hosts)
-        except SecurityError:
+        if not self._trusted_host(environ):
             return None, None
         return lane, realm_name
+
+    def _trusted_host(self, environ) -> bool:
+        key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+               environ.get("SERVER_PORT"))
+        trusted = self._host_trusted.get(key)
+        if trusted is None:
+            try:
+                get_host(environ, self.trusted_hosts)
+                trusted = True
+            except SecurityError:
+                trusted = False
+            if len(self._host_trusted) >= MAX_REMEMBERED_HOSTS:
+                self._host_trusted.clear()
+            self._host_trusted[key] = trusted
+        return trusted
 
     def _answer(self, lane, realm_name: str, request: ExpressRequest):
         with self.app.app_context():
