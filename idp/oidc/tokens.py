@@ -38,13 +38,15 @@ def _settings():
 
 def in_realm(realm, row):
     """``row`` if it belongs to ``realm``, else None: for the rows looked up by a key that is unique
-    across realms (a token's digest or ``jti``, a code's or a session cookie's digest).
+    across realms (a token's digest or ``jti``, a code's or a session cookie's digest, a
+    ``client_id``).
 
     Those lookups name only that key in their ``WHERE`` clause and check the realm here. With
     the realm's column there as well, PostgreSQL's generic plan for the prepared statement
     (psycopg prepares a statement on its fifth run), made while the table was small, chose the
     realm's index and filtered every row of the realm: in issue 17's benchmark PostgreSQL's CPU
-    per refresh grew from 0.5 to 2.2 ms over 20,000 refreshes (``tests/oidc/test_unique_key_lookups.py``)."""
+    per refresh grew from 0.5 to 2.2 ms over 20,000 refreshes
+    (``tests/oidc/test_unique_key_lookups.py``)."""
     return row if row is not None and row.realm_id == realm.id else None
 
 

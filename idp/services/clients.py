@@ -95,14 +95,23 @@ def set_home_uri(client: Client, uri: str | None) -> None:
     client.home_uri = validate_home_uri(uri) if uri else None
 
 
+#: A client by its ``client_id``, unique across realms: the realm is compared on the row, never in
+#: the statement (why: ``idp.oidc.tokens.in_realm``).
+CLIENT_BY_ID = db.select(Client).where(Client.client_id == db.bindparam("client_id"))
+
+
 def find_client(realm, client_id: str) -> Client | None:
     """The realm's client ``client_id``; its row comes from this process's cache when it has not
     changed since (``idp.services.lookup_cache``)."""
     if not client_id or "\x00" in client_id:
         return None  # PostgreSQL refuses NUL in text: no client has one
     realm_id = realm.id
-    return cached_row(("client", realm_id, client_id), Client, lambda: db.session.scalar(
-        db.select(Client).filter_by(realm_id=realm_id, client_id=client_id)))
+
+    def load():
+        client = db.session.scalar(CLIENT_BY_ID, {"client_id": client_id})
+        return client if client is not None and client.realm_id == realm_id else None
+
+    return cached_row(("client", realm_id, client_id), Client, load)
 
 
 def get_client(realm, client_id: str) -> Client:

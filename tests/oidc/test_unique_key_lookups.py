@@ -1,6 +1,7 @@
-"""A token, code or session cookie is looked up by its key that is unique across realms (a digest,
-a ``jti``), and its realm is compared on the row (``idp.oidc.tokens.in_realm``): the statement
-must find the row through that key's unique index whatever plan PostgreSQL makes.
+"""A token, code, session cookie or client is looked up by its key that is unique across realms
+(a digest, a ``jti``, a ``client_id``), and its realm is compared on the row
+(``idp.oidc.tokens.in_realm``): the statement must find the row through that key's unique index
+whatever plan PostgreSQL makes.
 
 With the realm's column in the ``WHERE`` clause as well, the generic plan of the prepared
 statement (psycopg prepares a statement on its fifth run on a connection), made while the table
@@ -24,6 +25,7 @@ def _statements():
     from idp.login.sessions import SESSION_BY_COOKIE_DIGEST
     from idp.oidc import tokens
     from idp.oidc.grants.authorization_code import CODE_BY_DIGEST
+    from idp.services.clients import CLIENT_BY_ID
 
     return {
         "refresh read (rotation)": (tokens._PRESENTED_REFRESH_TOKEN.statement, "uq_issued_tokens_refresh_digest"),
@@ -35,6 +37,7 @@ def _statements():
         "token row by jti": (tokens._TOKEN_BY_ACCESS_JTI, "uq_issued_tokens_access_jti"),
         "authorization code": (CODE_BY_DIGEST, "uq_authorization_codes_code_digest"),
         "browser session": (SESSION_BY_COOKIE_DIGEST, "uq_browser_sessions_cookie_digest"),
+        "client (when not cached)": (CLIENT_BY_ID, "uq_clients_client_id"),
     }
 
 
@@ -77,6 +80,7 @@ def test_a_lookup_by_a_unique_key_uses_its_unique_index_in_a_generic_plan(app, n
 
 def test_a_token_of_one_realm_means_nothing_in_another(app, client, runner):
     from idp.oidc import tokens as issued
+    from idp.services.clients import find_client
     from idp.services.realms import get_realm
 
     from ..helpers import PASSWORD
@@ -98,6 +102,8 @@ def test_a_token_of_one_realm_means_nothing_in_another(app, client, runner):
         assert issued.presented_refresh_token(first, refresh_token) is not None
         assert issued.read_refresh_token(first, refresh_token) is not None
         assert issued.find_by_refresh_token(first, refresh_token) is not None
+        assert find_client(second, created["client_id"]) is None
+        assert find_client(first, created["client_id"]) is not None
 
     still = client.post("/realms/first/token", data={
         "grant_type": "refresh_token", "refresh_token": refresh_token,
