@@ -25,8 +25,8 @@ from . import client_assertions, dpop, tokens
 from .authorization_parameters import AuthorizationParameterSyntax
 from .claims import authorization_claims
 from .client_assertions import JWT_AUTH_METHODS
-from .grants import register_grants
 from .express.answer import ExpressAnswer
+from .grants import register_grants
 from .issuer import realm_issuer
 
 
