@@ -501,19 +501,25 @@ def revoke_client_credentials_token(token: IssuedToken) -> None:
         db.session.rollback()
 
 
+def revoke_family_statement(realm_id: int, family_id: str):
+    """The statement of ``revoke_family``, with its values (the ORM updates the session's rows
+    from them). A composite index of its two columns matches it (``IssuedToken.__table_args__``)."""
+    return (db.update(IssuedToken)
+            .where(IssuedToken.realm_id == realm_id, IssuedToken.family_id == family_id)
+            .where(IssuedToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow()))
+
+
+def families_of_code_statement(realm_id: int, code_id: int):
+    """The statement of ``revoke_tokens_of_code``; matched by a composite index as the one above."""
+    return db.select(IssuedToken.family_id).filter_by(realm_id=realm_id, authorization_code_id=code_id)
+
+
 def revoke_family(realm, family_id: str) -> int:
-    result = db.session.execute(
-        db.update(IssuedToken)
-        .where(IssuedToken.realm_id == realm.id, IssuedToken.family_id == family_id)
-        .where(IssuedToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    return result.rowcount
+    return db.session.execute(revoke_family_statement(realm.id, family_id)).rowcount
 
 
 def revoke_tokens_of_code(realm, code: AuthorizationCode) -> None:
-    families = db.session.scalars(
-        db.select(IssuedToken.family_id).filter_by(realm_id=realm.id, authorization_code_id=code.id)
-    ).all()
+    families = db.session.scalars(families_of_code_statement(realm.id, code.id)).all()
     for family in set(families):
         revoke_family(realm, family)
