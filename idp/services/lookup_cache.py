@@ -27,8 +27,8 @@ key) over and over. Here they are kept in memory, and never served stale:
   be rolled back). A value read while an invalidation happened (the generation moved) is used
   for that request but not kept; on SQLite neither is one read in a transaction that began
   before the lookup (its snapshot may predate the stamp just seen).
-- **The hot path costs no round trip**: a generation number in memory, bumped by the writer's
-  commit hook or the listener thread.
+- **The hot path costs no round trip**, nor on PostgreSQL any system call: a generation number
+  in memory, bumped by the writer's commit hook or the listener thread.
 
 What is cached is row data (a dict of the mapped columns), never a live ORM object: each request
 gets its own instance built from it and attached to its session (``attached``), so relationships
@@ -87,7 +87,7 @@ class LookupCache:
         self._stop = threading.Event()
         self._connection = None
         self._connection_lock = threading.Lock()
-        self._socket = -1
+        self._wake_writer: int | None = None
         database = database_url.database or ""
         self.stamp_path = (f"{database}-lookup-stamp"
                            if self.dialect == "sqlite" and database and database != ":memory:"
@@ -99,22 +99,18 @@ class LookupCache:
     def usable(self) -> bool:
         """Whether values may be served from (and kept in) memory right now. Only while serving
         requests (Flask's, or an express lane's: ``idp.oidc.express``): a CLI command or a
-        migration reads once and exits, and must not leave a listener holding the database."""
+        migration reads once and exits, and must not leave a listener holding the database.
+        On PostgreSQL, only while the listening connection is up; the listener thread takes in
+        the notifications (``_keep_listening``), so this makes no system call: one would let go
+        of the GIL, and under load each let-go is a thread switch (``_wait_for_notifications``)."""
         if not self.enabled or not has_app_context():
             return False
-        request_globals = g._get_current_object()  # one context lookup, not one per attribute
-        if self.dialect == "postgresql":
-            # Once per request: the notifications that arrived before it began.
-            checked = request_globals.get("_lookup_cache_checked")
-            if checked is not None and checked[0] is self:
-                return checked[1]
-        if not (has_request_context() or request_globals.get("express_request") is not None):
+        if not (has_request_context() or g.get("express_request") is not None):
             return False
         if self._pid != os.getpid():
             self._start_in_this_process()
         if self.dialect == "postgresql":
-            checked = request_globals._lookup_cache_checked = (self, self._drain_notifications())
-            return checked[1]
+            return self._listening
         if self.stamp_path is not None:
             self._check_stamp()
         return True
@@ -129,7 +125,7 @@ class LookupCache:
         if self._pid != os.getpid():
             self._start_in_this_process()
         if self.dialect == "postgresql":
-            if not self._drain_notifications():
+            if not self._listening:
                 return None
         elif self.stamp_path is not None:
             self._check_stamp()
@@ -218,38 +214,21 @@ class LookupCache:
             self._stamp_seen = None
             if self.dialect == "postgresql":
                 self._stop = threading.Event()
-                threading.Thread(target=self._keep_listening, name="idp-lookup-cache-listener", daemon=True).start()
+                self._wake_reader, self._wake_writer = os.pipe()
+                threading.Thread(target=self._keep_listening, args=(self._stop, self._wake_reader),
+                                 name="idp-lookup-cache-listener", daemon=True).start()
 
     def stop(self) -> None:
-        """End the listening thread; it closes its connection on the way out."""
+        """End the listening thread (woken at once); it closes its connection on the way out."""
         self._stop.set()
-
-    def _drain_notifications(self) -> bool:
-        """Handle the notifications that have reached this process, before the request reads
-        anything: a ``select`` with no timeout on the listening socket (no round trip), and only
-        when it is readable a read of what arrived. False when there is no listening connection
-        (the caches are off)."""
-        connection = self._connection
-        if connection is None:
-            return False
-        try:
-            readable = select.select([self._socket], [], [], 0)[0]
-        except (OSError, ValueError):
-            self._lost(connection, "its socket failed")
-            return False
-        if readable:
-            with self._connection_lock:
-                if self._connection is not connection:
-                    return self._connection is not None
-                try:
-                    pgconn = connection.pgconn
-                    pgconn.consume_input()
-                    while pgconn.notifies() is not None:
-                        self.invalidate()
-                except Exception as error:  # noqa: BLE001 - a broken connection turns the caches off
-                    self._lost(connection, str(error))
-                    return False
-        return True
+        writer = self._wake_writer
+        if writer is not None:
+            self._wake_writer = None
+            try:
+                os.write(writer, b"x")
+                os.close(writer)
+            except OSError:
+                pass
 
     def _lost(self, connection, why: str) -> None:
         with self._lock:
@@ -265,45 +244,75 @@ class LookupCache:
         except Exception:  # noqa: BLE001 - it is gone either way
             log.debug("lookup cache: closing the lost connection failed", exc_info=True)
 
-    def _keep_listening(self) -> None:
-        """Open the ``LISTEN`` connection, then check it every few seconds (a connection that
-        died without a word is found by the check); open it again when it is lost."""
+    def _keep_listening(self, stop: threading.Event, wake_reader: int) -> None:
+        """Open the ``LISTEN`` connection, then wait on it for notifications, checking it every
+        few seconds (a connection that died without a word is found by the check); open it
+        again when it is lost."""
         import psycopg
 
         conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
         delay = 0.1
-        while not self._stop.is_set():
-            connection = self._connection
-            if connection is None:
-                try:
-                    connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
-                    connection.add_notify_handler(lambda _notification: self.invalidate())
-                    connection.execute(f"LISTEN {CHANNEL}")
-                except psycopg.OperationalError as error:
-                    if "does not exist" in str(error):
-                        return  # the database was dropped (tests): caching stays off
-                    log.warning("lookup cache: cannot listen (%s); caches off", error)
-                    self._stop.wait(delay)
-                    delay = min(delay * 2, 5.0)
+        try:
+            while not stop.is_set():
+                connection = self._connection
+                if connection is None:
+                    try:
+                        connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+                        connection.add_notify_handler(lambda _notification: self.invalidate())
+                        connection.execute(f"LISTEN {CHANNEL}")
+                    except psycopg.OperationalError as error:
+                        if "does not exist" in str(error):
+                            return  # the database was dropped (tests): caching stays off
+                        log.warning("lookup cache: cannot listen (%s); caches off", error)
+                        stop.wait(delay)
+                        delay = min(delay * 2, 5.0)
+                        continue
+                    delay = 0.1
+                    with self._lock:
+                        self._connection = connection
+                        self._entries.clear()
+                        self._many.clear()
+                        self.generation += 1
+                        self._listening = True
                     continue
-                delay = 0.1
-                with self._lock:
-                    self._socket = connection.pgconn.socket
-                    self._connection = connection
-                    self._entries.clear()
-                    self._many.clear()
-                    self.generation += 1
-                    self._listening = True
-                continue
-            self._stop.wait(HEARTBEAT)
-            with self._connection_lock:
-                if self._connection is not connection:
-                    continue
-                try:
+                self._wait_for_notifications(connection, stop, wake_reader)
+        finally:
+            self._close_listening()
+            os.close(wake_reader)
+
+    def _wait_for_notifications(self, connection, stop: threading.Event, wake_reader: int) -> None:
+        """Sleep on the listening socket until something arrives (or ``stop`` wakes the thread),
+        at most ``HEARTBEAT`` seconds, and drop the caches for each notification; after a quiet
+        ``HEARTBEAT``, check that the connection is alive.
+
+        Requests used to look at the socket themselves (a ``select`` with no timeout before each
+        one). Any system call lets go of the GIL, and with several threads busy in a worker each
+        let-go is a switch between them: in issue 17's benchmark that check cost a
+        client_credentials request about a tenth of its CPU. Here the notification is taken in
+        when this thread next holds the GIL, a moment after it reaches the socket: as before, a
+        change made by another process reaches a worker milliseconds after the writer's commit
+        (``tests/oidc/test_lookup_cache.py`` polls for it), and one made in this process at its
+        commit (``changed``)."""
+        try:
+            readable = select.select([connection.pgconn.socket, wake_reader], [], [], HEARTBEAT)[0]
+        except Exception:  # noqa: BLE001 - a closed connection has no socket (psycopg raises)
+            self._lost(connection, "its socket failed")
+            return
+        if stop.is_set():
+            return
+        with self._connection_lock:
+            if self._connection is not connection:
+                return
+            try:
+                if readable:
+                    pgconn = connection.pgconn
+                    pgconn.consume_input()
+                    while pgconn.notifies() is not None:
+                        self.invalidate()
+                else:
                     connection.execute("SELECT 1")
-                except Exception as error:  # noqa: BLE001
-                    self._lost(connection, str(error))
-        self._close_listening()
+            except Exception as error:  # noqa: BLE001 - a broken connection turns the caches off
+                self._lost(connection, str(error))
 
     def _close_listening(self) -> None:
         with self._connection_lock, self._lock:
