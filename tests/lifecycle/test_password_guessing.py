@@ -127,7 +127,13 @@ def test_owner_who_resets_the_password_is_not_kept_out_by_the_lock(realm, user_f
 
 
 def test_parallel_guesses_check_no_more_passwords_than_the_limit(realm, user_factory, browser, app, monkeypatch):
-    """Sixteen guesses from sixteen addresses arrive at once: ten passwords are checked."""
+    """Sixteen guesses from sixteen addresses arrive at once: at most ten passwords are checked,
+    and every other guess is refused as locked.
+
+    Usually exactly ten are checked. On a loaded machine a guess may stall between its count
+    (say the ninth) and the look at the lock that follows it, while the tenth is checked and
+    locks the address: that guess then finds the address locked and is refused without a
+    check, as any guess at a locked address is. So fewer than ten can be checked, never more."""
     from idp.services import users
 
     user_factory()
@@ -162,9 +168,11 @@ def test_parallel_guesses_check_no_more_passwords_than_the_limit(realm, user_fac
     for t in threads:
         t.join(timeout=60)
 
-    assert len(checked) == 10
     statuses = sorted(login.response.status_code for login in logins)
-    assert statuses == [400] * 10 + [429] * 6
+    assert 1 <= len(checked) <= 10, statuses
+    assert statuses == [400] * len(checked) + [429] * (16 - len(checked))
+    monkeypatch.setattr(app, "wsgi_app", serve)
+    assert _attempt(browser, realm, "alice@example.com", PASSWORD, "203.0.113.1").response.status_code == 429
 
 
 def test_direct_login_api_shares_the_lock_and_answers_an_unknown_address_alike(realm, user_factory, browser, client):
