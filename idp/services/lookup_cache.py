@@ -287,9 +287,10 @@ class LookupCache:
 
         Requests used to look at the socket themselves (a ``select`` with no timeout before each
         one). Any system call lets go of the GIL, and with several threads busy in a worker each
-        let-go is a switch between them: in issue 17's benchmark that check cost a
-        client_credentials request about a tenth of its CPU. Here the notification is taken in
-        when this thread next holds the GIL, a moment after it reaches the socket: as before, a
+        let-go is a switch between them: measured in-process with two threads busy, that check
+        cost a client_credentials request 10-25% of its CPU (issue 17). Here the notification
+        is taken in when this thread next holds the GIL, a moment after it reaches the socket:
+        as before, a
         change made by another process reaches a worker milliseconds after the writer's commit
         (``tests/oidc/test_lookup_cache.py`` polls for it), and one made in this process at its
         commit (``changed``)."""
