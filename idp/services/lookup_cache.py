@@ -214,16 +214,16 @@ class LookupCache:
             self._stamp_seen = None
             if self.dialect == "postgresql":
                 self._stop = threading.Event()
-                self._wake_reader, self._wake_writer = os.pipe()
-                threading.Thread(target=self._keep_listening, args=(self._stop, self._wake_reader),
+                wake_reader, self._wake_writer = os.pipe()
+                threading.Thread(target=self._keep_listening, args=(self._stop, wake_reader),
                                  name="idp-lookup-cache-listener", daemon=True).start()
 
     def stop(self) -> None:
         """End the listening thread (woken at once); it closes its connection on the way out."""
         self._stop.set()
-        writer = self._wake_writer
+        with self._lock:  # closed once, even by two callers
+            writer, self._wake_writer = self._wake_writer, None
         if writer is not None:
-            self._wake_writer = None
             try:
                 os.write(writer, b"x")
                 os.close(writer)
@@ -290,10 +290,9 @@ class LookupCache:
         let-go is a switch between them: measured in-process with two threads busy, that check
         cost a client_credentials request 10-25% of its CPU (issue 17). Here the notification
         is taken in when this thread next holds the GIL, a moment after it reaches the socket:
-        as before, a
-        change made by another process reaches a worker milliseconds after the writer's commit
-        (``tests/oidc/test_lookup_cache.py`` polls for it), and one made in this process at its
-        commit (``changed``)."""
+        as before, a change made by another process reaches a worker milliseconds after the
+        writer's commit (``tests/oidc/test_lookup_cache.py`` polls for it), and one made in this
+        process at its commit (``changed``)."""
         try:
             readable = select.select([connection.pgconn.socket, wake_reader], [], [], HEARTBEAT)[0]
         except Exception:  # noqa: BLE001 - a closed connection has no socket (psycopg raises)
