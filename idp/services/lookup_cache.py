@@ -68,6 +68,18 @@ _CHANGED = "idp.lookup_cache.changed"
 HEARTBEAT = 5.0
 _MISSING = object()
 
+#: This process's id, kept current across forks: ``os.getpid()`` is a system call, and the
+#: caches ask on every lookup whether the process is still the one that started them.
+_process_id = os.getpid()
+
+
+def _after_fork_in_child() -> None:
+    global _process_id
+    _process_id = os.getpid()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
 
 class LookupCache:
     """One app's cache (``current_app.extensions["idp.lookup_cache"]``)."""
@@ -107,7 +119,7 @@ class LookupCache:
             return False
         if not (has_request_context() or g.get("express_request") is not None):
             return False
-        if self._pid != os.getpid():
+        if self._pid != _process_id:
             self._start_in_this_process()
         if self.dialect == "postgresql":
             return self._listening
@@ -122,7 +134,7 @@ class LookupCache:
         value is current while this returns the same number."""
         if not self.enabled:
             return None
-        if self._pid != os.getpid():
+        if self._pid != _process_id:
             self._start_in_this_process()
         if self.dialect == "postgresql":
             if not self._listening:
@@ -203,9 +215,9 @@ class LookupCache:
     def _start_in_this_process(self) -> None:
         """First use in this process (after a fork every worker opens its own connection)."""
         with self._lock:
-            if self._pid == os.getpid():
+            if self._pid == _process_id:
                 return
-            self._pid = os.getpid()
+            self._pid = _process_id
             self._listening = False
             self._connection = None
             self._entries.clear()

@@ -344,3 +344,32 @@ def test_an_express_lane_reuses_its_threads_instance_of_a_row_only_while_it_is_u
     worker.join()
     assert from_another_thread[0] is not third
     assert _lane_instance(Realm, row) is third
+
+
+def test_a_worker_forked_from_a_process_that_used_its_caches_starts_them_afresh(instances, setup):
+    """gunicorn forks its workers from the process that built the app: a child must not serve
+    what its parent cached, nor count on the parent's listener (the process id it checks is
+    kept current by an at-fork hook rather than asked of the system on every lookup)."""
+    import os
+
+    first, _ = instances
+    warm(first, setup["machine"])
+    cache = first.app.extensions["idp.lookup_cache"]
+    with first.app.test_request_context():
+        assert cache.usable() and cache._entries, "the parent serves from memory"
+    parent_generation = cache.generation
+
+    child = os.fork()
+    if child == 0:
+        try:
+            with first.app.test_request_context():
+                cache.usable()
+            started_afresh = (cache._pid == os.getpid() and not cache._entries
+                              and cache.generation > parent_generation)
+        except BaseException:  # noqa: BLE001 - the child reports by its exit status only
+            started_afresh = False
+        os._exit(0 if started_afresh else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with first.app.test_request_context():
+        assert cache._pid == os.getpid() and cache._entries, "the parent's caches are untouched"
