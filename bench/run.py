@@ -347,11 +347,13 @@ SERVER = {"name": "gunicorn"}
 
 def gunicorn_command(app: str, *extra: str, port: int | None = None, folder: Path | None = None) -> list[str]:
     """The WSGI server for ``app``: gunicorn with deploy/gunicorn.conf.py (the default), or
-    granian's WSGI mode (``--server granian``) with the same number of workers and threads. idp
-    and the bare Flask ceiling always run under the same one."""
+    granian's WSGI mode (``--server granian``) with the same number of workers, its runtime
+    single-threaded and two blocking threads (``IDP_THREADS``), as the README advises. idp and
+    the bare Flask ceiling always run under the same one."""
     if SERVER["name"] == "granian":
         return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(WORKERS), "--blocking-threads", os.environ.get("IDP_THREADS", "4"),
+                "--workers", str(WORKERS), "--runtime-mode", "st",
+                "--blocking-threads", os.environ.get("IDP_THREADS", "2"),
                 "--no-ws", "--log-level", "warning", *(["--working-dir", str(folder)] if folder else []), app]
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), *GUNICORN_EXTRA, *extra, app]
 

@@ -6,11 +6,11 @@ so any worker on any machine may serve any step of a login.
 
 Environment: IDP_BIND (127.0.0.1:8000), IDP_WORKERS (one per core), IDP_THREADS (4),
 IDP_ACCESS_LOG ("-" for stdout; empty for none)."""
-import ctypes
-import ctypes.util
 import multiprocessing
 import os
 import sys
+
+from idp.memory import bound_malloc
 
 bind = os.environ.get("IDP_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("IDP_WORKERS") or multiprocessing.cpu_count())
@@ -34,22 +34,7 @@ errorlog = "-"
 control_socket_disable = True
 
 
-def _bound_malloc() -> None:
-    """Each argon2id verify allocates its 19 MiB in one block. glibc raises its mmap threshold
-    after such a block is freed, so later ones come from per-thread heaps that keep the memory:
-    a worker would grow by 19 MiB per thread. A fixed threshold (and few arenas) hands every
-    block back to the system when the hash is done. Set before the workers fork."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc
-        return
-    m_arena_max, m_mmap_threshold = -8, -3
-    mallopt(m_arena_max, 2)
-    mallopt(m_mmap_threshold, 1024 * 1024)
-
-
-_bound_malloc()
+bound_malloc()
 
 
 def post_fork(server, worker):

@@ -8,6 +8,7 @@ import os
 
 from . import create_app
 from .config import ConfigError, load_settings
+from .memory import bound_malloc
 from .public_address import require_public_url
 
 
@@ -20,4 +21,5 @@ def production_app():
         raise SystemExit(f"idp: {error}") from None
 
 
+bound_malloc()
 app = production_app()
