@@ -5,6 +5,7 @@ secrets given in configuration; Redis from ``IDP_TEST_REDIS_URL`` or a ``redis-s
 test starts and stops itself."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -38,18 +39,27 @@ def skip_or_fail(reason: str):
     pytest.skip(reason)
 
 
-class ServerProcess:
-    """``gunicorn -c deploy/gunicorn.conf.py 'idp.wsgi:app'`` on a loopback port."""
+def server_command(server: str, port: int, workers: int) -> list[str]:
+    """The command the README gives for each WSGI server it documents."""
+    if server == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--runtime-mode", "st", "--blocking-threads", "2", "--no-ws",
+                "idp.wsgi:app"]
+    return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "idp.wsgi:app"]
 
-    def __init__(self, name: str, port: int, env: dict, log_path: Path):
+
+class ServerProcess:
+    """``gunicorn -c deploy/gunicorn.conf.py 'idp.wsgi:app'`` (or granian's WSGI mode, as the
+    README runs it) on a loopback port."""
+
+    def __init__(self, name: str, port: int, env: dict, log_path: Path, *, command: list[str]):
         self.name = name
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "idp.wsgi:app"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
     def log(self) -> str:
@@ -99,11 +109,14 @@ def shared_secrets(instance_path) -> dict:
 @pytest.fixture
 def start_server(tmp_path, database_url, shared_secrets):
     """``start_server(name, public_url=..., **IDP_settings)`` starts one gunicorn process (two
-    workers, the deploy config) on its own instance folder and the test's database."""
+    workers, the deploy config) on its own instance folder and the test's database;
+    ``server="granian"`` starts granian instead, with the README's options."""
     servers: list[ServerProcess] = []
 
     def start(name: str, *, port: int | None = None, public_url: str | None = None, workers: int = 2,
-              wait: bool = True, **settings: str) -> ServerProcess:
+              wait: bool = True, server: str = "gunicorn", **settings: str) -> ServerProcess:
+        if server == "granian" and importlib.util.find_spec("granian") is None:
+            skip_or_fail("granian is not installed (pip install -e '.[test]' brings it)")
         port = port or free_port()
         folder = tmp_path / f"server-{name}"
         folder.mkdir(exist_ok=True)
@@ -121,11 +134,12 @@ def start_server(tmp_path, database_url, shared_secrets):
             "IDP_ACCESS_LOG": "",
             **settings,
         })
-        server = ServerProcess(name, port, env, tmp_path / f"server-{name}.log")
-        servers.append(server)
+        process = ServerProcess(name, port, env, tmp_path / f"server-{name}.log",
+                                command=server_command(server, port, workers))
+        servers.append(process)
         if wait:
-            server.wait_ready()
-        return server
+            process.wait_ready()
+        return process
 
     yield start
     for server in servers:

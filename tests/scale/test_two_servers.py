@@ -1,6 +1,6 @@
-"""A login begun on one server completes on another: two gunicorn processes on two loopback
-ports, each with its own instance folder, share the database and the configured secrets, as two
-machines behind a load balancer do."""
+"""A login begun on one server completes on another: two server processes (gunicorn, or gunicorn
+and granian) on two loopback ports, each with its own instance folder, share the database and
+the configured secrets, as two machines behind a load balancer do."""
 from __future__ import annotations
 
 import base64
@@ -85,9 +85,12 @@ def follow(browser, server, response, stop_prefix=REDIRECT_URI):
     return response
 
 
-def test_login_begun_on_one_server_finishes_on_the_other(acme, start_server):
+@pytest.mark.parametrize("second_server", ["gunicorn", "granian"])
+def test_login_begun_on_one_server_finishes_on_the_other(acme, start_server, second_server):
+    """The second server is gunicorn, or granian as the README runs it: either finishes what
+    the other began."""
     first = start_server("first")
-    second = start_server("second", public_url=first.url)  # one public address for both
+    second = start_server("second", public_url=first.url, server=second_server)  # one public address for both
     browser = Browser()
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
