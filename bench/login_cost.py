@@ -29,21 +29,20 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import basic_auth  # noqa: E402 - after the checkout is importable
+from bench.logins import CSRF, _path  # noqa: E402
+
 FORM_ACTION = re.compile(r'<form[^>]*action="([^"]*)"')
 PUBLIC_URL = "http://127.0.0.1:9000"
 
 
-def _path(location: str) -> str:
-    parts = urlsplit(location)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
 def _csrf(body: str) -> str:
-    match = CSRF.search(body)
+    match = CSRF.search(body.encode())
     if not match:
         raise AssertionError(f"no CSRF token on the page: {body[:300]}")
-    return html.unescape(match.group(1) or match.group(2))
+    return html.unescape((match.group(1) or match.group(2)).decode())
 
 
 def _form_action(body: str) -> str:
@@ -54,16 +53,26 @@ def _form_action(body: str) -> str:
 
 
 class StatementCounter:
-    """SQL statements as the driver is handed them (``--statements``)."""
+    """SQL statements sent (``--statements``): those SQLAlchemy executes, and the prebuilt ones
+    run straight on a driver's cursor (``idp.database.DirectStatement``), which bypass the
+    engine's events."""
 
     def __init__(self, app):
         from sqlalchemy import event
 
+        from idp.database import DirectStatement
         from idp.extensions import db
 
         self.count = 0
         with app.app_context():
             event.listen(db.engine, "before_cursor_execute", self._seen)
+        run_on = DirectStatement.run_on
+
+        def counted_run_on(statement, connection, parameters):
+            self._seen()
+            return run_on(statement, connection, parameters)
+
+        DirectStatement.run_on = counted_run_on
 
     def _seen(self, *_args):
         self.count += 1
@@ -79,7 +88,7 @@ class Login:
         self.counter = counter
         self.cpu: dict[str, list[float]] = collections.defaultdict(list)
         self.statements: dict[str, list[int]] = collections.defaultdict(list)
-        self.auth = "Basic " + base64.b64encode(f"{provisioned.client_id}:{provisioned.client_secret}".encode()).decode()
+        self.auth = basic_auth(provisioned.client_id, provisioned.client_secret)
 
     def _request(self, label: str, method: str, path: str, **kwargs):
         before = self.counter.count if self.counter else 0
@@ -144,7 +153,6 @@ def main(argv=None) -> int:
     parser.add_argument("--statements", action="store_true", help="count SQL statements per request")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT))
     import pyotp
     from cryptography.fernet import Fernet
 
