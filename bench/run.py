@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench.loadgen import ClientCredentials, Get, Introspect, RefreshChains, Result, run_load  # noqa: E402
 from bench.logins import HostedLogins, UserPool  # noqa: E402
 from bench.provision import PASSWORD, REALM, REDIRECT_URI, provision  # noqa: E402
+from idp.memory import huge_page_environment  # noqa: E402
 
 BENCH = ROOT / "bench"
 PEER_DIR = BENCH / ".peer"
@@ -391,7 +392,8 @@ def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, resul
     from idp.config import load_settings
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    # As deploy/idp.service runs it: argon2id's blocks in huge pages (idp.memory.bound_malloc).
+    env = huge_page_environment({k: v for k, v in os.environ.items() if not k.startswith("IDP_")})
     env.update({
         "IDP_INSTANCE": str(workdir / "instance"),
         "IDP_DATABASE_URL": database_url,
@@ -482,7 +484,8 @@ def run_peer(args, workdir: Path, results: dict) -> None:
 
 def run_floor_app(args, workdir: Path, results: dict) -> None:
     port = free_port()
-    env = {**os.environ, "IDP_BIND": f"127.0.0.1:{port}", "IDP_WORKERS": str(WORKERS), "IDP_ACCESS_LOG": ""}
+    env = huge_page_environment({**os.environ, "IDP_BIND": f"127.0.0.1:{port}", "IDP_WORKERS": str(WORKERS),
+                                 "IDP_ACCESS_LOG": ""})  # the same server environment as idp's
     server = Server("flask", gunicorn_command("floor_app:app", "--pythonpath", str(BENCH), port=port, folder=BENCH),
                     env, "/document", port,
                     workdir)
@@ -574,7 +577,8 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
     print(f"idp benchmark — {args.database}{' + Redis' if idp_info.get('redis') else ''}, {args.connections} "
           f"connections, {args.seconds:g} s per phase after {args.warmup:g} s warm-up, {args.repeat} repeats "
           f"(ratios min/median/max, one per repeat against the reference's run in the same position; verdict on "
-          f"the median), {SERVER['name']} {WORKERS} workers {' '.join(GUNICORN_EXTRA)}, {os.cpu_count()} cores "
+          f"the median), {SERVER['name']} {WORKERS} workers {' '.join(GUNICORN_EXTRA)} "
+          f"(GLIBC_TUNABLES={huge_page_environment(os.environ)['GLIBC_TUNABLES']}), {os.cpu_count()} cores "
           f"shared with the load generator")
     print(line.format(*headers))
     print(line.format(*["-" * w for w in widths]))

@@ -5,7 +5,9 @@ and counters live in the database (or Redis), and the secrets come from config o
 so any worker on any machine may serve any step of a login.
 
 Environment: IDP_BIND (127.0.0.1:8000), IDP_WORKERS (one per core), IDP_THREADS (4),
-IDP_ACCESS_LOG ("-" for stdout; empty for none)."""
+IDP_ACCESS_LOG ("-" for stdout; empty for none); and GLIBC_TUNABLES=glibc.malloc.hugetlb=1, as
+deploy/idp.service sets it (glibc reads it at start, so it cannot be set here: ``bound_malloc``
+says why it matters and warns without it)."""
 import multiprocessing
 import os
 import sys

@@ -21,5 +21,5 @@ def production_app():
         raise SystemExit(f"idp: {error}") from None
 
 
-bound_malloc()
 app = production_app()
+bound_malloc()
