@@ -8,7 +8,10 @@ still sent as ``Host`` and used for TLS: SNI and certificate check). Non-public 
 (loopback, private, link-local, shared, reserved, multicast) are refused unless the caller's
 setting (``webhooks.allow_private_targets``, ``client_keys.allow_private_jwks_uri``) allows
 them. No redirect is followed, the whole exchange has a time limit, and at most ``max_bytes``
-of the answer are read."""
+of the answer are read.
+
+urllib3 is imported where a request is made: few workers ever make one, and it would weigh about
+2 MB in each (``tests/test_worker_memory.py``)."""
 from __future__ import annotations
 
 import ipaddress
@@ -17,9 +20,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
-
-import certifi
-import urllib3
 
 
 class TargetRefused(Exception):
@@ -84,6 +84,9 @@ def resolve_target(host: str, port: int, *, allow_private: bool,
 def connection_pool(url: str, address: str, timeout: float):
     """A one-connection pool to the checked ``address`` for ``url``'s host (TLS checked against
     the host name)."""
+    import certifi
+    import urllib3
+
     parts = urlsplit(url)
     host = parts.hostname
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -106,6 +109,8 @@ def get(url: str, *, allow_private: bool, allow_http: bool, timeout: float, max_
         setting: str, headers: dict | None = None) -> Fetched:
     """GET ``url`` under the rules above: a 2xx answer of at most ``max_bytes``, or
     ``TargetRefused`` / ``FetchFailed`` saying why not."""
+    import urllib3
+
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise TargetRefused("only https:// URLs are fetched")

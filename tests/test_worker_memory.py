@@ -16,7 +16,7 @@ from idp.memory import HUGE_PAGES_TUNABLE, huge_page_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 LOADED_WHERE_USED = ("alembic", "flask_migrate", "scim2_models", "scim2_server", "scim2_flask", "pydantic",
-                     "webauthn", "qrcode", "phonenumbers", "twilio", "requests")
+                     "webauthn", "qrcode", "phonenumbers", "twilio", "requests", "urllib3")
 
 APP_MODULES = """
 import json, sys

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import urllib3
 
 from ..outbound import TargetRefused, address_allowed, connection_pool, resolve_target
 from ..outbound import literal_address as _literal_address
@@ -84,6 +83,8 @@ def post(url: str, body: bytes, headers: dict, *, settings) -> Answer:
         address = resolve_target(host, port, allow_private=settings.allow_private_targets)
     except TargetRefused as exc:
         return answer(error=f"refused: {exc}")
+    import urllib3  # where a delivery is made: the worker that serves pages never loads it
+
     pool = connection_pool(url, address, settings.timeout_seconds)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host_header = parts.netloc.rpartition("@")[2]
