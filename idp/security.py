@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
+from .memory import give_back_free_memory
 from .password_hashes import hash_kind, is_argon2id, verify_foreign
 
 
@@ -40,7 +41,10 @@ def _password_hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    return _password_hasher().hash(password)
+    try:
+        return _password_hasher().hash(password)
+    finally:
+        give_back_free_memory()
 
 
 _DUMMY_HASH: dict[tuple, str] = {}
@@ -48,6 +52,13 @@ _DUMMY_HASH: dict[tuple, str] = {}
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant work whether or not the account exists: with no hash, a dummy one is checked."""
+    try:
+        return _verify_password(password_hash, password)
+    finally:
+        give_back_free_memory()  # on both paths alike: no time difference tells them apart
+
+
+def _verify_password(password_hash: str | None, password: str) -> bool:
     hasher = _password_hasher()
     if not password_hash:
         params = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)

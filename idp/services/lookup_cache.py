@@ -63,6 +63,10 @@ WATCHED_TABLES = frozenset({"realms", "clients", "signing_keys", "webhooks", "or
 CHANNEL = "idp_lookup_cache"
 #: Entries kept at most (client ids come from requests; only found clients are kept).
 MAX_ENTRIES = 10_000
+#: Values per token kept at most (``many=True``: a verified access token's claims). One is about
+#: 1.2 KB, so 10,000 live tokens would have cost each worker about 12 MB of the 120 MB it may use
+#: (issue 17); 1,000 hold a resource server's working set for a fraction of that.
+MAX_TOKEN_ENTRIES = 1_000
 _CHANGED = "idp.lookup_cache.changed"
 #: Seconds between checks that the listening connection is alive.
 HEARTBEAT = 5.0
@@ -166,7 +170,7 @@ class LookupCache:
         until = valid_until(value) if valid_until else None
         with self._lock:
             if self.generation == generation and (self.dialect != "postgresql" or self._listening):
-                if len(entries) >= MAX_ENTRIES:
+                if len(entries) >= (MAX_TOKEN_ENTRIES if many else MAX_ENTRIES):
                     entries.clear()
                 entries[key] = (value, until)
         return value

@@ -373,3 +373,22 @@ def test_a_worker_forked_from_a_process_that_used_its_caches_starts_them_afresh(
     assert os.waitstatus_to_exitcode(status) == 0
     with first.app.test_request_context():
         assert cache._pid == os.getpid() and cache._entries, "the parent's caches are untouched"
+
+
+def test_a_worker_keeps_at_most_a_thousand_verified_tokens_besides_its_realms_and_clients(instances, setup,
+                                                                                          monkeypatch):
+    """A verified access token's claims are kept per token, and anyone holding tokens decides how
+    many there are: at about 1.2 KB each, 10,000 would have cost a worker a tenth of its memory.
+    When the token entries are full they are dropped together; realms, clients and keys stay."""
+    from idp.services import lookup_cache
+
+    monkeypatch.setattr(lookup_cache, "MAX_TOKEN_ENTRIES", 5)
+    first, _ = instances
+    warm(first, setup["machine"])
+    cache = first.app.extensions["idp.lookup_cache"]
+    kept = dict(cache._entries)
+    with first.app.test_request_context():
+        for n in range(12):
+            assert cache.get(("verified_access_token", n), lambda n=n: {"jti": n}, many=True) == {"jti": n}
+            assert len(cache._many) <= 5
+    assert cache._many and cache._entries == kept, "the realm, client and key entries were not touched"
