@@ -95,7 +95,7 @@ def test_code_lives_for_the_configured_lifetime(make_app, factory, realm):
 
 
 @pytest.mark.parametrize(("change", "error"), [
-    ({"code_verifier": pkce_pair()[0]}, "invalid_grant"),
+    pytest.param({"code_verifier": pkce_pair()[0]}, "invalid_grant", id="another code_verifier-invalid_grant"),
     ({"code_verifier": None}, "invalid_request"),
     ({"code_verifier": "short"}, "invalid_request"),
     ({"redirect_uri": "http://127.0.0.1:9999/elsewhere"}, "invalid_grant"),
