@@ -35,7 +35,7 @@ def bound_malloc() -> None:
 
     The price: each hash maps its block afresh, and the kernel faults it in page by page, 4,864
     faults of 4 KiB, which made a verify cost half again its own CPU (about 25 ms against 17 on
-    issue 17's machine, and a third fewer logins per second). With ``HUGE_PAGES_TUNABLE`` in the
+    issue 17's machine, and about 15% fewer logins per second in its bench). With ``HUGE_PAGES_TUNABLE`` in the
     environment the block is faulted in 2 MiB pages and the hash costs what it costs alone, while
     the memory still goes back when it is done; without it this logs a warning."""
     try:
@@ -58,8 +58,8 @@ def give_back_free_memory() -> None:
 
     glibc gives back only the free space at the top of a heap; what a request freed below live
     objects stays resident. Called after each password hash (``idp.security``), once a login,
-    where a login's request has just freed what it built: about 0.25 ms, and a granian worker was
-    about 2 MB smaller after 10,000 logins of the bench (116-118 MB against 117-120)."""
+    where a login's request has just freed what it built: about 0.25 ms. After 10,000 logins of the
+    bench, granian's two workers were at 118 and 116 MB with it, 120 and 117 without (one run each)."""
     if _malloc_trim is not None:
         _malloc_trim(0)
 
