@@ -81,7 +81,9 @@ def test_a_workers_argon2id_block_is_faulted_in_huge_pages_when_the_server_asks_
         assert faults > 4000
 
     faults, warnings = _page_faults_per_verify(HUGE_PAGES_TUNABLE)
-    assert faults < 2000 and warnings == ""  # the block's unaligned ends still come in 4 KiB pages
+    # 777 measured: the unaligned ends of the block, and any huge page the kernel could not find
+    # at once, still come in 4 KiB pages
+    assert faults < 3000 and warnings == ""
 
 
 def test_the_unit_and_the_bench_start_the_server_with_huge_pages():
