@@ -15,41 +15,22 @@ not counted. ``--statements`` also counts the SQL statements of each request."""
 from __future__ import annotations
 
 import argparse
-import base64
 import collections
-import hashlib
-import html
-import re
 import secrets
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import basic_auth  # noqa: E402 - after the checkout is importable
-from bench.logins import CSRF, _path  # noqa: E402
+from bench.logins import _path, authorization_request, csrf_token, form_action  # noqa: E402
 
-FORM_ACTION = re.compile(r'<form[^>]*action="([^"]*)"')
 PUBLIC_URL = "http://127.0.0.1:9000"
-
-
-def _csrf(body: str) -> str:
-    match = CSRF.search(body.encode())
-    if not match:
-        raise AssertionError(f"no CSRF token on the page: {body[:300]}")
-    return html.unescape((match.group(1) or match.group(2)).decode())
-
-
-def _form_action(body: str) -> str:
-    match = FORM_ACTION.search(body)
-    if not match:
-        raise AssertionError(f"no form on the page: {body[:300]}")
-    return _path(html.unescape(match.group(1)))
 
 
 class StatementCounter:
@@ -109,21 +90,16 @@ class Login:
         from werkzeug.test import Client
 
         self.client = Client(self.app)
-        verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        query = urlencode({"response_type": "code", "client_id": self.p.client_id, "redirect_uri": self.redirect_uri,
-                           "scope": "openid email profile offline_access", "state": secrets.token_urlsafe(8),
-                           "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
-                           "code_challenge_method": "S256"})
-        response = self._request("1 authorize", "GET", f"/realms/bench/authorize?{query}")
+        authorize, verifier = authorization_request("bench", self.p.client_id, self.redirect_uri)
+        response = self._request("1 authorize", "GET", authorize)
         page = self._follow("2 login page", response)
-        body = page.get_data(as_text=True)
-        response = self._request("3 password", "POST", _form_action(body),
-                                 data={"csrf_token": _csrf(body), "email": email, "password": self.password})
+        body = page.get_data()
+        response = self._request("3 password", "POST", form_action(body),
+                                 data={"csrf_token": csrf_token(body), "email": email, "password": self.password})
         assert response.status_code in (302, 303), (response.status_code, response.get_data(as_text=True)[:300])
         page = self._follow("4 code page", response)
-        body = page.get_data(as_text=True)
-        response = self._request("5 code", "POST", _form_action(body), data={"csrf_token": _csrf(body), "code": code})
+        body = page.get_data()
+        response = self._request("5 code", "POST", form_action(body), data={"csrf_token": csrf_token(body), "code": code})
         response = self._follow("5 code", response)
         location = response.headers.get("Location", "")
         assert location.startswith(self.redirect_uri), (response.status_code, response.get_data(as_text=True)[:300])

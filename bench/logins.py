@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from .loadgen import FORM, Scenario, basic_auth
 
 CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+FORM_ACTION = re.compile(rb'<form[^>]*action="([^"]*)"')
 
 
 class Browser:
@@ -48,6 +49,34 @@ class Browser:
 def _path(location: str) -> str:
     parts = urlsplit(location)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def csrf_token(body: bytes) -> str:
+    """The CSRF token of a hosted page's form."""
+    match = CSRF.search(body)
+    if not match:
+        raise AssertionError(f"no CSRF token on the page: {body[:300]!r}")
+    return html.unescape((match.group(1) or match.group(2)).decode())
+
+
+def form_action(body: bytes) -> str:
+    """Where a hosted page's form posts (its own path)."""
+    match = FORM_ACTION.search(body)
+    if not match:
+        raise AssertionError(f"no form on the page: {body[:300]!r}")
+    return _path(html.unescape(match.group(1).decode()))
+
+
+def authorization_request(realm: str, client_id: str, redirect_uri: str) -> tuple[str, str]:
+    """The ``/authorize`` path and query of the bench's login (PKCE S256, offline access), and
+    the code verifier for its code exchange."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+                       "scope": "openid email profile offline_access", "state": secrets.token_urlsafe(8),
+                       "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
+                       "code_challenge_method": "S256"})
+    return f"/realms/{realm}/authorize?{query}", verifier
 
 
 class UserPool:
@@ -91,33 +120,22 @@ class HostedLogins(Scenario):
             response = await browser.request("GET", _path(response.headers["location"]))
         return response
 
-    def _csrf(self, response) -> str:
-        match = CSRF.search(response.body)
-        if not match:
-            raise AssertionError(f"no CSRF token on {response.status} page: {response.text[:200]}")
-        return html.unescape((match.group(1) or match.group(2)).decode())
-
     async def step(self, conn):
         browser = Browser(conn)
         email, code = await self.users.take()
-        verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        query = urlencode({"response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-                           "scope": "openid email profile offline_access", "state": secrets.token_urlsafe(8),
-                           "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
-                           "code_challenge_method": "S256"})
-        page = await self._follow(browser, await browser.request("GET", f"/realms/{self.realm}/authorize?{query}"))
+        authorize, verifier = authorization_request(self.realm, self.client_id, self.redirect_uri)
+        page = await self._follow(browser, await browser.request("GET", authorize))
         if page.status != 200:
             return self.fail(f"authorize: {page.status} {page.text[:200]}")
-        response = await browser.request("POST", self._form_action(page), body=urlencode(
-            {"csrf_token": self._csrf(page), "email": email, "password": self.password}).encode())
+        response = await browser.request("POST", form_action(page.body), body=urlencode(
+            {"csrf_token": csrf_token(page.body), "email": email, "password": self.password}).encode())
         if response.status not in (302, 303):
             return self.fail(f"password: {response.status} {response.text[:300]}")
         page = await self._follow(browser, response)
         if page.status != 200:
             return self.fail(f"mfa page: {page.status} {page.text[:200]}")
-        response = await browser.request("POST", self._form_action(page), body=urlencode(
-            {"csrf_token": self._csrf(page), "code": code}).encode())
+        response = await browser.request("POST", form_action(page.body), body=urlencode(
+            {"csrf_token": csrf_token(page.body), "code": code}).encode())
         response = await self._follow(browser, response)
         location = response.headers.get("location", "")
         if not location.startswith(self.redirect_uri):
@@ -133,11 +151,3 @@ class HostedLogins(Scenario):
         if self.keep_tokens is not None:
             self.keep_tokens.append(token.json())
         return True
-
-    @staticmethod
-    def _form_action(page) -> str:
-        """Hosted forms post back to their own URL (``action`` is the page's path)."""
-        match = re.search(rb'<form[^>]*action="([^"]*)"', page.body)
-        if not match:
-            raise AssertionError(f"no form on the page: {page.text[:200]}")
-        return _path(html.unescape(match.group(1).decode()))
