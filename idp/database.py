@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 
 from flask import g, has_app_context
 from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .extensions import db
 
@@ -167,6 +168,23 @@ def _statements_commit_on_their_own(session) -> None:
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+def persistent_instance(session: Session, model, values: dict):
+    """``model``'s instance for a row read outside the ORM (a ``DirectStatement``'s, as a dict
+    of attribute values), in ``session`` as if the session had loaded it: the instance the
+    session already holds for that primary key, else a new one, persistent, whose changes are
+    flushed as an ``UPDATE`` (no SQL to make it). Relationships load lazily, as after a load."""
+    mapper = sa_inspect(model)
+    held = session.identity_map.get(mapper.identity_key_from_primary_key(
+        [values[mapper.get_property_by_column(column).key] for column in mapper.primary_key]))
+    if held is not None:
+        return held
+    instance = mapper.class_manager.new_instance()
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
 class DirectStatement:
     """A prebuilt Core statement run straight on a driver's cursor (``direct_connection``): for
     the statements on the express lanes' hot path (``idp.oidc.express``), where what may have
@@ -201,10 +219,17 @@ class DirectStatement:
         """The first row (a named tuple of the selected or returned columns), or None; the
         statement on its own, committed as it runs (as in a ``direct_connection`` block, whose
         generator-based context manager costs a read on the hot path a few per cent)."""
+        return self._run(engine, parameters, self.first_on)
+
+    def all(self, engine, parameters: dict) -> list:
+        """Every row, as ``first``."""
+        return self._run(engine, parameters, self.all_on)
+
+    def _run(self, engine, parameters: dict, fetch):
         if engine.dialect.name == "postgresql":
             direct = _thread_connection(engine)
             try:
-                return self.first_on(direct, parameters)
+                return fetch(direct, parameters)
             except BaseException as error:
                 _forget_thread_connection(engine)
                 if not (self.statement.is_select and isinstance(error, Exception) and direct.cursor.connection.broken):
@@ -213,17 +238,17 @@ class DirectStatement:
             # is sent again, once, on a new one. A write is not: it may have committed.
             direct = _thread_connection(engine)
             try:
-                return self.first_on(direct, parameters)
+                return fetch(direct, parameters)
             except BaseException:
                 _forget_thread_connection(engine)
                 raise
         pooled, direct = _checkout(engine)
         dbapi_connection = pooled.driver_connection
         try:
-            row = self.first_on(direct, parameters)
+            rows = fetch(direct, parameters)
             if dbapi_connection.in_transaction:
                 dbapi_connection.commit()  # the statement wrote
-            return row
+            return rows
         except BaseException:
             dbapi_connection.rollback()
             raise
@@ -234,9 +259,15 @@ class DirectStatement:
         """As ``first``, on ``connection`` (of ``direct_connection``)."""
         self.run_on(connection, parameters)
         row = connection.cursor.fetchone()
-        if row is None:
-            return None
-        _sql, _names, _binders, processors = self._compiled[connection.dialect.name]
+        return None if row is None else self._row(connection.dialect, row)
+
+    def all_on(self, connection: DirectConnection, parameters: dict) -> list:
+        """As ``all``, on ``connection`` (of ``direct_connection``)."""
+        self.run_on(connection, parameters)
+        return [self._row(connection.dialect, row) for row in connection.cursor.fetchall()]
+
+    def _row(self, dialect, row):
+        _sql, _names, _binders, processors = self._compiled[dialect.name]
         if processors:
             row = list(row)
             for index, process in processors:

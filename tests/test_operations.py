@@ -38,10 +38,13 @@ def test_a_database_failure_after_the_realm_is_found_still_gives_the_503_page(cl
     from sqlalchemy.exc import OperationalError
     from sqlalchemy.orm import Session
 
+    from idp.database import DirectStatement
+
     def unreachable(*args, **kwargs):
         raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
 
     monkeypatch.setattr(Session, "get", unreachable)
+    monkeypatch.setattr(DirectStatement, "run_on", unreachable)  # the transaction's read
     page = client.get("/realms/default/login/" + "a" * 32, headers={"Accept-Language": "fr"})
     assert page.status_code == 503
     assert page.headers["Retry-After"] == "5"

@@ -3,18 +3,18 @@ stages are done. The stages themselves are registered in ``idp.login.stages``.""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 import uuid
 
 from flask import current_app, request, url_for
 from sqlalchemy import inspect
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import commit_keeping_loaded_state
+from ..database import DirectStatement, commit_keeping_loaded_state, persistent_instance
 from ..extensions import db
 from ..i18n import _
-from ..models import LoginTransaction, utcnow
+from ..models import LoginTransaction, User, utcnow
 from ..ratelimit import count_login_transaction
 from ..security import digests_equal, keyed_digest, random_token
 from .acr import requests_mfa
@@ -79,10 +79,8 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
 
 
 def load_transaction(realm, txn_id: str) -> LoginTransaction:
-    """The pending transaction ``txn_id`` of ``realm`` bound to this browser, with its user (one
-    query: every page after the password reads both)."""
-    txn = (db.session.get(LoginTransaction, txn_id, options=[joinedload(LoginTransaction.user)])
-           if txn_id and len(txn_id) <= 64 else None)
+    """The pending transaction ``txn_id`` of ``realm`` bound to this browser, with its user."""
+    txn = _read_transaction(txn_id) if txn_id and len(txn_id) <= 64 else None
     if txn is None or txn.realm_id != realm.id:
         raise TransactionInvalid(_("This login link is not valid. Start again from the application."))
     binding = request.cookies.get(BINDING_COOKIE)
@@ -92,6 +90,47 @@ def load_transaction(realm, txn_id: str) -> LoginTransaction:
         raise TransactionInvalid(_("This login has already finished. Start again from the application."))
     if txn.is_expired():
         raise TransactionInvalid(_("This login took too long and has expired. Start again from the application."))
+    return txn
+
+
+@functools.cache
+def _transaction_with_user() -> DirectStatement:
+    """The transaction's row and its user's (``user__<attribute>``; all None for nobody yet)."""
+    transaction_columns = [prop.columns[0].label(prop.key) for prop in inspect(LoginTransaction).column_attrs]
+    user_columns = [prop.columns[0].label(f"user__{prop.key}") for prop in inspect(User).column_attrs]
+    transactions, users = LoginTransaction.__table__, User.__table__
+    return DirectStatement(
+        db.select(*transaction_columns, *user_columns)
+        .select_from(transactions.outerjoin(users, users.c.id == transactions.c.user_id))
+        .where(transactions.c.id == db.bindparam("id"))
+    )
+
+
+_USER_PREFIX = "user__"
+
+
+def _read_transaction(txn_id: str) -> LoginTransaction | None:
+    """The transaction with its user, in the request's session as if it had loaded them.
+
+    Every login page starts here (four times in a login with a second factor), and the ORM's
+    ``get`` with the user joined cost about a millisecond of CPU each time, ten times the
+    ``DirectStatement`` that reads the same row. The row is read outside the session's
+    transaction, so it is only read this way while the session has not got the transaction
+    (each view reads it first, before anything else touches it); one the session holds is
+    the one returned."""
+    session = db.session()
+    held = session.identity_map.get(session.identity_key(LoginTransaction, txn_id))
+    if held is not None:
+        return held
+    row = _transaction_with_user().first(db.engine, {"id": txn_id})
+    if row is None:
+        return None
+    values = row._asdict()
+    user_values = {key[len(_USER_PREFIX):]: values.pop(key) for key in row._fields if key.startswith(_USER_PREFIX)}
+    txn = persistent_instance(session, LoginTransaction, values)
+    if "user" not in txn.__dict__:
+        user = persistent_instance(session, User, user_values) if user_values["id"] is not None else None
+        set_committed_value(txn, "user", user)
     return txn
 
 

@@ -196,6 +196,48 @@ def test_a_users_credentials_are_read_again_after_one_is_added(realm_factory, us
         assert [c.kind for c in flows.credentials_of(row)] == ["totp"]
 
 
+def test_credentials_written_and_not_yet_committed_are_read_from_the_requests_own_transaction(
+        realm_factory, user_factory, in_app, monkeypatch):
+    """A user's credentials are read outside the request's transaction (``DirectStatement``) only
+    while that transaction has written none: a credential flushed and not committed, or changed
+    by a bulk statement, is found by the session's own query; after the commit the outside read
+    is used again and finds the same rows."""
+    from idp.database import DirectStatement
+    from idp.extensions import db
+    from idp.mfa import flows
+    from idp.mfa.registry import get_factor
+    from idp.models import Authenticator, User
+
+    outside_reads = []
+    run_on = DirectStatement.run_on
+
+    def counted(statement, connection, parameters):
+        outside_reads.append(parameters)
+        return run_on(statement, connection, parameters)
+
+    monkeypatch.setattr(DirectStatement, "run_on", counted)
+    realm_factory(integration=False, totp_enabled=True)
+    user = user_factory(with_totp=True)
+    with in_app():
+        row = db.session.get(User, user.id)
+        assert [c.kind for c in flows.credentials_of(row)] == ["totp"] and len(outside_reads) == 1
+        get_factor("totp").begin_enrolment(row, {"name": "Second phone"})
+        db.session.flush()
+        flows.forget_held_credentials(db.session())
+        assert [c.name for c in flows.credentials_of(row, state="pending")] == ["Second phone"]
+        assert len(outside_reads) == 1
+        db.session.commit()
+        flows.forget_held_credentials(db.session())
+        assert [c.name for c in flows.credentials_of(row, state="pending")] == ["Second phone"]
+        assert len(outside_reads) == 2
+        db.session.execute(db.update(Authenticator).where(Authenticator.user_id == user.id, Authenticator.state == "pending")
+                           .values(name="Renamed").execution_options(credentials_unchanged=True))
+        flows.forget_held_credentials(db.session())
+        assert [c.name for c in flows.credentials_of(row, state="pending")] == ["Renamed"]
+        assert len(outside_reads) == 2
+        db.session.rollback()
+
+
 def test_a_code_accepted_for_a_user_disabled_meanwhile_stays_spent(realm_factory, user_factory, browser, in_app):
     """The code is right but the account was disabled while the code page was open: the login
     is refused, nothing of it is written, and the code is used up all the same (it cannot be

@@ -14,7 +14,7 @@ from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 from flask import g
 from sqlalchemy.orm import joinedload
 
-from ...database import commit_keeping_loaded_state
+from ...database import DirectStatement, commit_keeping_loaded_state
 from ...extensions import db
 from ...models import AuthorizationCode, utcnow
 from ...security import keyed_digest
@@ -35,6 +35,12 @@ _CODE_LIFETIME_KEY = "authorization_code_lifetime"
 #: realm is checked on the row (``tokens.in_realm``).
 CODE_BY_DIGEST = (db.select(AuthorizationCode).where(AuthorizationCode.code_digest == db.bindparam("digest"))
                   .options(joinedload(AuthorizationCode.user)))
+#: Whether a code was issued with this nonce (``exists_nonce``): read at every authorization
+#: request with a nonce and again when its code is issued, a row committed before either.
+CODE_WITH_NONCE = DirectStatement(
+    db.select(AuthorizationCode.id).where(AuthorizationCode.realm_id == db.bindparam("realm_id"),
+                                          AuthorizationCode.client_id == db.bindparam("client_id"),
+                                          AuthorizationCode.nonce == db.bindparam("nonce")))
 
 
 class AuthorizationCodeGrant(SenderConstrainedGrant, grants.AuthorizationCodeGrant):
@@ -176,14 +182,8 @@ class IdpOpenIDToken(OpenIDToken):
 
 class IdpOpenIDCode(IdpOpenIDToken, OpenIDCode):
     def exists_nonce(self, nonce, request):
-        return (
-            db.session.scalar(
-                db.select(AuthorizationCode.id).filter_by(
-                    realm_id=g.realm.id, client_id=request.payload.client_id, nonce=nonce
-                )
-            )
-            is not None
-        )
+        return CODE_WITH_NONCE.first(db.engine, {"realm_id": g.realm.id, "client_id": request.payload.client_id,
+                                                 "nonce": nonce}) is not None
 
     def get_authorization_code_claims(self, authorization_code):
         claims = super().get_authorization_code_claims(authorization_code)
