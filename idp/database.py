@@ -168,6 +168,32 @@ def _statements_commit_on_their_own(session) -> None:
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+def model_columns(model, prefix: str = "") -> list:
+    """``model``'s columns, each labelled ``prefix`` + its attribute's name: what a
+    ``DirectStatement`` selects to make instances of ``model`` (``model_values``)."""
+    return [prop.columns[0].label(prefix + prop.key) for prop in sa_inspect(model).column_attrs]
+
+
+def model_values(row, model, prefix: str = "") -> dict | None:
+    """The attribute values of ``model`` in ``row`` (selected with ``model_columns``), or None
+    where its primary key is NULL (an outer join that found nothing)."""
+    values = {prop.key: getattr(row, prefix + prop.key) for prop in sa_inspect(model).column_attrs}
+    mapper = sa_inspect(model)
+    if any(values[mapper.get_property_by_column(column).key] is None for column in mapper.primary_key):
+        return None
+    return values
+
+
+def session_has_written_nothing(session: Session) -> bool:
+    """Whether a read outside ``session``'s transaction (a ``DirectStatement``) sees what the
+    session's own query would: the session has nothing to flush and no transaction under way on
+    a connection, so nothing it wrote and has not committed."""
+    if session.new or session.dirty or session.deleted:
+        return False
+    transaction = session.get_transaction()
+    return transaction is None or not getattr(transaction, "_connections", None)
+
+
 def persistent_instance(session: Session, model, values: dict):
     """``model``'s instance for a row read outside the ORM (a ``DirectStatement``'s, as a dict
     of attribute values), in ``session`` as if the session had loaded it: the instance the

@@ -9,9 +9,17 @@ import uuid
 
 from flask import current_app, request, url_for
 from sqlalchemy import inspect
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import DirectStatement, commit_keeping_loaded_state, persistent_instance
+from ..database import (
+    DirectStatement,
+    commit_keeping_loaded_state,
+    model_columns,
+    model_values,
+    persistent_instance,
+    session_has_written_nothing,
+)
 from ..extensions import db
 from ..i18n import _
 from ..models import LoginTransaction, User, utcnow
@@ -96,17 +104,12 @@ def load_transaction(realm, txn_id: str) -> LoginTransaction:
 @functools.cache
 def _transaction_with_user() -> DirectStatement:
     """The transaction's row and its user's (``user__<attribute>``; all None for nobody yet)."""
-    transaction_columns = [prop.columns[0].label(prop.key) for prop in inspect(LoginTransaction).column_attrs]
-    user_columns = [prop.columns[0].label(f"user__{prop.key}") for prop in inspect(User).column_attrs]
     transactions, users = LoginTransaction.__table__, User.__table__
     return DirectStatement(
-        db.select(*transaction_columns, *user_columns)
+        db.select(*model_columns(LoginTransaction), *model_columns(User, "user__"))
         .select_from(transactions.outerjoin(users, users.c.id == transactions.c.user_id))
         .where(transactions.c.id == db.bindparam("id"))
     )
-
-
-_USER_PREFIX = "user__"
 
 
 def _read_transaction(txn_id: str) -> LoginTransaction | None:
@@ -114,23 +117,20 @@ def _read_transaction(txn_id: str) -> LoginTransaction | None:
 
     Every login page starts here (four times in a login with a second factor), and the ORM's
     ``get`` with the user joined cost about a millisecond of CPU each time, ten times the
-    ``DirectStatement`` that reads the same row. The row is read outside the session's
-    transaction, so it is only read this way while the session has not got the transaction
-    (each view reads it first, before anything else touches it); one the session holds is
-    the one returned."""
+    ``DirectStatement`` that reads the same row outside the session's transaction. Each view
+    reads it first, before anything is written; where something was, the session's own query
+    runs (``session_has_written_nothing``), and one the session holds is the one returned."""
     session = db.session()
     held = session.identity_map.get(session.identity_key(LoginTransaction, txn_id))
-    if held is not None:
-        return held
+    if held is not None or not session_has_written_nothing(session):
+        return held or session.get(LoginTransaction, txn_id, options=[joinedload(LoginTransaction.user)])
     row = _transaction_with_user().first(db.engine, {"id": txn_id})
     if row is None:
         return None
-    values = row._asdict()
-    user_values = {key[len(_USER_PREFIX):]: values.pop(key) for key in row._fields if key.startswith(_USER_PREFIX)}
-    txn = persistent_instance(session, LoginTransaction, values)
+    txn = persistent_instance(session, LoginTransaction, model_values(row, LoginTransaction))
     if "user" not in txn.__dict__:
-        user = persistent_instance(session, User, user_values) if user_values["id"] is not None else None
-        set_committed_value(txn, "user", user)
+        user_values = model_values(row, User, "user__")
+        set_committed_value(txn, "user", persistent_instance(session, User, user_values) if user_values else None)
     return txn
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 
 from flask import current_app
 
-from ..database import commit_keeping_loaded_state
+from ..database import DirectStatement, commit_keeping_loaded_state, direct_connection, session_has_written_nothing
 from ..extensions import db
 from ..models import User, utcnow
 from ..ratelimit import mark_form_success
@@ -35,21 +35,34 @@ def locked_for_seconds(user, *, reload: bool = True) -> int:
     return 0
 
 
+#: ``claim_attempt``'s ``UPDATE``, one statement committed as it runs (``DirectStatement``).
+CLAIM_ATTEMPT = DirectStatement(
+    db.update(User)
+    .where(User.id == db.bindparam("user_id"), User.failed_mfa_attempts < db.bindparam("max_failed_attempts"),
+           db.or_(User.mfa_locked_until.is_(None), User.mfa_locked_until <= db.bindparam("now")))
+    .values(failed_mfa_attempts=User.failed_mfa_attempts + db.literal_column("1"))
+)
+
+
 def claim_attempt(user) -> int:
     """Count one attempt before its code is checked. Returns 0 when the code may be checked, or
     the seconds to wait when the account is locked (or its last attempt is being checked by a
-    request running at the same moment)."""
+    request running at the same moment).
+
+    The claim is committed before the code is checked. Where the session has written nothing
+    (a login's code page: ``session_has_written_nothing``) it is one ``DirectStatement``,
+    committed as it runs, in place of the session's ``BEGIN``, ``UPDATE`` and ``COMMIT``; else
+    the session's transaction commits with it."""
     settings = _settings()
-    now = utcnow()
-    claimed = db.session.execute(
-        db.update(User)
-        .where(User.id == user.id, User.failed_mfa_attempts < settings.max_failed_attempts,
-               db.or_(User.mfa_locked_until.is_(None), User.mfa_locked_until <= now))
-        .values(failed_mfa_attempts=User.failed_mfa_attempts + 1)
-    ).rowcount
-    # The claim is committed before the code is checked; what the request loaded stays loaded
-    # (the transaction, realm, credentials), except the two columns the UPDATE changed.
-    commit_keeping_loaded_state()
+    parameters = {"user_id": user.id, "max_failed_attempts": settings.max_failed_attempts, "now": utcnow()}
+    if session_has_written_nothing(db.session()):
+        with direct_connection(db.engine) as connection:
+            claimed = CLAIM_ATTEMPT.run_on(connection, parameters)
+    else:
+        claimed = db.session.connection().execute(CLAIM_ATTEMPT.statement, parameters).rowcount
+        commit_keeping_loaded_state()
+    # What the request loaded stays loaded (the transaction, realm, credentials), except the two
+    # columns the UPDATE changed.
     db.session.expire(user, ["failed_mfa_attempts", "mfa_locked_until"])
     if claimed == 1:
         return 0

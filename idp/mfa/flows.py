@@ -23,7 +23,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import DirectStatement, persistent_instance
+from ..database import DirectStatement, model_columns, persistent_instance
 from ..extensions import db
 from ..models import Authenticator, utcnow
 from ..services.audit import record_event
@@ -79,8 +79,7 @@ def credentials_of(user, *, state: str | None = "active", kind: str | None = Non
 
 @functools.cache
 def _credentials_by_user() -> DirectStatement:
-    columns = [prop.columns[0].label(prop.key) for prop in inspect(Authenticator).column_attrs]
-    return DirectStatement(db.select(*columns).where(Authenticator.user_id == db.bindparam("user_id"))
+    return DirectStatement(db.select(*model_columns(Authenticator)).where(Authenticator.user_id == db.bindparam("user_id"))
                            .order_by(Authenticator.created_at, Authenticator.id))
 
 

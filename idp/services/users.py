@@ -15,6 +15,7 @@ import idna
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
+from ..database import DirectStatement, model_columns, model_values, persistent_instance, session_has_written_nothing
 from ..extensions import db
 from ..i18n import _
 from ..models import User, utcnow
@@ -114,13 +115,25 @@ def normalize_email(email: str) -> str:
 
 
 def find_user_by_email(realm, email: str) -> User | None:
+    """The realm's user with this address. At a login's password this is the request's first
+    read of the user: it runs as a ``DirectStatement`` (a tenth of the ORM query's CPU) while
+    the session has written nothing it would have to see (``session_has_written_nothing``)."""
     try:
         email = normalize_email(email)
     except ServiceError:
         return None
-    return db.session.scalar(
-        db.select(User).filter(User.realm_id == realm.id, User.email_normalized == email_key(email))
-    )
+    session = db.session()
+    if not session_has_written_nothing(session):
+        return db.session.scalar(
+            db.select(User).filter(User.realm_id == realm.id, User.email_normalized == email_key(email)))
+    row = _user_by_email().first(db.engine, {"realm_id": realm.id, "email_normalized": email_key(email)})
+    return persistent_instance(session, User, model_values(row, User)) if row is not None else None
+
+
+@functools.cache
+def _user_by_email() -> DirectStatement:
+    return DirectStatement(db.select(*model_columns(User)).where(
+        User.realm_id == db.bindparam("realm_id"), User.email_normalized == db.bindparam("email_normalized")))
 
 
 def get_user(realm, email_or_id: str) -> User:
