@@ -43,3 +43,16 @@ def test_client_credentials_access_token_names_the_client_as_subject(provider):
 
     assert claims["sub"] == claims["client_id"] == client_id
     assert "auth_time" not in claims
+
+
+def test_a_client_credentials_token_carries_only_scopes_the_client_was_registered_for(provider):
+    """A machine client cannot write its own permissions into its token: a scope it was not
+    registered for is dropped from what is granted (as at the authorization endpoint), and the
+    answer says what was (RFC 6749 §3.3)."""
+    client_id, secret = provider.client(client_credentials=True)
+    answer = provider.oauth_session(client_id, secret).fetch_token(
+        provider.url("token"), grant_type="client_credentials", scope="email admin payments:write")
+
+    claims = _verify_offline(provider, answer["access_token"]).claims
+
+    assert answer["scope"] == claims["scope"] == "email"

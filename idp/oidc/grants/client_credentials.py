@@ -16,6 +16,12 @@ class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGra
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
 
+    def generate_token(self, user=None, scope=None, **kwargs):
+        """The requested scopes the client was registered for, and no others: Authlib's grant
+        passes the request's ``scope`` as it came. As at the authorization endpoint, the others
+        are dropped; the response's ``scope`` says what was granted (RFC 6749 §3.3, §5.1)."""
+        return super().generate_token(user=user, scope=self.request.client.get_allowed_scope(scope), **kwargs)
+
 
 grant = GrantSpec(
     ClientCredentialsGrant,
