@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .extensions import db
 
@@ -208,6 +209,33 @@ def persistent_instance(session: Session, model, values: dict):
     instance.__dict__.update(values)
     make_transient_to_detached(instance)
     session.add(instance)
+    return instance
+
+
+def with_user_statement(model, where) -> DirectStatement:
+    """A ``DirectStatement`` for a row of ``model`` (which has a ``user_id`` and a ``user``
+    relationship) and its user's, joined (``user__<attribute>``, all NULL for none): what
+    ``persistent_with_user`` takes."""
+    from .models import User
+
+    table, users = model.__table__, User.__table__
+    return DirectStatement(
+        db.select(*model_columns(model), *model_columns(User, "user__"))
+        .select_from(table.outerjoin(users, users.c.id == table.c.user_id))
+        .where(where(table))
+    )
+
+
+def persistent_with_user(session: Session, model, row):
+    """The ``model`` instance of a ``with_user_statement`` row, in ``session`` with its ``user``
+    loaded (``persistent_instance`` both), as the ORM's query with the user joined gives it."""
+    from .models import User
+
+    instance = persistent_instance(session, model, model_values(row, model))
+    if "user" not in instance.__dict__:
+        user_values = model_values(row, User, "user__")
+        set_committed_value(instance, "user",
+                            persistent_instance(session, User, user_values) if user_values else None)
     return instance
 
 

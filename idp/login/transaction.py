@@ -15,14 +15,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..database import (
     DirectStatement,
     commit_keeping_loaded_state,
-    model_columns,
-    model_values,
-    persistent_instance,
+    persistent_with_user,
     session_has_written_nothing,
+    with_user_statement,
 )
 from ..extensions import db
 from ..i18n import _
-from ..models import LoginTransaction, User, utcnow
+from ..models import LoginTransaction, utcnow
 from ..ratelimit import count_login_transaction
 from ..security import digests_equal, keyed_digest, random_token
 from .acr import requests_mfa
@@ -103,13 +102,7 @@ def load_transaction(realm, txn_id: str) -> LoginTransaction:
 
 @functools.cache
 def _transaction_with_user() -> DirectStatement:
-    """The transaction's row and its user's (``user__<attribute>``; all None for nobody yet)."""
-    transactions, users = LoginTransaction.__table__, User.__table__
-    return DirectStatement(
-        db.select(*model_columns(LoginTransaction), *model_columns(User, "user__"))
-        .select_from(transactions.outerjoin(users, users.c.id == transactions.c.user_id))
-        .where(transactions.c.id == db.bindparam("id"))
-    )
+    return with_user_statement(LoginTransaction, lambda transactions: transactions.c.id == db.bindparam("id"))
 
 
 def _read_transaction(txn_id: str) -> LoginTransaction | None:
@@ -127,11 +120,7 @@ def _read_transaction(txn_id: str) -> LoginTransaction | None:
     row = _transaction_with_user().first(db.engine, {"id": txn_id})
     if row is None:
         return None
-    txn = persistent_instance(session, LoginTransaction, model_values(row, LoginTransaction))
-    if "user" not in txn.__dict__:
-        user_values = model_values(row, User, "user__")
-        set_committed_value(txn, "user", persistent_instance(session, User, user_values) if user_values else None)
-    return txn
+    return persistent_with_user(session, LoginTransaction, row)
 
 
 def authenticate_in_transaction(txn: LoginTransaction, user, *, stage_key: str, amr: list[str]) -> None:

@@ -13,7 +13,12 @@ import datetime as dt
 
 from flask import current_app
 
-from ..database import DirectStatement, commit_keeping_loaded_state, direct_connection, session_has_written_nothing
+from ..database import (
+    DirectStatement,
+    commit_keeping_loaded_state,
+    direct_connection,
+    session_has_written_nothing,
+)
 from ..extensions import db
 from ..models import User, utcnow
 from ..ratelimit import mark_form_success

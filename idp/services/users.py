@@ -15,7 +15,13 @@ import idna
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
-from ..database import DirectStatement, model_columns, model_values, persistent_instance, session_has_written_nothing
+from ..database import (
+    DirectStatement,
+    model_columns,
+    model_values,
+    persistent_instance,
+    session_has_written_nothing,
+)
 from ..extensions import db
 from ..i18n import _
 from ..models import User, utcnow

@@ -14,18 +14,16 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 from flask import g
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ...database import (
     DirectStatement,
     commit_keeping_loaded_state,
-    model_columns,
-    model_values,
-    persistent_instance,
+    persistent_with_user,
     session_has_written_nothing,
+    with_user_statement,
 )
 from ...extensions import db
-from ...models import AuthorizationCode, User, utcnow
+from ...models import AuthorizationCode, utcnow
 from ...security import keyed_digest
 from ...services.keys import current_signing_key
 from .. import tokens
@@ -48,11 +46,7 @@ CODE_BY_DIGEST = (db.select(AuthorizationCode).where(AuthorizationCode.code_dige
 
 @functools.cache
 def _code_with_user_statement() -> DirectStatement:
-    codes, users = AuthorizationCode.__table__, User.__table__
-    return DirectStatement(
-        db.select(*model_columns(AuthorizationCode), *model_columns(User, "user__"))
-        .select_from(codes.outerjoin(users, users.c.id == codes.c.user_id))
-        .where(codes.c.code_digest == db.bindparam("digest")))
+    return with_user_statement(AuthorizationCode, lambda codes: codes.c.code_digest == db.bindparam("digest"))
 
 
 def _code_with_user(digest: str) -> AuthorizationCode | None:
@@ -65,11 +59,7 @@ def _code_with_user(digest: str) -> AuthorizationCode | None:
     found = _code_with_user_statement().first(db.engine, {"digest": digest})
     if found is None:
         return None
-    row = persistent_instance(session, AuthorizationCode, model_values(found, AuthorizationCode))
-    if "user" not in row.__dict__:
-        user_values = model_values(found, User, "user__")
-        set_committed_value(row, "user", persistent_instance(session, User, user_values) if user_values else None)
-    return row
+    return persistent_with_user(session, AuthorizationCode, found)
 
 
 #: Whether a code was issued with this nonce (``exists_nonce``): read at every authorization
