@@ -479,6 +479,17 @@ def _thread_connection(engine) -> DirectConnection:
     return direct
 
 
+def dispose_engine(engine) -> None:
+    """Close every connection this process holds to ``engine``'s database: the pool's
+    (``Engine.dispose``) and those its threads keep for direct statements (``_ThreadConnections``),
+    which the pool no longer owns. For whoever needs the database free of connections: a test
+    that copies it as a template or drops it."""
+    connections = _THREAD_CONNECTIONS.get(engine)
+    if connections is not None:
+        connections.close_all()
+    engine.dispose()
+
+
 def direct_statement_connections(engine) -> list:
     """The driver connections this process's threads keep for ``engine``'s direct statements
     (PostgreSQL; none on SQLite): what a trace of the statements a request sends watches besides

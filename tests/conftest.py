@@ -87,11 +87,12 @@ def migrated_instance(tmp_path_factory, postgres_databases) -> Path:
     app = create_app(folder, settings=test_settings())
     with app.app_context():
         from idp.database import bootstrap
+        from idp.database import dispose_engine
         from idp.extensions import db
 
         bootstrap()
         db.session.remove()
-        db.engine.dispose()
+        dispose_engine(db.engine)
     return folder
 
 
@@ -124,10 +125,11 @@ def make_app(instance_path):
         wait_for_deliveries(app, timeout=10)
         app.extensions["idp.lookup_cache"].stop()
         with app.app_context():
+            from idp.database import dispose_engine
             from idp.extensions import db
 
             db.session.remove()
-            db.engine.dispose()
+            dispose_engine(db.engine)
 
 
 class RequestIsolatingClient(FlaskClient):

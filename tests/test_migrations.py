@@ -33,10 +33,11 @@ def upgraded_app(empty_instance):
     init_migrations(app)
     yield app
     with app.app_context():
+        from idp.database import dispose_engine
         from idp.extensions import db
 
         db.session.remove()
-        db.engine.dispose()
+        dispose_engine(db.engine)
 
 
 def _differences(app) -> list:

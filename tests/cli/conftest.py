@@ -50,13 +50,14 @@ def migrated_instance(migrated_instance, tmp_path_factory):
     shutil.copytree(migrated_instance, folder, dirs_exist_ok=True)
     app = create_app(folder, settings=test_settings())
     with app.app_context():
+        from idp.database import dispose_engine
         from idp.extensions import db
 
         factory = Factory(app)
         user = factory.user(factory.realm("acme"), email="alice@example.com", password=PASSWORD, name="Alice")
         _ALICE.update(id=user.id, email=user.email, name=user.name)
         db.session.remove()
-        db.engine.dispose()
+        dispose_engine(db.engine)
     return folder
 
 

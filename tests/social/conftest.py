@@ -55,9 +55,10 @@ def stop_upstream(live):
     live.server.shutdown()
     live.thread.join(timeout=5)
     with live.app.app_context():
+        from idp.database import dispose_engine
         from idp.extensions import db
 
-        db.engine.dispose()
+        dispose_engine(db.engine)
     from idp.social import upstream as upstream_module
 
     upstream_module._metadata_cache.clear()
