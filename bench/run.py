@@ -1,15 +1,17 @@
 """idp's benchmark (not a test): ``python bench/run.py`` (``--quick`` for a short run).
 
-One run, on this machine, one server after the other with the same load generator:
-  1. floors: argon2id verify time (m=19456 KiB, t=2, p=1), ES256 JWT signing time, a bare
-     Flask JSON endpoint under the same gunicorn configuration (the ceiling), and a bare WSGI
-     function answering each client_credentials request with one signed token (the most any
-     token endpoint in this stack could serve: ``bench/floor_app.py``);
-  2. idp under gunicorn (deploy/gunicorn.conf.py, 2 workers) on PostgreSQL (a local cluster,
-     started if needed; a fresh database each run), with its rate-limit and OTP counters in a
-     private Redis as deployed (when redis-server is installed);
-  3. the reference peer node-oidc-provider (npm, installed into bench/.peer/), configured
-     like idp's realm (JWT client_credentials tokens, refresh-token rotation);
+One run, on this machine, with one load generator:
+  - floors: argon2id verify time (m=19456 KiB, t=2, p=1), ES256 JWT signing time;
+  - idp under gunicorn (deploy/gunicorn.conf.py, 2 workers) on PostgreSQL (a local cluster,
+    started if needed; a fresh database each run), with its rate-limit and OTP counters in a
+    private Redis as deployed (when redis-server is installed);
+  - its references, up beside it for the whole run and each measured next to the idp phase it
+    is compared with (``References``): a bare Flask JSON endpoint under the same server and
+    workers (the ceiling), a bare WSGI function answering each client_credentials request with
+    one signed token (the most any token endpoint in this stack could serve:
+    ``bench/floor_app.py``), the reference peer node-oidc-provider (npm, installed into
+    bench/.peer/) configured like idp's realm (JWT client_credentials tokens, refresh-token
+    rotation), and the argon2id floor again just before and after the logins;
 then one table: requests/s, p50/p99, each phase's ratio to the ceiling (bare Flask), the peer
 and the argon2id floor as min/median/max over --repeat runs, PASS/FAIL against the targets of
 issue 17 (exit status 1 when one fails), and the resident size of each idp worker after N
@@ -237,7 +239,8 @@ def peer_tokens(url: str, count: int) -> list[dict]:
 
 # --- floors ---------------------------------------------------------------------------------------
 
-def argon2_verify_seconds(rounds: int) -> float:
+def argon2_verify_times(rounds: int) -> list[float]:
+    """Seconds of each of ``rounds`` argon2id verifies, one at a time."""
     from argon2 import PasswordHasher
 
     hasher = PasswordHasher(time_cost=ARGON2[0], memory_cost=ARGON2[1], parallelism=ARGON2[2])
@@ -247,7 +250,7 @@ def argon2_verify_seconds(rounds: int) -> float:
         began = time.perf_counter()
         hasher.verify(hashed, PASSWORD)
         times.append(time.perf_counter() - began)
-    return statistics.median(times)
+    return times
 
 
 def es256_sign_seconds(rounds: int) -> float:
@@ -384,7 +387,7 @@ def phase(name, port, scenario, args, *, workers: int | None = None, **kwargs) -
 
 
 def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, results: dict,
-            profiler: Profiler) -> dict:
+            profiler: Profiler, references: References) -> dict:
     """idp under gunicorn on ``database_url``; every measured phase ``args.repeat`` times."""
     from cryptography.fernet import Fernet
 
@@ -431,8 +434,8 @@ def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, resul
             profiler.start(f"idp-{name}", server.worker_pids())
             try:
                 for n in range(repeat or args.repeat):
-                    results.setdefault(("idp", name), []).append(
-                        phase(f"idp {name} #{n + 1}", port, scenario, args, workers=WORKERS, **kwargs))
+                    references.around(name, n, lambda n=n: results.setdefault(("idp", name), []).append(
+                        phase(f"idp {name} #{n + 1}", port, scenario, args, workers=WORKERS, **kwargs)))
             finally:
                 profiler.stop(f"idp {name}")
 
@@ -459,56 +462,109 @@ def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, resul
     return info
 
 
-def run_peer(args, workdir: Path, results: dict) -> None:
-    install_peer()
-    port = free_port()
-    env = {**os.environ, "PEER_MODULES": str(PEER_DIR), "NODE_ENV": "production"}
-    server = Server("peer", ["node", str(BENCH / "peer" / "server.mjs"), str(port)], env,
-                    "/.well-known/openid-configuration", port, workdir)
-    def measured(name, scenario):
-        for n in range(args.repeat):
-            results.setdefault(("peer", name), []).append(phase(f"peer {name} #{n + 1}", port, scenario, args))
+class References:
+    """The servers idp is compared with, up for the whole run, and each measured next to the idp
+    phase it is compared with: before every repeat of an idp phase its references run, and
+    after it (``around``). The machine's speed drifts by a factor of two over minutes on
+    shared cores (issue 17, session 14), so a reference measured minutes away from its phase
+    says more about the minute than about idp.
 
-    try:
-        measured("discovery", Get("/.well-known/openid-configuration"))
-        measured("jwks", Get("/jwks"))
-        measured("token_cc", ClientCredentials("/token", "bench", "bench-secret", {"scope": "api"}))
-        tokens = peer_tokens(server.url, args.connections)
-        measured("token_refresh", RefreshChains("/token", "bench", "bench-secret", [t["refresh_token"] for t in tokens]))
-        # A new token: the in-memory adapter's LRU has dropped the early ones by now.
-        fresh = peer_tokens(server.url, 1)[0]
-        measured("userinfo", Get("/me", {"Authorization": f"Bearer {fresh['access_token']}"}))
-    finally:
-        server.stop()
+    - the ceiling: a bare Flask JSON endpoint (``floor_app:app``) under the same server and
+      workers, next to every phase with a ceiling target;
+    - the client_credentials floor (``floor_app:signing_app``), next to client_credentials;
+    - the peer, node oidc-provider, next to every phase it answers too;
+    - the argon2id floor, before and after the logins.
 
+    One repeat runs ceiling, idp, peer; the next peer, idp, ceiling, so a drift through a
+    repeat's minute falls on each side alike."""
 
-def run_floor_app(args, workdir: Path, results: dict) -> None:
-    port = free_port()
-    env = huge_page_environment({**os.environ, "IDP_BIND": f"127.0.0.1:{port}", "IDP_WORKERS": str(WORKERS),
-                                 "IDP_ACCESS_LOG": ""})  # the same server environment as idp's
-    server = Server("flask", gunicorn_command("floor_app:app", "--pythonpath", str(BENCH), port=port, folder=BENCH),
-                    env, "/document", port,
-                    workdir)
-    try:
-        for n in range(args.repeat):
-            results.setdefault(("floor", "flask"), []).append(phase(f"bare Flask JSON #{n + 1}", port, Get("/document"), args,
-                                                                   workers=WORKERS))
-    finally:
-        server.stop()
-    if args.only and "token_cc" not in args.only:
-        return
-    port = free_port()
-    env["IDP_BIND"] = f"127.0.0.1:{port}"
-    server = Server("signing", gunicorn_command("floor_app:signing_app", "--pythonpath", str(BENCH), port=port,
-                                                folder=BENCH),
-                    env, "/", port, workdir)
-    try:
-        for n in range(args.repeat):
-            results.setdefault(("floor", "signing"), []).append(
-                phase(f"bare WSGI ES256 token #{n + 1}", port, ClientCredentials("/token", "bench", "x"), args,
-                      workers=WORKERS))
-    finally:
-        server.stop()
+    CEILING = frozenset({"discovery", "jwks", "token_cc", "userinfo", "introspection"})
+
+    def __init__(self, args, workdir: Path, results: dict):
+        self.args = args
+        self.results = results
+        self.servers: list[Server] = []
+        self.peer_scenarios: dict = {}
+        env = huge_page_environment({**os.environ, "IDP_WORKERS": str(WORKERS), "IDP_ACCESS_LOG": ""})
+        self.ceiling = self._start_floor_app("flask", "floor_app:app", "/document", env, workdir)
+        wanted = args.only or {"token_cc"}
+        self.signing = (self._start_floor_app("signing", "floor_app:signing_app", "/", env, workdir)
+                        if "token_cc" in wanted else None)
+        self.peer = None
+        if args.peer:
+            install_peer()
+            port = free_port()
+            self.peer = Server("peer", ["node", str(BENCH / "peer" / "server.mjs"), str(port)],
+                               {**os.environ, "PEER_MODULES": str(PEER_DIR), "NODE_ENV": "production"},
+                               "/.well-known/openid-configuration", port, workdir)
+            self.servers.append(self.peer)
+
+    def _start_floor_app(self, name: str, app: str, ready_path: str, env: dict, workdir: Path) -> Server:
+        port = free_port()
+        server = Server(name, gunicorn_command(app, "--pythonpath", str(BENCH), port=port, folder=BENCH),
+                        {**env, "IDP_BIND": f"127.0.0.1:{port}"}, ready_path, port, workdir)
+        self.servers.append(server)
+        return server
+
+    def _peer_scenario(self, name: str):
+        """The peer's request for phase ``name`` (None where the peer has no counterpart), made
+        once: a refresh chain goes on where its last repeat stopped."""
+        if name not in self.peer_scenarios:
+            url = self.peer.url
+            if name == "discovery":
+                scenario = Get("/.well-known/openid-configuration")
+            elif name == "jwks":
+                scenario = Get("/jwks")
+            elif name == "token_cc":
+                scenario = ClientCredentials("/token", "bench", "bench-secret", {"scope": "api"})
+            elif name == "token_refresh":
+                tokens = peer_tokens(url, self.args.connections)
+                scenario = RefreshChains("/token", "bench", "bench-secret", [t["refresh_token"] for t in tokens])
+            elif name == "userinfo":
+                # a new token: the in-memory adapter's LRU may have dropped older ones
+                scenario = Get("/me", {"Authorization": f"Bearer {peer_tokens(url, 1)[0]['access_token']}"})
+            else:
+                scenario = None
+            self.peer_scenarios[name] = scenario
+        return self.peer_scenarios[name]
+
+    def _references(self, name: str, n: int) -> list:
+        """The reference phases of repeat ``n`` of idp's phase ``name``, as (results key, run)."""
+        args, runs = self.args, []
+        if name in self.CEILING:
+            runs.append((("ceiling", name), lambda: phase(f"bare Flask JSON (next to {name}) #{n + 1}",
+                                                          self.ceiling.port, Get("/document"), args, workers=WORKERS)))
+        if name == "token_cc" and self.signing is not None:
+            runs.append((("floor", "signing"), lambda: phase(
+                f"bare WSGI ES256 token #{n + 1}", self.signing.port, ClientCredentials("/token", "bench", "x"), args,
+                workers=WORKERS)))
+        if self.peer is not None and self._peer_scenario(name) is not None:
+            runs.append((("peer", name), lambda: phase(f"peer {name} #{n + 1}", self.peer.port,
+                                                       self._peer_scenario(name), args)))
+        return runs
+
+    def around(self, name: str, n: int, measure_idp) -> None:
+        """Repeat ``n`` of idp's phase ``name`` (``measure_idp``) with its references beside it."""
+        if name == "logins":
+            before = argon2_verify_times(7 if self.args.quick else 21)
+            measure_idp()
+            self.results.setdefault(("floor", "argon2_around_logins"), []).extend(
+                before + argon2_verify_times(7 if self.args.quick else 21))
+            return
+        references = self._references(name, n)
+        if n % 2 == 0:
+            before, after = references[:1], references[1:]
+        else:
+            before, after = references[::-1][:-1], references[::-1][-1:]
+        for key, run in before:
+            self.results.setdefault(key, []).append(run())
+        measure_idp()
+        for key, run in after:
+            self.results.setdefault(key, []).append(run())
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
 
 
 def fmt_rate(value) -> str:
@@ -536,10 +592,10 @@ TARGETS = [
 
 
 def ratios_to(reference: str, key: str, ours: list[Result], results: dict, argon2_per_s: float) -> list[float]:
-    """One ratio per repeat, each against the reference measured in the same position."""
+    """One ratio per repeat, each against the reference measured next to it (``References``)."""
     if reference == "argon2":
         return [r.rate / argon2_per_s for r in ours]
-    theirs = results.get({"ceiling": ("floor", "flask"), "peer": ("peer", key)}[reference], [])
+    theirs = results.get((reference, key), [])
     return [mine.rate / other.rate for mine, other in zip(ours, theirs) if other.rate]
 
 
@@ -576,7 +632,7 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
     print()
     print(f"idp benchmark — {args.database}{' + Redis' if idp_info.get('redis') else ''}, {args.connections} "
           f"connections, {args.seconds:g} s per phase after {args.warmup:g} s warm-up, {args.repeat} repeats "
-          f"(ratios min/median/max, one per repeat against the reference's run in the same position; verdict on "
+          f"(ratios min/median/max, one per repeat against the reference measured next to it; verdict on "
           f"the median), {SERVER['name']} {WORKERS} workers {' '.join(GUNICORN_EXTRA)} "
           f"(GLIBC_TUNABLES={huge_page_environment(os.environ)['GLIBC_TUNABLES']}), {os.cpu_count()} cores "
           f"shared with the load generator")
@@ -591,10 +647,13 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
     note = "" if done >= 10000 else " (the target is after 10,000 logins; run with --logins 10000)"
     print(f"memory: RSS per idp worker after {done:,} logins: "
           + ", ".join(f"{m:.0f} MB" for m in rss) + f" — target < 120 MB: {'PASS' if rss_ok else 'FAIL'}{note}")
-    flask = results.get(("floor", "flask")) or []
-    print(f"references: ceiling (bare Flask JSON) {' / '.join(fmt_rate(r.rate) for r in flask) or '—'} req/s; "
-          f"argon2id verify {floors['argon2_s'] * 1000:.1f} ms (m=19456 KiB, t=2, p=1) = {argon2_per_s:.1f} "
-          f"logins/s on {WORKERS} workers; ES256 JWT sign {floors['sign_s'] * 1e6:.0f} us")
+    ceilings = ", ".join(f"{key} {' / '.join(fmt_rate(r.rate) for r in runs)}"
+                         for (kind, key), runs in results.items() if kind == "ceiling")
+    print(f"references: ceiling (bare Flask JSON, measured next to each phase) {ceilings or '—'} req/s")
+    around = results.get(("floor", "argon2_around_logins"))
+    print(f"argon2id verify {floors['argon2_s'] * 1000:.1f} ms (m=19456 KiB, t=2, p=1"
+          f"{', median of the verifies just before and after the logins' if around else ''}) = "
+          f"{argon2_per_s:.1f} logins/s on {WORKERS} workers; ES256 JWT sign {floors['sign_s'] * 1e6:.0f} us")
     signing = results.get(("floor", "signing")) or []
     if signing:
         peer_cc = results.get(("peer", "token_cc")) or []
@@ -650,24 +709,27 @@ def main(argv=None) -> int:
     log(f"work folder {workdir}")
     results: dict = {}
     log("floors: argon2id and ES256 signing")
-    floors = {"argon2_s": argon2_verify_seconds(7 if args.quick else 21),
+    floors = {"argon2_s": statistics.median(argon2_verify_times(7 if args.quick else 21)),
               "sign_s": es256_sign_seconds(500 if args.quick else 2000)}
     if args.database == "postgres":
         database_url, pg = fresh_database(ensure_postgres())
     else:
         database_url, pg = f"sqlite:///{workdir / 'idp.sqlite3'}", {}
-    run_floor_app(args, workdir, results)
+    log("references: the bare Flask ceiling, the client_credentials floor" + (", the peer" if args.peer else ""))
+    references = References(args, workdir, results)
     profiler = Profiler(args.profile)
     redis_process, redis_url = start_redis(workdir) if args.database == "postgres" else (None, None)
     try:
-        idp_info = run_idp(args, workdir, database_url, redis_url, results, profiler)
+        idp_info = run_idp(args, workdir, database_url, redis_url, results, profiler, references)
     finally:
+        references.stop()
         if redis_process is not None:
             redis_process.terminate()
             redis_process.wait(timeout=10)
     idp_info["redis"] = bool(redis_url)
-    if args.peer:
-        run_peer(args, workdir, results)
+    around_logins = results.get(("floor", "argon2_around_logins"))
+    if around_logins:
+        floors["argon2_s"] = statistics.median(around_logins)
     ok = print_table(args, results, floors, idp_info, pg)
     shutil.rmtree(workdir, ignore_errors=True)
     return 0 if ok else 1
