@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask import abort, g, jsonify, make_response, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -199,6 +200,18 @@ def init_app(app) -> None:
         if wants_json():
             return jsonify(error="invalid_request", error_description=description), 400
         return app.response_class(f"400 Bad Request: {description}\n", status=400, mimetype="text/plain")
+
+    @app.errorhandler(InsecureTransportError)
+    def insecure_transport(error):
+        """Authlib refuses OAuth over plain HTTP off loopback (RFC 6749 §3.1.2.1, §10.9), which
+        happens when the public URL is ``http://`` on a real host: its own answer, not a 500."""
+        from .extensions import db
+
+        db.session.rollback()
+        status, body, headers = error()
+        if wants_json() or request.method == "POST":
+            return make_response(jsonify(dict(body)), status, headers)
+        return render_error(status, _("Bad request"), error.description)
 
     @app.errorhandler(HTTPException)
     def http_error(error):

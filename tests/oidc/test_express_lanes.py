@@ -115,6 +115,77 @@ def test_client_credentials_answers_match(pair, setup):
     both(pair, "POST", "token", lane_answers=True, data={"grant_type": "client_credentials", "client_id": machine_id})
 
 
+def _machine_client(runner, name: str, *options: str) -> tuple[str, str]:
+    created = json.loads(runner("clients", "create", "--realm", REALM, "--name", name, "--client-credentials",
+                                *options, "--json").stdout)
+    return created["client_id"], created["client_secret"]
+
+
+def test_a_plain_client_credentials_grant_skips_authlibs_dispatch_and_every_other_request_takes_it(
+        pair, setup, runner, monkeypatch):
+    """The lane grants a plain client_credentials request itself
+    (``ClientCredentialsGrant.answer_plain_request``); anything it would not grant, or is not
+    sure of, goes through Authlib's ``create_token_response``. Either way the answer is the one
+    Flask gives (``both``)."""
+    machine_id, machine_secret = setup["machine"]
+    post_client = _machine_client(runner, "Form machine", "--auth-method", "client_secret_post")
+    bound_client = _machine_client(runner, "Bound machine", "--dpop-required", "on")
+    express, _ = pair
+    server = express.app.extensions["idp.authorization_server"]
+    dispatched = []
+    dispatch = server.create_token_response
+    monkeypatch.setattr(server, "create_token_response",
+                        lambda request=None: dispatched.append(request) or dispatch(request))
+    cc = {"grant_type": "client_credentials"}
+    form_credentials = {"client_id": machine_id, "client_secret": machine_secret}
+    #: (answered by the lane's own grant, 200 or 400 for a refusal (400 or 401, as Flask answers), request)
+    cases = [
+        (True, 200, {"data": cc, "headers": basic(setup["machine"])}),
+        (True, 200, {"data": {**cc, **form_credentials}}),
+        (True, 200, {"data": {**cc, "scope": "openid email"}, "headers": basic(setup["machine"])}),
+        (True, 200, {"data": {**cc, "scope": "email admin payments:write"}, "headers": basic(setup["machine"])}),
+        (True, 200, {"data": {**cc, "scope": ""}, "headers": basic(setup["machine"])}),
+        (True, 200, {"data": {**cc, "client_id": post_client[0], "client_secret": post_client[1]}}),
+        (True, 200, {"data": cc, "headers": basic(post_client)}),
+        # refusals
+        (False, 400, {"data": cc, "headers": basic((machine_id, "wrong"))}),
+        (False, 400, {"data": {**cc, "client_id": machine_id, "client_secret": "wrong"}}),
+        (False, 400, {"data": cc, "headers": basic(("nobody", machine_secret))}),
+        (False, 400, {"data": cc, "headers": basic(setup["shop"])}),
+        (False, 400, {"data": cc, "headers": basic(bound_client)}),
+        (False, 400, {"data": {**cc, "client_id": machine_id}}),
+        (False, 400, {"data": cc}),
+        (False, 400, {"data": cc, "headers": {"Authorization": "Basic " + base64.b64encode(machine_id.encode()).decode()}}),
+        # credentials twice, or beside another Authorization header: Authlib's order of methods
+        (False, 200, {"data": {**cc, **form_credentials}, "headers": basic(setup["machine"])}),
+        (False, 200, {"data": {**cc, **form_credentials}, "headers": basic((machine_id, "wrong"))}),
+        (False, 200, {"data": {**cc, "client_id": machine_id}, "headers": basic(setup["machine"])}),
+        (False, 200, {"data": {**cc, **form_credentials}, "headers": {"Authorization": "Bearer something"}}),
+        (False, 200, {"data": {**cc, **form_credentials}, "headers": {"Authorization": "Basic !!!"}}),
+    ]
+    for plain, status, request in cases:
+        dispatched.clear()
+        answer = both(pair, "POST", "token", lane_answers=True, **request)
+        assert (not dispatched) is plain, (plain, request, answer.get_json())
+        assert answer.status_code // 100 * 100 == status, (request, answer.get_json())
+        if status == 200:
+            assert answer.get_json()["token_type"] == "Bearer"
+            assert answer.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["token", "introspect", "revoke", "par", "device_authorization"])
+def test_oauth_over_plain_http_off_loopback_is_refused_with_authlibs_error_not_a_500(make_app, setup, path):
+    """Authlib refuses OAuth over plain HTTP off loopback (``InsecureTransportError``), the case
+    of a public URL that is ``http://`` on a real host. Flask answers its error (it was a 500),
+    and the lane's own client_credentials grant does not answer in its place."""
+    app = make_app(public_url="http://idp.example.com")
+    answer = app.test_client().post(f"/realms/{REALM}/{path}", base_url="http://idp.example.com",
+                                    data={"grant_type": "client_credentials", "token": "abc"},
+                                    headers=basic(setup["machine"]))
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == "insecure_transport"
+
+
 @pytest.mark.parametrize("odd", [
     {"data": "grant_type=client_credentials&grant_type=client_credentials"},
     {"data": "grant_type=client_credentials&resource=https%3A%2F%2Fapi.example.com"},

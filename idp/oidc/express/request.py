@@ -33,6 +33,13 @@ class ExpressRequest:
     remote_addr: str | None = None
     user_agent: str = ""
 
+    def transport_allowed(self) -> bool:
+        """Whether Authlib's transport check passes this request (HTTPS, or a loopback or
+        ``AUTHLIB_INSECURE_TRANSPORT`` exception): ``ExpressOAuth2Request`` raises
+        ``InsecureTransportError`` where it does not."""
+        scheme, _, rest = self.url.partition("://")
+        return _secure_transport(f"{scheme}://{rest.partition('/')[0]}", bool(os.environ.get("AUTHLIB_INSECURE_TRANSPORT")))
+
     def oauth2_request(self) -> OAuth2Request:
         """The request as Authlib's server and endpoints take it (``RealmAuthorizationServer``
         uses a request built in memory as it is)."""
@@ -88,9 +95,7 @@ def _secure_transport(origin: str, _insecure_transport_allowed: bool) -> bool:
 
 class ExpressOAuth2Request(OAuth2Request):
     def __init__(self, request: ExpressRequest):
-        scheme, _, rest = request.url.partition("://")
-        origin = f"{scheme}://{rest.partition('/')[0]}"
-        if not _secure_transport(origin, bool(os.environ.get("AUTHLIB_INSECURE_TRANSPORT"))):
+        if not request.transport_allowed():
             raise InsecureTransportError()
         # Authlib's initialisation, its transport check made above once per origin: the check
         # parses the host as an IP address on every request (a thirtieth of a

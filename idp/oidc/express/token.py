@@ -1,8 +1,10 @@
 """The token endpoint's lane: client_credentials and refresh_token requests that carry nothing
 the lane cannot judge.
 
-The request goes to the same ``RealmAuthorizationServer.create_token_response`` as Flask's view,
-built in memory; its answer, success or OAuth error, is the server's own. Only the parameters a
+A plain client_credentials request the grant grants is answered by the grant itself
+(``ClientCredentialsGrant.answer_plain_request``). Every other request goes to the same
+``RealmAuthorizationServer.create_token_response`` as Flask's view, built in memory; its answer,
+success or OAuth error, is the server's own. Only the parameters a
 grant's plain request has are taken (client authentication by secret, Basic or in the form):
 ``resource``/``audience``, client assertions and anything unknown are Flask's.
 
@@ -14,6 +16,7 @@ import logging
 
 from flask import current_app, g
 
+from ..grants.client_credentials import ClientCredentialsGrant
 from .answer import ExpressAnswer
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,10 @@ def answer(request):
     if fields is None or not fields.issuperset(request.form):
         return None
     server = current_app.extensions["idp.authorization_server"]
+    if request.form["grant_type"] == "client_credentials":
+        granted = ClientCredentialsGrant.answer_plain_request(server, request)
+        if granted is not None:
+            return server.handle_response(*granted)
     try:
         return server.create_token_response(request.oauth2_request())
     except Exception:
