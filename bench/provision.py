@@ -39,7 +39,10 @@ def provision(app, users: int) -> Provisioned:
 
     with app.app_context():
         bootstrap()
-        realm = create_realm(REALM, mfa_enabled=True, totp_enabled=True, mfa_required=True)
+        # An hour: the userinfo and introspection phases reuse one token from the seed logins,
+        # and with their references run beside them a long run outlasts the default 10 minutes.
+        realm = create_realm(REALM, mfa_enabled=True, totp_enabled=True, mfa_required=True,
+                             access_token_lifetime=3600)
         client, secret = create_client(realm, name="Bench app", redirect_uris=[REDIRECT_URI],
                                        client_credentials=True, id_token_signed_response_alg="ES256",
                                        client_id="bench")

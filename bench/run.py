@@ -475,29 +475,43 @@ class References:
     - the peer, node oidc-provider, next to every phase it answers too;
     - the argon2id floor, before and after the logins.
 
-    One repeat runs ceiling, idp, peer; the next peer, idp, ceiling, so a drift through a
-    repeat's minute falls on each side alike."""
+    One repeat runs ceiling, idp, peer (then the client_credentials floor); the next the floor,
+    peer, idp, ceiling: the two targets' references are always beside the phase, and a drift
+    through a repeat's minute falls on each side alike."""
 
     CEILING = frozenset({"discovery", "jwks", "token_cc", "userinfo", "introspection"})
+    PEER = frozenset({"discovery", "jwks", "token_cc", "token_refresh", "userinfo"})
 
     def __init__(self, args, workdir: Path, results: dict):
+        """Starts the references the run's phases need (``--only``); any it started are stopped
+        again if one fails to start."""
         self.args = args
         self.results = results
         self.servers: list[Server] = []
         self.peer_scenarios: dict = {}
+        wanted = args.only or self.CEILING | self.PEER
+        started = [name for name, needed in (("the bare Flask ceiling", wanted & self.CEILING),
+                                             ("the client_credentials floor", "token_cc" in wanted),
+                                             ("the peer", args.peer and wanted & self.PEER)) if needed]
+        if started:
+            log("references: " + ", ".join(started))
         env = huge_page_environment({**os.environ, "IDP_WORKERS": str(WORKERS), "IDP_ACCESS_LOG": ""})
-        self.ceiling = self._start_floor_app("flask", "floor_app:app", "/document", env, workdir)
-        wanted = args.only or {"token_cc"}
-        self.signing = (self._start_floor_app("signing", "floor_app:signing_app", "/", env, workdir)
-                        if "token_cc" in wanted else None)
-        self.peer = None
-        if args.peer:
-            install_peer()
-            port = free_port()
-            self.peer = Server("peer", ["node", str(BENCH / "peer" / "server.mjs"), str(port)],
-                               {**os.environ, "PEER_MODULES": str(PEER_DIR), "NODE_ENV": "production"},
-                               "/.well-known/openid-configuration", port, workdir)
-            self.servers.append(self.peer)
+        self.ceiling = self.signing = self.peer = None
+        try:
+            if wanted & self.CEILING:
+                self.ceiling = self._start_floor_app("flask", "floor_app:app", "/document", env, workdir)
+            if "token_cc" in wanted:
+                self.signing = self._start_floor_app("signing", "floor_app:signing_app", "/", env, workdir)
+            if args.peer and wanted & self.PEER:
+                install_peer()
+                port = free_port()
+                self.peer = Server("peer", ["node", str(BENCH / "peer" / "server.mjs"), str(port)],
+                                   {**os.environ, "PEER_MODULES": str(PEER_DIR), "NODE_ENV": "production"},
+                                   "/.well-known/openid-configuration", port, workdir)
+                self.servers.append(self.peer)
+        except BaseException:
+            self.stop()
+            raise
 
     def _start_floor_app(self, name: str, app: str, ready_path: str, env: dict, workdir: Path) -> Server:
         port = free_port()
@@ -531,16 +545,16 @@ class References:
     def _references(self, name: str, n: int) -> list:
         """The reference phases of repeat ``n`` of idp's phase ``name``, as (results key, run)."""
         args, runs = self.args, []
-        if name in self.CEILING:
+        if name in self.CEILING and self.ceiling is not None:
             runs.append((("ceiling", name), lambda: phase(f"bare Flask JSON (next to {name}) #{n + 1}",
                                                           self.ceiling.port, Get("/document"), args, workers=WORKERS)))
+        if self.peer is not None and name in self.PEER:
+            runs.append((("peer", name), lambda: phase(f"peer {name} #{n + 1}", self.peer.port,
+                                                       self._peer_scenario(name), args)))
         if name == "token_cc" and self.signing is not None:
             runs.append((("floor", "signing"), lambda: phase(
                 f"bare WSGI ES256 token #{n + 1}", self.signing.port, ClientCredentials("/token", "bench", "x"), args,
                 workers=WORKERS)))
-        if self.peer is not None and self._peer_scenario(name) is not None:
-            runs.append((("peer", name), lambda: phase(f"peer {name} #{n + 1}", self.peer.port,
-                                                       self._peer_scenario(name), args)))
         return runs
 
     def around(self, name: str, n: int, measure_idp) -> None:
@@ -715,14 +729,15 @@ def main(argv=None) -> int:
         database_url, pg = fresh_database(ensure_postgres())
     else:
         database_url, pg = f"sqlite:///{workdir / 'idp.sqlite3'}", {}
-    log("references: the bare Flask ceiling, the client_credentials floor" + (", the peer" if args.peer else ""))
-    references = References(args, workdir, results)
     profiler = Profiler(args.profile)
-    redis_process, redis_url = start_redis(workdir) if args.database == "postgres" else (None, None)
+    references = redis_process = None
     try:
+        references = References(args, workdir, results)
+        redis_process, redis_url = start_redis(workdir) if args.database == "postgres" else (None, None)
         idp_info = run_idp(args, workdir, database_url, redis_url, results, profiler, references)
     finally:
-        references.stop()
+        if references is not None:
+            references.stop()
         if redis_process is not None:
             redis_process.terminate()
             redis_process.wait(timeout=10)

@@ -173,6 +173,32 @@ def test_a_plain_client_credentials_grant_skips_authlibs_dispatch_and_every_othe
             assert answer.headers["Cache-Control"] == "no-store"
 
 
+def test_a_receiver_of_authlibs_client_authenticated_signal_sends_every_request_through_authlib(pair, setup,
+                                                                                               monkeypatch):
+    """The lane's own grant skips Authlib's dispatch only while nothing runs around the grant:
+    once someone listens to ``client_authenticated``, Authlib answers and the listener hears."""
+    from authlib.integrations.flask_oauth2.signals import client_authenticated
+
+    express, _ = pair
+    server = express.app.extensions["idp.authorization_server"]
+    dispatched, heard = [], []
+    dispatch = server.create_token_response
+    monkeypatch.setattr(server, "create_token_response",
+                        lambda request=None: dispatched.append(request) or dispatch(request))
+
+    def listener(sender, client=None, grant=None):
+        heard.append(client.client_id)
+
+    client_authenticated.connect(listener)
+    try:
+        answer = both(pair, "POST", "token", lane_answers=True, data={"grant_type": "client_credentials"},
+                      headers=basic(setup["machine"]))
+    finally:
+        client_authenticated.disconnect(listener)
+    assert answer.status_code == 200
+    assert dispatched and heard == [setup["machine"][0]] * len(heard) and heard
+
+
 @pytest.mark.parametrize("path", ["token", "introspect", "revoke", "par", "device_authorization"])
 def test_oauth_over_plain_http_off_loopback_is_refused_with_authlibs_error_not_a_500(make_app, setup, path):
     """Authlib refuses OAuth over plain HTTP off loopback (``InsecureTransportError``), the case

@@ -79,7 +79,10 @@ class ExpressLanes:
         if lane is None:
             return self.wsgi_app(environ, start_response)
         request = read_express_request(environ, lane.METHODS)
-        response = self._answer(lane, realm_name, request) if request is not None else None
+        # Over plain HTTP off loopback Authlib refuses every OAuth request: Flask answers that
+        # refusal (``idp.web``), not a lane that would log it as a failure.
+        answerable = request is not None and request.transport_allowed()
+        response = self._answer(lane, realm_name, request) if answerable else None
         if response is None:
             if request is not None:
                 environ["wsgi.input"] = io.BytesIO(request.body)  # Flask reads the body again

@@ -1,6 +1,7 @@
 """The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself."""
 from __future__ import annotations
 
+from authlib.integrations.flask_oauth2.signals import client_authenticated
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
@@ -48,9 +49,15 @@ class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGra
         proof, an insecure transport, or any check that fails. The token is Authlib's own
         ``server.generate_token``; a client_credentials token is kept in no row
         (``tokens.save_token``). ``tests/oidc/test_express_lanes.py`` compares the answers with
-        Flask's, request by request."""
+        Flask's, request by request.
+
+        The grant must be the server's client_credentials grant as registered, with nothing
+        Authlib would run around it (``_registered_plainly``); else every request is
+        Authlib's."""
         form, headers = request.form, request.headers
         if form.get("grant_type") != cls.GRANT_TYPE or headers.get("DPoP") is not None:
+            return None
+        if not cls._registered_plainly(server):
             return None
         if not request.transport_allowed():
             return None
@@ -81,6 +88,18 @@ class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGra
         token = server.generate_token(grant_type=cls.GRANT_TYPE, client=client, scope=client.get_allowed_scope(scope),
                                       include_refresh_token=False)
         return 200, token, cls.TOKEN_RESPONSE_HEADER
+
+    @classmethod
+    def _registered_plainly(cls, server) -> bool:
+        """Whether ``server`` answers client_credentials with this grant and nothing around its
+        checks and ``generate_token``: the first grant registered for the type is this class,
+        with no extension (extensions add hooks to the grant), and no one receives Authlib's
+        ``client_authenticated`` signal. Should a hook or a receiver be added, Authlib answers
+        again, and ``answer_plain_request`` never skips it."""
+        for grant_class, extensions in server._token_grants:
+            if grant_class.GRANT_TYPE == cls.GRANT_TYPE:
+                return grant_class is cls and not extensions and not client_authenticated.receivers
+        return False
 
 
 grant = GrantSpec(
