@@ -38,7 +38,8 @@ class ExpressRequest:
         ``AUTHLIB_INSECURE_TRANSPORT`` exception): ``ExpressOAuth2Request`` raises
         ``InsecureTransportError`` where it does not."""
         scheme, _, rest = self.url.partition("://")
-        return _secure_transport(f"{scheme}://{rest.partition('/')[0]}", bool(os.environ.get("AUTHLIB_INSECURE_TRANSPORT")))
+        origin = f"{scheme}://{rest.partition('/')[0]}"
+        return _secure_transport(origin, bool(os.environ.get("AUTHLIB_INSECURE_TRANSPORT")))
 
     def oauth2_request(self) -> OAuth2Request:
         """The request as Authlib's server and endpoints take it (``RealmAuthorizationServer``

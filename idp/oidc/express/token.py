@@ -4,9 +4,9 @@ the lane cannot judge.
 A plain client_credentials request the grant grants is answered by the grant itself
 (``ClientCredentialsGrant.answer_plain_request``). Every other request goes to the same
 ``RealmAuthorizationServer.create_token_response`` as Flask's view, built in memory; its answer,
-success or OAuth error, is the server's own. Only the parameters a
-grant's plain request has are taken (client authentication by secret, Basic or in the form):
-``resource``/``audience``, client assertions and anything unknown are Flask's.
+success or OAuth error, is the server's own. Only the parameters a grant's plain request has are
+taken (client authentication by secret, Basic or in the form): ``resource``/``audience``, client
+assertions and anything unknown are Flask's.
 
 A refresh that fails after its token was rotated (committed) is not handed to Flask: started
 over, it would find the token spent, a reuse that ends the family. It is answered here, 500."""
