@@ -212,6 +212,16 @@ def test_oauth_over_plain_http_off_loopback_is_refused_with_authlibs_error_not_a
     assert answer.get_json()["error"] == "insecure_transport"
 
 
+def test_a_browser_sent_to_authorize_over_plain_http_off_loopback_gets_the_error_page(make_app, setup):
+    """The same refusal at the authorization endpoint, where a browser arrives: a page, not a 500."""
+    app = make_app(public_url="http://idp.example.com")
+    page = app.test_client().get(f"/realms/{REALM}/authorize", base_url="http://idp.example.com", query_string={
+        "response_type": "code", "client_id": setup["shop"][0], "redirect_uri": REDIRECT_URI, "scope": "openid"})
+    assert page.status_code == 400
+    assert page.mimetype == "text/html"
+    assert "https" in page.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("odd", [
     {"data": "grant_type=client_credentials&grant_type=client_credentials"},
     {"data": "grant_type=client_credentials&resource=https%3A%2F%2Fapi.example.com"},
