@@ -68,7 +68,10 @@ def create_app(
     settings.server.public_url = public_url = check_public_url(settings.server.public_url)
     from flask import Flask
 
+    from .routing import LazilyBuiltRule
+
     app = Flask(__name__, instance_path=str(folder), instance_relative_config=False)
+    app.url_rule_class = LazilyBuiltRule
     secrets_file = _instance_secrets(folder)
     app.config.update(
         SECRET_KEY=settings.server.secret_key or secrets_file["secret_key"],
