@@ -18,9 +18,11 @@ class LazilyBuiltRule(Rule):
         compile_now = super()._compile_builder
         attribute = "_build_unknown" if append_unknown else "_build"
 
-        def build_on_first_use(rule: Rule, *args, **values):
+        # positional-only: a URL value may be called anything, "rule" included (Werkzeug's own
+        # builders name theirs ".self" for the same reason)
+        def build_on_first_use(rule: Rule, /, **values):
             builder = compile_now(append_unknown).__get__(rule, None)
             setattr(rule, attribute, builder)
-            return builder(*args, **values)
+            return builder(**values)
 
         return build_on_first_use
