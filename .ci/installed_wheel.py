@@ -3,7 +3,8 @@
 Builds the wheel (README "Production": ``pip install .``), installs it into a fresh virtualenv
 under /tmp, runs ``idp db upgrade`` on a new PostgreSQL database, sets up a realm with SMS MFA,
 a public client and a user with the installed ``idp`` command, starts ``gunicorn idp.wsgi:app``
-from that virtualenv and completes one login: password, the texted code read from the outbox,
+from that virtualenv (with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``, as README "Production"
+exports it; its workers must not log the warning they log without it) and completes one login: password, the texted code read from the outbox,
 the recovery codes page, the code exchanged for tokens (PKCE), userinfo. Nothing here imports
 the checkout's ``idp``: what runs is only what the wheel carries (migrations, themes, templates).
 
@@ -211,6 +212,10 @@ def main() -> int:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("IDP_", "PYTHON"))}
         env.update(IDP_INSTANCE=str(instance), IDP_DATABASE_URL=database_url, IDP_SERVER_PUBLIC_URL=base_url,
                    PATH=f"{venv / 'bin'}:{env.get('PATH', '')}")
+        # README "Production": argon2id's blocks in huge pages (idp/memory.py warns without it)
+        tunables = [item for item in env.get("GLIBC_TUNABLES", "").split(":") if item]
+        if not any(item.startswith("glibc.malloc.hugetlb=") for item in tunables):
+            env["GLIBC_TUNABLES"] = ":".join([*tunables, "glibc.malloc.hugetlb=1"])
 
         def idp(*args, input=None):
             return run(str(venv / "bin" / "idp"), *args, cwd=work, env=env, input=input)
@@ -243,6 +248,8 @@ def main() -> int:
         say(f"gunicorn idp.wsgi:app serves {base_url}")
         claims = Browser(base_url, instance / "sms-outbox.jsonl").log_in(client["client_id"])
         assert claims["email"] == EMAIL, claims
+        served = (work / "gunicorn.log").read_text()
+        assert "GLIBC_TUNABLES does not include" not in served, served
         say(f"logged in as {claims['email']} (sub {claims['sub']}) in {time.monotonic() - started:.0f}s")
     finally:
         if server is not None:
