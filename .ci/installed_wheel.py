@@ -4,9 +4,10 @@ Builds the wheel (README "Production": ``pip install .``), installs it into a fr
 under /tmp, runs ``idp db upgrade`` on a new PostgreSQL database, sets up a realm with SMS MFA,
 a public client and a user with the installed ``idp`` command, starts ``gunicorn idp.wsgi:app``
 from that virtualenv (with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``, as README "Production"
-exports it; its workers must not log the warning they log without it) and completes one login: password, the texted code read from the outbox,
-the recovery codes page, the code exchanged for tokens (PKCE), userinfo. Nothing here imports
-the checkout's ``idp``: what runs is only what the wheel carries (migrations, themes, templates).
+exports it; its workers must not log the warning they log without it) and completes one login:
+password, the texted code read from the outbox, the recovery codes page, the code exchanged for
+tokens (PKCE), userinfo. Nothing here imports the checkout's ``idp``: what runs is only what the
+wheel carries (migrations, themes, templates).
 
     python .ci/installed_wheel.py        # needs IDP_TEST_DATABASE_URL (a role that may create databases)
 """

@@ -140,7 +140,7 @@ def test_resend_verification_email_waits_for_its_cool_down(realm_factory, user_f
     login = log_in_unverified(browser, realm)
     assert "Resend verification email" in login.page
     shown = int(re.search(r'data-countdown="(\d+)"', login.page).group(1))
-    assert 45 <= shown <= 60, "the page counts down what is left of the 60-second cool-down (a slow machine may eat a few)"
+    assert 45 <= shown <= 60, "what is left of the 60-second cool-down (a slow machine may eat a few seconds)"
 
     login.submit({})
     assert login.response.status_code == 429
