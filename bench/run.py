@@ -490,19 +490,21 @@ class References:
         self.servers: list[Server] = []
         self.peer_scenarios: dict = {}
         wanted = args.only or self.CEILING | self.PEER
-        started = [name for name, needed in (("the bare Flask ceiling", wanted & self.CEILING),
-                                             ("the client_credentials floor", "token_cc" in wanted),
-                                             ("the peer", args.peer and wanted & self.PEER)) if needed]
+        needs_ceiling, needs_signing = bool(wanted & self.CEILING), "token_cc" in wanted
+        needs_peer = bool(args.peer and wanted & self.PEER)
+        started = [name for name, needed in (("the bare Flask ceiling", needs_ceiling),
+                                             ("the client_credentials floor", needs_signing),
+                                             ("the peer", needs_peer)) if needed]
         if started:
             log("references: " + ", ".join(started))
         env = huge_page_environment({**os.environ, "IDP_WORKERS": str(WORKERS), "IDP_ACCESS_LOG": ""})
         self.ceiling = self.signing = self.peer = None
         try:
-            if wanted & self.CEILING:
+            if needs_ceiling:
                 self.ceiling = self._start_floor_app("flask", "floor_app:app", "/document", env, workdir)
-            if "token_cc" in wanted:
+            if needs_signing:
                 self.signing = self._start_floor_app("signing", "floor_app:signing_app", "/", env, workdir)
-            if args.peer and wanted & self.PEER:
+            if needs_peer:
                 install_peer()
                 port = free_port()
                 self.peer = Server("peer", ["node", str(BENCH / "peer" / "server.mjs"), str(port)],
