@@ -150,3 +150,31 @@ def test_twilio_integration_with_missing_or_bad_settings_is_refused(in_app, opti
         realm = create_realm("acme")
         with pytest.raises(ServiceError, match=message):
             add_integration(realm, kind="twilio", name="twilio", active=True, **settings)
+
+
+def test_the_twilio_client_gives_up_on_an_api_that_does_not_answer():
+    """The package's default HTTP client has no timeout: a Twilio API that accepts the
+    connection and never answers would hold the request (and its worker) forever."""
+    import socket
+    import threading
+    import time
+
+    from idp.sms import SmsSendError
+    from idp.sms.twilio import sender as twilio_sender
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    port = silent.getsockname()[1]
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(silent.accept()), daemon=True).start()
+    sender = twilio_sender.TwilioSender(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, from_number=SENDER)
+    assert sender.client.http_client.timeout == twilio_sender.TIMEOUT_SECONDS
+    sender.client.http_client.timeout = 0.5
+    sender.client.api.base_url = f"http://127.0.0.1:{port}"  # where the request goes, not api.twilio.com
+    began = time.monotonic()
+    with pytest.raises(SmsSendError, match="could not be reached"):
+        sender.send(PHONE, "123456 is your code")
+    assert time.monotonic() - began < 5
+    assert accepted, "the sender never connected to the silent API"
+    silent.close()

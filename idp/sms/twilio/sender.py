@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from .. import SmsSendError
+
+#: Seconds Twilio has to answer. The package's own client waits forever by default, and the
+#: code page's request waits with it: a worker thread held until the connection dies.
+TIMEOUT_SECONDS = 10
 
 
 class TwilioSender:
@@ -14,7 +19,8 @@ class TwilioSender:
             raise SmsSendError("Twilio integration is missing its account SID or auth token")
         if not from_number and not messaging_service_sid:
             raise SmsSendError("Twilio integration needs a sender number or a Messaging Service SID")
-        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.client = Client(account_sid, auth_token,
+                             http_client=http_client or TwilioHttpClient(timeout=TIMEOUT_SECONDS))
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
 
