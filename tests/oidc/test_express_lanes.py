@@ -231,7 +231,7 @@ def test_a_browser_sent_to_authorize_over_plain_http_off_loopback_gets_the_error
     {"data": "grant_type=client_credentials", "headers": {"DPoP": "not.a.proof"}},
     {"data": "grant_type=client_credentials", "headers": {"Origin": "https://elsewhere.example"}},
     {"data": "grant_type=client_credentials", "query_string": "grant_type=client_credentials"},
-    {"data": "grant_type=authorization_code&code=nope&redirect_uri=x"},
+    {"data": "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=nope"},
     {"data": ""},
 ], ids=["repeated", "resource", "nul", "not-utf8", "json", "dpop", "origin", "query", "other-grant", "empty"])
 def test_requests_the_token_lane_does_not_judge_go_to_flask(pair, setup, odd):
@@ -479,3 +479,119 @@ def realm_with_machine_and_shop_elsewhere(runner) -> dict:
     from .conftest import realm_with_machine_and_shop
 
     return realm_with_machine_and_shop(runner, "elsewhere", REDIRECT_URI, "bob@example.com")
+
+
+def test_each_kind_of_code_exchange_gets_the_same_answer_from_the_lane_and_flask(pair, setup):
+    """Each instance's browser logs in to the shop (a code works once): the same exchanges, one
+    code each, get the same answers; the lane answers the plain ones, refusals included, and a
+    replayed code revokes what it issued on both paths, recorded with the caller's address."""
+    from ..flows import HostedLogin
+
+    express, _ = pair
+    shop_id, shop_secret = setup["shop"]
+
+    def log_in(instance):  # a new browser each time: a session would skip the login page
+        login = HostedLogin(instance.app.test_client(), REALM, shop_id, shop_secret, redirect_uri=REDIRECT_URI)
+        login.authorize(scope="openid email offline_access")
+        login.log_in(EMAIL)
+        return login
+
+    def comparable(response):
+        answer = _comparable(response)
+        if isinstance(answer["body"], dict):
+            for name in ("access_token", "id_token"):
+                if isinstance(answer["body"].get(name), dict):
+                    for differs in ("sid", "nonce", "at_hash"):  # each login's own
+                        answer["body"][name].pop(differs, None)
+        return answer
+
+    def each(logins, *, lane_answers, headers=None, **changed):
+        answers = []
+        for login, instance in zip(logins, pair):
+            form = {"grant_type": "authorization_code", "code": login.callback_params()["code"],
+                    "redirect_uri": REDIRECT_URI, "code_verifier": login.verifier, **changed}
+            form = {name: value for name, value in form.items() if value is not None}
+            answers.append(instance.send("POST", "token", data=form,
+                                         headers=basic(setup["shop"]) if headers is None else headers))
+        (answered, express_flask_ran), (expected, _) = answers
+        assert comparable(answered) == comparable(expected)
+        assert express_flask_ran is not lane_answers
+        return answered
+
+    logins = [log_in(instance) for instance in pair]
+    # refusals that leave the code unspent
+    each(logins, lane_answers=True, headers=basic((shop_id, "wrong")))
+    each(logins, lane_answers=True, headers=basic(setup["machine"]))
+    # what the lane does not judge
+    each(logins, lane_answers=False, headers={**basic(setup["shop"]), "DPoP": "not.a.proof"})
+    logins = [log_in(instance) for instance in pair]
+    each(logins, lane_answers=False, resource="https://api.example.com")
+    logins = [log_in(instance) for instance in pair]
+    refused = each(logins, lane_answers=True, code_verifier="x" * 43)
+    assert (refused.status_code, refused.get_json()["error"]) == (400, "invalid_grant")
+    logins = [log_in(instance) for instance in pair]
+    each(logins, lane_answers=True, redirect_uri="http://127.0.0.1:9999/elsewhere")
+    logins = [log_in(instance) for instance in pair]
+    issued = each(logins, lane_answers=True)
+    assert issued.status_code == 200 and {"access_token", "id_token", "refresh_token"} <= set(issued.get_json())
+    replayed = each(logins, lane_answers=True)
+    assert (replayed.status_code, replayed.get_json()["error"]) == (400, "invalid_grant")
+    refresh = express.send("POST", "token", headers=basic(setup["shop"]), data={
+        "grant_type": "refresh_token", "refresh_token": issued.get_json()["refresh_token"]})[0]
+    assert refresh.status_code == 400, "the replayed code's refresh token still works"
+    with express.app.app_context():
+        from idp.extensions import db
+        from idp.models import AuditEvent
+
+        replays = db.session.scalars(db.select(AuditEvent).filter_by(event_type="oauth.code_replayed")).all()
+        assert len(replays) == 2 and {event.ip_address for event in replays} == {"127.0.0.1"}
+
+
+def test_a_public_clients_code_exchange_gets_the_same_answer_from_the_lane_and_flask(pair, setup, runner):
+    """A public client (a mobile or single-page app) sends its client_id and its PKCE verifier,
+    no secret: the lane answers it, and refuses a wrong verifier as Flask does."""
+    from ..flows import HostedLogin
+
+    app_id = json.loads(runner("clients", "create", "--realm", REALM, "--name", "Phone app", "--redirect-uri",
+                               REDIRECT_URI, "--public", "--json").stdout)["client_id"]
+    for verifier, status in (("x" * 43, 400), (None, 200)):
+        answers = []
+        for instance in pair:
+            login = HostedLogin(instance.app.test_client(), REALM, app_id, redirect_uri=REDIRECT_URI)
+            login.authorize(scope="openid email")
+            login.log_in(EMAIL)
+            answers.append(instance.send("POST", "token", data={
+                "grant_type": "authorization_code", "code": login.callback_params()["code"], "client_id": app_id,
+                "redirect_uri": REDIRECT_URI, "code_verifier": verifier or login.verifier}))
+        (answered, express_flask_ran), (expected, _) = answers
+        assert answered.status_code == expected.status_code == status, answered.get_json()
+        assert answered.get_json().keys() == expected.get_json().keys()
+        assert not express_flask_ran
+
+
+def test_a_code_exchange_that_fails_after_its_code_was_spent_is_answered_by_the_lane(pair, setup, monkeypatch):
+    """Started over in Flask, the exchange would find its code spent: a replay, which revokes
+    and is recorded as an attack. The lane answers the failure itself, as Flask would (500)."""
+    from idp.oidc import server as oidc_server
+
+    from ..flows import HostedLogin
+
+    express, _ = pair
+    login = HostedLogin(express.http, REALM, *setup["shop"], redirect_uri=REDIRECT_URI)
+    login.authorize(scope="openid email")
+    login.log_in(EMAIL)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the token row could not be written")
+
+    monkeypatch.setattr(oidc_server.RealmAuthorizationServer, "save_token", broken)
+    answered, flask_ran = express.send("POST", "token", headers=basic(setup["shop"]), data={
+        "grant_type": "authorization_code", "code": login.callback_params()["code"], "redirect_uri": REDIRECT_URI,
+        "code_verifier": login.verifier})
+    assert (answered.status_code, answered.get_json()["error"]) == (500, "server_error")
+    assert not flask_ran
+    with express.app.app_context():
+        from idp.extensions import db
+        from idp.models import AuditEvent
+
+        assert not db.session.scalars(db.select(AuditEvent).filter_by(event_type="oauth.code_replayed")).all()

@@ -1,5 +1,5 @@
-"""The token endpoint's lane: client_credentials and refresh_token requests that carry nothing
-the lane cannot judge.
+"""The token endpoint's lane: client_credentials, refresh_token and authorization_code requests
+that carry nothing the lane cannot judge.
 
 A plain client_credentials request the grant grants is answered by the grant itself
 (``ClientCredentialsGrant.answer_plain_request``). Every other request goes to the same
@@ -31,6 +31,8 @@ GRANT_FIELDS = {
     # a public client sends its client_id alone; a DPoP-bound token comes with a DPoP proof,
     # which is Flask's (``FLASK_ONLY_HEADERS``)
     "refresh_token": frozenset({"grant_type", "refresh_token", "scope"}) | CLIENT_SECRET_FIELDS,
+    # the code exchange that ends every login: a fifth of its CPU was Flask's
+    "authorization_code": frozenset({"grant_type", "code", "redirect_uri", "code_verifier"}) | CLIENT_SECRET_FIELDS,
 }
 
 
@@ -46,9 +48,7 @@ def answer(request):
     try:
         return server.create_token_response(request.oauth2_request())
     except Exception:
-        if not g.get("refresh_token_rotated"):
+        if not (g.get("refresh_token_rotated") or g.get("authorization_code_claimed")):
             raise  # nothing was changed: Flask starts the request over
-        # Started over, the request would find its refresh token spent and end the family as a
-        # reuse: answered here, as Flask answers an unexpected error.
-        log.exception("refresh failed after its token was rotated")
+        log.exception("%s failed after it spent its grant", request.form["grant_type"])
         return ExpressAnswer.json(500, {"error": "server_error", "error_description": "An unexpected error occurred."})

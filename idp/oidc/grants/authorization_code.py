@@ -125,6 +125,7 @@ class AuthorizationCodeGrant(SenderConstrainedGrant, grants.AuthorizationCodeGra
             db.session.commit()
             return None
         commit_keeping_loaded_state()
+        g.authorization_code_claimed = True  # spent: not to be started over (``idp.oidc.express``)
         if row.expires_at <= utcnow():
             return None
         return row
