@@ -349,15 +349,22 @@ GUNICORN_EXTRA: list[str] = []
 SERVER = {"name": "gunicorn"}
 
 
+def server_threads() -> str:
+    """What the table's header says of each worker's threads."""
+    if SERVER["name"] == "granian":
+        return f"x {os.environ.get('IDP_THREADS', '1')} blocking thread(s)"
+    return "(threads: deploy/gunicorn.conf.py, IDP_THREADS)"
+
+
 def gunicorn_command(app: str, *extra: str, port: int | None = None, folder: Path | None = None) -> list[str]:
     """The WSGI server for ``app``: gunicorn with deploy/gunicorn.conf.py (the default), or
     granian's WSGI mode (``--server granian``) with the same number of workers, its runtime
-    single-threaded and two blocking threads (``IDP_THREADS``), as the README advises. idp and
+    single-threaded and one blocking thread (``IDP_THREADS``), as the README advises. idp and
     the bare Flask ceiling always run under the same one."""
     if SERVER["name"] == "granian":
         return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(WORKERS), "--runtime-mode", "st",
-                "--blocking-threads", os.environ.get("IDP_THREADS", "2"),
+                "--blocking-threads", os.environ.get("IDP_THREADS", "1"),
                 "--no-ws", "--log-level", "warning", *(["--working-dir", str(folder)] if folder else []), app]
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), *GUNICORN_EXTRA, *extra, app]
 
@@ -649,7 +656,7 @@ def print_table(args, results: dict, floors: dict, idp_info: dict, pg: dict) -> 
     print(f"idp benchmark — {args.database}{' + Redis' if idp_info.get('redis') else ''}, {args.connections} "
           f"connections, {args.seconds:g} s per phase after {args.warmup:g} s warm-up, {args.repeat} repeats "
           f"(ratios min/median/max, one per repeat against the reference measured next to it; verdict on "
-          f"the median), {SERVER['name']} {WORKERS} workers {' '.join(GUNICORN_EXTRA)} "
+          f"the median), {SERVER['name']} {WORKERS} workers {server_threads()} {' '.join(GUNICORN_EXTRA)} "
           f"(GLIBC_TUNABLES={huge_page_environment(os.environ)['GLIBC_TUNABLES']}), {os.cpu_count()} cores "
           f"shared with the load generator")
     print(line.format(*headers))
