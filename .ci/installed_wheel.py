@@ -213,7 +213,8 @@ def main() -> int:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("IDP_", "PYTHON"))}
         env.update(IDP_INSTANCE=str(instance), IDP_DATABASE_URL=database_url, IDP_SERVER_PUBLIC_URL=base_url,
                    PATH=f"{venv / 'bin'}:{env.get('PATH', '')}")
-        # README "Production": argon2id's blocks in huge pages (idp/memory.py warns without it)
+        # README "Production": argon2id's blocks in huge pages (idp/memory.py warns without it);
+        # idp.memory.huge_page_environment does this, but nothing here imports the checkout's idp
         tunables = [item for item in env.get("GLIBC_TUNABLES", "").split(":") if item]
         if not any(item.startswith("glibc.malloc.hugetlb=") for item in tunables):
             env["GLIBC_TUNABLES"] = ":".join([*tunables, "glibc.malloc.hugetlb=1"])

@@ -349,10 +349,16 @@ GUNICORN_EXTRA: list[str] = []
 SERVER = {"name": "gunicorn"}
 
 
+def granian_threads() -> str:
+    """Blocking threads per granian worker: ``IDP_THREADS``, one by default (README "Which WSGI
+    server")."""
+    return os.environ.get("IDP_THREADS", "1")
+
+
 def server_threads() -> str:
     """What the table's header says of each worker's threads."""
     if SERVER["name"] == "granian":
-        return f"x {os.environ.get('IDP_THREADS', '1')} blocking thread(s)"
+        return f"x {granian_threads()} blocking thread(s)"
     return "(threads: deploy/gunicorn.conf.py, IDP_THREADS)"
 
 
@@ -364,7 +370,7 @@ def gunicorn_command(app: str, *extra: str, port: int | None = None, folder: Pat
     if SERVER["name"] == "granian":
         return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(WORKERS), "--runtime-mode", "st",
-                "--blocking-threads", os.environ.get("IDP_THREADS", "1"),
+                "--blocking-threads", granian_threads(),
                 "--no-ws", "--log-level", "warning", *(["--working-dir", str(folder)] if folder else []), app]
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), *GUNICORN_EXTRA, *extra, app]
 

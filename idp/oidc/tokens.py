@@ -267,7 +267,7 @@ def rotate_refresh_token(old: PresentedRefreshToken, token: dict, request) -> bo
     as the read before it.
 
     Once committed, the request cannot be started over (it would find its token spent, a
-    reuse): ``g.refresh_token_rotated`` says so to ``idp.oidc.express``."""
+    reuse): ``g.grant_spent`` says so to ``idp.oidc.express``."""
     values = _row_values(token, request)
     parameters = {"old_id": old.id, "now": utcnow(), **{f"new_{name}": value for name, value in values.items()}}
     engine = db.engine
@@ -275,7 +275,7 @@ def rotate_refresh_token(old: PresentedRefreshToken, token: dict, request) -> bo
     claim, replacement = _rotation_statements(postgres, bool(old.organization_id), tuple(values))
     # Set before the statement runs: on PostgreSQL it commits as it runs, and a failure after that
     # (a connection lost before the answer) must not be started over as if nothing happened.
-    g.refresh_token_rotated = True
+    g.grant_spent = True
     with direct_connection(engine) as connection:
         if postgres:
             rotated = replacement.first_on(connection, parameters) is not None
@@ -284,7 +284,7 @@ def rotate_refresh_token(old: PresentedRefreshToken, token: dict, request) -> bo
             if rotated:
                 replacement.run_on(connection, parameters)
     if not rotated:
-        g.refresh_token_rotated = False
+        g.grant_spent = False
     return rotated
 
 

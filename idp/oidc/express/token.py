@@ -5,11 +5,15 @@ A plain client_credentials request the grant grants is answered by the grant its
 (``ClientCredentialsGrant.answer_plain_request``). Every other request goes to the same
 ``RealmAuthorizationServer.create_token_response`` as Flask's view, built in memory; its answer,
 success or OAuth error, is the server's own. Only the parameters a grant's plain request has are
-taken (client authentication by secret, Basic or in the form): ``resource``/``audience``, client
-assertions and anything unknown are Flask's.
+taken (client authentication by secret, Basic or in the form, or a public client's client_id
+alone): ``resource``/``audience``, client assertions, a DPoP proof and anything unknown are
+Flask's.
 
-A refresh that fails after its token was rotated (committed) is not handed to Flask: started
-over, it would find the token spent, a reuse that ends the family. It is answered here, 500."""
+A request that fails after it spent its grant is not handed to Flask: a refresh whose token was
+rotated, started over, would look like a reuse and end the family; a code exchange whose code
+was claimed would look like a replayed code, revoke what it issued and be recorded as an
+attack. A grant says so with ``g.grant_spent``, set before the commit that spends it; such a
+failure is answered here, 500, as Flask answers an unexpected error."""
 from __future__ import annotations
 
 import logging
@@ -48,7 +52,7 @@ def answer(request):
     try:
         return server.create_token_response(request.oauth2_request())
     except Exception:
-        if not (g.get("refresh_token_rotated") or g.get("authorization_code_claimed")):
+        if not g.get("grant_spent"):
             raise  # nothing was changed: Flask starts the request over
         log.exception("%s failed after it spent its grant", request.form["grant_type"])
         return ExpressAnswer.json(500, {"error": "server_error", "error_description": "An unexpected error occurred."})

@@ -124,8 +124,10 @@ class AuthorizationCodeGrant(SenderConstrainedGrant, grants.AuthorizationCodeGra
             record_event("oauth.code_replayed", realm=g.realm, user_id=row.user_id, client_id=row.client_id)
             db.session.commit()
             return None
+        # Set before the commit, as a refresh's rotation does: a failure once the claim may have
+        # committed must not be started over as a replay (``idp.oidc.express``).
+        g.grant_spent = True
         commit_keeping_loaded_state()
-        g.authorization_code_claimed = True  # spent: not to be started over (``idp.oidc.express``)
         if row.expires_at <= utcnow():
             return None
         return row
