@@ -43,7 +43,7 @@ def server_command(server: str, port: int, workers: int) -> list[str]:
     """The command the README gives for each WSGI server it documents."""
     if server == "granian":
         return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers), "--runtime-mode", "st", "--blocking-threads", "2", "--no-ws",
+                "--workers", str(workers), "--runtime-mode", "st", "--blocking-threads", "1", "--no-ws",
                 "idp.wsgi:app"]
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "idp.wsgi:app"]
 
