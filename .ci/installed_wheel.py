@@ -2,8 +2,8 @@
 
 Builds the wheel (README "Production": ``pip install .``), installs it into a fresh virtualenv
 under /tmp, runs ``idp db upgrade`` on a new PostgreSQL database, sets up a realm with SMS MFA,
-a public client and a user with the installed ``idp`` command, starts ``gunicorn idp.wsgi:app``
-from that virtualenv (with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``, as README "Production"
+a public client and a user with the installed ``idp`` command, starts ``granian ... idp.wsgi:app``
+from that virtualenv (README "Production", as ``deploy/idp.service`` runs it) (with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``, as README "Production"
 exports it; its workers must not log the warning they log without it) and completes one login:
 password, the texted code read from the outbox, the recovery codes page, the code exchanged for
 tokens (PKCE), userinfo. Nothing here imports the checkout's ``idp``: what runs is only what the
@@ -234,23 +234,25 @@ def main() -> int:
         idp("users", "create", "--realm", REALM, "--email", EMAIL, "--password", "-", input=f"{PASSWORD}\n")
         idp("users", "set", EMAIL, "--realm", REALM, "--mfa", "on", "--phone", PHONE)
 
-        log = (work / "gunicorn.log").open("w")
-        server = subprocess.Popen([str(venv / "bin" / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                                   "idp.wsgi:app"], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log = (work / "server.log").open("w")
+        server = subprocess.Popen([str(venv / "bin" / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
+                                   "--port", str(port), "--workers", "2", "--runtime-mode", "st",
+                                   "--blocking-threads", "1", "--no-ws", "--respawn-failed-workers", "idp.wsgi:app"],
+                                  cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
         for _ in range(120):
             try:
                 if requests.get(f"{base_url}/healthz", timeout=10).status_code == 200:
                     break
-            except requests.RequestException:  # gunicorn listens before its workers are ready
+            except requests.RequestException:  # the server listens before its workers are ready
                 pass
-            assert server.poll() is None, (work / "gunicorn.log").read_text()
+            assert server.poll() is None, (work / "server.log").read_text()
             time.sleep(0.5)
         else:
-            raise AssertionError(f"gunicorn did not answer:\n{(work / 'gunicorn.log').read_text()}")
-        say(f"gunicorn idp.wsgi:app serves {base_url}")
+            raise AssertionError(f"granian did not answer:\n{(work / 'server.log').read_text()}")
+        say(f"granian idp.wsgi:app serves {base_url}")
         claims = Browser(base_url, instance / "sms-outbox.jsonl").log_in(client["client_id"])
         assert claims["email"] == EMAIL, claims
-        served = (work / "gunicorn.log").read_text()
+        served = (work / "server.log").read_text()
         assert "GLIBC_TUNABLES does not include" not in served, served
         say(f"logged in as {claims['email']} (sub {claims['sub']}) in {time.monotonic() - started:.0f}s")
     finally:

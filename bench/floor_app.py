@@ -1,5 +1,6 @@
-"""The bench's references served by the same gunicorn configuration as idp
-(``gunicorn -c deploy/gunicorn.conf.py --pythonpath bench floor_app:app``):
+"""The bench's references, served by the same WSGI server and settings as idp (granian as
+``deploy/idp.service`` runs it, or ``gunicorn -c deploy/gunicorn.conf.py --pythonpath bench
+floor_app:app`` with ``--server gunicorn``):
 
 - ``app``: the ceiling, a bare Flask app answering one fixed JSON document;
 - ``signing_app``: the least a client_credentials answer costs in this stack, a bare WSGI

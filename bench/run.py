@@ -2,7 +2,8 @@
 
 One run, on this machine, with one load generator:
   - floors: argon2id verify time (m=19456 KiB, t=2, p=1), ES256 JWT signing time;
-  - idp under gunicorn (deploy/gunicorn.conf.py, 2 workers) on PostgreSQL (a local cluster,
+  - idp under granian as deploy/idp.service runs it (2 workers, one request at a time each;
+    ``--server gunicorn``: deploy/gunicorn.conf.py, 2 workers) on PostgreSQL (a local cluster,
     started if needed; a fresh database each run), with its rate-limit and OTP counters in a
     private Redis as deployed (when redis-server is installed);
   - its references, up beside it for the whole run and each measured next to the idp phase it
@@ -346,7 +347,7 @@ def summarize_profile(name: str, paths: list[Path], top: int = 12) -> None:
 GUNICORN_EXTRA: list[str] = []
 
 
-SERVER = {"name": "gunicorn"}
+SERVER = {"name": "granian"}
 
 
 def granian_threads() -> str:
@@ -363,10 +364,10 @@ def server_threads() -> str:
 
 
 def gunicorn_command(app: str, *extra: str, port: int | None = None, folder: Path | None = None) -> list[str]:
-    """The WSGI server for ``app``: gunicorn with deploy/gunicorn.conf.py (the default), or
-    granian's WSGI mode (``--server granian``) with the same number of workers, its runtime
-    single-threaded and one blocking thread (``IDP_THREADS``), as the README advises. idp and
-    the bare Flask ceiling always run under the same one."""
+    """The WSGI server for ``app``: granian's WSGI mode (the default) with its runtime
+    single-threaded and one blocking thread (``IDP_THREADS``), as ``deploy/idp.service`` runs
+    it, or gunicorn with deploy/gunicorn.conf.py (``--server gunicorn``), ``WORKERS`` workers
+    either way. idp and the bare Flask ceiling always run under the same one."""
     if SERVER["name"] == "granian":
         return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(WORKERS), "--runtime-mode", "st",
@@ -401,7 +402,7 @@ def phase(name, port, scenario, args, *, workers: int | None = None, **kwargs) -
 
 def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, results: dict,
             profiler: Profiler, references: References) -> dict:
-    """idp under gunicorn on ``database_url``; every measured phase ``args.repeat`` times."""
+    """idp under the chosen WSGI server on ``database_url``; every measured phase ``args.repeat`` times."""
     from cryptography.fernet import Fernet
 
     from idp import create_app
@@ -720,8 +721,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated phases: discovery,jwks,token_cc,"
                         "token_refresh,userinfo,introspection,logins (default: all)")
     parser.add_argument("--gunicorn-args", default="", help="extra gunicorn options, e.g. '--threads 8'")
-    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
-                        help="WSGI server for idp and the ceiling (granian: pip install granian)")
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian",
+                        help="WSGI server for idp and the ceiling (default granian, as deploy/idp.service runs it)")
     parser.add_argument("--profile", action="store_true",
                         help="run py-spy on the idp workers and print where time goes (slows idp down)")
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
-"""gunicorn settings for idp: `gunicorn -c deploy/gunicorn.conf.py 'idp.wsgi:app'`.
+"""gunicorn settings for idp: `gunicorn -c deploy/gunicorn.conf.py 'idp.wsgi:app'` (the systemd
+unit runs granian; README "Which WSGI server" says when to choose gunicorn instead).
 
 Run `idp db upgrade` first. Workers share nothing in memory: keys, sessions, login transactions
 and counters live in the database (or Redis), and the secrets come from config or environment,

@@ -256,7 +256,7 @@ def _public_url_line(app, note) -> str:
 @click.option("--port", default=None, type=int, help="Port to listen on (default from config, 5000).")
 @click.pass_obj
 def serve(state, host, port):
-    """Run the development server (production: gunicorn 'idp.wsgi:app')."""
+    """Run the development server (production: granian or gunicorn with 'idp.wsgi:app', as deploy/ runs them)."""
     app, host, port, note = _development_app(state, host, port)
     with app.app_context():
         _ensure_ready()

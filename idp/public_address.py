@@ -6,7 +6,7 @@ choose. Were it believed, a password reset asked for with ``Host: attacker.examp
 the victim a link to the attacker's server, token included, and the issuer would follow it too.
 So:
 
-- ``idp.wsgi`` (production, under gunicorn) does not start without a public URL;
+- ``idp.wsgi`` (production, under granian or gunicorn) does not start without a public URL;
 - the development servers (``idp serve``, ``idp demo``) derive one from the address they listen
   on (``development_public_url``);
 - ``create_app`` trusts only the public URL's host (Flask's ``TRUSTED_HOSTS``: a request naming

@@ -1,4 +1,5 @@
-"""Production entry point: ``gunicorn 'idp.wsgi:app'`` (run ``idp db upgrade`` first).
+"""Production entry point: ``granian --interface wsgi idp.wsgi:app`` as ``deploy/idp.service``
+runs it, or ``gunicorn -c deploy/gunicorn.conf.py 'idp.wsgi:app'`` (run ``idp db upgrade`` first).
 
 It does not start without ``server.public_url``: behind a proxy that passes the client's
 ``Host``, an address derived from requests would put an attacker's host into reset links and

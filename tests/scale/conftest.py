@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -23,6 +24,7 @@ from ..helpers import FAST_ARGON2
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+UNIT = ROOT / "deploy" / "idp.service"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -39,18 +41,33 @@ def skip_or_fail(reason: str):
     pytest.skip(reason)
 
 
-def server_command(server: str, port: int, workers: int) -> list[str]:
-    """The command the README gives for each WSGI server it documents."""
+def unit_command() -> tuple[list[str], dict[str, str]]:
+    """The command and the ``GRANIAN_*`` settings ``deploy/idp.service`` starts the server with,
+    the command run from this Python's environment (the unit's is ``/opt/idp/venv``)."""
+    command, settings = None, {}
+    for line in UNIT.read_text().splitlines():
+        if line.startswith("ExecStart="):
+            command = shlex.split(line.removeprefix("ExecStart="))
+        elif line.startswith("Environment=GRANIAN_"):
+            name, _, value = line.removeprefix("Environment=").partition("=")
+            settings[name] = value
+    assert command and Path(command[0]).name == "granian", "deploy/idp.service starts granian"
+    return [sys.executable, "-m", "granian", *command[1:]], settings
+
+
+def server_command(server: str, port: int, workers: int) -> tuple[list[str], dict[str, str]]:
+    """The command (and its settings) for each WSGI server the README documents: granian as the
+    systemd unit runs it, gunicorn with its config file."""
     if server == "granian":
-        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers), "--runtime-mode", "st", "--blocking-threads", "1", "--no-ws",
-                "idp.wsgi:app"]
-    return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "idp.wsgi:app"]
+        command, settings = unit_command()
+        return command, {**settings, "GRANIAN_HOST": "127.0.0.1", "GRANIAN_PORT": str(port),
+                         "GRANIAN_WORKERS": str(workers)}
+    return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "idp.wsgi:app"], {}
 
 
 class ServerProcess:
-    """``gunicorn -c deploy/gunicorn.conf.py 'idp.wsgi:app'`` (or granian's WSGI mode, as the
-    README runs it) on a loopback port."""
+    """``gunicorn -c deploy/gunicorn.conf.py 'idp.wsgi:app'`` (or granian's WSGI mode, as
+    ``deploy/idp.service`` runs it) on a loopback port."""
 
     def __init__(self, name: str, port: int, env: dict, log_path: Path, *, command: list[str]):
         self.name = name
@@ -110,7 +127,7 @@ def shared_secrets(instance_path) -> dict:
 def start_server(tmp_path, database_url, shared_secrets):
     """``start_server(name, public_url=..., **IDP_settings)`` starts one gunicorn process (two
     workers, the deploy config) on its own instance folder and the test's database;
-    ``server="granian"`` starts granian instead, with the README's options."""
+    ``server="granian"`` starts granian instead, as ``deploy/idp.service`` does."""
     servers: list[ServerProcess] = []
 
     def start(name: str, *, port: int | None = None, public_url: str | None = None, workers: int = 2,
@@ -134,8 +151,9 @@ def start_server(tmp_path, database_url, shared_secrets):
             "IDP_ACCESS_LOG": "",
             **settings,
         })
-        process = ServerProcess(name, port, env, tmp_path / f"server-{name}.log",
-                                command=server_command(server, port, workers))
+        command, server_settings = server_command(server, port, workers)
+        env.update(server_settings)
+        process = ServerProcess(name, port, env, tmp_path / f"server-{name}.log", command=command)
         servers.append(process)
         if wait:
             process.wait_ready()

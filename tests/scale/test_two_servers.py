@@ -6,8 +6,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import os
 import secrets
+import signal
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pyotp
@@ -144,3 +147,23 @@ def test_login_begun_on_one_server_finishes_on_the_other(acme, start_server, sec
     assert refreshed.json()["refresh_token"] != tokens["refresh_token"]
     assert first.running and second.running
 
+
+
+def test_granian_as_the_unit_runs_it_replaces_a_worker_that_dies(acme, start_server):
+    """A worker killed (the kernel's OOM killer, a crash in a C extension) is started again and
+    the server keeps answering; without ``--respawn-failed-workers`` granian would stop
+    altogether and leave it to systemd."""
+    server = start_server("unit", server="granian")
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    workers = children.read_text().split()
+    assert len(workers) == 2
+    os.kill(int(workers[0]), signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while set(children.read_text().split()) & set(workers) != {workers[1]} or len(children.read_text().split()) != 2:
+        assert server.running and time.monotonic() < deadline, server.log()
+        time.sleep(0.1)
+    server.wait_ready()  # the new worker loads the app before it listens
+    for _ in range(20):  # each on a new connection: both workers answer
+        answer = requests.get(f"{server.url}/realms/{REALM}/.well-known/openid-configuration", timeout=10)
+        assert answer.status_code == 200, answer.text
+    assert server.running
