@@ -3,8 +3,8 @@
 Builds the wheel (README "Production": ``pip install .``), installs it into a fresh virtualenv
 under /tmp, runs ``idp db upgrade`` on a new PostgreSQL database, sets up a realm with SMS MFA,
 a public client and a user with the installed ``idp`` command, starts ``granian ... idp.wsgi:app``
-from that virtualenv (README "Production", as ``deploy/idp.service`` runs it) (with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``, as README "Production"
-exports it; its workers must not log the warning they log without it) and completes one login:
+from that virtualenv with README "Production"'s options and ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``
+(its workers must not log the warning they log without it) and completes one login:
 password, the texted code read from the outbox, the recovery codes page, the code exchanged for
 tokens (PKCE), userinfo. Nothing here imports the checkout's ``idp``: what runs is only what the
 wheel carries (migrations, themes, templates).
@@ -237,7 +237,8 @@ def main() -> int:
         log = (work / "server.log").open("w")
         server = subprocess.Popen([str(venv / "bin" / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
                                    "--port", str(port), "--workers", "2", "--runtime-mode", "st",
-                                   "--blocking-threads", "1", "--no-ws", "--respawn-failed-workers", "idp.wsgi:app"],
+                                   "--blocking-threads", "1", "--no-ws", "--respawn-failed-workers",
+                                   "--workers-kill-timeout", "30", "idp.wsgi:app"],
                                   cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
         for _ in range(120):
             try:

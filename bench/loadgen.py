@@ -214,7 +214,7 @@ async def open_evenly(conns: list[Connection], spread, workers: int, *, attempts
     already holds its share. ``spread()`` maps each established connection's client port to the
     process holding it.
 
-    gunicorn's workers race to accept from one shared socket, so 16 connections opened at once
+    The server's workers (granian's or gunicorn's) race to accept from one shared socket, so 16 connections opened at once
     can land 15 on one worker and 1 on the other. The run then measures one core, not two, and a
     phase's rate halves by chance (the bimodal repeats of issue 17's runs). A load balancer in
     front of real workers, or thousands of short-lived clients, spread the load; a benchmark of

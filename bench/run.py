@@ -720,13 +720,15 @@ def main(argv=None) -> int:
     parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip node-oidc-provider")
     parser.add_argument("--only", default="", help="comma-separated phases: discovery,jwks,token_cc,"
                         "token_refresh,userinfo,introspection,logins (default: all)")
-    parser.add_argument("--gunicorn-args", default="", help="extra gunicorn options, e.g. '--threads 8'")
+    parser.add_argument("--gunicorn-args", default="", help="extra gunicorn options with --server gunicorn, e.g. '--threads 8'")
     parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian",
                         help="WSGI server for idp and the ceiling (default granian, as deploy/idp.service runs it)")
     parser.add_argument("--profile", action="store_true",
                         help="run py-spy on the idp workers and print where time goes (slows idp down)")
     args = parser.parse_args(argv)
     args.only = {p.strip() for p in args.only.split(",") if p.strip()}
+    if args.gunicorn_args and args.server != "gunicorn":
+        parser.error("--gunicorn-args needs --server gunicorn")
     GUNICORN_EXTRA.extend(args.gunicorn_args.split())
     SERVER["name"] = args.server
     args.seconds = args.seconds if args.seconds is not None else (3 if args.quick else 10)

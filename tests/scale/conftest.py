@@ -5,6 +5,7 @@ secrets given in configuration; Redis from ``IDP_TEST_REDIS_URL`` or a ``redis-s
 test starts and stops itself."""
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import json
 import os
@@ -63,6 +64,58 @@ def server_command(server: str, port: int, workers: int) -> tuple[list[str], dic
         return command, {**settings, "GRANIAN_HOST": "127.0.0.1", "GRANIAN_PORT": str(port),
                          "GRANIAN_WORKERS": str(workers)}
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "idp.wsgi:app"], {}
+
+
+def worker_pids(server: ServerProcess) -> list[int]:
+    """The server's worker processes: its master's children (multiprocessing's resource tracker,
+    which ``spawn`` adds, aside)."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def _accepted_socket(server_port: int, client_port: int) -> str | None:
+    """The inode of the server's end of the loopback connection from ``client_port``."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+        if state == "01" and int(local.rsplit(":", 1)[1], 16) == server_port \
+                and int(remote.rsplit(":", 1)[1], 16) == client_port:
+            return inode
+    return None
+
+
+def _holder(pids: list[int], inode: str) -> int | None:
+    target = f"socket:[{inode}]"
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == target:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+def connect_to_worker(server: ServerProcess, pid: int | None = None, *, pids: list[int] | None = None,
+                      attempts: int = 100) -> tuple[int, http.client.HTTPConnection]:
+    """A keep-alive connection accepted by worker ``pid`` of ``server`` (by any of ``pids`` when
+    ``pid`` is None), as ``(pid, connection)``. The workers race to accept from one socket, so
+    connections are opened until one lands there; which process holds it is read from ``/proc``."""
+    pids = pids or worker_pids(server)
+    for _ in range(attempts):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+        inode = _accepted_socket(server.port, connection.sock.getsockname()[1])
+        holder = _holder(pids, inode) if inode else None
+        if holder is not None and (pid is None or holder == pid):
+            return holder, connection
+        connection.close()
+    raise AssertionError(f"no connection to worker {pid or pids} of {server.name} in {attempts} attempts")
 
 
 class ServerProcess:

@@ -1,6 +1,6 @@
 """A login begun on one server completes on another: two server processes (gunicorn, or gunicorn
-and granian) on two loopback ports, each with its own instance folder, share the database and
-the configured secrets, as two machines behind a load balancer do."""
+and granian as ``deploy/idp.service`` runs it) on two loopback ports, each with its own instance
+folder, share the database and the configured secrets, as two machines behind a load balancer do."""
 from __future__ import annotations
 
 import base64
@@ -10,7 +10,6 @@ import os
 import secrets
 import signal
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pyotp
@@ -20,6 +19,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from ..helpers import PASSWORD, csrf_token
+from .conftest import connect_to_worker, worker_pids
 
 REALM = "acme"
 EMAIL = "alice@example.com"
@@ -90,7 +90,7 @@ def follow(browser, server, response, stop_prefix=REDIRECT_URI):
 
 @pytest.mark.parametrize("second_server", ["gunicorn", "granian"])
 def test_login_begun_on_one_server_finishes_on_the_other(acme, start_server, second_server):
-    """The second server is gunicorn, or granian as the README runs it: either finishes what
+    """The second server is gunicorn, or granian as ``deploy/idp.service`` runs it: either finishes what
     the other began."""
     first = start_server("first")
     second = start_server("second", public_url=first.url, server=second_server)  # one public address for both
@@ -150,20 +150,26 @@ def test_login_begun_on_one_server_finishes_on_the_other(acme, start_server, sec
 
 
 def test_granian_as_the_unit_runs_it_replaces_a_worker_that_dies(acme, start_server):
-    """A worker killed (the kernel's OOM killer, a crash in a C extension) is started again and
-    the server keeps answering; without ``--respawn-failed-workers`` granian would stop
-    altogether and leave it to systemd."""
+    """A worker killed (the kernel's OOM killer, a crash in a C extension) is started again, and
+    the new one serves: once it answers, the other original worker is killed too. Without
+    ``--respawn-failed-workers`` granian would stop altogether and leave it to systemd."""
     server = start_server("unit", server="granian")
-    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
-    workers = children.read_text().split()
-    assert len(workers) == 2
-    os.kill(int(workers[0]), signal.SIGKILL)
-    deadline = time.monotonic() + 20
-    while set(children.read_text().split()) & set(workers) != {workers[1]} or len(children.read_text().split()) != 2:
+    first, second = originals = worker_pids(server)
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while len(current := worker_pids(server)) != 2 or first in current:
         assert server.running and time.monotonic() < deadline, server.log()
         time.sleep(0.1)
-    server.wait_ready()  # the new worker loads the app before it listens
-    for _ in range(20):  # each on a new connection: both workers answer
+    (replacement,) = set(current) - set(originals)
+    while True:  # it loads the app before it accepts
+        try:
+            connect_to_worker(server, replacement, pids=current, attempts=10)[1].close()
+            break
+        except AssertionError:
+            assert server.running and time.monotonic() < deadline, server.log()
+            time.sleep(0.2)
+    os.kill(second, signal.SIGKILL)
+    for _ in range(20):  # each on a new connection
         answer = requests.get(f"{server.url}/realms/{REALM}/.well-known/openid-configuration", timeout=10)
         assert answer.status_code == 200, answer.text
     assert server.running
