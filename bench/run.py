@@ -3,9 +3,9 @@
 One run, on this machine, with one load generator:
   - floors: argon2id verify time (m=19456 KiB, t=2, p=1), ES256 JWT signing time;
   - idp under granian as deploy/idp.service runs it (2 workers, one request at a time each;
-    ``--server gunicorn``: deploy/gunicorn.conf.py, 2 workers) on PostgreSQL (a local cluster,
-    started if needed; a fresh database each run), with its rate-limit and OTP counters in a
-    private Redis as deployed (when redis-server is installed);
+    ``--server gunicorn``: deploy/gunicorn.conf.py, 2 workers) on a private PostgreSQL server
+    with production's durability (``PrivatePostgres``; or ``IDP_BENCH_DATABASE_URL``), with its
+    rate-limit and OTP counters in a private Redis as deployed (when redis-server is installed);
   - its references, up beside it for the whole run and each measured next to the idp phase it
     is compared with (``References``): a bare Flask JSON endpoint under the same server and
     workers (the ceiling), a bare WSGI function answering each client_credentials request with
@@ -45,7 +45,7 @@ from idp.memory import huge_page_environment  # noqa: E402
 BENCH = ROOT / "bench"
 PEER_DIR = BENCH / ".peer"
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
-DB_ROLE = DB_PASSWORD = "idp_bench"
+DB_ROLE = "idp_bench"
 DB_NAME = os.environ.get("IDP_BENCH_DATABASE_NAME", "idp_bench")
 WORKERS = 2
 ARGON2 = (2, 19456, 1)
@@ -124,38 +124,47 @@ def _run(*command: str, input: str | None = None) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True, input=input).stdout
 
 
-def ensure_postgres() -> str:
-    """The admin URL of a local PostgreSQL cluster with the benchmark's role: reuse a running
-    cluster, start a stopped one, or (as root) install and create one as .ci/run does."""
-    if os.environ.get("IDP_BENCH_DATABASE_URL"):
-        return os.environ["IDP_BENCH_DATABASE_URL"]
-    if shutil.which("pg_lsclusters") is None:
+def postgres_binaries() -> Path:
+    """The directory of PostgreSQL's server programs (Debian's newest; as root, installed from
+    Debian's packages when missing)."""
+    installed = Path("/usr/lib/postgresql")
+    if not installed.is_dir():
         if os.geteuid() != 0:
             sys.exit("PostgreSQL is not installed: apt-get install postgresql, or set IDP_BENCH_DATABASE_URL "
                      "to a role that may create databases")
         log("installing PostgreSQL from Debian's packages")
         subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"], check=True,
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    clusters = [line.split() for line in _run("pg_lsclusters", "-h").splitlines() if line.strip()]
-    if not clusters:
-        version = sorted(os.listdir("/usr/lib/postgresql"), key=lambda v: [int(p) for p in v.split(".")])[-1]
-        _run("pg_createcluster", version, "main")
-        clusters = [line.split() for line in _run("pg_lsclusters", "-h").splitlines() if line.strip()]
-    version, name, port, status = clusters[-1][:4]
-    if status != "online":
-        log(f"starting PostgreSQL {version}/{name}")
-        _run("pg_ctlcluster", version, name, "start")
-    for _ in range(30):
-        if subprocess.run(["runuser", "-u", "postgres", "--", "pg_isready", "-q", "-h", "127.0.0.1", "-p", port]).returncode == 0:
-            break
-        time.sleep(1)
-    _run("runuser", "-u", "postgres", "--", "psql", "-q", "-v", "ON_ERROR_STOP=1", "-p", port, "-d", "postgres",
-         input=f"""DO $$ BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{DB_ROLE}') THEN
-        CREATE ROLE {DB_ROLE} LOGIN CREATEDB PASSWORD '{DB_PASSWORD}';
-    END IF;
-END $$;""")
-    return f"postgresql+psycopg://{DB_ROLE}:{DB_PASSWORD}@127.0.0.1:{port}/postgres"
+    version = sorted(os.listdir(installed), key=lambda v: [int(p) for p in v.split(".") if p.isdigit()])[-1]
+    return installed / version / "bin"
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the run's own, made with ``initdb`` in a folder of its own and
+    listening on a free loopback port, with the server's default settings: ``fsync`` and
+    ``synchronous_commit`` on, as production runs. Not the machine's cluster: ``.ci/run``
+    turns durability off there (its databases are thrown away), and a commit that need not
+    reach the disk would flatter every phase that writes (the refresh rotation, the logins).
+    As root the server runs as the ``postgres`` user (``initdb`` refuses root)."""
+
+    def __init__(self):
+        self.bin = postgres_binaries()
+        self.folder = Path(tempfile.mkdtemp(prefix="idp-bench-postgres-"))
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.folder, "postgres", "postgres")
+        _run(*self.as_user, str(self.bin / "initdb"), "-D", str(self.data), "-U", DB_ROLE, "--auth=trust",
+             "--no-instructions")
+        _run(*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w",
+             "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder}", "start")
+        self.admin_url = f"postgresql+psycopg://{DB_ROLE}@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
+                       capture_output=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def fresh_database(admin_url: str) -> tuple[str, dict]:
@@ -743,13 +752,16 @@ def main(argv=None) -> int:
     log("floors: argon2id and ES256 signing")
     floors = {"argon2_s": statistics.median(argon2_verify_times(7 if args.quick else 21)),
               "sign_s": es256_sign_seconds(500 if args.quick else 2000)}
-    if args.database == "postgres":
-        database_url, pg = fresh_database(ensure_postgres())
-    else:
-        database_url, pg = f"sqlite:///{workdir / 'idp.sqlite3'}", {}
     profiler = Profiler(args.profile)
-    references = redis_process = None
+    references = redis_process = postgres = None
     try:
+        if args.database == "sqlite":
+            database_url, pg = f"sqlite:///{workdir / 'idp.sqlite3'}", {}
+        elif os.environ.get("IDP_BENCH_DATABASE_URL"):
+            database_url, pg = fresh_database(os.environ["IDP_BENCH_DATABASE_URL"])
+        else:
+            postgres = PrivatePostgres()
+            database_url, pg = fresh_database(postgres.admin_url)
         references = References(args, workdir, results)
         redis_process, redis_url = start_redis(workdir) if args.database == "postgres" else (None, None)
         idp_info = run_idp(args, workdir, database_url, redis_url, results, profiler, references)
@@ -759,6 +771,8 @@ def main(argv=None) -> int:
         if redis_process is not None:
             redis_process.terminate()
             redis_process.wait(timeout=10)
+        if postgres is not None:
+            postgres.stop()
     idp_info["redis"] = bool(redis_url)
     around_logins = results.get(("floor", "argon2_around_logins"))
     if around_logins:
