@@ -128,15 +128,15 @@ def postgres_binaries() -> Path:
     """The directory of PostgreSQL's server programs (Debian's newest; as root, installed from
     Debian's packages when missing)."""
     installed = Path("/usr/lib/postgresql")
-    if not installed.is_dir():
+    if not any(installed.glob("*/bin/initdb")):  # postgresql-client alone has no server
         if os.geteuid() != 0:
             sys.exit("PostgreSQL is not installed: apt-get install postgresql, or set IDP_BENCH_DATABASE_URL "
                      "to a role that may create databases")
         log("installing PostgreSQL from Debian's packages")
         subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"], check=True,
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    version = sorted(os.listdir(installed), key=lambda v: [int(p) for p in v.split(".") if p.isdigit()])[-1]
-    return installed / version / "bin"
+    servers = [path.parent for path in installed.glob("*/bin/initdb")]
+    return max(servers, key=lambda path: [int(p) for p in path.parent.name.split(".") if p.isdigit()])
 
 
 class PrivatePostgres:
@@ -145,7 +145,8 @@ class PrivatePostgres:
     ``synchronous_commit`` on, as production runs. Not the machine's cluster: ``.ci/run``
     turns durability off there (its databases are thrown away), and a commit that need not
     reach the disk would flatter every phase that writes (the refresh rotation, the logins).
-    As root the server runs as the ``postgres`` user (``initdb`` refuses root)."""
+    As root the server runs as the ``postgres`` user (``initdb`` refuses root). It trusts
+    connections from loopback: it holds only the run's synthetic realm, and is gone after."""
 
     def __init__(self):
         self.bin = postgres_binaries()
