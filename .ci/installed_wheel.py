@@ -20,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -34,6 +35,18 @@ import psycopg
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_server_command(venv: Path, port: int) -> list[str]:
+    """README "Production"'s ``granian ...`` command as written (continued lines joined), run
+    from ``venv`` on ``port``."""
+    section = (ROOT / "README.md").read_text().split("\n## Production\n", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1).replace("\\\n", " ")
+    line = next(line for line in block.splitlines() if line.startswith("granian "))
+    command = shlex.split(line.split("#", 1)[0])
+    command[0] = str(venv / "bin" / "granian")
+    command[command.index("--port") + 1] = str(port)
+    return command
 REALM = "acme"
 EMAIL = "alice@example.com"
 PASSWORD = "installed-wheel-password"
@@ -235,11 +248,8 @@ def main() -> int:
         idp("users", "set", EMAIL, "--realm", REALM, "--mfa", "on", "--phone", PHONE)
 
         log = (work / "server.log").open("w")
-        server = subprocess.Popen([str(venv / "bin" / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
-                                   "--port", str(port), "--workers", "2", "--runtime-mode", "st",
-                                   "--blocking-threads", "1", "--no-ws", "--respawn-failed-workers",
-                                   "--workers-kill-timeout", "30", "idp.wsgi:app"],
-                                  cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(readme_server_command(venv, port), cwd=work, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
         for _ in range(120):
             try:
                 if requests.get(f"{base_url}/healthz", timeout=10).status_code == 200:

@@ -163,7 +163,7 @@ class PrivatePostgres:
         self.admin_url = f"postgresql+psycopg://{DB_ROLE}@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
+        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], check=False,
                        capture_output=True)
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -373,7 +373,7 @@ def server_threads() -> str:
     return "(threads: deploy/gunicorn.conf.py, IDP_THREADS)"
 
 
-def gunicorn_command(app: str, *extra: str, port: int | None = None, folder: Path | None = None) -> list[str]:
+def server_command(app: str, *extra: str, port: int | None = None, folder: Path | None = None) -> list[str]:
     """The WSGI server for ``app``: granian's WSGI mode (the default) with its runtime
     single-threaded and one blocking thread (``IDP_THREADS``), as ``deploy/idp.service`` runs
     it, or gunicorn with deploy/gunicorn.conf.py (``--server gunicorn``), ``WORKERS`` workers
@@ -446,7 +446,7 @@ def run_idp(args, workdir: Path, database_url: str, redis_url: str | None, resul
 
         db.session.remove()
         db.engine.dispose()
-    server = Server("idp", gunicorn_command("idp.wsgi:app", port=port), env, "/healthz", port, workdir)
+    server = Server("idp", server_command("idp.wsgi:app", port=port), env, "/healthz", port, workdir)
     info = {"workers": server.worker_pids()}
     try:
         realm = f"/realms/{REALM}"
@@ -541,7 +541,7 @@ class References:
 
     def _start_floor_app(self, name: str, app: str, ready_path: str, env: dict, workdir: Path) -> Server:
         port = free_port()
-        server = Server(name, gunicorn_command(app, "--pythonpath", str(BENCH), port=port, folder=BENCH),
+        server = Server(name, server_command(app, "--pythonpath", str(BENCH), port=port, folder=BENCH),
                         {**env, "IDP_BIND": f"127.0.0.1:{port}"}, ready_path, port, workdir)
         self.servers.append(server)
         return server

@@ -10,10 +10,8 @@ which statements a warm cache still sends, on app instances inside the test's pr
 from __future__ import annotations
 
 import base64
-import hashlib
 import http.client
 import json
-import secrets
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -21,7 +19,8 @@ import pytest
 import requests
 
 from .. import databases
-from ..helpers import PASSWORD, csrf_token
+from ..helpers import PASSWORD
+from ..oidc.conftest import Browser, pkce_pair
 from .conftest import connect_to_worker, worker_pids
 
 REALM = "lookups"
@@ -104,21 +103,14 @@ def refresh(server, client, refresh_token) -> requests.Response:
 def logged_in(server, shop) -> dict:
     """Alice logs in to the shop through ``server``'s hosted pages (authorization code with
     PKCE) and the shop exchanges the code: her access and refresh tokens."""
-    browser = requests.Session()
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    page = browser.get(f"{server.url}/realms/{REALM}/authorize", timeout=10, params={
-        "response_type": "code", "client_id": shop[0], "redirect_uri": REDIRECT_URI,
-        "scope": "openid email offline_access", "state": "s", "code_challenge": challenge,
-        "code_challenge_method": "S256"})
-    assert page.status_code == 200 and 'name="password"' in page.text, page.text[:500]
-    response = browser.post(page.url, data={"csrf_token": csrf_token(page.text), "email": EMAIL,
-                                            "password": PASSWORD}, allow_redirects=False, timeout=10)
-    while not response.headers.get("Location", "").startswith(REDIRECT_URI):
-        assert response.status_code in (302, 303), (response.status_code, response.text[:500])
-        response = browser.get(requests.compat.urljoin(response.url, response.headers["Location"]),
-                               allow_redirects=False, timeout=10)
-    code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
+    verifier, challenge = pkce_pair()
+    with Browser(server.url) as browser:
+        page = browser.open(f"{server.url}/realms/{REALM}/authorize", response_type="code", client_id=shop[0],
+                            redirect_uri=REDIRECT_URI, scope="openid email offline_access", state="s",
+                            code_challenge=challenge, code_challenge_method="S256")
+        landing = browser.log_in(page, EMAIL, PASSWORD)
+    assert landing.left_to and landing.left_to.startswith(REDIRECT_URI), landing.page[:500]
+    code = parse_qs(urlsplit(landing.left_to).query)["code"][0]
     tokens = requests.post(f"{server.url}/realms/{REALM}/token", auth=shop, timeout=10, data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier})
     assert tokens.status_code == 200, tokens.text

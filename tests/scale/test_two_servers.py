@@ -90,8 +90,8 @@ def follow(browser, server, response, stop_prefix=REDIRECT_URI):
 
 @pytest.mark.parametrize("second_server", ["gunicorn", "granian"])
 def test_login_begun_on_one_server_finishes_on_the_other(acme, start_server, second_server):
-    """The second server is gunicorn, or granian as ``deploy/idp.service`` runs it: either finishes what
-    the other began."""
+    """The second server is gunicorn, or granian as ``deploy/idp.service`` runs it: either
+    finishes what the other began."""
     first = start_server("first")
     second = start_server("second", public_url=first.url, server=second_server)  # one public address for both
     browser = Browser()
@@ -148,7 +148,6 @@ def test_login_begun_on_one_server_finishes_on_the_other(acme, start_server, sec
     assert first.running and second.running
 
 
-
 def test_granian_as_the_unit_runs_it_replaces_a_worker_that_dies(acme, start_server):
     """A worker killed (the kernel's OOM killer, a crash in a C extension) is started again, and
     the new one serves: once it answers, the other original worker is killed too. Without
@@ -165,11 +164,23 @@ def test_granian_as_the_unit_runs_it_replaces_a_worker_that_dies(acme, start_ser
         try:
             connect_to_worker(server, replacement, pids=current, attempts=10)[1].close()
             break
-        except AssertionError:
+        except (AssertionError, ConnectionError):  # not listening yet, or a reset (below)
             assert server.running and time.monotonic() < deadline, server.log()
             time.sleep(0.2)
     os.kill(second, signal.SIGKILL)
-    for _ in range(20):  # each on a new connection
-        answer = requests.get(f"{server.url}/realms/{REALM}/.well-known/openid-configuration", timeout=10)
-        assert answer.status_code == 200, answer.text
+    # Each granian worker listens on a socket of its own: connections the kernel had queued on
+    # the one that died, and on a replacement as it starts, may be reset (unless
+    # net.ipv4.tcp_migrate_req=1, README "Production"). Then the server answers 20 in a row.
+    in_a_row = 0
+    while in_a_row < 20:  # each on a new connection
+        in_a_row = in_a_row + 1 if answers(server) else 0
+        assert server.running and time.monotonic() < deadline, server.log()
     assert server.running
+
+
+def answers(server) -> bool:
+    try:
+        return requests.get(f"{server.url}/realms/{REALM}/.well-known/openid-configuration",
+                            timeout=10).status_code == 200
+    except requests.ConnectionError:
+        return False
