@@ -30,7 +30,8 @@ class PeriodicPurge:
         self._next_look = 0.0
         self._lock = threading.Lock()
 
-    def after_request(self, response):
+    def after_request(self, response, app=None):
+        """``app``: for a caller outside an app context (``idp.oidc.express.prepared``)."""
         now = time.monotonic()
         if now < self._next_look:
             return response
@@ -38,7 +39,8 @@ class PeriodicPurge:
             if now < self._next_look or (self.thread is not None and self.thread.is_alive()):
                 return response
             self._next_look = now + self.interval
-        app = current_app._get_current_object()
+        if app is None:
+            app = current_app._get_current_object()
         self.thread = threading.Thread(target=self.run, args=(app,), name="idp-purge", daemon=True)
         self.thread.start()
         return response

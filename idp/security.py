@@ -18,12 +18,14 @@ def random_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
-def keyed_digest(secret: str) -> str:
-    """HMAC-SHA-256 of a long random secret (token, code, client secret) under the instance key.
+def keyed_digest(secret: str, key: bytes | None = None) -> str:
+    """HMAC-SHA-256 of a long random secret (token, code, client secret) under the instance key
+    (``key``: that key as bytes, for a caller outside an app context).
 
     Long random values do not need a slow KDF; the key means a leaked table alone cannot be
     used to test guesses."""
-    key = current_app.config["IDP_TOKEN_HASH_KEY"].encode()
+    if key is None:
+        key = current_app.config["IDP_TOKEN_HASH_KEY"].encode()
     return hmac.digest(key, secret.encode(), "sha256").hex()
 
 

@@ -72,20 +72,19 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
     gets none. A refresh whose narrowed scope drops ``offline_access`` ends the rotation
     family."""
     realm = g.realm
-    now = int(time.time())
     lifetime = expires_in or access_token_lifetime(realm)
     context = authentication_of(user)
     issuer = realm_issuer(realm)
-    claims = {
+    claims = stamp({
         "iss": issuer,
         "sub": user.get_user_id() if user else client.get_client_id(),
         "aud": issuer,
         "client_id": client.get_client_id(),
-        "iat": now,
-        "exp": now + lifetime,
-        "jti": secrets.token_hex(16),  # 32 hex digits like uuid4().hex, at a third of its cost
+        "iat": None,
+        "exp": None,
+        "jti": None,
         "scope": scope or "",
-    }
+    }, lifetime)
     for name in ("auth_time", "acr", "amr", "sid"):
         if getattr(context, name):
             claims[name] = getattr(context, name)
@@ -109,7 +108,19 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
     return token
 
 
-def _unverified_claims(jwt_string: str) -> dict:
+def stamp(claims: dict, lifetime: int) -> dict:
+    """``claims`` with this moment's ``iat`` and ``exp`` and a new ``jti``: the only claims in
+    which two access tokens issued for the same grant differ. A client_credentials answer is
+    otherwise the same for one client and scope until a row it was made from changes, and is
+    answered from a prepared copy (``idp.oidc.express.prepared``), re-stamped here."""
+    now = int(time.time())
+    claims["iat"] = now
+    claims["exp"] = now + lifetime
+    claims["jti"] = secrets.token_hex(16)  # 32 hex digits like uuid4().hex, at a third of its cost
+    return claims
+
+
+def unverified_claims(jwt_string: str) -> dict:
     payload = jwt_string.split(".")[1]
     payload += "=" * (-len(payload) % 4)
     return json.loads(base64.urlsafe_b64decode(payload))
@@ -132,7 +143,7 @@ def _row_values(token: dict, request) -> dict:
     """The columns of the row that keeps ``token`` (issued to ``request.user``)."""
     realm = g.realm
     context = authentication_of(request.user)
-    claims = _unverified_claims(token["access_token"])
+    claims = unverified_claims(token["access_token"])
     now = utcnow()
     values = dict(
         realm_id=realm.id,

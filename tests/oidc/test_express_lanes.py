@@ -173,6 +173,121 @@ def test_a_plain_client_credentials_grant_skips_authlibs_dispatch_and_every_othe
             assert answer.headers["Cache-Control"] == "no-store"
 
 
+def _caches_on(app) -> None:
+    """Wait until the app's lookup cache serves (on PostgreSQL, once its listener is up)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while app.extensions["idp.lookup_cache"].current_generation() is None:
+        assert time.monotonic() < deadline, "the lookup cache never came on"
+        time.sleep(0.02)
+
+
+def test_a_machine_clients_repeated_request_is_answered_prepared_until_what_it_was_made_from_changes(
+        pair, setup, runner, monkeypatch):
+    """The second plain request of a client, method and scope is answered from the first one's
+    prepared answer (``idp.oidc.express.prepared``): no grant runs, the answer is still Flask's,
+    and its token a new one (its own ``jti``, ``iat``, ``exp``, signature), verifiable with the
+    realm's keys. A wrong secret, another scope, a change to the realm, an expired client or
+    caches that cannot promise freshness each send the request the long way."""
+    from idp.oidc.express import prepared as prepared_module
+    from idp.oidc.grants.client_credentials import ClientCredentialsGrant
+    from idp.services.keys import verify_jwt
+    from idp.services.realms import get_realm
+
+    express, _ = pair
+    _caches_on(express.app)
+    granted = []
+    grant = ClientCredentialsGrant.answer_plain_request.__func__
+    monkeypatch.setattr(ClientCredentialsGrant, "answer_plain_request",
+                        classmethod(lambda cls, server, request: granted.append(request) or grant(cls, server, request)))
+    machine_id, machine_secret = setup["machine"]
+    cc = {"grant_type": "client_credentials"}
+
+    def token_request(expect_granted: bool, **request):
+        before = len(granted)
+        answer = both(pair, "POST", "token", lane_answers=True, **request)
+        assert (len(granted) > before) is expect_granted, request
+        return answer
+
+    first = token_request(True, data=cc, headers=basic(setup["machine"]))
+    again = token_request(False, data=cc, headers=basic(setup["machine"]))
+    assert again.status_code == 200 and again.get_json()["expires_in"] == first.get_json()["expires_in"]
+    with express.app.app_context():
+        realm = get_realm(REALM)
+        settings = express.app.extensions["idp.settings"]
+        first_claims = verify_jwt(realm, settings, first.get_json()["access_token"]).claims
+        again_token = verify_jwt(realm, settings, again.get_json()["access_token"])
+    assert again_token.header["typ"] == "at+jwt"
+    assert again_token.claims["jti"] != first_claims["jti"]
+    assert again_token.claims["exp"] - again_token.claims["iat"] == again.get_json()["expires_in"]
+    assert {k: v for k, v in again_token.claims.items() if k not in ("iat", "exp", "jti")} == \
+        {k: v for k, v in first_claims.items() if k not in ("iat", "exp", "jti")}
+
+    # each shape is prepared apart: the form's credentials, another scope
+    form = {**cc, "client_id": machine_id, "client_secret": machine_secret}
+    token_request(True, data=form)
+    token_request(False, data=form)
+    token_request(True, data={**cc, "scope": "openid"}, headers=basic(setup["machine"]))
+    assert token_request(False, data={**cc, "scope": "openid"}, headers=basic(setup["machine"])).get_json()["scope"] == \
+        both(pair, "POST", "token", lane_answers=True, data={**cc, "scope": "openid"},
+             headers=basic(setup["machine"])).get_json()["scope"]
+    # a wrong secret is never answered from the prepared answer: the usual refusal
+    refused = token_request(True, data=cc, headers=basic((machine_id, machine_secret + "x")))
+    assert refused.status_code == 401 and refused.get_json()["error"] == "invalid_client"
+    token_request(False, data=cc, headers=basic(setup["machine"]))
+
+    # a change to the realm: the next answer is made afresh, with it
+    assert runner("realms", "set", REALM, "--access-token-lifetime", "321").exit_code == 0
+    _caches_on(express.app)
+    assert token_request(True, data=cc, headers=basic(setup["machine"])).get_json()["expires_in"] == 321
+    assert token_request(False, data=cc, headers=basic(setup["machine"])).get_json()["expires_in"] == 321
+
+    # a client that expires is answered prepared only until it does
+    import datetime as dt
+    import time as real_time
+
+    from idp.extensions import db
+    from idp.models import Client
+
+    with express.app.app_context():
+        client = db.session.scalar(db.select(Client).filter_by(client_id=machine_id))
+        client.expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+        db.session.commit()
+    _caches_on(express.app)
+    token_request(True, data=cc, headers=basic(setup["machine"]))
+    token_request(False, data=cc, headers=basic(setup["machine"]))
+    later = real_time.time() + 2 * 3600
+    monkeypatch.setattr(prepared_module, "time", type("Clock", (), {"time": staticmethod(lambda: later)}))
+    token_request(True, data=cc, headers=basic(setup["machine"]))
+    monkeypatch.undo()  # (the grant's counter too: from here on nothing is counted)
+
+    # caches off (PostgreSQL's listener down): nothing is answered prepared
+    answered = []
+    answer = express.app.wsgi_app.prepared.answer
+    monkeypatch.setattr(express.app.wsgi_app.prepared, "answer",
+                        lambda request: answered.append(answer(request)) or answered[-1])
+    express.app.extensions["idp.lookup_cache"].enabled = False
+    both(pair, "POST", "token", lane_answers=True, data=cc, headers=basic(setup["machine"]))
+    both(pair, "POST", "token", lane_answers=True, data=cc, headers=basic(setup["machine"]))
+    assert answered == [None, None]
+
+
+def test_a_worker_keeps_at_most_max_prepared_answers(pair, setup, monkeypatch):
+    """An authenticated client chooses its ``scope`` strings: the prepared answers are capped."""
+    from idp.oidc.express import prepared as prepared_module
+
+    express, _ = pair
+    _caches_on(express.app)
+    monkeypatch.setattr(prepared_module, "MAX_PREPARED", 3)
+    kept = express.app.wsgi_app.prepared._prepared
+    for scope in ("openid", "email", "profile", "openid email", "email profile", "openid profile"):
+        answer = express.http.post(f"/realms/{REALM}/token", headers=basic(setup["machine"]),
+                                   data={"grant_type": "client_credentials", "scope": scope})
+        assert answer.status_code == 200
+        assert 1 <= len(kept) <= 3
+
+
 def test_a_receiver_of_authlibs_client_authenticated_signal_sends_every_request_through_authlib(pair, setup,
                                                                                                monkeypatch):
     """The lane's own grant skips Authlib's dispatch only while nothing runs around the grant:

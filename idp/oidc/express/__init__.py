@@ -38,6 +38,7 @@ from ...extensions import db
 from ...services.realms import find_realm
 from . import introspection, token, userinfo
 from .answer import ExpressAnswer
+from .prepared import PreparedAnswers
 from .request import ExpressRequest, read_express_request
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class ExpressLanes:
         self.app = app
         self.wsgi_app = wsgi_app
         self.trusted_hosts = trusted_hosts
+        self.prepared = PreparedAnswers(app)
         #: Whether Werkzeug's host check passes, by the environ values it reads (a few at most: the
         #: public URL's host; any other is Flask's, which refuses it).
         self._host_trusted: dict[tuple, bool] = {}
@@ -82,7 +84,12 @@ class ExpressLanes:
         # Over plain HTTP off loopback Authlib refuses every OAuth request: Flask answers that
         # refusal (``idp.web``), not a lane that would log it as a failure.
         answerable = request is not None and request.transport_allowed()
-        response = self._answer(lane, realm_name, request) if answerable else None
+        response = None
+        if answerable:
+            if lane is token:
+                response = self._prepared_answer(request)
+            if response is None:
+                response = self._answer(lane, realm_name, request)
         if response is None:
             if request is not None:
                 environ["wsgi.input"] = io.BytesIO(request.body)  # Flask reads the body again
@@ -119,7 +126,15 @@ class ExpressLanes:
             self._host_trusted[key] = trusted
         return trusted
 
+    def _prepared_answer(self, request: ExpressRequest):
+        try:
+            return self.prepared.answer(request)
+        except Exception:  # noqa: BLE001 - the lane answers it the long way
+            log.warning("express lane: a prepared answer failed; the lane answers", exc_info=True)
+            return None
+
     def _answer(self, lane, realm_name: str, request: ExpressRequest):
+        generation = self.prepared.generation()  # before the realm, client and key are read
         with self.app.app_context():
             g.express_request = request
             try:
@@ -144,6 +159,8 @@ class ExpressLanes:
             if request.secure and "strict-transport-security" not in present:
                 extra.append(("Strict-Transport-Security", "max-age=31536000"))
             response.add_headers(extra)
+            if response.repeatable is not None:
+                self.prepared.keep(request, response, generation=generation)
             purge = self.app.extensions.get("idp.periodic_purge")
             if purge is not None:
                 purge.after_request(response)

@@ -12,12 +12,15 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 
 class ExpressAnswer:
-    __slots__ = ("status_code", "headers", "body")
+    __slots__ = ("status_code", "headers", "body", "repeatable")
 
     def __init__(self, status_code: int, body: bytes, headers: list[tuple[str, str]]):
         self.status_code = status_code
         self.body = body
         self.headers = headers
+        #: What ``prepared.PreparedAnswers.keep`` needs to answer the same request again, when a
+        #: lane gives it (a granted plain client_credentials request), else None.
+        self.repeatable: dict | None = None
 
     @classmethod
     def json(cls, status_code: int, payload, headers=()) -> ExpressAnswer:

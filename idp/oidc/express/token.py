@@ -2,7 +2,8 @@
 that carry nothing the lane cannot judge.
 
 A plain client_credentials request the grant grants is answered by the grant itself
-(``ClientCredentialsGrant.answer_plain_request``). Every other request goes to the same
+(``ClientCredentialsGrant.answer_plain_request``), and the same request again from that answer,
+prepared (``prepared.py``), while nothing it was made from changes. Every other request goes to the same
 ``RealmAuthorizationServer.create_token_response`` as Flask's view, built in memory; its answer,
 success or OAuth error, is the server's own. Only the parameters a grant's plain request has are
 taken (client authentication by secret, Basic or in the form, or a public client's client_id
@@ -20,6 +21,7 @@ import logging
 
 from flask import current_app, g
 
+from ...services.keys import ACCESS_TOKEN_ALGORITHM, current_signing_key
 from ..grants.client_credentials import ClientCredentialsGrant
 from .answer import ExpressAnswer
 
@@ -48,7 +50,12 @@ def answer(request):
     if request.form["grant_type"] == "client_credentials":
         granted = ClientCredentialsGrant.answer_plain_request(server, request)
         if granted is not None:
-            return server.handle_response(*granted)
+            response = server.handle_response(*granted)
+            key, kid = current_signing_key(g.realm, ACCESS_TOKEN_ALGORITHM)
+            client = server.query_client(ClientCredentialsGrant.plain_credentials(request)[0])
+            response.repeatable = {"client": client, "key": key, "kid": kid, "algorithm": ACCESS_TOKEN_ALGORITHM,
+                                   "token": granted[1]}
+            return response
     try:
         return server.create_token_response(request.oauth2_request())
     except Exception:

@@ -52,12 +52,38 @@ class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGra
         Flask's, request by request.
 
         The grant must be the server's client_credentials grant as registered, with nothing
-        Authlib would run around it (``_registered_plainly``); else every request is
+        Authlib would run around it (``registered_plainly``); else every request is
         Authlib's."""
+        credentials = cls.plain_credentials(request)
+        if credentials is None or not cls.registered_plainly(server):
+            return None
+        client_id, client_secret, method = credentials
+        client = server.query_client(client_id)
+        if (
+            client is None
+            or not client.check_client_secret(client_secret)
+            or not client.check_endpoint_auth_method(method, "token")
+            or not client.check_grant_type(cls.GRANT_TYPE)
+            or getattr(client, "dpop_bound_access_tokens", False)
+        ):
+            return None
+        scope = request.form.get("scope")
+        try:
+            server.validate_requested_scope(scope)
+        except OAuth2Error:
+            return None
+        token = server.generate_token(grant_type=cls.GRANT_TYPE, client=client, scope=client.get_allowed_scope(scope),
+                                      include_refresh_token=False)
+        return 200, token, cls.TOKEN_RESPONSE_HEADER
+
+    @classmethod
+    def plain_credentials(cls, request) -> tuple[str, str, str] | None:
+        """``(client_id, client_secret, method)`` of a plain client_credentials request (one
+        ``answer_plain_request`` may answer), else None: secret credentials either in a
+        ``Basic`` header or in the form (not both), only the grant's fields besides, no DPoP
+        proof, a transport Authlib allows."""
         form, headers = request.form, request.headers
         if form.get("grant_type") != cls.GRANT_TYPE or headers.get("DPoP") is not None:
-            return None
-        if not cls._registered_plainly(server):
             return None
         if not request.transport_allowed():
             return None
@@ -71,26 +97,10 @@ class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGra
             return None
         if not (client_id and client_secret) or not allowed.issuperset(form):
             return None
-        client = server.query_client(client_id)
-        if (
-            client is None
-            or not client.check_client_secret(client_secret)
-            or not client.check_endpoint_auth_method(method, "token")
-            or not client.check_grant_type(cls.GRANT_TYPE)
-            or getattr(client, "dpop_bound_access_tokens", False)
-        ):
-            return None
-        scope = form.get("scope")
-        try:
-            server.validate_requested_scope(scope)
-        except OAuth2Error:
-            return None
-        token = server.generate_token(grant_type=cls.GRANT_TYPE, client=client, scope=client.get_allowed_scope(scope),
-                                      include_refresh_token=False)
-        return 200, token, cls.TOKEN_RESPONSE_HEADER
+        return client_id, client_secret, method
 
     @classmethod
-    def _registered_plainly(cls, server) -> bool:
+    def registered_plainly(cls, server) -> bool:
         """Whether ``server`` answers client_credentials with this grant and nothing around its
         checks and ``generate_token``: the first grant registered for the type is this class,
         with no extension (extensions add hooks to the grant), and no one receives Authlib's
