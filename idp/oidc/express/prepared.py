@@ -54,7 +54,7 @@ class PreparedGrant(NamedTuple):
     header: dict
     key: object
     algorithm: str
-    #: The token response without its ``access_token``, in the order Authlib's answer had.
+    #: The token response, its ``access_token`` left out (None), in the order Authlib's answer had.
     token: dict
     headers: tuple[tuple[str, str], ...]
 
@@ -130,7 +130,7 @@ class PreparedAnswers:
             header=header,
             key=key,
             algorithm=algorithm,
-            token={name: value for name, value in token.items()},
+            token={name: (None if name == "access_token" else value) for name, value in token.items()},
             headers=tuple(answer.headers),
         )
         with self._lock:
