@@ -31,7 +31,10 @@ def register_deferred_change(app, kind: str, handler: Callable) -> None:
 
 
 def register_after_password(app, handler: Callable) -> None:
-    """``handler(txn, user)`` runs when the password stage has accepted ``user``."""
+    """``handler(txn, user)`` runs when the password stage has accepted ``user``. It may change
+    the login (``txn``) and nothing else: that step's commit does not wait for the disk
+    (``flow.advance(progress_only=True)``); an account's change waits for the login's success
+    (``defer_until_login_succeeds``)."""
     app.extensions.setdefault("idp.after_password", []).append(handler)
 
 

@@ -58,17 +58,22 @@ def begin_login(realm, client, params: dict, *, browser_session, interactive: bo
     return response
 
 
-def advance(txn):
+def advance(txn, *, progress_only: bool = False):
     """Redirect to the next stage's page, or finish the login when every stage is done (in the
     same transaction as the step that led here: ``finish`` commits it all).
 
     The commits keep what the request loaded: the transaction, realm and user are this login's
-    own rows, and the redirect and cookies that follow only read them."""
+    own rows, and the redirect and cookies that follow only read them.
+
+    ``progress_only``: the step that led here changed nothing but this login's progress (and
+    its audit event), so moving on to the next page need not wait for the disk
+    (``commit_keeping_loaded_state(wait_for_disk=False)``: a crash in that moment loses the step
+    and the person does it again). Finishing always waits."""
     pending = pending_prompt(txn)
     if pending is None:
         return finish(txn)
     url = pending[0].url(txn)
-    commit_keeping_loaded_state()
+    commit_keeping_loaded_state(wait_for_disk=not progress_only)
     return redirect(url)
 
 

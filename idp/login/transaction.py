@@ -81,7 +81,8 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
         txn.auth_time = browser_session.auth_time
         txn.stage_state = {**txn.stage_state, "sid": browser_session.sid}
     db.session.add(txn)
-    commit_keeping_loaded_state()
+    # a login just begun: lost in a crash, the browser starts it again (``commit_keeping_loaded_state``)
+    commit_keeping_loaded_state(wait_for_disk=False)
     return txn, binding
 
 

@@ -80,7 +80,8 @@ def login():
             authenticate_in_transaction(txn, user, stage_key="password", amr=["pwd"])
             after_password(txn, user)
             record_event("login.password_ok", realm=g.realm, user=user, client_id=txn.client_id)
-            return flow.advance(txn)
+            # the password proved; nothing of the account changed (a rehash is the same password)
+            return flow.advance(txn, progress_only=True)
     register_url = url_for("login.register") if g.realm.registration_enabled else None
     messages = [("error", state["login_message"])] if state.get("login_message") else []
     options = _sign_in_options(txn)

@@ -1,0 +1,98 @@
+"""Which of a login's commits wait for the disk (``idp.database.commit_keeping_loaded_state``).
+
+A login just begun and a password step that moved the login on to its second factor change
+nothing but the login's own progress: on PostgreSQL they commit with ``synchronous_commit``
+off (a crash in that moment sends the person back one page). Everything else waits: the second
+factor's step (its code is spent, the attempt counted, the session and the code made), a
+password step that finishes the login, the code exchange."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from .. import databases
+from .conftest import logged_in_claims
+
+RELAXED = "SET LOCAL synchronous_commit TO off"
+
+
+class StatementsPerRequest:
+    """The SQL each request sent, by the order of the requests (``mark`` starts a new one)."""
+
+    def __init__(self, app):
+        from idp.extensions import db
+
+        with app.app_context():
+            self.engine = db.engine
+        self.requests: list[tuple[str, list[str]]] = []
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+
+    def mark(self, label: str) -> None:
+        self.requests.append((label, []))
+
+    def _seen(self, _connection, _cursor, statement, *_args):
+        if self.requests:
+            self.requests[-1][1].append(statement)
+
+    def relaxed(self, label: str) -> bool:
+        return any(RELAXED in statement for name, statements in self.requests if name == label
+                   for statement in statements)
+
+    def close(self):
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+@pytest.fixture
+def statements(app):
+    seen = StatementsPerRequest(app)
+    yield seen
+    seen.close()
+
+
+@pytest.mark.skipif(not databases.postgres_mode(), reason="PostgreSQL's synchronous_commit; SQLite's commits are its own")
+def test_only_a_logins_progress_commits_without_waiting_for_the_disk(realm_factory, user_factory, browser,
+                                                                     statements):
+    realm = realm_factory(integration=False, totp_enabled=True)
+    user = user_factory(with_totp=True, with_recovery_codes=True)
+    login = browser(realm)
+    statements.mark("authorize")
+    login.authorize()
+    statements.mark("password")
+    login.log_in()
+    assert "Enter the code from your authenticator app" in login.page
+    statements.mark("code")
+    login.submit({"code": user.totp_code()})
+    statements.mark("exchange")
+    assert logged_in_claims(login)["amr"] == ["pwd", "mfa", "otp"]
+
+    assert statements.relaxed("authorize")
+    assert statements.relaxed("password")
+    assert not statements.relaxed("code")
+    assert not statements.relaxed("exchange")
+
+
+@pytest.mark.skipif(not databases.postgres_mode(), reason="PostgreSQL's synchronous_commit; SQLite's commits are its own")
+def test_a_password_step_that_finishes_the_login_waits_for_the_disk(realm_factory, user_factory, browser,
+                                                                    statements):
+    realm = realm_factory(integration=False)
+    user_factory(mfa=False)
+    login = browser(realm)
+    login.authorize()
+    statements.mark("password")
+    login.log_in()
+    assert login.redirected_to_app
+    assert not statements.relaxed("password")
+
+
+def test_on_sqlite_nothing_is_relaxed(realm_factory, user_factory, browser, statements):
+    if databases.postgres_mode():
+        pytest.skip("SQLite only")
+    realm = realm_factory(integration=False, totp_enabled=True)
+    user = user_factory(with_totp=True, with_recovery_codes=True)
+    login = browser(realm)
+    statements.mark("all")
+    login.authorize()
+    login.log_in()
+    login.submit({"code": user.totp_code()})
+    assert login.redirected_to_app
+    assert not statements.relaxed("all")
