@@ -131,19 +131,57 @@ def commit_keeping_loaded_state(*, wait_for_disk: bool = True) -> None:
     ``wait_for_disk=False``: on PostgreSQL the commit returns before its WAL reaches the disk
     (``SET LOCAL synchronous_commit = off``). The transaction is atomic and visible to everyone
     at once as usual, and commits stay in order (the next commit that waits flushes this one
-    too); only a crash of PostgreSQL or of its machine within about half a second may lose it,
-    as if it had not been made. For a login's progress only (``idp.login``): the step of a login
-    that has not finished, whose loss sends the person back one page, and never an account's,
-    a factor's or a token's change. Each commit that waits costs the server a flush of its log:
-    about a sixth of the bench's logins per second went into the six each login made (issue 17)."""
+    too); only a crash of PostgreSQL or of its machine within about half a second (or a
+    failover to a standby) may lose it, as if it had not been made. For a login's progress only
+    (``idp.login``): the step of a login that has not finished, whose loss sends the person back
+    one page. It is honoured only while the transaction wrote nothing but
+    ``LOGIN_PROGRESS_TABLES`` (``_tables_written``): anything else it wrote (a password rehashed
+    on the way, a change a plug-in made) makes the commit wait as usual. Each commit that waits
+    costs the server a flush of its log: about a sixth of the bench's logins per second went
+    into the six each login made (issue 17)."""
     session = db.session()
-    if not wait_for_disk:
+    if not wait_for_disk and _tables_written(session) <= LOGIN_PROGRESS_TABLES:
         relax_commit_durability(session)
     session.expire_on_commit = False
     try:
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+#: What a login's progress writes: its transaction row, and the audit event of a step with the
+#: webhook deliveries that event makes.
+LOGIN_PROGRESS_TABLES = frozenset({"login_transactions", "audit_events", "webhook_deliveries"})
+_TABLES_WRITTEN = "idp.tables_written"
+
+
+def _tables_written(session) -> set[str]:
+    """The tables the session's transaction has written so far: flushed (``_note_flushed``), by
+    a bulk statement (``_note_bulk_statement``), or waiting to be flushed."""
+    written = set(session.info.get(_TABLES_WRITTEN, ()))
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        written.add(sa_inspect(instance).mapper.local_table.name)
+    return written
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flushed(session, _flush_context) -> None:
+    written = session.info.setdefault(_TABLES_WRITTEN, set())
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        written.add(sa_inspect(instance).mapper.local_table.name)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_statement(state) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        table = getattr(state.statement, "table", None)
+        state.session.info.setdefault(_TABLES_WRITTEN, set()).add(getattr(table, "name", "?"))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_tables_written(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_TABLES_WRITTEN, None)
 
 
 def relax_commit_durability(session) -> None:

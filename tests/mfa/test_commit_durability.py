@@ -96,3 +96,31 @@ def test_on_sqlite_nothing_is_relaxed(realm_factory, user_factory, browser, stat
     login.submit({"code": user.totp_code()})
     assert login.redirected_to_app
     assert not statements.relaxed("all")
+
+
+@pytest.mark.skipif(not databases.postgres_mode(), reason="PostgreSQL's synchronous_commit; SQLite's commits are its own")
+def test_a_password_step_that_also_rehashes_the_password_waits_for_the_disk(realm_factory, user_factory, browser,
+                                                                            statements, in_app):
+    """The password is checked against a hash made with weaker settings and hashed again: an
+    account's change, so that step's commit waits even though the login only moves on."""
+    from argon2 import PasswordHasher
+
+    from idp.extensions import db
+    from idp.models import User
+
+    from ..flows import PASSWORD
+
+    realm = realm_factory(integration=False, totp_enabled=True)
+    user = user_factory(with_totp=True, with_recovery_codes=True)
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with in_app():
+        db.session.get(User, user.id).password_hash = weak
+        db.session.commit()
+    login = browser(realm)
+    login.authorize()
+    statements.mark("password")
+    login.log_in()
+    assert "Enter the code from your authenticator app" in login.page
+    assert not statements.relaxed("password")
+    with in_app():
+        assert db.session.get(User, user.id).password_hash not in (weak, None)
