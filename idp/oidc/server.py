@@ -7,6 +7,9 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedResponseTypeError
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.authenticate_client import (
+    authenticate_client_secret_basic as authlib_client_secret_basic,
+)
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -296,9 +299,20 @@ authorization_server: RealmAuthorizationServer = LocalProxy(  # type: ignore[ass
 )
 
 
+def authenticate_client_secret_basic(query_client, request):
+    """Authlib's ``client_secret_basic``, with ``Basic`` credentials that are not UTF-8 taken as
+    no credentials: Authlib raised ``UnicodeDecodeError`` on them, a 500 at every endpoint that
+    authenticates clients. They are refused as wrong credentials are (``invalid_client``, 401)."""
+    try:
+        return authlib_client_secret_basic(query_client, request)
+    except UnicodeDecodeError:
+        return None
+
+
 def init_authorization_server(app) -> None:
     server = RealmAuthorizationServer()
     server.init_app(app)
+    server.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
     server.register_token_generator("default", tokens.generate_token)
     client_assertions.init_app(app, server)
     register_grants(app, server)

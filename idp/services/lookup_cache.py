@@ -71,6 +71,10 @@ MAX_TOKEN_ENTRIES = 1_000
 _CHANGED = "idp.lookup_cache.changed"
 #: Seconds between checks that the listening connection is alive.
 HEARTBEAT = 5.0
+#: Seconds without a check that passed after which the caches are off: a connection whose
+#: network path died silently can block its check for as long as TCP retries (minutes), and
+#: meanwhile a notification could not arrive (``_listening_recently``).
+SILENCE_LIMIT = 3 * HEARTBEAT
 _MISSING = object()
 
 #: This process's id, kept current across forks: ``os.getpid()`` is a system call, and the
@@ -101,6 +105,8 @@ class LookupCache:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._listening = False
+        #: ``time.monotonic()`` of the listener's last passed check (``_wait_for_notifications``).
+        self._heard_at = 0.0
         self._stop = threading.Event()
         self._connection = None
         self._connection_lock = threading.Lock()
@@ -127,10 +133,15 @@ class LookupCache:
         if self._pid != _process_id:
             self._start_in_this_process()
         if self.dialect == "postgresql":
-            return self._listening
+            return self._listening_recently()
         if self.stamp_path is not None:
             self._check_stamp()
         return True
+
+    def _listening_recently(self) -> bool:
+        """The listening connection is up and its thread has checked it within
+        ``SILENCE_LIMIT`` (``time.monotonic`` makes no system call)."""
+        return self._listening and time.monotonic() - self._heard_at <= SILENCE_LIMIT
 
     def current_generation(self) -> int | None:
         """The generation after taking in the invalidations that have arrived, or None while the
@@ -142,7 +153,7 @@ class LookupCache:
         if self._pid != _process_id:
             self._start_in_this_process()
         if self.dialect == "postgresql":
-            if not self._listening:
+            if not self._listening_recently():
                 return None
         elif self.stamp_path is not None:
             self._check_stamp()
@@ -170,7 +181,7 @@ class LookupCache:
             return value
         until = valid_until(value) if valid_until else None
         with self._lock:
-            if self.generation == generation and (self.dialect != "postgresql" or self._listening):
+            if self.generation == generation and (self.dialect != "postgresql" or self._listening_recently()):
                 if len(entries) >= (MAX_TOKEN_ENTRIES if many else MAX_ENTRIES):
                     entries.clear()
                 entries[key] = (value, until)
@@ -274,7 +285,10 @@ class LookupCache:
                 connection = self._connection
                 if connection is None:
                     try:
-                        connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+                        # a dead peer is found in seconds, not after TCP's minutes of retries
+                        connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=5, keepalives=1,
+                                                     keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
+                                                     tcp_user_timeout=int(SILENCE_LIMIT * 1000))
                         connection.add_notify_handler(lambda _notification: self.invalidate())
                         connection.execute(f"LISTEN {CHANNEL}")
                     except psycopg.OperationalError as error:
@@ -290,6 +304,7 @@ class LookupCache:
                         self._entries.clear()
                         self._many.clear()
                         self.generation += 1
+                        self._heard_at = time.monotonic()
                         self._listening = True
                     continue
                 self._wait_for_notifications(connection, stop, wake_reader)
@@ -330,6 +345,12 @@ class LookupCache:
                     connection.execute("SELECT 1")
             except Exception as error:  # noqa: BLE001 - a broken connection turns the caches off
                 self._lost(connection, str(error))
+                return
+            now = time.monotonic()
+            if now - self._heard_at > SILENCE_LIMIT:
+                # the caches were off a while (a slow check): what they held may have changed
+                self.invalidate()
+            self._heard_at = now
 
     def _close_listening(self) -> None:
         with self._connection_lock, self._lock:

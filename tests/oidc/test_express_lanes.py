@@ -288,19 +288,65 @@ def test_a_machine_clients_repeated_request_is_answered_prepared_until_what_it_w
     assert answered == [None, None]
 
 
-def test_a_worker_keeps_at_most_max_prepared_answers(pair, setup, monkeypatch):
-    """An authenticated client chooses its ``scope`` strings: the prepared answers are capped."""
+def test_prepared_answers_are_bounded_and_one_client_cannot_push_out_the_others(pair, setup, runner,
+                                                                                 monkeypatch):
+    """An authenticated client chooses its ``scope`` strings and the ``Host`` it sends: only the
+    public address's token URL and short scopes are kept, a few per client, the oldest making
+    way, so one client's variety never pushes out another's answer."""
     from idp.oidc.express import prepared as prepared_module
 
     express, _ = pair
     _caches_on(express.app)
+    monkeypatch.setattr(prepared_module, "MAX_PER_CLIENT", 2)
     monkeypatch.setattr(prepared_module, "MAX_PREPARED", 3)
-    kept = express.app.wsgi_app.prepared._prepared
-    for scope in ("openid", "email", "profile", "openid email", "email profile", "openid profile"):
-        answer = express.http.post(f"/realms/{REALM}/token", headers=basic(setup["machine"]),
-                                   data={"grant_type": "client_credentials", "scope": scope})
-        assert answer.status_code == 200
-        assert 1 <= len(kept) <= 3
+    prepared = express.app.wsgi_app.prepared
+    other = _machine_client(runner, "Other machine")
+    _caches_on(express.app, after=None)
+
+    def ask(client, scope, **kwargs):
+        answer = express.http.post(f"/realms/{REALM}/token", headers=basic(client),
+                                   data={"grant_type": "client_credentials", "scope": scope}, **kwargs)
+        assert answer.status_code == 200, answer.get_json()
+        return answer
+
+    def kept_scopes(client):
+        return [key[3] for key in prepared._prepared if key[2] == client[0]]
+
+    ask(other, "openid")
+    # the machine client tries many scopes: it keeps its last two, and the other client's stays
+    for scope in ("openid", "email", "profile", "openid email", "email profile"):
+        ask(setup["machine"], scope)
+        assert len(kept_scopes(setup["machine"])) <= 2
+        assert len(prepared._prepared) <= 3
+    assert kept_scopes(setup["machine"]) == ["openid email", "email profile"]
+    assert kept_scopes(other) == ["openid"]
+
+    # another port of the public host, or a long scope: answered, not kept
+    before = dict(prepared._prepared)
+    ask(setup["machine"], "email", base_url="http://localhost:8080")
+    ask(setup["machine"], " ".join(["openid"] * 60))
+    assert prepared._prepared.keys() == before.keys()
+
+
+@pytest.mark.parametrize("path, data", [
+    ("token", {"grant_type": "client_credentials"}),
+    ("token", {"grant_type": "refresh_token", "refresh_token": "rt_nothing"}),
+    ("introspect", {"token": "abc"}),
+    ("revoke", {"token": "abc"}),
+])
+def test_basic_credentials_that_are_not_utf8_are_wrong_credentials_not_a_500(pair, setup, caplog, path, data):
+    """Authlib's ``client_secret_basic`` raised on them (a 500 from Flask and lane alike); they
+    are refused as wrong credentials are, by the lane too, and no lane logs a failure."""
+    express, _ = pair
+    _caches_on(express.app)
+    assert express.http.post(f"/realms/{REALM}/token", headers=basic(setup["machine"]),
+                             data={"grant_type": "client_credentials"}).status_code == 200
+    odd = {"Authorization": "Basic " + base64.b64encode(setup["machine"][0].encode() + b":\xff\xfe").decode()}
+    with caplog.at_level("WARNING", logger="idp.oidc.express"):
+        answer = both(pair, "POST", path, lane_answers=path != "revoke", data=data, headers=odd)
+    assert answer.status_code == 401
+    assert answer.get_json()["error"] == "invalid_client"
+    assert not [record for record in caplog.records if record.name.startswith("idp.oidc.express")]
 
 
 def test_a_receiver_of_authlibs_client_authenticated_signal_sends_every_request_through_authlib(pair, setup,

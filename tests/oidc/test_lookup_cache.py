@@ -242,6 +242,31 @@ def test_changes_take_effect_on_the_next_request_of_every_instance(instances, se
         assert answer.get_json()["error"] == "invalid_client"
 
 
+def test_a_listener_not_heard_from_lately_turns_the_caches_off(instances, setup, monkeypatch):
+    """A listening connection whose network path died without a word can block its check for
+    minutes, and no notification reaches it meanwhile: once no check has passed within
+    ``SILENCE_LIMIT``, every lookup reads the database again and nothing is answered from a
+    prepared answer, until one passes."""
+    from .. import databases
+
+    if not databases.postgres_mode():
+        pytest.skip("PostgreSQL's listening connection")
+    from idp.services import lookup_cache
+
+    first, _ = instances
+    machine = setup["machine"]
+    warm(first, machine)
+    assert statements_during(first.app, lambda: first.client_credentials(machine)) == []
+    monkeypatch.setattr(lookup_cache, "SILENCE_LIMIT", -1.0)
+    assert first.app.extensions["idp.lookup_cache"].current_generation() is None
+    for _ in range(2):
+        answered = []
+        assert statements_during(first.app, lambda: answered.append(first.client_credentials(machine))) != []
+        assert answered[0].status_code == 200
+    monkeypatch.undo()
+    warm(first, machine)
+
+
 def test_a_change_rolled_back_is_never_cached(instances, setup):
     """A lookup inside a transaction that changed a client reads the change but keeps nothing
     of it: after the rollback, the committed secret still works and the attempted one does not."""

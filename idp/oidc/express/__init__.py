@@ -36,6 +36,7 @@ from werkzeug.wsgi import get_host
 
 from ...extensions import db
 from ...services.realms import find_realm
+from ..issuer import realm_issuer
 from . import introspection, token, userinfo
 from .answer import ExpressAnswer
 from .prepared import PreparedAnswers
@@ -160,7 +161,8 @@ class ExpressLanes:
                 extra.append(("Strict-Transport-Security", "max-age=31536000"))
             response.add_headers(extra)
             if response.repeatable is not None:
-                self.prepared.keep(request, response, generation=generation)
+                self.prepared.keep(request, response, generation=generation,
+                                   token_url=f"{realm_issuer(g.realm)}/token")
             purge = self.app.extensions.get("idp.periodic_purge")
             if purge is not None:
                 purge.after_request(response)

@@ -23,8 +23,11 @@ scope, a wrong secret (the lane then answers the refusal its usual way), a reque
 other shape. Revocation does not apply: a client_credentials token is kept in no row until it
 is revoked, and revoking it does not stop the next request from getting a new one.
 
-Kept at most ``MAX_PREPARED`` per process: only clients that authenticated are kept, but an
-authenticated client chooses its ``scope`` strings."""
+Bounded, as an authenticated client chooses its ``scope`` strings: only requests to the token
+URL of the public address (not another ``Host`` the host check lets through, such as another
+port) with a ``scope`` of at most ``MAX_SCOPE_LENGTH`` characters are kept, at most
+``MAX_PER_CLIENT`` per client and ``MAX_PREPARED`` per process, the oldest making way: one
+client cannot push out the others'."""
 from __future__ import annotations
 
 import datetime as dt
@@ -42,6 +45,8 @@ from ..tokens import stamp, unverified_claims
 from .answer import ExpressAnswer
 
 MAX_PREPARED = 1024
+MAX_PER_CLIENT = 8
+MAX_SCOPE_LENGTH = 256
 
 
 class PreparedGrant(NamedTuple):
@@ -67,6 +72,8 @@ class PreparedAnswers:
         self.cache = app.extensions.get("idp.lookup_cache")
         self.digest_key = app.config["IDP_TOKEN_HASH_KEY"].encode()
         self._prepared: dict[tuple, PreparedGrant] = {}
+        #: The keys of each client's prepared answers, oldest first.
+        self._by_client: dict[str, list[tuple]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -104,11 +111,14 @@ class PreparedAnswers:
             purge.after_request(response, self.app)
         return response
 
-    def keep(self, request, answer: ExpressAnswer, *, generation: int | None) -> None:
+    def keep(self, request, answer: ExpressAnswer, *, generation: int | None, token_url: str) -> None:
         """Keep the answer the lane just gave a plain request (``answer.repeatable``: made from
-        the client and signing key it names, read after ``generation`` was)."""
+        the client and signing key it names, read after ``generation`` was), if the request
+        was sent to ``token_url`` (the realm's, at the public address)."""
         credentials = ClientCredentialsGrant.plain_credentials(request)
         if generation is None or credentials is None or answer.status_code != 200 or not answer.repeatable:
+            return
+        if request.url != token_url or len(request.form.get("scope") or "") > MAX_SCOPE_LENGTH:
             return
         client, key, kid, algorithm, token = (answer.repeatable[name]
                                               for name in ("client", "key", "kid", "algorithm", "token"))
@@ -133,10 +143,27 @@ class PreparedAnswers:
             token={name: (None if name == "access_token" else value) for name, value in token.items()},
             headers=tuple(answer.headers),
         )
+        key = self._key(request, credentials)
         with self._lock:
-            if len(self._prepared) >= MAX_PREPARED:
-                self._prepared.clear()
-            self._prepared[self._key(request, credentials)] = prepared
+            self._forget(key)
+            keys = self._by_client.setdefault(credentials[0], [])
+            while len(keys) >= MAX_PER_CLIENT:
+                self._forget(keys[0])
+            while len(self._prepared) >= MAX_PREPARED:
+                self._forget(next(iter(self._prepared)))
+            self._prepared[key] = prepared
+            self._by_client.setdefault(credentials[0], []).append(key)
+
+    def _forget(self, key: tuple) -> None:
+        """Drop ``key``'s prepared answer (under ``_lock``)."""
+        if self._prepared.pop(key, None) is None:
+            return
+        client_id = key[2]
+        keys = self._by_client.get(client_id, [])
+        if key in keys:
+            keys.remove(key)
+        if not keys:
+            self._by_client.pop(client_id, None)
 
 
 def _timestamp(moment: dt.datetime) -> float:

@@ -87,7 +87,10 @@ class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGra
             return None
         if not request.transport_allowed():
             return None
-        client_id, client_secret = extract_basic_authorization(headers)
+        try:
+            client_id, client_secret = extract_basic_authorization(headers)
+        except ValueError:  # credentials that are not UTF-8: Authlib's dispatch refuses them
+            return None
         if client_id and client_secret:
             method, allowed = "client_secret_basic", PLAIN_FIELDS
         elif headers.get("Authorization") is None:
