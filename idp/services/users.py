@@ -14,6 +14,7 @@ import unicodedata
 import idna
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import (
     DirectStatement,
@@ -229,8 +230,23 @@ def authenticate_password(realm, email: str, password: str) -> User | None:
         return None
     attempt.succeeded()
     if password_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        _rehash_password(user, password)
     return user
+
+
+def _rehash_password(user: User, password: str) -> None:
+    """Store the password, just verified, hashed with the current settings, unless the stored
+    hash is no longer the one verified: a password reset or change committed since this
+    request read the user (a verify and a hash take tens of milliseconds) keeps its new
+    password, which the old one must never overwrite."""
+    verified = user.password_hash
+    rehashed = hash_password(password)
+    changed = db.session.execute(
+        db.update(User).where(User.id == user.id, User.password_hash == verified).values(password_hash=rehashed)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed:
+        set_committed_value(user, "password_hash", rehashed)
 
 
 def update_user(user: User, *, name=None, email=None, email_verified=None) -> User:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from .. import databases
-from .conftest import logged_in_claims
+from .conftest import REALM, logged_in_claims
 
 RELAXED = "SET LOCAL synchronous_commit TO off"
 
@@ -124,3 +124,48 @@ def test_a_password_step_that_also_rehashes_the_password_waits_for_the_disk(real
     assert not statements.relaxed("password")
     with in_app():
         assert db.session.get(User, user.id).password_hash not in (weak, None)
+
+
+def test_a_password_reset_committed_while_a_login_checked_the_old_password_is_not_overwritten(
+        realm_factory, user_factory, in_app):
+    """A login verifies the old password against a hash made with weaker settings (tens of
+    milliseconds) while the owner resets the password: the login's rehash of the old password
+    must not replace the new one."""
+    from argon2 import PasswordHasher
+
+    from idp.extensions import db
+    from idp.models import User
+    from idp.security import hash_password, verify_password
+    from idp.services import users as users_service
+    from idp.services.realms import get_realm
+
+    from ..flows import PASSWORD
+
+    realm_factory(integration=False)
+    user = user_factory(mfa=False)
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with in_app():
+        db.session.get(User, user.id).password_hash = weak
+        db.session.commit()
+
+    real_verify = users_service.verify_password
+
+    def verify_while_the_owner_resets(password_hash, password):
+        with in_app() as app:  # another request, its own session and commit
+            with app.app_context():
+                db.session.get(User, user.id).password_hash = hash_password("a brand new passphrase")
+                db.session.commit()
+        return real_verify(password_hash, password)
+
+    with in_app():
+        users_service.verify_password = verify_while_the_owner_resets
+        try:
+            logged_in = users_service.authenticate_password(get_realm(REALM), user.email, PASSWORD)
+        finally:
+            users_service.verify_password = real_verify
+        assert logged_in is not None  # the old password was right when it was checked
+        db.session.commit()
+    with in_app():
+        stored = db.session.get(User, user.id).password_hash
+        assert verify_password(stored, "a brand new passphrase")
+        assert not verify_password(stored, PASSWORD)
