@@ -120,8 +120,8 @@ class PreparedAnswers:
             return
         if request.url != token_url or len(request.form.get("scope") or "") > MAX_SCOPE_LENGTH:
             return
-        client, key, kid, algorithm, token = (answer.repeatable[name]
-                                              for name in ("client", "key", "kid", "algorithm", "token"))
+        client, signing_key, kid, algorithm, token = (answer.repeatable[name]
+                                                      for name in ("client", "key", "kid", "algorithm", "token"))
         access_token = token["access_token"]
         claims = unverified_claims(access_token)
         header = jws.extract_compact(access_token.encode()).protected
@@ -138,7 +138,7 @@ class PreparedAnswers:
             claims=claims,
             lifetime=lifetime,
             header=header,
-            key=key,
+            key=signing_key,
             algorithm=algorithm,
             token={name: (None if name == "access_token" else value) for name, value in token.items()},
             headers=tuple(answer.headers),
