@@ -120,7 +120,7 @@ def bootstrap() -> None:
     db.session.commit()
 
 
-def commit_keeping_loaded_state(*, wait_for_disk: bool = True) -> None:
+def commit_keeping_loaded_state(*, no_disk_wait_if_only: frozenset[str] = frozenset()) -> None:
     """Commit without expiring the objects the session has loaded.
 
     A commit normally expires everything loaded, so the rest of the request reloads the realm,
@@ -128,19 +128,19 @@ def commit_keeping_loaded_state(*, wait_for_disk: bool = True) -> None:
     was changed behind the session's back (by a bulk ``UPDATE``) and is read again afterwards:
     then what the request holds is what it committed.
 
-    ``wait_for_disk=False``: on PostgreSQL the commit returns before its WAL reaches the disk
-    (``SET LOCAL synchronous_commit = off``). The transaction is atomic and visible to everyone
-    at once as usual, and commits stay in order (the next commit that waits flushes this one
-    too); only a crash of PostgreSQL or of its machine within about half a second (or a
-    failover to a standby) may lose it, as if it had not been made. For a login's progress only
-    (``idp.login``): the step of a login that has not finished, whose loss sends the person back
-    one page. It is honoured only while the transaction wrote nothing but
-    ``LOGIN_PROGRESS_TABLES`` (``_tables_written``): anything else it wrote (a password rehashed
-    on the way, a change a plug-in made) makes the commit wait as usual. Each commit that waits
-    costs the server a flush of its log: about a sixth of the bench's logins per second went
-    into the six each login made (issue 17)."""
+    ``no_disk_wait_if_only``: tables whose changes may be lost in a crash. When the transaction
+    wrote those tables and no other (``_tables_written``), on PostgreSQL the commit returns before
+    its WAL reaches the disk (``SET LOCAL synchronous_commit = off``). The transaction is atomic
+    and visible to everyone at once as usual, and commits stay in order (the next commit that
+    waits flushes this one too); only a crash of PostgreSQL or of its machine within about half a
+    second (or a failover to a standby) may lose it, as if it had not been made. Anything else
+    the transaction wrote (a password rehashed on the way, a change a plug-in made) makes the
+    commit wait as usual. The caller names the tables: a login's progress
+    (``idp.login.transaction.LOGIN_PROGRESS_TABLES``). Each commit that waits costs the server a
+    flush of its log: about a sixth of the bench's logins per second went into the six each login
+    made (issue 17)."""
     session = db.session()
-    if not wait_for_disk and _tables_written(session) <= LOGIN_PROGRESS_TABLES:
+    if no_disk_wait_if_only and _tables_written(session) <= no_disk_wait_if_only:
         relax_commit_durability(session)
     session.expire_on_commit = False
     try:
@@ -149,9 +149,6 @@ def commit_keeping_loaded_state(*, wait_for_disk: bool = True) -> None:
         session.expire_on_commit = True
 
 
-#: What a login's progress writes: its transaction row, and the audit event of a step with the
-#: webhook deliveries that event makes.
-LOGIN_PROGRESS_TABLES = frozenset({"login_transactions", "audit_events", "webhook_deliveries"})
 _TABLES_WRITTEN = "idp.tables_written"
 
 
@@ -186,7 +183,7 @@ def _forget_tables_written(session, transaction) -> None:
 
 def relax_commit_durability(session) -> None:
     """The session's transaction commits without waiting for the disk, on PostgreSQL
-    (``commit_keeping_loaded_state(wait_for_disk=False)`` says when that is right); nothing on
+    (``commit_keeping_loaded_state(no_disk_wait_if_only=...)`` says when that is right); nothing on
     SQLite, whose commits are its own."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":

@@ -67,13 +67,13 @@ def advance(txn, *, progress_only: bool = False):
 
     ``progress_only``: the step that led here changed nothing but this login's progress (and
     its audit event), so moving on to the next page need not wait for the disk
-    (``commit_keeping_loaded_state(wait_for_disk=False)``: a crash in that moment loses the step
+    (``txns.LOGIN_PROGRESS_TABLES``: a crash in that moment loses the step
     and the person does it again). Finishing always waits."""
     pending = pending_prompt(txn)
     if pending is None:
         return finish(txn)
     url = pending[0].url(txn)
-    commit_keeping_loaded_state(wait_for_disk=not progress_only)
+    commit_keeping_loaded_state(no_disk_wait_if_only=txns.LOGIN_PROGRESS_TABLES if progress_only else frozenset())
     return redirect(url)
 
 

@@ -48,6 +48,12 @@ class PasswordStage:
         return url_for(endpoint, realm_name=txn.realm.name, txn_id=txn.id)
 
 
+#: What a login's progress writes: its transaction row, and the audit event of a step with the
+#: webhook deliveries that event makes. A commit that wrote only these need not wait for the disk
+#: (``idp.database.commit_keeping_loaded_state``): lost in a crash, the person redoes one page.
+LOGIN_PROGRESS_TABLES = frozenset({"login_transactions", "audit_events", "webhook_deliveries"})
+
+
 def begin_transaction(realm, client, params: dict, *, browser_session=None,
                       return_to: str | None = None, step_up_mfa: bool = False, purpose: str | None = None):
     """Start a login for an authorization request (or, with no client, for one of our own pages
@@ -82,7 +88,7 @@ def begin_transaction(realm, client, params: dict, *, browser_session=None,
         txn.stage_state = {**txn.stage_state, "sid": browser_session.sid}
     db.session.add(txn)
     # a login just begun: lost in a crash, the browser starts it again (``commit_keeping_loaded_state``)
-    commit_keeping_loaded_state(wait_for_disk=False)
+    commit_keeping_loaded_state(no_disk_wait_if_only=LOGIN_PROGRESS_TABLES)
     return txn, binding
 
 

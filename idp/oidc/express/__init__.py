@@ -135,7 +135,8 @@ class ExpressLanes:
             return None
 
     def _answer(self, lane, realm_name: str, request: ExpressRequest):
-        generation = self.prepared.generation()  # before the realm, client and key are read
+        # before the realm, client and key are read; only the token lane keeps prepared answers
+        generation = self.prepared.generation() if lane is token else None
         with self.app.app_context():
             g.express_request = request
             try:
