@@ -50,11 +50,10 @@ def answer(request):
     if request.form["grant_type"] == "client_credentials":
         granted = ClientCredentialsGrant.answer_plain_request(server, request)
         if granted is not None:
-            response = server.handle_response(*granted)
+            response = server.handle_response(granted.status, granted.token, granted.headers)
             key, kid = current_signing_key(g.realm, ACCESS_TOKEN_ALGORITHM)
-            client = server.query_client(ClientCredentialsGrant.plain_credentials(request)[0])
-            response.repeatable = {"client": client, "key": key, "kid": kid, "algorithm": ACCESS_TOKEN_ALGORITHM,
-                                   "token": granted[1]}
+            response.repeatable = {"client": granted.client, "key": key, "kid": kid,
+                                   "algorithm": ACCESS_TOKEN_ALGORITHM, "token": granted.token}
             return response
     try:
         return server.create_token_response(request.oauth2_request())

@@ -1,6 +1,8 @@
 """The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from authlib.integrations.flask_oauth2.signals import client_authenticated
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
@@ -14,6 +16,16 @@ from .base import GrantSpec, confidential_only
 #: form credentials of ``client_secret_post``.
 PLAIN_FIELDS = frozenset({"grant_type", "scope"})
 FORM_CREDENTIALS = frozenset({"client_id", "client_secret"})
+
+
+class PlainGrant(NamedTuple):
+    """``answer_plain_request``'s answer: what Authlib's ``handle_response`` takes, and the
+    client it was granted to."""
+
+    status: int
+    token: dict
+    headers: list
+    client: object
 
 
 class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGrant):
@@ -31,8 +43,8 @@ class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGra
         return super().generate_token(user=user, scope=self.request.client.get_allowed_scope(scope), **kwargs)
 
     @classmethod
-    def answer_plain_request(cls, server, request) -> tuple[int, dict, list] | None:
-        """The grant's answer to a plain request it grants, as ``(status, token, headers)``; None
+    def answer_plain_request(cls, server, request) -> PlainGrant | None:
+        """The grant's answer to a plain request it grants, as a ``PlainGrant``; None
         for every other request, which then goes through Authlib (errors included).
 
         The token endpoint's express lane (``idp.oidc.express.token``) asks this first: a
@@ -74,7 +86,7 @@ class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGra
             return None
         token = server.generate_token(grant_type=cls.GRANT_TYPE, client=client, scope=client.get_allowed_scope(scope),
                                       include_refresh_token=False)
-        return 200, token, cls.TOKEN_RESPONSE_HEADER
+        return PlainGrant(200, token, cls.TOKEN_RESPONSE_HEADER, client)
 
     @classmethod
     def plain_credentials(cls, request) -> tuple[str, str, str] | None:
