@@ -509,6 +509,59 @@ def test_introspection_answers_match(pair, setup):
     assert revoked.get_json() == {"active": False}
 
 
+def test_a_plain_introspection_request_skips_authlibs_dispatch_and_every_other_request_takes_it(
+        pair, setup, runner, monkeypatch):
+    """A resource server's plain request is answered by the endpoint itself
+    (``RealmIntrospectionEndpoint.answer_plain_request``); anything else goes through Authlib's
+    ``create_endpoint_response``. Either way the answer is the one Flask gives (``both``)."""
+    express, _ = pair
+    _, tokens = signed_in_with_tokens(express.http, REALM, *setup["shop"])
+    post_client = _machine_client(runner, "Form API", "--auth-method", "client_secret_post")
+    public_client = json.loads(runner("clients", "create", "--realm", REALM, "--name", "SPA", "--public",
+                                      "--redirect-uri", REDIRECT_URI, "--json").stdout)["client_id"]
+    server = express.app.extensions["idp.authorization_server"]
+    dispatched = []
+    dispatch = server.create_endpoint_response
+    monkeypatch.setattr(server, "create_endpoint_response",
+                        lambda name, request=None: dispatched.append(request) or dispatch(name, request))
+    shop_id, shop_secret = setup["shop"]
+    access, refresh = {"token": tokens["access_token"]}, {"token": tokens["refresh_token"]}
+    form_credentials = {"client_id": shop_id, "client_secret": shop_secret}
+    #: (answered by the endpoint itself, status, whether the token is active, request)
+    cases = [
+        (True, 200, True, {"data": access, "headers": basic(setup["shop"])}),
+        (True, 200, True, {"data": {**access, **form_credentials}}),
+        (True, 200, True, {"data": {**access, "token_type_hint": "access_token"}, "headers": basic(setup["shop"])}),
+        (True, 200, True, {"data": {**refresh, "token_type_hint": "refresh_token"}, "headers": basic(setup["shop"])}),
+        (True, 200, True, {"data": refresh, "headers": basic(setup["shop"])}),
+        # the hint is only a hint, a wrong or unknown one included (RFC 7662 §2.1)
+        (True, 200, True, {"data": {**refresh, "token_type_hint": "access_token"}, "headers": basic(setup["shop"])}),
+        (True, 200, True, {"data": {**access, "token_type_hint": "id_token"}, "headers": basic(setup["shop"])}),
+        (True, 200, False, {"data": {"token": "garbage"}, "headers": basic(setup["shop"])}),
+        # a client that is not the token's (nor its resource server) learns nothing
+        (True, 200, False, {"data": access, "headers": basic(setup["machine"])}),
+        (True, 200, False, {"data": {**access, "client_id": post_client[0], "client_secret": post_client[1]}}),
+        (True, 200, False, {"data": access, "headers": basic(post_client)}),  # either secret method
+        # refusals, and whatever the endpoint is not sure of
+        (False, 401, None, {"data": access, "headers": basic((shop_id, "wrong"))}),
+        (False, 401, None, {"data": {**access, "client_id": shop_id, "client_secret": "wrong"}}),
+        (False, 401, None, {"data": access, "headers": basic(("nobody", shop_secret))}),
+        (False, 401, None, {"data": access, "headers": basic((public_client, "anything"))}),
+        (False, 401, None, {"data": {**access, "client_id": shop_id}}),
+        (False, 401, None, {"data": access}),
+        (False, 200, True, {"data": {**access, **form_credentials}, "headers": basic(setup["shop"])}),
+        (False, 200, True, {"data": {**access, **form_credentials}, "headers": {"Authorization": "Bearer x"}}),
+    ]
+    for plain, status, active, request in cases:
+        dispatched.clear()
+        answer = both(pair, "POST", "introspect", lane_answers=True, **request)
+        assert (not dispatched) is plain, (plain, request, answer.get_json())
+        assert answer.status_code == status, (request, answer.get_json())
+        assert answer.headers["Cache-Control"] == "no-store"
+        if status == 200:
+            assert answer.get_json()["active"] is active, (request, answer.get_json())
+
+
 def test_refresh_answers_match(pair, setup):
     """Each instance refreshes its own rotation family (a refresh token is spent once), with the
     same outcomes: a new pair, a narrowed scope, a replayed token refused and its family revoked."""

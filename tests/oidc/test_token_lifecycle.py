@@ -172,6 +172,20 @@ def test_revoking_either_token_ends_the_grant(provider, logged_in, which):
     assert refresh.value.error == "invalid_grant"
 
 
+@pytest.mark.parametrize("which, hint", [("access_token", "refresh_token"), ("refresh_token", "access_token"),
+                                         ("access_token", "id_token"), ("refresh_token", "no-such-type")])
+def test_a_wrong_or_unknown_hint_does_not_keep_a_token_from_being_revoked(provider, logged_in, which, hint):
+    """RFC 7009 §2.1: a server that cannot find the token by its hint "MUST extend its search
+    across all of its supported token types"; the hint is only a hint."""
+    _rp, session, token = logged_in
+
+    response = session.revoke_token(provider.url("revoke"), token=token[which], token_type_hint=hint)
+
+    assert response.status_code == 200, response.text
+    assert _userinfo_status(provider, token["access_token"]) == 401
+    assert _introspect(provider, session, token["access_token"]) == {"active": False}
+
+
 def test_revoking_an_unknown_token_is_answered_with_200(provider, logged_in):
     """RFC 7009 §2.2: invalid tokens do not cause an error response."""
     _rp, session, _token = logged_in
@@ -257,6 +271,17 @@ def test_introspection_describes_an_active_refresh_token(provider, logged_in):
     data = _introspect(provider, session, token["refresh_token"], "refresh_token")
     assert data["active"] is True
     assert data["token_type"] == "refresh_token"
+
+
+@pytest.mark.parametrize("which, hint", [("access_token", "refresh_token"), ("refresh_token", "access_token"),
+                                         ("access_token", "id_token"), ("refresh_token", "no-such-type")])
+def test_a_wrong_or_unknown_hint_still_finds_the_token_at_introspection(provider, logged_in, which, hint):
+    """RFC 7662 §2.1: the hint is only a hint; a token the hint does not find is searched for
+    as any type (idp tells the type from the token itself)."""
+    _rp, session, token = logged_in
+    data = _introspect(provider, session, token[which], hint)
+    assert data["active"] is True
+    assert data["token_type"] == ("refresh_token" if which == "refresh_token" else "Bearer")
 
 
 def test_introspection_says_inactive_once_the_user_is_disabled(provider, logged_in):

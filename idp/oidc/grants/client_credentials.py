@@ -6,16 +6,15 @@ from typing import NamedTuple
 from authlib.integrations.flask_oauth2.signals import client_authenticated
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 from ..client_assertions import JWT_AUTH_METHODS
 from ..dpop import SenderConstrainedGrant
+from ..plain_requests import SecretCredentials, authenticated_client, secret_credentials
 from .base import GrantSpec, confidential_only
 
 #: The fields of a plain request (``ClientCredentialsGrant.answer_plain_request``), besides the
 #: form credentials of ``client_secret_post``.
 PLAIN_FIELDS = frozenset({"grant_type", "scope"})
-FORM_CREDENTIALS = frozenset({"client_id", "client_secret"})
 
 
 class PlainGrant(NamedTuple):
@@ -69,12 +68,9 @@ class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGra
         credentials = cls.plain_credentials(request)
         if credentials is None or not cls.registered_plainly(server):
             return None
-        client_id, client_secret, method = credentials
-        client = server.query_client(client_id)
+        client = authenticated_client(server, credentials, "token")
         if (
             client is None
-            or not client.check_client_secret(client_secret)
-            or not client.check_endpoint_auth_method(method, "token")
             or not client.check_grant_type(cls.GRANT_TYPE)
             or getattr(client, "dpop_bound_access_tokens", False)
         ):
@@ -89,30 +85,12 @@ class ClientCredentialsGrant(SenderConstrainedGrant, grants.ClientCredentialsGra
         return PlainGrant(200, token, cls.TOKEN_RESPONSE_HEADER, client)
 
     @classmethod
-    def plain_credentials(cls, request) -> tuple[str, str, str] | None:
-        """``(client_id, client_secret, method)`` of a plain client_credentials request (one
-        ``answer_plain_request`` may answer), else None: secret credentials either in a
-        ``Basic`` header or in the form (not both), only the grant's fields besides, no DPoP
-        proof, a transport Authlib allows."""
-        form, headers = request.form, request.headers
-        if form.get("grant_type") != cls.GRANT_TYPE or headers.get("DPoP") is not None:
+    def plain_credentials(cls, request) -> SecretCredentials | None:
+        """The client's credentials of a plain client_credentials request (one
+        ``answer_plain_request`` may answer: ``idp.oidc.plain_requests``), else None."""
+        if request.form.get("grant_type") != cls.GRANT_TYPE:
             return None
-        if not request.transport_allowed():
-            return None
-        try:
-            client_id, client_secret = extract_basic_authorization(headers)
-        except ValueError:  # credentials that are not UTF-8: Authlib's dispatch refuses them
-            return None
-        if client_id and client_secret:
-            method, allowed = "client_secret_basic", PLAIN_FIELDS
-        elif headers.get("Authorization") is None:
-            client_id, client_secret = form.get("client_id"), form.get("client_secret")
-            method, allowed = "client_secret_post", PLAIN_FIELDS | FORM_CREDENTIALS
-        else:
-            return None
-        if not (client_id and client_secret) or not allowed.issuperset(form):
-            return None
-        return client_id, client_secret, method
+        return secret_credentials(request, PLAIN_FIELDS)
 
     @classmethod
     def registered_plainly(cls, server) -> bool:
