@@ -240,13 +240,14 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
             if token.is_expired():
                 return {"active": False}
             exp = token.access_expires_at
+        issuer = realm_issuer(g.realm)
         payload = {
             "active": True,
             "client_id": token.client_id,
             "token_type": "refresh_token" if kind == "refresh_token" else ("DPoP" if token.dpop_jkt else "Bearer"),
             "scope": token.scope,
             "sub": token.user_id or token.client_id,
-            "iss": realm_issuer(g.realm),
+            "iss": issuer,
             "exp": int(exp.timestamp()),
             "iat": int(token.issued_at.timestamp()),
         }
@@ -259,7 +260,7 @@ class RealmIntrospectionEndpoint(IntrospectionEndpoint):
         if kind == "access_token":
             payload["jti"] = token.access_jti
             audience = list(token.audience or [])
-            payload["aud"] = (audience[0] if len(audience) == 1 else audience) if audience else realm_issuer(g.realm)
+            payload["aud"] = (audience[0] if len(audience) == 1 else audience) if audience else issuer
             if token.act:
                 payload["act"] = token.act
         return payload

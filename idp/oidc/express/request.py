@@ -6,6 +6,7 @@ import binascii
 import functools
 import io
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -32,14 +33,18 @@ class ExpressRequest:
     #: For audit events (``idp.events.record_event``), as Flask's request would give them.
     remote_addr: str | None = None
     user_agent: str = ""
+    _transport_allowed: bool | None = field(default=None, repr=False, compare=False)
 
     def transport_allowed(self) -> bool:
         """Whether Authlib's transport check passes this request (HTTPS, or a loopback or
         ``AUTHLIB_INSECURE_TRANSPORT`` exception): ``ExpressOAuth2Request`` raises
-        ``InsecureTransportError`` where it does not."""
-        scheme, _, rest = self.url.partition("://")
-        origin = f"{scheme}://{rest.partition('/')[0]}"
-        return _secure_transport(origin, bool(os.environ.get("AUTHLIB_INSECURE_TRANSPORT")))
+        ``InsecureTransportError`` where it does not. Asked by the lane and by each plain
+        request's check, so it is worked out once."""
+        if self._transport_allowed is None:
+            scheme, _, rest = self.url.partition("://")
+            origin = f"{scheme}://{rest.partition('/')[0]}"
+            self._transport_allowed = _secure_transport(origin, bool(os.environ.get("AUTHLIB_INSECURE_TRANSPORT")))
+        return self._transport_allowed
 
     def oauth2_request(self) -> OAuth2Request:
         """The request as Authlib's server and endpoints take it (``RealmAuthorizationServer``
@@ -55,33 +60,78 @@ class ExpressRequest:
         return value
 
 
-class RequestHeaders(dict):
-    """The request's headers by lower-case name, with the reading methods of Werkzeug's
-    (``get``, ``getlist``, ``[]``, ``in``) that Authlib and idp call. Werkzeug's environ view
-    raises and catches an exception for each header it does not find, a dozen per request."""
+class RequestHeaders(Mapping):
+    """The request's headers, read from the environ when asked, with the reading methods of
+    Werkzeug's (``get``, ``getlist``, ``[]``, ``in``) that Authlib and idp call; any case of a
+    name. A lane asks for a few headers by name, so none is copied: the environ a server builds
+    holds the process's whole environment besides (granian's does), and copying the headers out
+    of it was a twentieth of an introspection request. Werkzeug's own environ view raises and
+    catches an exception for each header it does not find, a dozen per request."""
+
+    __slots__ = ("_environ", "_all")
+
+    def __init__(self, environ):
+        self._environ = environ
+        self._all: dict[str, str] | None = None
 
     @classmethod
     def of(cls, environ) -> RequestHeaders:
-        headers = cls()
-        for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                headers[key[5:].replace("_", "-").lower()] = value
-            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-                headers[key.replace("_", "-").lower()] = value
-        return headers
-
-    def __getitem__(self, name: str) -> str:
-        return super().__getitem__(name.lower())
-
-    def __contains__(self, name) -> bool:
-        return isinstance(name, str) and super().__contains__(name.lower())
+        return cls(environ)
 
     def get(self, name: str, default=None):
-        return super().get(name.lower(), default)
+        if not isinstance(name, str):
+            return default
+        key = _ENVIRON_KEYS.get(name)
+        if key is None:
+            key = _environ_key(name)
+        value = self._environ.get(key)
+        if value is None or (not value and key in _CONTENT_KEYS):
+            return default
+        return value
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name) -> bool:
+        return self.get(name) is not None
 
     def getlist(self, name: str) -> list[str]:
-        value = super().get(name.lower())
+        value = self.get(name)
         return [] if value is None else [value]
+
+    def _every(self) -> dict[str, str]:
+        """Every header by lower-case name (for iterating, which no lane does on its hot path)."""
+        if self._all is None:
+            self._all = {}
+            for key, value in self._environ.items():
+                if key.startswith("HTTP_"):
+                    self._all[key[5:].replace("_", "-").lower()] = value
+                elif key in _CONTENT_KEYS and value:
+                    self._all[key.replace("_", "-").lower()] = value
+        return self._all
+
+    def __iter__(self):
+        return iter(self._every())
+
+    def __len__(self) -> int:
+        return len(self._every())
+
+
+_CONTENT_KEYS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+#: Header names as code spells them, to their environ keys (names come from code, not requests:
+#: a few dozen at most; bounded all the same).
+_ENVIRON_KEYS: dict[str, str] = {}
+
+
+def _environ_key(name: str) -> str:
+    key = name.upper().replace("-", "_")
+    key = key if key in _CONTENT_KEYS else "HTTP_" + key
+    if len(_ENVIRON_KEYS) < 256:
+        _ENVIRON_KEYS[name] = key
+    return key
 
 
 #: A URL Authlib's transport check passes at once (``ExpressOAuth2Request``).
