@@ -170,7 +170,6 @@ class ExpressLanes:
                 purge.after_request(response)
             return response
 
-
     def _headers_to_add(self, response: ExpressAnswer, secure: bool) -> tuple:
         """``JSON_ANSWER_HEADERS`` the answer does not have yet (and HSTS over HTTPS); worked
         out once per set of header names an answer has (a lane's answers have a few)."""
