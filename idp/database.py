@@ -5,6 +5,7 @@ import ast
 import contextlib
 import functools
 import logging
+import os
 import threading
 import weakref
 from collections import namedtuple
@@ -18,7 +19,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import process_id
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -509,7 +509,7 @@ class _ThreadConnections:
     its own (``_thread_connection`` compares the process id)."""
 
     def __init__(self):
-        self.pid = process_id.current
+        self.pid = os.getpid()
         self.by_thread: dict[int, DirectConnection] = {}
 
     def forget(self, thread_id: int) -> None:
@@ -518,7 +518,7 @@ class _ThreadConnections:
             _close_quietly(direct)
 
     def close_all(self) -> None:
-        if process_id.current != self.pid:
+        if os.getpid() != self.pid:
             return  # the parent's connections: never closed (nor used) by a forked child
         while self.by_thread:
             _close_quietly(self.by_thread.popitem()[1])
@@ -532,10 +532,10 @@ def _thread_connection(engine) -> DirectConnection:
     """This thread's connection for ``engine``'s direct statements (PostgreSQL), opened the
     first time (``_ThreadConnections``)."""
     connections = _THREAD_CONNECTIONS.get(engine)
-    if connections is None or connections.pid != process_id.current:
+    if connections is None or connections.pid != os.getpid():
         with _THREAD_CONNECTIONS_LOCK:
             connections = _THREAD_CONNECTIONS.get(engine)
-            if connections is None or connections.pid != process_id.current:
+            if connections is None or connections.pid != os.getpid():
                 connections = _THREAD_CONNECTIONS[engine] = _ThreadConnections()
                 weakref.finalize(engine, connections.close_all)
     direct = connections.by_thread.get(threading.get_ident())
@@ -567,7 +567,7 @@ def direct_statement_connections(engine) -> list:
     (PostgreSQL; none on SQLite): what a trace of the statements a request sends watches besides
     the pool's (``statements_during`` in ``tests/oidc/test_lookup_cache.py``)."""
     connections = _THREAD_CONNECTIONS.get(engine)
-    if connections is None or connections.pid != process_id.current:
+    if connections is None or connections.pid != os.getpid():
         return []
     return [direct.cursor.connection for direct in list(connections.by_thread.values())]
 
@@ -576,7 +576,7 @@ def _forget_thread_connection(engine) -> None:
     """Close this thread's connection (a statement on it failed: broken, or in a state no one
     knows); the next direct statement opens another."""
     connections = _THREAD_CONNECTIONS.get(engine)
-    if connections is not None and connections.pid == process_id.current:
+    if connections is not None and connections.pid == os.getpid():
         connections.forget(threading.get_ident())
 
 

@@ -53,7 +53,6 @@ from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from .. import process_id
 from ..database import detached_instance
 from ..extensions import db
 
@@ -78,6 +77,17 @@ HEARTBEAT = 5.0
 SILENCE_LIMIT = 3 * HEARTBEAT
 _MISSING = object()
 
+#: This process's id, kept current across forks: ``os.getpid()`` is a system call, and the
+#: caches ask on every lookup whether the process is still the one that started them.
+_process_id = os.getpid()
+
+
+def _after_fork_in_child() -> None:
+    global _process_id
+    _process_id = os.getpid()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class LookupCache:
@@ -120,7 +130,7 @@ class LookupCache:
             return False
         if not (has_request_context() or g.get("express_request") is not None):
             return False
-        if self._pid != process_id.current:
+        if self._pid != _process_id:
             self._start_in_this_process()
         if self.dialect == "postgresql":
             return self._listening_recently()
@@ -140,7 +150,7 @@ class LookupCache:
         value is current while this returns the same number."""
         if not self.enabled:
             return None
-        if self._pid != process_id.current:
+        if self._pid != _process_id:
             self._start_in_this_process()
         if self.dialect == "postgresql":
             if not self._listening_recently():
@@ -221,9 +231,9 @@ class LookupCache:
     def _start_in_this_process(self) -> None:
         """First use in this process (after a fork every worker opens its own connection)."""
         with self._lock:
-            if self._pid == process_id.current:
+            if self._pid == _process_id:
                 return
-            self._pid = process_id.current
+            self._pid = _process_id
             self._listening = False
             self._connection = None
             self._entries.clear()

@@ -49,9 +49,6 @@ LANES = {lane.PATH: lane for lane in (token, userinfo, introspection)}
 
 #: Host values whose check is remembered, at most: a request may send any ``Host``.
 MAX_REMEMBERED_HOSTS = 64
-#: Sets of header names whose missing ``JSON_ANSWER_HEADERS`` are remembered (answers' header
-#: names are Authlib's and the lanes' own: a handful).
-MAX_REMEMBERED_HEADER_SETS = 32
 
 #: Headers every lane's answer carries: a JSON document no browser should frame, sniff, cache or
 #: leak a referrer from (what ``idp.web.security_headers`` gives the same answer from Flask).
@@ -79,8 +76,6 @@ class ExpressLanes:
         #: Whether Werkzeug's host check passes, by the environ values it reads (a few at most: the
         #: public URL's host; any other is Flask's, which refuses it).
         self._host_trusted: dict[tuple, bool] = {}
-        #: The headers ``_headers_to_add`` adds, by the names an answer had.
-        self._extra_headers: dict[tuple, tuple] = {}
 
     def __call__(self, environ, start_response):
         lane, realm_name = self._lane_for(environ)
@@ -161,7 +156,11 @@ class ExpressLanes:
                 except Exception:  # noqa: BLE001 - a broken connection: Flask answers (503)
                     log.debug("express lane: the rollback failed", exc_info=True)
                 return None
-            response.add_headers(self._headers_to_add(response, request.secure))
+            present = response.header_names()
+            extra = [(name, value) for name, value in JSON_ANSWER_HEADERS if name.lower() not in present]
+            if request.secure and "strict-transport-security" not in present:
+                extra.append(("Strict-Transport-Security", "max-age=31536000"))
+            response.add_headers(extra)
             if response.repeatable is not None:
                 self.prepared.keep(request, response, generation=generation,
                                    token_url=f"{realm_issuer(g.realm)}/token")
@@ -169,21 +168,6 @@ class ExpressLanes:
             if purge is not None:
                 purge.after_request(response)
             return response
-
-    def _headers_to_add(self, response: ExpressAnswer, secure: bool) -> tuple:
-        """``JSON_ANSWER_HEADERS`` the answer does not have yet (and HSTS over HTTPS); worked
-        out once per set of header names an answer has (a lane's answers have a few)."""
-        present = response.header_names()
-        key = (frozenset(present), secure)
-        extra = self._extra_headers.get(key)
-        if extra is None:
-            extra = [(name, value) for name, value in JSON_ANSWER_HEADERS if name.lower() not in present]
-            if secure and "strict-transport-security" not in present:
-                extra.append(("Strict-Transport-Security", "max-age=31536000"))
-            extra = tuple(extra)
-            if len(self._extra_headers) < MAX_REMEMBERED_HEADER_SETS:
-                self._extra_headers[key] = extra
-        return extra
 
 
 def serve_express_lanes(app) -> None:

@@ -33,18 +33,14 @@ class ExpressRequest:
     #: For audit events (``idp.events.record_event``), as Flask's request would give them.
     remote_addr: str | None = None
     user_agent: str = ""
-    _transport_allowed: bool | None = field(default=None, repr=False, compare=False)
 
     def transport_allowed(self) -> bool:
         """Whether Authlib's transport check passes this request (HTTPS, or a loopback or
         ``AUTHLIB_INSECURE_TRANSPORT`` exception): ``ExpressOAuth2Request`` raises
-        ``InsecureTransportError`` where it does not. Asked by the lane and by each plain
-        request's check, so it is worked out once."""
-        if self._transport_allowed is None:
-            scheme, _, rest = self.url.partition("://")
-            origin = f"{scheme}://{rest.partition('/')[0]}"
-            self._transport_allowed = _secure_transport(origin, bool(os.environ.get("AUTHLIB_INSECURE_TRANSPORT")))
-        return self._transport_allowed
+        ``InsecureTransportError`` where it does not."""
+        scheme, _, rest = self.url.partition("://")
+        origin = f"{scheme}://{rest.partition('/')[0]}"
+        return _secure_transport(origin, bool(os.environ.get("AUTHLIB_INSECURE_TRANSPORT")))
 
     def oauth2_request(self) -> OAuth2Request:
         """The request as Authlib's server and endpoints take it (``RealmAuthorizationServer``
@@ -74,16 +70,10 @@ class RequestHeaders(Mapping):
         self._environ = environ
         self._all: dict[str, str] | None = None
 
-    @classmethod
-    def of(cls, environ) -> RequestHeaders:
-        return cls(environ)
-
     def get(self, name: str, default=None):
         if not isinstance(name, str):
             return default
-        key = _ENVIRON_KEYS.get(name)
-        if key is None:
-            key = _environ_key(name)
+        key = _environ_key(name)
         value = self._environ.get(key)
         if value is None or (not value and key in _CONTENT_KEYS):
             return default
@@ -121,17 +111,13 @@ class RequestHeaders(Mapping):
 
 
 _CONTENT_KEYS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
-#: Header names as code spells them, to their environ keys (names come from code, not requests:
-#: a few dozen at most; bounded all the same).
-_ENVIRON_KEYS: dict[str, str] = {}
 
 
+@functools.lru_cache(maxsize=256)
 def _environ_key(name: str) -> str:
+    """A header name as code spells it (names come from code, not requests), as its environ key."""
     key = name.upper().replace("-", "_")
-    key = key if key in _CONTENT_KEYS else "HTTP_" + key
-    if len(_ENVIRON_KEYS) < 256:
-        _ENVIRON_KEYS[name] = key
-    return key
+    return key if key in _CONTENT_KEYS else "HTTP_" + key
 
 
 #: A URL Authlib's transport check passes at once (``ExpressOAuth2Request``).
@@ -171,7 +157,7 @@ def read_express_request(environ, methods) -> ExpressRequest | None:
     Flask when no lane answers."""
     if any(environ.get(name) for name in FLASK_ONLY_HEADERS):
         return None
-    headers = RequestHeaders.of(environ)
+    headers = RequestHeaders(environ)
     authorization = environ.get("HTTP_AUTHORIZATION", "")
     if "\x00" in authorization or "\x00" in _basic_credentials(authorization):
         return None
